@@ -1,0 +1,33 @@
+"""f5lab: know, fix, load, size and hear any F5-TTS checkpoint.
+
+The public API is re-exported lazily so that ``import f5lab`` (and ``f5lab inspect``)
+never pays for torch or f5-tts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "inspect": ("f5lab.inspection", "inspect_checkpoint"),
+    "inspect_checkpoint": ("f5lab.inspection", "inspect_checkpoint"),
+    "open_checkpoint": ("f5lab.checkpoint", "open_checkpoint"),
+    "infer_spec": ("f5lab.arch", "infer_spec"),
+    "rank_configs": ("f5lab.arch", "rank_configs"),
+    "build_checkpoint": ("f5lab.fixtures", "build_checkpoint"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        module, attr = _EXPORTS[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'f5lab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

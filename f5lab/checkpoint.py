@@ -1,0 +1,317 @@
+"""Read F5-TTS checkpoint files without reading their tensors.
+
+Two containers exist in the wild: ``.safetensors`` (one flat dict, its header is JSON
+that we parse ourselves: no torch import, no tensor bytes read) and ``.pt`` pickles
+(``torch.load(weights_only=True, mmap=True)``: tensors stay on disk, unsafe pickles are
+refused, never executed). This module knows containers, state dicts and wrapper
+prefixes; it knows nothing about architectures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from f5lab.errors import CheckpointError
+
+# bytes per element, keyed by safetensors dtype names (torch dtypes are mapped onto these)
+DTYPE_BYTES = {
+    "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1,
+    "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1, "U16": 2, "U32": 4, "U64": 8,
+}
+_TORCH_TO_ST = {
+    "float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16",
+    "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "int64": "I64", "int32": "I32",
+    "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL",
+}
+# the safetensors library refuses headers above 100 MB; so do we
+MAX_HEADER_BYTES = 100_000_000
+
+# Wrappers that training code puts in front of the model's own key names, outermost first.
+WRAPPER_PREFIXES = ("ema_model.", "module.", "_orig_mod.", "model.")
+# Entries of an EMA state dict that are bookkeeping, not weights.
+EMA_BOOKKEEPING = ("initted", "step")
+# Buffers that old f5-tts versions saved and the current one neither has nor accepts.
+DROPPED_BUFFERS = ("mel_spec.mel_stft.mel_scale.fb", "mel_spec.mel_stft.spectrogram.window")
+# Names of state dicts in trainer / release .pt files, by preference for inference.
+EMA_DICT = "ema_model_state_dict"
+RAW_DICT = "model_state_dict"
+ROOT = "<root>"  # the flat dict of a .safetensors file, or a .pt that is itself a state dict
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """Name, shape and dtype of one stored tensor: everything inspection needs."""
+
+    shape: tuple[int, ...]
+    dtype: str  # safetensors naming: F32, F16, BF16, I64, ...
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel * DTYPE_BYTES.get(self.dtype, 4)
+
+
+@dataclass
+class ModelState:
+    """One state dict seen under the model's own key names (wrappers stripped)."""
+
+    source: str  # which state dict of the file it came from
+    tensors: dict[str, TensorInfo]  # canonical name -> info
+    raw_keys: dict[str, str]  # canonical name -> key as stored
+    prefixes: list[str]  # wrapper prefixes that were stripped, outermost first
+    dropped: list[str]  # stored keys left out (EMA bookkeeping, obsolete buffers)
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint file as a set of state dicts of tensor descriptions."""
+
+    path: Path
+    format: str  # "safetensors" | "pt"
+    size_bytes: int
+    state_dicts: dict[str, dict[str, TensorInfo]]
+    extras: dict[str, Any] = field(default_factory=dict)  # step, update, other plain values
+    metadata: dict[str, str] = field(default_factory=dict)  # safetensors __metadata__
+    other_containers: list[str] = field(default_factory=list)  # optimizer, scheduler, ...
+    _pt_object: Any = field(default=None, repr=False)
+
+    # -- describe the container ------------------------------------------------------
+    def layout(self) -> dict[str, Any]:
+        """Which state dicts, which wrapper prefixes, step/update and dtypes."""
+        dtypes: dict[str, int] = {}
+        for tensors in self.state_dicts.values():
+            for info in tensors.values():
+                dtypes[info.dtype] = dtypes.get(info.dtype, 0) + 1
+        prefixes = {name: detect_prefixes(list(t)) for name, t in self.state_dicts.items()}
+        step = self.extras.get("update", self.extras.get("step"))
+        return {
+            "state_dicts": list(self.state_dicts),
+            "prefixes": prefixes,
+            "step": step,
+            "step_key": "update" if "update" in self.extras else ("step" if step is not None else None),
+            "dtypes": dtypes,
+            "optimizer": any("optimizer" in c for c in self.other_containers),
+            "scheduler": any("scheduler" in c for c in self.other_containers),
+            "other_containers": list(self.other_containers),
+            "obsolete_buffers": [k for k in DROPPED_BUFFERS if any(
+                key.endswith(k) for t in self.state_dicts.values() for key in t)],
+        }
+
+    def model_state(self, prefer: str = "ema") -> ModelState:
+        """The state dict inference should use (EMA unless ``prefer='raw'``), canonicalised."""
+        order = [EMA_DICT, RAW_DICT] if prefer == "ema" else [RAW_DICT, EMA_DICT]
+        candidates = [n for n in order if n in self.state_dicts] + (
+            [ROOT] if ROOT in self.state_dicts else [])
+        if not candidates:
+            raise CheckpointError(f"{self.path}: no state dict found (top-level keys: "
+                                  f"{', '.join(self.other_containers) or 'none'})")
+        return canonicalise(candidates[0], self.state_dicts[candidates[0]])
+
+    # -- read tensor data (only remap/loading call these) ------------------------------
+    def iter_tensors(self, state: ModelState, names: list[str] | None = None) -> Iterator[tuple[str, Any]]:
+        """Yield (canonical name, torch tensor) one at a time, reading lazily from disk."""
+        names = list(state.tensors) if names is None else names
+        if self.format == "safetensors":
+            from safetensors import safe_open
+
+            with safe_open(str(self.path), framework="pt") as handle:
+                for name in names:
+                    yield name, handle.get_tensor(state.raw_keys[name])
+        else:
+            sd = self._pt_object if state.source == ROOT else self._pt_object[state.source]
+            for name in names:
+                yield name, sd[state.raw_keys[name]]
+
+
+def detect_prefixes(keys: list[str]) -> list[str]:
+    """Wrapper prefixes shared by (almost) every key, outermost first."""
+    prefixes: list[str] = []
+    keys = [k for k in keys if k not in EMA_BOOKKEEPING]
+    while keys:
+        for prefix in WRAPPER_PREFIXES:
+            if all(k.startswith(prefix) for k in keys):  # CFM's own keys never start so
+                prefixes.append(prefix)
+                keys = [k[len(prefix):] for k in keys]
+                break
+        else:
+            break
+    return prefixes
+
+
+def canonicalise(source: str, tensors: dict[str, TensorInfo]) -> ModelState:
+    """Strip wrapper prefixes, drop EMA bookkeeping and obsolete buffers."""
+    prefixes = detect_prefixes(list(tensors))
+    out: dict[str, TensorInfo] = {}
+    raw: dict[str, str] = {}
+    dropped: list[str] = []
+    for key, info in tensors.items():
+        if key in EMA_BOOKKEEPING:
+            dropped.append(key)
+            continue
+        name = key
+        for prefix in prefixes:
+            name = name[len(prefix):]
+        if name in DROPPED_BUFFERS:
+            dropped.append(key)
+            continue
+        out[name] = info
+        raw[name] = key
+    return ModelState(source=source, tensors=out, raw_keys=raw, prefixes=prefixes, dropped=dropped)
+
+
+# -- opening files ---------------------------------------------------------------------
+def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Open a checkpoint for inspection; raises CheckpointError with a one-line reason."""
+    p = Path(path)
+    if not p.exists():
+        raise CheckpointError(f"{p}: no such file")
+    if p.is_dir():
+        raise CheckpointError(f"{p}: is a directory; give the checkpoint file inside it "
+                              f"({_list_candidates(p)})")
+    size = p.stat().st_size
+    if size == 0:
+        raise CheckpointError(f"{p}: file is empty")
+    with open(p, "rb") as fh:
+        head = fh.read(8)
+    if _looks_like_zip_or_pickle(head) or p.suffix in (".pt", ".pth", ".ckpt", ".bin"):
+        return _open_pt(p, size)
+    return _open_safetensors(p, size)
+
+
+def _list_candidates(directory: Path) -> str:
+    found = sorted(f.name for f in directory.iterdir()
+                   if f.suffix in (".safetensors", ".pt", ".pth", ".ckpt"))
+    return "found: " + ", ".join(found[:5]) if found else "no .safetensors or .pt file in it"
+
+
+def _looks_like_zip_or_pickle(head: bytes) -> bool:
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+
+
+def read_safetensors_header(path: Path, size: int) -> tuple[dict[str, TensorInfo], dict[str, str]]:
+    """Parse and validate a safetensors header: 8-byte length, JSON, offsets in range."""
+    if size < 8:
+        raise CheckpointError(f"{path}: truncated safetensors file ({size} bytes, header length needs 8)")
+    with open(path, "rb") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        if n > MAX_HEADER_BYTES or 8 + n > size:
+            raise CheckpointError(f"{path}: corrupt or truncated safetensors: header claims {n} bytes "
+                                  f"but the file has {size - 8} after the length field")
+        raw = fh.read(n)
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: corrupt safetensors header: not valid JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: corrupt safetensors header: expected a JSON object")
+    metadata = header.pop("__metadata__", None) or {}
+    data_len = size - 8 - n
+    tensors: dict[str, TensorInfo] = {}
+    for name, entry in header.items():
+        tensors[name] = _validate_entry(path, name, entry, data_len)
+    return tensors, {str(k): str(v) for k, v in metadata.items()}
+
+
+def _validate_entry(path: Path, name: str, entry: Any, data_len: int) -> TensorInfo:
+    try:
+        dtype, shape, (begin, end) = entry["dtype"], tuple(int(s) for s in entry["shape"]), entry["data_offsets"]
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"{path}: corrupt safetensors header: bad entry for '{name}'") from None
+    if dtype not in DTYPE_BYTES:
+        raise CheckpointError(f"{path}: tensor '{name}' has unknown dtype {dtype!r}")
+    info = TensorInfo(shape=shape, dtype=dtype)
+    if not (0 <= begin <= end <= data_len):
+        raise CheckpointError(f"{path}: corrupt or truncated safetensors: tensor '{name}' spans bytes "
+                              f"{begin}..{end} but the data section has {data_len}")
+    if end - begin != info.nbytes:
+        raise CheckpointError(f"{path}: corrupt safetensors: tensor '{name}' {list(shape)} {dtype} needs "
+                              f"{info.nbytes} bytes, header gives {end - begin}")
+    return info
+
+
+def _open_safetensors(path: Path, size: int) -> Checkpoint:
+    tensors, metadata = read_safetensors_header(path, size)
+    return Checkpoint(path=path, format="safetensors", size_bytes=size,
+                      state_dicts={ROOT: tensors}, metadata=metadata)
+
+
+def _open_pt(path: Path, size: int) -> Checkpoint:
+    import pickle
+
+    import torch  # only .pt files need torch
+
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()
+        reason = next((ln for ln in first if "GLOBAL" in ln or "Unsupported" in ln), first[0] if first else "")
+        raise CheckpointError(f"{path}: refused: the pickle asks to run code or build objects beyond plain "
+                              f"tensors ({reason.strip()[:160]}); f5lab never unpickles unsafely. Convert it "
+                              f"with trusted code to a plain state dict or .safetensors.") from None
+    except RuntimeError as exc:
+        if "mmap" in str(exc) or "zip" in str(exc).lower():
+            try:
+                obj = torch.load(str(path), map_location="cpu", weights_only=True)
+            except Exception as exc2:  # noqa: BLE001 - any failure here is a bad file
+                raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({_first_line(exc2)})") from None
+        else:
+            raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({_first_line(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - EOFError, zip errors, ... all mean a bad file
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({_first_line(exc)})") from None
+    return _describe_pt_object(path, size, obj)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def _describe_pt_object(path: Path, size: int, obj: Any) -> Checkpoint:
+    import torch
+
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state dict")
+    state_dicts: dict[str, dict[str, TensorInfo]] = {}
+    extras: dict[str, Any] = {}
+    others: list[str] = []
+    if any(isinstance(v, torch.Tensor) for v in obj.values()):  # the file is itself a state dict
+        state_dicts[ROOT] = _tensor_infos(obj, extras, ROOT)
+    else:
+        for key, value in obj.items():
+            if isinstance(value, dict) and key.endswith("state_dict") and "optimizer" not in key \
+                    and "scheduler" not in key and any(isinstance(v, torch.Tensor) for v in value.values()):
+                state_dicts[key] = _tensor_infos(value, extras, key)
+            elif isinstance(value, (int, float, str, bool)) or value is None:
+                extras[key] = value
+            else:
+                others.append(key)
+    return Checkpoint(path=path, format="pt", size_bytes=size, state_dicts=state_dicts,
+                      extras=extras, other_containers=others, _pt_object=obj)
+
+
+def _tensor_infos(sd: dict, extras: dict[str, Any], name: str) -> dict[str, TensorInfo]:
+    import torch
+
+    out: dict[str, TensorInfo] = {}
+    for key, value in sd.items():
+        if isinstance(value, torch.Tensor):
+            if key in EMA_BOOKKEEPING and value.numel() == 1:
+                extras.setdefault(f"{name}.{key}", value.item())
+                if key == "step":
+                    extras.setdefault("step", int(value.item()))
+            out[key] = TensorInfo(shape=tuple(value.shape), dtype=torch_dtype_name(value.dtype))
+    return out
+
+
+def torch_dtype_name(dtype: Any) -> str:
+    """safetensors-style name of a torch dtype ('F32' for torch.float32)."""
+    return _TORCH_TO_ST.get(str(dtype).replace("torch.", ""), str(dtype))

@@ -1,0 +1,204 @@
+"""Checkpoints in every real-world layout, built from the real f5-tts classes.
+
+For tests (``scale="tiny"``: a few MB, well under a second), demos and benchmarks
+(``scale="full"``: the shipped config's size, built on the fly, never committed). Weights
+are random but seeded, and every tensor is non-zero so that numerical checks mean
+something (f5-tts zero-initialises its output projections).
+
+Not imported by the product's own code paths: only tests, benchmarks, the demo and the
+``f5lab demo-checkpoint`` command use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from f5lab.arch import ConfigEntry, get_config, shipped_configs
+from f5lab.errors import ConfigError
+from f5lab.vocab import read_vocab, write_vocab
+
+LAYOUTS = {
+    "release_safetensors": "release .safetensors: EMA weights, keys prefixed 'ema_model.'",
+    "release_pt": "release .pt: {'ema_model_state_dict': {initted, step, 'ema_model.*'}}",
+    "trainer_pt": "trainer model_last.pt: model + EMA + optimizer + scheduler + update",
+    "pruned_fp16_safetensors": "pruned export: EMA only, fp16, 'ema_model.' prefix",
+    "ddp_pt": "trainer .pt saved from a DDP wrapper: model keys prefixed 'module.'",
+    "compiled_pt": "trainer .pt saved from torch.compile: model keys prefixed '_orig_mod.'",
+    "old_mel_buffers_pt": "pre-2024-10 release .pt: 'step', plus mel_spec.mel_stft.* buffers",
+    "extended_vocab_safetensors": "language fine-tune: more embedding rows, with its vocab.txt",
+    "plain_state_dict_pt": "bare state dict .pt: CFM keys, no container",
+}
+TINY_DIM_DIVISOR = 16  # 1024 -> 64, 768 -> 48, text_dim 512 -> 32
+FIXTURE_UPDATE = 1200
+
+
+@dataclass
+class Fixture:
+    path: Path
+    config: str
+    layout: str
+    scale: str
+    vocab_path: Path | None = None  # written only when the vocabulary is not the default one
+
+
+def tiny_entry(entry: ConfigEntry) -> ConfigEntry:
+    """A shipped config shrunk 16x in width, depth 2 (DiT) or 4 (UNetT); all else kept."""
+    arch = dict(entry.arch)
+    arch["dim"] = entry.arch["dim"] // TINY_DIM_DIVISOR
+    arch["depth"] = 4 if entry.backbone == "UNetT" else 2
+    arch["heads"] = max(1, entry.arch.get("heads", 8) // 4)
+    arch["dim_head"] = arch["dim"] // arch["heads"]
+    if arch.get("text_dim"):
+        arch["text_dim"] = entry.arch["text_dim"] // TINY_DIM_DIVISOR
+    return replace(entry, arch=arch)
+
+
+def tiny_catalogue() -> dict[str, ConfigEntry]:
+    """Every shipped config at tiny scale, under its own name: tests rank against this."""
+    return {name: tiny_entry(e) for name, e in shipped_configs().items()}
+
+
+def custom_entry(backbone: str, name: str = "custom", **arch: Any) -> ConfigEntry:
+    """A config no shipped file matches (e.g. DiT dim 512 depth 8)."""
+    arch.setdefault("heads", 8)
+    return ConfigEntry(name=name, backbone=backbone, arch=arch)
+
+
+def resolve_entry(config: str | ConfigEntry, scale: str) -> ConfigEntry:
+    entry = config if isinstance(config, ConfigEntry) else get_config(config)
+    if scale == "tiny":
+        return tiny_entry(entry) if entry.name in shipped_configs() else entry
+    if scale == "full":
+        return entry
+    raise ConfigError(f"unknown scale {scale!r}; use 'tiny' or 'full'")
+
+
+def random_state_dict(entry: ConfigEntry, text_num_embeds: int, seed: int = 0) -> dict[str, Any]:
+    """State dict of a real CFM built from ``entry``, seeded, with no all-zero tensor."""
+    import torch
+
+    from f5lab.loading import build_model
+
+    torch.manual_seed(seed)
+    model = build_model(entry, text_num_embeds)
+    gen = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for p in model.parameters():
+            if not p.any():  # adaLN / proj_out are zero-initialised in f5-tts
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
+    return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+
+
+def build_checkpoint(path: str | Path, config: str | ConfigEntry = "F5TTS_Base",
+                     layout: str = "release_safetensors", scale: str = "tiny", seed: int = 0,
+                     extra_tokens: int = 40) -> Fixture:
+    """Write a checkpoint of ``config`` in ``layout`` to ``path`` and describe it."""
+    if layout not in LAYOUTS:
+        raise ConfigError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
+    entry = resolve_entry(config, scale)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tokens = read_vocab()
+    vocab_path = None
+    if layout == "extended_vocab_safetensors":
+        tokens = tokens + extra_symbols(tokens, extra_tokens)
+        vocab_path = write_vocab(tokens, path.with_name(path.stem + "_vocab.txt"))
+    sd = random_state_dict(entry, len(tokens) if vocab_path is None else len(read_vocab()), seed)
+    if vocab_path is not None:
+        sd = extend_embedding(sd, len(tokens) + 1)
+    WRITERS[layout](path, sd)
+    return Fixture(path=path, config=entry.name, layout=layout, scale=scale, vocab_path=vocab_path)
+
+
+def extra_symbols(tokens: list[str], n: int) -> list[str]:
+    """``n`` characters not in ``tokens`` (Latin Extended / Greek), as a language fine-tune adds."""
+    have = set(tokens)
+    out = [chr(c) for c in range(0x0100, 0x0500) if chr(c) not in have and chr(c).isprintable()]
+    return out[:n]
+
+
+def extend_embedding(sd: dict[str, Any], rows: int) -> dict[str, Any]:
+    """f5-tts's own vocabulary extension: old rows kept, new rows ``torch.randn`` (seed 666)."""
+    import torch
+
+    key = "transformer.text_embed.text_embed.weight"
+    old = sd[key]
+    gen = torch.Generator().manual_seed(666)
+    new = torch.randn((rows - old.shape[0], old.shape[1]), generator=gen, dtype=old.dtype)
+    return {**sd, key: torch.cat([old, new]).contiguous()}
+
+
+# -- layout writers ----------------------------------------------------------------------------
+def _prefixed(sd: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {prefix + k: v for k, v in sd.items()}
+
+
+def _ema_of(sd: dict[str, Any]) -> dict[str, Any]:
+    """A stand-in EMA: the weights nudged, so tests can tell which dict a loader picked."""
+    return {k: (v + 1e-3 if v.is_floating_point() else v) for k, v in sd.items()}
+
+
+def _ema_dict(sd: dict[str, Any], step: int, prefix: str = "ema_model.") -> dict[str, Any]:
+    import torch
+
+    return {"initted": torch.tensor(True), "step": torch.tensor(step), **_prefixed(sd, prefix)}
+
+
+def _save_safetensors(path: Path, sd: dict[str, Any]) -> None:
+    from safetensors.torch import save_file
+
+    save_file(sd, str(path), metadata={"format": "pt"})
+
+
+def _save_pt(path: Path, obj: dict[str, Any]) -> None:
+    import torch
+
+    torch.save(obj, str(path))
+
+
+def _optimizer_and_scheduler(sd: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Real AdamW + warmup/decay scheduler states for the model's float tensors, one step taken."""
+    import torch
+
+    params = [torch.nn.Parameter(v.clone()) for v in sd.values() if v.is_floating_point()]
+    opt = torch.optim.AdamW(params, lr=7.5e-5)
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1e-8, end_factor=1.0, total_iters=10)
+    decay = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=1e-8, total_iters=10)
+    sched = torch.optim.lr_scheduler.SequentialLR(opt, schedulers=[warm, decay], milestones=[10])
+    return opt.state_dict(), sched.state_dict()
+
+
+def _write_trainer(path: Path, sd: dict[str, Any], model_prefix: str = "") -> None:
+    opt, sched = _optimizer_and_scheduler(sd)
+    _save_pt(path, {"model_state_dict": _prefixed(sd, model_prefix),
+                    "optimizer_state_dict": opt,
+                    "ema_model_state_dict": _ema_dict(_ema_of(sd), FIXTURE_UPDATE),
+                    "scheduler_state_dict": sched, "update": FIXTURE_UPDATE})
+
+
+def _write_old_mel(path: Path, sd: dict[str, Any]) -> None:
+    import torch
+
+    mel = {"mel_spec.mel_stft.spectrogram.window": torch.hann_window(1024),
+           "mel_spec.mel_stft.mel_scale.fb": torch.rand(513, 100)}
+    _save_pt(path, {"ema_model_state_dict": _ema_dict({**sd, **mel}, FIXTURE_UPDATE)})
+
+
+WRITERS: dict[str, Callable[[Path, dict[str, Any]], None]] = {
+    "release_safetensors": lambda p, sd: _save_safetensors(p, _prefixed(sd, "ema_model.")),
+    "extended_vocab_safetensors": lambda p, sd: _save_safetensors(p, _prefixed(sd, "ema_model.")),
+    "pruned_fp16_safetensors": lambda p, sd: _save_safetensors(
+        p, _prefixed({k: v.half() if v.is_floating_point() else v for k, v in sd.items()}, "ema_model.")),
+    "release_pt": lambda p, sd: _save_pt(p, {"ema_model_state_dict": _ema_dict(sd, FIXTURE_UPDATE)}),
+    "trainer_pt": _write_trainer,
+    "ddp_pt": lambda p, sd: _write_trainer(p, sd, model_prefix="module."),
+    "compiled_pt": lambda p, sd: _save_pt(p, {"model_state_dict": _prefixed(sd, "_orig_mod."),
+                                              "update": FIXTURE_UPDATE}),
+    "old_mel_buffers_pt": _write_old_mel,
+    "plain_state_dict_pt": lambda p, sd: _save_pt(p, sd),
+}

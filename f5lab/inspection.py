@@ -1,0 +1,106 @@
+"""``f5lab.inspect``: read -> describe for one checkpoint, as one plain record."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from f5lab.arch import (DEFAULT_VOCAB_LINES, ArchSpec, Candidate, ConfigEntry, consistency_notes, infer_spec, rank_configs,
+                        undetermined)
+from f5lab.checkpoint import Checkpoint, ModelState, TensorInfo, open_checkpoint
+
+# buffers that are stored but are not parameters
+BUFFER_SUFFIXES = ("rotary_embed.inv_freq",)
+
+
+@dataclass
+class Inspection:
+    """Everything ``f5lab inspect`` reports; ``to_dict`` is the ``--json`` output."""
+
+    path: Path
+    format: str
+    size_bytes: int
+    sha256: str | None
+    layout: dict[str, Any]
+    source: str  # the state dict described (EMA preferred)
+    prefixes: list[str]
+    dropped: list[str]
+    spec: ArchSpec
+    params: int
+    bytes_by_dtype: dict[str, int]
+    modules: dict[str, int]  # parameter count per top-level module
+    candidates: list[Candidate]
+    undetermined: list[str]
+    notes: list[str] = field(default_factory=list)
+    checkpoint: Checkpoint | None = field(default=None, repr=False)
+    state: ModelState | None = field(default=None, repr=False)
+
+    @property
+    def best(self) -> Candidate:
+        return self.candidates[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path), "format": self.format, "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+            "layout": {**self.layout, "source": self.source, "stripped_prefixes": self.prefixes,
+                       "dropped_keys": self.dropped},
+            "arch": self.spec.to_dict(), "arch_block": self.spec.arch_block(),
+            "params": self.params, "bytes_by_dtype": self.bytes_by_dtype, "modules": self.modules,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "undetermined": self.undetermined, "notes": self.notes,
+        }
+
+
+def inspect_checkpoint(path: str | os.PathLike, sha256: bool = False,
+                       catalogue: Mapping[str, ConfigEntry] | None = None) -> Inspection:
+    """Describe a checkpoint from its header alone; ``sha256=True`` also hashes the file."""
+    ckpt = open_checkpoint(path)
+    state = ckpt.model_state()
+    spec = infer_spec(state.tensors)
+    ranked = rank_configs(spec, catalogue)
+    params, modules = count_parameters(state.tensors)
+    notes = consistency_notes(spec, state.tensors)
+    if not ranked[0].exact:
+        notes.append(f"no installed config matches; closest {ranked[0].config} ({ranked[0].first_mismatch}). "
+                     "Use the arch block below in a config of your own.")
+    elif not ranked[0].vocab_match:
+        notes.append(f"{spec.text_embed_rows} text embedding rows, f5-tts's default vocab gives "
+                     f"{DEFAULT_VOCAB_LINES + 1}: an extended vocabulary; the fine-tune's vocab.txt "
+                     f"({spec.text_embed_rows - 1} lines) is required to load or speak with it")
+    return Inspection(
+        path=Path(path), format=ckpt.format, size_bytes=ckpt.size_bytes,
+        sha256=file_sha256(ckpt.path) if sha256 else None, layout=ckpt.layout(), source=state.source,
+        prefixes=state.prefixes, dropped=state.dropped, spec=spec, params=params,
+        bytes_by_dtype=bytes_by_dtype(state.tensors), modules=modules, candidates=ranked,
+        undetermined=undetermined(spec, ranked, catalogue), notes=notes, checkpoint=ckpt, state=state)
+
+
+def count_parameters(tensors: Mapping[str, TensorInfo]) -> tuple[int, dict[str, int]]:
+    """Total parameters and the count per top-level module (``transformer.<child>``)."""
+    modules: dict[str, int] = {}
+    for name, info in tensors.items():
+        if name.endswith(BUFFER_SUFFIXES) or name.startswith("mel_spec."):
+            continue
+        parts = name.split(".")
+        group = ".".join(parts[:2]) if parts[0] == "transformer" and len(parts) > 2 else parts[0]
+        modules[group] = modules.get(group, 0) + info.numel
+    return sum(modules.values()), modules
+
+
+def bytes_by_dtype(tensors: Mapping[str, TensorInfo]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for info in tensors.values():
+        out[info.dtype] = out.get(info.dtype, 0) + info.nbytes
+    return out
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

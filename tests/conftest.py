@@ -1,0 +1,42 @@
+"""Shared test fixtures: tiny real f5-tts checkpoints, built once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+from f5lab.fixtures import LAYOUTS, Fixture, build_checkpoint, tiny_catalogue  # noqa: E402
+
+
+def suffix_for(layout: str) -> str:
+    return ".safetensors" if "safetensors" in layout else ".pt"
+
+
+@pytest.fixture(scope="session")
+def catalogue():
+    """Every shipped config at tiny scale: ranking tests compare against these."""
+    return tiny_catalogue()
+
+
+@pytest.fixture(scope="session")
+def make_fixture(tmp_path_factory):
+    """Build (and cache) a tiny checkpoint: make_fixture(config, layout) -> Fixture."""
+    cache: dict[tuple, Fixture] = {}
+    root = tmp_path_factory.mktemp("ckpts")
+
+    def make(config: str = "F5TTS_Base", layout: str = "release_safetensors", seed: int = 0) -> Fixture:
+        key = (config, layout, seed)
+        if key not in cache:
+            path = Path(root) / f"{config}_{layout}_{seed}{suffix_for(layout)}"
+            cache[key] = build_checkpoint(path, config=config, layout=layout, scale="tiny", seed=seed)
+        return cache[key]
+
+    return make
+
+
+ALL_LAYOUTS = list(LAYOUTS)
