@@ -250,24 +250,28 @@ def _open_pt(path: Path, size: int) -> Checkpoint:
     import torch  # only .pt files need torch
 
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+        obj = _torch_load_safely(path)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()
-        reason = next((ln for ln in first if "GLOBAL" in ln or "Unsupported" in ln), first[0] if first else "")
+        lines = str(exc).strip().splitlines()
+        reason = next((ln for ln in lines if "GLOBAL" in ln or "Unsupported" in ln), lines[0] if lines else "")
         raise CheckpointError(f"{path}: refused: the pickle asks to run code or build objects beyond plain "
                               f"tensors ({reason.strip()[:160]}); f5lab never unpickles unsafely. Convert it "
                               f"with trusted code to a plain state dict or .safetensors.") from None
-    except RuntimeError as exc:
-        if "mmap" in str(exc) or "zip" in str(exc).lower():
-            try:
-                obj = torch.load(str(path), map_location="cpu", weights_only=True)
-            except Exception as exc2:  # noqa: BLE001 - any failure here is a bad file
-                raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({_first_line(exc2)})") from None
-        else:
-            raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({_first_line(exc)})") from None
     except Exception as exc:  # noqa: BLE001 - EOFError, zip errors, ... all mean a bad file
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({_first_line(exc)})") from None
     return _describe_pt_object(path, size, obj)
+
+
+def _torch_load_safely(path: Path) -> Any:
+    """weights_only load, memory-mapped when the file is in the zip format (tensors stay on disk)."""
+    import torch
+
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError as exc:
+        if "mmap" not in str(exc):
+            raise
+    return torch.load(str(path), map_location="cpu", weights_only=True)  # legacy format: no mmap
 
 
 def _first_line(exc: BaseException) -> str:
