@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from f5lab.errors import ConfigError
 
@@ -33,3 +35,68 @@ def write_vocab(tokens: list[str], path: str | Path) -> Path:
 
 def vocab_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# -- comparing two vocabularies (used by remap and diagnose) ---------------------------------
+FILLER_ROW = 0  # f5-tts's TextEmbedding shifts every token id by one: row 0 is the padding filler
+
+
+@dataclass
+class VocabDiff:
+    """How two vocab files relate, by token (never by index: fine-tunes reorder and extend)."""
+
+    old_size: int
+    new_size: int
+    shared: int  # tokens present in both
+    moved: int  # shared tokens whose index changed
+    added: list[str]  # tokens only in the new vocab (their rows need an initialisation)
+    dropped: list[str]  # tokens only in the old vocab (their trained rows are discarded)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def diff_vocab(old: list[str], new: list[str]) -> VocabDiff:
+    """Token-level comparison of an old and a new vocabulary."""
+    old_index = token_ids(old)
+    new_set = set(new)
+    shared = [t for t in token_ids(new) if t in old_index]
+    new_index = token_ids(new)
+    return VocabDiff(old_size=len(old), new_size=len(new), shared=len(shared),
+                     moved=sum(1 for t in shared if old_index[t] != new_index[t]),
+                     added=[t for t in new_index if t not in old_index],
+                     dropped=[t for t in old_index if t not in new_set])
+
+
+def token_ids(tokens: list[str]) -> dict[str, int]:
+    """token -> id exactly as f5-tts builds ``vocab_char_map`` (a duplicated line: the last id
+    wins), so a mapped row is the row the model really reads for that token."""
+    return {t: i for i, t in enumerate(tokens)}
+
+
+def duplicates(tokens: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return sorted({t for t in tokens if t in seen or seen.add(t)})  # type: ignore[func-returns-value]
+
+
+def row_mapping(old: list[str], new: list[str]) -> list[int | None]:
+    """For each embedding row of the new model, the old row holding the same token.
+
+    Rows are token id + 1 (row 0 is the filler and maps to itself); ``None`` marks a
+    token the old vocabulary lacks, whose row the caller must initialise.
+    """
+    old_index = token_ids(old)
+    mapping: list[int | None] = [FILLER_ROW]
+    for token in new:
+        j = old_index.get(token)
+        mapping.append(None if j is None else j + 1)
+    return mapping
+
+
+def check_rows(tokens: list[str], rows: int, path: str | Path | None) -> None:
+    """Raise a one-line ConfigError when a vocab file cannot belong to an embedding of ``rows`` rows."""
+    if len(tokens) + 1 != rows:
+        name = path if path is not None else "f5-tts's default vocab.txt"
+        raise ConfigError(f"wrong vocab file: {name} has {len(tokens)} tokens ({len(tokens) + 1} rows with the "
+                          f"filler) but the checkpoint's text embedding has {rows} rows, i.e. was trained with "
+                          f"a {rows - 1}-line vocab.txt")

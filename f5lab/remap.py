@@ -1,0 +1,511 @@
+"""Remap a checkpoint into the exact state dict an f5-tts config loads strictly.
+
+Two steps, kept apart on purpose. ``plan_remap`` decides (pure data, printable, JSON):
+which state dict (EMA by default), which wrapper prefixes to strip, which stored keys to
+drop (EMA bookkeeping, obsolete mel buffers, optimizer/scheduler containers), how to move
+vocabulary rows between two vocab files (by token, never by index) and which dtype to
+cast to. It refuses, with the reason, what no plan can reconcile: a DiT checkpoint does
+not become a UNetT model by renaming keys. ``execute_plan`` acts: it streams tensor by
+tensor into a temporary ``.safetensors`` next to the destination and renames it into
+place, so peak memory is one tensor and an interrupted write leaves no half file. The
+output's ``__metadata__`` records provenance (source sha256, config, vocab hashes, f5lab
+and f5-tts versions, the plan).
+
+Naming schemes: f5-tts's in-model key names are stable since 2024-10; what differs between
+files in the wild is the wrappers around them (``ema_model.``, ``module.``, ``_orig_mod.``,
+``model.``) and the obsolete mel buffers, which ``f5lab.checkpoint`` already recognises.
+``KEY_RENAMES`` is the table where an in-model rename would go; it is empty because none is
+known, and f5lab does not invent one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import struct
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from f5lab.arch import ConfigEntry, compare, get_config, infer_spec, rank_configs
+from f5lab.checkpoint import EMA_DICT, ROOT, Checkpoint, ModelState, TensorInfo, open_checkpoint
+from f5lab.errors import ConfigError, F5LabError
+
+TEXT_EMBED = "transformer.text_embed.text_embed.weight"
+DTYPES = {"fp32": "F32", "fp16": "F16", "bf16": "BF16"}
+FLOAT_DTYPES = ("F64", "F32", "F16", "BF16")
+# (regex on canonical key, replacement): in-model renames between f5-tts versions. None known.
+KEY_RENAMES: list[tuple[str, str]] = []
+# how rows for tokens the old vocabulary lacks are initialised
+ROW_INITS = {
+    "mean": "mean of the old vocabulary's trained token rows (filler row excluded): a neutral start",
+    "randn": "torch.randn with seed 666, as f5-tts's own vocabulary extension does",
+}
+SHA_PLACEHOLDER = "0" * 64
+CHUNK = 1 << 24
+
+
+class RemapError(F5LabError):
+    """No plan maps this checkpoint onto that config (or the destination is unusable)."""
+
+
+@dataclass
+class TensorStep:
+    """One output tensor: where it comes from and what happens to it on the way."""
+
+    dst: str  # key in the output (canonical f5-tts name)
+    src: str  # key as stored in the source state dict
+    shape: list[int]
+    dtype: str
+    src_shape: list[int]
+    src_dtype: str
+    op: str  # "copy" | "cast" | "rows" | "rows+cast"
+
+
+@dataclass
+class VocabPlan:
+    """Embedding rows moved by token between two vocab files."""
+
+    vocab_from: str | None  # None: f5-tts's default vocab.txt
+    vocab_to: str
+    sha256_from: str
+    sha256_to: str
+    shared: int
+    moved: int
+    added: list[str]
+    dropped: list[str]
+    init: str  # key of ROW_INITS
+    row_map: list[int | None] = field(repr=False)  # new row -> old row, None = initialise
+
+    def summary(self) -> str:
+        return (f"{self.shared} shared tokens keep their trained rows ({self.moved} at a new index), "
+                f"{len(self.added)} new tokens initialised by {self.init}, {len(self.dropped)} dropped")
+
+
+@dataclass
+class RemapPlan:
+    """Everything ``execute_plan`` will do, decided up front; ``to_dict`` is ``--dry-run --json``."""
+
+    src: str
+    src_format: str
+    config: str
+    source_dict: str  # which state dict of the file the weights come from
+    use_ema: bool
+    text_num_embeds: int
+    prefixes_stripped: list[str]
+    dropped: list[dict[str, str]]  # {key, reason}
+    steps: list[TensorStep]
+    dtype: str | None  # output dtype of float tensors (safetensors name) or None = keep
+    vocab: VocabPlan | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> list[str]:
+        """What the plan does beyond copying bytes under the same names, one line each."""
+        out = []
+        if self.source_dict != ROOT:
+            kind = "EMA" if self.source_dict == EMA_DICT else "raw"
+            why = " (the file has no EMA state dict)" if self.use_ema and kind == "raw" else ""
+            out.append(f"take the {kind} weights from '{self.source_dict}'{why}")
+        if self.prefixes_stripped:
+            out.append(f"strip wrapper prefix(es) {', '.join(repr(p) for p in self.prefixes_stripped)}")
+        for reason in sorted({d['reason'] for d in self.dropped}):
+            keys = [d["key"] for d in self.dropped if d["reason"] == reason]
+            out.append(f"drop {len(keys)} entr{'y' if len(keys) == 1 else 'ies'} ({reason}): {', '.join(keys[:4])}"
+                       + (" ..." if len(keys) > 4 else ""))
+        if self.vocab:
+            out.append("map text embedding rows by token: " + self.vocab.summary())
+        casts = [s for s in self.steps if "cast" in s.op]
+        if casts:
+            out.append(f"cast {len(casts)} float tensors {casts[0].src_dtype} -> {self.dtype}")
+        return out
+
+    @property
+    def output_bytes(self) -> int:
+        return sum(TensorInfo(tuple(s.shape), s.dtype).nbytes for s in self.steps)
+
+    def to_dict(self, with_row_map: bool = False) -> dict[str, Any]:
+        d = asdict(self)
+        d["steps"] = len(self.steps)
+        d["ops"] = {op: sum(1 for s in self.steps if s.op == op) for op in sorted({s.op for s in self.steps})}
+        d["changes"] = self.changes
+        d["output_bytes"] = self.output_bytes
+        if self.vocab and not with_row_map:
+            d["vocab"].pop("row_map")
+        return d
+
+
+# -- planning --------------------------------------------------------------------------------------
+def resolve_entry(config: str | ConfigEntry, catalogue: Mapping[str, ConfigEntry] | None = None) -> ConfigEntry:
+    return config if isinstance(config, ConfigEntry) else get_config(config, catalogue)
+
+
+def plan_remap(src: str | os.PathLike | Checkpoint, config: str | ConfigEntry, vocab_from: str | None = None,
+               vocab_to: str | None = None, dtype: str | None = None, use_ema: bool = True,
+               catalogue: Mapping[str, ConfigEntry] | None = None, new_rows: str = "mean") -> RemapPlan:
+    """Decide how ``src`` becomes a state dict that ``config`` loads with ``strict=True``.
+
+    Raises RemapError, naming the reason and the right fix, when shapes cannot be reconciled.
+    """
+    ckpt = src if isinstance(src, Checkpoint) else open_checkpoint(src)
+    entry = resolve_entry(config, catalogue)
+    if dtype is not None and dtype not in DTYPES:
+        raise ConfigError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+    if new_rows not in ROW_INITS:
+        raise ConfigError(f"unknown row initialisation {new_rows!r}; use one of {', '.join(ROW_INITS)}")
+    state = ckpt.model_state("ema" if use_ema else "raw")
+    check_architecture(ckpt, state, entry, catalogue)
+    rows = state.tensors[TEXT_EMBED].shape[0]
+    vocab = _plan_vocab(rows, vocab_from, vocab_to, new_rows)
+    text_num_embeds = len(vocab.row_map) - 1 if vocab else rows - 1
+    names = {name: rename_key(name) for name in state.tensors}
+    _check_keys(ckpt, entry, state, names, text_num_embeds)
+    steps = [_step(name, names[name], state, vocab, DTYPES.get(dtype or "")) for name in _read_order(ckpt, state)]
+    dropped = [{"key": k, "reason": _drop_reason(k)} for k in state.dropped]
+    dropped += [{"key": c, "reason": "not used for inference"} for c in ckpt.other_containers]
+    dropped += [{"key": s, "reason": "the other state dict"} for s in ckpt.state_dicts if s != state.source]
+    notes = []
+    if vocab is None and rows != len(_default_tokens()) + 1:
+        notes.append(f"{rows} embedding rows: loading needs the fine-tune's {rows - 1}-line vocab.txt")
+    return RemapPlan(src=str(ckpt.path), src_format=ckpt.format, config=entry.name, source_dict=state.source,
+                     use_ema=use_ema, text_num_embeds=text_num_embeds, prefixes_stripped=state.prefixes,
+                     dropped=dropped, steps=steps, dtype=DTYPES.get(dtype or ""), vocab=vocab, notes=notes)
+
+
+def rename_key(name: str) -> str:
+    for pattern, repl in KEY_RENAMES:
+        name = re.sub(pattern, repl, name)
+    return name
+
+
+def check_architecture(ckpt: Checkpoint, state: ModelState, entry: ConfigEntry,
+                       catalogue: Mapping[str, ConfigEntry] | None = None) -> None:
+    """Refuse, with the fix, a config whose architecture differs from the checkpoint's shapes."""
+    spec = infer_spec(state.tensors)
+    cand = compare(spec, entry)
+    if cand.exact:
+        return
+    fits = [c.config for c in rank_configs(spec, catalogue) if c.exact]
+    use = (f"use config {' or '.join(fits)}" + (" (shapes cannot tell them apart; see f5lab probe)"
+                                                 if len(fits) > 1 else "")) if fits else \
+        "no installed config builds it; write one with the arch block `f5lab inspect` prints"
+    m = cand.mismatches[0]
+    if m["fact"] == "backbone":
+        raise RemapError(f"{ckpt.path.name}: cannot be fixed by remapping: the checkpoint is {spec.backbone}, "
+                         f"config {entry.name} builds {entry.backbone} (different layers, not renamed ones); {use}")
+    facts = ", ".join(f"{x['fact']} {x['checkpoint']} vs {x['config']}" for x in cand.mismatches)
+    raise RemapError(f"{ckpt.path.name}: cannot be fixed by remapping: {facts} between the checkpoint and "
+                     f"{entry.name}; weights of another size need retraining, not remapping; {use}")
+
+
+def _check_keys(ckpt: Checkpoint, entry: ConfigEntry, state: ModelState, names: dict[str, str],
+                text_num_embeds: int) -> None:
+    from f5lab.loading import expected_state
+
+    expected = expected_state(entry, text_num_embeds)
+    have = {names[k]: v for k, v in state.tensors.items()}
+    missing = sorted(set(expected) - set(have))
+    unexpected = sorted(set(have) - set(expected))
+    bad = [k for k in set(have) & set(expected) if k != TEXT_EMBED and have[k].shape != expected[k].shape]
+    if missing or unexpected or bad:
+        from f5lab.diagnose import group_keys
+
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} keys missing ({', '.join(group_keys(missing)[:3])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected ({', '.join(group_keys(unexpected)[:3])})")
+        if bad:
+            parts.append(f"{len(bad)} of another shape ({bad[0]} {list(have[bad[0]].shape)} vs "
+                         f"{list(expected[bad[0]].shape)})")
+        raise RemapError(f"{ckpt.path.name}: cannot be remapped onto {entry.name}: " + "; ".join(parts)
+                         + ": an incomplete or foreign state dict, no plan reconciles it")
+
+
+def _default_tokens() -> list[str]:
+    from f5lab.vocab import read_vocab
+
+    return read_vocab(None)
+
+
+def _plan_vocab(rows: int, vocab_from: str | None, vocab_to: str | None, init: str) -> VocabPlan | None:
+    from f5lab.vocab import check_rows, default_vocab_path, diff_vocab, read_vocab, row_mapping, vocab_sha256
+
+    old = read_vocab(vocab_from)
+    if vocab_from is not None or vocab_to is not None:
+        check_rows(old, rows, vocab_from)
+    if vocab_to is None:
+        return None
+    new = read_vocab(vocab_to)
+    diff = diff_vocab(old, new)
+    return VocabPlan(vocab_from=vocab_from, vocab_to=str(vocab_to),
+                     sha256_from=vocab_sha256(vocab_from or default_vocab_path()), sha256_to=vocab_sha256(vocab_to),
+                     shared=diff.shared, moved=diff.moved, added=diff.added, dropped=diff.dropped, init=init,
+                     row_map=row_mapping(old, new))
+
+
+def _read_order(ckpt: Checkpoint, state: ModelState) -> list[str]:
+    """Canonical names in the order their bytes lie in the file (sequential reads)."""
+    if ckpt.format != "safetensors":
+        return list(state.tensors)
+    offsets = safetensors_offsets(ckpt.path)[1]
+    return sorted(state.tensors, key=lambda n: offsets[state.raw_keys[n]][0])
+
+
+def _step(name: str, dst: str, state: ModelState, vocab: VocabPlan | None, dtype: str | None) -> TensorStep:
+    info = state.tensors[name]
+    shape = list(info.shape)
+    ops = []
+    if vocab is not None and dst == TEXT_EMBED:
+        shape[0] = len(vocab.row_map)
+        ops.append("rows")
+    out_dtype = info.dtype
+    if dtype and info.dtype in FLOAT_DTYPES and info.dtype != dtype:
+        out_dtype = dtype
+        ops.append("cast")
+    return TensorStep(dst=dst, src=state.raw_keys[name], shape=shape, dtype=out_dtype, src_shape=list(info.shape),
+                      src_dtype=info.dtype, op="+".join(ops) or "copy")
+
+
+def _drop_reason(key: str) -> str:
+    return "EMA bookkeeping" if key.rsplit(".", 1)[-1] in ("initted", "step") else "buffer f5-tts no longer keeps"
+
+
+# -- safetensors, written by hand so that it can be streamed --------------------------------------
+def safetensors_offsets(path: str | os.PathLike) -> tuple[int, dict[str, tuple[int, int]]]:
+    """(start of the data section, key -> (begin, end) byte offsets within it)."""
+    with open(path, "rb") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(n))
+    header.pop("__metadata__", None)
+    return 8 + n, {k: tuple(v["data_offsets"]) for k, v in header.items()}
+
+
+def build_header(steps: list[TensorStep], metadata: dict[str, str]) -> bytes:
+    """8-byte little-endian length + JSON header padded with spaces to a multiple of 8."""
+    header: dict[str, Any] = {"__metadata__": metadata}
+    offset = 0
+    for s in steps:
+        n = TensorInfo(tuple(s.shape), s.dtype).nbytes
+        header[s.dst] = {"dtype": s.dtype, "shape": s.shape, "data_offsets": [offset, offset + n]}
+        offset += n
+    raw = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode()
+    raw += b" " * (-len(raw) % 8)
+    if len(raw) % 256 == 0x80:  # a first byte 0x80 reads as a pickle to f5lab.checkpoint's sniffer
+        raw += b" " * 8
+    return struct.pack("<Q", len(raw)) + raw
+
+
+def provenance(plan: RemapPlan, source_sha256: str) -> dict[str, str]:
+    """The ``__metadata__`` an output carries: enough to redo or audit the remap."""
+    from importlib.metadata import version
+
+    import f5lab
+
+    meta = {"format": "pt", "f5lab_version": f5lab.__version__, "f5_tts_version": version("f5-tts"),
+            "f5lab_source": Path(plan.src).name, "f5lab_source_sha256": source_sha256,
+            "f5lab_config": plan.config, "f5lab_text_num_embeds": str(plan.text_num_embeds),
+            "f5lab_plan": json.dumps(plan.to_dict(), separators=(",", ":"), default=str)}
+    if plan.vocab:
+        meta["f5lab_vocab_sha256"] = plan.vocab.sha256_to
+        meta["f5lab_vocab_from_sha256"] = plan.vocab.sha256_from
+    return meta
+
+
+# -- execution ---------------------------------------------------------------------------------------
+def check_destination(src: str | os.PathLike, dst: str | os.PathLike, force: bool) -> Path:
+    """Refuse DST == SRC, an existing DST without force, and an unwritable folder, before any work."""
+    s, d = Path(src), Path(dst)
+    if d.resolve() == s.resolve() or (d.exists() and os.path.samefile(s, d)):
+        raise RemapError(f"{d}: is the source file; f5lab never overwrites its input, give another DST")
+    if d.is_dir():
+        raise RemapError(f"{d}: is a directory; give the output file name (e.g. {d / 'model.safetensors'})")
+    if d.exists() and not force:
+        raise RemapError(f"{d}: exists; pass --force (force=True) to replace it")
+    parent = d.parent if str(d.parent) else Path(".")
+    if not parent.is_dir():
+        raise RemapError(f"{parent}: no such directory for the output")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise RemapError(f"{parent}: not writable; choose another destination")
+    return d
+
+
+def execute_plan(plan: RemapPlan, dst: str | os.PathLike, force: bool = False, progress: bool = False) -> Path:
+    """Write the plan's output to ``dst`` (.safetensors) tensor by tensor, atomically.
+
+    Bytes go to a hidden temporary file in DST's folder; only a complete, fsynced file is
+    renamed onto DST. On any failure (disk full, file-size limit, Ctrl-C, a bad tensor) the
+    temporary file is removed and DST is untouched.
+    """
+    dst = check_destination(plan.src, dst, force)
+    tmp = dst.with_name(f".{dst.name}.f5lab-partial-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as out:
+            header = build_header(plan.steps, provenance(plan, SHA_PLACEHOLDER))
+            out.write(header)
+            sha = _stream(plan, out, progress)
+            final = build_header(plan.steps, provenance(plan, sha))
+            if len(final) != len(header):  # cannot happen: the hash has a fixed width
+                raise RemapError("internal error: header length changed while recording the source hash")
+            out.seek(0)
+            out.write(final)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dst
+
+
+def _stream(plan: RemapPlan, out: Any, progress: bool) -> str:
+    """Write every step's bytes in order; return the source file's sha256."""
+    bar = _progress(plan, progress)
+    try:
+        if plan.src_format == "safetensors":
+            return _stream_safetensors(plan, out, bar)
+        return _stream_pt(plan, out, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _progress(plan: RemapPlan, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=plan.output_bytes, unit="B", unit_scale=True, desc="remap", leave=False)
+
+
+def _stream_safetensors(plan: RemapPlan, out: Any, bar: Any) -> str:
+    """One sequential pass over the source: every byte is hashed, kept tensors are written."""
+    start, offsets = safetensors_offsets(plan.src)
+    by_src = {s.src: s for s in plan.steps}
+    digest = hashlib.sha256()
+    with open(plan.src, "rb") as fh:
+        _hash_range(fh, start, digest)
+        pos = 0
+        for key, (begin, end) in sorted(offsets.items(), key=lambda kv: kv[1]):
+            if begin > pos:
+                _hash_range(fh, begin - pos, digest)
+            data = _read_exact(fh, end - begin, plan.src)
+            digest.update(data)
+            pos = max(pos, end)
+            step = by_src.get(key)
+            if step is not None:
+                payload = data if step.op == "copy" else _transform_bytes(data, step, plan)
+                out.write(payload)
+                if bar is not None:
+                    bar.update(len(payload))
+        _hash_range(fh, None, digest)
+    return digest.hexdigest()
+
+
+def _read_exact(fh: Any, n: int, path: str) -> bytes:
+    data = fh.read(n)
+    if len(data) != n:
+        raise RemapError(f"{path}: truncated while reading ({len(data)} of {n} bytes)")
+    return data
+
+
+def _hash_range(fh: Any, n: int | None, digest: Any) -> None:
+    """Hash the next ``n`` bytes (None: to the end of the file)."""
+    while n is None or n > 0:
+        block = fh.read(CHUNK if n is None else min(CHUNK, n))
+        if not block:
+            return
+        digest.update(block)
+        if n is not None:
+            n -= len(block)
+
+
+def _stream_pt(plan: RemapPlan, out: Any, bar: Any) -> str:
+    from f5lab.inspection import file_sha256
+
+    sha = file_sha256(plan.src)
+    ckpt = open_checkpoint(plan.src)
+    for step, tensor in iter_planned(plan, ckpt):
+        payload = tensor_bytes(tensor)
+        out.write(payload)
+        if bar is not None:
+            bar.update(len(payload))
+    return sha
+
+
+def iter_planned(plan: RemapPlan, ckpt: Checkpoint | None = None) -> Iterator[tuple[TensorStep, Any]]:
+    """(step, output torch tensor) in plan order: what the output file holds, in memory."""
+    ckpt = ckpt if ckpt is not None else open_checkpoint(plan.src)
+    state = ckpt.model_state("ema" if plan.use_ema else "raw")
+    if state.source != plan.source_dict:
+        raise RemapError(f"{plan.src}: the file changed since the plan was made ({state.source} != {plan.source_dict})")
+    canonical = {raw: name for name, raw in state.raw_keys.items()}
+    names = [canonical[s.src] for s in plan.steps]
+    for step, (_, tensor) in zip(plan.steps, ckpt.iter_tensors(state, names)):
+        yield step, transform(tensor, step, plan)
+
+
+def apply_plan(plan: RemapPlan, ckpt: Checkpoint | None = None) -> dict[str, Any]:
+    """The planned state dict in memory (what ``load_model`` loads strictly; nothing written)."""
+    return {step.dst: tensor for step, tensor in iter_planned(plan, ckpt)}
+
+
+def transform(tensor: Any, step: TensorStep, plan: RemapPlan) -> Any:
+    """Apply one step's ops to a torch tensor."""
+    import torch
+
+    if "rows" in step.op:
+        tensor = remap_rows(tensor, plan.vocab.row_map, plan.vocab.init)  # type: ignore[union-attr]
+    if "cast" in step.op:
+        tensor = tensor.to(TORCH_DTYPES()[step.dtype])
+    if list(tensor.shape) != step.shape:
+        raise RemapError(f"{plan.src}: tensor {step.src} is {list(tensor.shape)}, the plan expects {step.shape}")
+    return tensor.contiguous() if isinstance(tensor, torch.Tensor) else tensor
+
+
+def remap_rows(old: Any, row_map: list[int | None], init: str = "mean") -> Any:
+    """New embedding: shared tokens' rows copied bit-exactly, new tokens initialised per ``init``."""
+    import torch
+
+    new = torch.empty((len(row_map), old.shape[1]), dtype=old.dtype)
+    known = [(i, j) for i, j in enumerate(row_map) if j is not None]
+    fresh = [i for i, j in enumerate(row_map) if j is None]
+    if known:
+        dst_idx = torch.tensor([i for i, _ in known])
+        src_idx = torch.tensor([j for _, j in known])
+        new[dst_idx] = old[src_idx]
+    if fresh:
+        if init == "mean":
+            fill = old[1:].float().mean(dim=0, keepdim=True).to(old.dtype).expand(len(fresh), -1)
+        else:
+            gen = torch.Generator().manual_seed(666)
+            fill = torch.randn((len(fresh), old.shape[1]), generator=gen).to(old.dtype)
+        new[torch.tensor(fresh)] = fill
+    return new
+
+
+def TORCH_DTYPES() -> dict[str, Any]:  # noqa: N802 - a lazily built constant
+    import torch
+
+    return {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64,
+            "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+            "BOOL": torch.bool}
+
+
+def tensor_bytes(tensor: Any) -> Any:
+    """Raw little-endian bytes of a tensor (a numpy view; no extra copy when contiguous)."""
+    import torch
+
+    flat = tensor.detach().contiguous().reshape(-1)
+    return flat.view(torch.uint8).numpy() if flat.numel() else b""
+
+
+def _transform_bytes(data: bytes, step: TensorStep, plan: RemapPlan) -> Any:
+    import torch
+
+    tensor = torch.frombuffer(bytearray(data), dtype=TORCH_DTYPES()[step.src_dtype]).reshape(step.src_shape) \
+        if data else torch.empty(step.src_shape, dtype=TORCH_DTYPES()[step.src_dtype])
+    return tensor_bytes(transform(tensor, step, plan))
+
