@@ -9,12 +9,15 @@ STAMP := $(VENV)/.f5lab-installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
+	# the project's Jupyter kernel, inside the venv: papermill, nbval and `jupyter lab` use it
+	$(PY) -m ipykernel install --sys-prefix --name f5lab --display-name "Python (f5lab)" >/dev/null
 	touch $@
 
 install: $(STAMP)
 
+# the main job on the built-in demo: full-scale F5TTS_Base (random weights) -> reports/<run-id>/
 demo: $(STAMP)
-	$(VENV)/bin/f5lab demo
+	$(VENV)/bin/f5lab report
 
 test: $(STAMP)
 	MPLBACKEND=Agg TQDM_DISABLE=1 $(PY) -m pytest

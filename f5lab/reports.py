@@ -1,0 +1,372 @@
+"""``f5lab report``: run the notebooks with papermill into ``reports/<run-id>/``.
+
+The report stage of the data flow. It computes nothing itself: each notebook calls f5lab
+and writes the numbers it shows to a JSON sidecar (``f5lab.sidecar``); this module passes
+parameters in, exports HTML with nbconvert, gathers the sidecars into ``summary.json``,
+writes ``manifest.json`` (what would be needed to reproduce the run) and an ``index.html``
+that links the parts and shows the headline verdicts.
+
+A notebook that fails keeps its executed copy (with the error) and its HTML; the others
+still run, the index marks it failed, and ``Report.ok`` is False so the command exits 1.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from f5lab.errors import ConfigError, F5LabError
+
+NOTEBOOKS = ("01_inspect", "02_compatibility", "03_memory", "04_synthesis")
+KERNEL_NAME = "f5lab"
+KERNEL_DISPLAY = "Python (f5lab)"
+SUMMARY_SCHEMA = 1
+
+# the built-in demo: the motivating case, sized to finish in minutes on 2 CPU cores
+DEMO_CONFIG = "E2TTS_Base"  # the config the user's service loaded the DiT checkpoint with
+DEMO_GPU = "GTX 1050 Ti"
+DEMO_REF_TEXT = "Some call me nature, others call me mother nature."
+DEMO_GEN_TEXT = "Hello from f5lab."
+DEMO_NFE = 4  # flow-matching steps: f5-tts uses 32; 4 keeps the full-scale CPU demo short
+
+
+class ReportError(F5LabError):
+    """The report cannot start (no notebooks folder, bad option)."""
+
+
+@dataclass
+class NotebookResult:
+    name: str
+    status: str  # "ok" or "failed"
+    ipynb: Path
+    html: Path | None
+    sidecar: Path
+    seconds: float
+    error: str | None = None
+
+
+@dataclass
+class Report:
+    run_dir: Path
+    results: list[NotebookResult]
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def index(self) -> Path:
+        return self.run_dir / "index.html"
+
+
+# -- locating inputs -----------------------------------------------------------------------------
+def notebooks_dir() -> Path:
+    """The folder holding the ``NN_*.ipynb`` notebooks (``$F5LAB_NOTEBOOKS`` overrides)."""
+    env = os.environ.get("F5LAB_NOTEBOOKS")
+    folder = Path(env) if env else Path(__file__).resolve().parent.parent / "notebooks"
+    if not (folder / f"{NOTEBOOKS[0]}.ipynb").exists():
+        raise ReportError(f"no notebooks in {folder}; set F5LAB_NOTEBOOKS to the f5lab notebooks/ folder")
+    return folder
+
+
+def f5tts_example_audio() -> Path:
+    """f5-tts's shipped English reference clip (offline; f5-tts is not imported)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("f5_tts")
+    if spec is None or not spec.submodule_search_locations:
+        raise ReportError("f5-tts is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "infer" / "examples" / "basic" / "basic_ref_en.wav"
+
+
+def choose_catalogue(checkpoint: Path, configs: str) -> str:
+    """``auto``: ``tiny`` when only the shrunk catalogue matches (an ``--scale tiny`` checkpoint)."""
+    if configs in ("shipped", "tiny"):
+        return configs
+    if configs != "auto":
+        raise ConfigError(f"unknown --configs {configs!r}; use auto, shipped or tiny")
+    from f5lab.arch import rank_configs
+    from f5lab.fixtures import tiny_catalogue
+    from f5lab.inspection import inspect_checkpoint
+
+    spec = inspect_checkpoint(checkpoint).spec
+    if rank_configs(spec)[0].exact:
+        return "shipped"
+    return "tiny" if rank_configs(spec, tiny_catalogue())[0].exact else "shipped"
+
+
+def new_run_id() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+
+# -- the run -------------------------------------------------------------------------------------
+def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | None = None,
+               ref_audio: str | os.PathLike | None = None, ref_text: str | None = None,
+               gen_text: str | None = None, gpu: str = DEMO_GPU, out: str | os.PathLike = "reports",
+               run_id: str | None = None, configs: str = "auto", vocab: str | os.PathLike | None = None,
+               nfe: int | None = None, seed: int = 0, notebooks: Sequence[str] | None = None,
+               progress: bool = True, echo: Callable[[str], None] | None = None) -> Report:
+    """Run the notebooks on ``checkpoint`` (None: the built-in full-scale demo) into ``out/<run-id>/``.
+
+    ``config`` is the config the checkpoint is diagnosed against (the one a service tried);
+    ``ref_audio``/``ref_text`` drive synthesis and the probe; ``gpu`` the memory verdicts.
+    Returns the ``Report``; ``Report.ok`` is False when any notebook failed.
+    """
+    echo = echo or (lambda _msg: None)
+    folder = notebooks_dir()
+    names = list(notebooks or [n for n in NOTEBOOKS if (folder / f"{n}.ipynb").exists()])
+    unknown = [n for n in names if n not in NOTEBOOKS or not (folder / f"{n}.ipynb").exists()]
+    if unknown:
+        raise ReportError(f"unknown notebook(s) {', '.join(unknown)}; known: {', '.join(NOTEBOOKS)}")
+    demo = checkpoint is None
+    if demo:
+        from f5lab.demo import demo_checkpoint
+
+        echo("locating the demo checkpoint (full-scale F5TTS_Base, random weights; built once, cached)...")
+        checkpoint = demo_checkpoint()
+    checkpoint = Path(checkpoint).resolve()
+    if not checkpoint.exists():
+        raise ReportError(f"{checkpoint}: no such checkpoint")
+    if (ref_audio is None) != (ref_text is None):
+        raise ConfigError("give --ref-audio and --ref-text together")
+    if ref_audio is None:
+        ref_audio, ref_text = f5tts_example_audio(), DEMO_REF_TEXT
+    ref_audio = Path(ref_audio).resolve()
+    if not ref_audio.exists():
+        raise ReportError(f"{ref_audio}: no such reference audio")
+    catalogue = choose_catalogue(checkpoint, configs)
+
+    run_dir = Path(out).resolve() / (run_id or new_run_id())
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise ReportError(f"{run_dir} exists and is not empty; choose another --run-id")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    params = {
+        "checkpoint": str(checkpoint), "config": config or DEMO_CONFIG, "configs": catalogue,
+        "vocab": str(Path(vocab).resolve()) if vocab else None, "gpu": gpu,
+        "ref_audio": str(ref_audio), "ref_text": ref_text, "gen_text": gen_text or DEMO_GEN_TEXT,
+        "nfe": nfe or DEMO_NFE, "seed": seed, "work_dir": str(run_dir), "demo": demo,
+    }
+    ensure_kernel()
+    os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels; our own bars pass disable=False
+    os.environ["MPLBACKEND"] = "Agg"
+    started = time.time()
+    results = []
+    for i, name in enumerate(names, 1):
+        echo(f"[{i}/{len(names)}] {name}")
+        results.append(execute(folder / f"{name}.ipynb", run_dir, params, progress=progress,
+                               desc=f"[{i}/{len(names)}] {name}"))
+        if results[-1].status != "ok":
+            echo(f"    FAILED: {results[-1].error}")
+    summary = build_summary(results)
+    manifest = build_manifest(run_dir, checkpoint, params, results, started, demo)
+    write_json(run_dir / "summary.json", summary)
+    write_json(run_dir / "manifest.json", manifest)
+    write_index(run_dir, summary, manifest, results)
+    return Report(run_dir=run_dir, results=results, summary=summary, manifest=manifest,
+                  failed=[r.name for r in results if r.status != "ok"])
+
+
+def execute(notebook: Path, run_dir: Path, params: dict[str, Any], progress: bool = True,
+            desc: str | None = None) -> NotebookResult:
+    """Run one notebook with papermill (only the parameters it declares) and export its HTML."""
+    import papermill as pm
+
+    name = notebook.stem
+    out_nb = run_dir / f"{name}.ipynb"
+    sidecar = run_dir / f"{name}.json"
+    declared = pm.inspect_notebook(str(notebook))
+    passed = {k: v for k, v in {**params, "sidecar": str(sidecar)}.items() if k in declared}
+    bar: bool | dict[str, Any] = {"disable": False, "desc": desc or name, "leave": True} if progress else False
+    error = None
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(notebook), str(out_nb), parameters=passed, kernel_name=KERNEL_NAME,
+                            cwd=str(run_dir), progress_bar=bar, log_output=False)
+    except pm.PapermillExecutionError as exc:
+        error = f"{exc.ename}: {exc.evalue}".strip().splitlines()[0][:300]
+    except Exception as exc:  # a kernel that died or could not start: still a failed notebook
+        error = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
+    seconds = time.perf_counter() - t0
+    html_path = export_html(out_nb) if out_nb.exists() else None
+    return NotebookResult(name=name, status="ok" if error is None else "failed", ipynb=out_nb,
+                          html=html_path, sidecar=sidecar, seconds=seconds, error=error)
+
+
+def export_html(ipynb: Path) -> Path | None:
+    """nbconvert's HTML (lab template) next to the executed notebook; None if export fails."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    try:
+        body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(ipynb, as_version=4))
+    except Exception:  # an export problem must not hide the notebook's own result
+        return None
+    out = ipynb.with_suffix(".html")
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def ensure_kernel() -> str:
+    """Make sure the ``f5lab`` Jupyter kernel (this interpreter) exists; register it if not."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+        return KERNEL_NAME
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+
+    install(kernel_name=KERNEL_NAME, display_name=KERNEL_DISPLAY, prefix=sys.prefix)
+    return KERNEL_NAME
+
+
+# -- gathering -----------------------------------------------------------------------------------
+def read_sidecar(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def build_summary(results: Sequence[NotebookResult]) -> dict[str, Any]:
+    """Every number the notebooks showed, with units; timings apart under ``timings``.
+
+    Holds nothing run-specific (no run id, dates or report paths), so two runs with the
+    same inputs give equal summaries once ``timings`` is set aside.
+    """
+    notebooks: dict[str, Any] = {}
+    timings: dict[str, Any] = {}
+    for r in results:
+        side = read_sidecar(r.sidecar)
+        notebooks[r.name] = {"status": r.status, "error": r.error, "numbers": side.get("numbers", {}),
+                             "verdicts": side.get("verdicts", [])}
+        timings[r.name] = {"notebook": {"value": round(r.seconds, 3), "unit": "s"}, **side.get("timings", {})}
+    return {"schema": SUMMARY_SCHEMA, "ok": all(r.status == "ok" for r in results),
+            "failed": [r.name for r in results if r.status != "ok"], "notebooks": notebooks,
+            "timings": timings}
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in ("f5lab", "f5-tts", "torch", "torchaudio", "numpy", "safetensors", "vocos", "papermill",
+                 "nbconvert", "nbval", "matplotlib"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def device_info() -> dict[str, Any]:
+    """Where the notebooks ran: CPU, threads, and the CUDA device if there is one."""
+    import torch
+
+    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
+                            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                            "cuda": torch.cuda.is_available()}
+    info["device"] = "cuda" if info["cuda"] else "cpu"
+    if info["cuda"]:
+        props = torch.cuda.get_device_properties(0)
+        info.update(gpu=props.name, gpu_memory_bytes=props.total_memory,
+                    compute_capability=f"{props.major}.{props.minor}")
+    return info
+
+
+def build_manifest(run_dir: Path, checkpoint: Path, params: dict[str, Any], results: Sequence[NotebookResult],
+                   started: float, demo: bool) -> dict[str, Any]:
+    """What was run, on what, with which versions and seeds: enough to reproduce the report."""
+    from f5lab.inspection import file_sha256
+
+    ref = Path(params["ref_audio"])
+    return {
+        "run_id": run_dir.name, "demo": demo,
+        "started_utc": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv) if sys.argv and sys.argv[0].endswith("f5lab") else None,
+        "checkpoint": {"path": str(checkpoint), "size_bytes": checkpoint.stat().st_size,
+                       "sha256": file_sha256(checkpoint)},
+        "reference_audio": {"path": str(ref), "sha256": file_sha256(ref) if ref.exists() else None,
+                            "text": params["ref_text"]},
+        "parameters": {k: v for k, v in params.items() if k != "work_dir"},
+        "seeds": {"seed": params["seed"], "torch": params["seed"]},
+        "versions": versions(), "device": device_info(), "kernel": KERNEL_NAME,
+        "notebooks": [{"name": r.name, "status": r.status, "error": r.error, "ipynb": r.ipynb.name,
+                       "html": r.html.name if r.html else None, "sidecar": r.sidecar.name} for r in results],
+    }
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+
+
+# -- index.html ----------------------------------------------------------------------------------
+TITLES = {"01_inspect": "What the checkpoint is", "02_compatibility": "Compatibility and remap",
+          "03_memory": "Memory and GPU verdicts", "04_synthesis": "Synthesis and quality"}
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.4em .6em;text-align:left;
+vertical-align:top}.ok{color:#176a2c}.bad{color:#b00020;font-weight:bold}.neutral{color:#555}
+code{background:#f3f3f3;padding:0 .2em}.small{font-size:.9em;color:#555}"""
+
+
+def _verdict_html(v: dict[str, Any]) -> str:
+    cls = {True: "ok", False: "bad"}.get(v.get("ok"), "neutral")
+    mark = {True: "&#10003;", False: "&#10007;"}.get(v.get("ok"), "&#8226;")
+    return f'<li class="{cls}">{mark} {html.escape(str(v.get("text", "")))}</li>'
+
+
+def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any],
+                results: Sequence[NotebookResult]) -> Path:
+    """One static page: status and headline verdicts per notebook, links to every part."""
+    ck = manifest["checkpoint"]
+    rows = []
+    for r in results:
+        entry = summary["notebooks"][r.name]
+        status = ('<span class="ok">ok</span>' if r.status == "ok"
+                  else f'<span class="bad">FAILED</span><br><code>{html.escape(r.error or "")}</code>')
+        links = [f'<a href="{r.ipynb.name}">notebook</a>']
+        if r.html:
+            links.insert(0, f'<a href="{r.html.name}">report</a>')
+        if r.sidecar.exists():
+            links.append(f'<a href="{r.sidecar.name}">numbers</a>')
+        verdicts = "".join(_verdict_html(v) for v in entry["verdicts"]) or "<li class='neutral'>-</li>"
+        rows.append(f"<tr><td><b>{html.escape(r.name)}</b><br>{html.escape(TITLES.get(r.name, ''))}</td>"
+                    f"<td>{status}</td><td><ul>{verdicts}</ul></td><td>{' &middot; '.join(links)}</td></tr>")
+    failed = summary["failed"]
+    banner = (f'<p class="bad">{len(failed)} notebook(s) failed: {html.escape(", ".join(failed))}</p>'
+              if failed else '<p class="ok">all notebooks ran</p>')
+    demo = ("<p><b>Built-in demo:</b> a full-scale F5TTS_Base checkpoint with <b>random weights</b>: "
+            "it loads and runs like a real one, but any audio it makes is noise.</p>" if manifest["demo"] else "")
+    v = manifest["versions"]
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>f5lab report {html.escape(manifest['run_id'])}</title>
+<style>{CSS}</style></head><body>
+<h1>f5lab report <code>{html.escape(manifest['run_id'])}</code></h1>
+<p>Checkpoint <code>{html.escape(Path(ck['path']).name)}</code>, {ck['size_bytes']:,} bytes,
+sha256 <code>{html.escape(ck['sha256'])}</code></p>
+{demo}{banner}
+<table><tr><th>notebook</th><th>status</th><th>headline verdicts</th><th>parts</th></tr>
+{''.join(rows)}
+</table>
+<p><a href="summary.json">summary.json</a> (every number shown, with units) &middot;
+<a href="manifest.json">manifest.json</a> (versions, device, seeds, checkpoint hash)</p>
+<p class="small">f5lab {v.get('f5lab')}, f5-tts {v.get('f5-tts')}, torch {v.get('torch')},
+device {html.escape(str(manifest['device'].get('device')))}, seed {manifest['seeds']['seed']}</p>
+</body></html>
+"""
+    out = run_dir / "index.html"
+    out.write_text(page, encoding="utf-8")
+    return out
