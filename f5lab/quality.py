@@ -1,0 +1,329 @@
+"""Numbers about audio: what a setting costs, measured.
+
+Always available, offline: timing against the expected duration, clipping, silence and
+level (``signal_metrics``), and distances between two renderings of the same text
+(``mel_distance``: log-mel L1 and mel-cepstral distortion) for fp16 vs fp32 or NFE 16 vs 32.
+Behind small interfaces: ASR + WER (pocketsphinx, whose English model ships in its wheel;
+faster-whisper from a user's local model directory) and speaker similarity (resemblyzer,
+whose encoder weights ship in its wheel). ``compare_records`` says what changed between
+two synthesis records.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from f5lab.errors import F5LabError
+
+SILENCE_DBFS = -50.0  # a 20 ms frame quieter than this counts as silence
+CLIP_LEVEL = 0.999
+MCD_COEFFS = 13  # cepstral coefficients c1..c13 (c0, the energy, is left out)
+
+
+class QualityError(F5LabError):
+    """A backend that is not installed or has no model, or records that cannot be compared."""
+
+
+# -- signal metrics ----------------------------------------------------------------------------------------
+def _dbfs(x: float) -> float:
+    return 20 * math.log10(x) if x > 0 else -math.inf
+
+
+def signal_metrics(wav: Any, sr: int, expected_seconds: float | None = None) -> dict[str, Any]:
+    """Duration (and its error against ``expected_seconds``), peak, RMS, clipping and silence ratios."""
+    x = np.asarray(wav, dtype=np.float64).reshape(-1)
+    seconds = len(x) / sr if sr else 0.0
+    finite = np.isfinite(x)
+    xf = np.where(finite, x, 0.0)
+    frame = max(1, int(0.02 * sr))
+    n = len(xf) // frame
+    frames_rms = np.sqrt(np.mean(np.square(xf[: n * frame].reshape(n, frame)), axis=1)) if n else np.zeros(0)
+    rms = float(np.sqrt(np.mean(np.square(xf)))) if len(xf) else 0.0
+    out = {
+        "seconds": round(seconds, 4),
+        "sample_rate": int(sr),
+        "peak": round(float(np.max(np.abs(xf))) if len(xf) else 0.0, 6),
+        "rms": round(rms, 6),
+        "rms_dbfs": round(_dbfs(rms), 2) if rms > 0 else None,
+        "clipping_ratio": round(float(np.mean(np.abs(xf) >= CLIP_LEVEL)) if len(xf) else 0.0, 6),
+        "silence_ratio": round(float(np.mean(frames_rms < 10 ** (SILENCE_DBFS / 20))) if n else 1.0, 4),
+        "non_finite": int((~finite).sum()),
+    }
+    if expected_seconds is not None:
+        out["expected_seconds"] = round(float(expected_seconds), 4)
+        out["duration_error_s"] = round(seconds - float(expected_seconds), 4)
+    return out
+
+
+# -- mel distances -----------------------------------------------------------------------------------------
+def log_mel(wav: Any, sr: int = 24000) -> np.ndarray:
+    """f5-tts's vocos log-mel (100 bins, hop 256, natural log of magnitudes clamped at 1e-5)."""
+    import torch
+    import torchaudio
+
+    from f5lab.audio import resample
+
+    x = resample(np.asarray(wav, dtype=np.float32).reshape(-1), sr, 24000)
+    spec = torchaudio.transforms.MelSpectrogram(sample_rate=24000, n_fft=1024, win_length=1024, hop_length=256,
+                                                n_mels=100, power=1, center=True, normalized=False, norm=None)
+    return spec(torch.from_numpy(x)).clamp(min=1e-5).log().numpy()
+
+
+def _as_mel(x: Any, sr: int) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float32)
+    return a if a.ndim == 2 else log_mel(a, sr)
+
+
+def mel_distance(a: Any, b: Any, sr: int = 24000) -> dict[str, Any]:
+    """Mel L1 and mel-cepstral distortion (dB) between two renderings of the same text.
+
+    ``a``/``b``: waveforms (1-D, at ``sr``) or log-mels [n_mels, frames]. Frames are compared
+    one to one over the shorter length (same text and seed give aligned frames; the frame
+    counts are reported so a length change is visible).
+    """
+    from scipy.fft import dct
+
+    ma, mb = _as_mel(a, sr), _as_mel(b, sr)
+    if ma.shape[0] != mb.shape[0]:
+        raise QualityError(f"mel bins differ ({ma.shape[0]} vs {mb.shape[0]}): not comparable")
+    n = min(ma.shape[1], mb.shape[1])
+    if n == 0:
+        raise QualityError("one rendering has no frames")
+    da, db = ma[:, :n].astype(np.float64), mb[:, :n].astype(np.float64)
+    ca = dct(da, type=2, axis=0, norm="ortho")[1:MCD_COEFFS + 1]
+    cb = dct(db, type=2, axis=0, norm="ortho")[1:MCD_COEFFS + 1]
+    mcd = (10.0 / math.log(10.0)) * np.sqrt(2.0 * np.sum((ca - cb) ** 2, axis=0))
+    return {"mel_l1": round(float(np.mean(np.abs(da - db))), 6), "mcd_db": round(float(np.mean(mcd)), 4),
+            "frames_a": int(ma.shape[1]), "frames_b": int(mb.shape[1]), "frames_compared": int(n)}
+
+
+# -- ASR and WER -------------------------------------------------------------------------------------------
+class ASRBackend(Protocol):
+    name: str
+    language: str
+
+    def transcribe(self, wav: Any, sr: int) -> str: ...
+
+
+class PocketsphinxASR:
+    """CMU pocketsphinx with the US-English model that ships inside its wheel: offline, always there.
+
+    Weak next to Whisper (expect WER ~10-30% on clean read speech) but real, so the ASR code
+    path runs in CI.
+    """
+
+    name = "pocketsphinx"
+    language = "en"
+
+    def __init__(self) -> None:
+        from pocketsphinx import Decoder
+
+        self._decoder = Decoder(samprate=16000, logfn="/dev/null")
+
+    def transcribe(self, wav: Any, sr: int) -> str:
+        from f5lab.audio import resample, to_mono
+
+        x = resample(to_mono(np.asarray(wav)), sr, 16000)
+        pcm = (np.clip(x, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        d = self._decoder
+        d.start_utt()
+        d.process_raw(pcm, full_utt=True)
+        d.end_utt()
+        hyp = d.hyp()
+        return hyp.hypstr if hyp is not None else ""
+
+
+class FasterWhisperASR:
+    """faster-whisper (CTranslate2) from a local model directory the user converted or downloaded."""
+
+    name = "faster-whisper"
+
+    def __init__(self, model_dir: str | Path, language: str | None = None, device: str = "cpu",
+                 compute_type: str = "int8") -> None:
+        d = Path(model_dir)
+        if not (d / "model.bin").is_file():
+            raise QualityError(f"{d}: not a faster-whisper model directory (no model.bin); f5lab never downloads one")
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError:
+            raise QualityError("faster-whisper is not installed: pip install faster-whisper") from None
+        self.language = language or "auto"
+        self._lang = None if language in (None, "auto") else language.split("-")[0]
+        self._model = WhisperModel(str(d), device=device, compute_type=compute_type, local_files_only=True)
+
+    def transcribe(self, wav: Any, sr: int) -> str:
+        from f5lab.audio import resample, to_mono
+
+        x = resample(to_mono(np.asarray(wav)), sr, 16000)
+        segments, _ = self._model.transcribe(x, language=self._lang, beam_size=5)
+        return " ".join(s.text.strip() for s in segments)
+
+
+ASR_BACKENDS = ("pocketsphinx", "faster-whisper")
+
+
+def get_asr(name: str = "pocketsphinx", model_dir: str | Path | None = None, language: str | None = None,
+            device: str = "cpu") -> ASRBackend:
+    """An ASR backend by name: 'pocketsphinx' (English, offline) or 'faster-whisper' (needs ``model_dir``)."""
+    if name == "pocketsphinx":
+        if language not in (None, "en", "en-us", "en-US"):
+            raise QualityError(f"pocketsphinx ships an English model only (asked for {language}); "
+                               "use faster-whisper with a local model directory")
+        return PocketsphinxASR()
+    if name == "faster-whisper":
+        if model_dir is None:
+            raise QualityError("faster-whisper needs model_dir: a local CTranslate2 Whisper model directory")
+        return FasterWhisperASR(model_dir, language=language, device=device)
+    raise QualityError(f"unknown ASR backend {name!r}; known: {', '.join(ASR_BACKENDS)}")
+
+
+def normalize_text(text: str, lang: str = "en") -> str:
+    """Lowercase words without punctuation, for WER; pt-BR keeps its accents, both split hyphens.
+
+    en: curly apostrophes straightened, kept inside words ("don't"). pt/pt-BR: accents kept
+    (they change words: "é"/"e"), hyphenated clitics split ("fala-se" -> "fala se").
+    Numbers are not spelled out: compare like with like.
+    """
+    t = unicodedata.normalize("NFC", text).lower().replace("’", "'").replace("‘", "'")
+    t = re.sub(r"[-‐‑–—]", " ", t)
+    keep_apostrophe = lang.lower().startswith("en")
+    chars = []
+    for c in t:
+        cat = unicodedata.category(c)
+        if c == "'" and keep_apostrophe:
+            chars.append(c)
+        elif cat.startswith("P") or cat.startswith("S"):
+            chars.append(" ")
+        else:
+            chars.append(c)
+    words = [w.strip("'") for w in "".join(chars).split()]
+    return " ".join(w for w in words if w)
+
+
+def wer(ref: str, hyp: str, lang: str = "en") -> float:
+    """Word error rate of ``hyp`` against ``ref`` after ``normalize_text`` (jiwer)."""
+    return float(wer_details(ref, hyp, lang)["wer"])
+
+
+def wer_details(ref: str, hyp: str, lang: str = "en") -> dict[str, Any]:
+    """WER with its substitutions, deletions, insertions and the normalised texts."""
+    import jiwer
+
+    r, h = normalize_text(ref, lang), normalize_text(hyp, lang)
+    if not r:
+        raise QualityError("the reference text is empty after normalisation")
+    out = jiwer.process_words(r, h if h else "")
+    return {"wer": round(float(out.wer), 4), "substitutions": out.substitutions, "deletions": out.deletions,
+            "insertions": out.insertions, "reference": r, "hypothesis": h, "lang": lang}
+
+
+# -- speaker similarity ----------------------------------------------------------------------------------------
+class SpeakerBackend(Protocol):
+    name: str
+
+    def embed(self, wav: Any, sr: int) -> np.ndarray: ...
+
+
+class ResemblyzerSpeaker:
+    """Resemblyzer's GE2E voice encoder; its weights (pretrained.pt, 17 MB) ship in the wheel."""
+
+    name = "resemblyzer"
+
+    def __init__(self, device: str = "cpu") -> None:
+        try:
+            from resemblyzer import VoiceEncoder
+        except ImportError:
+            raise QualityError("resemblyzer is not installed: pip install resemblyzer") from None
+        self._encoder = VoiceEncoder(device=device, verbose=False)
+
+    def embed(self, wav: Any, sr: int) -> np.ndarray:
+        from resemblyzer import preprocess_wav
+
+        from f5lab.audio import to_mono
+
+        x = preprocess_wav(to_mono(np.asarray(wav)).astype(np.float32), source_sr=sr)
+        if len(x) < 1600:
+            raise QualityError("too little voiced audio for a speaker embedding (< 0.1 s after trimming silence)")
+        return self._encoder.embed_utterance(x)
+
+
+def get_speaker(name: str = "resemblyzer", device: str = "cpu") -> SpeakerBackend:
+    if name == "resemblyzer":
+        return ResemblyzerSpeaker(device=device)
+    raise QualityError(f"unknown speaker backend {name!r}; known: resemblyzer")
+
+
+def speaker_similarity(ref_wav: Any, ref_sr: int, gen_wav: Any, gen_sr: int,
+                       backend: str | SpeakerBackend = "resemblyzer") -> float:
+    """Cosine similarity of the two speaker embeddings (1 = same voice; unrelated voices ~0.5-0.7)."""
+    enc = get_speaker(backend) if isinstance(backend, str) else backend
+    a, b = enc.embed(ref_wav, ref_sr), enc.embed(gen_wav, gen_sr)
+    return round(float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))), 4)
+
+
+# -- comparing two synthesis records ------------------------------------------------------------------------
+def load_record(r: str | Path | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(r, dict):
+        return r
+    p = Path(r)
+    if p.is_dir():
+        p = p / "synth.json"
+    if not p.is_file():
+        raise QualityError(f"{p}: synthesis record not found")
+    try:
+        rec = json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise QualityError(f"{p}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not str(rec.get("f5lab_record", "")).startswith("synthesis/"):
+        raise QualityError(f"{p}: not an f5lab synthesis record (no 'f5lab_record' field)")
+    return rec
+
+
+def _diff(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": k, "a": a.get(k), "b": b.get(k)} for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def compare_records(a: str | Path | dict[str, Any], b: str | Path | dict[str, Any]) -> dict[str, Any]:
+    """What changed from record A to record B: settings, model, vocoder, versions, timings, audio, metrics.
+
+    When both records point at mel arrays that exist, their distance (mel L1, MCD) is added.
+    """
+    ra, rb = load_record(a), load_record(b)
+    flat_model = lambda r: {k: v for k, v in r.get("model", {}).items() if not isinstance(v, (dict, list))}  # noqa: E731
+    out: dict[str, Any] = {
+        "settings": _diff(ra.get("settings", {}), rb.get("settings", {})),
+        "model": _diff(flat_model(ra), flat_model(rb)),
+        "vocoder": _diff(ra.get("vocoder", {}), rb.get("vocoder", {})),
+        "text": _diff({k: v for k, v in ra.get("text", {}).items() if k != "unknown_chars"},
+                      {k: v for k, v in rb.get("text", {}).items() if k != "unknown_chars"}),
+        "reference": _diff({"sha256": ra.get("reference", {}).get("sha256")},
+                           {"sha256": rb.get("reference", {}).get("sha256")}),
+        "versions": _diff(ra.get("versions", {}), rb.get("versions", {})),
+    }
+    ta, tb = ra.get("timings", {}), rb.get("timings", {})
+    out["timings"] = {k: {"a": ta.get(k), "b": tb.get(k), "ratio": _ratio(ta.get(k), tb.get(k))}
+                      for k in ("model_load_s", "sample_s", "step_mean_s", "vocoder_s", "synth_s", "rtf")
+                      if ta.get(k) is not None or tb.get(k) is not None}
+    aa, ab = ra.get("audio", {}), rb.get("audio", {})
+    out["audio"] = {"identical": bool(aa.get("sha256")) and aa.get("sha256") == ab.get("sha256"),
+                    "seconds": {"a": aa.get("seconds"), "b": ab.get("seconds")}}
+    ma, mb = ra.get("metrics", {}), rb.get("metrics", {})
+    out["metrics"] = {k: {"a": ma.get(k), "b": mb.get(k)} for k in sorted(set(ma) | set(mb))
+                      if ma.get(k) != mb.get(k)}
+    mel_a, mel_b = ra.get("files", {}).get("mel"), rb.get("files", {}).get("mel")
+    if mel_a and mel_b and Path(mel_a).is_file() and Path(mel_b).is_file():
+        out["mel_distance"] = mel_distance(np.load(mel_a), np.load(mel_b))
+    return out
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a:
+        return round(b / a, 4)
+    return None

@@ -1,0 +1,398 @@
+"""Synthesis on a loaded model with f5-tts's own inference, made reproducible and measured.
+
+The sampler, text chunking, duration estimate, RMS handling and cross-fade are f5-tts's
+(``f5_tts.infer.utils_infer.chunk_text`` and ``infer_batch_process``, which calls
+``CFM.sample``). f5lab adds what research needs around them: a seed that makes the audio
+bit-identical run to run, a text check that names the characters the vocabulary lacks
+(f5-tts maps them silently to a space), timings per ODE step, and a JSON record of every
+setting and version next to the wav, the mel array and its picture.
+
+Why not ``infer_process``: it decodes the reference with ``torchaudio.load`` (needs
+torchcodec + FFmpeg) and prints; f5lab reads audio itself (f5lab.audio) and applies
+infer_process's chunk-size rule unchanged (``max_chars_for``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import threading
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from f5lab.errors import F5LabError
+
+# f5-tts's inference defaults (utils_infer)
+TARGET_RMS = 0.1
+CROSS_FADE_SECONDS = 0.15
+MAX_CHUNK_SECONDS = 22  # infer_process: a chunk plus the reference fits in ~22 s
+# convert_char_to_pinyin's substitutions, applied before tokens are looked up
+F5_TRANSLATE = str.maketrans({";": ",", "“": '"', "”": '"', "‘": "'", "’": "'"})
+
+
+class TextError(F5LabError):
+    """Empty text, or characters the vocabulary lacks under strict checking."""
+
+
+@dataclass
+class UnknownChar:
+    """A character of the text that the checkpoint's vocabulary does not contain."""
+
+    char: str
+    positions: list[int]
+    name: str = ""
+    where: str = "gen_text"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        shown = ", ".join(map(str, self.positions[:8])) + (" ..." if len(self.positions) > 8 else "")
+        return f"{self.char!r} (U+{ord(self.char[0]):04X} {self.name}) in {self.where} at {shown}"
+
+
+def _is_chinese(c: str) -> bool:
+    return "\u3100" <= c <= "\u9fff"  # the range convert_char_to_pinyin turns into pinyin
+
+
+def check_text(text: str, vocab_tokens: Any, where: str = "gen_text") -> list[UnknownChar]:
+    """Characters of ``text`` that f5-tts would map to index 0 (a space), with their positions.
+
+    Mirrors f5-tts's tokenisation: its punctuation substitutions first, Chinese characters
+    as their pinyin syllables, every other character as itself.
+    """
+    vocab = set(vocab_tokens)
+    found: dict[str, list[int]] = {}
+    translated = text.translate(F5_TRANSLATE)
+    for i, c in enumerate(translated):
+        token = _pinyin(c) if _is_chinese(c) else c
+        if token not in vocab:
+            found.setdefault(text[i], []).append(i)
+    return [UnknownChar(char=c, positions=pos, name=unicodedata.name(c, "unnamed"), where=where)
+            for c, pos in found.items()]
+
+
+def _pinyin(c: str) -> str:
+    from pypinyin import Style, lazy_pinyin
+
+    return lazy_pinyin(c, style=Style.TONE3, tone_sandhi=True)[0]
+
+
+def max_chars_for(ref_text: str, ref_seconds: float, speed: float = 1.0) -> int:
+    """infer_process's chunk size: text bytes per reference second times the time left in ~22 s."""
+    return int(len(ref_text.encode("utf-8")) / ref_seconds * (MAX_CHUNK_SECONDS - ref_seconds) * speed)
+
+
+def chunk(gen_text: str, ref_text: str, ref_seconds: float, speed: float = 1.0) -> list[str]:
+    """f5-tts's own ``chunk_text`` at infer_process's chunk size."""
+    from f5_tts.infer.utils_infer import chunk_text
+
+    return chunk_text(gen_text, max_chars=max(1, max_chars_for(ref_text, ref_seconds, speed)))
+
+
+def normalise_ref_text(ref_text: str) -> str:
+    """preprocess_ref_audio_text's rule: the transcript ends with '. ' (or '。')."""
+    if ref_text.endswith(". ") or ref_text.endswith("。"):
+        return ref_text
+    return ref_text + " " if ref_text.endswith(".") else ref_text + ". "
+
+
+@dataclass
+class SynthResult:
+    """The audio, its mel spectrogram and the record of how it was made."""
+
+    wav: np.ndarray = field(repr=False)
+    sample_rate: int
+    mel: np.ndarray = field(repr=False)  # [n_mels, frames], the generated part only
+    record: dict[str, Any]
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return len(self.wav) / self.sample_rate
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.record
+
+
+class _SeededSampler:
+    """What infer_batch_process calls ``model_obj``: CFM.sample with a per-chunk seed, one chunk at a time.
+
+    infer_batch_process runs chunks in a thread pool on the global RNG; serialising them and
+    passing ``seed`` (which CFM.sample applies right before drawing the noise) is what makes
+    the output bit-identical run to run. Chunk i gets seed + i.
+    """
+
+    def __init__(self, model: Any, seed: int, ref_text: str, chunks: list[str]) -> None:
+        from f5_tts.model.utils import convert_char_to_pinyin
+
+        self.model, self.seed = model, seed
+        # infer_batch_process appends a space to a ref_text ending in a 1-byte character
+        ref = ref_text + " " if len(ref_text[-1].encode("utf-8")) == 1 else ref_text
+        self.expected = [convert_char_to_pinyin([ref + c])[0] for c in chunks]
+        self.lock = threading.Lock()
+        self.sample_seconds: list[float] = []
+
+    def sample(self, *, text: list[Any], **kwargs: Any) -> Any:
+        index = next((i for i, toks in enumerate(self.expected) if list(text[0]) == toks), 0)
+        with self.lock:
+            start = time.perf_counter()
+            out = self.model.sample(text=text, seed=self.seed + index, **kwargs)
+            self.sample_seconds.append(time.perf_counter() - start)
+        return out
+
+
+class _StepTimer:
+    """Forward hooks on the backbone: one call per ODE step (CFG is packed into the same call)."""
+
+    def __init__(self, module: Any) -> None:
+        self.steps: list[float] = []
+        self._t0 = 0.0
+        self.handles = [module.register_forward_pre_hook(self._pre), module.register_forward_hook(self._post)]
+
+    def _pre(self, *_: Any) -> None:
+        self._t0 = time.perf_counter()
+
+    def _post(self, *_: Any) -> None:
+        self.steps.append(time.perf_counter() - self._t0)
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
+class _TimedVocoder:
+    """The vocoder as infer_batch_process sees it, with its time recorded."""
+
+    def __init__(self, vocoder: Any) -> None:
+        self.vocoder, self.seconds = vocoder, 0.0
+
+    def _timed(self, mel: Any) -> Any:
+        start = time.perf_counter()
+        out = self.vocoder.decode(mel)
+        self.seconds += time.perf_counter() - start
+        return out
+
+    decode = __call__ = _timed
+
+
+def versions() -> dict[str, str]:
+    """Versions that decide the numbers: f5lab, f5-tts, torch, torchaudio, numpy, Python, platform."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("f5lab", "f5-tts", "torch", "torchaudio", "numpy", "vocos"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    out["python"] = platform.python_version()
+    out["platform"] = platform.platform()
+    return out
+
+
+def mel_spec_type(model: Any) -> str:
+    """'vocos' or 'bigvgan': which mel front end the CFM was built with (MelSpec keeps only the function)."""
+    extractor = getattr(getattr(model, "mel_spec", None), "extractor", None)
+    return "bigvgan" if getattr(extractor, "__name__", "").startswith("get_bigvgan") else "vocos"
+
+
+def model_vocab(model: Any) -> list[str] | None:
+    vmap = getattr(model, "vocab_char_map", None)
+    return list(vmap) if vmap else None
+
+
+def resolve_model(model: Any, *, config: Any = None, vocab: str | None = None, device: str = "cpu",
+                  dtype: str | None = None, probe: Any = None, catalogue: Any = None) -> tuple[Any, dict[str, Any]]:
+    """A CFM and what the record says about it: loads a path (timed), or moves a given model."""
+    info: dict[str, Any] = {}
+    if isinstance(model, (str, Path)):
+        from f5lab.loading import load_model
+
+        start = time.perf_counter()
+        cfm = load_model(str(model), config=config, vocab=vocab, device=device, dtype=dtype, probe=probe,
+                         catalogue=catalogue)
+        info.update(path=str(model), load_s=round(time.perf_counter() - start, 4))
+        info["config"] = getattr(config, "name", config)
+    else:
+        cfm = model
+        if dtype is not None:
+            import torch
+
+            from f5lab.loading import TORCH_DTYPE_NAMES
+
+            cfm = cfm.to(getattr(torch, TORCH_DTYPE_NAMES[dtype]))
+        cfm = cfm.to(device).eval()
+        info.update(path=None, load_s=None, config=getattr(cfm, "f5lab_config", None))
+    first = next(cfm.parameters())
+    info.update(backbone=type(cfm.transformer).__name__, parameters=sum(p.numel() for p in cfm.parameters()),
+                dtype=str(first.dtype).replace("torch.", ""), device=str(first.device),
+                vocab_size=len(cfm.vocab_char_map) if cfm.vocab_char_map else None)
+    return cfm, info
+
+
+def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe: int = 32, cfg_strength: float = 2.0,
+               sway: float | None = -1.0, speed: float = 1.0, seed: int = 0, duration: float | None = None,
+               dtype: str | None = None, device: str = "cpu", vocoder: Any = None, out_dir: str | Path | None = None,
+               cross_fade: float = CROSS_FADE_SECONDS, strict_text: bool = False, config: Any = None,
+               vocab: str | None = None, probe: Any = None, catalogue: Any = None,
+               progress: bool = False) -> SynthResult:
+    """Speak ``gen_text`` in the voice of ``ref_audio`` (transcript ``ref_text``) with ``model``.
+
+    ``model``: a loaded CFM, or a checkpoint path (loaded with f5lab.loading.load_model using
+    ``config``/``vocab``/``probe``/``catalogue``). ``ref_audio``: a file or ``(array, sr)``.
+    ``duration``: total seconds, reference included (f5-tts's ``fix_duration``).
+    ``vocoder``: an f5lab Vocoder, a local vocos/BigVGAN directory, or None for Griffin-Lim.
+    Same seed and settings on the same machine give bit-identical audio.
+    """
+    from f5lab.audio import prepare_reference
+    from f5lab.vocoders import Vocoder, load_vocoder
+
+    t_start = time.perf_counter()
+    if not gen_text or not gen_text.strip():
+        raise TextError("the text to speak is empty")
+    if not ref_text or not ref_text.strip():
+        raise TextError("the reference transcript is empty: give the words spoken in the reference audio "
+                        "(or transcribe it with f5lab.quality.get_asr)")
+    if nfe < 1:
+        raise TextError(f"nfe must be at least 1 (got {nfe})")
+    cfm, model_info = resolve_model(model, config=config, vocab=vocab, device=device, dtype=dtype, probe=probe,
+                                    catalogue=catalogue)
+    if getattr(probe, "result", None) is not None:
+        model_info["probe"] = probe.result.to_dict()
+    t_loaded = time.perf_counter()
+    unknown = text_report(cfm, ref_text, gen_text, strict_text)
+    ref = prepare_reference(ref_audio)
+    voc = vocoder if isinstance(vocoder, Vocoder) else load_vocoder(vocoder, device=device,
+                                                                    mel_spec_type=mel_spec_type(cfm))
+    ref_text_used = normalise_ref_text(ref_text)
+    chunks = chunk(gen_text, ref_text_used, ref.seconds, speed)
+    t_prepared = time.perf_counter()
+    wav, mel, timing = run_f5tts(cfm, ref.wav, ref.sample_rate, ref_text_used, chunks, voc, nfe=nfe,
+                                 cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration,
+                                 device=device, cross_fade=cross_fade, progress=progress)
+    t_done = time.perf_counter()
+    settings = dict(nfe=nfe, cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration,
+                    dtype=model_info["dtype"], device=device, cross_fade=cross_fade, target_rms=TARGET_RMS,
+                    ode_method=cfm.odeint_kwargs.get("method", "euler"), max_chars=max_chars_for(
+                        ref_text_used, ref.seconds, speed))
+    seconds = len(wav) / ref.sample_rate
+    synth_s = t_done - t_prepared
+    timings = dict(model_load_s=model_info.pop("load_s"), prepare_s=round(t_prepared - t_loaded, 4),
+                   sample_s=round(sum(timing["sample"]), 4), vocoder_s=round(timing["vocoder"], 4),
+                   steps=len(timing["steps"]), step_mean_s=round(float(np.mean(timing["steps"])), 5)
+                   if timing["steps"] else None, per_step_s=[round(s, 5) for s in timing["steps"]],
+                   synth_s=round(synth_s, 4), total_s=round(t_done - t_start, 4),
+                   rtf=round(synth_s / seconds, 4) if seconds else None)
+    from f5lab.quality import signal_metrics
+
+    record = {
+        "f5lab_record": "synthesis/1",
+        "settings": settings,
+        "text": {"ref_text": ref_text_used, "gen_text": gen_text, "chunks": chunks,
+                 "unknown_chars": [u.to_dict() for u in unknown]},
+        "reference": ref.to_dict(),
+        "model": model_info,
+        "vocoder": voc.to_dict(),
+        "versions": versions(),
+        "timings": timings,
+        "audio": {"sample_rate": ref.sample_rate, "samples": int(len(wav)), "seconds": round(seconds, 4),
+                  "sha256": hashlib.sha256(np.ascontiguousarray(wav).tobytes()).hexdigest(),
+                  "mel_frames": int(mel.shape[1])},
+        "metrics": signal_metrics(wav, ref.sample_rate,
+                                  expected_seconds=None if duration is None else duration - ref.seconds),
+    }
+    result = SynthResult(wav=wav, sample_rate=ref.sample_rate, mel=mel, record=record)
+    if out_dir is not None:
+        write_outputs(result, out_dir)
+    return result
+
+
+def text_report(cfm: Any, ref_text: str, gen_text: str, strict: bool) -> list[UnknownChar]:
+    """Unknown characters of both texts; a warning, or TextError when ``strict``."""
+    import warnings
+
+    tokens = model_vocab(cfm)
+    if tokens is None:  # a model without a vocab map tokenises utf-8 bytes: nothing is unknown
+        return []
+    unknown = check_text(ref_text, tokens, "ref_text") + check_text(gen_text, tokens, "gen_text")
+    if unknown:
+        msg = ("characters not in the vocabulary (f5-tts reads each as a space): "
+               + "; ".join(str(u) for u in unknown))
+        if strict:
+            raise TextError(msg)
+        warnings.warn(msg, UnknownCharWarning, stacklevel=3)
+    return unknown
+
+
+class UnknownCharWarning(UserWarning):
+    """The text has characters the checkpoint's vocabulary lacks."""
+
+
+def run_f5tts(cfm: Any, ref_wav: np.ndarray, sr: int, ref_text: str, chunks: list[str], vocoder: Any, *,
+              nfe: int, cfg_strength: float, sway: float | None, speed: float, seed: int, duration: float | None,
+              device: str, cross_fade: float, progress: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
+    """f5-tts's infer_batch_process on prepared inputs; returns wav, mel and the timings."""
+    import torch
+    from f5_tts.infer.utils_infer import infer_batch_process
+
+    sampler = _SeededSampler(cfm, seed, ref_text, chunks)
+    timed = _TimedVocoder(vocoder)
+    steps = _StepTimer(cfm.transformer)
+    prog = None
+    if progress:
+        import tqdm as prog
+    try:
+        audio = torch.from_numpy(np.ascontiguousarray(ref_wav, dtype=np.float32))[None]
+        wav, out_sr, mel = next(infer_batch_process(
+            (audio, sr), ref_text, chunks, sampler, timed, mel_spec_type=vocoder.mel_spec_type, progress=prog,
+            target_rms=TARGET_RMS, cross_fade_duration=cross_fade, nfe_step=nfe, cfg_strength=cfg_strength,
+            sway_sampling_coef=sway, speed=speed, fix_duration=duration, device=device))
+    finally:
+        steps.remove()
+    if wav is None:
+        raise TextError("f5-tts produced no audio: the text split into no chunks")
+    return (np.asarray(wav, dtype=np.float32).reshape(-1), np.asarray(mel, dtype=np.float32),
+            {"sample": sampler.sample_seconds, "vocoder": timed.seconds, "steps": steps.steps})
+
+
+def write_outputs(result: SynthResult, out_dir: str | Path, stem: str = "synth") -> dict[str, str]:
+    """``<stem>.wav``, ``<stem>_mel.npy``, ``<stem>_mel.png`` and ``<stem>.json`` under ``out_dir``."""
+    import soundfile as sf
+
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    files = {"wav": d / f"{stem}.wav", "mel": d / f"{stem}_mel.npy", "mel_png": d / f"{stem}_mel.png",
+             "record": d / f"{stem}.json"}
+    sf.write(files["wav"], result.wav, result.sample_rate, subtype="FLOAT")
+    np.save(files["mel"], result.mel)
+    save_mel_png(result.mel, files["mel_png"], title=result.record["vocoder"]["label"])
+    result.files = {k: str(v) for k, v in files.items()}
+    result.record["files"] = result.files
+    files["record"].write_text(json.dumps(result.record, indent=2, ensure_ascii=False))
+    return result.files
+
+
+def save_mel_png(mel: np.ndarray, path: str | Path, title: str = "") -> None:
+    """The mel spectrogram as a picture (Agg, no software metadata so reruns are byte-stable)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 3.5))
+    im = ax.imshow(mel, origin="lower", aspect="auto", interpolation="nearest")
+    ax.set_xlabel("frame (256 samples at 24 kHz)")
+    ax.set_ylabel("mel bin")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)

@@ -1,0 +1,171 @@
+"""Mel-to-wave: vocos or BigVGAN from a local directory, or an offline Griffin-Lim inversion.
+
+f5lab never downloads a vocoder. With no directory, synthesis falls back to Griffin-Lim on
+the mel spectrogram the model produced: intelligible for a trained model, with phasey
+artefacts, and labelled as such in every record. ``write_random_vocos`` writes a
+randomly-initialised vocos (config.yaml + pytorch_model.bin) so the real vocos loading
+path is tested without any weights from the hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from f5lab.errors import F5LabError
+
+VOCOS_FILES = ("config.yaml", "pytorch_model.bin")  # what f5-tts's load_vocoder(is_local=True) reads
+BIGVGAN_FILES = ("config.json", "bigvgan_generator.pt")
+GRIFFIN_LIM_LABEL = "Griffin-Lim (offline mel inversion, no neural vocoder: expect phasey audio)"
+# charactr/vocos-mel-24khz, the vocoder f5-tts's configs name
+VOCOS_MEL_24KHZ = {
+    "feature_extractor": {"class_path": "vocos.feature_extractors.MelSpectrogramFeatures",
+                          "init_args": {"sample_rate": 24000, "n_fft": 1024, "hop_length": 256, "n_mels": 100,
+                                        "padding": "center"}},
+    "backbone": {"class_path": "vocos.models.VocosBackbone",
+                 "init_args": {"input_channels": 100, "dim": 512, "intermediate_dim": 1536, "num_layers": 8}},
+    "head": {"class_path": "vocos.heads.ISTFTHead",
+             "init_args": {"dim": 512, "n_fft": 1024, "hop_length": 256, "padding": "same"}},
+}
+
+
+class VocoderError(F5LabError):
+    """A vocoder directory that lacks its files, or a vocoder kind that cannot be loaded."""
+
+
+@dataclass
+class Vocoder:
+    """A vocoder as ``infer_batch_process`` wants it: the module plus its ``mel_spec_type``."""
+
+    kind: str  # "vocos" | "bigvgan" | "griffin-lim"
+    module: Any  # has .decode(mel) for vocos-type, is callable for bigvgan-type
+    mel_spec_type: str  # what f5-tts's infer_batch_process switches on
+    label: str
+    source: str | None = None
+
+    def decode(self, mel: Any) -> Any:
+        """mel [batch, n_mels, frames] (natural-log magnitudes) -> wave [batch, samples]."""
+        return self.module.decode(mel) if self.mel_spec_type == "vocos" else self.module(mel)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "label": self.label, "source": self.source, "mel_spec_type": self.mel_spec_type}
+
+
+class GriffinLim:
+    """Invert f5-tts's log-mel: exp, pseudo-inverse of the filterbank, then Griffin-Lim.
+
+    Deterministic (zero initial phase). Filterbanks match f5-tts's mel front ends: HTK,
+    unnormalised for vocos mels; Slaney-normalised (librosa) for BigVGAN mels.
+    """
+
+    def __init__(self, sample_rate: int = 24000, n_fft: int = 1024, hop_length: int = 256, win_length: int = 1024,
+                 n_mels: int = 100, mel_spec_type: str = "vocos", n_iter: int = 32) -> None:
+        import torch
+
+        self.n_fft, self.hop_length, self.win_length, self.n_iter = n_fft, hop_length, win_length, n_iter
+        fb = mel_filterbank(sample_rate, n_fft, n_mels, mel_spec_type)  # [n_freqs, n_mels]
+        self.inverse = torch.linalg.pinv(fb.T)  # [n_freqs, n_mels]: mel -> linear magnitude
+        self.window = torch.hann_window(win_length)
+
+    def decode(self, mel: Any) -> Any:
+        import torch
+        import torchaudio.functional as F
+
+        mel = mel.to(torch.float32)
+        linear = torch.clamp(self.inverse.to(mel.device) @ torch.exp(mel), min=0.0)
+        wave = F.griffinlim(linear, self.window.to(mel.device), self.n_fft, self.hop_length, self.win_length,
+                            power=1.0, n_iter=self.n_iter, momentum=0.99,
+                            length=(mel.shape[-1] - 1) * self.hop_length, rand_init=False)
+        return torch.nn.functional.pad(wave, (0, self.hop_length))  # frames x hop samples, as vocos gives
+
+    __call__ = decode
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, mel_spec_type: str = "vocos") -> Any:
+    """The [n_fft//2+1, n_mels] filterbank f5-tts's MelSpec uses for ``mel_spec_type``."""
+    import torch
+
+    if mel_spec_type == "bigvgan":
+        from librosa.filters import mel as librosa_mel_fn
+
+        return torch.from_numpy(librosa_mel_fn(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=0, fmax=None)).T
+    import torchaudio.functional as F
+
+    return F.melscale_fbanks(n_fft // 2 + 1, 0.0, sample_rate / 2, n_mels, sample_rate, norm=None, mel_scale="htk")
+
+
+def griffin_lim(mel_spec_type: str = "vocos", n_iter: int = 32, **mel: Any) -> Vocoder:
+    """The offline fallback vocoder; ``mel`` takes sample_rate, n_fft, hop_length, win_length, n_mels."""
+    module = GriffinLim(mel_spec_type=mel_spec_type, n_iter=n_iter, **mel)
+    return Vocoder(kind="griffin-lim", module=module, mel_spec_type="vocos", label=GRIFFIN_LIM_LABEL)
+
+
+def detect_kind(directory: str | Path) -> str:
+    """'vocos' or 'bigvgan' from the files in ``directory``; a one-line error naming what is missing."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise VocoderError(f"{d}: vocoder directory not found")
+    if all((d / f).is_file() for f in VOCOS_FILES):
+        return "vocos"
+    if all((d / f).is_file() for f in BIGVGAN_FILES):
+        return "bigvgan"
+    have = ", ".join(sorted(p.name for p in d.iterdir())[:6]) or "nothing"
+    raise VocoderError(f"{d}: not a vocoder directory: vocos needs {' + '.join(VOCOS_FILES)}, BigVGAN needs "
+                       f"{' + '.join(BIGVGAN_FILES)} (found: {have})")
+
+
+def load_vocoder(directory: str | Path | None = None, kind: str | None = None, device: str = "cpu",
+                 mel_spec_type: str = "vocos") -> Vocoder:
+    """vocos / BigVGAN from a local ``directory`` through f5-tts's own loader; Griffin-Lim without one."""
+    if directory is None:
+        if kind not in (None, "griffin-lim"):
+            raise VocoderError(f"a {kind} vocoder needs its local directory (f5lab never downloads one)")
+        return griffin_lim(mel_spec_type=mel_spec_type)
+    found = detect_kind(directory)
+    if kind is not None and kind != found:
+        raise VocoderError(f"{directory}: holds a {found} vocoder, not {kind}")
+    if found == "bigvgan":
+        _require_bigvgan()
+    from f5_tts.infer.utils_infer import load_vocoder as f5_load_vocoder
+
+    with contextlib.redirect_stdout(io.StringIO()):  # f5-tts prints "Load vocos from local path ..."
+        module = f5_load_vocoder(vocoder_name=found, is_local=True, local_path=str(directory), device=device)
+    label = f"{found} from {directory}"
+    return Vocoder(kind=found, module=module, mel_spec_type=found, label=label, source=str(directory))
+
+
+def _require_bigvgan() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("third_party") is None and importlib.util.find_spec("bigvgan") is None:
+        raise VocoderError("BigVGAN's code is not installed (f5-tts's PyPI package leaves out "
+                           "third_party/BigVGAN); install f5-tts from its git repository with submodules")
+
+
+def random_vocos_config(dim: int = 512, intermediate_dim: int = 1536, num_layers: int = 8) -> dict[str, Any]:
+    """vocos-mel-24khz's config with the backbone resized (tiny for tests)."""
+    import copy
+
+    cfg = copy.deepcopy(VOCOS_MEL_24KHZ)
+    cfg["backbone"]["init_args"].update(dim=dim, intermediate_dim=intermediate_dim, num_layers=num_layers)
+    cfg["head"]["init_args"]["dim"] = dim
+    return cfg
+
+
+def write_random_vocos(directory: str | Path, seed: int = 0, dim: int = 32, intermediate_dim: int = 64,
+                       num_layers: int = 1) -> Path:
+    """Write a randomly-initialised vocos (config.yaml + pytorch_model.bin) that load_vocoder reads."""
+    import torch
+    import yaml
+    from vocos import Vocos
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "config.yaml").write_text(yaml.safe_dump(random_vocos_config(dim, intermediate_dim, num_layers)))
+    torch.manual_seed(seed)
+    model = Vocos.from_hparams(str(d / "config.yaml"))
+    torch.save(model.state_dict(), d / "pytorch_model.bin")
+    return d
