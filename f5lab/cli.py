@@ -127,6 +127,164 @@ def demo() -> None:
     show_inspection(inspect_checkpoint(demo_checkpoint()))
 
 
+# -- diagnose / remap / verify / matrix (issue 3) -------------------------------------------------
+@main.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--config", default=None, help="Also compare with this config (the one your loader used).")
+@click.option("--error-file", type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="Explain the text of a failed load_state_dict instead (no checkpoint needed).")
+@click.option("--vocab", type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="The vocab.txt the checkpoint was trained with (default: f5-tts's).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@friendly_errors
+def diagnose(path: str | None, config: str | None, error_file: str | None, vocab: str | None, as_json: bool) -> None:
+    """Say why PATH does not load under a config: cause, evidence, fix.
+
+    Compares the checkpoint key by key with the best-matching installed config and with
+    --config, grouping keys ("every transformer.layers.* missing") and proving each cause
+    with numbers (712 = 2 x 100 mel + 512 text_dim). Fixes are a config name, a vocab
+    file, an `f5lab remap` command, or "cannot be fixed by remapping" when that is true.
+
+    \b
+    Examples:
+      f5lab diagnose model_last.safetensors --config E2TTS_Base
+      f5lab diagnose --error-file load_error.log     # only the error text at hand
+    """
+    from f5lab.errors import ConfigError
+    from f5lab.views import show_diagnosis
+
+    if error_file:
+        from pathlib import Path
+
+        from f5lab.diagnose import explain_load_error
+
+        result = explain_load_error(Path(error_file).read_text(encoding="utf-8", errors="replace"))
+    elif path:
+        from f5lab.diagnose import diagnose as run_diagnose
+
+        result = run_diagnose(path, config=config, vocab=vocab)
+    else:
+        raise ConfigError("give a checkpoint PATH or --error-file LOG")
+    print_json(result.to_dict()) if as_json else show_diagnosis(result)
+    if not result.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("src", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("dst", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--config", required=True, help="The f5-tts config the output must load under, e.g. F5TTS_Base.")
+@click.option("--vocab-from", type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="vocab.txt SRC was trained with (default: f5-tts's).")
+@click.option("--vocab-to", type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="Move the text embedding rows onto this vocab.txt, by token.")
+@click.option("--new-rows", type=click.Choice(["mean", "randn"]), default="mean", show_default=True,
+              help="Rows for tokens only --vocab-to has: mean of trained rows, or f5-tts's randn (seed 666).")
+@click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]), default=None, help="Cast float tensors.")
+@click.option("--ema/--raw", "use_ema", default=True, show_default=True, help="Which weights of a trainer file.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--no-verify", is_flag=True, help="Skip the check that DST computes what SRC computes.")
+@click.option("--force", is_flag=True, help="Replace DST if it exists (never SRC).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan (and verification) as JSON.")
+@friendly_errors
+def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str | None, new_rows: str,
+          dtype: str | None, use_ema: bool, dry_run: bool, no_verify: bool, force: bool, as_json: bool) -> None:
+    """Rewrite SRC as a release .safetensors DST that CONFIG loads strictly.
+
+    Plans first (EMA weights, wrapper prefixes stripped, obsolete buffers and training state
+    dropped, vocabulary rows moved by token, dtype cast), then streams tensor by tensor into
+    a temporary file renamed onto DST; provenance goes into the file's metadata. Then it
+    verifies DST against SRC (tensors and a seeded forward pass) unless --no-verify.
+
+    \b
+    Examples:
+      f5lab remap model_1200.pt model.safetensors --config F5TTS_Base --dry-run
+      f5lab remap ft.safetensors ft_pt.safetensors --config F5TTS_Base \\
+          --vocab-from ft_vocab.txt --vocab-to pt_vocab.txt --dtype fp16
+    """
+    from f5lab.remap import check_destination, execute_plan, plan_remap
+    from f5lab.views import show_plan, show_verification
+
+    if not dry_run:
+        check_destination(src, dst, force)  # refuse before any work
+    plan = plan_remap(src, config, vocab_from=vocab_from, vocab_to=vocab_to, dtype=dtype, use_ema=use_ema,
+                      new_rows=new_rows)
+    if dry_run:
+        print_json(plan.to_dict()) if as_json else show_plan(plan, dry_run=True)
+        return
+    if not as_json:
+        show_plan(plan)
+    out = execute_plan(plan, dst, force=force, progress=not as_json)
+    report: dict[str, Any] = {"plan": plan.to_dict(), "dst": str(out)}
+    if not as_json:
+        click.echo(f"wrote {out}")
+    if not no_verify:
+        from f5lab.loading import verify as run_verify
+
+        check = run_verify(src, out, config=config, vocab_src=vocab_from, vocab_dst=vocab_to, use_ema=use_ema)
+        report["verification"] = check.to_dict()
+        if not as_json:
+            show_verification(check)
+        if not check.ok:
+            print_json(report) if as_json else None
+            sys.exit(1)
+    if as_json:
+        print_json(report)
+
+
+@main.command()
+@click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.argument("dst", type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.option("--config", default=None, help="Config of both (default: recorded in DST, or inferred).")
+@click.option("--vocab-src", type=click.Path(exists=True, dir_okay=False, path_type=str), help="SRC's vocab.txt.")
+@click.option("--vocab-dst", type=click.Path(exists=True, dir_okay=False, path_type=str), help="DST's vocab.txt.")
+@click.option("--ema/--raw", "use_ema", default=True, show_default=True, help="Which weights of SRC.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the forward pass inputs.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@friendly_errors
+def verify(src: str, dst: str, config: str | None, vocab_src: str | None, vocab_dst: str | None, use_ema: bool,
+           seed: int, as_json: bool) -> None:
+    """Prove DST computes what SRC computes: equal tensors, one seeded forward pass.
+
+    Tensors must be equal (after DST's dtype cast; shared tokens' rows bit-identical after a
+    vocabulary remap) and the transformer's output identical for fp32, within a printed
+    bound for fp16/bf16. Exit code 1 when not verified.
+
+    \b
+    Example:
+      f5lab verify model_1200.pt model.safetensors
+    """
+    from f5lab.loading import verify as run_verify
+    from f5lab.views import show_verification
+
+    check = run_verify(src, dst, config=config, vocab_src=vocab_src, vocab_dst=vocab_dst, use_ema=use_ema, seed=seed)
+    print_json(check.to_dict()) if as_json else show_verification(check)
+    if not check.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.option("--vocab", type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="The vocab.txt the checkpoint was trained with.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@friendly_errors
+def matrix(path: str, vocab: str | None, as_json: bool) -> None:
+    """Every installed config x PATH: loads as is / loads after remap (which plan) / cannot (why).
+
+    "loads" means f5-tts's own loader accepts the file unchanged under that config.
+
+    \b
+    Example:
+      f5lab matrix model_last.safetensors --json
+    """
+    from f5lab.loading import compatibility_matrix
+    from f5lab.views import show_matrix
+
+    rows = compatibility_matrix(path, vocab=vocab)
+    print_json([r.to_dict() for r in rows]) if as_json else show_matrix(rows, path)
+
+
 # -- report (issue 6) ---------------------------------------------------------------------------
 @main.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))

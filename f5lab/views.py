@@ -76,3 +76,79 @@ def show_inspection(r: Any) -> None:
     out.print("[bold]shapes cannot decide:[/bold]")
     for u in r.undetermined:
         out.print(f"  - {u}")
+
+
+# -- diagnose / remap / verify / matrix (issue 3) ------------------------------------------------------
+SEVERITY_STYLE = {"error": "[red]error[/red]", "warning": "[yellow]warning[/yellow]", "info": "[cyan]info[/cyan]"}
+
+
+def show_diagnosis(d: Any) -> None:
+    """The human form of ``f5lab diagnose``: per-config key groups, then each finding's cause, evidence, fix."""
+    out = console()
+    if d.path:
+        out.print(f"[bold]{d.path}[/bold]" + (f"  (weights from {d.source})" if d.source else ""))
+    for c in d.comparisons:
+        verdict = "f5-tts loads it as stored" if c.f5tts_loads else (c.f5tts_reason or "does not load")
+        out.print(f"[bold]vs {c.config}[/bold]: {verdict}")
+        for label, groups in (("missing", c.missing), ("unexpected", c.unexpected)):
+            if groups:
+                out.print(f"  {label}: " + ", ".join(str(g) for g in groups))
+        for m in c.mismatched[:6]:
+            out.print(f"  shape: {m['key']} checkpoint {m['checkpoint']} vs config {m['config']}")
+    for f in d.findings:
+        where = f" [{f.config}]" if f.config else ""
+        out.print(f"{SEVERITY_STYLE.get(f.severity, f.severity)}{where} {f.cause}")
+        out.print(f"    evidence: {f.evidence}")
+        out.print(f"    fix:      {f.fix}")
+    out.print("[green]verdict: loads (see warnings)[/green]" if d.ok else "[red]verdict: does not load as asked[/red]")
+
+
+def show_plan(plan: Any, dry_run: bool = False) -> None:
+    """A remap plan: what will be (or was) done, and the output's size."""
+    out = console()
+    out.print(f"[bold]remap plan[/bold] {plan.src} -> config {plan.config}, {len(plan.steps)} tensors, "
+              f"{human_bytes(plan.output_bytes)}" + ("  (dry run: nothing written)" if dry_run else ""))
+    for line in plan.changes or ["copy the weights unchanged (only the container is rewritten)"]:
+        out.print(f"  - {line}")
+    if plan.vocab and plan.vocab.added:
+        out.print(f"  new tokens ({len(plan.vocab.added)}): {' '.join(plan.vocab.added[:40])}")
+    if plan.vocab and plan.vocab.dropped:
+        out.print(f"  dropped tokens ({len(plan.vocab.dropped)}): {' '.join(plan.vocab.dropped[:40])}")
+    for note in plan.notes:
+        out.print(f"[yellow]note:[/yellow] {note}")
+
+
+def show_verification(v: Any) -> None:
+    """Tensor equality and the forward-pass error, with the verdict."""
+    out = console()
+    out.print(f"[bold]verify[/bold] {v.src} -> {v.dst} under {v.config} ({v.config_reason}); stored dtype {v.dtype}")
+    out.print(f"  tensors equal: {v.tensors_equal}/{v.tensors_checked}; max abs tensor error "
+              f"{v.max_abs_tensor_error:.3g} (vs the source after the plan's cast)")
+    for label, keys in (("mismatched", v.mismatched), ("missing in DST", v.missing), ("unexpected in DST", v.unexpected)):
+        if keys:
+            out.print(f"  [red]{label}[/red]: {', '.join(keys[:6])}" + (" ..." if len(keys) > 6 else ""))
+    if v.shared_token_rows_total is not None:
+        out.print(f"  shared tokens with bit-identical rows: {v.shared_token_rows}/{v.shared_token_rows_total}")
+    if v.forward_max_abs_error is not None:
+        out.print(f"  forward pass (seed {v.seed}): max abs error {v.forward_max_abs_error:.3g} over outputs up to "
+                  f"{v.forward_max_abs_reference:.3g} (relative {v.forward_relative_error:.3g}, tolerance "
+                  f"{v.forward_tolerance:g})")
+    out.print("[green]verified: DST computes what SRC computes[/green]" if v.ok else "[red]NOT verified[/red]")
+
+
+def show_matrix(rows: list[Any], path: str) -> None:
+    """Every installed config x one checkpoint."""
+    out = console()
+    table = Table(title=f"{path}: every installed config", title_justify="left")
+    table.add_column("config")
+    table.add_column("status")
+    table.add_column("plan / reason")
+    style = {"loads": "[green]loads[/green]", "loads after remap": "[yellow]loads after remap[/yellow]",
+             "cannot": "[red]cannot[/red]"}
+    for r in rows:
+        detail = "; ".join(r.plan) if r.status == "loads after remap" else r.reason or "-"
+        table.add_row(r.config, style.get(r.status, r.status), detail)
+    out.print(table)
+    notes = sorted({r.note for r in rows if r.note})
+    for note in notes:
+        out.print(f"[yellow]note:[/yellow] {note}")
