@@ -1,0 +1,102 @@
+"""The GPU catalogue: memory and the compute-capability facts that decide dtype and attention.
+
+Plain data, no torch. ``total_mib`` is what ``nvidia-smi`` reports for the card (ECC and
+firmware reservations already taken off where they apply), so it is the ceiling a process
+can ever see; ``f5lab.memory`` subtracts the CUDA context and a fragmentation reserve on top.
+Throughput figures are spec-sheet peaks (dense, no sparsity), used only for rough speed
+classes, never for a promise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from f5lab.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class GPU:
+    """One card: memory, architecture and the precision facts that matter for F5-TTS."""
+
+    name: str
+    total_mib: int
+    arch: str
+    cc: tuple[int, int]
+    fp32_tflops: float
+    fp16_speed: str  # relative to fp32 on this card: "1/64", "2x", "tensor cores"...
+    bf16_native: bool
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def total_bytes(self) -> int:
+        return self.total_mib * 2**20
+
+    @property
+    def cc_str(self) -> str:
+        return f"{self.cc[0]}.{self.cc[1]}"
+
+    @property
+    def fp16_fast(self) -> bool:
+        """Whether fp16 arithmetic is at least as fast as fp32 (false on consumer Pascal)."""
+        return self.cc >= (7, 0) or self.cc == (6, 0)
+
+    @property
+    def f5_tts_default_dtype(self) -> str:
+        """What f5-tts's ``load_checkpoint`` picks by itself: fp16 only when cc major >= 7."""
+        return "fp16" if self.cc[0] >= 7 else "fp32"
+
+    def attention_backends(self, dtype: str) -> list[str]:
+        """SDPA kernels PyTorch can pick here for ``dtype``: flash needs cc >= 8.0 and fp16/bf16;
+        the memory-efficient kernel runs from cc 5.0 (bf16 from 8.0); math runs everywhere."""
+        out = []
+        if self.cc >= (8, 0) and dtype in ("fp16", "bf16"):
+            out.append("flash")
+        if self.cc >= (5, 0) and (dtype != "bf16" or self.cc >= (8, 0)):
+            out.append("efficient")
+        out.append("math")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cc"] = self.cc_str
+        d["total_bytes"] = self.total_bytes
+        return d
+
+
+def _g(name: str, mib: int, arch: str, cc: tuple[int, int], tflops: float, fp16: str, bf16: bool,
+       *aliases: str) -> GPU:
+    return GPU(name, mib, arch, cc, tflops, fp16, bf16, aliases)
+
+
+GPUS: dict[str, GPU] = {g.name: g for g in (
+    _g("GTX 1050 Ti", 4096, "Pascal GP107", (6, 1), 2.1, "1/64 of fp32 (no fast fp16)", False, "1050ti", "1050 ti"),
+    _g("GTX 1060 6GB", 6144, "Pascal GP106", (6, 1), 4.4, "1/64 of fp32 (no fast fp16)", False, "1060"),
+    _g("GTX 1650", 4096, "Turing TU117", (7, 5), 3.0, "2x fp32, no tensor cores", False, "1650"),
+    _g("RTX 2060", 6144, "Turing TU106", (7, 5), 6.5, "tensor cores", False, "2060"),
+    _g("RTX 3060", 12288, "Ampere GA106", (8, 6), 12.7, "tensor cores", True, "3060"),
+    _g("T4", 15360, "Turing TU104", (7, 5), 8.1, "tensor cores", False, "tesla t4"),
+    _g("A10G", 23028, "Ampere GA102", (8, 6), 31.2, "tensor cores", True, "a10g"),
+    _g("L4", 23034, "Ada AD104", (8, 9), 30.3, "tensor cores", True),
+    _g("RTX 4090", 24564, "Ada AD102", (8, 9), 82.6, "tensor cores", True, "4090"),
+    _g("A100 40GB", 40960, "Ampere GA100", (8, 0), 19.5, "tensor cores", True, "a100-40gb", "a100 40"),
+    _g("A100 80GB", 81920, "Ampere GA100", (8, 0), 19.5, "tensor cores", True, "a100-80gb", "a100 80", "a100"),
+    _g("H100 80GB", 81559, "Hopper GH100", (9, 0), 67.0, "tensor cores", True, "h100"),
+    _g("H200", 143771, "Hopper GH100", (9, 0), 67.0, "tensor cores", True, "h200 141gb"),
+)}
+
+
+def _norm(s: str) -> str:
+    return "".join(ch for ch in s.lower() if ch.isalnum())
+
+
+def get_gpu(name: str | GPU) -> GPU:
+    """A catalogue entry by name (case, spaces and a leading vendor word ignored), or a
+    ConfigError that lists every known name."""
+    if isinstance(name, GPU):
+        return name
+    key = _norm(name).removeprefix("nvidia").removeprefix("geforce").removeprefix("tesla")
+    for gpu in GPUS.values():
+        if key in {_norm(gpu.name), *map(_norm, gpu.aliases)}:
+            return gpu
+    raise ConfigError(f"unknown GPU {name!r}; known: {', '.join(GPUS)}")
