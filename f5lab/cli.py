@@ -345,5 +345,89 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
         sys.exit(1)
 
 
+# -- size (memory) -----------------------------------------------------------------------------
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--gpu", "gpus", multiple=True, help="GPU name (repeatable; default: the whole catalogue). "
+              "E.g. --gpu 'GTX 1050 Ti' --gpu T4. An unknown name lists the known ones.")
+@click.option("--dtype", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True,
+              help="auto: what f5-tts picks on each card (fp16 from compute capability 7.0, else fp32).")
+@click.option("--seconds", default=10.0, show_default=True, help="Audio generated per call (one chunk).")
+@click.option("--ref-seconds", default=0.0, show_default=True,
+              help="Reference clip in the same sequence (f5-tts clips it to ~12 s).")
+@click.option("--batch", default=1, show_default=True)
+@click.option("--no-cfg", is_flag=True, help="Classifier-free guidance off (f5-tts doubles the batch with it).")
+@click.option("--attn", type=click.Choice(["auto", "math", "efficient", "flash"]), default="auto", show_default=True,
+              help="SDPA kernel; auto = what PyTorch picks on the card; math materialises heads x N x N scores.")
+@click.option("--nfe", default=32, show_default=True, help="ODE steps (f5-tts default 32).")
+@click.option("--vocoder", type=click.Choice(["vocos", "bigvgan", "none"]), default="vocos", show_default=True)
+@click.option("--terms", is_flag=True, help="Also print every term of the estimate (first GPU's settings).")
+@click.option("--sweep", is_flag=True, help="Print peak memory vs seconds (5-60 s) for fp32 and fp16 "
+              "(math attention unless --attn names another: the worst case).")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=str), help="With --sweep: save the plot as PNG.")
+@click.option("--measure", type=click.Choice(["cpu", "cuda"]), help="Also run one real call (loads the weights; "
+              "CPU uses the profiler) and compare. Use --nfe 1 to keep it short: the step peak is the same.")
+@click.option("--config", help="Config name for --measure when several match.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@friendly_errors
+def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_seconds: float, batch: int,
+            no_cfg: bool, attn: str, nfe: int, vocoder: str, terms: bool, sweep: bool, plot: str | None,
+            measure: str | None, config: str | None, as_json: bool) -> None:
+    """Predict the GPU memory of one inference call of checkpoint PATH, and say where it fits.
+
+    Works from the checkpoint's shapes alone (no weights loaded): weights by dtype, vocoder,
+    CUDA context, ODE state, and the activation peak of one ODE step (CFG doubles the batch;
+    the math attention path holds heads x N x N scores). For each GPU: fits or not, the
+    longest audio per call that fits, settings that would make it fit, and caveats
+    (Pascal fp16 is slow; GTX 16xx fp16 NaN reports).
+
+    \b
+    Example: the seed's question, a 4 GB Pascal card, fp16, 10 s per chunk:
+      f5lab profile model.safetensors --gpu "GTX 1050 Ti" --dtype fp16 --seconds 10
+      f5lab profile model.safetensors --sweep --plot peak.png
+    """
+    from f5lab import memory
+    from f5lab.inspection import inspect_checkpoint
+
+    spec = inspect_checkpoint(path).spec
+    cards = [memory.get_gpu(g) for g in gpus] if gpus else None
+    ref = ref_seconds or None
+    verdicts = memory.verdicts(spec, seconds=seconds, dtype=dtype, batch=batch, cfg=not no_cfg, gpus=cards, attn=attn,
+                               ref_seconds=ref, nfe=nfe, vocoder=vocoder)
+    first = verdicts[0].settings
+    est = memory.estimate(spec, seconds, batch=batch, cfg=not no_cfg, dtype=first["dtype"], attn=first["attn"],
+                          ref_seconds=ref, nfe=nfe, vocoder=vocoder)
+    result: dict[str, Any] = {"path": path, "verdicts": [v.to_dict() for v in verdicts], "estimate": est.to_dict()}
+    if sweep:
+        result["sweep"] = memory.sweep(spec, seconds=range(5, 65, 5), batch=batch, cfg=not no_cfg, attn="math" if attn == "auto" else attn,
+                                       ref_seconds=ref, nfe=nfe, vocoder=vocoder, gpus=cards)
+        if plot:
+            highlight = cards[0].name if cards else "GTX 1050 Ti"
+            memory.plot_sweep(result["sweep"], gpus=[c.name for c in cards] if cards else None, highlight=highlight,
+                              path=plot)
+    if measure:
+        meas = memory.measure(path, seconds, device=measure, dtype=first["dtype"], cfg=not no_cfg, batch=batch,
+                              nfe=nfe, ref_seconds=ref, attn=first["attn"] if measure == "cuda" else
+                              ("math" if first["attn"] == "math" else "flash"), config=config)
+        local = memory.estimate(spec, seconds, batch=batch, cfg=not no_cfg, dtype=first["dtype"],
+                                attn=meas.settings["attn"], ref_seconds=ref, nfe=nfe, vocoder=vocoder, device=measure)
+        result["measurement"] = meas.to_dict()
+        result["comparison"] = memory.compare(local, meas)
+    if as_json:
+        print_json(result)
+        return
+    from f5lab import views
+
+    if terms:
+        views.show_estimate(est)
+    views.show_verdicts(verdicts)
+    if sweep:
+        views.show_sweep(result["sweep"])
+        if plot:
+            click.echo(f"wrote {plot}")
+    if measure:
+        views.show_measurement(result["comparison"])
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -502,3 +502,207 @@ def compare(est: MemoryEstimate, meas: Measurement) -> dict[str, Any]:
 
 def _rel(est: float, meas: float) -> float:
     return (est - meas) / meas if meas else float("nan")
+
+
+# -- verdicts: does it fit, how long, with which settings -----------------------------------------
+@dataclass
+class Verdict:
+    """One GPU against one set of settings: fits or not, the longest audio that fits, what to change."""
+
+    gpu: GPU
+    settings: dict[str, Any]
+    total_bytes: int
+    budget_bytes: int  # the card's memory less the fragmentation reserve
+    fits: bool
+    max_seconds: float  # longest generated audio per call (beside the reference) that fits; 0.0: none
+    fixes: list[str]
+    caveats: list[str]
+    speed: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gpu": self.gpu.name, "memory_bytes": self.gpu.total_bytes, "cc": self.gpu.cc_str,
+                "settings": self.settings, "total_bytes": self.total_bytes, "budget_bytes": self.budget_bytes,
+                "fits": self.fits, "max_seconds": self.max_seconds, "fixes": self.fixes, "caveats": self.caveats,
+                "speed": self.speed}
+
+
+def resolve_attn(attn: str, gpu: GPU, dtype: str) -> str:
+    """``auto`` is what PyTorch's SDPA dispatch picks on this card for ``dtype``."""
+    if attn == "auto":
+        return gpu.attention_backends(dtype)[0]
+    return attn
+
+
+def budget(gpu: GPU) -> int:
+    return int(gpu.total_bytes * (1 - FRAGMENTATION_RESERVE))
+
+
+def max_seconds(spec: ArchSpec, limit_bytes: int, **settings: Any) -> float:
+    """Longest generated audio (0.1 s steps) whose estimate stays within ``limit_bytes``; 0.0 if none.
+    Capped where f5-tts itself stops: 8192 frames (text position table) including the reference."""
+    ref = settings.get("ref_seconds") or 0.0
+    hi = MAX_FRAMES / FRAMES_PER_SECOND - ref
+    lo_ok = 0.0
+    if hi <= 0 or estimate(spec, 0.1, **settings).total_bytes > limit_bytes:
+        return 0.0
+    if estimate(spec, hi, **settings).total_bytes <= limit_bytes:
+        return round(math.floor(hi * 10) / 10, 1)
+    lo, hi_t = 1, int(hi * 10)  # tenths of a second
+    while lo < hi_t:
+        mid = (lo + hi_t + 1) // 2
+        if estimate(spec, mid / 10, **settings).total_bytes <= limit_bytes:
+            lo = mid
+        else:
+            hi_t = mid - 1
+    lo_ok = lo / 10
+    return lo_ok
+
+
+def verdicts(spec: ArchSpec, *, seconds: float = 10.0, dtype: str = "fp16", batch: int = 1, cfg: bool = True,
+             gpus: Iterable[str | GPU] | None = None, attn: str = "auto", ref_seconds: float | None = None,
+             nfe: int = DEFAULT_NFE, vocoder: str = "vocos") -> list[Verdict]:
+    """For each GPU (default: the whole catalogue): does one call of ``seconds`` fit, the longest
+    that fits, the settings that would make it fit, and the caveats for this card and dtype.
+
+    ``attn="auto"`` means what PyTorch picks by itself there (flash on cc >= 8 with fp16/bf16,
+    memory-efficient from cc 5.0, math otherwise); pass "math" for the worst case.
+    ``dtype="auto"`` is what f5-tts picks by itself on each card (fp16 from cc 7.0, else fp32).
+    """
+    if dtype != "auto" and dtype not in DTYPE_BYTES:
+        raise ConfigError(f"unknown dtype {dtype!r}; use auto or one of {', '.join(DTYPE_BYTES)}")
+    cards = [get_gpu(g) for g in (gpus if gpus is not None else GPUS.values())]
+    if attn != "auto" and attn not in ATTN_PATHS:
+        raise ConfigError(f"unknown attention path {attn!r}; use auto or one of {', '.join(ATTN_PATHS)}")
+    out = []
+    for gpu in cards:
+        dt = gpu.f5_tts_default_dtype if dtype == "auto" else dtype
+        path = resolve_attn(attn, gpu, dt)
+        kw = dict(batch=batch, cfg=cfg, dtype=dt, attn=path, ref_seconds=ref_seconds, nfe=nfe, vocoder=vocoder,
+                  device="cuda")
+        est = estimate(spec, seconds, **kw)
+        limit = budget(gpu)
+        fits = est.total_bytes <= limit
+        longest = max_seconds(spec, limit, **kw)
+        out.append(Verdict(gpu=gpu, settings={"seconds": seconds, **kw}, total_bytes=est.total_bytes,
+                           budget_bytes=limit, fits=fits, max_seconds=longest,
+                           fixes=[] if fits else _fixes(spec, gpu, seconds, kw, longest),
+                           caveats=_caveats(gpu, dt, path, attn), speed=_speed(spec, gpu, dt, est)))
+    return out
+
+
+def _fixes(spec: ArchSpec, gpu: GPU, seconds: float, kw: dict[str, Any], longest: float) -> list[str]:
+    """Single changes that make the call fit, cheapest for quality first."""
+    limit, out = budget(gpu), []
+
+    def fits_with(**change: Any) -> float:
+        return max_seconds(spec, limit, **{**kw, **change})
+
+    if kw["attn"] == "math":
+        better = [p for p in gpu.attention_backends(kw["dtype"]) if p != "math"]
+        if better and (s := fits_with(attn=better[0])) >= seconds:
+            out.append(f"attention: let SDPA use its {better[0]} kernel (do not force math): fits up to {s:g} s")
+    if kw["dtype"] == "fp32":
+        for dt in ("fp16", "bf16"):
+            if dt == "bf16" and not gpu.bf16_native:
+                continue
+            if (s := fits_with(dtype=dt, attn=resolve_attn("auto", gpu, dt))) >= seconds:
+                slow = "" if gpu.fp16_fast or dt != "fp16" else " (memory only: fp16 is slow on this card)"
+                out.append(f"dtype {dt}: fits up to {s:g} s{slow}")
+                break
+    if kw["batch"] > 1 and (s := fits_with(batch=1)) >= seconds:
+        out.append(f"batch 1: fits up to {s:g} s")
+    if longest > 0:
+        ref = kw.get("ref_seconds") or 0.0
+        out.append(f"chunk the text: keep each generated chunk <= {longest:g} s"
+                   + (f" (reference {ref:g} s + chunk <= {ref + longest:g} s)" if ref else "")
+                   + "; f5-tts infer_process chunks by characters, aiming at ~22 s per call with its reference")
+    if kw["cfg"] and (s := fits_with(cfg=False)) >= seconds:
+        out.append(f"no CFG (cfg_strength=0): fits up to {s:g} s, at a clear cost in quality")
+    if not out:
+        need = estimate(spec, 0.1, **kw).resident_bytes
+        out.append(f"nothing fits: weights, vocoder and CUDA context alone take {need / 2**30:.2f} GiB "
+                   f"of {limit / 2**30:.2f} GiB usable")
+    return out
+
+
+def _caveats(gpu: GPU, dtype: str, path: str, asked: str) -> list[str]:
+    out = []
+    if gpu.cc[0] == 6 and gpu.cc != (6, 0) and dtype == "fp16":
+        out.append(f"Pascal (cc {gpu.cc_str}) runs fp16 arithmetic at 1/64 of its fp32 rate: fp16 halves weight "
+                   "memory but is much slower; f5-tts itself loads fp32 on cc < 7")
+    if gpu.name.startswith("GTX 16") and dtype == "fp16":
+        out.append("GTX 16xx: f5-tts picks fp16 here by itself, and users report NaN / empty audio with it "
+                   "(F5-TTS #204, #799); force fp32 if the output is silent")
+    if dtype == "bf16" and not gpu.bf16_native:
+        out.append(f"bf16 is not native before cc 8.0 (this card: {gpu.cc_str}); it is emulated and slow")
+    if gpu.cc < (7, 5):
+        out.append("PyTorch >= 2.8 ships kernels for this card only in its CUDA 12.6 wheels "
+                   "(--index-url https://download.pytorch.org/whl/cu126); cu128/cu130 wheels fail with "
+                   "'no kernel image is available'")
+    if path == "math" and asked == "math" and "math" != gpu.attention_backends(dtype)[0]:
+        out.append(f"math attention forced: PyTorch would pick {gpu.attention_backends(dtype)[0]} here, "
+                   "which never holds the heads x N x N scores")
+    if gpu.total_mib <= 6144:
+        out.append("a desktop display on the same card takes 0.2-0.5 GB more than estimated")
+    return out
+
+
+def _speed(spec: ArchSpec, gpu: GPU, dtype: str, est: MemoryEstimate) -> str:
+    """A rough fp32 time per call: matmul FLOPs of every step over spec-sheet fp32 TFLOPS at 35%
+    utilisation. fp16 speed depends on the card's class (``GPU.fp16_speed``), stated in the caveats."""
+    s = est.settings
+    h, dh, inner = _heads(spec)
+    tokens = est.frames * s["batch"] * (2 if s["cfg"] else 1)
+    flops = 2 * parameter_count(spec)["params"] * tokens + 4 * tokens * est.frames * inner * spec.depth
+    secs = s["nfe"] * flops / (0.35 * gpu.fp32_tflops * 1e12)
+    return f"~{secs:.0f} s/call fp32 (rough)"
+
+
+# -- sweep and plot ----------------------------------------------------------------------------------
+def sweep(spec: ArchSpec, dtypes: Sequence[str] = ("fp32", "fp16"), seconds: Iterable[float] | None = None, *,
+          batch: int = 1, cfg: bool = True, attn: str = "math", ref_seconds: float | None = None,
+          nfe: int = DEFAULT_NFE, vocoder: str = "vocos", gpus: Iterable[str | GPU] | None = None) -> dict[str, Any]:
+    """Estimated peak (total, on CUDA) against audio seconds for each dtype, with GPU limits:
+    the data behind the "peak memory vs seconds" plot, JSON-ready."""
+    secs = [float(s) for s in (seconds if seconds is not None else range(1, 61))]
+    series = {dt: [estimate(spec, s, batch=batch, cfg=cfg, dtype=dt, attn=attn, ref_seconds=ref_seconds, nfe=nfe,
+                            vocoder=vocoder, device="cuda").total_bytes for s in secs] for dt in dtypes}
+    cards = [get_gpu(g) for g in (gpus if gpus is not None else GPUS.values())]
+    return {"seconds": secs, "series": series, "unit": "bytes",
+            "settings": dict(batch=batch, cfg=cfg, attn=attn, ref_seconds=ref_seconds or 0.0, nfe=nfe, vocoder=vocoder),
+            "gpus": {g.name: g.total_bytes for g in cards}}
+
+
+def plot_sweep(data: dict[str, Any], gpus: Sequence[str] | None = ("GTX 1050 Ti", "RTX 2060", "RTX 3060", "T4"),
+               highlight: str | None = "GTX 1050 Ti", path: str | None = None) -> Any:
+    """A matplotlib Figure (Agg) of ``sweep`` data: GiB vs seconds per dtype, GPU memory as
+    horizontal lines, ``highlight`` drawn bold red; saved as PNG (no metadata) when ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.add_subplot()
+    for dt, ys in data["series"].items():
+        ax.plot(data["seconds"], [y / 2**30 for y in ys], marker=".", label=f"{dt} ({data['settings']['attn']})")
+    names = list(gpus) if gpus is not None else list(data["gpus"])
+    if highlight and highlight not in names:
+        names.append(highlight)
+    for name in names:
+        gpu = get_gpu(name)
+        limit = data["gpus"].get(gpu.name, gpu.total_bytes) / 2**30
+        bold = highlight is not None and gpu.name == get_gpu(highlight).name
+        ax.axhline(limit, color="red" if bold else "grey", lw=2 if bold else 0.8, ls="-" if bold else "--")
+        ax.annotate(gpu.name, (data["seconds"][0], limit), xytext=(2, 2), textcoords="offset points",
+                    fontsize=8, color="red" if bold else "dimgrey")
+    s = data["settings"]
+    ax.set_xlabel("generated audio per call (s)" + (f", + {s['ref_seconds']:g} s reference" if s["ref_seconds"] else ""))
+    ax.set_ylabel("estimated peak GPU memory (GiB)")
+    ax.set_title(f"batch {s['batch']}, CFG {'on' if s['cfg'] else 'off'}, NFE {s['nfe']}, vocoder {s['vocoder']}")
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    if path:
+        fig.savefig(path, dpi=100, metadata={"Software": None})
+    return fig

@@ -152,3 +152,85 @@ def show_matrix(rows: list[Any], path: str) -> None:
     notes = sorted({r.note for r in rows if r.note})
     for note in notes:
         out.print(f"[yellow]note:[/yellow] {note}")
+
+
+# -- f5lab profile (memory) -----------------------------------------------------------------------------
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB"
+
+
+def show_estimate(est: Any) -> None:
+    """Every term of a memory estimate with its formula, then the phase peaks and the total."""
+    out = console()
+    s = est.settings
+    t = Table(title=f"memory of one call: {s['seconds']:g} s + {s['ref_seconds']:g} s reference = {est.frames} frames, "
+                    f"batch {s['batch']}, CFG {'on' if s['cfg'] else 'off'}, {s['dtype']}, {s['attn']} attention, "
+                    f"NFE {s['nfe']}, {s['device']}", title_justify="left")
+    t.add_column("group")
+    t.add_column("term")
+    t.add_column("MiB", justify="right")
+    t.add_column("formula")
+    for term in est.terms:
+        t.add_row(term.group, term.name, f"{term.bytes / 2**20:.1f}", term.formula)
+    out.print(t)
+    phases = ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in est.phases.items())
+    out.print(f"step phases: {phases} (peak: {est.peak_phase}); vocoder decode {est.vocoder_activation_bytes / 2**20:.1f} MiB")
+    out.print(f"[bold]total {_gib(est.total_bytes)}[/bold] = resident {_gib(est.resident_bytes)} + sample state "
+              f"{_gib(est.sample_state_bytes)} + max(step {_gib(est.step_peak_bytes)}, vocoder "
+              f"{_gib(est.vocoder_activation_bytes)})")
+
+
+def show_verdicts(verdicts: list[Any]) -> None:
+    """The fit table of ``f5lab profile``: one row per GPU, then fixes and caveats."""
+    out = console()
+    if not verdicts:
+        return
+    s = verdicts[0].settings
+    t = Table(title=f"{s['seconds']:g} s per call (+ {s.get('ref_seconds') or 0:g} s reference), batch {s['batch']}, "
+                    f"CFG {'on' if s['cfg'] else 'off'}, NFE {s['nfe']}, vocoder {s['vocoder']}", title_justify="left")
+    for col, just in (("GPU", "left"), ("memory", "right"), ("cc", "right"), ("dtype", "left"), ("attention", "left"),
+                      ("estimate", "right"), ("fits", "left"), ("longest (s)", "right"), ("speed", "left")):
+        t.add_column(col, justify=just)
+    for v in verdicts:
+        t.add_row(v.gpu.name, _gib(v.gpu.total_bytes), v.gpu.cc_str, v.settings["dtype"], v.settings["attn"],
+                  _gib(v.total_bytes), "[green]yes[/green]" if v.fits else "[red]no[/red]", f"{v.max_seconds:g}",
+                  v.speed)
+    out.print(t)
+    for v in verdicts:
+        for fix in v.fixes:
+            out.print(f"[cyan]{v.gpu.name} fix:[/cyan] {fix}")
+        for cav in v.caveats:
+            out.print(f"[yellow]{v.gpu.name}:[/yellow] {cav}")
+
+
+def show_sweep(data: dict[str, Any]) -> None:
+    """Peak memory (GiB) per dtype against seconds, as a table."""
+    out = console()
+    t = Table(title=f"estimated peak vs audio seconds ({data['settings']['attn']} attention)", title_justify="left")
+    t.add_column("seconds", justify="right")
+    for dt in data["series"]:
+        t.add_column(f"{dt} GiB", justify="right")
+    for i, sec in enumerate(data["seconds"]):
+        t.add_row(f"{sec:g}", *(f"{ys[i] / 2**30:.2f}" for ys in data["series"].values()))
+    out.print(t)
+
+
+def show_measurement(row: dict[str, Any]) -> None:
+    """Estimate and measurement side by side (``f5lab.memory.compare``)."""
+    out = console()
+    t = Table(title="estimate vs measured", title_justify="left")
+    t.add_column("quantity")
+    t.add_column("estimate", justify="right")
+    t.add_column("measured", justify="right")
+    t.add_column("error", justify="right")
+    t.add_row("activation peak", human_bytes(row["estimated_activation_bytes"]),
+              human_bytes(row["measured_activation_bytes"]), f"{100 * row['activation_rel_error']:+.1f}%")
+    t.add_row("weights + buffers", human_bytes(row["estimated_weights_bytes"]), human_bytes(row["measured_weights_bytes"]),
+              "exact" if row["estimated_weights_bytes"] == row["measured_weights_bytes"] else "differs")
+    if "measured_max_allocated_bytes" in row:
+        t.add_row("CUDA max allocated", human_bytes(row["estimated_allocated_bytes"]),
+                  human_bytes(row["measured_max_allocated_bytes"]), f"{100 * row['allocated_rel_error']:+.1f}%")
+        t.add_row("CUDA max reserved", "", human_bytes(row["measured_max_reserved_bytes"]), "")
+    if "rss_peak_delta_bytes" in row:
+        t.add_row("peak RSS growth", "", human_bytes(row["rss_peak_delta_bytes"]), "")
+    out.print(t)
