@@ -379,9 +379,14 @@ def _compare_forward(plan: Any, entry: ConfigEntry, src_ck: Checkpoint, dst_ck: 
     x = torch.randn((1, frames, mel), generator=gen)
     cond = torch.randn((1, frames, mel), generator=gen)
     time = torch.full((1,), 0.5)
-    with torch.no_grad():
-        a = ref.transformer(x=x, cond=cond, text=torch.tensor([[old_ids[t] for t in picks]]), time=time)
-        b = out.transformer(x=x, cond=cond, text=torch.tensor([[new_ids[t] for t in picks]]), time=time)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a 32-frame pass gains nothing from threads and loses much to contention
+    try:
+        with torch.no_grad():
+            a = ref.transformer(x=x, cond=cond, text=torch.tensor([[old_ids[t] for t in picks]]), time=time)
+            b = out.transformer(x=x, cond=cond, text=torch.tensor([[new_ids[t] for t in picks]]), time=time)
+    finally:
+        torch.set_num_threads(threads)
     result.forward_max_abs_error = (a.double() - b.double()).abs().max().item()
     result.forward_max_abs_reference = a.abs().max().item()
     result.forward_tolerance = FORWARD_TOLERANCE.get(result.dtype, 5e-2)
