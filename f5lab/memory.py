@@ -349,23 +349,29 @@ def _sdpa_backends(attn: str) -> list[Any]:
 
 def _load(path_or_model: Any, config: Any, device: str, dtype: str) -> Any:
     """A CFM on ``device`` in ``dtype``: a model passed in is moved and cast in place; a path is
-    loaded strictly (``config`` may be a shipped name or a ConfigEntry, e.g. a tiny fixture's)."""
+    loaded strictly into the config named (a shipped name or a ConfigEntry), else into the first
+    shipped config its shapes match exactly (shape-identical configs use identical memory), else
+    into a config built from the shapes themselves (custom and tiny checkpoints)."""
     import torch
+
+    from f5lab.arch import ConfigEntry, get_config, infer_spec, rank_configs
+    from f5lab.checkpoint import open_checkpoint
+    from f5lab.loading import build_model, load_state
 
     torch_dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
     if hasattr(path_or_model, "transformer"):
         return path_or_model.to(device=device, dtype=torch_dtype).eval()
-    if config is None or isinstance(config, str):
-        from f5lab.loading import load_model
-
-        return load_model(str(path_or_model), config=config, device=device, dtype=dtype)
-    from f5lab.arch import infer_spec
-    from f5lab.checkpoint import open_checkpoint
-    from f5lab.loading import build_model, load_state
-
     ckpt = open_checkpoint(path_or_model)
     state = ckpt.model_state()
-    model = build_model(config, infer_spec(state.tensors).text_num_embeds)
+    spec = infer_spec(state.tensors)
+    if isinstance(config, str):
+        config = get_config(config)
+    if config is None:
+        exact = [c.config for c in rank_configs(spec) if c.exact]
+        config = get_config(exact[0]) if exact else ConfigEntry(
+            name="from-shapes", backbone=spec.backbone,
+            arch={**spec.arch_block(), "heads": _heads(spec)[0], "dim_head": _heads(spec)[1]})
+    model = build_model(config, spec.text_num_embeds)
     load_state(model, dict(ckpt.iter_tensors(state)))
     return model.to(device=device, dtype=torch_dtype).eval()
 
