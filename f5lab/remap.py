@@ -20,6 +20,7 @@ known, and f5lab does not invent one.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -45,6 +46,7 @@ ROW_INITS = {
 }
 SHA_PLACEHOLDER = "0" * 64
 CHUNK = 1 << 24
+HASH_WINDOW = 1 << 26  # a multiple of mmap.ALLOCATIONGRANULARITY
 
 
 class RemapError(F5LabError):
@@ -332,27 +334,28 @@ def check_destination(src: str | os.PathLike, dst: str | os.PathLike, force: boo
     return d
 
 
-def execute_plan(plan: RemapPlan, dst: str | os.PathLike, force: bool = False, progress: bool = False) -> Path:
+def execute_plan(plan: RemapPlan, dst: str | os.PathLike, force: bool = False, progress: bool = False,
+                 fsync: bool = True) -> Path:
     """Write the plan's output to ``dst`` (.safetensors) tensor by tensor, atomically.
 
-    Bytes go to a hidden temporary file in DST's folder; only a complete, fsynced file is
-    renamed onto DST. On any failure (disk full, file-size limit, Ctrl-C, a bad tensor) the
-    temporary file is removed and DST is untouched.
+    Bytes go to a hidden temporary file in DST's folder; only a complete file (fsynced unless
+    ``fsync=False``) is renamed onto DST. On any failure (disk full, file-size limit, Ctrl-C,
+    a bad tensor) the temporary file is removed and DST is untouched.
     """
     dst = check_destination(plan.src, dst, force)
     tmp = dst.with_name(f".{dst.name}.f5lab-partial-{os.getpid()}")
     try:
-        with open(tmp, "wb") as out:
+        with open(tmp, "wb", buffering=0) as out:  # unbuffered: copy_file_range shares the descriptor
             header = build_header(plan.steps, provenance(plan, SHA_PLACEHOLDER))
-            out.write(header)
+            _write_all(out, header)
             sha = _stream(plan, out, progress)
             final = build_header(plan.steps, provenance(plan, sha))
             if len(final) != len(header):  # cannot happen: the hash has a fixed width
                 raise RemapError("internal error: header length changed while recording the source hash")
             out.seek(0)
-            out.write(final)
-            out.flush()
-            os.fsync(out.fileno())
+            _write_all(out, final)
+            if fsync:
+                os.fsync(out.fileno())
         os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -381,58 +384,111 @@ def _progress(plan: RemapPlan, enabled: bool) -> Any:
 
 
 def _stream_safetensors(plan: RemapPlan, out: Any, bar: Any) -> str:
-    """One sequential pass over the source: every byte is hashed, kept tensors are written."""
+    """Copy kept tensors in the kernel (copy_file_range: no bytes through Python), transform the
+    others in memory one at a time, while a second thread hashes the whole source file."""
     start, offsets = safetensors_offsets(plan.src)
-    by_src = {s.src: s for s in plan.steps}
-    digest = hashlib.sha256()
-    with open(plan.src, "rb") as fh:
-        _hash_range(fh, start, digest)
-        pos = 0
-        for key, (begin, end) in sorted(offsets.items(), key=lambda kv: kv[1]):
-            if begin > pos:
-                _hash_range(fh, begin - pos, digest)
-            data = _read_exact(fh, end - begin, plan.src)
-            digest.update(data)
-            pos = max(pos, end)
-            step = by_src.get(key)
-            if step is not None:
-                payload = data if step.op == "copy" else _transform_bytes(data, step, plan)
-                out.write(payload)
+    hasher = BackgroundSha256(plan.src)
+    try:
+        with open(plan.src, "rb", buffering=0) as fh:
+            for step in plan.steps:
+                begin, end = offsets[step.src]
+                if step.op == "copy":
+                    _copy_range(fh.fileno(), out, start + begin, end - begin, plan.src)
+                else:
+                    data = os.pread(fh.fileno(), end - begin, start + begin)
+                    if len(data) != end - begin:
+                        raise RemapError(f"{plan.src}: truncated while reading ({len(data)} of {end - begin} bytes)")
+                    _write_all(out, _transform_bytes(data, step, plan))
                 if bar is not None:
-                    bar.update(len(payload))
-        _hash_range(fh, None, digest)
-    return digest.hexdigest()
+                    bar.update(TensorInfo(tuple(step.shape), step.dtype).nbytes)
+    except BaseException:
+        hasher.cancel()
+        raise
+    return hasher.result()
 
 
-def _read_exact(fh: Any, n: int, path: str) -> bytes:
-    data = fh.read(n)
-    if len(data) != n:
-        raise RemapError(f"{path}: truncated while reading ({len(data)} of {n} bytes)")
-    return data
+def _copy_range(src_fd: int, out: Any, offset: int, count: int, path: str) -> None:
+    """``count`` bytes from ``src_fd`` at ``offset`` appended to ``out``: in-kernel when possible."""
+    dst_fd = out.fileno()
+    while count > 0:
+        try:
+            n = os.copy_file_range(src_fd, dst_fd, min(count, 1 << 30), offset)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise  # ENOSPC, EFBIG, EIO: a real write failure
+            n = _copy_userspace(src_fd, out, offset, min(count, CHUNK))
+        if n == 0:
+            raise RemapError(f"{path}: truncated while reading (source ended {count} bytes early)")
+        offset += n
+        count -= n
 
 
-def _hash_range(fh: Any, n: int | None, digest: Any) -> None:
-    """Hash the next ``n`` bytes (None: to the end of the file)."""
-    while n is None or n > 0:
-        block = fh.read(CHUNK if n is None else min(CHUNK, n))
-        if not block:
-            return
-        digest.update(block)
-        if n is not None:
-            n -= len(block)
+def _copy_userspace(src_fd: int, out: Any, offset: int, count: int) -> int:
+    data = os.pread(src_fd, count, offset)
+    _write_all(out, data)
+    return len(data)
+
+
+def _write_all(out: Any, data: Any) -> None:
+    """Unbuffered writes may be partial: loop until every byte is out."""
+    view = memoryview(data).cast("B")
+    while view:
+        n = out.write(view)
+        view = view[n:]
+
+
+class BackgroundSha256:
+    """sha256 of a file computed by a thread (hashlib releases the GIL) while the caller writes."""
+
+    def __init__(self, path: str | os.PathLike):
+        import threading
+
+        self._path, self._error, self._stop = path, None, False
+        self._digest = hashlib.sha256()
+        self._thread = threading.Thread(target=self._run, name="f5lab-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        """Hash through 64 MB memory-mapped windows: no copy into Python, and each window is
+        unmapped before the next so resident memory stays one window, not the file."""
+        import mmap
+
+        try:
+            with open(self._path, "rb", buffering=0) as fh:
+                size, offset = os.fstat(fh.fileno()).st_size, 0
+                while not self._stop and offset < size:
+                    n = min(HASH_WINDOW, size - offset)
+                    with mmap.mmap(fh.fileno(), n, offset=offset, access=mmap.ACCESS_READ) as window:
+                        window.madvise(mmap.MADV_SEQUENTIAL)
+                        self._digest.update(window)
+                    offset += n
+        except BaseException as exc:  # noqa: BLE001 - re-raised in result()
+            self._error = exc
+
+    def cancel(self) -> None:
+        self._stop = True
+        self._thread.join()
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._digest.hexdigest()
 
 
 def _stream_pt(plan: RemapPlan, out: Any, bar: Any) -> str:
-    from f5lab.inspection import file_sha256
-
-    sha = file_sha256(plan.src)
-    ckpt = open_checkpoint(plan.src)
-    for step, tensor in iter_planned(plan, ckpt):
-        payload = tensor_bytes(tensor)
-        out.write(payload)
-        if bar is not None:
-            bar.update(len(payload))
-    return sha
+    hasher = BackgroundSha256(plan.src)
+    try:
+        ckpt = open_checkpoint(plan.src)
+        for step, tensor in iter_planned(plan, ckpt):
+            payload = tensor_bytes(tensor)
+            _write_all(out, payload)
+            if bar is not None:
+                bar.update(len(payload))
+    except BaseException:
+        hasher.cancel()
+        raise
+    return hasher.result()
 
 
 def iter_planned(plan: RemapPlan, ckpt: Checkpoint | None = None) -> Iterator[tuple[TensorStep, Any]]:
