@@ -523,7 +523,7 @@ class Verdict:
     max_seconds: float  # longest generated audio per call (beside the reference) that fits; 0.0: none
     fixes: list[str]
     caveats: list[str]
-    speed: str
+    speed: str  # rough fp32 seconds per call (spec-sheet TFLOPS at 35%)
 
     def to_dict(self) -> dict[str, Any]:
         return {"gpu": self.gpu.name, "memory_bytes": self.gpu.total_bytes, "cc": self.gpu.cc_str,
@@ -661,7 +661,7 @@ def _speed(spec: ArchSpec, gpu: GPU, dtype: str, est: MemoryEstimate) -> str:
     tokens = est.frames * s["batch"] * (2 if s["cfg"] else 1)
     flops = 2 * parameter_count(spec)["params"] * tokens + 4 * tokens * est.frames * inner * spec.depth
     secs = s["nfe"] * flops / (0.35 * gpu.fp32_tflops * 1e12)
-    return f"~{secs:.0f} s/call fp32 (rough)"
+    return f"~{secs:.0f} s"
 
 
 # -- sweep and plot ----------------------------------------------------------------------------------

@@ -189,7 +189,7 @@ def show_verdicts(verdicts: list[Any]) -> None:
     t = Table(title=f"{s['seconds']:g} s per call (+ {s.get('ref_seconds') or 0:g} s reference), batch {s['batch']}, "
                     f"CFG {'on' if s['cfg'] else 'off'}, NFE {s['nfe']}, vocoder {s['vocoder']}", title_justify="left")
     for col, just in (("GPU", "left"), ("memory", "right"), ("cc", "right"), ("dtype", "left"), ("attention", "left"),
-                      ("estimate", "right"), ("fits", "left"), ("longest (s)", "right"), ("speed", "left")):
+                      ("estimate", "right"), ("fits", "left"), ("longest (s)", "right"), ("fp32 s/call", "right")):
         t.add_column(col, justify=just)
     for v in verdicts:
         t.add_row(v.gpu.name, _gib(v.gpu.total_bytes), v.gpu.cc_str, v.settings["dtype"], v.settings["attn"],
@@ -201,6 +201,7 @@ def show_verdicts(verdicts: list[Any]) -> None:
             out.print(f"[cyan]{v.gpu.name} fix:[/cyan] {fix}")
         for cav in v.caveats:
             out.print(f"[yellow]{v.gpu.name}:[/yellow] {cav}")
+    out.print("fp32 s/call: rough, spec-sheet fp32 TFLOPS at 35% utilisation; fp16 speed depends on the card's class")
 
 
 def show_sweep(data: dict[str, Any]) -> None:
