@@ -151,7 +151,7 @@ def parameter_count(spec: ArchSpec) -> dict[str, int]:
     Counts follow the constructors in f5_tts/model (DiT, UNetT, MMDiT, modules.py); buffers
     are the ones that stay in memory (rotary ``inv_freq``, the text ``freqs_cis`` table,
     ``MelSpec.dummy``). Verified equal to the built model for every shipped DiT and UNetT
-    config; the MMDiT count follows its constructor but no shipped config exercises it.
+    config and for a custom MMDiT.
     """
     d, m, t = spec.dim, spec.mel_dim, spec.text_dim
     _, dh, inner = _heads(spec)
@@ -184,7 +184,8 @@ def parameter_count(spec: ArchSpec) -> dict[str, int]:
             out["long_skip"] = lin(2 * d, d, bias=False)
     out["proj_out"] = lin(d, m)
     params = sum(out.values())
-    text_table = 8192 * (d if spec.backbone == "MMDiT" else t) if (spec.conv_layers or spec.backbone == "MMDiT") else 0
+    # TextEmbedding.freqs_cis: 8192 positions (DiT/UNetT with text conv layers), 1024 in MMDiT
+    text_table = 1024 * d if spec.backbone == "MMDiT" else 8192 * t if spec.conv_layers else 0
     buffers = dh // 2 + text_table  # float buffers; MelSpec's int64 ``dummy`` adds 8 bytes
     return {"params": params, "buffers": buffers, **{f"params.{k}": v for k, v in out.items()}}
 
@@ -548,7 +549,6 @@ def max_seconds(spec: ArchSpec, limit_bytes: int, **settings: Any) -> float:
     Capped where f5-tts itself stops: 8192 frames (text position table) including the reference."""
     ref = settings.get("ref_seconds") or 0.0
     hi = MAX_FRAMES / FRAMES_PER_SECOND - ref
-    lo_ok = 0.0
     if hi <= 0 or estimate(spec, 0.1, **settings).total_bytes > limit_bytes:
         return 0.0
     if estimate(spec, hi, **settings).total_bytes <= limit_bytes:
@@ -560,8 +560,7 @@ def max_seconds(spec: ArchSpec, limit_bytes: int, **settings: Any) -> float:
             lo = mid
         else:
             hi_t = mid - 1
-    lo_ok = lo / 10
-    return lo_ok
+    return lo / 10
 
 
 def verdicts(spec: ArchSpec, *, seconds: float = 10.0, dtype: str = "fp16", batch: int = 1, cfg: bool = True,
