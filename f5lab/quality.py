@@ -246,9 +246,10 @@ class ResemblyzerSpeaker:
     def embed(self, wav: Any, sr: int) -> np.ndarray:
         from resemblyzer import preprocess_wav
 
-        from f5lab.audio import to_mono
+        from f5lab.audio import resample, to_mono
 
-        x = preprocess_wav(to_mono(np.asarray(wav)).astype(np.float32), source_sr=sr)
+        # resample with torchaudio first: librosa's resampler costs seconds on its first call
+        x = preprocess_wav(resample(to_mono(np.asarray(wav)), sr, 16000))
         if len(x) < 1600:
             raise QualityError("too little voiced audio for a speaker embedding (< 0.1 s after trimming silence)")
         return self._encoder.embed_utterance(x)
