@@ -17,6 +17,13 @@ _EXPORTS = {
     "infer_spec": ("f5lab.arch", "infer_spec"),
     "rank_configs": ("f5lab.arch", "rank_configs"),
     "build_checkpoint": ("f5lab.fixtures", "build_checkpoint"),
+    "diagnose": ("f5lab.diagnose", "diagnose"),
+    "explain_load_error": ("f5lab.diagnose", "explain_load_error"),
+    "plan_remap": ("f5lab.remap", "plan_remap"),
+    "execute_plan": ("f5lab.remap", "execute_plan"),
+    "load_model": ("f5lab.loading", "load_model"),
+    "verify": ("f5lab.loading", "verify"),
+    "compatibility_matrix": ("f5lab.loading", "compatibility_matrix"),
 }
 
 

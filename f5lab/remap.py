@@ -20,6 +20,7 @@ known, and f5lab does not invent one.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -335,21 +336,24 @@ def check_destination(src: str | os.PathLike, dst: str | os.PathLike, force: boo
 
 
 def execute_plan(plan: RemapPlan, dst: str | os.PathLike, force: bool = False, progress: bool = False,
-                 fsync: bool = True) -> Path:
+                 fsync: bool = True, source_sha256: str | None = None) -> Path:
     """Write the plan's output to ``dst`` (.safetensors) tensor by tensor, atomically.
 
     Bytes go to a hidden temporary file in DST's folder; only a complete file (fsynced unless
     ``fsync=False``) is renamed onto DST. On any failure (disk full, file-size limit, Ctrl-C,
-    a bad tensor) the temporary file is removed and DST is untouched.
+    a bad tensor) the temporary file is removed and DST is untouched. The source is hashed
+    alongside the copy for the provenance record, unless the caller passes the sha256 it
+    already has (``source_sha256``; recorded as given, with ``f5lab_source_sha256_given``).
     """
     dst = check_destination(plan.src, dst, force)
     tmp = dst.with_name(f".{dst.name}.f5lab-partial-{os.getpid()}")
     try:
         with open(tmp, "wb", buffering=0) as out:  # unbuffered: copy_file_range shares the descriptor
-            header = build_header(plan.steps, provenance(plan, SHA_PLACEHOLDER))
+            given = {"f5lab_source_sha256_given": "true"} if source_sha256 else {}
+            header = build_header(plan.steps, {**provenance(plan, SHA_PLACEHOLDER), **given})
             _write_all(out, header)
-            sha = _stream(plan, out, progress)
-            final = build_header(plan.steps, provenance(plan, sha))
+            sha = _stream(plan, out, progress, hash_source=source_sha256 is None) or source_sha256
+            final = build_header(plan.steps, {**provenance(plan, sha), **given})
             if len(final) != len(header):  # cannot happen: the hash has a fixed width
                 raise RemapError("internal error: header length changed while recording the source hash")
             out.seek(0)
@@ -363,16 +367,41 @@ def execute_plan(plan: RemapPlan, dst: str | os.PathLike, force: bool = False, p
     return dst
 
 
-def _stream(plan: RemapPlan, out: Any, progress: bool) -> str:
-    """Write every step's bytes in order; return the source file's sha256."""
+def _stream(plan: RemapPlan, out: Any, progress: bool, hash_source: bool = True) -> str | None:
+    """Write every step's bytes in order; return the source file's sha256 (None: not hashed)."""
     bar = _progress(plan, progress)
+    hasher = BackgroundSha256(plan.src) if hash_source else None
     try:
-        if plan.src_format == "safetensors":
-            return _stream_safetensors(plan, out, bar)
-        return _stream_pt(plan, out, bar)
+        with _one_torch_thread(any(s.op != "copy" for s in plan.steps) or plan.src_format != "safetensors"):
+            if plan.src_format == "safetensors":
+                _stream_safetensors(plan, out, bar)
+            else:
+                _stream_pt(plan, out, bar)
+    except BaseException:
+        if hasher is not None:
+            hasher.cancel()
+        raise
     finally:
         if bar is not None:
             bar.close()
+    return hasher.result() if hasher is not None else None
+
+
+@contextlib.contextmanager
+def _one_torch_thread(active: bool) -> Iterator[None]:
+    """Per-tensor casts are memory-bound: extra intra-op threads only contend (measured 50x slower
+    on a busy 2-core machine). Restores the caller's setting."""
+    if not active:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _progress(plan: RemapPlan, enabled: bool) -> Any:
@@ -383,28 +412,22 @@ def _progress(plan: RemapPlan, enabled: bool) -> Any:
     return tqdm(total=plan.output_bytes, unit="B", unit_scale=True, desc="remap", leave=False)
 
 
-def _stream_safetensors(plan: RemapPlan, out: Any, bar: Any) -> str:
-    """Copy kept tensors in the kernel (copy_file_range: no bytes through Python), transform the
-    others in memory one at a time, while a second thread hashes the whole source file."""
+def _stream_safetensors(plan: RemapPlan, out: Any, bar: Any) -> None:
+    """Copy kept tensors in the kernel (copy_file_range: no bytes through Python) and transform
+    the others in memory one at a time (the source is hashed meanwhile by another thread)."""
     start, offsets = safetensors_offsets(plan.src)
-    hasher = BackgroundSha256(plan.src)
-    try:
-        with open(plan.src, "rb", buffering=0) as fh:
-            for step in plan.steps:
-                begin, end = offsets[step.src]
-                if step.op == "copy":
-                    _copy_range(fh.fileno(), out, start + begin, end - begin, plan.src)
-                else:
-                    data = os.pread(fh.fileno(), end - begin, start + begin)
-                    if len(data) != end - begin:
-                        raise RemapError(f"{plan.src}: truncated while reading ({len(data)} of {end - begin} bytes)")
-                    _write_all(out, _transform_bytes(data, step, plan))
-                if bar is not None:
-                    bar.update(TensorInfo(tuple(step.shape), step.dtype).nbytes)
-    except BaseException:
-        hasher.cancel()
-        raise
-    return hasher.result()
+    with open(plan.src, "rb", buffering=0) as fh:
+        for step in plan.steps:
+            begin, end = offsets[step.src]
+            if step.op == "copy":
+                _copy_range(fh.fileno(), out, start + begin, end - begin, plan.src)
+            else:
+                data = os.pread(fh.fileno(), end - begin, start + begin)
+                if len(data) != end - begin:
+                    raise RemapError(f"{plan.src}: truncated while reading ({len(data)} of {end - begin} bytes)")
+                _write_all(out, _transform_bytes(data, step, plan))
+            if bar is not None:
+                bar.update(TensorInfo(tuple(step.shape), step.dtype).nbytes)
 
 
 def _copy_range(src_fd: int, out: Any, offset: int, count: int, path: str) -> None:
@@ -476,19 +499,13 @@ class BackgroundSha256:
         return self._digest.hexdigest()
 
 
-def _stream_pt(plan: RemapPlan, out: Any, bar: Any) -> str:
-    hasher = BackgroundSha256(plan.src)
-    try:
-        ckpt = open_checkpoint(plan.src)
-        for step, tensor in iter_planned(plan, ckpt):
-            payload = tensor_bytes(tensor)
-            _write_all(out, payload)
-            if bar is not None:
-                bar.update(len(payload))
-    except BaseException:
-        hasher.cancel()
-        raise
-    return hasher.result()
+def _stream_pt(plan: RemapPlan, out: Any, bar: Any) -> None:
+    ckpt = open_checkpoint(plan.src)
+    for _, tensor in iter_planned(plan, ckpt):
+        payload = tensor_bytes(tensor)
+        _write_all(out, payload)
+        if bar is not None:
+            bar.update(len(payload))
 
 
 def iter_planned(plan: RemapPlan, ckpt: Checkpoint | None = None) -> Iterator[tuple[TensorStep, Any]]:
