@@ -214,3 +214,23 @@ def test_mmdit_weights_exact_and_activation_within_15_percent(tmp_path):
     row = compare(estimate(spec, 2.0, nfe=2, attn="math", device="cpu"), measure(path, 2.0, nfe=2, attn="math"))
     assert row["estimated_weights_bytes"] == row["measured_weights_bytes"]
     assert abs(row["activation_rel_error"]) < 0.15
+
+
+def test_vocos_decode_activation_matches_profiled_random_vocos():
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    from vocos import Vocos
+    from vocos.feature_extractors import MelSpectrogramFeatures
+    from vocos.heads import ISTFTHead
+    from vocos.models import VocosBackbone
+
+    from f5lab.memory import _profiled_peak, vocoder_params
+
+    voc = Vocos(MelSpectrogramFeatures(sample_rate=24000, n_fft=1024, hop_length=256, n_mels=100, padding="center"),
+                VocosBackbone(input_channels=100, dim=512, intermediate_dim=1536, num_layers=8),
+                ISTFTHead(dim=512, n_fft=1024, hop_length=256, padding="center")).eval()
+    assert sum(p.numel() for p in voc.parameters()) == vocoder_params("vocos")
+    est = estimate(BASE, 5.0, vocoder="vocos")
+    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        voc.decode(torch.randn(1, 100, est.frames))
+    assert abs(est.vocoder_activation_bytes / _profiled_peak(prof) - 1) < 0.15
