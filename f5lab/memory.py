@@ -684,10 +684,10 @@ def sweep(spec: ArchSpec, dtypes: Sequence[str] = ("fp32", "fp16"), seconds: Ite
 def plot_sweep(data: dict[str, Any], gpus: Sequence[str] | None = ("GTX 1050 Ti", "RTX 2060", "RTX 3060", "T4"),
                highlight: str | None = "GTX 1050 Ti", path: str | None = None) -> Any:
     """A matplotlib Figure (Agg) of ``sweep`` data: GiB vs seconds per dtype, GPU memory as
-    horizontal lines, ``highlight`` drawn bold red; saved as PNG (no metadata) when ``path``."""
-    import matplotlib
+    horizontal lines, ``highlight`` drawn bold red; saved as PNG (no metadata) when ``path``.
 
-    matplotlib.use("Agg", force=False)
+    Built with ``matplotlib.figure.Figure`` (rendered by Agg), never pyplot: no global backend
+    switch, no figure left open, so it is safe in notebooks and headless runs alike."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 4.2))
