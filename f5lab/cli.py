@@ -429,5 +429,172 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
         views.show_measurement(result["comparison"])
 
 
+# -- hear: synthesis, behavioural probe, comparing records (issue 5) -----------------------------------
+def _catalogue(configs: str) -> Any:
+    """None (the shipped configs) or the shipped configs shrunk, for `demo-checkpoint --scale tiny` files."""
+    if configs == "tiny":
+        from f5lab.fixtures import tiny_catalogue
+
+        return tiny_catalogue()
+    return None
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--ref-audio", required=True, type=click.Path(path_type=str),
+              help="Reference clip (wav/flac/ogg/mp3); resampled to 24 kHz mono, clipped to ~12 s like f5-tts.")
+@click.option("--ref-text", default=None, help="Transcript of --ref-audio (or use --asr).")
+@click.option("--text", "gen_text", default=None, help="Text to speak.")
+@click.option("--text-file", type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="Read the text to speak from a UTF-8 file (long texts are chunked and cross-faded).")
+@click.option("--out", default="synth_out", show_default=True, type=click.Path(file_okay=False, path_type=str),
+              help="Folder for synth.wav, synth_mel.npy, synth_mel.png and synth.json.")
+@click.option("--config", default=None, help="Config to build (default: the one the shapes fit; see --probe).")
+@click.option("--probe", "use_probe", is_flag=True,
+              help="If the shapes fit several configs (F5TTS_Base vs F5TTS_v1_Base), decide by the behavioural "
+                   "probe on --ref-audio and record its margin.")
+@click.option("--vocab", type=click.Path(dir_okay=False, path_type=str), help="vocab.txt of the checkpoint.")
+@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
+              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
+@click.option("--nfe", default=32, show_default=True, help="Flow-matching (ODE) steps: 16 is faster, 32 f5-tts's default.")
+@click.option("--cfg", "cfg_strength", default=2.0, show_default=True, help="Classifier-free guidance strength.")
+@click.option("--sway", default=-1.0, show_default=True, help="Sway sampling coefficient.")
+@click.option("--speed", default=1.0, show_default=True, help="Speaking rate (scales the estimated duration).")
+@click.option("--seed", default=0, show_default=True, help="Seed: same seed and settings give bit-identical audio.")
+@click.option("--duration", type=float, default=None, help="Fixed total seconds, reference included.")
+@click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]), default=None, help="Weights dtype.")
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda.")
+@click.option("--vocoder", "vocoder_dir", type=click.Path(path_type=str), default=None,
+              help="Local vocos (config.yaml + pytorch_model.bin) or BigVGAN directory. Without it: Griffin-Lim.")
+@click.option("--strict-text", is_flag=True, help="Fail (instead of warn) on characters the vocabulary lacks.")
+@click.option("--asr", type=click.Choice(["pocketsphinx", "faster-whisper"]), default=None,
+              help="Transcribe --ref-audio when --ref-text is not given.")
+@click.option("--asr-model-dir", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Local faster-whisper model directory (for --asr faster-whisper).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON record instead of a summary.")
+@friendly_errors
+def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None, text_file: str | None, out: str,
+          config: str | None, use_probe: bool, vocab: str | None, configs: str, nfe: int, cfg_strength: float,
+          sway: float, speed: float, seed: int, duration: float | None, dtype: str | None, device: str,
+          vocoder_dir: str | None, strict_text: bool, asr: str | None, asr_model_dir: str | None,
+          as_json: bool) -> None:
+    """Speak a text with checkpoint PATH in the voice of --ref-audio, and record how.
+
+    Uses f5-tts's own sampler (CFM.sample via infer_batch_process) and chunking. Writes the
+    wav, the mel spectrogram (.npy and .png) and a JSON record (settings, seed, versions,
+    load/step/total time, real-time factor). Characters the vocabulary lacks are listed
+    first: f5-tts would silently read them as spaces.
+
+    \b
+    Example:
+      f5lab synth model.safetensors --ref-audio me.wav --ref-text "What I say in me.wav." \\
+          --text "Olá, tudo bem?" --nfe 16 --seed 1 --out run_nfe16
+    """
+    import warnings
+    from pathlib import Path
+
+    from f5lab.synth import TextError, UnknownCharWarning, synthesize
+
+    if text_file:
+        gen_text = Path(text_file).read_text(encoding="utf-8")
+    if gen_text is None:
+        raise TextError("give the text to speak: --text '...' or --text-file FILE")
+    if not ref_text and asr:
+        from f5lab.audio import read_audio
+        from f5lab.quality import get_asr
+
+        ref_text = get_asr(asr, asr_model_dir).transcribe(*read_audio(ref_audio))
+        click.echo(f"reference transcript ({asr}): {ref_text}", err=True)
+    catalogue = _catalogue(configs)
+    hook = None
+    if use_probe:
+        from f5lab.probe import ProbeHook
+
+        hook = ProbeHook(ref_audio, ref_text or "", vocab=vocab, catalogue=catalogue, device=device)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnknownCharWarning)
+        result = synthesize(path, ref_audio, ref_text or "", gen_text, nfe=nfe, cfg_strength=cfg_strength, sway=sway,
+                            speed=speed, seed=seed, duration=duration, dtype=dtype, device=device,
+                            vocoder=vocoder_dir, out_dir=out, strict_text=strict_text, config=config, vocab=vocab,
+                            probe=hook, catalogue=catalogue, progress=True)
+    for w in caught:
+        if issubclass(w.category, UnknownCharWarning):
+            click.echo(f"f5lab: warning: {w.message}", err=True)
+    if as_json:
+        print_json(result.record)
+    else:
+        from f5lab.views import show_synth
+
+        show_synth(result.record)
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--ref-audio", required=True, type=click.Path(path_type=str), help="Reference clip (real speech).")
+@click.option("--ref-text", required=True, help="Its transcript.")
+@click.option("--candidate", "candidates", multiple=True,
+              help="Config to try (repeatable). [default: every config the shapes fit]")
+@click.option("--samples", default=8, show_default=True, help="Paired noise/time samples per config.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the first sample.")
+@click.option("--vocab", type=click.Path(dir_okay=False, path_type=str), help="vocab.txt of the checkpoint.")
+@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
+              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
+@click.option("--device", default="cpu", show_default=True, help="torch device.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@friendly_errors
+def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...], samples: int, seed: int,
+          vocab: str | None, configs: str, device: str, as_json: bool) -> None:
+    """Which config was checkpoint PATH trained under? Ask its loss, not its shapes.
+
+    F5TTS_Base (v0) and F5TTS_v1_Base have identical shapes; a v0 fine-tune run as v1
+    loads without error and speaks gibberish. The probe computes the flow-matching
+    training loss on the reference clip under each candidate, with identical noise and
+    times, and ranks them: the config it learned under has the lower loss.
+
+    \b
+    Example (a community pt-BR fine-tune):
+      f5lab probe model_last.safetensors --ref-audio ref.wav --ref-text "Transcrição do áudio."
+    """
+    from f5lab.probe import probe as run_probe
+
+    result = run_probe(path, ref_audio, ref_text, list(candidates) or None, seed=seed, n_samples=samples,
+                       vocab=vocab, catalogue=_catalogue(configs), device=device, progress=True)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        from f5lab.views import show_probe
+
+        show_probe(result)
+
+
+@main.command()
+@click.argument("a", type=click.Path(path_type=str))
+@click.argument("b", type=click.Path(path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@friendly_errors
+def compare(a: str, b: str, as_json: bool) -> None:
+    """What changed between two synthesis records A and B (synth.json files or their folders).
+
+    Settings, model, vocoder and versions that differ; time ratios (B / A); whether the
+    audio is bit-identical; signal metrics; and, when both mel arrays are on disk, their
+    distance (mel L1, mel-cepstral distortion in dB).
+
+    \b
+    Example: what does NFE 16 cost against 32?
+      f5lab synth m.safetensors --ref-audio r.wav --ref-text "..." --text "..." --nfe 32 --out nfe32
+      f5lab synth m.safetensors --ref-audio r.wav --ref-text "..." --text "..." --nfe 16 --out nfe16
+      f5lab compare nfe32 nfe16
+    """
+    from f5lab.quality import compare_records
+
+    diff = compare_records(a, b)
+    if as_json:
+        print_json(diff)
+    else:
+        from f5lab.views import show_compare
+
+        show_compare(diff, a, b)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -262,13 +262,14 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
                         "(or transcribe it with f5lab.quality.get_asr)")
     if nfe < 1:
         raise TextError(f"nfe must be at least 1 (got {nfe})")
+    ref = prepare_reference(ref_audio)  # before the model: a bad clip should not cost a 1.3 GB load
+    t_ref = time.perf_counter()
     cfm, model_info = resolve_model(model, config=config, vocab=vocab, device=device, dtype=dtype, probe=probe,
                                     catalogue=catalogue)
     if getattr(probe, "result", None) is not None:
         model_info["probe"] = probe.result.to_dict()
     t_loaded = time.perf_counter()
     unknown = text_report(cfm, ref_text, gen_text, strict_text)
-    ref = prepare_reference(ref_audio)
     voc = vocoder if isinstance(vocoder, Vocoder) else load_vocoder(vocoder, device=device,
                                                                     mel_spec_type=mel_spec_type(cfm))
     ref_text_used = normalise_ref_text(ref_text)
@@ -284,7 +285,7 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
                         ref_text_used, ref.seconds, speed))
     seconds = len(wav) / ref.sample_rate
     synth_s = t_done - t_prepared
-    timings = dict(model_load_s=model_info.pop("load_s"), prepare_s=round(t_prepared - t_loaded, 4),
+    timings = dict(model_load_s=model_info.pop("load_s"), prepare_s=round(t_ref - t_start + t_prepared - t_loaded, 4),
                    sample_s=round(sum(timing["sample"]), 4), vocoder_s=round(timing["vocoder"], 4),
                    steps=len(timing["steps"]), step_mean_s=round(float(np.mean(timing["steps"])), 5)
                    if timing["steps"] else None, per_step_s=[round(s, 5) for s in timing["steps"]],

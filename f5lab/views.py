@@ -235,3 +235,71 @@ def show_measurement(row: dict[str, Any]) -> None:
     if "rss_peak_delta_bytes" in row:
         t.add_row("peak RSS growth", "", human_bytes(row["rss_peak_delta_bytes"]), "")
     out.print(t)
+
+
+# -- hear: synthesis, probe, compare (issue 5) ---------------------------------------------------------
+def show_synth(rec: dict[str, Any]) -> None:
+    """The human form of ``f5lab synth``: what was made, how long it took, where it went."""
+    out = console()
+    a, t, s, m = rec["audio"], rec["timings"], rec["settings"], rec["model"]
+    out.print(f"[bold]{a['seconds']:.2f} s[/bold] of audio at {a['sample_rate']} Hz from "
+              f"{len(rec['text']['chunks'])} chunk(s); vocoder: {rec['vocoder']['label']}")
+    out.print(f"model: {m.get('path') or 'in memory'} ({m.get('config') or '?'}, {m['backbone']}, "
+              f"{human_count(m['parameters'])} params, {m['dtype']} on {m['device']})")
+    if m.get("probe"):
+        p = m["probe"]
+        out.print(f"config chosen by probe: {p['best']} (margin {p['margin']}, wins {p['wins']}/{p['n_samples']})")
+    out.print(f"settings: nfe {s['nfe']}, cfg {s['cfg_strength']}, sway {s['sway']}, speed {s['speed']}, "
+              f"seed {s['seed']}" + (f", duration {s['duration']} s" if s.get("duration") else ""))
+    table = Table("timing", "value")
+    if t.get("model_load_s") is not None:
+        table.add_row("model load", f"{t['model_load_s']:.2f} s")
+    table.add_row("prepare (reference, text, vocoder)", f"{t['prepare_s']:.2f} s")
+    table.add_row(f"sampling ({t['steps']} steps)", f"{t['sample_s']:.2f} s")
+    if t.get("step_mean_s") is not None:
+        table.add_row("per step (mean)", f"{t['step_mean_s'] * 1000:.1f} ms")
+    table.add_row("vocoder", f"{t['vocoder_s']:.2f} s")
+    table.add_row("synthesis total", f"{t['synth_s']:.2f} s")
+    table.add_row("real-time factor", f"{t['rtf']:.3f}" if t.get("rtf") is not None else "-")
+    out.print(table)
+    for u in rec["text"]["unknown_chars"]:
+        out.print(f"[yellow]not in vocabulary[/yellow] {u['char']!r} ({u['name']}) in {u['where']} at {u['positions']}")
+    for name, path in rec.get("files", {}).items():
+        out.print(f"{name:8s} {path}")
+
+
+def show_probe(r: Any) -> None:
+    """The human form of ``f5lab probe``: candidates by loss, and how clearly the best wins."""
+    out = console()
+    table = Table("config", "flow-matching loss", "std", title=f"{r.path} on {r.ref_seconds:.1f} s of reference")
+    for i, c in enumerate(r.ranking):
+        table.add_row(("[bold]" if i == 0 else "") + c.config, f"{c.loss_mean:.4f}", f"{c.loss_std:.4f}")
+    out.print(table)
+    if len(r.ranking) > 1:
+        verdict = "[green]confident[/green]" if r.confident else "[yellow]not conclusive[/yellow]"
+        out.print(f"best: [bold]{r.best}[/bold]; margin {r.margin:.4f} ({100 * (r.relative_margin or 0):.1f}% of "
+                  f"its loss), lower on {r.wins}/{r.n_samples} paired samples: {verdict}")
+        out.print(f"load it with: config='{r.best}'")
+    else:
+        out.print(f"only {r.best} fits the shapes; nothing to decide")
+
+
+def show_compare(d: dict[str, Any], a: str = "A", b: str = "B") -> None:
+    """The human form of ``f5lab compare``: only what changed."""
+    out = console()
+    table = Table("what", f"A ({a})", f"B ({b})")
+    for section in ("settings", "model", "vocoder", "text", "reference", "versions"):
+        for row in d.get(section, []):
+            table.add_row(f"{section}.{row['key']}", str(row["a"]), str(row["b"]))
+    out.print(table if table.row_count else "settings, model, vocoder, text and versions: identical")
+    out.print(f"audio: {'bit-identical' if d['audio']['identical'] else 'different'}; seconds "
+              f"{d['audio']['seconds']['a']} -> {d['audio']['seconds']['b']}")
+    times = Table("timing", "A", "B", "B / A")
+    for k, v in d.get("timings", {}).items():
+        times.add_row(k, str(v["a"]), str(v["b"]), f"{v['ratio']:.3f}" if v.get("ratio") is not None else "-")
+    out.print(times)
+    if d.get("mel_distance"):
+        md = d["mel_distance"]
+        out.print(f"mel distance: L1 {md['mel_l1']:.4f}, MCD {md['mcd_db']:.2f} dB over {md['frames_compared']} frames")
+    for k, v in d.get("metrics", {}).items():
+        out.print(f"metric {k}: {v['a']} -> {v['b']}")

@@ -111,3 +111,20 @@ def test_probe_needs_a_transcript(trained, catalogue, clip):
         probe(trained["F5TTS_Base"], clip, "  ", catalogue=catalogue)
     with pytest.raises(ConfigError):
         probe(trained["F5TTS_Base"], clip, CLIP_TEXT, candidates=["NoSuchConfig"], catalogue=catalogue)
+
+
+def test_cli_probe(trained):
+    import json
+
+    from click.testing import CliRunner
+
+    from f5lab.cli import main
+
+    args = ["probe", str(trained["F5TTS_v1_Base"]), "--ref-audio", str(REF_WAV), "--ref-text",
+            "Some call me nature, others call me mother nature.", "--configs", "tiny", "--samples", "3"]
+    res = CliRunner().invoke(main, args + ["--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["best"] == "F5TTS_v1_Base" and len(d["ranking"]) == 2
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0 and "best: F5TTS_v1_Base" in res.output

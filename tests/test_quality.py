@@ -128,3 +128,25 @@ def test_compare_records_of_two_real_syntheses(make_fixture, catalogue, tmp_path
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(QualityError, match="not an f5lab synthesis record"):
         compare_records(tmp_path / "bad.json", a.record)
+
+
+def test_cli_compare(tmp_path, make_fixture, catalogue):
+    import json
+
+    from click.testing import CliRunner
+
+    from f5lab.cli import main
+    from f5lab.loading import load_model
+    from f5lab.synth import synthesize
+
+    model = load_model(str(make_fixture("F5TTS_Base").path), config="F5TTS_Base", catalogue=catalogue)
+    for seed in (1, 2):
+        synthesize(model, EXAMPLES / "basic_ref_en.wav", EN_TEXT, "Seeds differ.", nfe=2, seed=seed,
+                   out_dir=tmp_path / f"s{seed}")
+    res = CliRunner().invoke(main, ["compare", str(tmp_path / "s1"), str(tmp_path / "s2")])
+    assert res.exit_code == 0, res.output
+    assert "settings.seed" in res.output and "audio: different" in res.output and "MCD" in res.output
+    res = CliRunner().invoke(main, ["compare", str(tmp_path / "s1"), str(tmp_path / "s1"), "--json"])
+    assert json.loads(res.output)["audio"]["identical"] is True
+    res = CliRunner().invoke(main, ["compare", str(tmp_path / "s1"), str(tmp_path / "missing.json")])
+    assert res.exit_code == 2 and "not found" in res.output

@@ -207,3 +207,38 @@ def test_stereo_flac_reference_is_mixed_to_mono(tmp_path):
     mono, _ = read_audio(path)
     np.testing.assert_allclose(mono, wav * 0.75, atol=1e-4)
     assert Path(r.source).suffix == ".flac"
+
+
+def test_cli_synth_with_probe_writes_everything(make_fixture, tmp_path):
+    from click.testing import CliRunner
+
+    from f5lab.cli import main
+
+    fx = make_fixture("F5TTS_Base")  # tiny: its shapes fit F5TTS_Base and F5TTS_v1_Base alike
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["synth", str(fx.path), "--ref-audio", str(REF_WAV), "--ref-text", REF_TEXT,
+                                    "--text", "VOVÔ says hello.", "--nfe", "2", "--configs", "tiny", "--probe",
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "config chosen by probe" in res.output and "Griffin-Lim" in res.output
+    assert "U+00D4" in res.output  # the unknown-character warning
+    rec = json.loads((out / "synth.json").read_text())
+    assert rec["model"]["probe"]["best"] in ("F5TTS_Base", "F5TTS_v1_Base")
+    assert rec["timings"]["model_load_s"] > 0
+    assert (out / "synth.wav").is_file() and (out / "synth_mel.png").is_file()
+
+
+def test_cli_synth_errors_are_one_line(make_fixture, tmp_path):
+    from click.testing import CliRunner
+
+    from f5lab.cli import main
+
+    fx = make_fixture("F5TTS_Base")
+    base = ["synth", str(fx.path), "--ref-text", REF_TEXT, "--text", "Hi there.", "--configs", "tiny"]
+    res = CliRunner().invoke(main, base + ["--ref-audio", str(tmp_path / "nope.wav")])
+    assert res.exit_code == 2 and "not found" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(main, base + ["--ref-audio", str(REF_WAV)])  # ambiguous, no --probe, no --config
+    assert res.exit_code == 2 and "probe" in res.output
+    res = CliRunner().invoke(main, base + ["--ref-audio", str(REF_WAV), "--config", "F5TTS_Base", "--strict-text",
+                                           "--text", "PÕE"])
+    assert res.exit_code == 2 and "U+00D5" in res.output
