@@ -144,6 +144,7 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
     --config, grouping keys ("every transformer.layers.* missing") and proving each cause
     with numbers (712 = 2 x 100 mel + 512 text_dim). Fixes are a config name, a vocab
     file, an `f5lab remap` command, or "cannot be fixed by remapping" when that is true.
+    Exit code 1 when it does not load as asked (or the error text shows why it failed).
 
     \b
     Examples:
