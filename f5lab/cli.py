@@ -296,13 +296,15 @@ def matrix(path: str, vocab: str | None, as_json: bool) -> None:
 @click.option("--ref-text", help="Transcript of --ref-audio (give both or neither).")
 @click.option("--gen-text", default=None, help="Text to synthesise. [default: a short sentence]")
 @click.option("--gpu", default="GTX 1050 Ti", show_default=True, help="GPU the memory verdicts highlight.")
-@click.option("--nfe", type=int, default=None, help="Flow-matching steps for synthesis. [default: 4, kept "
-              "small so the CPU demo is quick; f5-tts uses 32]")
+@click.option("--nfe", type=int, default=None, help="Flow-matching steps for synthesis. [default: 32, "
+              "f5-tts's own; the demo uses 4 to stay quick on a CPU]")
 @click.option("--vocab", type=click.Path(dir_okay=False, path_type=str), help="vocab.txt of an "
               "extended-vocabulary fine-tune.")
 @click.option("--configs", type=click.Choice(["auto", "shipped", "tiny"]), default="auto", show_default=True,
               help="Catalogue to rank against: shipped configs, or them shrunk for --scale tiny checkpoints.")
 @click.option("--seed", default=0, show_default=True, help="Seed for synthesis and measurements.")
+@click.option("--asr", type=click.Choice(["pocketsphinx", "none"]), default="pocketsphinx", show_default=True,
+              help="Offline ASR for the word error rate column (pocketsphinx: English, ships in its wheel).")
 @click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=str),
               help="Folder that receives <run-id>/.")
 @click.option("--run-id", default=None, help="Name of the run folder. [default: UTC date-time]")
@@ -311,7 +313,7 @@ def matrix(path: str, vocab: str | None, as_json: bool) -> None:
 @friendly_errors
 def report(path: str | None, config: str | None, ref_audio: str | None, ref_text: str | None,
            gen_text: str | None, gpu: str, nfe: int | None, vocab: str | None, configs: str, seed: int,
-           out: str, run_id: str | None, notebooks: tuple[str, ...]) -> None:
+           asr: str, out: str, run_id: str | None, notebooks: tuple[str, ...]) -> None:
     """Run the report notebooks on checkpoint PATH into OUT/<run-id>/ (exit 1 if one fails).
 
     Executes notebooks/01_inspect, 02_compatibility, 03_memory and 04_synthesis with
@@ -333,7 +335,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
 
     result = run_report(path, config=config, ref_audio=ref_audio, ref_text=ref_text, gen_text=gen_text,
                         gpu=gpu, out=out, run_id=run_id, configs=configs, vocab=vocab, nfe=nfe, seed=seed,
-                        notebooks=list(notebooks) or None, echo=click.echo)
+                        asr=None if asr == "none" else asr, notebooks=list(notebooks) or None, echo=click.echo)
     for r in result.results:
         click.echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
     for nb in result.summary["notebooks"].values():

@@ -102,6 +102,9 @@ def test_stored_notebooks_follow_the_rules(name):
 
 
 # -- f5lab report on a tiny checkpoint -------------------------------------------------------------
+CHEAP = {"nfe": 2, "gen_text": "Hi there."}  # short audio: synthesis and the offline ASR stay quick
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     from f5lab.fixtures import build_checkpoint
@@ -114,8 +117,9 @@ def tiny(tmp_path_factory):
 def runs(tiny, tmp_path_factory):
     """The same tiny report twice: once through the library, once through the CLI."""
     out = tmp_path_factory.mktemp("reports")
-    first = run_report(tiny, out=out, run_id="one", progress=False)
-    result = CliRunner().invoke(main, ["report", str(tiny), "--out", str(out), "--run-id", "two"])
+    first = run_report(tiny, out=out, run_id="one", progress=False, **CHEAP)
+    result = CliRunner().invoke(main, ["report", str(tiny), "--out", str(out), "--run-id", "two",
+                                       "--nfe", str(CHEAP["nfe"]), "--gen-text", CHEAP["gen_text"]])
     assert result.exit_code == 0, result.output
     return first, out / "two", result.output
 
@@ -166,6 +170,76 @@ def test_summary_numbers_equal_the_library_calls(runs, tiny):
         assert got[f"arch.{fact}"] == want.spec.to_dict()[fact]
     assert got["best_config"] == want.best.config == "F5TTS_Base"
     assert summary["notebooks"]["01_inspect"]["numbers"]["params"]["unit"] == "parameters"
+
+
+def test_summary_compatibility_numbers_equal_the_library_calls(runs, tiny):
+    from f5lab.diagnose import diagnose
+    from f5lab.loading import compatibility_matrix, verify
+    from f5lab.remap import plan_remap
+
+    first, _, _ = runs
+    got = numbers(first.summary, "02_compatibility")
+    cat = tiny_catalogue()
+    assert got["diagnosis.codes"] == diagnose(tiny, config="E2TTS_Base", catalogue=cat).codes()
+    assert "backbone_mismatch" in got["diagnosis.codes"] and got["diagnosis.ok"] is False
+    matrix = {r.config: r.status for r in compatibility_matrix(tiny, catalogue=cat)}
+    assert {k.split(".", 1)[1]: v for k, v in got.items() if k.startswith("matrix.")} == matrix
+    assert matrix["E2TTS_Base"] == "cannot" and matrix["F5TTS_Base"] == "loads"
+    plan = plan_remap(tiny, "F5TTS_Base", catalogue=cat)
+    assert got["remap.target"] == "F5TTS_Base"
+    assert got["remap.tensors"] == len(plan.steps) and got["remap.output_bytes"] == plan.output_bytes
+    remapped = first.run_dir / f"{tiny.stem}.F5TTS_Base.safetensors"
+    v = verify(tiny, remapped, config="F5TTS_Base", catalogue=cat)
+    assert got["verify.tensors_equal"] == v.tensors_equal == got["verify.tensors_checked"] > 0
+    assert got["verify.forward_max_abs_error"] == v.forward_max_abs_error
+    assert got["verify.ok"] is True
+    assert got["keys.E2TTS_Base.size_mismatches"] == 2  # input_embed.proj and text_embed, as in the seed
+
+
+def test_summary_memory_numbers_equal_the_library_calls(runs, tiny):
+    from f5lab.memory import estimate, sweep, verdicts
+
+    first, _, _ = runs
+    got = numbers(first.summary, "03_memory")
+    spec = inspect_checkpoint(tiny).spec
+    est = estimate(spec, 2.0, dtype="fp32", device="cpu", nfe=2, vocoder="none")
+    assert got["estimate.total_bytes"] == est.total_bytes
+    assert got["estimate.activation_bytes"] == est.activation_bytes
+    assert got["measured.measured_weights_bytes"] == got["measured.estimated_weights_bytes"]
+    for v in verdicts(spec, seconds=10.0, dtype="auto"):
+        assert got[f"gpus.{v.gpu.name}.total_bytes"] == v.total_bytes
+        assert got[f"gpus.{v.gpu.name}.fits"] == v.fits
+    focus = verdicts(spec, seconds=10.0, dtype="fp32", gpus=["GTX 1050 Ti"])[0]
+    assert got["focus.fp32.max_seconds"] == focus.max_seconds
+    assert got["sweep.fp16"] == sweep(spec, dtypes=["fp32", "fp16"], seconds=range(2, 62, 2))["series"]["fp16"]
+    units = first.summary["notebooks"]["03_memory"]["numbers"]
+    assert units["estimate.total_bytes"]["unit"] == "bytes"
+
+
+def test_summary_synthesis_numbers_equal_the_library_calls(runs, tiny):
+    from f5lab.loading import load_model
+    from f5lab.probe import probe
+    from f5lab.reports import DEMO_REF_TEXT, f5tts_example_audio
+    from f5lab.synth import synthesize
+
+    first, _, _ = runs
+    got = numbers(first.summary, "04_synthesis")
+    cat = tiny_catalogue()
+    assert got["grid.candidates"] == ["F5TTS_Base", "F5TTS_v1_Base"] and got["grid.size"] == 2
+    ref = f5tts_example_audio()
+    model = load_model(tiny, config="F5TTS_Base", dtype="fp32", catalogue=cat)
+    r = synthesize(model, ref, DEMO_REF_TEXT, CHEAP["gen_text"], nfe=2, seed=0)
+    key = "quality.F5TTS_Base.fp32.nfe2"
+    assert got[f"{key}.seconds"] == r.record["metrics"]["seconds"]
+    assert got[f"{key}.peak"] == r.record["metrics"]["peak"]  # same seed, same machine: bit-identical audio
+    assert got[f"{key}.RMS dBFS"] == r.record["metrics"]["rms_dbfs"]
+    assert 0.0 <= got[f"{key}.WER"] <= 1.0 and isinstance(got[f"{key}.heard"], str)
+    pr = probe(tiny, ref, DEMO_REF_TEXT, seed=0, n_samples=4, catalogue=cat)
+    assert got["probe.best"] == pr.best
+    assert got["probe.loss_mean.F5TTS_Base"] == next(c.loss_mean for c in pr.ranking if c.config == "F5TTS_Base")
+    index = (first.run_dir / "index.html").read_text()
+    assert "probe:" in index and "GTX 1050 Ti" in index
+    assert list((first.run_dir / "04_synthesis_audio").rglob("*.wav"))
 
 
 def test_two_runs_give_equal_summaries_except_timings(runs):
