@@ -230,3 +230,36 @@ def test_cli_remap_refusals(make_fixture, tmp_path):
     assert result.exit_code == 2 and "exists; pass --force" in result.output
     result = CliRunner().invoke(main, ["remap", str(fx.path), str(fx.path), "--config", "F5TTS_Base", "--force"])
     assert result.exit_code == 2 and "is the source file" in result.output
+
+
+def install_tiny_configs(monkeypatch, catalogue) -> None:
+    """The CLI ranks against the installed configs; make those the tiny ones (f5lab's own
+    catalogue function is swapped, f5-tts itself is untouched). Fixtures are built before."""
+    import f5lab.arch
+    import f5lab.diagnose
+    import f5lab.loading
+
+    for module in (f5lab.arch, f5lab.loading, f5lab.diagnose):
+        monkeypatch.setattr(module, "shipped_configs", lambda: catalogue)
+
+
+def test_cli_remap_verify_diagnose_end_to_end(make_fixture, catalogue, tmp_path, monkeypatch):
+    fx = make_fixture("F5TTS_Base", "trainer_pt")
+    install_tiny_configs(monkeypatch, catalogue)
+    dst = tmp_path / "model.safetensors"
+    runner = CliRunner()
+    dry = runner.invoke(main, ["remap", str(fx.path), str(dst), "--config", "F5TTS_Base", "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.output)["source_dict"] == "ema_model_state_dict" and not dst.exists()
+    done = runner.invoke(main, ["remap", str(fx.path), str(dst), "--config", "F5TTS_Base", "--dtype", "bf16"])
+    assert done.exit_code == 0, done.output
+    assert "verified: DST computes what SRC computes" in done.output and dst.exists()
+    check = runner.invoke(main, ["verify", str(fx.path), str(dst), "--json"])
+    assert check.exit_code == 0 and json.loads(check.output)["ok"] is True
+    seed = runner.invoke(main, ["diagnose", str(fx.path), "--config", "E2TTS_Base", "--json"])
+    assert seed.exit_code == 1
+    codes = [f["code"] for f in json.loads(seed.output)["findings"]]
+    assert codes[0] == "backbone_mismatch" and "loads" in codes
+    refused = runner.invoke(main, ["remap", str(fx.path), str(tmp_path / "e2.safetensors"), "--config", "E2TTS_Base"])
+    assert refused.exit_code == 2 and "cannot be fixed by remapping" in refused.output
+    assert not (tmp_path / "e2.safetensors").exists()
