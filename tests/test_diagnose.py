@@ -70,6 +70,12 @@ def test_seed_failure_dit_checkpoint_under_e2tts_config(make_fixture, catalogue)
     assert "Cannot be fixed by remapping" in f.fix
     assert not d.ok
     assert d.to_dict()["findings"][0]["code"] == "backbone_mismatch"
+    # the fix works: under the config diagnose names, the same file loads strictly
+    from f5lab.loading import load_model
+
+    model = load_model(fx.path, config="F5TTS_Base", catalogue=catalogue)
+    assert type(model.transformer).__name__ == "DiT"
+    assert not d.comparisons[0].missing and not d.comparisons[0].unexpected
 
 
 def test_other_size_is_not_remappable(make_fixture, catalogue):
