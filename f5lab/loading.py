@@ -14,10 +14,9 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from f5lab.arch import ConfigEntry, _weightless_differences, get_config, infer_spec, rank_configs, shipped_configs
+from f5lab.arch import ConfigEntry, _weightless_differences, infer_spec, rank_configs, shipped_configs
 from f5lab.checkpoint import DROPPED_BUFFERS, EMA_BOOKKEEPING, EMA_DICT, ROOT, Checkpoint, TensorInfo, open_checkpoint
 from f5lab.errors import ConfigError, F5LabError
 
@@ -343,11 +342,11 @@ def _check_rows(plan: Any, src_ck: Checkpoint, got: Any, step: Any, result: Veri
     """Every token in both vocabularies: its new row equals its old row, bit for bit."""
     import torch
 
-    from f5lab.remap import TORCH_DTYPES
+    from f5lab.remap import torch_dtypes
 
     state = src_ck.model_state("ema" if plan.use_ema else "raw")
     _, old = next(src_ck.iter_tensors(state, [n for n, raw in state.raw_keys.items() if raw == step.src]))
-    old = old.to(TORCH_DTYPES()[step.dtype])
+    old = old.to(torch_dtypes()[step.dtype])
     pairs = [(i, j) for i, j in enumerate(plan.vocab.row_map) if j is not None and i > 0]
     same = sum(1 for i, j in pairs if torch.equal(got[i], old[j]))
     result.shared_token_rows, result.shared_token_rows_total = same, len(pairs)

@@ -532,7 +532,7 @@ def transform(tensor: Any, step: TensorStep, plan: RemapPlan) -> Any:
     if "rows" in step.op:
         tensor = remap_rows(tensor, plan.vocab.row_map, plan.vocab.init)  # type: ignore[union-attr]
     if "cast" in step.op:
-        tensor = tensor.to(TORCH_DTYPES()[step.dtype])
+        tensor = tensor.to(torch_dtypes()[step.dtype])
     if list(tensor.shape) != step.shape:
         raise RemapError(f"{plan.src}: tensor {step.src} is {list(tensor.shape)}, the plan expects {step.shape}")
     return tensor.contiguous() if isinstance(tensor, torch.Tensor) else tensor
@@ -559,7 +559,8 @@ def remap_rows(old: Any, row_map: list[int | None], init: str = "mean") -> Any:
     return new
 
 
-def TORCH_DTYPES() -> dict[str, Any]:  # noqa: N802 - a lazily built constant
+def torch_dtypes() -> dict[str, Any]:
+    """safetensors dtype name -> torch dtype (torch is imported only when a tensor is transformed)."""
     import torch
 
     return {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64,
@@ -578,7 +579,7 @@ def tensor_bytes(tensor: Any) -> Any:
 def _transform_bytes(data: bytes, step: TensorStep, plan: RemapPlan) -> Any:
     import torch
 
-    tensor = torch.frombuffer(bytearray(data), dtype=TORCH_DTYPES()[step.src_dtype]).reshape(step.src_shape) \
-        if data else torch.empty(step.src_shape, dtype=TORCH_DTYPES()[step.src_dtype])
+    tensor = torch.frombuffer(bytearray(data), dtype=torch_dtypes()[step.src_dtype]).reshape(step.src_shape) \
+        if data else torch.empty(step.src_shape, dtype=torch_dtypes()[step.src_dtype])
     return tensor_bytes(transform(tensor, step, plan))
 
