@@ -107,7 +107,8 @@ def clip_like_f5tts(wav: np.ndarray, sr: int) -> tuple[np.ndarray, int, list[str
     notes on what was done.
     """
     AudioSegment, silence = _pydub()
-    pcm = (np.clip(wav, -1.0, 1.0) * 32767.0).round().astype("<i2")
+    # x 32768 (not 32767): int16 audio read as float comes back bit-exact, as when pydub reads the file
+    pcm = np.clip(np.round(np.asarray(wav, dtype=np.float64) * 32768.0), -32768, 32767).astype("<i2")
     aseg = AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=sr, channels=1)
     notes: list[str] = []
     kept = _join_until_12s(silence.split_on_silence(aseg, min_silence_len=1000, silence_thresh=-50,
