@@ -251,7 +251,7 @@ def undetermined(spec: ArchSpec, ranked: list[Candidate],
                      "rotary buffer is stored, so the split is unknown (shipped configs: 16 x 64)")
     exact = [c.config for c in ranked if c.exact]
     if len(exact) > 1:
-        diffs = _weightless_differences([catalogue[n] for n in exact])
+        diffs = weightless_differences([catalogue[n] for n in exact])
         if diffs:
             notes.append(f"{' vs '.join(exact)}: identical shapes; they differ only in "
                          f"{'; '.join(diffs)}, which own no weights. Pick by provenance or by the "
@@ -263,7 +263,7 @@ def undetermined(spec: ArchSpec, ranked: list[Candidate],
     return notes
 
 
-def _weightless_differences(entries: list[ConfigEntry]) -> list[str]:
+def weightless_differences(entries: list[ConfigEntry]) -> list[str]:
     out = []
     for fld in WEIGHTLESS_FIELDS:
         values = [e.arch.get(fld) for e in entries]

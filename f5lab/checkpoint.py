@@ -182,7 +182,9 @@ def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{p}: file is empty")
     with open(p, "rb") as fh:
         head = fh.read(8)
-    if _looks_like_zip_or_pickle(head) or p.suffix in (".pt", ".pth", ".ckpt", ".bin"):
+    if p.suffix == ".safetensors":  # trust the name first: a header length may start with 0x80
+        return _open_safetensors(p, size)
+    if p.suffix in (".pt", ".pth", ".ckpt", ".bin") or _looks_like_zip_or_pickle(head):
         return _open_pt(p, size)
     return _open_safetensors(p, size)
 

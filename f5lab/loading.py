@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
-from f5lab.arch import ConfigEntry, _weightless_differences, infer_spec, rank_configs, shipped_configs
+from f5lab.arch import ConfigEntry, weightless_differences, infer_spec, rank_configs, shipped_configs
 from f5lab.checkpoint import DROPPED_BUFFERS, EMA_BOOKKEEPING, EMA_DICT, ROOT, Checkpoint, TensorInfo, open_checkpoint
 from f5lab.errors import ConfigError, F5LabError
 
@@ -142,7 +142,7 @@ def differences(names: list[str], catalogue: Mapping[str, ConfigEntry] | None = 
     """Weightless arch fields whose values differ between configs: field -> {config: value}."""
     catalogue = shipped_configs() if catalogue is None else catalogue
     entries = [catalogue[n] for n in names]
-    fields = [d.split(" ")[0] for d in _weightless_differences(entries)]
+    fields = [d.split(" ")[0] for d in weightless_differences(entries)]
     return {f: {e.name: e.arch.get(f) for e in entries} for f in fields}
 
 

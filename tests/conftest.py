@@ -10,6 +10,11 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
+import torch  # noqa: E402
+
+# tiny models gain nothing from intra-op threads; on a loaded 2-core box they lose 50x
+torch.set_num_threads(1)
+
 from f5lab.fixtures import LAYOUTS, Fixture, build_checkpoint, tiny_catalogue  # noqa: E402
 
 

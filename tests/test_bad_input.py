@@ -129,3 +129,17 @@ def test_pt_holding_a_tensor_not_a_dict(tmp_path):
     torch.save(torch.zeros(3), p)
     with pytest.raises(CheckpointError, match="holds a Tensor, not a state dict"):
         open_checkpoint(p)
+
+
+def test_safetensors_whose_header_length_starts_with_0x80_is_not_taken_for_a_pickle(tmp_path):
+    """A 128-byte header begins the file with b'\\x80', the pickle protocol marker."""
+    from safetensors.numpy import load_file
+
+    header = {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}
+    raw = json.dumps(header).encode()
+    raw += b" " * (128 - len(raw))
+    p = tmp_path / "x.safetensors"
+    p.write_bytes(struct.pack("<Q", 128) + raw + b"\0" * 8)
+    assert p.read_bytes()[:1] == b"\x80"
+    assert load_file(str(p))["w"].shape == (2,)  # the reference reader accepts it
+    assert open_checkpoint(p).state_dicts["<root>"]["w"].shape == (2,)
