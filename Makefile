@@ -9,7 +9,7 @@ STAMP := $(VENV)/.f5lab-installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
-	# the project's Jupyter kernel, inside the venv: papermill, nbval and `jupyter lab` use it
+	@# the project's Jupyter kernel "f5lab", inside the venv: papermill and `jupyter lab` use it
 	$(PY) -m ipykernel install --sys-prefix --name f5lab --display-name "Python (f5lab)" >/dev/null
 	touch $@
 

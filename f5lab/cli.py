@@ -305,6 +305,8 @@ def matrix(path: str, vocab: str | None, as_json: bool) -> None:
 @click.option("--seed", default=0, show_default=True, help="Seed for synthesis and measurements.")
 @click.option("--asr", type=click.Choice(["pocketsphinx", "none"]), default="pocketsphinx", show_default=True,
               help="Offline ASR for the word error rate column (pocketsphinx: English, ships in its wheel).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where synthesis, the probe and the measurement run (auto: the GPU if torch sees one).")
 @click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=str),
               help="Folder that receives <run-id>/.")
 @click.option("--run-id", default=None, help="Name of the run folder. [default: UTC date-time]")
@@ -313,7 +315,7 @@ def matrix(path: str, vocab: str | None, as_json: bool) -> None:
 @friendly_errors
 def report(path: str | None, config: str | None, ref_audio: str | None, ref_text: str | None,
            gen_text: str | None, gpu: str, nfe: int | None, vocab: str | None, configs: str, seed: int,
-           asr: str, out: str, run_id: str | None, notebooks: tuple[str, ...]) -> None:
+           asr: str, device: str, out: str, run_id: str | None, notebooks: tuple[str, ...]) -> None:
     """Run the report notebooks on checkpoint PATH into OUT/<run-id>/ (exit 1 if one fails).
 
     Executes notebooks/01_inspect, 02_compatibility, 03_memory and 04_synthesis with
@@ -335,7 +337,8 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
 
     result = run_report(path, config=config, ref_audio=ref_audio, ref_text=ref_text, gen_text=gen_text,
                         gpu=gpu, out=out, run_id=run_id, configs=configs, vocab=vocab, nfe=nfe, seed=seed,
-                        asr=None if asr == "none" else asr, notebooks=list(notebooks) or None, echo=click.echo)
+                        asr=None if asr == "none" else asr, device=device, notebooks=list(notebooks) or None,
+                        echo=click.echo)
     for r in result.results:
         click.echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
     for nb in result.summary["notebooks"].values():

@@ -113,6 +113,21 @@ def choose_catalogue(checkpoint: Path, configs: str) -> str:
     return "tiny" if rank_configs(spec, tiny_catalogue())[0].exact else "shipped"
 
 
+def resolve_device(device: str) -> str:
+    """``auto``: the CUDA GPU when torch sees one, else the CPU."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"unknown device {device!r}; use auto, cpu or cuda")
+    if device == "cpu":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise ConfigError("device 'cuda' asked for, but this torch sees no CUDA GPU")
+    return "cpu"
+
+
 def new_run_id() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
 
@@ -122,7 +137,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
                ref_audio: str | os.PathLike | None = None, ref_text: str | None = None,
                gen_text: str | None = None, gpu: str = DEMO_GPU, out: str | os.PathLike = "reports",
                run_id: str | None = None, configs: str = "auto", vocab: str | os.PathLike | None = None,
-               nfe: int | None = None, seed: int = 0, asr: str | None = "pocketsphinx",
+               nfe: int | None = None, seed: int = 0, asr: str | None = "pocketsphinx", device: str = "auto",
                notebooks: Sequence[str] | None = None,
                progress: bool = True, echo: Callable[[str], None] | None = None) -> Report:
     """Run the notebooks on ``checkpoint`` (None: the built-in full-scale demo) into ``out/<run-id>/``.
@@ -154,6 +169,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     if not ref_audio.exists():
         raise ReportError(f"{ref_audio}: no such reference audio")
     catalogue = choose_catalogue(checkpoint, configs)
+    device = resolve_device(device)
 
     run_dir = Path(out).resolve() / (run_id or new_run_id())
     if run_dir.exists() and any(run_dir.iterdir()):
@@ -163,7 +179,8 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         "checkpoint": str(checkpoint), "config": config or DEMO_CONFIG, "configs": catalogue,
         "vocab": str(Path(vocab).resolve()) if vocab else None, "gpu": gpu,
         "ref_audio": str(ref_audio), "ref_text": ref_text, "gen_text": gen_text or DEMO_GEN_TEXT,
-        "nfe": nfe or (DEMO_NFE if demo else DEFAULT_NFE), "seed": seed, "asr": asr, "work_dir": str(run_dir),
+        "nfe": nfe or (DEMO_NFE if demo else DEFAULT_NFE), "seed": seed, "asr": asr, "device": device,
+        "work_dir": str(run_dir),
         "demo": demo, **(DEMO_EXTRA if demo else {}),
     }
     ensure_kernel()
