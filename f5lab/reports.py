@@ -367,6 +367,9 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
             links.insert(0, f'<a href="{r.html.name}">report</a>')
         if r.sidecar.exists():
             links.append(f'<a href="{r.sidecar.name}">numbers</a>')
+            for png in read_sidecar(r.sidecar).get("figures", []):
+                label = png[len(r.name) + 1:-4].replace("_", " ")
+                links.append(f'<a href="{html.escape(png)}">{html.escape(label)} (figure)</a>')
         verdicts = "".join(_verdict_html(v) for v in entry["verdicts"]) or "<li class='neutral'>-</li>"
         rows.append(f"<tr><td><b>{html.escape(r.name)}</b><br>{html.escape(TITLES.get(r.name, ''))}</td>"
                     f"<td>{status}</td><td><ul>{verdicts}</ul></td><td>{' &middot; '.join(links)}</td></tr>")

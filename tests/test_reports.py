@@ -140,6 +140,7 @@ def test_report_writes_every_part(runs):
         assert (run_dir / part).stat().st_size > 0
     index = (run_dir / "index.html").read_text()
     assert "01_inspect.html" in index and "summary.json" in index and "FAILED" not in index
+    assert 'href="03_memory_sweep.png"' in index and (run_dir / "03_memory_sweep.png").read_bytes()[:4] == b"\x89PNG"
     assert "report: " in output and "01_inspect" in output
 
 
