@@ -213,13 +213,16 @@ def resolve_model(model: Any, *, config: Any = None, vocab: str | None = None, d
     """A CFM and what the record says about it: loads a path (timed), or moves a given model."""
     info: dict[str, Any] = {}
     if isinstance(model, (str, Path)):
-        from f5lab.loading import load_model
+        from f5lab.checkpoint import open_checkpoint
+        from f5lab.loading import choose_config, load_model
 
         start = time.perf_counter()
-        cfm = load_model(str(model), config=config, vocab=vocab, device=device, dtype=dtype, probe=probe,
-                         catalogue=catalogue)
-        info.update(path=str(model), load_s=round(time.perf_counter() - start, 4))
-        info["config"] = getattr(config, "name", config)
+        # choose first (named / recorded / only fit / probe) so the record can say which and why
+        entry, reason = choose_config(open_checkpoint(str(model)), config=config, probe=probe, catalogue=catalogue,
+                                      vocab=vocab)
+        cfm = load_model(str(model), config=entry, vocab=vocab, device=device, dtype=dtype, catalogue=catalogue)
+        info.update(path=str(model), load_s=round(time.perf_counter() - start, 4), config=entry.name,
+                    config_reason=reason)
     else:
         cfm = model
         if dtype is not None:

@@ -244,7 +244,8 @@ def show_synth(rec: dict[str, Any]) -> None:
     a, t, s, m = rec["audio"], rec["timings"], rec["settings"], rec["model"]
     out.print(f"[bold]{a['seconds']:.2f} s[/bold] of audio at {a['sample_rate']} Hz from "
               f"{len(rec['text']['chunks'])} chunk(s); vocoder: {rec['vocoder']['label']}")
-    out.print(f"model: {m.get('path') or 'in memory'} ({m.get('config') or '?'}, {m['backbone']}, "
+    reason = f": {m['config_reason']}" if m.get("config_reason") else ""
+    out.print(f"model: {m.get('path') or 'in memory'} ({m.get('config') or '?'}{reason}; {m['backbone']}, "
               f"{human_count(m['parameters'])} params, {m['dtype']} on {m['device']})")
     if m.get("probe"):
         p = m["probe"]

@@ -199,6 +199,14 @@ def test_bad_text_and_vocoder(tiny_model, tmp_path):
         load_vocoder(tmp_path / "nowhere")
 
 
+def test_mp3_reference(tmp_path):
+    wav, sr = read_audio(REF_WAV)
+    path = tmp_path / "ref.mp3"
+    sf.write(path, wav, sr, format="MP3")
+    r = prepare_reference(path)
+    assert r.sample_rate == 24000 and abs(r.source_seconds - len(wav) / sr) < 0.1
+
+
 def test_stereo_flac_reference_is_mixed_to_mono(tmp_path):
     wav, sr = read_audio(REF_WAV)
     st = np.stack([wav, wav * 0.5], axis=1)
@@ -218,14 +226,16 @@ def test_cli_synth_with_probe_writes_everything(make_fixture, tmp_path):
 
     fx = make_fixture("F5TTS_Base")  # tiny: its shapes fit F5TTS_Base and F5TTS_v1_Base alike
     out = tmp_path / "run"
-    res = CliRunner().invoke(main, ["synth", str(fx.path), "--ref-audio", str(REF_WAV), "--ref-text", REF_TEXT,
+    res = CliRunner().invoke(main, ["synth", str(fx.path), "--ref-audio", str(REF_WAV), "--asr", "pocketsphinx",
                                     "--text", "VOVÔ says hello.", "--nfe", "2", "--configs", "tiny", "--probe",
                                     "--out", str(out)])
     assert res.exit_code == 0, res.output
+    assert "reference transcript (pocketsphinx): some" in res.output  # no --ref-text: transcribed offline
     assert "config chosen by probe" in res.output and "Griffin-Lim" in res.output
     assert "U+00D4" in res.output  # the unknown-character warning
     rec = json.loads((out / "synth.json").read_text())
-    assert rec["model"]["probe"]["best"] in ("F5TTS_Base", "F5TTS_v1_Base")
+    assert rec["model"]["probe"]["best"] == rec["model"]["config"] in ("F5TTS_Base", "F5TTS_v1_Base")
+    assert rec["model"]["config_reason"] == "chosen by the behavioural probe"
     assert rec["timings"]["model_load_s"] > 0
     assert (out / "synth.wav").is_file() and (out / "synth_mel.png").is_file()
 
