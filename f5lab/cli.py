@@ -512,17 +512,12 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
         ref_text = get_asr(asr, asr_model_dir).transcribe(*read_audio(ref_audio))
         click.echo(f"reference transcript ({asr}): {ref_text}", err=True)
     catalogue = _catalogue(configs)
-    hook = None
-    if use_probe:
-        from f5lab.probe import ProbeHook
-
-        hook = ProbeHook(ref_audio, ref_text or "", vocab=vocab, catalogue=catalogue, device=device)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownCharWarning)
         result = synthesize(path, ref_audio, ref_text or "", gen_text, nfe=nfe, cfg_strength=cfg_strength, sway=sway,
                             speed=speed, seed=seed, duration=duration, dtype=dtype, device=device,
                             vocoder=vocoder_dir, out_dir=out, strict_text=strict_text, config=config, vocab=vocab,
-                            probe=hook, catalogue=catalogue, progress=True)
+                            probe=use_probe or None, catalogue=catalogue, progress=True)
     for w in caught:
         if issubclass(w.category, UnknownCharWarning):
             click.echo(f"f5lab: warning: {w.message}", err=True)

@@ -269,6 +269,21 @@ def speaker_similarity(ref_wav: Any, ref_sr: int, gen_wav: Any, gen_sr: int,
     return round(float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))), 4)
 
 
+def evaluate(wav: Any, sr: int, *, text: str | None = None, lang: str = "en", asr: ASRBackend | None = None,
+             ref: tuple[Any, int] | None = None, speaker: SpeakerBackend | str | None = None,
+             expected_seconds: float | None = None) -> dict[str, Any]:
+    """Everything measurable about one rendering: signal metrics, plus WER of ``text`` through ``asr``
+    and speaker similarity to ``ref`` (``(wav, sr)``) when those are given."""
+    out: dict[str, Any] = {"signal": signal_metrics(wav, sr, expected_seconds)}
+    if asr is not None and text:
+        hyp = asr.transcribe(wav, sr)
+        out["asr"] = {"backend": asr.name, **wer_details(text, hyp, lang)}
+    if ref is not None and speaker is not None:
+        enc = get_speaker(speaker) if isinstance(speaker, str) else speaker
+        out["speaker_similarity"] = {"backend": enc.name, "cosine": speaker_similarity(ref[0], ref[1], wav, sr, enc)}
+    return out
+
+
 # -- comparing two synthesis records ------------------------------------------------------------------------
 def load_record(r: str | Path | dict[str, Any]) -> dict[str, Any]:
     if isinstance(r, dict):

@@ -249,7 +249,9 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     """Speak ``gen_text`` in the voice of ``ref_audio`` (transcript ``ref_text``) with ``model``.
 
     ``model``: a loaded CFM, or a checkpoint path (loaded with f5lab.loading.load_model using
-    ``config``/``vocab``/``probe``/``catalogue``). ``ref_audio``: a file or ``(array, sr)``.
+    ``config``/``vocab``/``catalogue``; ``probe=True`` settles a config the shapes cannot decide
+    by the behavioural probe on ``ref_audio`` and records its margin). ``ref_audio``: a file or
+    ``(array, sr)``.
     ``duration``: total seconds, reference included (f5-tts's ``fix_duration``).
     ``vocoder``: an f5lab Vocoder, a local vocos/BigVGAN directory, or None for Griffin-Lim.
     Same seed and settings on the same machine give bit-identical audio.
@@ -267,6 +269,10 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
         raise TextError(f"nfe must be at least 1 (got {nfe})")
     ref = prepare_reference(ref_audio)  # before the model: a bad clip should not cost a 1.3 GB load
     t_ref = time.perf_counter()
+    if probe is True:  # decide an ambiguous config by probe on this very reference clip
+        from f5lab.probe import ProbeHook
+
+        probe = ProbeHook(ref_audio, ref_text, seed=seed, vocab=vocab, catalogue=catalogue, device=device)
     cfm, model_info = resolve_model(model, config=config, vocab=vocab, device=device, dtype=dtype, probe=probe,
                                     catalogue=catalogue)
     if getattr(probe, "result", None) is not None:

@@ -128,3 +128,12 @@ def test_cli_probe(trained):
     assert d["best"] == "F5TTS_v1_Base" and len(d["ranking"]) == 2
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0 and "best: F5TTS_v1_Base" in res.output
+
+
+def test_synthesize_with_probe_true_records_the_choice(trained, catalogue, clip):
+    from f5lab.synth import synthesize
+
+    r = synthesize(trained["F5TTS_v1_Base"], clip, CLIP_TEXT, "Hello.", nfe=1, probe=True, catalogue=catalogue)
+    m = r.record["model"]
+    assert m["config"] == "F5TTS_v1_Base" and m["config_reason"] == "chosen by the behavioural probe"
+    assert m["probe"]["best"] == "F5TTS_v1_Base" and m["probe"]["margin"] > 0

@@ -150,3 +150,16 @@ def test_cli_compare(tmp_path, make_fixture, catalogue):
     assert json.loads(res.output)["audio"]["identical"] is True
     res = CliRunner().invoke(main, ["compare", str(tmp_path / "s1"), str(tmp_path / "missing.json")])
     assert res.exit_code == 2 and "not found" in res.output
+
+
+def test_evaluate_real_speech_against_itself(speech):
+    from f5lab.quality import evaluate
+
+    wav, sr = speech
+    half = len(wav) // 2
+    out = evaluate(wav, sr, text=EN_TEXT, asr=get_asr("pocketsphinx"), ref=(wav[:half], sr), speaker="resemblyzer",
+                   expected_seconds=5.0)
+    assert out["signal"]["duration_error_s"] == pytest.approx(len(wav) / sr - 5.0, abs=1e-3)
+    assert out["asr"]["wer"] <= 0.25 and out["asr"]["backend"] == "pocketsphinx"
+    assert out["speaker_similarity"]["cosine"] > 0.7
+    assert set(evaluate(wav, sr)) == {"signal"}
