@@ -254,3 +254,33 @@ def test_cli_synth_errors_are_one_line(make_fixture, tmp_path):
     res = CliRunner().invoke(main, base + ["--ref-audio", str(REF_WAV), "--config", "F5TTS_Base", "--strict-text",
                                            "--text", "PÕE"])
     assert res.exit_code == 2 and "U+00D5" in res.output
+
+
+@pytest.mark.parametrize("mel_type", ["vocos", "bigvgan"])
+def test_griffin_lim_inverts_the_matching_filterbank(ref, mel_type):
+    """Re-analysed Griffin-Lim output matches the input mel only with the filterbank f5-tts used."""
+    import torch
+    from f5_tts.model.modules import get_bigvgan_mel_spectrogram, get_vocos_mel_spectrogram
+
+    from f5lab.vocoders import GriffinLim
+
+    analyse = {"vocos": get_vocos_mel_spectrogram, "bigvgan": get_bigvgan_mel_spectrogram}[mel_type]
+    mel = analyse(torch.from_numpy(ref.wav[:48000])[None])
+    errors = {}
+    for fb in ("vocos", "bigvgan"):
+        back = analyse(GriffinLim(mel_spec_type=fb).decode(mel))
+        n = min(mel.shape[-1], back.shape[-1])
+        errors[fb] = float((mel[..., :n] - back[..., :n]).abs().mean())
+    other = "bigvgan" if mel_type == "vocos" else "vocos"
+    assert errors[mel_type] < 0.5 < 2.0 < errors[other]
+
+
+def test_bigvgan_directory_without_its_code(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "bigvgan_generator.pt").write_bytes(b"\0")
+    with pytest.raises(VocoderError, match="BigVGAN's code is not installed"):
+        load_vocoder(tmp_path)
+    with pytest.raises(VocoderError, match="holds a bigvgan vocoder"):
+        load_vocoder(tmp_path, kind="vocos")
+    with pytest.raises(VocoderError, match="never downloads"):
+        load_vocoder(None, kind="vocos")
