@@ -284,3 +284,30 @@ def test_report_refuses_bad_input_in_one_line(tmp_path):
     shutil.copy(Path(__file__), tiny)  # not a checkpoint
     half = runner.invoke(main, ["report", str(tiny), "--ref-audio", "x.wav", "--out", str(tmp_path)])
     assert half.exit_code == 2 and "--ref-text" in half.output
+
+
+def test_sanitizer_normalises_only_what_varies():
+    from nbval.plugin import get_sanitize_patterns
+
+    patterns = get_sanitize_patterns((REPO / "notebooks" / "sanitize.cfg").read_text())
+
+    def clean(text: str) -> str:
+        import re
+
+        for regex, replace in patterns:
+            text = re.sub(regex, replace, text)
+        return text
+
+    assert clean("wrote /tmp/f5lab-nb-abc123/tiny.safetensors") == clean("wrote /tmp/f5lab-nb-zz9/tiny.safetensors")
+    assert clean("<Styler at 0x7f32ee41d790>") == clean("<Styler at 0x7f0000000abc>")
+    assert clean('<source src="data:audio/wav;base64,UklGRiQw+/=">') == clean('<source src="data:audio/wav;base64,AAAA">')
+    assert clean("took 1.23 s") == clean("took 9 s")
+    # numbers that must reproduce are left alone
+    assert clean("84 tensors, 1,130,928 bytes; dim 64 depth 2") == "84 tensors, 1,130,928 bytes; dim 64 depth 2"
+    assert clean("loss mean 6.9880") == "loss mean 6.9880"
+
+
+def test_report_help_teaches_with_an_example():
+    result = CliRunner().invoke(main, ["report", "--help"])
+    assert result.exit_code == 0
+    assert "Without PATH it runs the built-in demo" in result.output and "f5lab report model_last" in result.output
