@@ -277,7 +277,8 @@ def show_probe(r: Any) -> None:
         table.add_row(("[bold]" if i == 0 else "") + c.config, f"{c.loss_mean:.4f}", f"{c.loss_std:.4f}")
     out.print(table)
     if len(r.ranking) > 1:
-        verdict = "[green]confident[/green]" if r.confident else "[yellow]not conclusive[/yellow]"
+        verdict = ("[green]confident[/green]" if r.confident else "[yellow]not conclusive[/yellow] (a margin "
+                   "under 5% is what an untrained or random checkpoint shows)")
         out.print(f"best: [bold]{r.best}[/bold]; margin {r.margin:.4f} ({100 * (r.relative_margin or 0):.1f}% of "
                   f"its loss), lower on {r.wins}/{r.n_samples} paired samples: {verdict}")
         out.print(f"load it with: config='{r.best}'")

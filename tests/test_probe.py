@@ -72,7 +72,7 @@ def test_probe_picks_the_config_it_was_trained_under(trained, catalogue, clip, c
     r = probe(trained[config], clip, CLIP_TEXT, seed=0, n_samples=6, catalogue=catalogue)
     assert {c.config for c in r.ranking} == {"F5TTS_Base", "F5TTS_v1_Base"}  # the shapes cannot decide
     assert r.best == config
-    assert r.wins >= 5 and r.margin > 0 and r.relative_margin > 0.03
+    assert r.wins >= 5 and r.margin > 0 and r.relative_margin > 0.05
     assert r.confident
     d = r.to_dict()
     assert d["best"] == config and len(d["ranking"][0]["losses"]) == 6
