@@ -27,6 +27,7 @@ _EXPORTS = {
     "synthesize": ("f5lab.synth", "synthesize"),
     "compare_records": ("f5lab.quality", "compare_records"),
     "load_model_by_probe": ("f5lab.probe", "load_model_by_probe"),
+    "report": ("f5lab.reports", "run_report"),
 }
 
 
