@@ -97,6 +97,35 @@ def f5tts_example_audio() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "infer" / "examples" / "basic" / "basic_ref_en.wav"
 
 
+def select_notebooks(folder: Path, wanted: Sequence[str] | None) -> list[str]:
+    """The notebooks to run, in order: ``wanted`` (checked) or every one present."""
+    names = list(wanted or [n for n in NOTEBOOKS if (folder / f"{n}.ipynb").exists()])
+    unknown = [n for n in names if n not in NOTEBOOKS or not (folder / f"{n}.ipynb").exists()]
+    if unknown:
+        raise ReportError(f"unknown notebook(s) {', '.join(unknown)}; known: {', '.join(NOTEBOOKS)}")
+    return names
+
+
+def resolve_inputs(checkpoint: str | os.PathLike | None, ref_audio: str | os.PathLike | None,
+                   ref_text: str | None) -> tuple[Path, Path, str]:
+    """Absolute checkpoint and reference paths (the demo's when not given), checked to exist."""
+    if checkpoint is None:
+        from f5lab.demo import demo_checkpoint
+
+        checkpoint = demo_checkpoint()
+    checkpoint = Path(checkpoint).resolve()
+    if not checkpoint.exists():
+        raise ReportError(f"{checkpoint}: no such checkpoint")
+    if (ref_audio is None) != (ref_text is None):
+        raise ConfigError("give --ref-audio and --ref-text together")
+    if ref_audio is None:
+        ref_audio, ref_text = f5tts_example_audio(), DEMO_REF_TEXT
+    ref_audio = Path(ref_audio).resolve()
+    if not ref_audio.exists():
+        raise ReportError(f"{ref_audio}: no such reference audio")
+    return checkpoint, ref_audio, str(ref_text)
+
+
 def choose_catalogue(checkpoint: Path, configs: str) -> str:
     """``auto``: ``tiny`` when only the shrunk catalogue matches (an ``--scale tiny`` checkpoint)."""
     if configs in ("shipped", "tiny"):
@@ -148,26 +177,11 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     """
     echo = echo or (lambda _msg: None)
     folder = notebooks_dir()
-    names = list(notebooks or [n for n in NOTEBOOKS if (folder / f"{n}.ipynb").exists()])
-    unknown = [n for n in names if n not in NOTEBOOKS or not (folder / f"{n}.ipynb").exists()]
-    if unknown:
-        raise ReportError(f"unknown notebook(s) {', '.join(unknown)}; known: {', '.join(NOTEBOOKS)}")
+    names = select_notebooks(folder, notebooks)
     demo = checkpoint is None
     if demo:
-        from f5lab.demo import demo_checkpoint
-
         echo("locating the demo checkpoint (full-scale F5TTS_Base, random weights; built once, cached)...")
-        checkpoint = demo_checkpoint()
-    checkpoint = Path(checkpoint).resolve()
-    if not checkpoint.exists():
-        raise ReportError(f"{checkpoint}: no such checkpoint")
-    if (ref_audio is None) != (ref_text is None):
-        raise ConfigError("give --ref-audio and --ref-text together")
-    if ref_audio is None:
-        ref_audio, ref_text = f5tts_example_audio(), DEMO_REF_TEXT
-    ref_audio = Path(ref_audio).resolve()
-    if not ref_audio.exists():
-        raise ReportError(f"{ref_audio}: no such reference audio")
+    checkpoint, ref_audio, ref_text = resolve_inputs(checkpoint, ref_audio, ref_text)
     catalogue = choose_catalogue(checkpoint, configs)
     device = resolve_device(device)
 
