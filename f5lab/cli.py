@@ -46,6 +46,8 @@ def main() -> None:
       f5lab demo-checkpoint demo.safetensors          # make a checkpoint to play with
       f5lab inspect model_last.safetensors            # what is it? (header only, < 1 s)
       f5lab inspect model_last.safetensors --json     # the same, machine-readable
+      f5lab report model_last.safetensors             # the main job: all of it, as a notebook report
+      f5lab report                                    # the same on the built-in full-scale demo
     """
 
 
