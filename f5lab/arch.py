@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -188,6 +188,27 @@ def get_config(name: str, catalogue: Mapping[str, ConfigEntry] | None = None) ->
     if name not in catalogue:
         raise ConfigError(f"unknown config {name!r}; known: {', '.join(catalogue)}")
     return catalogue[name]
+
+
+# the shipped configs shrunk for tests and tiny demo checkpoints: recognised like real ones
+TINY_DIM_DIVISOR = 16  # 1024 -> 64, 768 -> 48, text_dim 512 -> 32
+
+
+def tiny_entry(entry: ConfigEntry) -> ConfigEntry:
+    """A shipped config shrunk 16x in width, depth 2 (DiT) or 4 (UNetT); all else kept."""
+    arch = dict(entry.arch)
+    arch["dim"] = entry.arch["dim"] // TINY_DIM_DIVISOR
+    arch["depth"] = 4 if entry.backbone == "UNetT" else 2
+    arch["heads"] = max(1, entry.arch.get("heads", 8) // 4)
+    arch["dim_head"] = arch["dim"] // arch["heads"]
+    if arch.get("text_dim"):
+        arch["text_dim"] = entry.arch["text_dim"] // TINY_DIM_DIVISOR
+    return replace(entry, arch=arch)
+
+
+def tiny_catalogue() -> dict[str, ConfigEntry]:
+    """Every shipped config at tiny scale, under its own name: tests rank against this."""
+    return {name: tiny_entry(e) for name, e in shipped_configs().items()}
 
 
 # -- ranking ---------------------------------------------------------------------------------

@@ -441,7 +441,7 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
 def _catalogue(configs: str) -> Any:
     """None (the shipped configs) or the shipped configs shrunk, for `demo-checkpoint --scale tiny` files."""
     if configs == "tiny":
-        from f5lab.fixtures import tiny_catalogue
+        from f5lab.arch import tiny_catalogue
 
         return tiny_catalogue()
     return None

@@ -11,11 +11,11 @@ Not imported by the product's own code paths: only tests, benchmarks, the demo a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from f5lab.arch import ConfigEntry, get_config, shipped_configs
+from f5lab.arch import ConfigEntry, get_config, shipped_configs, tiny_catalogue, tiny_entry  # noqa: F401
 from f5lab.errors import ConfigError
 from f5lab.vocab import read_vocab, write_vocab
 
@@ -30,7 +30,6 @@ LAYOUTS = {
     "extended_vocab_safetensors": "language fine-tune: more embedding rows, with its vocab.txt",
     "plain_state_dict_pt": "bare state dict .pt: CFM keys, no container",
 }
-TINY_DIM_DIVISOR = 16  # 1024 -> 64, 768 -> 48, text_dim 512 -> 32
 FIXTURE_UPDATE = 1200
 
 
@@ -41,23 +40,6 @@ class Fixture:
     layout: str
     scale: str
     vocab_path: Path | None = None  # written only when the vocabulary is not the default one
-
-
-def tiny_entry(entry: ConfigEntry) -> ConfigEntry:
-    """A shipped config shrunk 16x in width, depth 2 (DiT) or 4 (UNetT); all else kept."""
-    arch = dict(entry.arch)
-    arch["dim"] = entry.arch["dim"] // TINY_DIM_DIVISOR
-    arch["depth"] = 4 if entry.backbone == "UNetT" else 2
-    arch["heads"] = max(1, entry.arch.get("heads", 8) // 4)
-    arch["dim_head"] = arch["dim"] // arch["heads"]
-    if arch.get("text_dim"):
-        arch["text_dim"] = entry.arch["text_dim"] // TINY_DIM_DIVISOR
-    return replace(entry, arch=arch)
-
-
-def tiny_catalogue() -> dict[str, ConfigEntry]:
-    """Every shipped config at tiny scale, under its own name: tests rank against this."""
-    return {name: tiny_entry(e) for name, e in shipped_configs().items()}
 
 
 def custom_entry(backbone: str, name: str = "custom", **arch: Any) -> ConfigEntry:

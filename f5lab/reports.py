@@ -133,7 +133,7 @@ def choose_catalogue(checkpoint: Path, configs: str) -> str:
     if configs != "auto":
         raise ConfigError(f"unknown --configs {configs!r}; use auto, shipped or tiny")
     from f5lab.arch import rank_configs
-    from f5lab.fixtures import tiny_catalogue
+    from f5lab.arch import tiny_catalogue
     from f5lab.inspection import inspect_checkpoint
 
     spec = inspect_checkpoint(checkpoint).spec

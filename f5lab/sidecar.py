@@ -159,7 +159,7 @@ def catalogue_for(configs: str | None) -> Any:
     if configs in (None, "shipped"):
         return None
     if configs == "tiny":
-        from f5lab.fixtures import tiny_catalogue
+        from f5lab.arch import tiny_catalogue
 
         return tiny_catalogue()
     from f5lab.errors import ConfigError
