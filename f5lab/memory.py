@@ -708,7 +708,7 @@ def plot_sweep(data: dict[str, Any], gpus: Sequence[str] | None = ("GTX 1050 Ti"
     ax.set_xlabel("generated audio per call (s)" + (f", + {s['ref_seconds']:g} s reference" if s["ref_seconds"] else ""))
     ax.set_ylabel("estimated peak GPU memory (GiB)")
     ax.set_title(f"batch {s['batch']}, CFG {'on' if s['cfg'] else 'off'}, NFE {s['nfe']}, vocoder {s['vocoder']}")
-    ax.legend(loc="upper left")
+    ax.legend(loc="lower right")  # GPU labels sit at the left end of their lines
     ax.grid(alpha=0.3)
     fig.tight_layout()
     if path:
