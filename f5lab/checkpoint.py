@@ -29,6 +29,9 @@ _TORCH_TO_ST = {
     "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "int64": "I64", "int32": "I32",
     "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL",
 }
+# what users type (--dtype fp16) -> the stored name
+USER_DTYPES = {"fp32": "F32", "fp16": "F16", "bf16": "BF16"}
+FLOAT_DTYPES = ("F64", "F32", "F16", "BF16")
 # the safetensors library refuses headers above 100 MB; so do we
 MAX_HEADER_BYTES = 100_000_000
 
@@ -249,8 +252,6 @@ def _open_safetensors(path: Path, size: int) -> Checkpoint:
 def _open_pt(path: Path, size: int) -> Checkpoint:
     import pickle
 
-    import torch  # only .pt files need torch
-
     try:
         obj = _torch_load_safely(path)
     except pickle.UnpicklingError as exc:
@@ -316,6 +317,17 @@ def _tensor_infos(sd: dict, extras: dict[str, Any], name: str) -> dict[str, Tens
                     extras.setdefault("step", int(value.item()))
             out[key] = TensorInfo(shape=tuple(value.shape), dtype=torch_dtype_name(value.dtype))
     return out
+
+
+def torch_dtype(name: str) -> Any:
+    """The torch dtype for a stored name ('F16') or a user's name ('fp16')."""
+    import torch
+
+    stored = USER_DTYPES.get(name, name)
+    for torch_name, st in _TORCH_TO_ST.items():
+        if st == stored:
+            return getattr(torch, torch_name)
+    raise CheckpointError(f"unknown dtype {name!r}; use one of {', '.join(USER_DTYPES)}")
 
 
 def torch_dtype_name(dtype: Any) -> str:

@@ -17,7 +17,8 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from f5lab.arch import ConfigEntry, weightless_differences, infer_spec, rank_configs, shipped_configs
-from f5lab.checkpoint import DROPPED_BUFFERS, EMA_BOOKKEEPING, EMA_DICT, ROOT, Checkpoint, TensorInfo, open_checkpoint
+from f5lab.checkpoint import (DROPPED_BUFFERS, EMA_BOOKKEEPING, EMA_DICT, FLOAT_DTYPES, ROOT, USER_DTYPES, Checkpoint,
+                              TensorInfo, open_checkpoint, torch_dtype)
 from f5lab.errors import ConfigError, F5LabError
 
 # f5-tts's inference mel settings (utils_infer); every shipped config uses them
@@ -192,9 +193,6 @@ def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fal
 
 
 # -- load ---------------------------------------------------------------------------------------------------
-TORCH_DTYPE_NAMES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
-
-
 def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None, vocab: str | None = None,
                device: str = "cpu", dtype: str | None = None, fallbacks: list[str] | None = None,
                probe: Probe | None = None, use_ema: bool = True,
@@ -206,8 +204,6 @@ def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None,
     Wrappers, containers and obsolete buffers are handled by an in-memory remap plan.
     ``vocab`` is the vocab.txt the checkpoint was trained with (default: f5-tts's).
     """
-    import torch
-
     from f5lab.remap import apply_plan, plan_remap
     from f5lab.vocab import check_rows, read_vocab
 
@@ -219,9 +215,9 @@ def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None,
     model = build_model(entry, len(tokens), {t: i for i, t in enumerate(tokens)})
     load_state(model, apply_plan(plan, ckpt))
     if dtype is not None:
-        if dtype not in TORCH_DTYPE_NAMES:
-            raise ConfigError(f"unknown dtype {dtype!r}; use one of {', '.join(TORCH_DTYPE_NAMES)}")
-        model = model.to(getattr(torch, TORCH_DTYPE_NAMES[dtype]))
+        if dtype not in USER_DTYPES:
+            raise ConfigError(f"unknown dtype {dtype!r}; use one of {', '.join(USER_DTYPES)}")
+        model = model.to(torch_dtype(dtype))
     return model.to(device).eval()
 
 
@@ -298,7 +294,7 @@ def verify(src: str | os.PathLike, dst: str | os.PathLike, config: str | ConfigE
 
 
 def _float_dtype(tensors: Mapping[str, TensorInfo]) -> str:
-    floats = sorted({t.dtype for t in tensors.values() if t.dtype in ("F64", "F32", "F16", "BF16")})
+    floats = sorted({t.dtype for t in tensors.values() if t.dtype in FLOAT_DTYPES})
     return floats[0] if len(floats) == 1 else "+".join(floats) or "F32"
 
 
@@ -306,7 +302,7 @@ def _dtype_change(src_ck: Checkpoint, dst_tensors: Mapping[str, TensorInfo], use
     """The cast a remap applied, read off the two files (None when the dtypes agree)."""
     src_dtype = _float_dtype(src_ck.model_state("ema" if use_ema else "raw").tensors)
     dst_dtype = _float_dtype(dst_tensors)
-    names = {"F32": "fp32", "F16": "fp16", "BF16": "bf16"}
+    names = {stored: user for user, stored in USER_DTYPES.items()}
     return names.get(dst_dtype) if dst_dtype != src_dtype else None
 
 
@@ -342,11 +338,9 @@ def _check_rows(plan: Any, src_ck: Checkpoint, got: Any, step: Any, result: Veri
     """Every token in both vocabularies: its new row equals its old row, bit for bit."""
     import torch
 
-    from f5lab.remap import torch_dtypes
-
     state = src_ck.model_state("ema" if plan.use_ema else "raw")
     _, old = next(src_ck.iter_tensors(state, [n for n, raw in state.raw_keys.items() if raw == step.src]))
-    old = old.to(torch_dtypes()[step.dtype])
+    old = old.to(torch_dtype(step.dtype))
     pairs = [(i, j) for i, j in enumerate(plan.vocab.row_map) if j is not None and i > 0]
     same = sum(1 for i, j in pairs if torch.equal(got[i], old[j]))
     result.shared_token_rows, result.shared_token_rows_total = same, len(pairs)

@@ -356,13 +356,12 @@ def _load(path_or_model: Any, config: Any, device: str, dtype: str) -> Any:
     loaded strictly into the config named (a shipped name or a ConfigEntry), else into the first
     shipped config its shapes match exactly (shape-identical configs use identical memory), else
     into a config built from the shapes themselves (custom and tiny checkpoints)."""
-    import torch
-
     from f5lab.arch import ConfigEntry, get_config, infer_spec, rank_configs
     from f5lab.checkpoint import open_checkpoint
+    from f5lab.checkpoint import torch_dtype as to_torch_dtype
     from f5lab.loading import build_model, load_state
 
-    torch_dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
+    torch_dtype = to_torch_dtype(dtype)
     if hasattr(path_or_model, "transformer"):
         return path_or_model.to(device=device, dtype=torch_dtype).eval()
     ckpt = open_checkpoint(path_or_model)

@@ -32,12 +32,11 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from f5lab.arch import ConfigEntry, compare, get_config, infer_spec, rank_configs
-from f5lab.checkpoint import EMA_DICT, ROOT, Checkpoint, ModelState, TensorInfo, open_checkpoint
+from f5lab.checkpoint import (EMA_DICT, FLOAT_DTYPES, ROOT, USER_DTYPES, Checkpoint, ModelState, TensorInfo,
+                              open_checkpoint, torch_dtype)
 from f5lab.errors import ConfigError, F5LabError
 
 TEXT_EMBED = "transformer.text_embed.text_embed.weight"
-DTYPES = {"fp32": "F32", "fp16": "F16", "bf16": "BF16"}
-FLOAT_DTYPES = ("F64", "F32", "F16", "BF16")
 # (regex on canonical key, replacement): in-model renames between f5-tts versions. None known.
 KEY_RENAMES: list[tuple[str, str]] = []
 # how rows for tokens the old vocabulary lacks are initialised
@@ -154,8 +153,8 @@ def plan_remap(src: str | os.PathLike | Checkpoint, config: str | ConfigEntry, v
     """
     ckpt = src if isinstance(src, Checkpoint) else open_checkpoint(src)
     entry = resolve_entry(config, catalogue)
-    if dtype is not None and dtype not in DTYPES:
-        raise ConfigError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+    if dtype is not None and dtype not in USER_DTYPES:
+        raise ConfigError(f"unknown dtype {dtype!r}; use one of {', '.join(USER_DTYPES)}")
     if new_rows not in ROW_INITS:
         raise ConfigError(f"unknown row initialisation {new_rows!r}; use one of {', '.join(ROW_INITS)}")
     state = ckpt.model_state("ema" if use_ema else "raw")
@@ -165,7 +164,7 @@ def plan_remap(src: str | os.PathLike | Checkpoint, config: str | ConfigEntry, v
     text_num_embeds = len(vocab.row_map) - 1 if vocab else rows - 1
     names = {name: rename_key(name) for name in state.tensors}
     _check_keys(ckpt, entry, state, names, text_num_embeds)
-    steps = [_step(name, names[name], state, vocab, DTYPES.get(dtype or "")) for name in _read_order(ckpt, state)]
+    steps = [_step(name, names[name], state, vocab, USER_DTYPES.get(dtype or "")) for name in _read_order(ckpt, state)]
     dropped = [{"key": k, "reason": _drop_reason(k)} for k in state.dropped]
     dropped += [{"key": c, "reason": "not used for inference"} for c in ckpt.other_containers]
     dropped += [{"key": s, "reason": "the other state dict"} for s in ckpt.state_dicts if s != state.source]
@@ -174,7 +173,7 @@ def plan_remap(src: str | os.PathLike | Checkpoint, config: str | ConfigEntry, v
         notes.append(f"{rows} embedding rows: loading needs the fine-tune's {rows - 1}-line vocab.txt")
     return RemapPlan(src=str(ckpt.path), src_format=ckpt.format, config=entry.name, source_dict=state.source,
                      use_ema=use_ema, text_num_embeds=text_num_embeds, prefixes_stripped=state.prefixes,
-                     dropped=dropped, steps=steps, dtype=DTYPES.get(dtype or ""), vocab=vocab, notes=notes)
+                     dropped=dropped, steps=steps, dtype=USER_DTYPES.get(dtype or ""), vocab=vocab, notes=notes)
 
 
 def rename_key(name: str) -> str:
@@ -532,7 +531,7 @@ def transform(tensor: Any, step: TensorStep, plan: RemapPlan) -> Any:
     if "rows" in step.op:
         tensor = remap_rows(tensor, plan.vocab.row_map, plan.vocab.init)  # type: ignore[union-attr]
     if "cast" in step.op:
-        tensor = tensor.to(torch_dtypes()[step.dtype])
+        tensor = tensor.to(torch_dtype(step.dtype))
     if list(tensor.shape) != step.shape:
         raise RemapError(f"{plan.src}: tensor {step.src} is {list(tensor.shape)}, the plan expects {step.shape}")
     return tensor.contiguous() if isinstance(tensor, torch.Tensor) else tensor
@@ -559,15 +558,6 @@ def remap_rows(old: Any, row_map: list[int | None], init: str = "mean") -> Any:
     return new
 
 
-def torch_dtypes() -> dict[str, Any]:
-    """safetensors dtype name -> torch dtype (torch is imported only when a tensor is transformed)."""
-    import torch
-
-    return {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64,
-            "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
-            "BOOL": torch.bool}
-
-
 def tensor_bytes(tensor: Any) -> Any:
     """Raw little-endian bytes of a tensor (a numpy view; no extra copy when contiguous)."""
     import torch
@@ -579,7 +569,7 @@ def tensor_bytes(tensor: Any) -> Any:
 def _transform_bytes(data: bytes, step: TensorStep, plan: RemapPlan) -> Any:
     import torch
 
-    tensor = torch.frombuffer(bytearray(data), dtype=torch_dtypes()[step.src_dtype]).reshape(step.src_shape) \
-        if data else torch.empty(step.src_shape, dtype=torch_dtypes()[step.src_dtype])
+    tensor = torch.frombuffer(bytearray(data), dtype=torch_dtype(step.src_dtype)).reshape(step.src_shape) \
+        if data else torch.empty(step.src_shape, dtype=torch_dtype(step.src_dtype))
     return tensor_bytes(transform(tensor, step, plan))
 

@@ -226,11 +226,9 @@ def resolve_model(model: Any, *, config: Any = None, vocab: str | None = None, d
     else:
         cfm = model
         if dtype is not None:
-            import torch
+            from f5lab.checkpoint import torch_dtype
 
-            from f5lab.loading import TORCH_DTYPE_NAMES
-
-            cfm = cfm.to(getattr(torch, TORCH_DTYPE_NAMES[dtype]))
+            cfm = cfm.to(torch_dtype(dtype))
         cfm = cfm.to(device).eval()
         info.update(path=None, load_s=None, config=getattr(cfm, "f5lab_config", None))
     first = next(cfm.parameters())

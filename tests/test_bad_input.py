@@ -143,3 +143,15 @@ def test_safetensors_whose_header_length_starts_with_0x80_is_not_taken_for_a_pic
     assert p.read_bytes()[:1] == b"\x80"
     assert load_file(str(p))["w"].shape == (2,)  # the reference reader accepts it
     assert open_checkpoint(p).state_dicts["<root>"]["w"].shape == (2,)
+
+
+def test_dtype_names_have_one_home():
+    import torch
+
+    from f5lab.checkpoint import torch_dtype, torch_dtype_name
+
+    assert [torch_dtype(n) for n in ("fp32", "fp16", "bf16", "F16", "I64")] == [
+        torch.float32, torch.float16, torch.bfloat16, torch.float16, torch.int64]
+    assert torch_dtype_name(torch_dtype("bf16")) == "BF16"
+    with pytest.raises(CheckpointError, match="unknown dtype 'fp8'"):
+        torch_dtype("fp8")
