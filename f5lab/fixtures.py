@@ -186,18 +186,6 @@ WRITERS: dict[str, Callable[[Path, dict[str, Any]], None]] = {
 }
 
 
-def shape_state_dict(entry: ConfigEntry, text_num_embeds: int) -> dict[str, tuple[tuple[int, ...], str]]:
-    """Names, shapes and dtypes of a real CFM's state dict, built on the meta device (no memory)."""
-    import torch
-
-    from f5lab.checkpoint import torch_dtype_name
-    from f5lab.loading import build_model
-
-    with torch.device("meta"):
-        model = build_model(entry, text_num_embeds)
-    return {k: (tuple(v.shape), torch_dtype_name(v.dtype)) for k, v in model.state_dict().items()}
-
-
 def write_shape_only_safetensors(path: str | Path, config: str | ConfigEntry = "F5TTS_Base",
                                  scale: str = "full", prefix: str = "ema_model.",
                                  text_num_embeds: int | None = None) -> Path:
@@ -209,18 +197,16 @@ def write_shape_only_safetensors(path: str | Path, config: str | ConfigEntry = "
     import json
     import struct
 
-    from f5lab.checkpoint import DTYPE_BYTES
+    from f5lab.loading import expected_state
 
     entry = resolve_entry(config, scale)
-    shapes = shape_state_dict(entry, text_num_embeds or len(read_vocab()))
+    shapes = expected_state(entry, text_num_embeds or len(read_vocab()))
     header: dict[str, Any] = {"__metadata__": {"format": "pt", "f5lab": "shape-only fixture"}}
     offset = 0
-    for name, (shape, dtype) in shapes.items():
-        n = DTYPE_BYTES[dtype]
-        for s in shape:
-            n *= s
-        header[prefix + name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + n]}
-        offset += n
+    for name, info in shapes.items():
+        header[prefix + name] = {"dtype": info.dtype, "shape": list(info.shape),
+                                 "data_offsets": [offset, offset + info.nbytes]}
+        offset += info.nbytes
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-len(raw) % 8)  # safetensors aligns the data section to 8 bytes
     path = Path(path)
