@@ -1,10 +1,13 @@
 """Read F5-TTS checkpoint files without reading their tensors.
 
 Two containers exist in the wild: ``.safetensors`` (one flat dict, its header is JSON
-that we parse ourselves: no torch import, no tensor bytes read) and ``.pt`` pickles
-(``torch.load(weights_only=True, mmap=True)``: tensors stay on disk, unsafe pickles are
-refused, never executed). This module knows containers, state dicts and wrapper
-prefixes; it knows nothing about architectures.
+that we parse and validate ourselves: no torch import, no tensor bytes read) and ``.pt``
+(a zip whose pickle ``f5lab.ptfile`` reads through an allowlist, without torch; pre-1.6
+non-zip pickles through ``torch.load(weights_only=True)``). Unsafe pickles are refused,
+never executed. Tensor data is read only when asked for (``iter_tensors``: safetensors'
+own reader, or ``torch.load(weights_only=True, mmap=True)``). The content decides the
+format, except that a ``.safetensors`` name is trusted. This module knows containers,
+state dicts and wrapper prefixes; it knows nothing about architectures.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from f5lab.errors import CheckpointError
 
@@ -130,6 +133,8 @@ class Checkpoint:
                 for name in names:
                     yield name, handle.get_tensor(state.raw_keys[name])
         else:
+            if self._pt_object is None:  # described without torch; the tensors need it now
+                self._pt_object = _torch_load_checked(self.path)
             sd = self._pt_object if state.source == ROOT else self._pt_object[state.source]
             for name in names:
                 yield name, sd[state.raw_keys[name]]
@@ -172,6 +177,9 @@ def canonicalise(source: str, tensors: dict[str, TensorInfo]) -> ModelState:
 
 
 # -- opening files ---------------------------------------------------------------------
+PT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+
+
 def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Open a checkpoint for inspection; raises CheckpointError with a one-line reason."""
     p = Path(path)
@@ -184,12 +192,33 @@ def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if size == 0:
         raise CheckpointError(f"{p}: file is empty")
     with open(p, "rb") as fh:
-        head = fh.read(8)
+        head = fh.read(64)
     if p.suffix == ".safetensors":  # trust the name first: a header length may start with 0x80
         return _open_safetensors(p, size)
-    if p.suffix in (".pt", ".pth", ".ckpt", ".bin") or _looks_like_zip_or_pickle(head):
-        return _open_pt(p, size)
-    return _open_safetensors(p, size)
+    kind = sniff(head, size)
+    if kind == "zip":
+        return _open_pt_zip(p, size)
+    if kind == "legacy":
+        return _open_pt_legacy(p, size)
+    if kind == "safetensors" or p.suffix not in PT_SUFFIXES:  # content first: a .pt may hold safetensors
+        return _open_safetensors(p, size)
+    raise CheckpointError(f"{p}: not a torch checkpoint: neither a zip archive nor a pickle written by "
+                          f"torch.save, nor a safetensors file (it begins {head[:8].hex(' ')})")
+
+
+def sniff(head: bytes, size: int) -> str:
+    """'zip', 'legacy' (a pre-1.6 torch pickle), 'safetensors' or 'unknown', from the first bytes."""
+    from f5lab.ptfile import is_legacy_torch_pickle, is_zip
+
+    if is_zip(head):
+        return "zip"
+    if is_legacy_torch_pickle(head):
+        return "legacy"
+    if len(head) > 8 and head[8:9] == b"{":
+        (n,) = struct.unpack("<Q", head[:8])
+        if n <= MAX_HEADER_BYTES and 8 + n <= size:
+            return "safetensors"
+    return "unknown"
 
 
 def _list_candidates(directory: Path) -> str:
@@ -198,12 +227,27 @@ def _list_candidates(directory: Path) -> str:
     return "found: " + ", ".join(found[:5]) if found else "no .safetensors or .pt file in it"
 
 
-def _looks_like_zip_or_pickle(head: bytes) -> bool:
-    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+@dataclass(frozen=True)
+class SafetensorsLayout:
+    """Where each tensor's bytes lie: ``data_start + begin .. data_start + end`` in the file."""
+
+    data_start: int
+    offsets: dict[str, tuple[int, int]]
 
 
 def read_safetensors_header(path: Path, size: int) -> tuple[dict[str, TensorInfo], dict[str, str]]:
-    """Parse and validate a safetensors header: 8-byte length, JSON, offsets in range."""
+    """Parse and validate a safetensors header: every rule the safetensors library enforces."""
+    tensors, metadata, _ = read_safetensors_layout(path, size)
+    return tensors, metadata
+
+
+def read_safetensors_layout(path: str | os.PathLike, size: int | None = None) -> tuple[
+        dict[str, TensorInfo], dict[str, str], SafetensorsLayout]:
+    """Tensors, ``__metadata__`` and byte layout of a safetensors file, validated as safetensors
+    requires (integer offsets, byte length = shape x dtype, tensors contiguous from 0 and
+    exactly covering the data section), so that no reader of ours ever sees aliased bytes."""
+    path = Path(path)
+    size = path.stat().st_size if size is None else size
     if size < 8:
         raise CheckpointError(f"{path}: truncated safetensors file ({size} bytes, header length needs 8)")
     with open(path, "rb") as fh:
@@ -212,35 +256,105 @@ def read_safetensors_header(path: Path, size: int) -> tuple[dict[str, TensorInfo
             raise CheckpointError(f"{path}: corrupt or truncated safetensors: header claims {n} bytes "
                                   f"but the file has {size - 8} after the length field")
         raw = fh.read(n)
-    try:
-        header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: corrupt safetensors header: not valid JSON ({exc})") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: corrupt safetensors header: expected a JSON object")
-    metadata = header.pop("__metadata__", None) or {}
+    header = _parse_header_json(path, raw)
+    metadata = _validate_metadata(path, header.pop("__metadata__", None))
     data_len = size - 8 - n
     tensors: dict[str, TensorInfo] = {}
+    offsets: dict[str, tuple[int, int]] = {}
     for name, entry in header.items():
-        tensors[name] = _validate_entry(path, name, entry, data_len)
-    return tensors, {str(k): str(v) for k, v in metadata.items()}
+        tensors[name], offsets[name] = _validate_entry(path, name, entry, data_len)
+    _check_contiguous(path, offsets, data_len)
+    return tensors, metadata, SafetensorsLayout(data_start=8 + n, offsets=offsets)
 
 
-def _validate_entry(path: Path, name: str, entry: Any, data_len: int) -> TensorInfo:
+class _BadJson(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _BadJson(f"key {_show(key)} appears twice")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise _BadJson(f"{name} is not JSON")
+
+
+def _parse_header_json(path: Path, raw: bytes) -> dict[str, Any]:
+    if not raw.lstrip(b" \t\r\n").startswith(b"{"):
+        raise CheckpointError(f"{path}: corrupt safetensors header: expected a JSON object")
     try:
-        dtype, shape, (begin, end) = entry["dtype"], tuple(int(s) for s in entry["shape"]), entry["data_offsets"]
-    except (KeyError, TypeError, ValueError):
-        raise CheckpointError(f"{path}: corrupt safetensors header: bad entry for '{name}'") from None
-    if dtype not in DTYPE_BYTES:
-        raise CheckpointError(f"{path}: tensor '{name}' has unknown dtype {dtype!r}")
-    info = TensorInfo(shape=shape, dtype=dtype)
-    if not (0 <= begin <= end <= data_len):
-        raise CheckpointError(f"{path}: corrupt or truncated safetensors: tensor '{name}' spans bytes "
+        header = json.loads(raw, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except _BadJson as exc:
+        raise CheckpointError(f"{path}: corrupt safetensors header: {exc}") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: corrupt safetensors header: JSON nested too deeply") from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, int too long to convert
+        raise CheckpointError(f"{path}: corrupt safetensors header: not valid JSON "
+                              f"({_first_line(exc)[:120]})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: corrupt safetensors header: expected a JSON object")
+    return header
+
+
+def _validate_metadata(path: Path, metadata: Any) -> dict[str, str]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        bad = next((k for k, v in metadata.items() if not isinstance(v, str)), "") if isinstance(metadata, dict) \
+            else ""
+        what = f"value of {_show(bad)} is not a string" if bad else "is not a string -> string object"
+        raise CheckpointError(f"{path}: corrupt safetensors header: __metadata__ {what}")
+    return metadata
+
+
+def _show(name: str) -> str:
+    """A name from the file, quoted, escaped and cut short: an error stays one line."""
+    return repr(name[:120])
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _validate_entry(path: Path, name: str, entry: Any, data_len: int) -> tuple[TensorInfo, tuple[int, int]]:
+    where = f"{path}: corrupt safetensors header: tensor {_show(name)}"
+    if not isinstance(entry, dict) or not {"dtype", "shape", "data_offsets"} <= set(entry):
+        raise CheckpointError(f"{where} is not an object with dtype, shape and data_offsets")
+    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
+        raise CheckpointError(f"{path}: tensor {_show(name)} has unknown dtype {_show(str(dtype))}")
+    if not isinstance(shape, list) or not all(_is_count(s) for s in shape):
+        raise CheckpointError(f"{where} has shape {shape!r:.80}, not a list of non-negative integers")
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(o) for o in offsets):
+        raise CheckpointError(f"{where} has data_offsets {offsets!r:.80}, not two non-negative integers")
+    begin, end = offsets
+    info = TensorInfo(shape=tuple(shape), dtype=dtype)
+    if not (begin <= end <= data_len):
+        raise CheckpointError(f"{path}: corrupt or truncated safetensors: tensor {_show(name)} spans bytes "
                               f"{begin}..{end} but the data section has {data_len}")
     if end - begin != info.nbytes:
-        raise CheckpointError(f"{path}: corrupt safetensors: tensor '{name}' {list(shape)} {dtype} needs "
+        raise CheckpointError(f"{path}: corrupt safetensors: tensor {_show(name)} {list(shape)} {dtype} needs "
                               f"{info.nbytes} bytes, header gives {end - begin}")
-    return info
+    return info, (begin, end)
+
+
+def _check_contiguous(path: Path, offsets: dict[str, tuple[int, int]], data_len: int) -> None:
+    """Sorted by offset, each tensor starts where the previous ends, and the last ends the file."""
+    position, previous = 0, None
+    for name, (begin, end) in sorted(offsets.items(), key=lambda kv: kv[1]):
+        if begin != position:
+            what = (f"overlaps tensor {_show(previous)} (bytes {begin}..{end}, which ends at {position})"
+                    if begin < position else f"starts at byte {begin}, leaving a gap after byte {position}")
+            raise CheckpointError(f"{path}: corrupt safetensors: tensor {_show(name)} {what}")
+        position, previous = end, name
+    if position != data_len:
+        raise CheckpointError(f"{path}: corrupt safetensors: the tensors cover {position} bytes but the data "
+                              f"section has {data_len}")
 
 
 def _open_safetensors(path: Path, size: int) -> Checkpoint:
@@ -249,11 +363,33 @@ def _open_safetensors(path: Path, size: int) -> Checkpoint:
                       state_dicts={ROOT: tensors}, metadata=metadata)
 
 
-def _open_pt(path: Path, size: int) -> Checkpoint:
+def _open_pt_zip(path: Path, size: int) -> Checkpoint:
+    """A torch zip file described from its pickle alone: no torch import, no tensor read."""
+    from f5lab.ptfile import TensorRef, read_pt_archive
+
+    archive = read_pt_archive(path)
+    return _describe_pt_object(path, size, archive.obj, TensorRef,
+                               lambda t: TensorInfo(shape=t.shape, dtype=t.dtype), archive.scalar)
+
+
+def _open_pt_legacy(path: Path, size: int) -> Checkpoint:
+    """A pre-1.6 (non-zip) torch pickle: read by torch itself, weights_only."""
+    import torch
+
+    obj = _torch_load_checked(path)
+    ckpt = _describe_pt_object(path, size, obj, torch.Tensor,
+                               lambda t: TensorInfo(shape=tuple(t.shape), dtype=torch_dtype_name(t.dtype)),
+                               lambda t: t.item())
+    ckpt._pt_object = obj
+    return ckpt
+
+
+def _torch_load_checked(path: Path) -> Any:
+    """``torch.load(weights_only=True)``, its refusals and failures as one-line CheckpointErrors."""
     import pickle
 
     try:
-        obj = _torch_load_safely(path)
+        return _torch_load_safely(path)
     except pickle.UnpicklingError as exc:
         lines = str(exc).strip().splitlines()
         reason = next((ln for ln in lines if "GLOBAL" in ln or "Unsupported" in ln), lines[0] if lines else "")
@@ -262,7 +398,6 @@ def _open_pt(path: Path, size: int) -> Checkpoint:
                               f"with trusted code to a plain state dict or .safetensors.") from None
     except Exception as exc:  # noqa: BLE001 - EOFError, zip errors, ... all mean a bad file
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({_first_line(exc)})") from None
-    return _describe_pt_object(path, size, obj)
 
 
 def _torch_load_safely(path: Path) -> Any:
@@ -282,41 +417,43 @@ def _first_line(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:200]
 
 
-def _describe_pt_object(path: Path, size: int, obj: Any) -> Checkpoint:
-    import torch
-
+def _describe_pt_object(path: Path, size: int, obj: Any, tensor_type: type, info_of: Callable[[Any], TensorInfo],
+                        value_of: Callable[[Any], Any]) -> Checkpoint:
+    """State dicts, plain extras and other containers of a loaded object whose tensors are
+    ``tensor_type`` (torch tensors, or ptfile's references when torch was not imported)."""
     if not isinstance(obj, dict):
-        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state dict")
+        kind = "Tensor" if isinstance(obj, tensor_type) else type(obj).__name__
+        raise CheckpointError(f"{path}: holds a {kind}, not a state dict")
     state_dicts: dict[str, dict[str, TensorInfo]] = {}
     extras: dict[str, Any] = {}
     others: list[str] = []
-    if any(isinstance(v, torch.Tensor) for v in obj.values()):  # the file is itself a state dict
-        state_dicts[ROOT] = _tensor_infos(obj, extras, ROOT)
+
+    def infos(sd: dict, name: str) -> dict[str, TensorInfo]:
+        out: dict[str, TensorInfo] = {}
+        for key, value in sd.items():
+            if isinstance(value, tensor_type) and isinstance(key, str):
+                info = info_of(value)
+                if key in EMA_BOOKKEEPING and info.numel == 1 and (v := value_of(value)) is not None:
+                    extras.setdefault(f"{name}.{key}", v)
+                    if key == "step" and isinstance(v, (int, float)) and math.isfinite(v):
+                        extras.setdefault("step", int(v))
+                out[key] = info
+        return out
+
+    if any(isinstance(v, tensor_type) for v in obj.values()):  # the file is itself a state dict
+        state_dicts[ROOT] = infos(obj, ROOT)
     else:
         for key, value in obj.items():
+            key = str(key)
             if isinstance(value, dict) and key.endswith("state_dict") and "optimizer" not in key \
-                    and "scheduler" not in key and any(isinstance(v, torch.Tensor) for v in value.values()):
-                state_dicts[key] = _tensor_infos(value, extras, key)
+                    and "scheduler" not in key and any(isinstance(v, tensor_type) for v in value.values()):
+                state_dicts[key] = infos(value, key)
             elif isinstance(value, (int, float, str, bool)) or value is None:
                 extras[key] = value
             else:
                 others.append(key)
     return Checkpoint(path=path, format="pt", size_bytes=size, state_dicts=state_dicts,
-                      extras=extras, other_containers=others, _pt_object=obj)
-
-
-def _tensor_infos(sd: dict, extras: dict[str, Any], name: str) -> dict[str, TensorInfo]:
-    import torch
-
-    out: dict[str, TensorInfo] = {}
-    for key, value in sd.items():
-        if isinstance(value, torch.Tensor):
-            if key in EMA_BOOKKEEPING and value.numel() == 1:
-                extras.setdefault(f"{name}.{key}", value.item())
-                if key == "step":
-                    extras.setdefault("step", int(value.item()))
-            out[key] = TensorInfo(shape=tuple(value.shape), dtype=torch_dtype_name(value.dtype))
-    return out
+                      extras=extras, other_containers=others)
 
 
 def torch_dtype(name: str) -> Any:
