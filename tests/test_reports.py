@@ -6,8 +6,10 @@ shared (module-scoped) and every assertion reads the files they left.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -113,13 +115,30 @@ def tiny(tmp_path_factory):
     return build_checkpoint(path, config="F5TTS_Base", scale="tiny", seed=0).path
 
 
+@contextlib.contextmanager
+def cpu_capability(name: str):
+    """PyTorch's CPU kernels forced to another instruction set, for the processes started inside."""
+    before = os.environ.get("ATEN_CPU_CAPABILITY")
+    os.environ["ATEN_CPU_CAPABILITY"] = name
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("ATEN_CPU_CAPABILITY")
+        else:
+            os.environ["ATEN_CPU_CAPABILITY"] = before
+
+
 @pytest.fixture(scope="module")
 def runs(tiny, tmp_path_factory):
-    """The same tiny report twice: once through the library, once through the CLI."""
+    """The same tiny report twice: once through the library, once through the CLI, each under
+    other CPU kernels (the notebooks' kernels inherit ATEN_CPU_CAPABILITY), as on another machine."""
     out = tmp_path_factory.mktemp("reports")
-    first = run_report(tiny, out=out, run_id="one", progress=False, **CHEAP)
-    result = CliRunner().invoke(main, ["report", str(tiny), "--out", str(out), "--run-id", "two",
-                                       "--nfe", str(CHEAP["nfe"]), "--gen-text", CHEAP["gen_text"]])
+    with cpu_capability("default"):
+        first = run_report(tiny, out=out, run_id="one", progress=False, **CHEAP)
+    with cpu_capability("avx2"):
+        result = CliRunner().invoke(main, ["report", str(tiny), "--out", str(out), "--run-id", "two",
+                                           "--nfe", str(CHEAP["nfe"]), "--gen-text", CHEAP["gen_text"]])
     assert result.exit_code == 0, result.output
     return first, out / "two", result.output
 
