@@ -24,6 +24,7 @@ Python: no torch import until ``measure``.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -31,7 +32,8 @@ from f5lab.arch import ArchSpec
 from f5lab.errors import ConfigError
 from f5lab.gpus import GPU, GPUS, get_gpu
 
-__all__ = ["GPUS", "get_gpu", "estimate", "measure", "verdicts", "sweep", "plot_sweep", "compare",
+__all__ = ["GPUS", "get_gpu", "estimate", "measure", "verdicts", "sweep", "plot_sweep", "compare", "gpu_curve",
+           "gpu_curves", "plot_gpu_curves", "verdict_settings", "frame_cap_seconds",
            "parameter_count", "frames_for", "MemoryEstimate", "Measurement", "Verdict", "Term"]
 
 SAMPLE_RATE, HOP = 24000, 256
@@ -359,7 +361,7 @@ def _load(path_or_model: Any, config: Any, device: str, dtype: str) -> Any:
     from f5lab.arch import ConfigEntry, get_config, infer_spec, rank_configs
     from f5lab.checkpoint import open_checkpoint
     from f5lab.checkpoint import torch_dtype as to_torch_dtype
-    from f5lab.loading import build_model, load_state
+    from f5lab.build import build_model, load_state
 
     torch_dtype = to_torch_dtype(dtype)
     if hasattr(path_or_model, "transformer"):
@@ -405,6 +407,32 @@ class _RssSampler:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self._proc.memory_info().rss)
+
+
+class _quiet_stderr_fd:
+    """Silence the C++ side's stderr (file descriptor 2) for a block, then restore it.
+
+    Kineto, the profiler's backend, probes for GPUs even with CPU activities only and logs
+    ``ERROR ... gpuGetDeviceCount failed with code 35`` straight to fd 2 on a machine without
+    one: noise in a healthy CPU run (and in stored notebooks). Python's ``sys.stderr`` is left
+    alone, so a real Python error still shows."""
+
+    def __enter__(self) -> "_quiet_stderr_fd":
+        import sys
+
+        try:
+            sys.stderr.flush()
+        except (AttributeError, ValueError):
+            pass
+        self._saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
 
 
 def _profiled_peak(prof: Any) -> int:
@@ -459,7 +487,8 @@ def measure(path_or_model: Any, seconds: float, *, device: str = "cpu", dtype: s
         from torch.profiler import ProfilerActivity, profile
 
         t0 = time.perf_counter()
-        with _RssSampler() as rss, profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        with _quiet_stderr_fd(), _RssSampler() as rss, profile(activities=[ProfilerActivity.CPU],
+                                                                profile_memory=True) as prof:
             call()
         wall = time.perf_counter() - t0
     import resource
@@ -528,11 +557,35 @@ class Verdict:
     caveats: list[str]
     speed: str  # rough fp32 seconds per call (spec-sheet TFLOPS at 35%)
 
+    @property
+    def limited_by(self) -> str:
+        """What stops a longer call: "memory", or f5-tts's frame cap where memory would allow more."""
+        cap = math.floor(frame_cap_seconds(self.settings.get("ref_seconds")) * 10) / 10
+        return FRAME_CAP_LABEL if self.max_seconds > 0 and self.max_seconds >= cap else "memory"
+
     def to_dict(self) -> dict[str, Any]:
         return {"gpu": self.gpu.name, "memory_bytes": self.gpu.total_bytes, "cc": self.gpu.cc_str,
                 "settings": self.settings, "total_bytes": self.total_bytes, "budget_bytes": self.budget_bytes,
-                "fits": self.fits, "max_seconds": self.max_seconds, "fixes": self.fixes, "caveats": self.caveats,
-                "speed": self.speed}
+                "fits": self.fits, "max_seconds": self.max_seconds, "limited_by": self.limited_by,
+                "fixes": self.fixes, "caveats": self.caveats, "speed": self.speed}
+
+
+FRAME_CAP_LABEL = f"f5-tts's {MAX_FRAMES}-frame cap"
+
+
+def frame_cap_seconds(ref_seconds: float | None = None) -> float:
+    """Longest generated audio f5-tts accepts in one call beside ``ref_seconds`` of reference
+    (its text position table has 8192 frames), whatever the memory."""
+    return MAX_FRAMES / FRAMES_PER_SECOND - (ref_seconds or 0.0)
+
+
+def verdict_settings(gpu: GPU, dtype: str = "auto", attn: str = "auto", *, batch: int = 1, cfg: bool = True,
+                     ref_seconds: float | None = None, nfe: int = DEFAULT_NFE, vocoder: str = "vocos") -> dict[str, Any]:
+    """The ``estimate`` settings of a call on ``gpu``: ``auto`` dtype and attention resolved to what
+    f5-tts and PyTorch pick there. The verdicts and the figure both size calls with these."""
+    dt = gpu.f5_tts_default_dtype if dtype == "auto" else dtype
+    return dict(batch=batch, cfg=cfg, dtype=dt, attn=resolve_attn(attn, gpu, dt), ref_seconds=ref_seconds, nfe=nfe,
+                vocoder=vocoder, device="cuda")
 
 
 def resolve_attn(attn: str, gpu: GPU, dtype: str) -> str:
@@ -582,10 +635,9 @@ def verdicts(spec: ArchSpec, *, seconds: float = 10.0, dtype: str = "fp16", batc
         raise ConfigError(f"unknown attention path {attn!r}; use auto or one of {', '.join(ATTN_PATHS)}")
     out = []
     for gpu in cards:
-        dt = gpu.f5_tts_default_dtype if dtype == "auto" else dtype
-        path = resolve_attn(attn, gpu, dt)
-        kw = dict(batch=batch, cfg=cfg, dtype=dt, attn=path, ref_seconds=ref_seconds, nfe=nfe, vocoder=vocoder,
-                  device="cuda")
+        kw = verdict_settings(gpu, dtype, attn, batch=batch, cfg=cfg, ref_seconds=ref_seconds, nfe=nfe,
+                              vocoder=vocoder)
+        dt, path = kw["dtype"], kw["attn"]
         est = estimate(spec, seconds, **kw)
         limit = budget(gpu)
         fits = est.total_bytes <= limit
@@ -678,6 +730,86 @@ def sweep(spec: ArchSpec, dtypes: Sequence[str] = ("fp32", "fp16"), seconds: Ite
     return {"seconds": secs, "series": series, "unit": "bytes",
             "settings": dict(batch=batch, cfg=cfg, attn=attn, ref_seconds=ref_seconds or 0.0, nfe=nfe, vocoder=vocoder),
             "gpus": {g.name: g.total_bytes for g in cards}}
+
+
+def gpu_curve(spec: ArchSpec, gpu: str | GPU, *, dtype: str = "auto", attn: str = "auto",
+              seconds: Iterable[float] | None = None, **opts: Any) -> dict[str, Any]:
+    """Estimated peak against audio seconds for one card, on the dtype and attention path it
+    uses (``verdict_settings``), with its usable budget, f5-tts's frame cap and the longest call
+    that fits: the same settings, budget and ``max_seconds`` as ``verdicts``, so the figure and
+    the verdict agree by construction. The grid runs to the frame cap and includes the longest
+    call and the next tenth of a second, where the curve crosses the budget. JSON-ready."""
+    g = get_gpu(gpu)
+    kw = verdict_settings(g, dtype, attn, **opts)
+    limit = budget(g)
+    longest = max_seconds(spec, limit, **kw)
+    cap = frame_cap_seconds(kw["ref_seconds"])
+    grid = {float(s) for s in (seconds if seconds is not None else range(2, int(cap) + 1, 2)) if 0 < s <= cap}
+    grid |= {x for x in (longest, round(longest + 0.1, 1), math.floor(cap * 10) / 10) if 0 < x <= cap}
+    xs = sorted(grid)
+    return {"gpu": g.name, "settings": kw, "seconds": xs,
+            "bytes": [estimate(spec, x, **kw).total_bytes for x in xs], "unit": "bytes",
+            "memory_bytes": g.total_bytes, "budget_bytes": limit, "max_seconds": longest,
+            "frame_cap_seconds": round(cap, 2),
+            "limited_by": FRAME_CAP_LABEL if longest >= math.floor(cap * 10) / 10 else "memory",
+            "forced": attn != "auto"}
+
+
+def gpu_curves(spec: ArchSpec, gpu: str | GPU, dtypes: Sequence[str] = ("fp32", "fp16"), **opts: Any) -> list[dict]:
+    """For each dtype: the attention path the card uses, and the math path too when that differs
+    (what a forced math kernel, or a PyTorch build without the efficient one, would need)."""
+    g = get_gpu(gpu)
+    out = []
+    for dt in dtypes:
+        out.append(gpu_curve(spec, g, dtype=dt, **opts))
+        if out[-1]["settings"]["attn"] != "math":
+            out.append(gpu_curve(spec, g, dtype=dt, attn="math", **opts))
+    return out
+
+
+def plot_gpu_curves(curves: Sequence[dict], path: str | None = None) -> Any:
+    """The figure of ``gpu_curves`` for one card: each curve labelled with its dtype and attention
+    kernel (math dashed, marked "if forced" where the card would use another), the usable budget
+    line the verdicts use, f5-tts's frame cap, and the longest call of each curve marked.
+    A ``matplotlib.figure.Figure`` rendered by Agg (no pyplot state)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.5, 4.4))
+    ax = fig.add_subplot()
+    gib = 2**30
+    colours = {"fp32": "#1f77b4", "fp16": "#ff7f0e", "bf16": "#2ca02c"}
+    for c in curves:
+        s = c["settings"]
+        label = f"{s['dtype']}, {s['attn']} attention" + (" (if forced)" if c["forced"] else "")
+        label += f": up to {c['max_seconds']:g} s" + (" (frame cap)" if c["limited_by"] != "memory" else "")
+        ax.plot(c["seconds"], [y / gib for y in c["bytes"]], ls="--" if c["forced"] else "-",
+                color=colours.get(s["dtype"], None), lw=1.2 if c["forced"] else 2, label=label)
+        if 0 < c["max_seconds"] and c["limited_by"] == "memory":
+            i = c["seconds"].index(c["max_seconds"])
+            ax.plot([c["max_seconds"]], [c["bytes"][i] / gib], "o", color=colours.get(s["dtype"], "k"))
+    first = curves[0]
+    ax.axhline(first["budget_bytes"] / gib, color="red", lw=1.5)
+    ax.annotate(f"{first['gpu']}: {first['budget_bytes'] / gib:.2f} GiB usable "
+                f"({first['memory_bytes'] / gib:.2f} GiB less {FRAGMENTATION_RESERVE:.0%} reserve)",
+                (0.01, first["budget_bytes"] / gib), xycoords=("axes fraction", "data"), xytext=(2, 3),
+                textcoords="offset points", fontsize=8, color="red")
+    ax.axvline(first["frame_cap_seconds"], color="dimgrey", ls=":", lw=1.2)
+    ax.annotate(f"{FRAME_CAP_LABEL}\n({first['frame_cap_seconds']:.1f} s)", (first["frame_cap_seconds"], 0.02),
+                xycoords=("data", "axes fraction"), xytext=(-3, 0), textcoords="offset points", fontsize=8,
+                color="dimgrey", ha="right")
+    s = first["settings"]
+    ax.set_xlabel("generated audio per call (s)" + (f", + {s['ref_seconds']:g} s reference" if s["ref_seconds"] else ""))
+    ax.set_ylabel("estimated peak GPU memory (GiB)")
+    ax.set_title(f"{first['gpu']}: batch {s['batch']}, CFG {'on' if s['cfg'] else 'off'}, NFE {s['nfe']}, "
+                 f"vocoder {s['vocoder']}", fontsize=10)
+    ax.set_ylim(0, max(first["budget_bytes"] / gib * 1.6, min(max(max(c["bytes"]) for c in curves) / gib,
+                                                               first["budget_bytes"] / gib * 3)))
+    ax.legend(loc="upper left", bbox_to_anchor=(0, 0.93), fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    if path:
+        fig.savefig(path, dpi=100, metadata={"Software": None})
+    return fig
 
 
 def plot_sweep(data: dict[str, Any], gpus: Sequence[str] | None = ("GTX 1050 Ti", "RTX 2060", "RTX 3060", "T4"),

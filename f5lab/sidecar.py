@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 SCHEMA = 1
 
@@ -75,6 +76,20 @@ class Sidecar:
         self.save()
         return text
 
+    def answer(self, key: str, **facts: Any) -> dict[str, Any]:
+        """Facts for the report's answer card (``f5lab.reports.build_answer`` reads them)."""
+        self.data.setdefault("answer", {})[key] = plain(facts)
+        self.save()
+        return facts
+
+    def summary(self) -> Any:
+        """The notebook's verdicts so far as a short Markdown list: the result at its top."""
+        from IPython.display import Markdown
+
+        marks = {True: "\u2713", False: "\u2717", None: "\u2022"}
+        lines = [f"- {marks.get(v['ok'], marks[None])} {v['text']}" for v in self.data["verdicts"]]
+        return Markdown("\n".join(lines) or "- (no verdict)")
+
     def timing(self, key: str, seconds: float) -> float:
         """A wall-clock figure: kept apart, since it is the one thing allowed to vary."""
         self.data["timings"][key] = {"value": plain(round(float(seconds), 4)), "unit": "s"}
@@ -116,6 +131,105 @@ def png_bytes(fig: Any, dpi: int = 80) -> bytes:
     return buf.getvalue()
 
 
+WIDTH = 100  # the console width notebooks render at: pandas, rich and printed text wrap within it
+
+
+@dataclass
+class NotebookContext:
+    """What a notebook's single set-up call returns: resolved inputs and its sidecar."""
+
+    name: str
+    side: "Sidecar"
+    checkpoint: Path
+    catalogue: Any  # None: the shipped configs; the tiny catalogue for tiny fixtures
+    configs: str
+    fixture: bool  # True: the checkpoint is a tiny random fixture built for this run
+
+
+def notebook_setup(name: str, sidecar: str | os.PathLike | None = None, checkpoint: str | os.PathLike | None = None,
+                   configs: str | None = None, seed: int = 0) -> NotebookContext:
+    """The one set-up call of every notebook: quiet, reproducible output at ``WIDTH`` columns,
+    the checkpoint (a tiny random F5TTS_Base fixture when None, ranked against the tiny
+    catalogue), the config catalogue and the JSON sidecar."""
+    setup_notebook()
+    fixture = checkpoint is None
+    if fixture:
+        checkpoint, configs = tiny_checkpoint(seed=seed), configs or "tiny"
+    configs = configs or "shipped"
+    return NotebookContext(name=name, side=Sidecar(sidecar, name), checkpoint=Path(checkpoint),
+                           catalogue=catalogue_for(configs), configs=configs, fixture=fixture)
+
+
+def wrap(text: str, indent: str = "    ", width: int = WIDTH) -> str:
+    """``text`` wrapped at word boundaries within ``width``, continuation lines indented."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width=width, subsequent_indent=indent, break_long_words=False,
+                                   break_on_hyphens=False) for line in str(text).splitlines() or [""])
+
+
+def say(*lines: str) -> None:
+    """Print each line wrapped within ``WIDTH`` with a hanging indent (no mid-word breaks)."""
+    for line in lines:
+        print(wrap(line))
+
+
+def cell(value: Any) -> str:
+    """A table cell as text: None as "-", booleans as yes/no, floats without noise digits."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class Table:
+    """A notebook table: left-aligned, no index column, every cell text.
+
+    HTML with inline styles only (JupyterLab keeps them in untrusted notebooks, unlike
+    ``<style>`` blocks); the plain-text form wraps long cells at word boundaries so a row
+    never exceeds ``WIDTH`` columns. ``style(row, column, value)`` may return CSS for a cell.
+    """
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
+                 style: Callable[[Mapping[str, Any], str, Any], str | None] | None = None) -> None:
+        self.rows = [dict(r) for r in rows]
+        self.columns = list(columns) if columns else list(dict.fromkeys(k for r in self.rows for k in r))
+        self.style = style
+
+    def _repr_html_(self) -> str:
+        import html
+
+        pad = "text-align:left;vertical-align:top;padding:2px 10px 2px 4px;"
+        head = "".join(f'<th style="{pad}border-bottom:1px solid #999">{html.escape(c)}</th>' for c in self.columns)
+        body = []
+        for r in self.rows:
+            tds = []
+            for c in self.columns:
+                extra = (self.style(r, c, r.get(c)) if self.style else None) or ""
+                tds.append(f'<td style="{pad}{extra}">{html.escape(cell(r.get(c)))}</td>')
+            body.append("<tr>" + "".join(tds) + "</tr>")
+        return (f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(body)}</tbody></table>')
+
+    def __repr__(self) -> str:
+        import textwrap
+
+        grid = [[cell(r.get(c)) for c in self.columns] for r in self.rows]
+        widths = [max([len(c)] + [len(row[i]) for row in grid]) for i, c in enumerate(self.columns)]
+        while sum(widths) + 2 * (len(widths) - 1) > WIDTH and max(widths) > 12:
+            widths[widths.index(max(widths))] -= 1
+        lines = []
+        for row in [list(self.columns)] + grid:
+            parts = [textwrap.wrap(v, w, break_long_words=False, break_on_hyphens=False) or [""]
+                     for v, w in zip(row, widths)]
+            for k in range(max(len(p) for p in parts)):
+                lines.append("  ".join((p[k] if k < len(p) else "").ljust(w) for p, w in zip(parts, widths)).rstrip())
+        return "\n".join(lines)
+
+
 def setup_notebook() -> None:
     """What every notebook does first: Agg backend, no progress bars, quiet warnings."""
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -132,7 +246,9 @@ def setup_notebook() -> None:
         import pandas as pd
 
         pd.set_option("display.max_rows", 200)
-        pd.set_option("display.width", 120)
+        pd.set_option("display.width", WIDTH)
+        pd.set_option("display.max_colwidth", None)
+        pd.set_option("display.colheader_justify", "left")
     except ImportError:  # pragma: no cover - pandas is a dependency
         pass
 

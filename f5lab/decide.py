@@ -1,0 +1,160 @@
+"""The rules that turn results into verdicts: one small function each, tested, so that the
+notebooks only call and display, and the report's answer card and the notebooks can never
+disagree about what a number means.
+
+Pure Python on results the other modules return (no torch import here).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+ESTIMATE_TOLERANCE = 0.25  # |estimate - measured| / measured within which the memory model is trusted
+
+
+# -- 02: which config to aim at, and whether a remap changes anything ------------------------------------
+def choose_target(rows: Sequence[Any], target: Any = None) -> str:
+    """The config to load (or remap) the checkpoint for: ``target`` when given (a name, or a
+    resolved config object with ``.name``), else the first config that loads as stored, else the
+    first that loads after a remap (rows come ranked best first), else the first row."""
+    if target:
+        return getattr(target, "name", target)
+    for status in ("loads", "loads after remap"):
+        for r in rows:
+            if r.status == status:
+                return r.config
+    return rows[0].config
+
+
+def remap_needed(rows: Sequence[Any], config: str) -> bool:
+    """Whether a remapped copy changes anything for ``config``: only when f5-tts's own loader
+    refuses the file as stored but a remap makes one it accepts. A file that loads as stored
+    gets no copy (f5-tts already strips ``ema_model.`` itself)."""
+    status = {r.config: r.status for r in rows}.get(config)
+    return status == "loads after remap"
+
+
+def loads_under(rows: Sequence[Any]) -> dict[str, list[str]]:
+    """Configs by status: which load the file as stored, which after a remap, which never."""
+    out: dict[str, list[str]] = {"loads": [], "loads after remap": [], "cannot": []}
+    for r in rows:
+        out.setdefault(r.status, []).append(r.config)
+    return out
+
+
+def fix_line(path_name: str, asked: str, rows: Sequence[Any], target: str) -> str:
+    """The one command or code line that fixes loading, for the answer card."""
+    if remap_needed(rows, target):
+        return f"f5lab remap {path_name} {_stem(path_name)}.{target}.safetensors --config {target}"
+    if {r.config: r.status for r in rows}.get(target) == "loads":
+        if target == asked:
+            return f'load_model("{path_name}", config="{asked}")  # loads as stored'
+        return f'load_model("{path_name}", config="{target}")  # not {asked}'
+    return f"f5lab inspect {path_name} --write-config my_config.yaml  # no installed config builds it"
+
+
+def _stem(name: str) -> str:
+    return name.rsplit(".", 1)[0]
+
+
+# -- 03: does the memory model hold, and what limits the length ------------------------------------------
+def estimate_agrees(rel_error: float | None, tolerance: float = ESTIMATE_TOLERANCE) -> bool:
+    """The analytic estimate is trusted when it is within ``tolerance`` of the measurement."""
+    return rel_error is not None and abs(rel_error) <= tolerance
+
+
+def gpu_sentence(v: Any, seconds: float) -> str:
+    """One line for a memory verdict: fits or not, with which dtype and attention kernel, the
+    longest call and what limits it (memory, or f5-tts's 8192-frame cap)."""
+    s = v.settings
+    head = (f"{v.gpu.name}, {s['dtype']} with the {s['attn']} attention kernel: {seconds:g} s "
+            + ("fits" if v.fits else "does not fit")
+            + f" ({v.total_bytes / 2**30:.2f} of {v.budget_bytes / 2**30:.2f} GiB usable)")
+    if v.max_seconds <= 0:
+        return head + "; nothing fits"
+    return head + f"; up to {v.max_seconds:g} s per call, limited by {v.limited_by}"
+
+
+# -- 04: the probe and the synthesis grid ---------------------------------------------------------------
+def probe_verdict(pr: Any, random_weights: bool = False) -> dict[str, Any]:
+    """What the behavioural probe decided, in words, with its margin against the bar.
+
+    ``ok``: True a config was identified, None undecided (not a failure), never False."""
+    from f5lab.probe import CONFIDENT_MARGIN
+
+    bar = 100 * CONFIDENT_MARGIN
+    if len(pr.ranking) < 2:
+        return {"text": f"probe: only {pr.best} fits the shapes; nothing to decide", "ok": None,
+                "decided": True, "best": pr.best, "margin_pct": None, "bar_pct": bar}
+    margin = 100 * (pr.relative_margin or 0.0)
+    runner = pr.ranking[1].config
+    detail = (f"{pr.best} {margin:.1f}% lower loss than {runner} (bar {bar:g}%), "
+              f"lower on {pr.wins}/{pr.n_samples} paired samples")
+    if random_weights:
+        text, ok, decided = f"probe: no verdict on random weights ({detail})", None, False
+    elif pr.confident:
+        text, ok, decided = f"probe: trained as {pr.best} ({detail})", True, True
+    else:
+        text, ok, decided = f"probe: undecided, margin under the bar ({detail})", None, False
+    return {"text": text, "ok": ok, "decided": decided, "best": pr.best, "runner_up": runner,
+            "margin_pct": round(margin, 1), "bar_pct": bar}
+
+
+def references(keys: Sequence[tuple[str, str, int]]) -> dict[tuple[str, str, int], dict[str, tuple]]:
+    """For each rendering (config, dtype, nfe): the other renderings it is compared with.
+
+    ``"nfe"``: the same config and dtype at the largest NFE of the grid; ``"fp32"``: the same
+    config and NFE in fp32. Never a rendering against itself: the reference renderings get none."""
+    have = set(keys)
+    out: dict[tuple[str, str, int], dict[str, tuple]] = {}
+    for c, d, n in keys:
+        top = max(k[2] for k in keys if k[0] == c and k[1] == d)
+        refs: dict[str, tuple] = {}
+        if n != top:
+            refs["nfe"] = (c, d, top)
+        if d != "fp32" and (c, "fp32", n) in have:
+            refs["fp32"] = (c, "fp32", n)
+        out[(c, d, n)] = refs
+    return out
+
+
+def quality_rows(results: Mapping[tuple[str, str, int], Any], gen_text: str, recognizer: Any = None) -> list[dict]:
+    """Signal metrics of each rendering, its mel distance to its references (``references``),
+    and the ASR's word error rate when a recognizer is given. Rounded to 3 decimals: stable
+    across CPU kernels."""
+    from f5lab.quality import mel_distance, wer
+
+    refs = references(list(results))
+    rows = []
+    for key, r in results.items():
+        m = r.record["metrics"]
+        row: dict[str, Any] = {"config": key[0], "dtype": key[1], "NFE": key[2], "seconds": _r(m["seconds"]),
+                               "peak": _r(m["peak"]), "RMS dBFS": _r(m["rms_dbfs"], 2),
+                               "silence %": _r(100 * m["silence_ratio"], 1),
+                               "clipping %": _r(100 * m["clipping_ratio"], 1), "non-finite": m["non_finite"]}
+        for kind, label in (("nfe", "vs top NFE"), ("fp32", "vs fp32")):
+            other = refs[key].get(kind)
+            dist = mel_distance(r.mel, results[other].mel) if other else None
+            row[f"mel L1 {label}"] = _r(dist["mel_l1"]) if dist else None
+            row[f"MCD dB {label}"] = _r(dist["mcd_db"], 2) if dist else None
+        if recognizer is not None:
+            row["heard"] = recognizer.transcribe(r.wav, r.sample_rate)
+            row["WER %"] = _r(100 * wer(gen_text, row["heard"]), 1)
+        rows.append(row)
+    return rows
+
+
+def synthesis_verdict(rows: Sequence[Mapping[str, Any]], random_weights: bool = False) -> dict[str, Any]:
+    """How many renderings are finite and not silent, and the largest WER when measured."""
+    audible = sum(r["non-finite"] == 0 and (r["silence %"] or 0) < 100 for r in rows)
+    text = f"synthesis: {audible}/{len(rows)} renderings finite and not silent"
+    wers = [r["WER %"] for r in rows if r.get("WER %") is not None]
+    if wers:
+        text += f"; word error rate {min(wers):g}-{max(wers):g}%"
+    if random_weights:
+        text += " (random weights: noise by construction)"
+    return {"text": text, "ok": audible == len(rows), "audible": audible, "renderings": len(rows)}
+
+
+def _r(x: Any, digits: int = 3) -> Any:
+    return None if x is None else round(float(x), digits)

@@ -1,0 +1,183 @@
+"""The report answers first and agrees with itself: the decision rules (f5lab.decide), the
+memory figure against the memory verdict, the notebook helpers, and the answer card."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from f5lab import decide
+from f5lab.arch import ArchSpec
+from f5lab.memory import (FRAME_CAP_LABEL, budget, estimate, frame_cap_seconds, get_gpu, gpu_curve, gpu_curves,
+                          plot_gpu_curves, verdicts)
+
+# F5TTS_Base at full scale (DESIGN.md section 2)
+BASE = ArchSpec(backbone="DiT", dim=1024, depth=22, ff_mult=2, text_dim=512, conv_layers=4, mel_dim=100,
+                text_embed_rows=2546, heads=16, dim_head=64, attn_inner_dim=1024)
+
+
+# -- one truth per number: the memory figure and the memory verdict ----------------------------------
+@pytest.mark.parametrize("gpu,dtype,attn", [("GTX 1050 Ti", "fp32", "auto"), ("GTX 1050 Ti", "fp32", "math"),
+                                            ("GTX 1050 Ti", "fp16", "math"), ("RTX 2060", "auto", "math"),
+                                            ("T4", "fp16", "auto")])
+def test_figure_crossing_equals_the_verdicts_longest_seconds(gpu, dtype, attn):
+    curve = gpu_curve(BASE, gpu, dtype=dtype, attn=attn)
+    v = verdicts(BASE, seconds=10.0, dtype=dtype, attn=attn, gpus=[gpu])[0]
+    assert curve["settings"] == {k: v.settings[k] for k in curve["settings"]}  # same dtype, kernel, NFE...
+    assert curve["budget_bytes"] == v.budget_bytes == budget(get_gpu(gpu))
+    fitting = [x for x, y in zip(curve["seconds"], curve["bytes"]) if y <= curve["budget_bytes"]]
+    assert max(fitting) == curve["max_seconds"] == v.max_seconds  # the drawn crossing is the verdict's
+    assert curve["limited_by"] == v.limited_by
+    if v.limited_by == "memory":
+        after = curve["seconds"].index(v.max_seconds) + 1
+        assert curve["bytes"][after] > curve["budget_bytes"]
+        assert curve["seconds"][after] == pytest.approx(v.max_seconds + 0.1)
+
+
+def test_gtx_1050_ti_uses_the_efficient_kernel_and_only_the_frame_cap_limits_it():
+    v = verdicts(BASE, seconds=10.0, dtype="auto", gpus=["GTX 1050 Ti"])[0]
+    assert (v.settings["dtype"], v.settings["attn"]) == ("fp32", "efficient")
+    assert v.max_seconds == 87.3 and v.limited_by == FRAME_CAP_LABEL == "f5-tts's 8192-frame cap"
+    assert frame_cap_seconds() == pytest.approx(87.38, abs=0.01)
+    assert round(v.budget_bytes / 2**30, 2) == 3.80  # 4 GiB less the 5% reserve, not 4.0
+    math_path = verdicts(BASE, seconds=10.0, dtype="fp32", attn="math", gpus=["GTX 1050 Ti"])[0]
+    assert 20 < math_path.max_seconds < 40 and math_path.limited_by == "memory"
+    assert "limited by f5-tts's 8192-frame cap" in decide.gpu_sentence(v, 10.0)
+    assert "efficient attention kernel" in decide.gpu_sentence(v, 10.0)
+
+
+def test_gpu_curves_show_the_cards_path_and_math_labelled_as_forced():
+    curves = gpu_curves(BASE, "GTX 1050 Ti", dtypes=["fp32"])
+    assert [(c["settings"]["attn"], c["forced"]) for c in curves] == [("efficient", False), ("math", True)]
+    fig = plot_gpu_curves(curves)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["fp32, efficient attention: up to 87.3 s (frame cap)",
+                      "fp32, math attention (if forced): up to 28.3 s"]
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "3.80 GiB usable" in texts and "8192-frame cap" in texts
+    budget_lines = [ln for ln in ax.get_lines() if list(ln.get_ydata()) == [3.80 * 0 + budget(get_gpu("GTX 1050 Ti"))
+                                                                             / 2**30] * 2]
+    assert budget_lines  # the horizontal line sits at the usable budget
+
+
+def test_profiler_stderr_noise_is_silenced_at_the_source(make_fixture):
+    """torch's profiler logs 'gpuGetDeviceCount failed' to fd 2 on a machine without a GPU."""
+    path = make_fixture("F5TTS_Base").path
+    code = ("from f5lab.memory import measure; import sys; "
+            f"m = measure({str(path)!r}, 1.0, nfe=1); print('peak', m.activation_peak_bytes > 0); "
+            "print('python stderr still works', file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert out.returncode == 0, out.stderr
+    assert "peak True" in out.stdout
+    assert "gpuGetDeviceCount" not in out.stderr and "ERROR" not in out.stderr
+    assert "python stderr still works" in out.stderr
+
+
+# -- decision rules ----------------------------------------------------------------------------------
+@dataclass
+class Row:
+    config: str
+    status: str
+
+
+ROWS = [Row("F5TTS_Base", "loads"), Row("F5TTS_v1_Base", "loads"), Row("E2TTS_Base", "cannot")]
+
+
+def test_target_is_the_first_config_that_loads_unless_named():
+    assert decide.choose_target(ROWS) == "F5TTS_Base"
+    assert decide.choose_target(ROWS, "F5TTS_v1_Base") == "F5TTS_v1_Base"
+    assert decide.choose_target([Row("A", "cannot"), Row("B", "loads after remap")]) == "B"
+    assert decide.choose_target([Row("A", "cannot")]) == "A"
+
+
+def test_remap_only_when_it_changes_something():
+    assert decide.remap_needed(ROWS, "F5TTS_Base") is False  # loads as stored: no copy
+    assert decide.remap_needed([Row("F5TTS_Base", "loads after remap")], "F5TTS_Base") is True
+    assert decide.remap_needed(ROWS, "E2TTS_Base") is False
+    assert decide.fix_line("m.pt", "E2TTS_Base", ROWS, "F5TTS_Base") == \
+        'load_model("m.pt", config="F5TTS_Base")  # not E2TTS_Base'
+    assert decide.fix_line("m.pt", "F5TTS_Base", [Row("F5TTS_Base", "loads after remap")], "F5TTS_Base") == \
+        "f5lab remap m.pt m.F5TTS_Base.safetensors --config F5TTS_Base"
+    assert decide.loads_under(ROWS) == {"loads": ["F5TTS_Base", "F5TTS_v1_Base"], "loads after remap": [],
+                                        "cannot": ["E2TTS_Base"]}
+
+
+def test_estimate_agrees_within_a_quarter():
+    assert decide.estimate_agrees(0.25) and decide.estimate_agrees(-0.2)
+    assert not decide.estimate_agrees(0.2501) and not decide.estimate_agrees(None)
+    assert not decide.estimate_agrees(float("nan"))
+
+
+@dataclass
+class Loss:
+    config: str
+
+
+@dataclass
+class Probe:
+    ranking: list
+    relative_margin: float | None
+    wins: int
+    n_samples: int
+    confident: bool
+
+    @property
+    def best(self) -> str:
+        return self.ranking[0].config
+
+
+def test_probe_verdict_states_its_margin_against_the_bar():
+    two = [Loss("F5TTS_Base"), Loss("F5TTS_v1_Base")]
+    close = decide.probe_verdict(Probe(two, 0.0112, 2, 2, False))
+    assert close["ok"] is None and close["decided"] is False
+    assert close["text"] == ("probe: undecided, margin under the bar (F5TTS_Base 1.1% lower loss than "
+                             "F5TTS_v1_Base (bar 5%), lower on 2/2 paired samples)")
+    clear = decide.probe_verdict(Probe(two, 0.31, 4, 4, True))
+    assert clear["ok"] is True and clear["text"].startswith("probe: trained as F5TTS_Base (F5TTS_Base 31.0%")
+    random = decide.probe_verdict(Probe(two, 0.31, 4, 4, True), random_weights=True)
+    assert random["ok"] is None and "no verdict on random weights" in random["text"]
+    one = decide.probe_verdict(Probe([Loss("E2TTS_Base")], None, 0, 2, True))
+    assert one["text"] == "probe: only E2TTS_Base fits the shapes; nothing to decide"
+
+
+def test_renderings_are_compared_only_with_other_renderings():
+    keys = [("A", "fp32", 2), ("A", "fp32", 4), ("A", "fp16", 2), ("A", "fp16", 4)]
+    refs = decide.references(keys)
+    assert refs[("A", "fp32", 4)] == {}  # the reference of the grid: nothing to compare with
+    assert refs[("A", "fp32", 2)] == {"nfe": ("A", "fp32", 4)}
+    assert refs[("A", "fp16", 4)] == {"fp32": ("A", "fp32", 4)}
+    assert refs[("A", "fp16", 2)] == {"nfe": ("A", "fp16", 4), "fp32": ("A", "fp32", 2)}
+    for key, r in refs.items():
+        assert key not in r.values()
+
+
+def test_quality_rows_and_verdict_on_real_signals():
+    import numpy as np
+
+    @dataclass
+    class R:
+        wav: np.ndarray
+        mel: np.ndarray
+        record: dict
+        sample_rate: int = 24000
+
+    rng = np.random.default_rng(0)
+    metrics = {"seconds": 1.0, "peak": 0.5, "rms_dbfs": -20.0, "silence_ratio": 0.0, "clipping_ratio": 0.0,
+               "non_finite": 0}
+    mel = rng.normal(size=(100, 50))
+    results = {("A", "fp32", 2): R(rng.normal(size=24000), mel + rng.normal(size=mel.shape), {"metrics": metrics}),
+               ("A", "fp32", 4): R(rng.normal(size=24000), mel, {"metrics": metrics})}
+    rows = decide.quality_rows(results, "hello")
+    assert 0.7 < rows[0]["mel L1 vs top NFE"] < 0.9 and rows[0]["MCD dB vs top NFE"] > 0  # E|N(0,1)| = 0.80
+    assert rows[1]["mel L1 vs top NFE"] is None and rows[1]["mel L1 vs fp32"] is None
+    assert rows[0]["silence %"] == 0.0 and "WER %" not in rows[0]
+    v = decide.synthesis_verdict(rows, random_weights=True)
+    assert v["ok"] is True and v["text"] == ("synthesis: 2/2 renderings finite and not silent "
+                                             "(random weights: noise by construction)")
