@@ -2,12 +2,19 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.f5lab-installed
+# the interpreter the venv is made with: PYTHON=/path/to/python3.x overrides; otherwise the first
+# supported one on PATH (f5-tts 1.1.22 and torch 2.11 need 3.10-3.12; Debian 13's python3 is 3.13)
+PYTHON ?= $(shell sh tools/find-python.sh 2>/dev/null)
+TESTENV := MPLBACKEND=Agg TQDM_DISABLE=1
+# other CPUs' kernels: stored notebook outputs must not depend on the instruction set
+CPU_CAPABILITIES := default avx2
 
 .PHONY: install demo test bench
 
 # one virtual environment with the pinned torch/torchaudio/f5-tts and the project (editable)
 $(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
+	@test -x $(PY) || sh tools/find-python.sh --check "$(PYTHON)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
 	@# the project's Jupyter kernel "f5lab", inside the venv: papermill and `jupyter lab` use it
 	$(PY) -m ipykernel install --sys-prefix --name f5lab --display-name "Python (f5lab)" >/dev/null
@@ -19,8 +26,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/f5lab report
 
+# unit tests + nbval (native kernels), then nbval again under each other CPU capability
 test: $(STAMP)
-	MPLBACKEND=Agg TQDM_DISABLE=1 $(PY) -m pytest
+	$(TESTENV) $(PY) -m pytest
+	@for cap in $(CPU_CAPABILITIES); do \
+	  echo "== nbval with ATEN_CPU_CAPABILITY=$$cap"; \
+	  $(TESTENV) ATEN_CPU_CAPABILITY=$$cap $(PY) -m pytest notebooks -q -p no:cacheprovider || exit 1; \
+	done
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
