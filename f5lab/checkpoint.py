@@ -333,8 +333,10 @@ def _validate_entry(path: Path, name: str, entry: Any, data_len: int) -> tuple[T
     if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(o) for o in offsets):
         raise CheckpointError(f"{where} has data_offsets {offsets!r:.80}, not two non-negative integers")
     begin, end = offsets
+    if begin > end:
+        raise CheckpointError(f"{where} has data_offsets [{begin}, {end}]: it ends before it begins")
     info = TensorInfo(shape=tuple(shape), dtype=dtype)
-    if not (begin <= end <= data_len):
+    if end > data_len:
         raise CheckpointError(f"{path}: corrupt or truncated safetensors: tensor {_show(name)} spans bytes "
                               f"{begin}..{end} but the data section has {data_len}")
     if end - begin != info.nbytes:

@@ -33,7 +33,7 @@ from typing import Any, Iterator, Mapping
 
 from f5lab.arch import ConfigEntry, compare, get_config, infer_spec, rank_configs
 from f5lab.checkpoint import (EMA_DICT, FLOAT_DTYPES, ROOT, USER_DTYPES, Checkpoint, ModelState, TensorInfo,
-                              open_checkpoint, torch_dtype)
+                              open_checkpoint, read_safetensors_layout, torch_dtype)
 from f5lab.errors import ConfigError, F5LabError
 
 TEXT_EMBED = "transformer.text_embed.text_embed.weight"
@@ -277,12 +277,10 @@ def _drop_reason(key: str) -> str:
 
 # -- safetensors, written by hand so that it can be streamed --------------------------------------
 def safetensors_offsets(path: str | os.PathLike) -> tuple[int, dict[str, tuple[int, int]]]:
-    """(start of the data section, key -> (begin, end) byte offsets within it)."""
-    with open(path, "rb") as fh:
-        (n,) = struct.unpack("<Q", fh.read(8))
-        header = json.loads(fh.read(n))
-    header.pop("__metadata__", None)
-    return 8 + n, {k: tuple(v["data_offsets"]) for k, v in header.items()}
+    """(start of the data section, key -> (begin, end) byte offsets within it), from the header
+    as ``checkpoint`` validates it: overlapping or aliased offsets are refused, never copied."""
+    layout = read_safetensors_layout(path)[2]
+    return layout.data_start, layout.offsets
 
 
 def build_header(steps: list[TensorStep], metadata: dict[str, str]) -> bytes:
