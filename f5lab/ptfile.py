@@ -205,7 +205,7 @@ class PtArchive:
 
     def scalar(self, ref: TensorRef) -> Any:
         """The value of a one-element tensor (step, initted): reads its few bytes only."""
-        code = _SCALAR_CODES.get(ref.dtype)
+        code = "f" if ref.dtype == "BF16" else _SCALAR_CODES.get(ref.dtype)
         if code is None or ref.numel != 1:
             return None
         size = ITEM_BYTES[ref.dtype]
@@ -217,6 +217,8 @@ class PtArchive:
             return None
         if len(raw) != size:
             return None
+        if ref.dtype == "BF16":  # the top half of a float32
+            raw = b"\0\0" + raw if self.byteorder == "little" else raw + b"\0\0"
         return struct.unpack(("<" if self.byteorder == "little" else ">") + code, raw)[0]
 
 
