@@ -272,10 +272,17 @@ class _BadJson(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Each JSON object once: no key twice (json keeps the last silently), no lone surrogate
+    (json accepts '\\ud800', safetensors does not, and it cannot be printed)."""
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
             raise _BadJson(f"key {_show(key)} appears twice")
+        for text in (key, value) if isinstance(value, str) else (key,):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _BadJson(f"{_show(text)} holds an unpaired surrogate escape") from None
         out[key] = value
     return out
 
@@ -285,7 +292,7 @@ def _no_constant(name: str) -> Any:
 
 
 def _parse_header_json(path: Path, raw: bytes) -> dict[str, Any]:
-    if not raw.lstrip(b" \t\r\n").startswith(b"{"):
+    if not raw.startswith(b"{"):  # as safetensors requires, whitespace included
         raise CheckpointError(f"{path}: corrupt safetensors header: expected a JSON object")
     try:
         header = json.loads(raw, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
@@ -318,7 +325,8 @@ def _show(name: str) -> str:
 
 
 def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    """A non-negative integer that fits the u64 safetensors stores it in (not a bool, not 4.0)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**64
 
 
 def _validate_entry(path: Path, name: str, entry: Any, data_len: int) -> tuple[TensorInfo, tuple[int, int]]:
@@ -425,7 +433,7 @@ def _describe_pt_object(path: Path, size: int, obj: Any, tensor_type: type, info
     ``tensor_type`` (torch tensors, or ptfile's references when torch was not imported)."""
     if not isinstance(obj, dict):
         kind = "Tensor" if isinstance(obj, tensor_type) else type(obj).__name__
-        raise CheckpointError(f"{path}: holds a {kind}, not a state dict")
+        raise CheckpointError(f"{path}: holds {'an' if kind[:1] in 'aeiouAEIOU' else 'a'} {kind}, not a state dict")
     state_dicts: dict[str, dict[str, TensorInfo]] = {}
     extras: dict[str, Any] = {}
     others: list[str] = []

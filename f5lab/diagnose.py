@@ -360,10 +360,16 @@ def parse_load_error(text: str) -> ParsedError:
             missing += _keys_in(section)
         elif word.startswith("unexpected"):
             unexpected += _keys_in(section)
-    sizes = {k: ([int(x) for x in a.split(",") if x.strip()], [int(x) for x in b.split(",") if x.strip()])
-             for k, a, b in _SIZE.findall(text)}
+    sizes = {k: (dims_a, dims_b) for k, a, b in _SIZE.findall(text)
+             if (dims_a := _dims(a)) is not None and (dims_b := _dims(b)) is not None}
     ke = re.search(r"KeyError:?\s*['\"]?(\w+)['\"]?", text)
     return ParsedError(missing, unexpected, sizes, ke.group(1) if ke else None)
+
+
+def _dims(text: str) -> list[int] | None:
+    """'1024, 712' -> [1024, 712]; None for a run of digits no tensor has (int() refuses > 4300)."""
+    parts = [x for x in re.split(r"[\s,]+", text) if x]
+    return [int(x) for x in parts] if all(len(x) <= 19 for x in parts) else None
 
 
 def _keys_in(section: str) -> list[str]:
