@@ -1,0 +1,166 @@
+"""One sweep point's headline numbers: what this checkpoint at this setting is worth and costs.
+
+Every number here needs no download: the flow-matching loss on the user's own held-out
+clips (``probe.validation_loss``), one synthesis at the point's NFE/dtype (its real-time
+factor, signal metrics and log-mel, kept for the sweep's mel distance to the best setting),
+the speaker similarity of that rendering to the reference (resemblyzer, weights in its
+wheel), the word error rate through an offline ASR when one is asked for, and the peak
+memory of one generation call (``memory.measure``). The sweep's point notebook makes this
+one call and shows the result; the numbers go to its sidecar, timings apart.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+# headline metrics: key -> (unit, which way is better, label)
+METRICS: dict[str, tuple[str, str, str]] = {
+    "val_loss": ("flow-matching loss", "min", "held-out loss"),
+    "speaker_similarity": ("cosine", "max", "speaker similarity"),
+    "wer": ("fraction", "min", "WER"),
+    "peak_memory_bytes": ("bytes", "min", "peak memory"),
+}
+TIMED: dict[str, tuple[str, str, str]] = {"rtf": ("s per s of audio", "min", "RTF")}
+
+
+@dataclass
+class PointEvaluation:
+    numbers: dict[str, tuple[Any, str | None]]  # key -> (value, unit)
+    timings: dict[str, float]
+    mel_path: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def load_for_point(checkpoint: str | Path, config: str | None, ref: tuple[Any, str], catalogue: Any,
+                   device: str, seed: int) -> tuple[Any, str, str]:
+    """fp32 model, the config it was built under, and why (named, or the probe on the reference)."""
+    from f5lab.loading import AmbiguousConfigError, load_model
+    from f5lab.probe import load_model_by_probe
+
+    if config:
+        return load_model(checkpoint, config=config, dtype="fp32", catalogue=catalogue, device=device), config, "named"
+    try:
+        model = load_model(checkpoint, dtype="fp32", catalogue=catalogue, device=device)
+        return model, "", "the only config the shapes fit"
+    except AmbiguousConfigError:
+        model, result = load_model_by_probe(checkpoint, ref[0], ref[1], seed=seed, n_samples=4, dtype="fp32",
+                                            catalogue=catalogue, device=device)
+        return model, result.best, "chosen by the behavioural probe on the reference clip"
+
+
+def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen_text: str, nfe: int = 32,
+                   dtype: str = "fp32", device: str = "cpu", config: str | None = None, catalogue: Any = None,
+                   val_clips: Sequence[tuple[Any, str]] | None = None, loss_samples: int = 4, seed: int = 0,
+                   asr: str | None = None, speaker: str | None = "resemblyzer",
+                   work_dir: str | Path | None = None) -> PointEvaluation:
+    """Evaluate one point; ``val_clips`` default to the reference clip itself (say so when used)."""
+    from f5lab.checkpoint import torch_dtype
+    from f5lab.probe import validation_loss
+    from f5lab.synth import synthesize
+
+    t0 = time.perf_counter()
+    numbers: dict[str, tuple[Any, str | None]] = {}
+    notes: list[str] = []
+    model, chosen, reason = load_for_point(checkpoint, config, (ref_audio, ref_text), catalogue, device, seed)
+    numbers["step"] = (checkpoint_step(checkpoint), "updates")
+    numbers["config"] = (chosen or type(model.transformer).__name__, None)
+    numbers["config_reason"] = (reason, None)
+    t_load = time.perf_counter()
+    if not val_clips:
+        val_clips = [(ref_audio, ref_text)]
+        notes.append("no held-out clips given: the loss is on the reference clip")
+    val = validation_loss(model, list(val_clips), n_samples=loss_samples, seed=seed)
+    numbers["val_loss"] = (val["loss_mean"], "flow-matching loss")
+    numbers["val_loss_std"] = (val["loss_std"], "flow-matching loss")
+    numbers["val_clips"] = (val["clips"], "clips")
+    t_val = time.perf_counter()
+    model = model.to(torch_dtype(dtype))
+    r = synthesize(model, ref_audio, ref_text, gen_text, nfe=nfe, seed=seed, dtype=dtype, device=device)
+    t_synth = time.perf_counter()
+    m = r.record["metrics"]
+    numbers.update(audio_seconds=(round(r.seconds, 4), "s of audio"), silence_ratio=(m["silence_ratio"], "fraction"),
+                   non_finite=(m["non_finite"], "samples"), rms_dbfs=(m["rms_dbfs"], "dBFS"))
+    numbers.update(quality_numbers(r, ref_audio, gen_text, asr, speaker, notes))
+    numbers["peak_memory_bytes"] = (peak_memory(model, r, nfe, dtype, device, seed), "bytes")
+    mel_path = save_mel(r.mel, work_dir)
+    timings = {"load_s": t_load - t0, "val_loss_s": t_val - t_load, "synth_s": t_synth - t_val,
+               "rtf": r.record["timings"]["rtf"] or 0.0, "total_s": time.perf_counter() - t0}
+    return PointEvaluation(numbers=numbers, timings=timings, mel_path=mel_path, notes=notes)
+
+
+def quality_numbers(r: Any, ref_audio: Any, gen_text: str, asr: str | None, speaker: str | None,
+                    notes: list[str]) -> dict[str, tuple[Any, str | None]]:
+    """Speaker similarity to the reference and WER through ``asr``; None with a note when impossible."""
+    from f5lab.audio import prepare_reference
+    from f5lab.quality import QualityError, get_asr, speaker_similarity, wer
+
+    out: dict[str, tuple[Any, str | None]] = {}
+    if speaker:
+        ref = prepare_reference(ref_audio)
+        try:
+            out["speaker_similarity"] = (round(speaker_similarity(ref.wav, ref.sample_rate, r.wav, r.sample_rate,
+                                                                  speaker), 4), "cosine")
+        except QualityError as exc:
+            out["speaker_similarity"] = (None, "cosine")
+            notes.append(f"speaker similarity: {exc}")
+    if asr:
+        heard = get_asr(asr).transcribe(r.wav, r.sample_rate)
+        out["wer"] = (round(wer(gen_text, heard), 4), "fraction")
+        out["heard"] = (heard, None)
+    return out
+
+
+def peak_memory(model: Any, r: Any, nfe: int, dtype: str, device: str, seed: int) -> int:
+    """Weights plus the activation peak of one generation call as long as this point's rendering."""
+    from f5lab.memory import measure
+
+    ref_seconds = r.record["reference"].get("seconds") or 0.0
+    meas = measure(model, r.seconds, device=device, dtype=dtype, nfe=nfe, ref_seconds=ref_seconds, seed=seed)
+    if meas.cuda_max_allocated_bytes is not None:
+        return int(meas.cuda_max_allocated_bytes)
+    return int(meas.weights_bytes + meas.activation_peak_bytes)
+
+
+def checkpoint_step(checkpoint: str | Path) -> int | None:
+    """The training update recorded in the file (``update``, or ``step`` in older trainer files)."""
+    from f5lab.checkpoint import open_checkpoint
+
+    step = open_checkpoint(checkpoint).layout().get("step")
+    return int(step) if step is not None else None
+
+
+def save_mel(mel: Any, work_dir: str | Path | None) -> Path | None:
+    """The rendering's log-mel as ``mel.npy``: the sweep compares it with the best setting's."""
+    import numpy as np
+
+    if work_dir is None:
+        return None
+    path = Path(work_dir) / "mel.npy"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, np.asarray(mel, dtype=np.float32))
+    return path
+
+
+def record(side: Any, ev: PointEvaluation) -> None:
+    """Write a point's numbers (with units), timings and notes into its notebook's sidecar."""
+    for key, (value, unit) in ev.numbers.items():
+        side.record(key, value, unit)
+    for key, seconds in ev.timings.items():
+        side.timing(key, seconds)
+    if ev.notes:
+        side.record("notes", ev.notes)
+
+
+def as_table(ev: PointEvaluation, units: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Rows (what, value, unit) for the point notebook: floats at 3 decimals (stable across CPUs)."""
+    rows = []
+    for key, (value, unit) in ev.numbers.items():
+        if key == "peak_memory_bytes" and value is not None:
+            key, value, unit = "peak_memory", round(value / 2**20, 1), "MiB"
+        elif isinstance(value, float):
+            value = round(value, 3)
+        rows.append({"what": key.replace("_", " "), "value": "-" if value is None else value, "unit": unit or ""})
+    return rows

@@ -1,0 +1,614 @@
+"""``f5lab sweep``: many report points (checkpoints x settings), compared, on Dask.
+
+A point is one checkpoint at one setting (config, NFE, dtype, device, reference clip, text).
+Points come from checkpoint files, folders (a training run's ``model_<update>.pt``) or globs,
+crossed with a grid of settings, or from a YAML sweep file. Each point runs, with papermill
+in its own Jupyter kernel and working directory ``reports/<sweep-id>/<point-id>/``, the
+notebooks whose inputs differ between points; a notebook that reads shapes only (inspect,
+compatibility, memory) runs once per architecture under ``_shared/``.
+
+The engine is Dask distributed, never threads of one process (papermill is not thread
+safe): a ``LocalCluster`` of ``workers`` processes with one thread each, or the scheduler at
+``scheduler`` (a cluster on many machines, e.g. through dask-jobqueue; the output folder
+must then be on a filesystem every worker sees). Points that run on a GPU ask for the worker
+resource ``GPU: 1``, so a worker runs one of them at a time.
+
+Robust for long sweeps: each finished unit writes ``done.json`` (the sha256 of its inputs:
+checkpoint bytes, reference clips, notebooks and parameters; its status; a failed notebook's
+traceback); a re-run skips units done with the same inputs, re-runs failed and missing ones;
+Ctrl-C cancels what runs and keeps what finished. ``summary.json`` marks failed and missing
+points; ``f5lab.comparison`` turns it into the table, the best point per metric and plots.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from itertools import product
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from f5lab.errors import ConfigError, F5LabError
+
+POINT_NOTEBOOK = "sweep_point"
+COMPARE_NOTEBOOK = "05_sweep"
+ARCH_ONLY = ("01_inspect", "02_compatibility", "03_memory")  # read shapes only: once per architecture
+DONE = "done.json"
+CHECKPOINT_SUFFIXES = (".pt", ".safetensors", ".ckpt", ".pth")
+AXES = ("config", "nfe", "dtype", "device", "ref", "gen_text")  # grid axes, in point-id order
+DEFAULT_GEN_TEXT = "Hello from f5lab."
+
+
+class SweepError(F5LabError):
+    """A sweep cannot start: no checkpoints, a bad sweep file, a bad setting."""
+
+
+@dataclass
+class SweepSpec:
+    """What to sweep: checkpoints x grid, plus what every point shares."""
+
+    checkpoints: list[Path]
+    grid: dict[str, list[Any]]  # AXES -> values; "ref" values are (audio path, transcript)
+    val_clips: list[tuple[str, str]] = field(default_factory=list)  # held-out (audio, transcript)
+    seed: int = 0
+    loss_samples: int = 4
+    asr: str | None = None
+    speaker: str | None = "resemblyzer"
+    configs: str = "auto"  # catalogue: auto, shipped or tiny
+    name: str = "sweep"
+
+
+@dataclass
+class Unit:
+    """What one Dask task runs: notebooks in one folder with one set of parameters."""
+
+    id: str
+    dir: str
+    notebooks: list[str]
+    params: dict[str, Any]
+    key: str  # sha256 of the inputs
+    gpu: bool
+    points: list[str]
+
+
+@dataclass
+class SweepResult:
+    sweep_dir: Path
+    summary: dict[str, Any]
+    ran: list[str]
+    skipped: list[str]
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and not self.summary["failed"] and not self.summary["missing"]
+
+    @property
+    def index(self) -> Path:
+        return self.sweep_dir / "index.html"
+
+
+# -- points ------------------------------------------------------------------------------------------------
+def find_checkpoints(sources: Sequence[str | os.PathLike]) -> list[Path]:
+    """Files, folders (every checkpoint inside, by training update) and globs, each once."""
+    found: list[Path] = []
+    for src in sources:
+        path = Path(src).expanduser()
+        if path.is_dir():
+            hits = [p for p in path.iterdir() if p.suffix in CHECKPOINT_SUFFIXES and p.is_file()]
+            if not hits:
+                raise SweepError(f"{path}: no checkpoint files ({', '.join(CHECKPOINT_SUFFIXES)}) in this folder")
+        elif path.is_file():
+            hits = [path]
+        else:
+            hits = [Path(p) for p in glob.glob(str(path)) if Path(p).suffix in CHECKPOINT_SUFFIXES]
+            if not hits:
+                raise SweepError(f"{src}: no such checkpoint, folder or glob match")
+        found += sorted(hits, key=_training_order)
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    if not unique:
+        raise SweepError("no checkpoints given: name files, a training run's folder or a glob")
+    return unique
+
+
+def _training_order(path: Path) -> tuple[int, str]:
+    """model_100.pt < model_200.pt < model_last.pt, then by name."""
+    m = re.search(r"_(\d+)$", path.stem)
+    if m:
+        return int(m.group(1)), path.name
+    return (1 << 62, path.name) if "last" in path.stem else (1 << 61, path.name)
+
+
+def make_spec(sources: Sequence[str | os.PathLike], *, ref_audio: str | None = None, ref_text: str | None = None,
+              gen_text: Sequence[str] | str | None = None, config: Sequence[str | None] | str | None = None,
+              nfe: Sequence[int] | int = (32,), dtype: Sequence[str] | str = ("fp32",),
+              device: Sequence[str] | str = ("cpu",), val_audio: Sequence[str] = (), val_text: Sequence[str] = (),
+              **shared: Any) -> SweepSpec:
+    """A spec from command-line style options: every list is a grid axis."""
+    if (ref_audio is None) != (ref_text is None):
+        raise ConfigError("give --ref-audio and --ref-text together")
+    if len(val_audio) != len(val_text):
+        raise ConfigError("give one --val-text per --val-audio")
+    if ref_audio is None:
+        from f5lab.reports import DEMO_REF_TEXT, f5tts_example_audio
+
+        ref_audio, ref_text = str(f5tts_example_audio()), DEMO_REF_TEXT
+    grid = {"config": _listed(config), "nfe": [int(n) for n in _listed(nfe)], "dtype": _listed(dtype),
+            "device": _listed(device), "ref": [(str(Path(ref_audio).resolve()), str(ref_text))],
+            "gen_text": _listed(gen_text or DEFAULT_GEN_TEXT)}
+    checkpoints = find_checkpoints(sources)
+    name = shared.pop("name", None) or _default_name(sources, checkpoints)
+    spec = SweepSpec(checkpoints=checkpoints, grid=grid, name=name,
+                     val_clips=[(str(Path(a).resolve()), t) for a, t in zip(val_audio, val_text)], **shared)
+    check_spec(spec)
+    return spec
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return [None]
+    if isinstance(value, (list, tuple)):
+        return list(value) or [None]
+    return [value]
+
+
+def _default_name(sources: Sequence[Any], checkpoints: list[Path]) -> str:
+    first = Path(sources[0]) if sources else checkpoints[0]
+    stem = first.name if first.is_dir() else checkpoints[0].parent.name
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("_.") or "sweep"
+
+
+def check_spec(spec: SweepSpec) -> None:
+    """Refuse impossible settings before anything starts, one line naming the option."""
+    from f5lab.checkpoint import USER_DTYPES
+
+    for n in spec.grid["nfe"]:
+        if n < 1:
+            raise ConfigError(f"--nfe must be at least 1 (got {n})")
+    for d in spec.grid["dtype"]:
+        if d not in USER_DTYPES:
+            raise ConfigError(f"unknown --dtype {d!r}; use one of {', '.join(USER_DTYPES)}")
+    for d in spec.grid["device"]:
+        if d not in ("cpu", "cuda"):
+            raise ConfigError(f"unknown --device {d!r}; use cpu or cuda")
+    for audio, _ in spec.grid["ref"] + spec.val_clips:
+        if not Path(audio).is_file():
+            raise ConfigError(f"{audio}: no such audio file")
+    if spec.configs not in ("auto", "shipped", "tiny"):
+        raise ConfigError(f"unknown configs {spec.configs!r}; use auto, shipped or tiny")
+
+
+def load_sweep_file(path: str | os.PathLike, **overrides: Any) -> SweepSpec:
+    """A YAML sweep file: ``checkpoints`` (folder, glob or list) and any axis as a value or a list.
+
+    Relative paths are taken from the file's folder. Keys: checkpoints, config, nfe, dtype,
+    device, refs ([{audio, text}]) or ref_audio + ref_text, gen_text, val ([{audio, text}]),
+    seed, loss_samples, asr, speaker, configs, name.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SweepError(f"{path}: not a readable YAML sweep file ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict) or "checkpoints" not in data:
+        raise SweepError(f"{path}: a sweep file needs a 'checkpoints' key (folder, glob or list)")
+    known = {"checkpoints", "config", "nfe", "dtype", "device", "refs", "ref_audio", "ref_text", "gen_text", "val",
+             "seed", "loss_samples", "asr", "speaker", "configs", "name"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SweepError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    base = path.parent
+
+    def here(p: str) -> str:
+        return str((base / p).resolve()) if not os.path.isabs(p) else p
+
+    refs = data.get("refs") or ([{"audio": data["ref_audio"], "text": data.get("ref_text")}]
+                                if data.get("ref_audio") else [])
+    val = data.get("val") or []
+    shared = {k: data[k] for k in ("seed", "loss_samples", "asr", "speaker", "configs", "name") if k in data}
+    spec = make_spec([here(c) for c in _listed(data["checkpoints"])],
+                     ref_audio=here(refs[0]["audio"]) if refs else None, ref_text=refs[0]["text"] if refs else None,
+                     gen_text=data.get("gen_text"), config=data.get("config"), nfe=data.get("nfe", 32),
+                     dtype=data.get("dtype", "fp32"), device=data.get("device", "cpu"),
+                     val_audio=[here(v["audio"]) for v in val], val_text=[v["text"] for v in val],
+                     **{**shared, **{k: v for k, v in overrides.items() if v is not None}})
+    if len(refs) > 1:
+        spec.grid["ref"] = [(here(r["audio"]), str(r["text"])) for r in refs]
+        check_spec(spec)
+    return spec
+
+
+def make_points(spec: SweepSpec) -> list[dict[str, Any]]:
+    """Every checkpoint x grid combination, each with a stable, readable, unique id."""
+    names = _checkpoint_labels(spec.checkpoints)
+    varying = [a for a in AXES if len(spec.grid[a]) > 1]
+    points = []
+    for ck in spec.checkpoints:
+        for combo in product(*(spec.grid[a] for a in AXES)):
+            settings = dict(zip(AXES, combo))
+            parts = [names[ck]] + [_label(a, settings[a], spec.grid[a]) for a in varying]
+            points.append({"id": "__".join(parts), "checkpoint": str(ck), **settings})
+    return points
+
+
+def _checkpoint_labels(paths: list[Path]) -> dict[Path, str]:
+    """File stems, with the parent folder added where two stems collide."""
+    stems = [p.stem for p in paths]
+    return {p: _safe(p.stem if stems.count(p.stem) == 1 else f"{p.parent.name}_{p.stem}") for p in paths}
+
+
+def _label(axis: str, value: Any, values: list[Any]) -> str:
+    if axis == "nfe":
+        return f"nfe{value}"
+    if axis in ("ref", "gen_text"):
+        return f"{axis}{values.index(value) + 1}"
+    return _safe(str(value))
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
+
+
+def sweep_id_for(spec: SweepSpec, points: list[dict[str, Any]]) -> str:
+    """``<name>-<hash>``: the same sweep gets the same folder, so re-running it resumes."""
+    blob = json.dumps({"points": points, "val": spec.val_clips, "seed": spec.seed, "loss": spec.loss_samples,
+                       "asr": spec.asr, "speaker": spec.speaker, "configs": spec.configs}, sort_keys=True)
+    return f"{spec.name}-{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
+
+
+# -- units: what runs where, and the sha256 of its inputs ----------------------------------------------------
+def point_params(point: dict[str, Any], spec: SweepSpec, catalogue: str) -> dict[str, Any]:
+    """The notebook parameters of one point (each notebook takes the ones it declares)."""
+    audio, text = point["ref"]
+    return {"checkpoint": point["checkpoint"], "config": point["config"], "configs": catalogue,
+            "candidates": [point["config"]] if point["config"] else None, "ref_audio": audio, "ref_text": text,
+            "gen_text": point["gen_text"], "nfe": point["nfe"], "dtype": point["dtype"], "dtypes": [point["dtype"]],
+            "device": point["device"], "val_audio": [a for a, _ in spec.val_clips],
+            "val_text": [t for _, t in spec.val_clips], "loss_samples": spec.loss_samples, "seed": spec.seed,
+            "asr": spec.asr, "speaker": spec.speaker}
+
+
+class Hasher:
+    """sha256 of files, cached by (path, size, mtime) in the sweep folder: a 1.3 GB file is read once."""
+
+    def __init__(self, cache: Path) -> None:
+        self.cache_path = cache
+        try:
+            self.cache: dict[str, str] = json.loads(cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.cache = {}
+
+    def __call__(self, path: str | Path) -> str:
+        from f5lab.inspection import file_sha256
+
+        st = Path(path).stat()
+        tag = f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        if tag not in self.cache:
+            self.cache[tag] = file_sha256(path)
+            _write_json(self.cache_path, self.cache)
+        return self.cache[tag]
+
+
+def input_key(notebooks: list[str], params: dict[str, Any], folder: Path, sha: Hasher) -> str:
+    """sha256 over the notebooks' sources, the parameters, and the bytes of every input file."""
+    files = {"checkpoint": sha(params["checkpoint"]), "ref_audio": sha(params["ref_audio"]),
+             "val_audio": [sha(a) for a in params["val_audio"]]}
+    named = {k: v for k, v in params.items() if k not in files and k != "work_dir"}
+    blob = {"notebooks": {n: sha(folder / f"{n}.ipynb") for n in notebooks}, "files": files, "params": named}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def arch_fingerprint(checkpoint: str) -> str:
+    """Names, shapes and dtypes of the model tensors: equal for every checkpoint of one run."""
+    from f5lab.checkpoint import open_checkpoint
+
+    tensors = open_checkpoint(checkpoint).model_state().tensors
+    blob = sorted((k, list(v.shape), v.dtype) for k, v in tensors.items())
+    return hashlib.sha256(json.dumps(blob).encode()).hexdigest()
+
+
+def plan_units(points: list[dict[str, Any]], spec: SweepSpec, notebooks: list[str], sweep_dir: Path,
+               folder: Path, sha: Hasher) -> list[Unit]:
+    """Per-point units for notebooks whose inputs differ; one shared unit per architecture for the others."""
+    from f5lab.reports import choose_catalogue
+
+    catalogues = {ck: choose_catalogue(ck, spec.configs) for ck in spec.checkpoints}
+    per_point = [n for n in notebooks if n not in ARCH_ONLY]
+    units: list[Unit] = []
+    shared: dict[tuple[str, str], Unit] = {}
+    for point in points:
+        params = point_params(point, spec, catalogues[Path(point["checkpoint"])])
+        if per_point:
+            units.append(Unit(id=point["id"], dir=str(sweep_dir / point["id"]), notebooks=per_point,
+                              params={**params, "work_dir": str(sweep_dir / point["id"])},
+                              key=input_key(per_point, params, folder, sha), gpu=point["device"] == "cuda",
+                              points=[point["id"]]))
+        for nb in (n for n in notebooks if n in ARCH_ONLY):
+            group = (nb, arch_fingerprint(point["checkpoint"]) + json.dumps(
+                _declared_subset(folder / f"{nb}.ipynb", params, drop=("checkpoint",)), sort_keys=True))
+            if group in shared:
+                shared[group].points.append(point["id"])
+                continue
+            uid = f"_shared/{nb}-{hashlib.sha256(group[1].encode()).hexdigest()[:8]}"
+            shared[group] = Unit(id=uid, dir=str(sweep_dir / uid), notebooks=[nb],
+                                 params={**params, "work_dir": str(sweep_dir / uid)},
+                                 key=input_key([nb], params, folder, sha), gpu=point["device"] == "cuda",
+                                 points=[point["id"]])
+            units.append(shared[group])
+    return units
+
+
+def _declared_subset(notebook: Path, params: dict[str, Any], drop: Sequence[str] = ()) -> dict[str, Any]:
+    """The parameters ``notebook`` declares (what can change its output), less ``drop``."""
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(notebook))
+    return {k: v for k, v in params.items() if k in declared and k not in drop}
+
+
+def is_done(unit: Unit) -> bool:
+    marker = read_marker(Path(unit.dir))
+    return bool(marker) and marker.get("key") == unit.key and marker.get("status") == "ok"
+
+
+def read_marker(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / DONE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+# -- one unit, on a Dask worker ---------------------------------------------------------------------------
+def run_unit(unit: dict[str, Any]) -> dict[str, Any]:
+    """Run a unit's notebooks with papermill (each in a fresh kernel, cwd = the unit folder).
+
+    Called in a Dask worker process. Starts from an empty folder (a half-finished earlier try
+    leaves nothing behind), and ends by writing ``done.json`` atomically, ok or failed.
+    """
+    from f5lab.reports import build_summary, ensure_kernel, execute, notebooks_dir
+
+    os.environ["TQDM_DISABLE"] = "1"
+    os.environ["MPLBACKEND"] = "Agg"
+    folder = Path(unit["dir"])
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    t0 = time.perf_counter()
+    results, crash = [], None
+    try:
+        ensure_kernel()
+        nb_dir = notebooks_dir()
+        for name in unit["notebooks"]:
+            results.append(execute(nb_dir / f"{name}.ipynb", folder, unit["params"], progress=False))
+    except Exception:  # the unit failed outside a notebook (kernel would not start, disk full...)
+        crash = traceback.format_exc()
+    return write_marker(unit, results, crash, time.perf_counter() - t0)
+
+
+def write_marker(unit: dict[str, Any], results: list[Any], crash: str | None, seconds: float) -> dict[str, Any]:
+    """``done.json``: the inputs' key, the status, each notebook's error and traceback, the numbers."""
+    from f5lab.reports import build_summary
+
+    notebooks = [{"name": r.name, "status": r.status, "error": r.error,
+                  "traceback": notebook_traceback(r.ipynb) if r.status != "ok" else None,
+                  "html": r.html.name if r.html else None, "seconds": round(r.seconds, 3)} for r in results]
+    ok = crash is None and len(results) == len(unit["notebooks"]) and all(r.status == "ok" for r in results)
+    marker = {"unit": unit["id"], "key": unit["key"], "status": "ok" if ok else "failed", "points": unit["points"],
+              "notebooks": notebooks, "crash": crash, "summary": build_summary(results),
+              "seconds": round(seconds, 3)}
+    _write_json(Path(unit["dir"]) / DONE, marker)
+    return marker
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def notebook_traceback(ipynb: Path) -> str | None:
+    """The traceback of the first error in an executed notebook, without terminal colours."""
+    try:
+        import nbformat
+
+        nb = nbformat.read(ipynb, as_version=4)
+    except Exception:
+        return None
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") == "error":
+                return ANSI.sub("", "\n".join(out.get("traceback", [])))
+    return None
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# -- the sweep ----------------------------------------------------------------------------------------------
+def connect(workers: int, scheduler: str | None, gpu: bool) -> tuple[Any, Any]:
+    """A Dask client: to ``scheduler`` if given, else to a new LocalCluster of ``workers`` processes."""
+    import logging
+
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise SweepError(f"--scheduler {scheduler}: cannot connect ({str(exc).splitlines()[0]})") from None
+        check_workers(client, scheduler, gpu)
+        return client, None
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1 (got {workers})")
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, resources={"GPU": 1} if gpu else None,
+                           silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def check_workers(client: Any, scheduler: str, gpu: bool, wait_s: float = 30.0) -> None:
+    """Fail in one line, not hang, when the cluster has no worker (or none offering a GPU)."""
+    try:
+        client.wait_for_workers(1, timeout=wait_s)
+    except TimeoutError:
+        raise SweepError(f"--scheduler {scheduler}: no worker joined within {wait_s:.0f} s") from None
+    if gpu and not any(w.get("resources", {}).get("GPU") for w in client.scheduler_info()["workers"].values()):
+        raise SweepError(f"--scheduler {scheduler}: GPU points need workers started with --resources GPU=1")
+
+
+def run_sweep(spec: SweepSpec, *, out: str | os.PathLike = "reports", sweep_id: str | None = None,
+              workers: int = 2, scheduler: str | None = None, notebooks: Sequence[str] | None = None,
+              compare: bool = True, progress: bool = True,
+              echo: Callable[[str], None] | None = None) -> SweepResult:
+    """Run every point not already done with the same inputs; summarise, compare, write the index.
+
+    ``notebooks``: what each point runs (default: the point notebook only; add ``01_inspect``
+    or ``03_memory`` and they run once per architecture). ``compare``: also execute the
+    comparison notebook ``05_sweep`` on the finished sweep folder.
+    """
+    from f5lab.comparison import build_sweep_summary, write_sweep_index
+    from f5lab.reports import notebooks_dir, write_json
+
+    echo = echo or (lambda _msg: None)
+    folder = notebooks_dir()
+    names = list(notebooks or [POINT_NOTEBOOK])
+    for n in names:
+        if n == COMPARE_NOTEBOOK or not (folder / f"{n}.ipynb").exists():
+            raise ConfigError(f"--notebook {n}: no such point notebook in {folder}")
+    points = make_points(spec)
+    sweep_dir = Path(out).resolve() / (sweep_id or sweep_id_for(spec, points))
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    units = plan_units(points, spec, names, sweep_dir, folder, Hasher(sweep_dir / "hashes.json"))
+    write_json(sweep_dir / "sweep.json", {"spec": _spec_dict(spec), "points": points, "notebooks": names,
+                                          "units": [asdict(u) for u in units]})
+    todo = [u for u in units if not is_done(u)]
+    skipped = [u.id for u in units if u not in todo]
+    echo(f"sweep {sweep_dir.name}: {len(points)} point(s), {len(units)} unit(s); "
+         f"{len(skipped)} already done, {len(todo)} to run")
+    interrupted = submit_all(todo, workers, scheduler, progress) if todo else False
+    summary = build_sweep_summary(sweep_dir)
+    write_json(sweep_dir / "summary.json", summary)
+    if compare and not interrupted:
+        run_compare_notebook(sweep_dir, folder)
+    write_sweep_index(sweep_dir, summary)
+    return SweepResult(sweep_dir=sweep_dir, summary=summary, ran=[u.id for u in todo], skipped=skipped,
+                       interrupted=interrupted)
+
+
+def submit_all(units: list[Unit], workers: int, scheduler: str | None, progress: bool) -> bool:
+    """Submit every unit to Dask, follow them with a progress bar; True when interrupted (Ctrl-C)."""
+    from dask.distributed import as_completed
+    from tqdm import tqdm
+
+    client, cluster = connect(workers, scheduler, any(u.gpu for u in units))
+    futures: dict[Any, Unit] = {}
+    try:
+        for u in units:
+            fut = client.submit(run_unit, asdict(u), key=f"f5lab-sweep-{u.key[:16]}-{_safe(u.id)}", pure=False,
+                                resources={"GPU": 1} if u.gpu else None)
+            futures[fut] = u
+        bar = tqdm(total=len(units), desc="sweep", unit="point", disable=not progress)
+        for fut in as_completed(list(futures)):
+            if fut.status == "error":  # the worker itself died: record it like a failed notebook
+                u = futures[fut]
+                write_marker(asdict(u), [], f"{type(fut.exception()).__name__}: {fut.exception()}", 0.0)
+            bar.update(1)
+        bar.close()
+        return False
+    except KeyboardInterrupt:
+        for fut in futures:
+            fut.cancel()
+        return True
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_compare_notebook(sweep_dir: Path, folder: Path) -> Any:
+    """Execute ``05_sweep`` on the finished sweep folder (its table, plots and best points)."""
+    from f5lab.reports import ensure_kernel, execute
+
+    ensure_kernel()
+    return execute(folder / f"{COMPARE_NOTEBOOK}.ipynb", sweep_dir, {"sweep_dir": str(sweep_dir)}, progress=False)
+
+
+def _spec_dict(spec: SweepSpec) -> dict[str, Any]:
+    d = asdict(spec)
+    d["checkpoints"] = [str(p) for p in spec.checkpoints]
+    return d
+
+
+# -- in this process: the comparison notebook's cheap default ------------------------------------------------
+def run_inline(spec: SweepSpec, out: str | os.PathLike, sweep_id: str | None = None) -> SweepResult:
+    """Every point one after another in this process, through the point notebook's one call.
+
+    No papermill and no Dask: it exists so that the stored ``05_sweep`` notebook can build its
+    own small sweep in seconds under nbval. Real sweeps use ``run_sweep``.
+    """
+    from f5lab.comparison import build_sweep_summary
+    from f5lab.reports import NotebookResult, notebooks_dir, write_json
+
+    folder = notebooks_dir()
+    points = make_points(spec)
+    sweep_dir = Path(out).resolve() / (sweep_id or sweep_id_for(spec, points))
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    units = plan_units(points, spec, [POINT_NOTEBOOK], sweep_dir, folder, Hasher(sweep_dir / "hashes.json"))
+    write_json(sweep_dir / "sweep.json", {"spec": _spec_dict(spec), "points": points, "notebooks": [POINT_NOTEBOOK],
+                                          "units": [asdict(u) for u in units]})
+    for u in units:
+        Path(u.dir).mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        sidecar = Path(u.dir) / f"{POINT_NOTEBOOK}.json"
+        evaluate_into(sidecar, u.params)
+        result = NotebookResult(name=POINT_NOTEBOOK, status="ok", ipynb=Path(u.dir) / f"{POINT_NOTEBOOK}.ipynb",
+                                html=None, sidecar=sidecar, seconds=time.perf_counter() - t0)
+        write_marker(asdict(u), [result], None, result.seconds)
+    summary = build_sweep_summary(sweep_dir)
+    write_json(sweep_dir / "summary.json", summary)
+    return SweepResult(sweep_dir=sweep_dir, summary=summary, ran=[u.id for u in units], skipped=[])
+
+
+def evaluate_into(sidecar: Path, params: dict[str, Any]) -> None:
+    """What the point notebook's cell does with its parameters: evaluate, record into the sidecar."""
+    from f5lab.evaluation import evaluate_point, record
+    from f5lab.sidecar import Sidecar, catalogue_for
+
+    side = Sidecar(sidecar, POINT_NOTEBOOK)
+    ev = evaluate_point(params["checkpoint"], ref_audio=params["ref_audio"], ref_text=params["ref_text"],
+                        gen_text=params["gen_text"], nfe=params["nfe"], dtype=params["dtype"], device=params["device"],
+                        config=params["config"], catalogue=catalogue_for(params["configs"]),
+                        val_clips=list(zip(params["val_audio"], params["val_text"])),
+                        loss_samples=params["loss_samples"], seed=params["seed"], asr=params["asr"],
+                        speaker=params["speaker"], work_dir=params["work_dir"])
+    record(side, ev)
+
+
+def tiny_sweep(out: str | os.PathLike, nfe: Sequence[int] = (2, 4), dtype: Sequence[str] = ("fp32", "bf16")) -> Path:
+    """A tiny trained run (``f5lab.training_fixture``) swept in-process: checkpoints x NFE x dtype."""
+    from f5lab.training_fixture import build_training_run
+
+    run = build_training_run(Path(out) / "run")
+    spec = make_spec([run.folder], config=run.config, nfe=list(nfe), dtype=list(dtype), configs="tiny",
+                     val_audio=[str(run.held_out)], val_text=[run.held_out_text], name="tiny_run",
+                     gen_text="Hello there.")
+    return run_inline(spec, Path(out) / "sweeps").sweep_dir
+
+
+def spec_from_options(sources: Sequence[str], **options: Any) -> SweepSpec:
+    """The CLI's sources and options as a spec: one ``.yaml``/``.yml`` source is a sweep file
+    (options given on the command line override its shared settings), anything else checkpoints."""
+    if len(sources) == 1 and Path(sources[0]).suffix in (".yaml", ".yml"):
+        if not Path(sources[0]).is_file():
+            raise SweepError(f"{sources[0]}: no such sweep file")
+        shared = {k: options.get(k) for k in ("seed", "loss_samples", "asr", "speaker", "configs", "name")}
+        return load_sweep_file(sources[0], **shared)
+    return make_spec(sources, **{k: v for k, v in options.items() if v is not None and v != ()})
