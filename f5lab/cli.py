@@ -353,6 +353,81 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
         sys.exit(1)
 
 
+# -- sweep (issue 12) ---------------------------------------------------------------------------
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--ref-audio", type=click.Path(dir_okay=False, path_type=str),
+              help="Reference clip for synthesis and speaker similarity. [default: f5-tts's basic_ref_en.wav]")
+@click.option("--ref-text", help="Transcript of --ref-audio (give both or neither).")
+@click.option("--gen-text", multiple=True, help="Text to synthesise (repeatable: a grid axis).")
+@click.option("--val-audio", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              help="Held-out clip for the validation loss (repeatable). [default: the reference clip]")
+@click.option("--val-text", multiple=True, help="Transcript of each --val-audio, in order.")
+@click.option("--config", multiple=True, help="Config the checkpoints were trained under (repeatable: an axis). "
+              "[default: the shapes decide, or the behavioural probe]")
+@click.option("--nfe", multiple=True, type=int, help="Flow-matching steps (repeatable: an axis). [default: 32]")
+@click.option("--dtype", multiple=True, type=click.Choice(["fp32", "fp16", "bf16"]),
+              help="Weights dtype for synthesis (repeatable: an axis). [default: fp32]")
+@click.option("--device", multiple=True, type=click.Choice(["cpu", "cuda"]),
+              help="Where a point runs (repeatable: an axis); cuda points ask Dask for a GPU. [default: cpu]")
+@click.option("--configs", type=click.Choice(["auto", "shipped", "tiny"]), default=None,
+              help="Config catalogue (tiny: `demo-checkpoint --scale tiny` files). [default: auto]")
+@click.option("--loss-samples", type=int, default=None, help="Paired noise/time samples per held-out clip. [default: 4]")
+@click.option("--asr", type=click.Choice(["pocketsphinx", "none"]), default="pocketsphinx", show_default=True,
+              help="Offline ASR for a WER column (English).")
+@click.option("--seed", type=int, default=None, help="Seed of noise, times and synthesis. [default: 0]")
+@click.option("--workers", default=2, show_default=True, help="Local Dask worker processes (1 thread each).")
+@click.option("--scheduler", default=None, help="Address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+              "(workers must see the --out folder).")
+@click.option("--notebook", "notebooks", multiple=True, help="Point notebook to run (repeatable). "
+              "[default: sweep_point; 01_inspect / 03_memory run once per architecture]")
+@click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=str),
+              help="Folder that receives <sweep-id>/.")
+@click.option("--sweep-id", default=None, help="Name of the sweep folder. [default: <name>-<hash of the "
+              "points>, so re-running the same sweep resumes it]")
+@click.option("--no-compare", is_flag=True, help="Skip the 05_sweep comparison notebook.")
+@friendly_errors
+def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None, gen_text: tuple[str, ...],
+          val_audio: tuple[str, ...], val_text: tuple[str, ...], config: tuple[str, ...], nfe: tuple[int, ...],
+          dtype: tuple[str, ...], device: tuple[str, ...], configs: str | None, loss_samples: int | None, asr: str,
+          seed: int | None, workers: int, scheduler: str | None, notebooks: tuple[str, ...], out: str,
+          sweep_id: str | None, no_compare: bool) -> None:
+    """Compare checkpoints and settings: SOURCES are checkpoints, folders, globs or one sweep.yaml.
+
+    Every checkpoint x --config x --nfe x --dtype x --device x --gen-text is a point; each
+    point runs in its own Jupyter kernel on Dask (a local cluster of --workers processes, or
+    --scheduler) into OUT/<sweep-id>/<point-id>/. Re-running the same sweep skips the points
+    already done with the same inputs; Ctrl-C keeps finished points. Exit 1 if a point failed
+    or is missing, 130 when interrupted.
+
+    \b
+    Examples:
+      f5lab sweep runs/my_finetune/ --config F5TTS_v1_Base --ref-audio clip.wav \\
+          --ref-text "What I say in clip.wav." --val-audio held.wav --val-text "..." --workers 2
+      f5lab sweep model_last.pt --nfe 8 --nfe 16 --nfe 32 --dtype fp32 --dtype fp16 --device cuda
+      f5lab sweep sweep.yaml --scheduler tcp://login-node:8786
+    """
+    from f5lab.sweep import run_sweep, spec_from_options
+
+    spec = spec_from_options(list(sources), ref_audio=ref_audio, ref_text=ref_text, gen_text=gen_text,
+                             val_audio=val_audio, val_text=val_text, config=config, nfe=nfe, dtype=dtype,
+                             device=device, configs=configs, loss_samples=loss_samples,
+                             asr=None if asr == "none" else asr, seed=seed)
+    result = run_sweep(spec, out=out, sweep_id=sweep_id, workers=workers, scheduler=scheduler,
+                       notebooks=list(notebooks) or None, compare=not no_compare, echo=click.echo)
+    for key, b in result.summary["best"].items():
+        click.echo(f"  best {b['label']:24s} {b['point']}  ({b['value']:.4g} {b['unit']})")
+    click.echo(f"sweep: {result.index}")
+    if result.interrupted:
+        click.echo("f5lab: interrupted; finished points are kept, re-run the same command to resume", err=True)
+        sys.exit(130)
+    if not result.ok:
+        s = result.summary
+        click.echo(f"f5lab: failed: {', '.join(s['failed']) or 'none'}; missing: {', '.join(s['missing']) or 'none'}",
+                   err=True)
+        sys.exit(1)
+
+
 # -- size (memory) -----------------------------------------------------------------------------
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=str))

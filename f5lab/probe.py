@@ -115,6 +115,29 @@ def reference_mel(model: Any, ref_audio: Any) -> tuple[Any, float]:
     return mel, ref.seconds
 
 
+def validation_loss(model: Any, clips: list[tuple[Any, str]], n_samples: int = 4, seed: int = 0) -> dict[str, Any]:
+    """The checkpoint's flow-matching loss on held-out ``(audio, transcript)`` clips.
+
+    The probe's machinery with the config fixed: every checkpoint sees the same noise, times
+    and masked spans (seeds ``seed..seed+n-1`` per clip), so the losses of a run's checkpoints
+    are paired and their trend is the model's, not the sampler's. No download, no ASR.
+    """
+    from f5_tts.model.utils import convert_char_to_pinyin
+
+    device = next(model.parameters()).device
+    per_clip, all_losses = [], []
+    for audio, text in clips:
+        mel, _ = reference_mel(model, audio)
+        losses = flow_losses(model, mel.to(device, next(model.parameters()).dtype),
+                             convert_char_to_pinyin([text.strip()]), n_samples, seed)
+        per_clip.append(round(sum(losses) / len(losses), 6))
+        all_losses += losses
+    mean = sum(all_losses) / len(all_losses)
+    std = (sum((x - mean) ** 2 for x in all_losses) / max(1, len(all_losses) - 1)) ** 0.5
+    return {"loss_mean": round(mean, 6), "loss_std": round(std, 6), "per_clip": per_clip,
+            "clips": len(clips), "samples_per_clip": n_samples, "seed": seed}
+
+
 def probe(path: str | Path, ref_audio: Any, ref_text: str, candidates: list[str] | None = None, seed: int = 0, *,
           n_samples: int = 8, vocab: str | None = None, catalogue: Mapping[str, Any] | None = None,
           device: str = "cpu", progress: bool = False) -> ProbeResult:
