@@ -28,6 +28,7 @@ _EXPORTS = {
     "compare_records": ("f5lab.quality", "compare_records"),
     "load_model_by_probe": ("f5lab.probe", "load_model_by_probe"),
     "report": ("f5lab.reports", "run_report"),
+    "notebook_setup": ("f5lab.sidecar", "notebook_setup"),
 }
 
 

@@ -47,9 +47,11 @@ def fix_line(path_name: str, asked: str, rows: Sequence[Any], target: str) -> st
     if remap_needed(rows, target):
         return f"f5lab remap {path_name} {_stem(path_name)}.{target}.safetensors --config {target}"
     if {r.config: r.status for r in rows}.get(target) == "loads":
+        twins = [r.config for r in rows if r.status == "loads" and r.config != target]
+        also = f"; {' / '.join(twins)} loads too: f5lab probe decides" if twins else ""
         if target == asked:
-            return f'load_model("{path_name}", config="{asked}")  # loads as stored'
-        return f'load_model("{path_name}", config="{target}")  # not {asked}'
+            return f'load_model("{path_name}", config="{asked}")  # loads as stored{also}'
+        return f'load_model("{path_name}", config="{target}")  # not {asked}{also}'
     return f"f5lab inspect {path_name} --write-config my_config.yaml  # no installed config builds it"
 
 
@@ -150,7 +152,8 @@ def synthesis_verdict(rows: Sequence[Mapping[str, Any]], random_weights: bool = 
     text = f"synthesis: {audible}/{len(rows)} renderings finite and not silent"
     wers = [r["WER %"] for r in rows if r.get("WER %") is not None]
     if wers:
-        text += f"; word error rate {min(wers):g}-{max(wers):g}%"
+        span = f"{min(wers):g}%" if min(wers) == max(wers) else f"{min(wers):g}-{max(wers):g}%"
+        text += f"; word error rate {span}"
     if random_weights:
         text += " (random weights: noise by construction)"
     return {"text": text, "ok": audible == len(rows), "audible": audible, "renderings": len(rows)}

@@ -97,6 +97,16 @@ def f5tts_example_audio() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "infer" / "examples" / "basic" / "basic_ref_en.wav"
 
 
+def reference_clip(ref_audio: str | os.PathLike | None, ref_text: str | None) -> tuple[Path, str]:
+    """The reference a notebook speaks from: the given clip and its transcript, or f5-tts's
+    shipped English clip with its text."""
+    if ref_audio is None:
+        return f5tts_example_audio(), DEMO_REF_TEXT
+    if ref_text is None:
+        raise ConfigError("ref_text (the transcript of ref_audio) is required with ref_audio")
+    return Path(ref_audio), str(ref_text)
+
+
 def select_notebooks(folder: Path, wanted: Sequence[str] | None) -> list[str]:
     """The notebooks to run, in order: ``wanted`` (checked) or every one present."""
     names = list(wanted or [n for n in NOTEBOOKS if (folder / f"{n}.ipynb").exists()])
@@ -142,19 +152,42 @@ def choose_catalogue(checkpoint: Path, configs: str) -> str:
     return "tiny" if rank_configs(spec, tiny_catalogue())[0].exact else "shipped"
 
 
+def config_params(checkpoint: Path, config: str, catalogue: str, vocab: str | None) -> dict[str, Any]:
+    """The notebooks' config parameters: a YAML of one's own as an absolute path (the kernels run
+    in the run folder), its ``tokenizer_path`` as the vocab, it among the synthesis candidates when
+    it builds the checkpoint, and which config was used and from where (``config_source``)."""
+    from f5lab.arch import compare, infer_spec, rank_configs
+    from f5lab.checkpoint import open_checkpoint
+    from f5lab.configs import resolve_config, tiny_catalogue
+
+    cat = tiny_catalogue() if catalogue == "tiny" else None
+    ckpt = open_checkpoint(checkpoint)
+    entry = resolve_config(config, cat, ckpt.metadata)
+    out: dict[str, Any] = {"config_source": entry.describe()}
+    if entry.source != "file":
+        return out
+    out["config"] = entry.path
+    if vocab is None and entry.tokenizer_path:
+        out["vocab"] = entry.tokenizer_path
+    spec = infer_spec(ckpt.model_state().tensors)
+    if compare(spec, entry).exact:
+        out["candidates"] = [entry.path] + [c.config for c in rank_configs(spec, cat) if c.exact]
+    return out
+
+
 def resolve_device(device: str) -> str:
     """``auto``: the CUDA GPU when torch sees one, else the CPU."""
     if device not in ("auto", "cpu", "cuda"):
-        raise ConfigError(f"unknown device {device!r}; use auto, cpu or cuda")
+        raise ConfigError(f"--device {device!r}: unknown; use auto, cpu or cuda")
     if device == "cpu":
         return device
     import torch
 
-    if torch.cuda.is_available():
-        return "cuda"
     if device == "cuda":
-        raise ConfigError("device 'cuda' asked for, but this torch sees no CUDA GPU")
-    return "cpu"
+        from f5lab.devices import check_device
+
+        return check_device(device)
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def new_run_id() -> str:
@@ -176,6 +209,17 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     Returns the ``Report``; ``Report.ok`` is False when any notebook failed.
     """
     echo = echo or (lambda _msg: None)
+    from f5lab.synth import check_settings
+
+    check_settings(nfe=DEFAULT_NFE if nfe is None else nfe, seed=seed)  # before the demo build or any notebook
+    from f5lab.gpus import get_gpu
+
+    get_gpu(gpu)  # an unknown card name: one line now, not a failed notebook later
+    if vocab is not None:
+        from f5lab.vocab import read_vocab
+
+        read_vocab(vocab)
+    device = resolve_device(device)
     folder = notebooks_dir()
     names = select_notebooks(folder, notebooks)
     demo = checkpoint is None
@@ -183,7 +227,6 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         echo("locating the demo checkpoint (full-scale F5TTS_Base, random weights; built once, cached)...")
     checkpoint, ref_audio, ref_text = resolve_inputs(checkpoint, ref_audio, ref_text)
     catalogue = choose_catalogue(checkpoint, configs)
-    device = resolve_device(device)
 
     run_dir = Path(out).resolve() / (run_id or new_run_id())
     if run_dir.exists() and any(run_dir.iterdir()):
@@ -193,10 +236,11 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         "checkpoint": str(checkpoint), "config": config or DEMO_CONFIG, "configs": catalogue,
         "vocab": str(Path(vocab).resolve()) if vocab else None, "gpu": gpu,
         "ref_audio": str(ref_audio), "ref_text": ref_text, "gen_text": gen_text or DEMO_GEN_TEXT,
-        "nfe": nfe or (DEMO_NFE if demo else DEFAULT_NFE), "seed": seed, "asr": asr, "device": device,
+        "nfe": nfe if nfe is not None else (DEMO_NFE if demo else DEFAULT_NFE), "seed": seed, "asr": asr, "device": device,
         "work_dir": str(run_dir),
         "demo": demo, **(DEMO_EXTRA if demo else {}),
     }
+    params.update(config_params(checkpoint, params["config"], catalogue, params["vocab"]))
     ensure_kernel()
     os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels; our own bars pass disable=False
     os.environ["MPLBACKEND"] = "Agg"
@@ -205,20 +249,26 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     for i, name in enumerate(names, 1):
         echo(f"[{i}/{len(names)}] {name}")
         results.append(execute(folder / f"{name}.ipynb", run_dir, params, progress=progress,
-                               desc=f"[{i}/{len(names)}] {name}"))
+                               desc=f"[{i}/{len(names)}] {name}", title=page_title(name, checkpoint)))
         if results[-1].status != "ok":
             echo(f"    FAILED: {results[-1].error}")
-    summary = build_summary(results)
+    summary = build_summary(results, params)
     manifest = build_manifest(run_dir, checkpoint, params, results, started, demo)
     write_json(run_dir / "summary.json", summary)
     write_json(run_dir / "manifest.json", manifest)
     write_index(run_dir, summary, manifest, results)
+    write_report_html(run_dir, summary, manifest, results)
     return Report(run_dir=run_dir, results=results, summary=summary, manifest=manifest,
                   failed=[r.name for r in results if r.status != "ok"])
 
 
+def page_title(name: str, checkpoint: str | os.PathLike) -> str:
+    """An HTML page's title: the notebook, what it answers, and the checkpoint."""
+    return f"{name}: {TITLES.get(name, name)} · {Path(checkpoint).name}"
+
+
 def execute(notebook: Path, run_dir: Path, params: dict[str, Any], progress: bool = True,
-            desc: str | None = None) -> NotebookResult:
+            desc: str | None = None, title: str | None = None) -> NotebookResult:
     """Run one notebook with papermill (only the parameters it declares) and export its HTML."""
     import papermill as pm
 
@@ -238,23 +288,49 @@ def execute(notebook: Path, run_dir: Path, params: dict[str, Any], progress: boo
     except Exception as exc:  # a kernel that died or could not start: still a failed notebook
         error = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
     seconds = time.perf_counter() - t0
-    html_path = export_html(out_nb) if out_nb.exists() else None
+    html_path = export_html(out_nb, title) if out_nb.exists() else None
     return NotebookResult(name=name, status="ok" if error is None else "failed", ipynb=out_nb,
                           html=html_path, sidecar=sidecar, seconds=seconds, error=error)
 
 
-def export_html(ipynb: Path) -> Path | None:
-    """nbconvert's HTML (lab template) next to the executed notebook; None if export fails."""
+# JupyterLab's CSS breaks printed text anywhere (word-break: break-all): "pro|venance". Words
+# stay whole here; the notebooks wrap their own lines at 100 columns.
+TEXT_CSS = ("<style>.jp-RenderedText pre, .jp-OutputArea-output pre {word-break: normal; "
+            "overflow-wrap: anywhere;} .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th "
+            "{text-align: left;}</style>")
+
+
+def export_html(ipynb: Path, title: str | None = None) -> Path | None:
+    """nbconvert's HTML (lab template) next to the executed notebook, titled ``title`` (default:
+    the notebook's name); None if export fails."""
     import nbformat
-    from nbconvert import HTMLExporter
 
     try:
-        body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(ipynb, as_version=4))
+        body = notebook_html(nbformat.read(ipynb, as_version=4), title or ipynb.stem)
     except Exception:  # an export problem must not hide the notebook's own result
         return None
     out = ipynb.with_suffix(".html")
     out.write_text(body, encoding="utf-8")
     return out
+
+
+def notebook_html(nb: Any, title: str, exclude_input: bool = False) -> str:
+    """One notebook as a self-contained page: figures and audio are already data URIs in the
+    outputs; the lab template's CDN scripts (MathJax, require.js) are dropped, since no output
+    needs them, so the page opens offline and can be attached to an e-mail."""
+    import re
+
+    from nbconvert import HTMLExporter
+
+    from traitlets.config import Config
+
+    hide_setup = Config({"TagRemovePreprocessor": {"enabled": True, "remove_input_tags": ["setup"]}})
+    exporter = HTMLExporter(template_name="lab", exclude_input=exclude_input,
+                            exclude_output_prompt=exclude_input, exclude_input_prompt=exclude_input, config=hide_setup)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body = re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
+    body = re.sub(r'<link[^>]*\bhref="https?://[^"]*"[^>]*>', "", body)
+    return body.replace("</head>", TEXT_CSS + "\n</head>", 1)
 
 
 def ensure_kernel() -> str:
@@ -280,22 +356,80 @@ def read_sidecar(path: Path) -> dict[str, Any]:
         return {}
 
 
-def build_summary(results: Sequence[NotebookResult]) -> dict[str, Any]:
-    """Every number the notebooks showed, with units; timings apart under ``timings``.
+def build_summary(results: Sequence[NotebookResult], params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The answer first, then every number the notebooks showed, with units; timings apart
+    under ``timings``.
 
     Holds nothing run-specific (no run id, dates or report paths), so two runs with the
     same inputs give equal summaries once ``timings`` is set aside.
     """
     notebooks: dict[str, Any] = {}
     timings: dict[str, Any] = {}
+    facts: dict[str, Any] = {}
     for r in results:
         side = read_sidecar(r.sidecar)
-        notebooks[r.name] = {"status": r.status, "error": r.error, "numbers": side.get("numbers", {}),
-                             "verdicts": side.get("verdicts", [])}
+        notebooks[r.name] = {"ran": r.status == "ok", "status": r.status, "error": r.error,
+                             "numbers": side.get("numbers", {}), "verdicts": side.get("verdicts", [])}
         timings[r.name] = {"notebook": {"value": round(r.seconds, 3), "unit": "s"}, **side.get("timings", {})}
-    return {"schema": SUMMARY_SCHEMA, "ok": all(r.status == "ok" for r in results),
+        facts.update(side.get("answer", {}))
+    return {"schema": SUMMARY_SCHEMA, "answer": build_answer(facts, params or {}),
+            "ok": all(r.status == "ok" for r in results),
             "failed": [r.name for r in results if r.status != "ok"], "notebooks": notebooks,
             "timings": timings}
+
+
+# -- the answer card -----------------------------------------------------------------------------
+def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The report's answer, from the facts the notebooks recorded (``Sidecar.answer``): what the
+    checkpoint is; whether it loads under the config asked and under which it does; the one line
+    that fixes it; whether it fits the target GPU (dtype, attention, up to how many seconds and
+    what limits that); the probe's verdict with its margin; what stays undecided. ``lines`` is
+    the card, in that order; a fact whose notebook did not run is absent."""
+    lines: list[dict[str, Any]] = []
+    out: dict[str, Any] = {"checkpoint": Path(str(params.get("checkpoint", ""))).name or None,
+                           "config_asked": params.get("config"), "gpu": params.get("gpu"), "lines": lines}
+    what = facts.get("checkpoint")
+    if what:
+        out["is"] = what["text"]
+        lines.append({"label": "what it is", "text": what["text"], "ok": None})
+    load = facts.get("loading")
+    if load:
+        out["loads"] = {k: load.get(k) for k in ("asked", "loads_as_asked", "loads", "after_remap", "cannot",
+                                                 "target", "remapped", "remapped_bytes", "verified")}
+        out["fix"] = load["fix"]
+        lines.append({"label": "loads?", "text": load["text"], "ok": load["loads_as_asked"]})
+        lines.append({"label": "fix", "text": load["fix"], "ok": None, "code": True})
+        if load.get("remapped"):
+            lines.append({"label": "remapped file", "text": f"{load['remapped']} ({_size(load['remapped_bytes'])}), "
+                          + ("verified: same weights, same outputs" if load.get("verified") else "NOT verified"),
+                          "ok": bool(load.get("verified")), "href": load["remapped"]})
+    mem = facts.get("memory")
+    if mem:
+        out["fits"] = {k: mem.get(k) for k in ("gpu", "dtype", "attn", "seconds", "fits", "needs_bytes",
+                                               "budget_bytes", "max_seconds", "limited_by")}
+        lines.append({"label": "fits the GPU?", "text": mem["text"], "ok": mem["fits"]})
+    probe = facts.get("probe")
+    if probe:
+        out["probe"] = {k: probe.get(k) for k in ("best", "runner_up", "decided", "margin_pct", "bar_pct")}
+        lines.append({"label": "which config (probe)", "text": probe["text"], "ok": probe["ok"]})
+    undecided = _undecided(what, probe)
+    out["undecided"] = undecided
+    lines.append({"label": "still undecided", "text": "; ".join(undecided) or "nothing", "ok": None})
+    return out
+
+
+def _undecided(what: dict[str, Any] | None, probe: dict[str, Any] | None) -> list[str]:
+    """What the shapes could not decide, less what the probe settled."""
+    items = list((what or {}).get("undetermined", []))
+    if probe and probe.get("decided"):
+        items = [i for i in items if not (probe.get("best") and probe["best"] in i)]
+    return items
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
 
 
 def versions() -> dict[str, str | None]:
@@ -351,34 +485,67 @@ def write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
 
 
-# -- index.html ----------------------------------------------------------------------------------
+# -- index.html and report.html -------------------------------------------------------------------
 TITLES = {"01_inspect": "What the checkpoint is", "02_compatibility": "Compatibility and remap",
           "03_memory": "Memory and GPU verdicts", "04_synthesis": "Synthesis and quality"}
 
-CSS = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}
+CSS = """body{font-family:system-ui,sans-serif;max-width:62em;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.4em .6em;text-align:left;
 vertical-align:top}.ok{color:#176a2c}.bad{color:#b00020;font-weight:bold}.neutral{color:#555}
-code{background:#f3f3f3;padding:0 .2em}.small{font-size:.9em;color:#555}"""
+code{background:#f3f3f3;padding:0 .2em}.small{font-size:.9em;color:#555}ul{margin:0;padding-left:1.2em}
+"""
+# the answer card's own rules, scoped, so the card looks the same inside report.html's notebook CSS
+CARD_CSS = """.f5card{font-family:system-ui,sans-serif;border:2px solid #333;border-radius:6px;padding:.6em 1em;
+margin:1em auto;max-width:62em;color:#222}.f5card table{border-collapse:collapse;width:100%}
+.f5card td{border:0;border-bottom:1px solid #e5e5e5;padding:.4em .6em;text-align:left;vertical-align:top}
+.f5card td:first-child{white-space:nowrap;font-weight:bold;width:11em}.f5card .ok{color:#176a2c}
+.f5card .bad{color:#b00020}.f5card .neutral{color:#444}.f5card code{background:#f3f3f3;padding:0 .2em}
+.f5card .small{font-size:.9em;color:#555}.f5card h2{margin:.2em 0}"""
+
+MARKS = {True: ("ok", "&#10003;"), False: ("bad", "&#10007;"), None: ("neutral", "&#8226;")}
 
 
 def _verdict_html(v: dict[str, Any]) -> str:
-    cls = {True: "ok", False: "bad"}.get(v.get("ok"), "neutral")
-    mark = {True: "&#10003;", False: "&#10007;"}.get(v.get("ok"), "&#8226;")
+    cls, mark = MARKS.get(v.get("ok"), MARKS[None])
     return f'<li class="{cls}">{mark} {html.escape(str(v.get("text", "")))}</li>'
+
+
+def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str) -> str:
+    """The answer card: the header facts (checkpoint, config tried, target GPU, notebooks run),
+    then one row per answer line."""
+    ck = manifest["checkpoint"]
+    head = (f"<p><b>{html.escape(Path(ck['path']).name)}</b> ({_size(ck['size_bytes'])}) &middot; config tried: "
+            f"<code>{html.escape(str(answer.get('config_asked')))}</code> &middot; target GPU: "
+            f"<b>{html.escape(str(answer.get('gpu')))}</b> &middot; {ran}</p>")
+    rows = []
+    for line in answer["lines"]:
+        cls, mark = MARKS.get(line.get("ok"), MARKS[None])
+        text = html.escape(line["text"])
+        if line.get("code"):
+            text = f"<code>{text}</code>"
+        if line.get("href"):
+            text = f'<a href="{html.escape(line["href"])}">{text}</a>'
+        rows.append(f'<tr><td>{html.escape(line["label"])}</td><td class="{cls}">{mark} {text}</td></tr>')
+    demo = ("<p class='small'><b>Built-in demo:</b> a full-scale F5TTS_Base checkpoint with <b>random weights</b>: "
+            "it loads and runs like a real one, but its audio is noise and the probe cannot find a trained "
+            "config.</p>" if manifest["demo"] else "")
+    return (f'<style>{CARD_CSS}</style><div class="f5card"><h2>Answer</h2>{head}<table>{"".join(rows)}</table>'
+            f'{demo}</div>')
 
 
 def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any],
                 results: Sequence[NotebookResult]) -> Path:
-    """One static page: status and headline verdicts per notebook, links to every part."""
-    ck = manifest["checkpoint"]
+    """One static page: the answer card first, then per notebook whether it ran (separately
+    from the checkpoint's verdicts), its headline verdicts and links to every part."""
     rows = []
     for r in results:
         entry = summary["notebooks"][r.name]
-        status = ('<span class="ok">ok</span>' if r.status == "ok"
-                  else f'<span class="bad">FAILED</span><br><code>{html.escape(r.error or "")}</code>')
+        ran = (f'<span class="ok">&#10003; ran</span><br><span class="small">{r.seconds:.0f} s</span>'
+               if r.status == "ok" else
+               f'<span class="bad">&#10007; FAILED</span><br><code>{html.escape(r.error or "")}</code>')
         links = [f'<a href="{r.ipynb.name}">notebook</a>']
         if r.html:
-            links.insert(0, f'<a href="{r.html.name}">report</a>')
+            links.insert(0, f'<a href="{r.html.name}">page</a>')
         if r.sidecar.exists():
             links.append(f'<a href="{r.sidecar.name}">numbers</a>')
             for png in read_sidecar(r.sidecar).get("figures", []):
@@ -386,29 +553,61 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
                 links.append(f'<a href="{html.escape(png)}">{html.escape(label)} (figure)</a>')
         verdicts = "".join(_verdict_html(v) for v in entry["verdicts"]) or "<li class='neutral'>-</li>"
         rows.append(f"<tr><td><b>{html.escape(r.name)}</b><br>{html.escape(TITLES.get(r.name, ''))}</td>"
-                    f"<td>{status}</td><td><ul>{verdicts}</ul></td><td>{' &middot; '.join(links)}</td></tr>")
+                    f"<td>{ran}</td><td><ul>{verdicts}</ul></td><td>{' &middot; '.join(links)}</td></tr>")
     failed = summary["failed"]
-    banner = (f'<p class="bad">{len(failed)} notebook(s) failed: {html.escape(", ".join(failed))}</p>'
-              if failed else '<p class="ok">all notebooks ran</p>')
-    demo = ("<p><b>Built-in demo:</b> a full-scale F5TTS_Base checkpoint with <b>random weights</b>: "
-            "it loads and runs like a real one, but any audio it makes is noise.</p>" if manifest["demo"] else "")
+    ran = (f'<span class="bad">{len(failed)} of {len(results)} notebooks failed: {html.escape(", ".join(failed))}'
+           "</span>" if failed else f"all {len(results)} notebooks ran")
     v = manifest["versions"]
     page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>f5lab report {html.escape(manifest['run_id'])}</title>
+<html><head><meta charset="utf-8"><title>f5lab report: {html.escape(Path(manifest['checkpoint']['path']).name)}
+({html.escape(manifest['run_id'])})</title>
 <style>{CSS}</style></head><body>
 <h1>f5lab report <code>{html.escape(manifest['run_id'])}</code></h1>
-<p>Checkpoint <code>{html.escape(Path(ck['path']).name)}</code>, {ck['size_bytes']:,} bytes,
-sha256 <code>{html.escape(ck['sha256'])}</code></p>
-{demo}{banner}
-<table><tr><th>notebook</th><th>status</th><th>headline verdicts</th><th>parts</th></tr>
+{answer_card_html(summary['answer'], manifest, ran)}
+<p><a href="report.html"><b>report.html</b></a>: everything below in one self-contained file (figures and audio
+embedded), to attach to an issue or an e-mail.</p>
+<table><tr><th>notebook</th><th>ran</th><th>checkpoint verdicts</th><th>parts</th></tr>
 {''.join(rows)}
 </table>
-<p><a href="summary.json">summary.json</a> (every number shown, with units) &middot;
+<p><a href="summary.json">summary.json</a> (the answer and every number shown, with units) &middot;
 <a href="manifest.json">manifest.json</a> (versions, device, seeds, checkpoint hash)</p>
-<p class="small">f5lab {v.get('f5lab')}, f5-tts {v.get('f5-tts')}, torch {v.get('torch')},
-device {html.escape(str(manifest['device'].get('device')))}, seed {manifest['seeds']['seed']}</p>
+<p class="small">sha256 <code>{html.escape(manifest['checkpoint']['sha256'])}</code>; f5lab {v.get('f5lab')},
+f5-tts {v.get('f5-tts')}, torch {v.get('torch')}, device {html.escape(str(manifest['device'].get('device')))},
+seed {manifest['seeds']['seed']}</p>
 </body></html>
 """
     out = run_dir / "index.html"
     out.write_text(page, encoding="utf-8")
+    return out
+
+
+def write_report_html(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any],
+                      results: Sequence[NotebookResult]) -> Path | None:
+    """``report.html``: the answer card and every notebook's outputs (code hidden) in one file,
+    figures and audio embedded as data URIs, no external script: a report one can send."""
+    import nbformat
+
+    failed = summary["failed"]
+    ran = f"{len(failed)} of {len(results)} notebooks failed" if failed else f"all {len(results)} notebooks ran"
+    import re
+
+    card = answer_card_html(summary["answer"], manifest, ran)
+    merged = nbformat.v4.new_notebook()
+    for r in results:
+        if not r.ipynb.exists():
+            continue
+        nb = nbformat.read(r.ipynb, as_version=4)
+        merged.metadata = merged.metadata or nb.metadata
+        merged.cells.append(nbformat.v4.new_markdown_cell("---"))
+        for c in nb.cells:
+            if not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", [])):
+                c.id = f"{r.name[:2]}-{len(merged.cells)}"  # ids stay unique in the merged notebook
+                merged.cells.append(c)
+    try:
+        body = notebook_html(merged, f"f5lab report: {Path(manifest['checkpoint']['path']).name}", exclude_input=True)
+    except Exception:  # the index still links every part
+        return None
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + "\n" + card, body, count=1)
+    out = run_dir / "report.html"
+    out.write_text(body, encoding="utf-8")
     return out

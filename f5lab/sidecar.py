@@ -168,10 +168,10 @@ def wrap(text: str, indent: str = "    ", width: int = WIDTH) -> str:
                                    break_on_hyphens=False) for line in str(text).splitlines() or [""])
 
 
-def say(*lines: str) -> None:
+def say(*lines: str, indent: str = "    ") -> None:
     """Print each line wrapped within ``WIDTH`` with a hanging indent (no mid-word breaks)."""
     for line in lines:
-        print(wrap(line))
+        print(wrap(line, indent))
 
 
 def cell(value: Any) -> str:
@@ -218,11 +218,17 @@ class Table:
         import textwrap
 
         grid = [[cell(r.get(c)) for c in self.columns] for r in self.rows]
-        widths = [max([len(c)] + [len(row[i]) for row in grid]) for i, c in enumerate(self.columns)]
-        while sum(widths) + 2 * (len(widths) - 1) > WIDTH and max(widths) > 12:
-            widths[widths.index(max(widths))] -= 1
+        rows = [list(self.columns)] + grid
+        widths = [max(len(row[i]) for row in rows) for i in range(len(self.columns))]
+        floor = [max(len(w) for row in rows for w in row[i].split() or [""]) for i in range(len(self.columns))]
+        while sum(widths) + 2 * (len(widths) - 1) > WIDTH:  # narrow the widest column that can wrap
+            slack = [i for i in range(len(widths)) if widths[i] > max(floor[i], 8)]
+            if not slack:
+                break
+            i = max(slack, key=lambda k: widths[k])
+            widths[i] -= 1
         lines = []
-        for row in [list(self.columns)] + grid:
+        for row in rows:
             parts = [textwrap.wrap(v, w, break_long_words=False, break_on_hyphens=False) or [""]
                      for v, w in zip(row, widths)]
             for k in range(max(len(p) for p in parts)):

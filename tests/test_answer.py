@@ -102,7 +102,7 @@ def test_remap_only_when_it_changes_something():
     assert decide.remap_needed([Row("F5TTS_Base", "loads after remap")], "F5TTS_Base") is True
     assert decide.remap_needed(ROWS, "E2TTS_Base") is False
     assert decide.fix_line("m.pt", "E2TTS_Base", ROWS, "F5TTS_Base") == \
-        'load_model("m.pt", config="F5TTS_Base")  # not E2TTS_Base'
+        'load_model("m.pt", config="F5TTS_Base")  # not E2TTS_Base; F5TTS_v1_Base loads too: f5lab probe decides'
     assert decide.fix_line("m.pt", "F5TTS_Base", [Row("F5TTS_Base", "loads after remap")], "F5TTS_Base") == \
         "f5lab remap m.pt m.F5TTS_Base.safetensors --config F5TTS_Base"
     assert decide.loads_under(ROWS) == {"loads": ["F5TTS_Base", "F5TTS_v1_Base"], "loads after remap": [],
@@ -181,3 +181,80 @@ def test_quality_rows_and_verdict_on_real_signals():
     v = decide.synthesis_verdict(rows, random_weights=True)
     assert v["ok"] is True and v["text"] == ("synthesis: 2/2 renderings finite and not silent "
                                              "(random weights: noise by construction)")
+
+
+# -- 02: a remap only when it changes something ------------------------------------------------------
+def _context(path, tmp_path):
+    from f5lab.sidecar import NotebookContext, Sidecar, catalogue_for
+
+    return NotebookContext(name="02_compatibility", side=Sidecar(tmp_path / "02.json", "02_compatibility"),
+                           checkpoint=path, catalogue=catalogue_for("tiny"), configs="tiny", fixture=False)
+
+
+def test_no_copy_when_the_file_loads_as_stored(make_fixture, tmp_path):
+    from f5lab import nbviews
+    from f5lab.sidecar import load
+
+    nb = _context(make_fixture("F5TTS_Base").path, tmp_path)
+    c = nbviews.compatibility(nb, "E2TTS_Base", work_dir=tmp_path / "work")
+    nbviews.compatibility_result(nb.side, nb, c)
+    assert c.target == "F5TTS_Base" and c.plan is None and c.remapped is None
+    assert not (tmp_path / "work").exists() or not list((tmp_path / "work").iterdir())
+    facts = load(tmp_path / "02.json")
+    loading = facts["answer"]["loading"]
+    assert loading["remapped"] is None and loading["loads"] == ["F5TTS_Base", "F5TTS_v1_Base"]
+    verdicts = {v["key"]: v["text"] for v in facts["verdicts"]}
+    # "cannot be fixed by remapping" says what it refers to: a remap INTO the config asked
+    assert "no remap into E2TTS_Base can fix that" in verdicts["named_config"]
+    assert verdicts["remap"].startswith("no remap needed: F5TTS_Base loads the file as stored")
+
+
+def test_a_needed_remap_is_written_verified_and_named_with_its_size(make_fixture, tmp_path):
+    from f5lab import nbviews
+    from f5lab.sidecar import load
+
+    path = make_fixture("F5TTS_Base", "compiled_pt").path  # "_orig_mod." prefixes: f5-tts refuses it as stored
+    nb = _context(path, tmp_path)
+    c = nbviews.compatibility(nb, "F5TTS_Base", work_dir=tmp_path / "work")
+    nbviews.compatibility_result(nb.side, nb, c)
+    assert c.remapped is not None and c.verification.ok
+    loading = load(tmp_path / "02.json")["answer"]["loading"]
+    assert loading["remapped"] == c.remapped.name and loading["remapped_bytes"] == c.remapped.stat().st_size
+    assert loading["verified"] is True and loading["fix"].startswith(f"f5lab remap {path.name} ")
+
+
+# -- the notebooks' helpers -----------------------------------------------------------------------------
+def test_table_is_left_aligned_without_index_and_wraps_within_the_width():
+    from f5lab.sidecar import WIDTH, Table
+
+    long = "every transformer.layers.* (58 keys) missing; " * 6
+    t = Table([{"config": "E2TTS_Base", "ok": False, "why": long, "n": None}])
+    text = repr(t)
+    assert text.splitlines()[0].startswith("config")  # no index column
+    assert all(len(line) <= WIDTH for line in text.splitlines())
+    assert "transformer.layers.*" in text and "no" in text and " - " not in text.splitlines()[0]
+    html = t._repr_html_()
+    assert "<style" not in html and html.count("text-align:left") == 4 * 2  # header + cells, inline styles
+    assert ">-<" in html  # None shown as "-"
+
+
+def test_say_wraps_with_a_hanging_indent(capsys):
+    from f5lab.sidecar import say
+
+    say("word " * 60)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 1 and all(len(x) <= 100 for x in lines)
+    assert all(x.startswith("    ") for x in lines[1:]) and not lines[0].startswith(" ")
+
+
+def test_cli_long_lines_wrap_with_a_hanging_indent():
+    from rich.console import Console
+
+    from f5lab.views import hang
+
+    out = Console(width=100, record=True, soft_wrap=True)
+    hang(out, "    evidence: ", "every transformer.norm_out.* (1 key) missing " * 12)
+    lines = out.export_text().splitlines()
+    assert len(lines) > 2 and all(len(x) <= 100 for x in lines)
+    assert all(x.startswith(" " * 14) and x[14] != " " for x in lines[1:])
+    assert not any(x.rstrip().endswith("transfor") for x in lines)  # never mid-word
