@@ -9,24 +9,21 @@ that does not match, the first fact that disagrees. Facts that have no weights
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from dataclasses import asdict, dataclass, field, replace
-from functools import lru_cache
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 from f5lab.checkpoint import TensorInfo
-from f5lab.errors import ArchError, ConfigError
+from f5lab.configs import (BACKBONES, DEFAULT_VOCAB_LINES, TINY_DIM_DIVISOR, ConfigEntry,  # noqa: F401
+                           f5_tts_root, resolve_config, shipped_configs, tiny_catalogue, tiny_entry, with_config)
+from f5lab.errors import ArchError
 
-BACKBONES = ("DiT", "UNetT", "MMDiT")
 # facts compared between a spec and a config, most telling first
 FACTS = ("backbone", "mel_dim", "dim", "depth", "ff_mult", "text_dim", "conv_layers",
-         "qk_norm", "long_skip", "heads")
+         "qk_norm", "long_skip", "heads", "dim_head")
 # config arch fields that own no weights: shapes can never decide them
 WEIGHTLESS_FIELDS = ("text_mask_padding", "pe_attn_head", "attn_backend", "attn_mask_enabled",
                      "checkpoint_activations")
-DEFAULT_VOCAB_LINES = 2545  # lines of f5-tts's infer/examples/vocab.txt
 
 
 @dataclass(frozen=True)
@@ -61,6 +58,8 @@ class ArchSpec:
         if self.backbone != "MMDiT":
             block["text_dim"] = self.text_dim
             block["conv_layers"] = self.conv_layers
+        if self.dim_head and self.dim_head != 64:  # f5-tts's default; the shipped configs omit it
+            block["dim_head"] = self.dim_head
         if self.qk_norm:
             block["qk_norm"] = self.qk_norm
         if self.long_skip:
@@ -135,80 +134,15 @@ def consistency_notes(spec: ArchSpec, tensors: Mapping[str, TensorInfo]) -> list
     return notes
 
 
-# -- the catalogue of configs shipped with f5-tts ------------------------------------------
-@dataclass(frozen=True)
-class ConfigEntry:
-    """One f5-tts config, reduced to what a checkpoint's shapes can be compared with."""
-
-    name: str
-    backbone: str
-    arch: dict[str, Any]
-    mel_spec: dict[str, Any] = field(default_factory=dict)
-    vocab_rows: int = DEFAULT_VOCAB_LINES + 1
-
-    def expected(self) -> dict[str, Any]:
-        """The value of each fact in FACTS that this config builds."""
-        a = self.arch
-        mel = int(self.mel_spec.get("n_mel_channels", 100))
-        return {
-            "backbone": self.backbone, "mel_dim": mel, "dim": a["dim"], "depth": a["depth"],
-            "ff_mult": _plain(a.get("ff_mult", 4)),
-            "text_dim": a["dim"] if self.backbone == "MMDiT" else (a.get("text_dim") or mel),
-            "conv_layers": 0 if self.backbone == "MMDiT" else a.get("conv_layers", 0),
-            "qk_norm": a.get("qk_norm"), "long_skip": bool(a.get("long_skip_connection", False)),
-            "heads": a.get("heads", 8),
-        }
+# -- configs: what each builds (the entries and their resolver live in f5lab.configs) -----------------
+def expected_facts(entry: ConfigEntry) -> dict[str, Any]:
+    """The value of each fact in FACTS that ``entry`` builds."""
+    return entry.expected()
 
 
-def f5_tts_root() -> Path:
-    """Where the installed f5_tts package lives (found without importing it)."""
-    spec = importlib.util.find_spec("f5_tts")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("f5-tts is not installed in this environment (pip install f5-tts==1.1.22)")
-    return Path(list(spec.submodule_search_locations)[0])
-
-
-@lru_cache(maxsize=1)
-def shipped_configs() -> dict[str, ConfigEntry]:
-    """Every ``f5_tts/configs/*.yaml``, by model name."""
-    import yaml
-
-    out: dict[str, ConfigEntry] = {}
-    for path in sorted((f5_tts_root() / "configs").glob("*.yaml")):
-        model = (yaml.safe_load(path.read_text()) or {}).get("model", {})
-        if model.get("backbone") in BACKBONES and "arch" in model:
-            out[path.stem] = ConfigEntry(name=path.stem, backbone=model["backbone"], arch=dict(model["arch"]),
-                                         mel_spec=dict(model.get("mel_spec", {})))
-    return out
-
-
-def get_config(name: str, catalogue: Mapping[str, ConfigEntry] | None = None) -> ConfigEntry:
-    """A config by name, or a ConfigError that lists the known names."""
-    catalogue = shipped_configs() if catalogue is None else catalogue
-    if name not in catalogue:
-        raise ConfigError(f"unknown config {name!r}; known: {', '.join(catalogue)}")
-    return catalogue[name]
-
-
-# the shipped configs shrunk for tests and tiny demo checkpoints: recognised like real ones
-TINY_DIM_DIVISOR = 16  # 1024 -> 64, 768 -> 48, text_dim 512 -> 32
-
-
-def tiny_entry(entry: ConfigEntry) -> ConfigEntry:
-    """A shipped config shrunk 16x in width, depth 2 (DiT) or 4 (UNetT); all else kept."""
-    arch = dict(entry.arch)
-    arch["dim"] = entry.arch["dim"] // TINY_DIM_DIVISOR
-    arch["depth"] = 4 if entry.backbone == "UNetT" else 2
-    arch["heads"] = max(1, entry.arch.get("heads", 8) // 4)
-    arch["dim_head"] = arch["dim"] // arch["heads"]
-    if arch.get("text_dim"):
-        arch["text_dim"] = entry.arch["text_dim"] // TINY_DIM_DIVISOR
-    return replace(entry, arch=arch)
-
-
-def tiny_catalogue() -> dict[str, ConfigEntry]:
-    """Every shipped config at tiny scale, under its own name: tests rank against this."""
-    return {name: tiny_entry(e) for name, e in shipped_configs().items()}
+def get_config(name: str | ConfigEntry, catalogue: Mapping[str, ConfigEntry] | None = None) -> ConfigEntry:
+    """A config by name or YAML path (f5lab.configs.resolve_config), or a one-line ConfigError."""
+    return resolve_config(name, catalogue)
 
 
 # -- ranking ---------------------------------------------------------------------------------
@@ -236,13 +170,13 @@ class Candidate:
 
 def compare(spec: ArchSpec, entry: ConfigEntry) -> Candidate:
     """Fact-by-fact agreement between a spec and a config; unknown spec facts never disagree."""
-    expected = entry.expected()
+    expected = expected_facts(entry)
     have = spec.to_dict()
     have["long_skip"] = spec.long_skip
     mismatches = []
     for fact in FACTS:
         ours = have.get(fact)
-        if ours is None and fact == "heads":
+        if ours is None and fact in ("heads", "dim_head"):
             continue  # undetermined, not a disagreement
         if ours != expected[fact]:
             mismatches.append({"fact": fact, "checkpoint": ours, "config": expected[fact]})
@@ -291,3 +225,53 @@ def weightless_differences(entries: list[ConfigEntry]) -> list[str]:
         if len(set(map(repr, values))) > 1:
             out.append(f"{fld} ({' vs '.join(map(str, values))})")
     return out
+
+
+def differences(names: list[str], catalogue: Mapping[str, ConfigEntry] | None = None) -> dict[str, dict[str, Any]]:
+    """Weightless arch fields whose values differ between configs: field -> {config: value}."""
+    catalogue = shipped_configs() if catalogue is None else catalogue
+    entries = [catalogue[n] for n in names]
+    fields = [d.split(" ")[0] for d in weightless_differences(entries)]
+    return {f: {e.name: e.arch.get(f) for e in entries} for f in fields}
+
+
+# -- a config of one's own ---------------------------------------------------------------------------
+def config_for_spec(spec: ArchSpec, name: str, tokenizer_path: str | None = None) -> tuple[ConfigEntry, ConfigEntry,
+                                                                                          dict[str, str]]:
+    """(the config that builds ``spec``, the closest shipped config it borrows the rest from, a comment
+    for each value the shapes cannot decide). Shape facts come from the checkpoint, never the base."""
+    ranked = rank_configs(spec, shipped_configs())
+    same = [c for c in ranked if shipped_configs()[c.config].backbone == spec.backbone]
+    base = shipped_configs()[(same or ranked)[0].config]
+    arch = spec.arch_block()  # the shape facts first, then what only the base config can say
+    if not spec.heads:
+        arch["heads"] = max(1, (spec.attn_inner_dim or spec.dim) // (spec.dim_head or 64))
+        arch["dim_head"] = spec.dim_head or 64
+    arch.update({k: v for k, v in base.arch.items() if k in WEIGHTLESS_FIELDS})
+    comments = {f"arch.{k}": f"shapes cannot decide it: as in {base.name}" for k in arch if k in WEIGHTLESS_FIELDS}
+    comments["arch.text_mask_padding"] = (f"shapes cannot decide it: as in {base.name}; False for a v0 (F5TTS_Base) "
+                                          "fine-tune, True for v1. Check the training config or run f5lab probe")
+    if "pe_attn_head" in arch or spec.backbone == "DiT":
+        arch.setdefault("pe_attn_head", None)
+        comments["arch.pe_attn_head"] = (f"shapes cannot decide it: as in {base.name}; 1 for v0 (F5TTS_Base), "
+                                         "null for v1")
+    if not spec.heads:
+        comments["arch.heads"] = (f"shapes cannot decide it: attention is {spec.attn_inner_dim} wide and no rotary "
+                                  "buffer is stored; heads x dim_head must equal it")
+    if spec.backbone == "UNetT":
+        arch["skip_connect_type"] = spec.skip_connect or "add"
+        if spec.skip_connect is None:
+            comments["arch.skip_connect_type"] = "shapes say 'add' or 'none' (no skip projections stored)"
+    mel = {**base.mel_spec, "n_mel_channels": spec.mel_dim}
+    comments["mel_spec.mel_spec_type"] = ("shapes cannot decide it: vocos and BigVGAN both take 100-bin mels; "
+                                          "set the vocoder the checkpoint was trained for")
+    rows = spec.text_embed_rows
+    default_rows = rows == DEFAULT_VOCAB_LINES + 1
+    comments["tokenizer_path"] = ("the checkpoint has {} text embedding rows: f5-tts's default vocab.txt fits"
+                                  .format(rows) if default_rows and not tokenizer_path else
+                                  f"a {rows - 1}-line vocab.txt (the checkpoint has {rows} embedding rows)"
+                                  + ("" if tokenizer_path else ": REQUIRED, set it to the fine-tune's vocab.txt"))
+    entry = ConfigEntry(name=name, backbone=spec.backbone, arch=arch, mel_spec=mel, vocab_rows=rows, source="file",
+                        model_name=base.model_name or base.name, tokenizer="custom" if tokenizer_path else
+                        base.tokenizer, tokenizer_path=tokenizer_path)
+    return entry, base, comments

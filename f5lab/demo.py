@@ -9,11 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
-def cache_dir() -> Path:
-    root = Path(os.environ.get("F5LAB_CACHE", Path.home() / ".cache" / "f5lab"))
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+from f5lab.build import cache_dir  # noqa: F401  (re-exported: the cache lives below the loaders)
 
 
 def demo_checkpoint(config: str = "F5TTS_Base", layout: str = "release_safetensors", scale: str = "full",

@@ -18,6 +18,8 @@ from typing import Any, Mapping
 from f5lab.arch import (DEFAULT_VOCAB_LINES, ArchSpec, ConfigEntry, compare, infer_spec, rank_configs,
                         shipped_configs)
 from f5lab.checkpoint import EMA_DICT, RAW_DICT, Checkpoint, ModelState, open_checkpoint
+from f5lab.configs import catalogue_flag, entry_from_metadata, resolve_config, with_config, write_config_fix
+from f5lab.keys import KeyGroup, group_keys, key_groups, pattern_of  # noqa: F401  (re-exported)
 
 SEVERITIES = ("error", "warning", "info")
 WRAPPER_NAMES = {"module.": "DDP (DistributedDataParallel)", "_orig_mod.": "torch.compile", "model.": "a trainer wrapper"}
@@ -39,24 +41,6 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class KeyGroup:
-    """Keys that share a pattern (``transformer.layers.*``) and how many of the pattern's keys they are."""
-
-    pattern: str
-    count: int
-    of: int | None = None  # keys the pattern has on the side being compared with
-
-    @property
-    def every(self) -> bool:
-        return self.of is not None and self.count == self.of
-
-    def __str__(self) -> str:
-        if not self.count:
-            return self.pattern
-        return f"{'every ' if self.every else ''}{self.pattern} ({self.count} key{'s' * (self.count != 1)})"
 
 
 @dataclass
@@ -84,6 +68,7 @@ class Diagnosis:
     comparisons: list[Comparison] = field(default_factory=list)
     spec: dict[str, Any] | None = None
     source: str | None = None
+    service: list[dict[str, Any]] = field(default_factory=list)  # f5lab.service.ServiceCode per loadable config
 
     @property
     def ok(self) -> bool:
@@ -99,34 +84,7 @@ class Diagnosis:
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "source": self.source, "ok": self.ok, "spec": self.spec,
                 "comparisons": [c.to_dict() for c in self.comparisons],
-                "findings": [f.to_dict() for f in self.findings]}
-
-
-# -- grouping keys -----------------------------------------------------------------------------------
-def pattern_of(key: str) -> str:
-    """``transformer.layers.3.2.to_q.weight`` -> ``transformer.layers.*``; keys without an index stay."""
-    parts = key.split(".")
-    for i, part in enumerate(parts):
-        if part.isdigit() or part == "*":
-            return ".".join(parts[:i]) + ".*"
-    return ".".join(parts[:2]) + ".*" if len(parts) > 2 else key
-
-
-def key_groups(keys: list[str], reference: list[str] | None = None) -> list[KeyGroup]:
-    """Group keys by pattern, largest first; ``of`` counts the pattern's keys in ``reference``."""
-    counts: dict[str, int] = {}
-    for k in keys:  # a key quoted as a pattern ('transformer.layers.*') counts no keys
-        counts[pattern_of(k)] = counts.get(pattern_of(k), 0) + (0 if k.endswith("*") else 1)
-    ref: dict[str, int] = {}
-    for k in reference or []:
-        ref[pattern_of(k)] = ref.get(pattern_of(k), 0) + 1
-    groups = [KeyGroup(p, n, ref.get(p) if reference is not None else None) for p, n in counts.items()]
-    return sorted(groups, key=lambda g: (-g.count, g.pattern))
-
-
-def group_keys(keys: list[str]) -> list[str]:
-    """Short human form: ``['transformer.layers.* (56 keys)', ...]``."""
-    return [str(g) for g in key_groups(keys)]
+                "findings": [f.to_dict() for f in self.findings], "service": self.service}
 
 
 def _summarise(groups: list[KeyGroup], limit: int = 3) -> str:
@@ -136,35 +94,65 @@ def _summarise(groups: list[KeyGroup], limit: int = 3) -> str:
 
 
 # -- diagnose a file ----------------------------------------------------------------------------------
-def diagnose(path: str | os.PathLike, config: str | None = None, vocab: str | None = None,
-             catalogue: Mapping[str, ConfigEntry] | None = None, use_ema: bool = True) -> Diagnosis:
-    """Findings for checkpoint ``path`` against the best-ranked config and the named one."""
-    from f5lab.remap import resolve_entry
+def diagnose(path: str | os.PathLike, config: str | ConfigEntry | None = None, vocab: str | None = None,
+             catalogue: Mapping[str, ConfigEntry] | None = None, use_ema: bool = True,
+             vocoder_dir: str | None = None) -> Diagnosis:
+    """Findings for checkpoint ``path`` against the best-ranked config and the named one.
+
+    ``config``: a name, a YAML path or a ConfigEntry; a config of one's own is ranked beside the
+    catalogue's, and its ``tokenizer_path`` is the default vocab. ``Diagnosis.service`` holds, for
+    every config the checkpoint loads under, the f5-tts code that loads it without f5lab.
+    """
     from f5lab.vocab import read_vocab
 
-    catalogue = shipped_configs() if catalogue is None else catalogue
     ckpt = open_checkpoint(path)
     state = ckpt.model_state("ema" if use_ema else "raw")
     spec = infer_spec(state.tensors)
     ranked = rank_configs(spec, catalogue)
     tokens = read_vocab(vocab)
-    findings = container_findings(ckpt, state, ranked[0].config)
-    names = [ranked[0].config] + ([config] if config and config != ranked[0].config else [])
+    findings = container_findings(ckpt, state, ranked[0].config if ranked[0].exact else None, catalogue)
+    names = [ranked[0].config] + ([named.name] if named and named.name != ranked[0].config else [])
     comparisons = []
+    named = resolve_config(config, catalogue, ckpt.metadata) if config is not None else None
+    catalogue = with_config(catalogue, named if named is not None and named.source not in ("shipped", "tiny")
+                            else entry_from_metadata(ckpt.metadata))
     for name in names:
-        entry = resolve_entry(name, catalogue)
+        entry = named if named is not None and name == named.name else catalogue[name]
         comp = compare_keys(ckpt, state, entry, len(tokens))
+    vocab = vocab if vocab is not None else (named or catalogue[ranked[0].config]).tokenizer_path
         comparisons.append(comp)
         findings += config_findings(ckpt, state, spec, entry, comp, vocab, len(tokens), catalogue)
     findings += ambiguity_findings(spec, catalogue)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: order[f.severity])
     return Diagnosis(path=str(path), findings=findings, comparisons=comparisons, spec=spec.to_dict(),
-                     source=state.source)
+                     source=state.source, service=service_snippets(ckpt, spec, catalogue, vocab, vocoder_dir))
+
+
+def service_snippets(ckpt: Checkpoint, spec: ArchSpec, catalogue: Mapping[str, ConfigEntry], vocab: str | None,
+                     vocoder_dir: str | None = None) -> list[dict[str, Any]]:
+    """For every config the shapes fit: the f5-tts code that loads the file, and whether a remap comes first."""
+    from f5lab.build import f5tts_accepts
+    from f5lab.service import service_code
+    from f5lab.vocab import read_vocab
+
+    out = []
+    for cand in rank_configs(spec, catalogue):
+        if not cand.exact:
+            continue
+        entry = catalogue[cand.config]
+        own = vocab if vocab is not None else entry.tokenizer_path
+        rows = len(read_vocab(own)) + 1
+        if rows != spec.text_embed_rows:
+            continue  # not loadable with this vocab: the vocab finding says which file is needed
+        ok, _ = f5tts_accepts(ckpt, entry, rows - 1)
+        out.append(service_code(ckpt.path, entry, needs_remap=not ok, vocab=own, vocoder_dir=vocoder_dir,
+                                catalogue_flag=catalogue_flag(catalogue)).to_dict())
+    return out
 
 
 def compare_keys(ckpt: Checkpoint, state: ModelState, entry: ConfigEntry, text_num_embeds: int) -> Comparison:
-    from f5lab.loading import expected_state, f5tts_accepts
+    from f5lab.build import expected_state, f5tts_accepts
 
     expected = expected_state(entry, text_num_embeds)
     have = state.tensors
@@ -178,23 +166,31 @@ def compare_keys(ckpt: Checkpoint, state: ModelState, entry: ConfigEntry, text_n
                       mismatched=mismatched, f5tts_loads=ok, f5tts_reason=why)
 
 
-def remap_command(ckpt: Checkpoint, config: str, extra: str = "") -> str:
-    out = ckpt.path.with_name(ckpt.path.stem + "_f5lab.safetensors")
-    return f"f5lab remap {ckpt.path} {out} --config {config}{extra}"
+def remap_command(ckpt: Checkpoint, config: str | None, extra: str = "",
+                  catalogue: Mapping[str, ConfigEntry] | None = None) -> str:
+    """The remap fix in backticks, runnable as printed; for an architecture no config builds
+    (``config`` None) the config of its own comes first."""
+    from f5lab.service import remap_command as command
 
 
-def container_findings(ckpt: Checkpoint, state: ModelState, config: str) -> list[Finding]:
-    """Which state dict, wrappers, training state, obsolete buffers, dtypes."""
+
+def container_findings(ckpt: Checkpoint, state: ModelState, config: str | None,
+                       catalogue: Mapping[str, ConfigEntry] | None = None) -> list[Finding]:
+    """Which state dict, wrappers, training state, obsolete buffers, dtypes (``config``: the one
+    the shapes fit, for the remap fix; None when no config builds the architecture)."""
     from f5lab.inspection import bytes_by_dtype
     from f5lab.views import human_bytes
 
     out: list[Finding] = []
+    if config is None:
+        return write_config_fix(ckpt.path, then="remap")
+    return f"`{command(ckpt.path, config, extra, catalogue_flag(catalogue))}`"
     weights = sum(t.nbytes for t in state.tensors.values())
     if state.source == RAW_DICT and EMA_DICT not in ckpt.state_dicts:
         out.append(Finding("no_ema", "warning", "the file has no EMA state dict, only the raw training weights",
                            f"state dicts: {', '.join(ckpt.state_dicts)}; f5-tts's loader (use_ema=True) "
                            "raises KeyError 'ema_model_state_dict'",
-                           f"{remap_command(ckpt, config)} (writes the raw weights as a release file)",
+                           f"{remap_command(ckpt, config, catalogue=catalogue)} (writes the raw weights as a release file)",
                            remappable=True))
     elif EMA_DICT in ckpt.state_dicts and RAW_DICT in ckpt.state_dicts:
         out.append(Finding("ema_and_raw", "info", "a trainer file: EMA and raw weights both stored",
@@ -204,7 +200,7 @@ def container_findings(ckpt: Checkpoint, state: ModelState, config: str) -> list
         out.append(Finding("training_state", "info",
                            f"training state stored too: {', '.join(ckpt.other_containers)}",
                            f"file {human_bytes(ckpt.size_bytes)}, inference weights {human_bytes(weights)}",
-                           f"{remap_command(ckpt, config)} keeps the weights only", remappable=True))
+                           f"{remap_command(ckpt, config, catalogue=catalogue)} keeps the weights only", remappable=True))
     for prefix in state.prefixes:
         if prefix == "ema_model.":
             continue
@@ -212,18 +208,18 @@ def container_findings(ckpt: Checkpoint, state: ModelState, config: str) -> list
                            f"every key carries the '{prefix}' prefix of {WRAPPER_NAMES.get(prefix, 'a wrapper')}",
                            f"{len(state.tensors)} keys start with '{prefix}'; f5-tts strips only 'ema_model.', so "
                            "its strict load reports every key missing and every key unexpected",
-                           remap_command(ckpt, config), remappable=True))
+                           remap_command(ckpt, config, catalogue=catalogue), remappable=True))
     buffers = [k for k in state.dropped if "mel_spec" in k]
     if buffers:
         out.append(Finding("obsolete_buffers", "info", "a pre-2024-10 checkpoint: it stores mel front-end buffers",
-                           ", ".join(buffers), "none needed: f5-tts and f5lab drop them; f5lab remap removes them "
+                           ", ".join(buffers), "none needed: f5-tts and f5lab drop them; a remap removes them "
                            "from the file", remappable=True))
     dtypes = bytes_by_dtype(state.tensors)
     if set(dtypes) - {"F32"}:
         out.append(Finding("dtype", "info", f"weights stored as {', '.join(sorted(dtypes))}",
                            ", ".join(f"{d} {human_bytes(b)}" for d, b in dtypes.items()),
-                           "loads into the fp32 model by casting; f5lab remap --dtype fp32|fp16|bf16 changes the "
-                           "stored dtype", remappable=True))
+                           "loads into the fp32 model by casting; remap's --dtype option (fp32, fp16, bf16) changes "
+                           "the stored dtype", remappable=True))
     return out
 
 
@@ -240,12 +236,12 @@ def config_findings(ckpt: Checkpoint, state: ModelState, spec: ArchSpec, entry: 
     """The verdict for one config: architecture, vocabulary, keys, and whether f5-tts loads it as is."""
     cand = compare(spec, entry)
     fits = [c.config for c in rank_configs(spec, catalogue) if c.exact]
-    use = _use_configs(fits, spec)
+    use = _use_configs(fits, spec, ckpt.path)
     if not cand.exact:
         return [_arch_finding(spec, entry, comp, cand.mismatches, use)]
     rows = spec.text_embed_rows
     if rows != text_num_embeds + 1:
-        return [_vocab_finding(ckpt, entry, rows, text_num_embeds, vocab)]
+        return [_vocab_finding(ckpt, entry, rows, text_num_embeds, vocab, catalogue)]
     from f5lab.errors import F5LabError
     from f5lab.remap import plan_remap
 
@@ -262,11 +258,13 @@ def config_findings(ckpt: Checkpoint, state: ModelState, spec: ArchSpec, entry: 
                         "none needed" + (f" (or pass --vocab {vocab} to f5-tts)" if vocab else ""), config=entry.name)]
     return [Finding("needs_remap", "warning", f"the weights fit {entry.name} but f5-tts's loader refuses the file "
                     "as stored", f"{comp.f5tts_reason}; after the plan ({'; '.join(plan.changes)}) all {n} keys match",
-                    remap_command(ckpt, entry.name) + " (or load it with f5lab.load_model)",
+                    remap_command(ckpt, entry.name, catalogue=catalogue) + " (or load it with f5lab.load_model)",
                     config=entry.name, remappable=True)]
 
 
-def _use_configs(fits: list[str], spec: ArchSpec) -> str:
+def _use_configs(fits: list[str], spec: ArchSpec, checkpoint: Any = None) -> str:
+    if not fits and checkpoint is not None:
+        return write_config_fix(checkpoint)
     if not fits:
         return ("no installed config builds it: write a config with this arch block: "
                 + ", ".join(f"{k}: {v}" for k, v in spec.arch_block().items()))
@@ -303,23 +301,33 @@ def _arch_finding(spec: ArchSpec, entry: ConfigEntry, comp: Comparison, mismatch
 
 
 def _vocab_finding(ckpt: Checkpoint, entry: ConfigEntry, rows: int, text_num_embeds: int,
-                   vocab: str | None) -> Finding:
+                   vocab: str | None, catalogue: Mapping[str, ConfigEntry] | None = None) -> Finding:
+    import shlex
+
+    from f5lab.vocab import vocab_beside
+
     evidence = (f"the text embedding has {rows} rows = {rows - 1} tokens + 1 filler; "
                 f"{vocab or 'the default vocab.txt'} has {text_num_embeds} lines -> {text_num_embeds + 1} rows")
-    move = remap_command(ckpt, entry.name, f" --vocab-from TRAINED_vocab.txt --vocab-to {vocab or 'NEW_vocab.txt'}")
+    move = ("to move its rows onto another vocabulary by token, remap with --vocab-from (the trained vocab.txt) "
+            "and --vocab-to (the new one)")
+    found = vocab_beside(ckpt.path, rows)
+    if found is not None:
+        config = "" if entry.source == "shipped" else f" --config {shlex.quote(entry.name)}"
+        move = (f"`f5lab diagnose {shlex.quote(str(ckpt.path))}{config}{catalogue_flag(catalogue)} --vocab "
+                f"{shlex.quote(str(found))}` ({found.name} beside the checkpoint has {rows - 1} lines); " + move)
     if vocab is not None:
         return Finding("wrong_vocab", "error", f"wrong vocab file: {vocab} is not the one the checkpoint was "
                        "trained with", evidence,
-                       f"pass the {rows - 1}-line vocab.txt it was trained with; to move its rows onto another "
-                       f"vocabulary by token: {move}", config=entry.name, remappable=True)
+                       f"pass the {rows - 1}-line vocab.txt it was trained with; {move}", config=entry.name,
+                       remappable=True)
     return Finding("extended_vocab", "error", f"an extended vocabulary ({rows - 1} tokens; f5-tts's default has "
                    f"{DEFAULT_VOCAB_LINES}): a language fine-tune", evidence,
                    f"pass the fine-tune's {rows - 1}-line vocab.txt (--vocab; f5-tts: vocab_file=); rows must be "
-                   f"mapped by token, not index: {move}", config=entry.name, remappable=True)
+                   f"mapped by token, not index; {move}", config=entry.name, remappable=True)
 
 
 def ambiguity_findings(spec: ArchSpec, catalogue: Mapping[str, ConfigEntry]) -> list[Finding]:
-    from f5lab.loading import differences
+    from f5lab.arch import differences
 
     fits = [c.config for c in rank_configs(spec, catalogue) if c.exact]
     if len(fits) < 2:

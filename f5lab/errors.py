@@ -15,3 +15,7 @@ class ArchError(F5LabError):
 
 class ConfigError(F5LabError):
     """An unknown config name or an impossible setting."""
+
+
+class TextError(F5LabError):
+    """Empty text, or characters the vocabulary lacks under strict checking."""

@@ -48,6 +48,17 @@ def custom_entry(backbone: str, name: str = "custom", **arch: Any) -> ConfigEntr
     return ConfigEntry(name=name, backbone=backbone, arch=arch)
 
 
+# an architecture no shipped config builds (a small DiT for a small GPU): the custom-architecture fixture
+CUSTOM_DIT = dict(dim=96, depth=3, heads=3, dim_head=32, ff_mult=2, text_dim=48, conv_layers=2)
+
+
+def custom_arch_checkpoint(path: str | Path, layout: str = "release_safetensors", seed: int = 0) -> Fixture:
+    """A tiny DiT of CUSTOM_DIT's size; ``layout="extended_vocab_safetensors"`` adds a custom vocab
+    (written beside it as ``<stem>_vocab.txt``)."""
+    return build_checkpoint(path, config=custom_entry("DiT", name="custom_dit", **CUSTOM_DIT), layout=layout,
+                            scale="tiny", seed=seed)
+
+
 def resolve_entry(config: str | ConfigEntry, scale: str) -> ConfigEntry:
     entry = config if isinstance(config, ConfigEntry) else get_config(config)
     if scale == "tiny":
@@ -61,7 +72,7 @@ def random_state_dict(entry: ConfigEntry, text_num_embeds: int, seed: int = 0) -
     """State dict of a real CFM built from ``entry``, seeded, with no all-zero tensor."""
     import torch
 
-    from f5lab.loading import build_model
+    from f5lab.build import build_model
 
     torch.manual_seed(seed)
     model = build_model(entry, text_num_embeds)
@@ -197,7 +208,7 @@ def write_shape_only_safetensors(path: str | Path, config: str | ConfigEntry = "
     import json
     import struct
 
-    from f5lab.loading import expected_state
+    from f5lab.build import expected_state
 
     entry = resolve_entry(config, scale)
     shapes = expected_state(entry, text_num_embeds or len(read_vocab()))

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from f5lab.arch import (DEFAULT_VOCAB_LINES, ArchSpec, Candidate, ConfigEntry, consistency_notes, infer_spec, rank_configs,
                         undetermined)
 from f5lab.checkpoint import Checkpoint, ModelState, TensorInfo, open_checkpoint
+from f5lab.configs import entry_from_metadata, resolve_config, with_config, write_config_fix
 
 # buffers that are stored but are not parameters
 BUFFER_SUFFIXES = ("rotary_embed.inv_freq",)
@@ -56,9 +57,16 @@ class Inspection:
 
 
 def inspect_checkpoint(path: str | os.PathLike, sha256: bool = False,
-                       catalogue: Mapping[str, ConfigEntry] | None = None) -> Inspection:
-    """Describe a checkpoint from its header alone; ``sha256=True`` also hashes the file."""
+                       catalogue: Mapping[str, ConfigEntry] | None = None,
+                       config: str | ConfigEntry | None = None) -> Inspection:
+    """Describe a checkpoint from its header alone; ``sha256=True`` also hashes the file.
+
+    ``config`` (a name, a YAML path or an entry) and a config the file records (f5lab remap)
+    are ranked beside the catalogue's (default: the configs shipped with f5-tts)."""
     ckpt = open_checkpoint(path)
+    if config is not None or entry_from_metadata(ckpt.metadata) is not None:
+        own = resolve_config(config, catalogue, ckpt.metadata) if config is not None else None
+        catalogue = with_config(with_config(catalogue, entry_from_metadata(ckpt.metadata)), own)
     state = ckpt.model_state()
     spec = infer_spec(state.tensors)
     ranked = rank_configs(spec, catalogue)
@@ -66,7 +74,7 @@ def inspect_checkpoint(path: str | os.PathLike, sha256: bool = False,
     notes = consistency_notes(spec, state.tensors)
     if not ranked[0].exact:
         notes.append(f"no installed config matches; closest {ranked[0].config} ({ranked[0].first_mismatch}). "
-                     "Use the arch block below in a config of your own.")
+                     + write_config_fix(path)[0].upper() + write_config_fix(path)[1:])
     elif not ranked[0].vocab_match:
         notes.append(f"{spec.text_embed_rows} text embedding rows, f5-tts's default vocab gives "
                      f"{DEFAULT_VOCAB_LINES + 1}: an extended vocabulary; the fine-tune's vocab.txt "
@@ -104,3 +112,20 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_own_config(path: str | os.PathLike, out: str | os.PathLike, force: bool = False) -> tuple[Path, list[str]]:
+    """Write a complete f5-tts config for checkpoint ``path`` to ``out``: its shape facts, the rest
+    from the closest shipped config, a comment on each value shapes cannot decide. A vocab.txt
+    beside the checkpoint whose line count fits the embedding becomes ``tokenizer_path``.
+    Returns the file and the values left for the user to check."""
+    from f5lab.arch import config_for_spec
+    from f5lab.configs import dump_config, write_config_file
+    from f5lab.vocab import vocab_beside
+
+    ckpt = open_checkpoint(path)
+    spec = infer_spec(ckpt.model_state().tensors, source=ckpt.path)
+    beside = vocab_beside(ckpt.path, spec.text_embed_rows) if spec.text_embed_rows != DEFAULT_VOCAB_LINES + 1 else None
+    entry, base, comments = config_for_spec(spec, str(out), str(beside.resolve()) if beside else None)
+    written = write_config_file(dump_config(entry, base, comments, source=Path(path).name), out, force=force)
+    return written, [f"{k}: {v}" for k, v in comments.items()]

@@ -9,117 +9,17 @@ computes) and ``compatibility_matrix`` (every installed config against one check
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from typing import Any, Callable, Mapping
 
-from f5lab.arch import ConfigEntry, weightless_differences, infer_spec, rank_configs, shipped_configs
-from f5lab.checkpoint import (DROPPED_BUFFERS, EMA_BOOKKEEPING, EMA_DICT, FLOAT_DTYPES, ROOT, USER_DTYPES, Checkpoint,
-                              TensorInfo, open_checkpoint, torch_dtype)
+from f5lab.arch import ConfigEntry, compare, differences, infer_spec, rank_configs, shipped_configs  # noqa: F401
+from f5lab.build import (MEL_DEFAULTS, build_model, expected_state, f5tts_accepts, f5tts_view,  # noqa: F401
+                         load_state)
+from f5lab.checkpoint import FLOAT_DTYPES, USER_DTYPES, Checkpoint, TensorInfo, open_checkpoint, torch_dtype
+from f5lab.configs import entry_from_metadata, resolve_config, with_config, write_config_fix
 from f5lab.errors import ConfigError, F5LabError
-
-# f5-tts's inference mel settings (utils_infer); every shipped config uses them
-MEL_DEFAULTS = dict(target_sample_rate=24000, n_mel_channels=100, hop_length=256, win_length=1024,
-                    n_fft=1024, mel_spec_type="vocos")
-
-
-def build_model(entry: ConfigEntry, text_num_embeds: int, vocab_char_map: dict[str, int] | None = None) -> Any:
-    """A real ``f5_tts.model.CFM`` with the backbone ``entry`` names, random weights, eval mode.
-
-    Mirrors ``f5_tts.infer.utils_infer.load_model``: the backbone gets the config's arch
-    block plus ``text_num_embeds`` and ``mel_dim``; the mel front end the config's settings.
-    """
-    from f5_tts.model import CFM, DiT, MMDiT, UNetT
-
-    backbone = {"DiT": DiT, "UNetT": UNetT, "MMDiT": MMDiT}[entry.backbone]
-    mel = {**MEL_DEFAULTS, **entry.mel_spec}
-    transformer = backbone(**entry.arch, text_num_embeds=text_num_embeds, mel_dim=mel["n_mel_channels"])
-    model = CFM(transformer=transformer, mel_spec_kwargs=mel, vocab_char_map=vocab_char_map)
-    return model.eval()
-
-
-def load_state(model: Any, tensors: dict[str, Any]) -> Any:
-    """``load_state_dict(strict=True)``: a filtered or partial load silently gives a random model."""
-    model.load_state_dict(tensors, strict=True)
-    return model
-
-
-# -- what a config expects -----------------------------------------------------------------------------
-def expected_state(entry: ConfigEntry, text_num_embeds: int) -> dict[str, TensorInfo]:
-    """Key -> shape/dtype of the state dict ``entry`` builds: the real f5-tts model on the meta
-    device (no memory, no weights), cached on disk per f5-tts version and architecture so that
-    planning a remap does not pay f5-tts's import (~9 s, ~0.9 GB RSS) after the first time."""
-    key = _signature_key(entry, text_num_embeds)
-    return {k: TensorInfo(tuple(shape), dtype) for k, (shape, dtype) in _signature(key).items()}
-
-
-def _signature_key(entry: ConfigEntry, text_num_embeds: int) -> str:
-    from importlib.metadata import version
-
-    return json.dumps({"f5_tts": version("f5-tts"), "backbone": entry.backbone, "arch": entry.arch,
-                       "mel": entry.mel_spec, "text_num_embeds": text_num_embeds}, sort_keys=True, default=str)
-
-
-@lru_cache(maxsize=64)
-def _signature(key: str) -> dict[str, tuple[list[int], str]]:
-    from f5lab.demo import cache_dir
-
-    path = cache_dir() / "signatures" / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".json")
-    if path.is_file():
-        try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
-            pass  # a damaged cache entry is recomputed
-    sig = _compute_signature(json.loads(key))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(sig))
-    os.replace(tmp, path)
-    return sig
-
-
-def _compute_signature(key: dict[str, Any]) -> dict[str, tuple[list[int], str]]:
-    import torch
-
-    from f5lab.checkpoint import torch_dtype_name
-
-    entry = ConfigEntry(name="signature", backbone=key["backbone"], arch=key["arch"], mel_spec=key["mel"])
-    with torch.device("meta"):
-        model = build_model(entry, key["text_num_embeds"])
-    return {k: (list(v.shape), torch_dtype_name(v.dtype)) for k, v in model.state_dict().items()}
-
-
-def f5tts_view(ckpt: Checkpoint) -> tuple[dict[str, TensorInfo] | None, str]:
-    """The keys f5-tts's ``load_checkpoint(use_ema=True)`` passes to ``load_state_dict``, or why it
-    fails before that. It replaces 'ema_model.' anywhere in a key and strips nothing else."""
-    if ckpt.format == "safetensors":
-        sd = ckpt.state_dicts[ROOT]
-    elif EMA_DICT in ckpt.state_dicts:
-        sd = ckpt.state_dicts[EMA_DICT]
-    else:
-        return None, ("f5-tts's loader (use_ema=True) raises KeyError 'ema_model_state_dict': the file holds "
-                      f"{', '.join(ckpt.state_dicts) or 'no state dict'} only")
-    view = {k.replace("ema_model.", ""): v for k, v in sd.items() if k not in EMA_BOOKKEEPING}
-    return {k: v for k, v in view.items() if k not in DROPPED_BUFFERS}, ""
-
-
-def f5tts_accepts(ckpt: Checkpoint, entry: ConfigEntry, text_num_embeds: int) -> tuple[bool, str]:
-    """Would f5-tts's own loader load this file strictly under ``entry``? (False, why) if not."""
-    view, why = f5tts_view(ckpt)
-    if view is None:
-        return False, why
-    expected = expected_state(entry, text_num_embeds)
-    missing = set(expected) - set(view)
-    unexpected = set(view) - set(expected)
-    sizes = [k for k in set(view) & set(expected) if view[k].shape != expected[k].shape]
-    if not (missing or unexpected or sizes):
-        return True, ""
-    return False, (f"f5-tts's loader fails: {len(missing)} missing, {len(unexpected)} unexpected, "
-                   f"{len(sizes)} size mismatches")
-
 
 # -- choosing a config -----------------------------------------------------------------------------------
 class AmbiguousConfigError(ConfigError):
@@ -139,14 +39,6 @@ class AmbiguousConfigError(ConfigError):
 Probe = Callable[[str, list[str]], str]
 
 
-def differences(names: list[str], catalogue: Mapping[str, ConfigEntry] | None = None) -> dict[str, dict[str, Any]]:
-    """Weightless arch fields whose values differ between configs: field -> {config: value}."""
-    catalogue = shipped_configs() if catalogue is None else catalogue
-    entries = [catalogue[n] for n in names]
-    fields = [d.split(" ")[0] for d in weightless_differences(entries)]
-    return {f: {e.name: e.arch.get(f) for e in entries} for f in fields}
-
-
 def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fallbacks: list[str] | None = None,
                   probe: Probe | None = None, catalogue: Mapping[str, ConfigEntry] | None = None,
                   vocab: str | None = None, use_ema: bool = True) -> tuple[ConfigEntry, str]:
@@ -158,16 +50,17 @@ def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fal
     loss of a reference clip under each candidate; f5lab.probe, issue 5). It is called only
     when the shapes fit several configs and none was named; it must return one of them.
     """
-    from f5lab.remap import plan_remap, resolve_entry
+    from f5lab.remap import plan_remap
 
     if config is not None:
-        return resolve_entry(config, catalogue), "named"
+        entry = resolve_config(config, catalogue, ckpt.metadata)
+        return entry, "named" if entry.source in ("shipped", "tiny") else f"named: {entry.describe()}"
     if fallbacks:
         reasons = []
         for name in fallbacks:
             try:
                 plan_remap(ckpt, name, vocab_from=vocab, use_ema=use_ema, catalogue=catalogue)
-                return resolve_entry(name, catalogue), f"first fitting fallback of {fallbacks}"
+                return resolve_config(name, catalogue, ckpt.metadata), f"first fitting fallback of {fallbacks}"
             except F5LabError as exc:
                 reasons.append(f"{name}: {str(exc).split(': ', 1)[-1]}")
         raise ConfigError(f"{ckpt.path}: no fallback config fits: " + " | ".join(reasons))
@@ -178,12 +71,15 @@ def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fal
     recorded = ckpt.metadata.get("f5lab_config")
     if recorded in exact:
         return catalogue[recorded], "recorded in the file by f5lab remap"
+    own = entry_from_metadata(ckpt.metadata)  # a config of one's own, carried by the remapped file
+    if own is not None and compare(spec, own).exact:
+        return own, "recorded in the file by f5lab remap"
     if len(exact) == 1:
         return catalogue[exact[0]], "the only config the shapes fit"
     if not exact:
         best = ranked[0]
         raise ConfigError(f"{ckpt.path}: no installed config builds this {spec.backbone} (closest {best.config}: "
-                          f"{best.first_mismatch}); write a config with the arch block `f5lab inspect` prints")
+                          f"{best.first_mismatch}); {write_config_fix(ckpt.path)}")
     if probe is not None:
         chosen = probe(str(ckpt.path), exact)
         if chosen not in exact:
@@ -202,13 +98,15 @@ def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None,
     The config is named, taken from ``fallbacks`` (ordered), recorded in the file, inferred
     when the shapes fit exactly one, or chosen by ``probe``; otherwise AmbiguousConfigError.
     Wrappers, containers and obsolete buffers are handled by an in-memory remap plan.
-    ``vocab`` is the vocab.txt the checkpoint was trained with (default: f5-tts's).
+    ``vocab`` is the vocab.txt the checkpoint was trained with (default: the config's
+    ``tokenizer_path``, else f5-tts's). ``config``: a name, a YAML path or a ConfigEntry.
     """
     from f5lab.remap import apply_plan, plan_remap
     from f5lab.vocab import check_rows, read_vocab
 
     ckpt = open_checkpoint(path)
     entry, _ = choose_config(ckpt, config, fallbacks, probe, catalogue, vocab, use_ema)
+    vocab = vocab if vocab is not None else entry.tokenizer_path
     plan = plan_remap(ckpt, entry, vocab_from=vocab, use_ema=use_ema, catalogue=catalogue)
     tokens = read_vocab(vocab)
     check_rows(tokens, plan.text_num_embeds + 1, vocab)
@@ -276,14 +174,18 @@ def verify(src: str | os.PathLike, dst: str | os.PathLike, config: str | ConfigE
 
     src_ck, dst_ck = open_checkpoint(src), open_checkpoint(dst)
     if config is None and dst_ck.metadata.get("f5lab_config") is not None:
-        config = dst_ck.metadata["f5lab_config"]
+        config = entry_from_metadata(dst_ck.metadata) or dst_ck.metadata["f5lab_config"]
         reason = "recorded in DST by f5lab remap"
     else:
         reason = ""
+    if config is not None:  # a name DST records resolves too (a config of one's own travels with the file)
+        config = resolve_config(config, catalogue, dst_ck.metadata)
     entry, how = choose_config(src_ck, config, catalogue=catalogue, vocab=vocab_src, use_ema=use_ema)
     dst_state = dst_ck.model_state("ema")
     dtype = dtype or _dtype_change(src_ck, dst_state.tensors, use_ema)
     init = json.loads(dst_ck.metadata.get("f5lab_plan", "{}") or "{}").get("vocab") or {}
+    if vocab_src is None and not init and entry.tokenizer_path:
+        vocab_src = entry.tokenizer_path  # the config's vocab is SRC's (DST moved no rows)
     plan = plan_remap(src_ck, entry, vocab_from=vocab_src, vocab_to=vocab_dst, dtype=dtype, use_ema=use_ema,
                       catalogue=catalogue, new_rows=init.get("init", "mean"))
     result = Verification(src=str(src), dst=str(dst), config=entry.name, config_reason=reason or how,
@@ -395,19 +297,28 @@ class MatrixRow:
     plan: list[str] = field(default_factory=list)  # what the remap does (status "loads after remap")
     reason: str = ""  # why f5-tts's loader fails as is, or why nothing maps
     note: str = ""
+    needs_remap: bool | None = None  # None: cannot load under this config at all
+    remap_command: str | None = None  # run once first, when needs_remap
+    code: str | None = None  # the f5-tts Python that loads it without f5lab (f5lab.service)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
-                         catalogue: Mapping[str, ConfigEntry] | None = None) -> list[MatrixRow]:
+                         catalogue: Mapping[str, ConfigEntry] | None = None,
+                         config: str | ConfigEntry | None = None,
+                         vocoder_dir: str | None = None) -> list[MatrixRow]:
     """Every config x this checkpoint: loads as is (f5-tts's own loader), loads after a remap
-    (the plan's changes), or cannot (the reason, e.g. another backbone: not a remapping matter)."""
+    (the plan's changes), or cannot (the reason, e.g. another backbone: not a remapping matter).
+    ``config`` (a name, YAML path or entry) and a config the file records join the catalogue's rows.
+    Rows that load carry the f5-tts code that loads the file (``code``) and the remap to run first."""
     from f5lab.remap import plan_remap
 
-    catalogue = shipped_configs() if catalogue is None else catalogue
     ckpt = open_checkpoint(path)
+    own = resolve_config(config, catalogue, ckpt.metadata) if config is not None else None
+    catalogue = with_config(catalogue, entry_from_metadata(ckpt.metadata))
+    catalogue = with_config(catalogue, own)
     rows = []
     for name, entry in catalogue.items():
         try:
@@ -418,7 +329,8 @@ def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
         ok, why = f5tts_accepts(ckpt, entry, plan.text_num_embeds)
         rows.append(MatrixRow(config=name, status="loads" if ok else "loads after remap",
                               plan=[] if ok else plan.changes or ["rewrite as a release .safetensors"], reason=why,
-                              note="; ".join(plan.notes)))
+                              note="; ".join(plan.notes), needs_remap=not ok))
+        _add_service_code(rows[-1], ckpt, entry, vocab, plan.text_num_embeds, catalogue, vocoder_dir)
     fits = [r.config for r in rows if r.status != "cannot"]
     if len(fits) > 1:
         diff = differences(fits, catalogue)
@@ -427,3 +339,18 @@ def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
                 r.note = "; ".join(filter(None, [r.note, f"shapes cannot separate {' / '.join(fits)} "
                                                   f"({', '.join(diff)} differ): decide by provenance or f5lab probe"]))
     return rows
+
+
+def _add_service_code(row: MatrixRow, ckpt: Checkpoint, entry: ConfigEntry, vocab: str | None, text_num_embeds: int,
+                      catalogue: Mapping[str, ConfigEntry], vocoder_dir: str | None) -> None:
+    """The row's f5-tts code, when the vocab at hand fits the embedding (else the note says which is needed)."""
+    from f5lab.configs import catalogue_flag
+    from f5lab.service import service_code
+    from f5lab.vocab import read_vocab
+
+    own = vocab if vocab is not None else entry.tokenizer_path
+    if len(read_vocab(own)) != text_num_embeds:
+        return
+    snippet = service_code(ckpt.path, entry, needs_remap=bool(row.needs_remap), vocab=own, vocoder_dir=vocoder_dir,
+                           catalogue_flag=catalogue_flag(catalogue))
+    row.remap_command, row.code = snippet.remap_command, snippet.code

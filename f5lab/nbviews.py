@@ -140,7 +140,7 @@ def compatibility(nb: NotebookContext, config: Any, target: Any = None, vocab: A
     from f5lab.loading import compatibility_matrix, verify
     from f5lab.remap import execute_plan, plan_remap
 
-    rows = compatibility_matrix(nb.checkpoint, vocab=vocab, catalogue=nb.catalogue)
+    rows = compatibility_matrix(nb.checkpoint, vocab=vocab, catalogue=nb.catalogue, config=config)  # a YAML: a row too
     diagnosis = diagnose(nb.checkpoint, config=config, vocab=vocab, catalogue=nb.catalogue)
     chosen = decide.choose_target(rows, target)
     out = SimpleNamespace(rows=rows, diagnosis=diagnosis, config=getattr(config, "name", config), target=chosen,
@@ -152,7 +152,7 @@ def compatibility(nb: NotebookContext, config: Any, target: Any = None, vocab: A
         folder.mkdir(parents=True, exist_ok=True)
         out.plan = plan_remap(nb.checkpoint, chosen, vocab_from=vocab, catalogue=nb.catalogue)
         t0 = time.perf_counter()
-        out.remapped = execute_plan(out.plan, folder / f"{nb.checkpoint.stem}.{out.plan.config}.safetensors",
+        out.remapped = execute_plan(out.plan, folder / f"{nb.checkpoint.stem}.{Path(out.plan.config).stem}.safetensors",
                                     force=True)
         out.remap_s = time.perf_counter() - t0
         out.verification = verify(nb.checkpoint, out.remapped, config=out.plan.config, vocab_src=vocab,

@@ -146,7 +146,7 @@ def probe(path: str | Path, ref_audio: Any, ref_text: str, candidates: list[str]
     from f5_tts.model.utils import convert_char_to_pinyin
 
     from f5lab.loading import load_model
-    from f5lab.synth import TextError
+    from f5lab.errors import TextError
 
     if not ref_text or not ref_text.strip():
         raise TextError("the probe needs the transcript of the reference audio")

@@ -31,7 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from f5lab.arch import ConfigEntry, compare, get_config, infer_spec, rank_configs
+from f5lab.arch import ConfigEntry, compare, infer_spec, rank_configs
+from f5lab.configs import entry_metadata, resolve_config, write_config_fix
 from f5lab.checkpoint import (EMA_DICT, FLOAT_DTYPES, ROOT, USER_DTYPES, Checkpoint, ModelState, TensorInfo,
                               open_checkpoint, read_safetensors_layout, torch_dtype)
 from f5lab.errors import ConfigError, F5LabError
@@ -103,6 +104,7 @@ class RemapPlan:
     vocab: VocabPlan | None = None
     notes: list[str] = field(default_factory=list)
 
+    entry: ConfigEntry | None = field(default=None, repr=False)  # the resolved config (recorded in the output)
     @property
     def changes(self) -> list[str]:
         """What the plan does beyond copying bytes under the same names, one line each."""
@@ -131,6 +133,7 @@ class RemapPlan:
     def to_dict(self, with_row_map: bool = False) -> dict[str, Any]:
         d = asdict(self)
         d["steps"] = len(self.steps)
+        d.pop("entry", None)
         d["ops"] = {op: sum(1 for s in self.steps if s.op == op) for op in sorted({s.op for s in self.steps})}
         d["changes"] = self.changes
         d["output_bytes"] = self.output_bytes
@@ -140,8 +143,10 @@ class RemapPlan:
 
 
 # -- planning --------------------------------------------------------------------------------------
-def resolve_entry(config: str | ConfigEntry, catalogue: Mapping[str, ConfigEntry] | None = None) -> ConfigEntry:
-    return config if isinstance(config, ConfigEntry) else get_config(config, catalogue)
+def resolve_entry(config: str | ConfigEntry, catalogue: Mapping[str, ConfigEntry] | None = None,
+                  metadata: Mapping[str, str] | None = None) -> ConfigEntry:
+    """f5lab.configs.resolve_config: a name, a YAML path, or the config ``metadata`` records."""
+    return resolve_config(config, catalogue, metadata)
 
 
 def plan_remap(src: str | os.PathLike | Checkpoint, config: str | ConfigEntry, vocab_from: str | None = None,
@@ -152,7 +157,9 @@ def plan_remap(src: str | os.PathLike | Checkpoint, config: str | ConfigEntry, v
     Raises RemapError, naming the reason and the right fix, when shapes cannot be reconciled.
     """
     ckpt = src if isinstance(src, Checkpoint) else open_checkpoint(src)
-    entry = resolve_entry(config, catalogue)
+    entry = resolve_entry(config, catalogue, ckpt.metadata)
+    if vocab_from is None and entry.tokenizer_path:
+        vocab_from = entry.tokenizer_path  # the config's model.tokenizer_path is the checkpoint's vocab
     if dtype is not None and dtype not in USER_DTYPES:
         raise ConfigError(f"unknown dtype {dtype!r}; use one of {', '.join(USER_DTYPES)}")
     if new_rows not in ROW_INITS:
@@ -173,7 +180,25 @@ def plan_remap(src: str | os.PathLike | Checkpoint, config: str | ConfigEntry, v
         notes.append(f"{rows} embedding rows: loading needs the fine-tune's {rows - 1}-line vocab.txt")
     return RemapPlan(src=str(ckpt.path), src_format=ckpt.format, config=entry.name, source_dict=state.source,
                      use_ema=use_ema, text_num_embeds=text_num_embeds, prefixes_stripped=state.prefixes,
-                     dropped=dropped, steps=steps, dtype=USER_DTYPES.get(dtype or ""), vocab=vocab, notes=notes)
+                     dropped=dropped, steps=steps, dtype=USER_DTYPES.get(dtype or ""), vocab=vocab, notes=notes,
+                     entry=_output_entry(entry, vocab_to))
+
+
+def _output_entry(entry: ConfigEntry, vocab_to: str | None) -> ConfigEntry:
+    """The config the output loads under: rows moved onto ``vocab_to`` make that its vocab."""
+    if vocab_to is None or entry.shipped:
+        return entry
+    from dataclasses import replace
+
+    return replace(entry, tokenizer="custom", tokenizer_path=str(Path(vocab_to).resolve()))
+
+
+def check_raw_weights(ckpt: Checkpoint, state: ModelState) -> None:
+    """``--raw`` asks for the training weights: refuse a file that holds only EMA weights
+    rather than silently writing those instead."""
+    if state.source == EMA_DICT or (state.source == ROOT and "ema_model." in state.prefixes):
+        raise RemapError(f"{ckpt.path}: has no raw (non-EMA) weights, only EMA ones (a release file); "
+                         "drop --raw (use_ema=False) to use them")
 
 
 def rename_key(name: str) -> str:
@@ -192,7 +217,7 @@ def check_architecture(ckpt: Checkpoint, state: ModelState, entry: ConfigEntry,
     fits = [c.config for c in rank_configs(spec, catalogue) if c.exact]
     use = (f"use config {' or '.join(fits)}" + (" (shapes cannot tell them apart; see f5lab probe)"
                                                  if len(fits) > 1 else "")) if fits else \
-        "no installed config builds it; write one with the arch block `f5lab inspect` prints"
+        write_config_fix(ckpt.path)
     m = cand.mismatches[0]
     if m["fact"] == "backbone":
         raise RemapError(f"{ckpt.path.name}: cannot be fixed by remapping: the checkpoint is {spec.backbone}, "
@@ -204,7 +229,7 @@ def check_architecture(ckpt: Checkpoint, state: ModelState, entry: ConfigEntry,
 
 def _check_keys(ckpt: Checkpoint, entry: ConfigEntry, state: ModelState, names: dict[str, str],
                 text_num_embeds: int) -> None:
-    from f5lab.loading import expected_state
+    from f5lab.build import expected_state
 
     expected = expected_state(entry, text_num_embeds)
     have = {names[k]: v for k, v in state.tensors.items()}
@@ -212,7 +237,7 @@ def _check_keys(ckpt: Checkpoint, entry: ConfigEntry, state: ModelState, names: 
     unexpected = sorted(set(have) - set(expected))
     bad = [k for k in set(have) & set(expected) if k != TEXT_EMBED and have[k].shape != expected[k].shape]
     if missing or unexpected or bad:
-        from f5lab.diagnose import group_keys
+        from f5lab.keys import group_keys
 
         parts = []
         if missing:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from f5lab.errors import F5LabError
+from f5lab.errors import F5LabError, TextError  # noqa: F401  (TextError lives in errors: probe uses it)
 
 # f5-tts's inference defaults (utils_infer)
 TARGET_RMS = 0.1
@@ -34,10 +34,6 @@ CROSS_FADE_SECONDS = 0.15
 MAX_CHUNK_SECONDS = 22  # infer_process: a chunk plus the reference fits in ~22 s
 # convert_char_to_pinyin's substitutions, applied before tokens are looked up
 F5_TRANSLATE = str.maketrans({";": ",", "“": '"', "”": '"', "‘": "'", "’": "'"})
-
-
-class TextError(F5LabError):
-    """Empty text, or characters the vocabulary lacks under strict checking."""
 
 
 @dataclass

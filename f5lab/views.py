@@ -96,7 +96,7 @@ def show_diagnosis(d: Any) -> None:
         for m in c.mismatched[:6]:
             out.print(f"  shape: {m['key']} checkpoint {m['checkpoint']} vs config {m['config']}")
     for f in d.findings:
-        where = f" [{f.config}]" if f.config else ""
+        where = " " + escape(f"[{f.config}]") if f.config else ""  # a YAML path in brackets is no markup tag
         out.print(f"{SEVERITY_STYLE.get(f.severity, f.severity)}{where} {f.cause}")
         out.print(f"    evidence: {f.evidence}")
         out.print(f"    fix:      {f.fix}")
@@ -127,6 +127,18 @@ def show_verification(v: Any) -> None:
     for label, keys in (("mismatched", v.mismatched), ("missing in DST", v.missing), ("unexpected in DST", v.unexpected)):
         if keys:
             out.print(f"  [red]{label}[/red]: {', '.join(keys[:6])}" + (" ..." if len(keys) > 6 else ""))
+def show_service(snippets: list[dict[str, Any]]) -> None:
+    """The f5-tts code that loads the checkpoint without f5lab, per config it loads under."""
+    out = console()
+    for s in snippets:
+        first = " (after a remap)" if s["needs_remap"] else ""
+        out.print(f"[bold]load it in f5-tts without f5lab[/bold] under {s['config']}{first}:", highlight=False)
+        if s["needs_remap"]:
+            out.print(f"  once, first: {s['remap_command']}", markup=False, highlight=False)
+        for line in s["code"].rstrip().splitlines():
+            out.print(f"  {line}", markup=False, highlight=False)
+
+
     if v.shared_token_rows_total is not None:
         out.print(f"  shared tokens with bit-identical rows: {v.shared_token_rows}/{v.shared_token_rows_total}")
     if v.forward_max_abs_error is not None:

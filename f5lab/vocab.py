@@ -100,3 +100,16 @@ def check_rows(tokens: list[str], rows: int, path: str | Path | None) -> None:
         raise ConfigError(f"wrong vocab file: {name} has {len(tokens)} tokens ({len(tokens) + 1} rows with the "
                           f"filler) but the checkpoint's text embedding has {rows} rows, i.e. was trained with "
                           f"a {rows - 1}-line vocab.txt")
+
+
+def vocab_beside(checkpoint: str | Path, rows: int) -> Path | None:
+    """A vocab.txt next to ``checkpoint`` whose line count fits ``rows`` embedding rows
+    (``<stem>_vocab.txt``, ``<stem>.txt``, ``vocab.txt``): what a fine-tune ships with its weights."""
+    p = Path(checkpoint)
+    for candidate in (p.with_name(p.stem + "_vocab.txt"), p.with_suffix(".txt"), p.with_name("vocab.txt")):
+        try:
+            if candidate.is_file() and len(read_vocab(candidate)) + 1 == rows:
+                return candidate
+        except (ConfigError, OSError, UnicodeDecodeError):
+            continue
+    return None

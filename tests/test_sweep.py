@@ -1,0 +1,236 @@
+"""``f5lab sweep`` on a tiny training run that really learned (f5lab.training_fixture).
+
+Real Dask clusters (a LocalCluster, and a scheduler + worker started here as separate
+processes on 127.0.0.1), real papermill kernels, real checkpoints: the runs are shared
+(module scope) and every assertion reads the files they left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from f5lab.cli import main
+from f5lab.sweep import SweepError, load_sweep_file, make_points, make_spec, run_sweep
+
+VENV_BIN = Path(sys.executable).parent
+COMMON = ["--config", "F5TTS_v1_Base", "--configs", "tiny", "--nfe", "2", "--asr", "none", "--gen-text", "Hi there."]
+
+
+def without_timings(summary: dict) -> dict:
+    return {k: v for k, v in summary.items() if k not in ("timings", "best_timings")}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from f5lab.training_fixture import build_training_run
+
+    return build_training_run(tmp_path_factory.mktemp("train") / "my_finetune")
+
+
+def val_args(run) -> list[str]:
+    return ["--val-audio", str(run.held_out), "--val-text", run.held_out_text]
+
+
+@pytest.fixture(scope="module")
+def swept(run, tmp_path_factory):
+    """The issue's command: the run's folder, 2 local workers; 01_inspect shared by the 3 checkpoints."""
+    out = tmp_path_factory.mktemp("sweeps")
+    args = ["sweep", str(run.folder), *COMMON, *val_args(run), "--workers", "2", "--out", str(out),
+            "--notebook", "sweep_point", "--notebook", "01_inspect"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    (sweep_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    return sweep_dir, result.output, args
+
+
+def test_training_run_is_in_trainer_layout_with_a_real_trend(run):
+    from f5lab.checkpoint import open_checkpoint
+
+    assert sorted(run.checkpoints) == [10, 20, 40]
+    assert sorted(p.name for p in run.folder.iterdir()) == ["model_10.pt", "model_20.pt", "model_last.pt"]
+    layout = open_checkpoint(run.last).layout()
+    assert layout["step"] == 40 and layout["step_key"] == "update"
+    assert layout["optimizer"] and layout["scheduler"] and "ema_model_state_dict" in layout["state_dicts"]
+    assert sum(run.losses[-10:]) < sum(run.losses[:10])  # training loss fell
+
+
+def test_sweep_names_the_best_checkpoint_with_numbers_the_library_reproduces(swept, run):
+    from f5lab.arch import tiny_catalogue
+    from f5lab.loading import load_model
+    from f5lab.probe import validation_loss
+
+    sweep_dir, output, _ = swept
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    assert summary["ok"] and summary["failed"] == [] and summary["missing"] == []
+    assert list(summary["points"]) == ["model_10", "model_20", "model_last"]
+    steps = [p["settings"]["step"] for p in summary["points"].values()]
+    loss = {pid: p["numbers"]["val_loss"]["value"] for pid, p in summary["points"].items()}
+    assert steps == [10, 20, 40]
+    assert loss["model_last"] < loss["model_10"]  # the run learned: held-out loss fell with training
+    best = summary["best"]["val_loss"]
+    assert best["point"] == "model_last" and best["checkpoint"] == "model_last.pt" and best["step"] == 40
+    assert best["value"] == loss["model_last"] and best["unit"] == "flow-matching loss"
+    model = load_model(run.last, config="F5TTS_v1_Base", dtype="fp32", catalogue=tiny_catalogue())
+    direct = validation_loss(model, [(str(run.held_out), run.held_out_text)], n_samples=4, seed=0)
+    assert abs(direct["loss_mean"] - loss["model_last"]) < 1e-4
+    for p in summary["points"].values():
+        assert p["numbers"]["peak_memory_bytes"]["unit"] == "bytes" and p["numbers"]["peak_memory_bytes"]["value"] > 0
+        assert 0.0 < p["numbers"]["speaker_similarity"]["value"] <= 1.0
+        assert p["settings"]["checkpoint_sha256"] and len(p["settings"]["checkpoint_sha256"]) == 64
+    assert "best held-out loss" in output and "model_last" in output
+    assert all("rtf" in t["sweep_point"] for t in summary["timings"].values())  # timings apart
+
+
+def test_sweep_runs_shape_only_notebooks_once_and_writes_its_parts(swept):
+    sweep_dir, _, _ = swept
+    shared = [p for p in (sweep_dir / "_shared").iterdir()]
+    assert len(shared) == 1 and shared[0].name.startswith("01_inspect-")
+    marker = json.loads((shared[0] / "done.json").read_text())
+    assert marker["status"] == "ok" and marker["points"] == ["model_10", "model_20", "model_last"]
+    for pid in ("model_10", "model_20", "model_last"):
+        assert sorted(p.name for p in (sweep_dir / pid).iterdir()) == [
+            "done.json", "mel.npy", "sweep_point.html", "sweep_point.ipynb", "sweep_point.json"]
+    index = (sweep_dir / "index.html").read_text()
+    assert "model_last" in index and "held-out loss" in index and "05_sweep.html" in index
+    assert (sweep_dir / "05_sweep.html").exists() and (sweep_dir / "05_sweep_vs_step.png").exists()
+
+
+def test_rerunning_the_same_sweep_skips_every_point_and_keeps_the_summary(swept):
+    sweep_dir, _, args = swept
+    before = json.loads((sweep_dir / "summary.json").read_text())
+    result = CliRunner().invoke(main, args + ["--no-compare"])
+    assert result.exit_code == 0, result.output
+    assert "4 already done, 0 to run" in result.output
+    assert json.loads((sweep_dir / "summary.json").read_text()) == before
+
+
+@pytest.fixture()
+def dask_cluster(tmp_path):
+    """A scheduler and one worker started as separate processes, loopback only, torn down after."""
+    sched_file = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen([str(VENV_BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(sched_file)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        deadline = time.time() + 60
+        while not sched_file.exists() and time.time() < deadline:
+            time.sleep(0.5)
+        address = json.loads(sched_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        procs.append(subprocess.Popen([str(VENV_BIN / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1",
+                                       "--host", "127.0.0.1", "--no-dashboard"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+
+
+def test_same_sweep_on_a_separate_scheduler_records_a_failed_point_and_goes_on(dask_cluster, swept, run, tmp_path):
+    sweep_dir, _, _ = swept
+    broken = tmp_path / "ckpts" / "broken.pt"
+    broken.parent.mkdir()
+    broken.write_bytes(run.last.read_bytes()[:4096])  # a truncated download
+    spec = make_spec([str(run.last), str(broken)], config="F5TTS_v1_Base", configs="tiny", nfe=2, asr=None,
+                     gen_text="Hi there.", val_audio=[str(run.held_out)], val_text=[run.held_out_text])
+    result = run_sweep(spec, out=tmp_path / "out", scheduler=dask_cluster, compare=False, progress=False)
+    s = result.summary
+    assert not result.ok and s["failed"] == ["broken"] and s["missing"] == []
+    bad = s["points"]["broken"]
+    assert bad["status"] == "failed" and "Traceback" not in (bad["error"] or "") and bad["error"]
+    assert "evaluate_point" in bad["traceback"]  # the notebook cell's own traceback, kept
+    assert (result.sweep_dir / "broken" / "sweep_point.ipynb").exists()  # the executed copy, with the error
+    good = s["points"]["model_last"]
+    assert good["status"] == "ok"
+    first = json.loads((sweep_dir / "summary.json").read_text())["points"]["model_last"]
+    assert good["numbers"] == first["numbers"]  # the same point on another cluster: the same numbers
+    assert s["best"]["val_loss"]["point"] == "model_last"
+    assert "FAILED" in result.index.read_text()
+
+
+def test_an_interrupted_sweep_resumes_where_it_stopped(run, tmp_path):
+    out = tmp_path / "out"
+    ckpts = [str(run.folder / "model_10.pt"), str(run.last)]
+    args = [str(VENV_BIN / "f5lab"), "sweep", *ckpts, *COMMON, "--workers", "1", "--no-compare", "--out", str(out),
+            "--sweep-id", "resume"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "TQDM_DISABLE": "1"})
+    try:
+        deadline = time.time() + 300
+        done = []
+        while not done and time.time() < deadline and proc.poll() is None:
+            time.sleep(1)
+            done = [p.parent.name for p in out.glob("resume/*/done.json")]
+        assert done, "no point finished in time"
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole foreground group
+        output = proc.communicate(timeout=120)[0].decode()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    if proc.returncode == 0:  # the second point finished before the signal landed: nothing to resume
+        pytest.skip("the sweep finished before Ctrl-C arrived")
+    assert proc.returncode == 130, output
+    assert "re-run the same command to resume" in output
+    marker = json.loads((out / "resume" / done[0] / "done.json").read_text())
+    assert marker["status"] == "ok"  # the finished point is intact
+    summary = json.loads((out / "resume" / "summary.json").read_text())
+    assert summary["missing"] or summary["failed"]  # the interrupted point is marked, not dropped
+    spec = make_spec(ckpts, config="F5TTS_v1_Base", configs="tiny", nfe=2, asr=None, gen_text="Hi there.")
+    again = run_sweep(spec, out=out, sweep_id="resume", workers=1, compare=False, progress=False)
+    assert done[0] in again.skipped and len(again.ran) == 1
+    assert again.ok and set(again.summary["points"]) == {"model_10", "model_last"}
+
+
+# -- points and bad input: no kernels ------------------------------------------------------------------------
+def test_points_from_a_folder_a_grid_and_a_yaml_file(run, tmp_path):
+    spec = make_spec([run.folder], nfe=[8, 16], dtype=["fp32", "fp16"], configs="tiny")
+    points = make_points(spec)
+    assert [p["id"] for p in points][:4] == ["model_10__nfe8__fp32", "model_10__nfe8__fp16",
+                                            "model_10__nfe16__fp32", "model_10__nfe16__fp16"]
+    assert len(points) == 12 and points[-1]["id"] == "model_last__nfe16__fp16"
+    (tmp_path / "sweep.yaml").write_text(
+        f"checkpoints: {run.folder}/model_*.pt\nconfig: F5TTS_v1_Base\nnfe: [4, 8]\nconfigs: tiny\n"
+        f"val:\n  - audio: {run.held_out}\n    text: {run.held_out_text}\n")
+    from_file = load_sweep_file(tmp_path / "sweep.yaml")
+    assert [p.name for p in from_file.checkpoints] == ["model_10.pt", "model_20.pt", "model_last.pt"]
+    assert from_file.grid["nfe"] == [4, 8] and from_file.grid["config"] == ["F5TTS_v1_Base"]
+    assert from_file.val_clips == [(str(run.held_out), run.held_out_text)]
+
+
+def test_bad_sweep_input_is_one_line_and_exit_2(run, tmp_path):
+    runner = CliRunner()
+    cases = [
+        (["sweep", str(tmp_path / "nothing")], "no such checkpoint, folder or glob match"),
+        (["sweep", str(run.folder), "--ref-audio", str(run.held_out)], "--ref-text"),
+        (["sweep", str(run.folder), "--nfe", "0"], "--nfe must be at least 1"),
+        (["sweep", str(run.folder), "--val-audio", str(run.held_out)], "--val-text"),
+    ]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases.append((["sweep", str(empty)], "no checkpoint files"))
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("checkpoints: x\nnfes: [1]\n")
+    cases.append((["sweep", str(bad_yaml)], "unknown key(s) nfes"))
+    for args, message in cases:
+        result = runner.invoke(main, args + ["--out", str(tmp_path / "out")])
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output
+    with pytest.raises(SweepError):
+        make_spec([str(tmp_path / "nothing")])
+    assert not (tmp_path / "out").exists()
+    shutil.rmtree(empty)
