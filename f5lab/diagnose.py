@@ -106,20 +106,20 @@ def diagnose(path: str | os.PathLike, config: str | ConfigEntry | None = None, v
     from f5lab.vocab import read_vocab
 
     ckpt = open_checkpoint(path)
+    named = resolve_config(config, catalogue, ckpt.metadata) if config is not None else None
+    catalogue = with_config(catalogue, named if named is not None and named.source not in ("shipped", "tiny")
+                            else entry_from_metadata(ckpt.metadata))
     state = ckpt.model_state("ema" if use_ema else "raw")
     spec = infer_spec(state.tensors)
     ranked = rank_configs(spec, catalogue)
+    vocab = vocab if vocab is not None else (named or catalogue[ranked[0].config]).tokenizer_path
     tokens = read_vocab(vocab)
     findings = container_findings(ckpt, state, ranked[0].config if ranked[0].exact else None, catalogue)
     names = [ranked[0].config] + ([named.name] if named and named.name != ranked[0].config else [])
     comparisons = []
-    named = resolve_config(config, catalogue, ckpt.metadata) if config is not None else None
-    catalogue = with_config(catalogue, named if named is not None and named.source not in ("shipped", "tiny")
-                            else entry_from_metadata(ckpt.metadata))
     for name in names:
         entry = named if named is not None and name == named.name else catalogue[name]
         comp = compare_keys(ckpt, state, entry, len(tokens))
-    vocab = vocab if vocab is not None else (named or catalogue[ranked[0].config]).tokenizer_path
         comparisons.append(comp)
         findings += config_findings(ckpt, state, spec, entry, comp, vocab, len(tokens), catalogue)
     findings += ambiguity_findings(spec, catalogue)
@@ -172,6 +172,9 @@ def remap_command(ckpt: Checkpoint, config: str | None, extra: str = "",
     (``config`` None) the config of its own comes first."""
     from f5lab.service import remap_command as command
 
+    if config is None:
+        return write_config_fix(ckpt.path, then="remap")
+    return f"`{command(ckpt.path, config, extra, catalogue_flag(catalogue))}`"
 
 
 def container_findings(ckpt: Checkpoint, state: ModelState, config: str | None,
@@ -182,9 +185,6 @@ def container_findings(ckpt: Checkpoint, state: ModelState, config: str | None,
     from f5lab.views import human_bytes
 
     out: list[Finding] = []
-    if config is None:
-        return write_config_fix(ckpt.path, then="remap")
-    return f"`{command(ckpt.path, config, extra, catalogue_flag(catalogue))}`"
     weights = sum(t.nbytes for t in state.tensors.values())
     if state.source == RAW_DICT and EMA_DICT not in ckpt.state_dicts:
         out.append(Finding("no_ema", "warning", "the file has no EMA state dict, only the raw training weights",
