@@ -103,8 +103,8 @@ class RemapPlan:
     dtype: str | None  # output dtype of float tensors (safetensors name) or None = keep
     vocab: VocabPlan | None = None
     notes: list[str] = field(default_factory=list)
-
     entry: ConfigEntry | None = field(default=None, repr=False)  # the resolved config (recorded in the output)
+
     @property
     def changes(self) -> list[str]:
         """What the plan does beyond copying bytes under the same names, one line each."""
@@ -132,8 +132,8 @@ class RemapPlan:
 
     def to_dict(self, with_row_map: bool = False) -> dict[str, Any]:
         d = asdict(self)
-        d["steps"] = len(self.steps)
         d.pop("entry", None)
+        d["steps"] = len(self.steps)
         d["ops"] = {op: sum(1 for s in self.steps if s.op == op) for op in sorted({s.op for s in self.steps})}
         d["changes"] = self.changes
         d["output_bytes"] = self.output_bytes
