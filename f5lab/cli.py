@@ -56,8 +56,17 @@ def main() -> None:
 @click.argument("path", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--sha256", is_flag=True, help="Also hash the file (reads all of it: ~3 s per GB).")
+@click.option("--config", default=None, help="Also rank this config (a name or the path of a YAML in f5-tts's "
+              "format) beside the installed ones.")
+@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
+              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
+@click.option("--write-config", "write_config", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Write a complete f5-tts config for PATH here (shape facts from the file, the rest from the "
+                   "closest shipped config; a comment on each value shapes cannot decide).")
+@click.option("--force", is_flag=True, help="With --write-config: replace a YAML f5lab did not write.")
 @friendly_errors
-def inspect(path: str, as_json: bool, sha256: bool) -> None:
+def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs: str, write_config: str | None,
+            force: bool) -> None:
     """Say what checkpoint PATH is, from its shapes alone: no weights are loaded.
 
     Reads the safetensors header (or a .pt through a safe, memory-mapped torch.load),
@@ -71,7 +80,20 @@ def inspect(path: str, as_json: bool, sha256: bool) -> None:
     """
     from f5lab.inspection import inspect_checkpoint
 
-    result = inspect_checkpoint(path, sha256=sha256)
+    if write_config:
+        from f5lab.inspection import write_own_config
+
+        written, unsure = write_own_config(path, write_config, force=force)
+        if as_json:
+            print_json({"config": str(written), "check": unsure})
+            return
+        click.echo(f"wrote {written}: f5-tts's own loader builds {path} with it; check the values shapes cannot "
+                   "decide:")
+        for line in unsure:
+            click.echo(f"  {line}")
+        click.echo(f"use it: --config {written} (diagnose, remap, verify, matrix, profile, synth, probe, report)")
+        return
+    result = inspect_checkpoint(path, sha256=sha256, catalogue=_catalogue(configs), config=config)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -132,14 +154,19 @@ def demo() -> None:
 # -- diagnose / remap / verify / matrix (issue 3) -------------------------------------------------
 @main.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
-@click.option("--config", default=None, help="Also compare with this config (the one your loader used).")
+@click.option("--config", default=None, help="Also compare with this config (the one your loader used): a name "
+              "or the path of a YAML in f5-tts's format.")
 @click.option("--error-file", type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="Explain the text of a failed load_state_dict instead (no checkpoint needed).")
 @click.option("--vocab", type=click.Path(exists=True, dir_okay=False, path_type=str),
-              help="The vocab.txt the checkpoint was trained with (default: f5-tts's).")
+              help="The vocab.txt the checkpoint was trained with (default: the config's tokenizer_path, "
+                   "else f5-tts's).")
+@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
+              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
-def diagnose(path: str | None, config: str | None, error_file: str | None, vocab: str | None, as_json: bool) -> None:
+def diagnose(path: str | None, config: str | None, error_file: str | None, vocab: str | None, configs: str,
+             as_json: bool) -> None:
     """Say why PATH does not load under a config: cause, evidence, fix.
 
     Compares the checkpoint key by key with the best-matching installed config and with
@@ -176,9 +203,10 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
 @main.command()
 @click.argument("src", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("dst", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--config", required=True, help="The f5-tts config the output must load under, e.g. F5TTS_Base.")
+@click.option("--config", required=True, help="The f5-tts config the output must load under: a name (e.g. "
+              "F5TTS_Base) or the path of a YAML in f5-tts's format (recorded in DST).")
 @click.option("--vocab-from", type=click.Path(exists=True, dir_okay=False, path_type=str),
-              help="vocab.txt SRC was trained with (default: f5-tts's).")
+              help="vocab.txt SRC was trained with (default: the config's tokenizer_path, else f5-tts's).")
 @click.option("--vocab-to", type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="Move the text embedding rows onto this vocab.txt, by token.")
 @click.option("--new-rows", type=click.Choice(["mean", "randn"]), default="mean", show_default=True,
@@ -189,9 +217,12 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
 @click.option("--no-verify", is_flag=True, help="Skip the check that DST computes what SRC computes.")
 @click.option("--force", is_flag=True, help="Replace DST if it exists (never SRC).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan (and verification) as JSON.")
+@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
+              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
 @friendly_errors
 def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str | None, new_rows: str,
-          dtype: str | None, use_ema: bool, dry_run: bool, no_verify: bool, force: bool, as_json: bool) -> None:
+          dtype: str | None, use_ema: bool, dry_run: bool, no_verify: bool, force: bool, as_json: bool,
+          configs: str) -> None:
     """Rewrite SRC as a release .safetensors DST that CONFIG loads strictly.
 
     Plans first (EMA weights, wrapper prefixes stripped, obsolete buffers and training state
@@ -211,7 +242,7 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
     if not dry_run:
         check_destination(src, dst, force)  # refuse before any work
     plan = plan_remap(src, config, vocab_from=vocab_from, vocab_to=vocab_to, dtype=dtype, use_ema=use_ema,
-                      new_rows=new_rows)
+                      new_rows=new_rows, catalogue=_catalogue(configs))
     if dry_run:
         print_json(plan.to_dict()) if as_json else show_plan(plan, dry_run=True)
         return
@@ -224,7 +255,8 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
     if not no_verify:
         from f5lab.loading import verify as run_verify
 
-        check = run_verify(src, out, config=config, vocab_src=vocab_from, vocab_dst=vocab_to, use_ema=use_ema)
+        check = run_verify(src, out, config=config, vocab_src=vocab_from, vocab_dst=vocab_to, use_ema=use_ema,
+                           catalogue=_catalogue(configs))
         report["verification"] = check.to_dict()
         if not as_json:
             show_verification(check)
@@ -238,15 +270,18 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
 @main.command()
 @click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.argument("dst", type=click.Path(exists=True, dir_okay=False, path_type=str))
-@click.option("--config", default=None, help="Config of both (default: recorded in DST, or inferred).")
+@click.option("--config", default=None, help="Config of both: a name or a YAML path (default: recorded in DST, "
+              "or inferred).")
 @click.option("--vocab-src", type=click.Path(exists=True, dir_okay=False, path_type=str), help="SRC's vocab.txt.")
 @click.option("--vocab-dst", type=click.Path(exists=True, dir_okay=False, path_type=str), help="DST's vocab.txt.")
 @click.option("--ema/--raw", "use_ema", default=True, show_default=True, help="Which weights of SRC.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the forward pass inputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
+              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
 @friendly_errors
 def verify(src: str, dst: str, config: str | None, vocab_src: str | None, vocab_dst: str | None, use_ema: bool,
-           seed: int, as_json: bool) -> None:
+           seed: int, as_json: bool, configs: str) -> None:
     """Prove DST computes what SRC computes: equal tensors, one seeded forward pass.
 
     Tensors must be equal (after DST's dtype cast; shared tokens' rows bit-identical after a
@@ -260,7 +295,8 @@ def verify(src: str, dst: str, config: str | None, vocab_src: str | None, vocab_
     from f5lab.loading import verify as run_verify
     from f5lab.views import show_verification
 
-    check = run_verify(src, dst, config=config, vocab_src=vocab_src, vocab_dst=vocab_dst, use_ema=use_ema, seed=seed)
+    check = run_verify(src, dst, config=config, vocab_src=vocab_src, vocab_dst=vocab_dst, use_ema=use_ema, seed=seed,
+                       catalogue=_catalogue(configs))
     print_json(check.to_dict()) if as_json else show_verification(check)
     if not check.ok:
         sys.exit(1)
@@ -270,12 +306,18 @@ def verify(src: str, dst: str, config: str | None, vocab_src: str | None, vocab_
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.option("--vocab", type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="The vocab.txt the checkpoint was trained with.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--config", default=None, help="Also a row for this config: a name or the path of a YAML in "
+              "f5-tts's format.")
+@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
+              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (with each loadable row's f5-tts code).")
 @friendly_errors
-def matrix(path: str, vocab: str | None, as_json: bool) -> None:
+def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_json: bool) -> None:
     """Every installed config x PATH: loads as is / loads after remap (which plan) / cannot (why).
 
-    "loads" means f5-tts's own loader accepts the file unchanged under that config.
+    "loads" means f5-tts's own loader accepts the file unchanged under that config. With --json,
+    each row that loads carries `code`: the Python that loads the file in f5-tts without f5lab,
+    and `remap_command`, the remap to run once first when f5-tts refuses the file as stored.
 
     \b
     Example:
@@ -284,7 +326,7 @@ def matrix(path: str, vocab: str | None, as_json: bool) -> None:
     from f5lab.loading import compatibility_matrix
     from f5lab.views import show_matrix
 
-    rows = compatibility_matrix(path, vocab=vocab)
+    rows = compatibility_matrix(path, vocab=vocab, catalogue=_catalogue(configs), config=config)
     print_json([r.to_dict() for r in rows]) if as_json else show_matrix(rows, path)
 
 
@@ -292,7 +334,7 @@ def matrix(path: str, vocab: str | None, as_json: bool) -> None:
 @main.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--config", default=None, help="Config to diagnose PATH against, e.g. the one your service "
-              "used. [default: E2TTS_Base]")
+              "used: a name or the path of a YAML in f5-tts's format. [default: E2TTS_Base]")
 @click.option("--ref-audio", type=click.Path(dir_okay=False, path_type=str),
               help="Reference clip for synthesis and the probe. [default: f5-tts's basic_ref_en.wav]")
 @click.option("--ref-text", help="Transcript of --ref-audio (give both or neither).")

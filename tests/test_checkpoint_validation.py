@@ -83,7 +83,8 @@ BAD_HEADERS = {
                                 ["__metadata__ value of 'format' is not a string"]),
     "metadata nested": ({"__metadata__": {"k": {"x": "y"}}, "a": {**F32_4, "data_offsets": [0, 16]}}, 16,
                         ["value of 'k' is not a string"]),
-    "beyond the data": ({"a": {**F32_4, "data_offsets": [0, 16]}}, 8, ["'a' spans bytes 0..16 but the data section has 8"]),
+    "beyond the data": ({"a": {**F32_4, "data_offsets": [0, 16]}}, 8,
+                        ["'a' spans bytes 0..16 but the data section has 8"]),
 }
 
 
