@@ -100,6 +100,7 @@ def show_diagnosis(d: Any) -> None:
         out.print(f"{SEVERITY_STYLE.get(f.severity, f.severity)}{where} {f.cause}")
         out.print(f"    evidence: {f.evidence}")
         out.print(f"    fix:      {f.fix}")
+    show_service(getattr(d, "service", None) or [])
     out.print("[green]verdict: loads (see warnings)[/green]" if d.ok else "[red]verdict: does not load as asked[/red]")
 
 
