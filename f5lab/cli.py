@@ -69,7 +69,7 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
             force: bool) -> None:
     """Say what checkpoint PATH is, from its shapes alone: no weights are loaded.
 
-    Reads the safetensors header (or a .pt through a safe, memory-mapped torch.load),
+    Reads the safetensors header (or a .pt's pickle through an allowlist, without torch),
     infers the architecture (backbone, dim, depth, ff_mult, text_dim, conv_layers,
     mel_dim, vocabulary rows) and ranks every config installed with f5-tts against it,
     naming for each non-match the first fact that disagrees.
