@@ -42,17 +42,22 @@ def loads_under(rows: Sequence[Any]) -> dict[str, list[str]]:
     return out
 
 
-def fix_line(path_name: str, asked: str, rows: Sequence[Any], target: str) -> str:
-    """The one command or code line that fixes loading, for the answer card."""
+def fix_line(path_name: str, asked: str, rows: Sequence[Any], target: str, catalogue: Any = None) -> str:
+    """The one command or code line that fixes loading, for the answer card: runnable as printed
+    when given the checkpoint's full path (shell-quoted; ``--configs tiny`` for the tiny catalogue)."""
+    from f5lab.configs import catalogue_flag, own_config_path, write_config_command
+    from f5lab.service import remap_command
+
     if remap_needed(rows, target):
-        return f"f5lab remap {path_name} {_stem(path_name)}.{target}.safetensors --config {target}"
+        return remap_command(path_name, target, catalogue_flag=catalogue_flag(catalogue))
     if {r.config: r.status for r in rows}.get(target) == "loads":
         twins = [r.config for r in rows if r.status == "loads" and r.config != target]
         also = f"; {' / '.join(twins)} loads too: f5lab probe decides" if twins else ""
         if target == asked:
             return f'load_model("{path_name}", config="{asked}")  # loads as stored{also}'
         return f'load_model("{path_name}", config="{target}")  # not {asked}{also}'
-    return f"f5lab inspect {path_name} --write-config my_config.yaml  # no installed config builds it"
+    return (f"{write_config_command(path_name)}  # no installed config builds it: then use "
+            f"--config {own_config_path(path_name)}")
 
 
 def _stem(name: str) -> str:

@@ -202,7 +202,9 @@ def compatibility_result(side: Sidecar, nb: NotebookContext, c: SimpleNamespace)
         side.verdict("remap", f"remapped for {c.target} ({remapped}, {human_bytes(remapped_bytes)}): "
                      + (f"verified, {v.tensors_equal}/{v.tensors_checked} tensors equal" if v.ok
                         else "FAILED verification"), ok=v.ok)
-    fix = decide.fix_line(nb.checkpoint.name, str(c.config), c.rows, c.target)
+    fix = decide.fix_line(str(nb.checkpoint), str(c.config), c.rows, c.target, nb.catalogue)  # runnable as printed
+    side.record("service_code", {r.config: {"needs_remap": r.needs_remap, "remap_command": r.remap_command,
+                                            "code": r.code} for r in c.rows if r.code})  # f5-tts alone
     side.answer("loading", text=text, asked=c.config, loads_as_asked=asked_ok, loads=by["loads"],
                 after_remap=by["loads after remap"], cannot=by["cannot"], target=c.target, fix=fix,
                 remapped=remapped, remapped_bytes=remapped_bytes, verified=verified)

@@ -267,3 +267,25 @@ def test_recorded_entry_never_shadows_a_shipped_name(tmp_path, make_fixture, cat
     assert entry.arch == catalogue["F5TTS_Base"].arch and how == "recorded in the file by f5lab remap"
     assert resolve_config("F5TTS_Base", None, ck.metadata).arch == SHIPPED["F5TTS_Base"].arch
     assert isinstance(entry, ConfigEntry) and entry.source == "recorded"
+
+
+def test_report_on_a_custom_architecture_runs_every_notebook(tmp_path, custom, custom_vocab):
+    """`f5lab report CUSTOM --config CUSTOM.yaml`, with and without a custom vocab: all four notebooks
+    run, exit 0, and the report says which config was used and from where (about a minute each)."""
+    from f5lab.reports import run_report
+
+    for (fx, cfg), run_id in ((custom, "plain"), (custom_vocab, "vocab")):
+        report = run_report(fx.path, config=str(cfg), out=tmp_path, run_id=run_id, nfe=2, asr=None, device="cpu",
+                            progress=False)
+        assert report.ok, [(r.name, r.error) for r in report.results]
+        assert [r.status for r in report.results] == ["ok"] * 4
+        params = report.manifest["parameters"]
+        assert params["config"] == str(cfg.resolve()) and params["candidates"][0] == str(cfg.resolve())
+        assert params["config_source"].startswith(f"{cfg.resolve()} (your YAML")
+        if run_id == "vocab":
+            assert params["vocab"] == str(fx.vocab_path.resolve())  # the YAML's tokenizer_path
+        numbers = report.summary["notebooks"]["02_compatibility"]["numbers"]
+        assert numbers[f"matrix.{cfg.resolve()}"]["value"] == "loads"
+        code = numbers["service_code"]["value"][str(cfg.resolve())]["code"]
+        assert "load_model(DiT, dict(" in code and not numbers["service_code"]["value"][str(cfg.resolve())][
+            "needs_remap"]
