@@ -322,11 +322,12 @@ def _tokenizer_path(name: str, p: Path, model: dict[str, Any]) -> str | None:
     if not value:
         return None
     given = Path(value).expanduser()
-    for candidate in ([given] if given.is_absolute() else [Path.cwd() / given, p.parent / given]):
+    here = p.resolve().parent
+    for candidate in ([given] if given.is_absolute() else [Path.cwd() / given, here / given]):
         if candidate.is_file():
             return str(candidate.resolve())
     raise ConfigError(f"{name}: model.tokenizer_path {value!r} does not exist"
-                      + ("" if given.is_absolute() else f" (looked in {Path.cwd()} and {p.parent})"))
+                      + ("" if given.is_absolute() else f" (looked in {Path.cwd()} and {here})"))
 
 
 # -- recorded in a file ------------------------------------------------------------------------------
