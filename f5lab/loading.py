@@ -9,9 +9,13 @@ computes) and ``compatibility_matrix`` (every installed config against one check
 
 from __future__ import annotations
 
+import gc
 import json
+import math
 import os
+import weakref
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from f5lab.arch import ConfigEntry, compare, differences, infer_spec, rank_configs, shipped_configs  # noqa: F401
@@ -145,22 +149,37 @@ class Verification:
     forward_max_abs_reference: float | None = None
     forward_tolerance: float | None = None
     seed: int = 0
+    reason: str = ""  # why DST cannot be verified beyond the numbers (another model), "" otherwise
 
     @property
     def forward_relative_error(self) -> float | None:
-        if self.forward_max_abs_error is None or not self.forward_max_abs_reference:
+        """Max abs error over the largest reference output: 0.0 whenever the two outputs are exactly
+        equal, whatever their scale (an untrained model's output is all zeros); None when the pass
+        did not run or the ratio means nothing (outputs differ against an all-zero or non-finite one)."""
+        err, ref = self.forward_max_abs_error, self.forward_max_abs_reference
+        if err is None:
             return None
-        return self.forward_max_abs_error / self.forward_max_abs_reference
+        if err == 0:
+            return 0.0
+        if not ref or not math.isfinite(err) or not math.isfinite(ref):
+            return None
+        return err / ref
+
+    @property
+    def forward_ok(self) -> bool:
+        rel = self.forward_relative_error
+        return rel is not None and rel <= (self.forward_tolerance or 0.0)
 
     @property
     def ok(self) -> bool:
         rows_ok = self.shared_token_rows == self.shared_token_rows_total
-        fwd_ok = self.forward_relative_error is not None and self.forward_relative_error <= (self.forward_tolerance or 0)
-        return (not self.mismatched and not self.missing and not self.unexpected and rows_ok and fwd_ok
-                and self.tensors_equal == self.tensors_checked > 0)
+        return (not self.reason and not self.mismatched and not self.missing and not self.unexpected and rows_ok
+                and self.forward_ok and self.tensors_equal == self.tensors_checked > 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "forward_relative_error": self.forward_relative_error, "ok": self.ok}
+        """Plain JSON: a non-finite number (a NaN output) becomes null, never NaN/Infinity."""
+        d = {**asdict(self), "forward_relative_error": self.forward_relative_error, "ok": self.ok}
+        return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in d.items()}
 
 
 def verify(src: str | os.PathLike, dst: str | os.PathLike, config: str | ConfigEntry | None = None,
@@ -169,8 +188,14 @@ def verify(src: str | os.PathLike, dst: str | os.PathLike, config: str | ConfigE
            catalogue: Mapping[str, ConfigEntry] | None = None) -> Verification:
     """Check DST tensor by tensor against SRC remapped in memory by the same plan (equal after
     the dtype cast, shared tokens' rows bit-identical), then run one seeded forward pass of the
-    transformer under both: identical for fp32, within FORWARD_TOLERANCE for fp16/bf16."""
-    from f5lab.remap import plan_remap
+    transformer under both: identical for fp32, within FORWARD_TOLERANCE for fp16/bf16.
+
+    Affordable on a laptop: tensors are compared one pair at a time, and the two models are
+    built one after the other from the memory-mapped files (no random init, no copy), each
+    freed once its output is kept. A DST that is another model (other keys or shapes) is not
+    verified, with ``reason`` saying why; a vocabulary remap checked without its vocab files
+    raises ConfigError naming the option."""
+    from f5lab.remap import RemapError, plan_remap
 
     src_ck, dst_ck = open_checkpoint(src), open_checkpoint(dst)
     if config is None and dst_ck.metadata.get("f5lab_config") is not None:
@@ -186,12 +211,21 @@ def verify(src: str | os.PathLike, dst: str | os.PathLike, config: str | ConfigE
     init = json.loads(dst_ck.metadata.get("f5lab_plan", "{}") or "{}").get("vocab") or {}
     if vocab_src is None and not init and entry.tokenizer_path:
         vocab_src = entry.tokenizer_path  # the config's vocab is SRC's (DST moved no rows)
-    plan = plan_remap(src_ck, entry, vocab_from=vocab_src, vocab_to=vocab_dst, dtype=dtype, use_ema=use_ema,
-                      catalogue=catalogue, new_rows=init.get("init", "mean"))
+    _check_vocab_options(src_ck, dst_ck, init, vocab_src, vocab_dst, use_ema)
     result = Verification(src=str(src), dst=str(dst), config=entry.name, config_reason=reason or how,
                           dtype=_float_dtype(dst_state.tensors), seed=seed)
+    try:
+        plan = plan_remap(src_ck, entry, vocab_from=vocab_src, vocab_to=vocab_dst, dtype=dtype, use_ema=use_ema,
+                          catalogue=catalogue, new_rows=init.get("init", "mean"))
+    except RemapError as exc:
+        if not reason:  # a config the user named, or SRC's own: SRC does not fit it, a usage error
+            raise
+        result.reason = f"SRC does not fit {entry.name}, the config DST records: {str(exc).split(': ', 1)[-1]}"
+        return result  # two different models
+    result.reason = _model_difference(plan, dst_ck, dst_state.tensors, vocab_dst)
     _compare_tensors(plan, src_ck, dst_ck, result)
-    _compare_forward(plan, entry, src_ck, dst_ck, vocab_src, vocab_dst, result, frames)
+    if not result.reason:
+        _compare_forward(plan, entry, src_ck, dst_ck, vocab_src, vocab_dst, result, frames)
     return result
 
 
@@ -208,40 +242,190 @@ def _dtype_change(src_ck: Checkpoint, dst_tensors: Mapping[str, TensorInfo], use
     return names.get(dst_dtype) if dst_dtype != src_dtype else None
 
 
-def _compare_tensors(plan: Any, src_ck: Checkpoint, dst_ck: Checkpoint, result: Verification) -> None:
-    """Stream both files: one tensor of each in memory at a time."""
+def _check_vocab_options(src_ck: Checkpoint, dst_ck: Checkpoint, recorded: Mapping[str, Any], vocab_src: str | None,
+                         vocab_dst: str | None, use_ema: bool) -> None:
+    """A vocabulary remap can only be checked against the two vocab files it used: a missing or
+    different one is a usage error (ConfigError naming the option), not a failed verification.
+    ``recorded`` is the vocab part of the plan DST carries (f5lab remap --vocab-to), or empty."""
+    from f5lab.remap import TEXT_EMBED
+    from f5lab.vocab import default_vocab_path, read_vocab, vocab_sha256
+
+    if recorded:
+        wrote = Path(str(recorded.get("vocab_to") or "another vocab.txt")).name
+        if vocab_dst is None:
+            raise ConfigError(f"{dst_ck.path}: was remapped onto the vocabulary {wrote}; give that vocab.txt "
+                              "with --vocab-dst (and SRC's with --vocab-src unless it is f5-tts's default)")
+        if vocab_src is None and recorded.get("vocab_from"):
+            raise ConfigError(f"{dst_ck.path}: was remapped from SRC's vocabulary "
+                              f"{Path(str(recorded['vocab_from'])).name}; give it with --vocab-src")
+        source = Path(str(recorded.get("vocab_from") or "f5-tts's default vocab.txt")).name
+        for option, given, key, name in (("--vocab-dst", vocab_dst, "sha256_to", wrote),
+                                         ("--vocab-src", vocab_src or default_vocab_path(), "sha256_from", source)):
+            if recorded.get(key) and vocab_sha256(given) != recorded[key]:
+                raise ConfigError(f"{option} {given}: not the vocab.txt DST was remapped with ({name}, sha256 "
+                                  f"{recorded[key][:12]}..., this file {vocab_sha256(given)[:12]}...)")
+    if vocab_dst is not None and vocab_src is None:
+        info = src_ck.model_state("ema" if use_ema else "raw").tensors.get(TEXT_EMBED)
+        rows = len(read_vocab(None)) + 1
+        if info is not None and info.shape[0] != rows:
+            raise ConfigError(f"{src_ck.path}: its text embedding has {info.shape[0]} rows, f5-tts's default "
+                              f"vocab.txt gives {rows}; give the vocab.txt SRC was trained with (--vocab-src)")
+
+
+def _model_difference(plan: Any, dst_ck: Checkpoint, dst: Mapping[str, TensorInfo], vocab_dst: str | None) -> str:
+    """'' when DST holds exactly the planned keys and shapes. Only the text embedding's row count
+    differing means a vocabulary remap checked without (or with the wrong) vocab file: ConfigError
+    naming the option. Anything else: DST is another model, and this says how (no forward pass:
+    loading it would only fail with a size mismatch)."""
+    from f5lab.remap import TEXT_EMBED
+
+    planned = {s.dst: tuple(s.shape) for s in plan.steps}
+    missing = sorted(set(planned) - set(dst))
+    unexpected = sorted(set(dst) - set(planned))
+    reshaped = sorted(k for k in set(planned) & set(dst) if planned[k] != tuple(dst[k].shape))
+    if not (missing or unexpected or reshaped):
+        return ""
+    if not (missing or unexpected) and reshaped == [TEXT_EMBED] and \
+            planned[TEXT_EMBED][1:] == tuple(dst[TEXT_EMBED].shape[1:]):
+        have, want = dst[TEXT_EMBED].shape[0], planned[TEXT_EMBED][0]
+        if vocab_dst is None:
+            raise ConfigError(f"{dst_ck.path}: its text embedding has {have} rows, SRC's {want}: a vocabulary "
+                              "remap; give DST's vocab.txt with --vocab-dst (and SRC's with --vocab-src unless it "
+                              "is f5-tts's default)")
+        raise ConfigError(f"--vocab-dst {vocab_dst}: {want - 1} tokens ({want} rows with the filler), but DST's "
+                          f"text embedding has {have} rows: not the vocab.txt DST was written for")
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} keys missing (first {missing[0]})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected (first {unexpected[0]})")
+    if reshaped:
+        parts.append(f"{len(reshaped)} of another shape ({reshaped[0]} {list(dst[reshaped[0]].shape)} vs "
+                     f"{list(planned[reshaped[0]])})")
+    return f"DST is another model than SRC under {plan.config}: " + "; ".join(parts)
+
+
+def _read_one(ckpt: Checkpoint, state: Any, name: str) -> Any:
+    """One tensor, read on its own: from a .safetensors file through a mapping of its own, released
+    with the tensor (one mapping for many tensors keeps every page read resident until closed)."""
+    reader = ckpt.iter_tensors(state, [name])
+    try:
+        return next(reader)[1]
+    finally:
+        reader.close()
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Same dtype, shape and values, a NaN wherever the other has one (NaN != NaN otherwise)."""
     import torch
 
-    from f5lab.remap import iter_planned
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if torch.equal(a, b):
+        return True
+    if not a.is_floating_point():
+        return False
+    nan = torch.isnan(a)
+    return bool(nan.any()) and torch.equal(nan, torch.isnan(b)) and torch.equal(a[~nan], b[~nan])
 
+
+def _compare_tensors(plan: Any, src_ck: Checkpoint, dst_ck: Checkpoint, result: Verification) -> None:
+    """Stream both files, one tensor pair at a time. What the plan copies unchanged from one
+    .safetensors file to another is compared as bytes, read through two reused buffers (nothing
+    mapped or allocated per tensor); anything else, or bytes that differ, as tensors, each read
+    on its own and released once compared, so that neither file builds up in memory."""
+    src_state = src_ck.model_state("ema" if plan.use_ema else "raw")
     dst_state = dst_ck.model_state("ema")
     planned = {s.dst for s in plan.steps}
     result.missing = sorted(planned - set(dst_state.tensors))
     result.unexpected = sorted(set(dst_state.tensors) - planned)
-    names = [s.dst for s in plan.steps if s.dst in dst_state.tensors]
-    dst_iter = dst_ck.iter_tensors(dst_state, names)
-    for step, want in iter_planned(plan, src_ck):
-        if step.dst not in dst_state.tensors:
-            continue
-        _, got = next(dst_iter)
-        if "rows" in step.op:
-            _check_rows(plan, src_ck, got, step, result)
-        result.tensors_checked += 1
-        if got.dtype == want.dtype and got.shape == want.shape and torch.equal(got, want):
-            result.tensors_equal += 1
-            continue  # error 0: no need to measure it
-        result.mismatched.append(step.dst)
-        if got.shape == want.shape and want.is_floating_point() and want.numel():
-            err = (got.double() - want.double()).abs().max().item()
-            result.max_abs_tensor_error = max(result.max_abs_tensor_error, err)
+    canonical = {raw: name for name, raw in src_state.raw_keys.items()}
+    src_at, dst_at = _byte_ranges(src_ck, src_state), _byte_ranges(dst_ck, dst_state)
+    with _ByteComparer(src_ck.path, dst_ck.path) as same_bytes:
+        for step in plan.steps:
+            info = dst_state.tensors.get(step.dst)
+            if info is None:
+                continue
+            name = canonical[step.src]
+            if step.op == "copy" and src_at and dst_at and (info.dtype, list(info.shape)) == (step.dtype, step.shape) \
+                    and same_bytes(src_at[name], dst_at[step.dst]):
+                result.tensors_checked += 1
+                result.tensors_equal += 1
+                continue
+            _compare_one(plan, step, src_ck, src_state, name, _read_one(dst_ck, dst_state, step.dst), result)
 
 
-def _check_rows(plan: Any, src_ck: Checkpoint, got: Any, step: Any, result: Verification) -> None:
+def _compare_one(plan: Any, step: Any, src_ck: Checkpoint, src_state: Any, name: str, got: Any,
+                 result: Verification) -> None:
+    """DST's tensor ``got`` against SRC's ``name`` after the step's transformation (rows, cast)."""
+    from f5lab.remap import transform
+
+    if "rows" in step.op and list(got.shape) == step.shape:
+        _check_rows(plan, src_ck, src_state, got, step, result)
+    want = transform(_read_one(src_ck, src_state, name), step, plan)
+    result.tensors_checked += 1
+    if _identical(got, want):
+        result.tensors_equal += 1
+        return  # error 0: no need to measure it
+    result.mismatched.append(step.dst)
+    if got.shape == want.shape and want.is_floating_point() and want.numel():
+        err = (got.double() - want.double()).abs().max().item()
+        result.max_abs_tensor_error = max(result.max_abs_tensor_error, err)
+
+
+def _byte_ranges(ckpt: Checkpoint, state: Any) -> dict[str, tuple[int, int]] | None:
+    """Canonical name -> (offset in the file, length) for a .safetensors file; None for a .pt."""
+    from f5lab.remap import safetensors_offsets
+
+    if ckpt.format != "safetensors":
+        return None
+    start, offsets = safetensors_offsets(ckpt.path)
+    return {name: (start + offsets[raw][0], offsets[raw][1] - offsets[raw][0]) for name, raw in state.raw_keys.items()}
+
+
+class _ByteComparer:
+    """``same((offset, length), (offset, length))``: equal byte ranges of two files, read in chunks
+    into two buffers reused throughout (page-cache reads: no mapping, no allocation per tensor)."""
+
+    def __init__(self, a: str | os.PathLike, b: str | os.PathLike, chunk: int = 1 << 23):
+        import numpy as np
+
+        self.files = [open(a, "rb", buffering=0), open(b, "rb", buffering=0)]
+        self.bufs = [memoryview(bytearray(chunk)), memoryview(bytearray(chunk))]
+        self.words = [np.frombuffer(buf, dtype=np.uint64) for buf in self.bufs]  # compared 8 bytes at a time
+
+    def __enter__(self) -> Callable[[tuple[int, int], tuple[int, int]], bool]:
+        return self.same
+
+    def __exit__(self, *exc: Any) -> None:
+        for fh in self.files:
+            fh.close()
+
+    def same(self, a: tuple[int, int], b: tuple[int, int]) -> bool:
+        import numpy as np
+
+        if a[1] != b[1]:
+            return False
+        done, chunk = 0, len(self.bufs[0])
+        while done < a[1]:
+            n = min(chunk, a[1] - done)
+            for fh, buf, (offset, _) in zip(self.files, self.bufs, (a, b)):
+                fh.seek(offset + done)
+                if fh.readinto(buf[:n]) != n:
+                    return False  # a short file: the tensor path says how
+            whole = n // 8
+            if not np.array_equal(self.words[0][:whole], self.words[1][:whole]) or \
+                    self.bufs[0][whole * 8:n] != self.bufs[1][whole * 8:n]:
+                return False
+            done += n
+        return True
+
+
+def _check_rows(plan: Any, src_ck: Checkpoint, state: Any, got: Any, step: Any, result: Verification) -> None:
     """Every token in both vocabularies: its new row equals its old row, bit for bit."""
     import torch
 
-    state = src_ck.model_state("ema" if plan.use_ema else "raw")
-    _, old = next(src_ck.iter_tensors(state, [n for n, raw in state.raw_keys.items() if raw == step.src]))
+    old = _read_one(src_ck, state, next(n for n, raw in state.raw_keys.items() if raw == step.src))
     old = old.to(torch_dtype(step.dtype))
     pairs = [(i, j) for i, j in enumerate(plan.vocab.row_map) if j is not None and i > 0]
     same = sum(1 for i, j in pairs if torch.equal(got[i], old[j]))
@@ -250,41 +434,104 @@ def _check_rows(plan: Any, src_ck: Checkpoint, got: Any, step: Any, result: Veri
 
 def _compare_forward(plan: Any, entry: ConfigEntry, src_ck: Checkpoint, dst_ck: Checkpoint, vocab_src: str | None,
                      vocab_dst: str | None, result: Verification, frames: int) -> None:
-    """One seeded forward pass of the transformer: SRC as f5lab loads it vs DST as stored."""
+    """One seeded forward pass of the transformer: SRC as f5lab loads it vs DST as stored. One
+    model at a time: each is built on its mapped file, run, and freed before the other is built."""
     import torch
 
-    from f5lab.remap import apply_plan, plan_remap
+    from f5lab.remap import plan_remap
     from f5lab.vocab import read_vocab
 
     ref_plan = plan_remap(src_ck, entry, vocab_from=vocab_src, use_ema=plan.use_ema,
-                          catalogue={entry.name: entry})
-    ref = build_model(entry, ref_plan.text_num_embeds)
-    load_state(ref, apply_plan(ref_plan, src_ck))
-    dst_state = dst_ck.model_state("ema")
-    out = build_model(entry, plan.text_num_embeds)
-    load_state(out, {k: v.float() if v.is_floating_point() else v
-                     for k, v in dst_ck.iter_tensors(dst_state)})  # the fp16/bf16 weights, computed in fp32
+                          catalogue={entry.name: entry})  # no cast, no rows moved: every step a copy
     old_ids = {t: i for i, t in enumerate(read_vocab(vocab_src))}
     new_ids = {t: i for i, t in enumerate(read_vocab(vocab_dst))} if vocab_dst else old_ids
     shared = [t for t in new_ids if t in old_ids and old_ids[t] < ref_plan.text_num_embeds
               and new_ids[t] < plan.text_num_embeds]
+    if not shared:
+        result.reason = "SRC's and DST's vocabularies share no token: there is no text to run both models on"
+        return
     gen = torch.Generator().manual_seed(result.seed)
     picks = [shared[i] for i in torch.randint(len(shared), (frames // 2,), generator=gen).tolist()]
     mel = int(entry.mel_spec.get("n_mel_channels", 100))
-    x = torch.randn((1, frames, mel), generator=gen)
-    cond = torch.randn((1, frames, mel), generator=gen)
-    time = torch.full((1,), 0.5)
+    inputs = dict(x=torch.randn((1, frames, mel), generator=gen), cond=torch.randn((1, frames, mel), generator=gen),
+                  time=torch.full((1,), 0.5))
+    src_state, dst_state = src_ck.model_state("ema" if plan.use_ema else "raw"), dst_ck.model_state("ema")
+    canonical = {raw: name for name, raw in src_state.raw_keys.items()}
+    runs = [(src_ck, src_state, {canonical[s.src]: s.dst for s in ref_plan.steps}, ref_plan.text_num_embeds,
+             [old_ids[t] for t in picks]),
+            (dst_ck, dst_state, {n: n for n in dst_state.tensors}, plan.text_num_embeds, [new_ids[t] for t in picks])]
+    outputs = []
+    for ckpt, state, names, rows, ids in runs:
+        try:
+            model = build_assigned(entry, rows, _fp32_weights(ckpt, state, names))
+        except RuntimeError as exc:  # not expected after _model_difference; a verdict all the same
+            result.reason = f"{ckpt.path.name} does not load into {entry.name}: {str(exc).strip().splitlines()[-1]}"
+            return
+        outputs.append(_run_transformer(model, text=torch.tensor([ids]), **inputs))
+        alive = weakref.ref(model)
+        del model  # unmaps this file's weights before the other model maps its own
+        if alive() is not None:  # held by a reference cycle: a full collection (~0.3 s) frees it
+            gc.collect()
+    a, b = outputs
+    result.forward_max_abs_error = 0.0 if _identical(a, b) else (a.double() - b.double()).abs().max().item()
+    result.forward_max_abs_reference = a.abs().max().item()
+    result.forward_tolerance = FORWARD_TOLERANCE.get(result.dtype, 5e-2)
+
+
+# CPU matmul kernels may sum in another order for data at another alignment: a weight that lies
+# in the file off this boundary is copied into fresh (aligned) memory, as a normal load would
+WEIGHT_ALIGNMENT = 64
+
+
+def _fp32_weights(ckpt: Checkpoint, state: Any, names: Mapping[str, str]) -> dict[str, Any]:
+    """Model key -> tensor for an fp32 model (fp16/bf16 weights are computed in fp32).
+
+    fp32 tensors lying aligned in the file are views of the memory-mapped file, not copies (getting
+    a view reads nothing). The others are copied, or widened, one at a time, each read on its own
+    and released once copied, so their bytes in the file do not stay resident beside the copy.
+    """
+    import torch
+
+    out, later = {}, []
+    for name, view in ckpt.iter_tensors(state, list(names)):
+        if view.is_floating_point() and view.dtype != torch.float32 or view.data_ptr() % WEIGHT_ALIGNMENT:
+            later.append(name)
+        else:
+            out[names[name]] = view
+    for name in later:
+        tensor = _read_one(ckpt, state, name)
+        out[names[name]] = tensor.to(torch.float32, copy=True) if tensor.is_floating_point() else tensor.clone()
+    return out
+
+
+def build_assigned(entry: ConfigEntry, text_num_embeds: int, tensors: Mapping[str, Any]) -> Any:
+    """A ``CFM`` whose weights are ``tensors`` themselves (views of a mapped file stay views).
+
+    Built with its parameters on the meta device (accelerate's ``init_empty_weights``: nothing
+    allocated, no random init), then ``load_state_dict(strict=True, assign=True)``. Buffers that
+    f5-tts computes at construction and does not save (the text embedding's ``freqs_cis``, the
+    mel front end's ``dummy``) are still built on the CPU as in ``build_model``, so the model
+    computes bit for bit what ``build_model`` + ``load_state`` gives (tests/test_verify.py).
+    """
+    import f5_tts.model  # noqa: F401  (imported outside the patched construction)
+    from accelerate import init_empty_weights
+
+    with init_empty_weights(include_buffers=False):
+        model = build_model(entry, text_num_embeds)
+    model.load_state_dict(tensors, strict=True, assign=True)
+    return model.eval()
+
+
+def _run_transformer(model: Any, **inputs: Any) -> Any:
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a 32-frame pass gains nothing from threads and loses much to contention
     try:
         with torch.no_grad():
-            a = ref.transformer(x=x, cond=cond, text=torch.tensor([[old_ids[t] for t in picks]]), time=time)
-            b = out.transformer(x=x, cond=cond, text=torch.tensor([[new_ids[t] for t in picks]]), time=time)
+            return model.transformer(**inputs)
     finally:
         torch.set_num_threads(threads)
-    result.forward_max_abs_error = (a.double() - b.double()).abs().max().item()
-    result.forward_max_abs_reference = a.abs().max().item()
-    result.forward_tolerance = FORWARD_TOLERANCE.get(result.dtype, 5e-2)
 
 
 # -- compatibility matrix ----------------------------------------------------------------------------------

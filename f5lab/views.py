@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -104,6 +105,18 @@ def show_diagnosis(d: Any) -> None:
     out.print("[green]verdict: loads (see warnings)[/green]" if d.ok else "[red]verdict: does not load as asked[/red]")
 
 
+def show_service(snippets: list[dict[str, Any]]) -> None:
+    """The f5-tts code that loads the checkpoint without f5lab, per config it loads under."""
+    out = console()
+    for s in snippets:
+        first = " (after a remap)" if s["needs_remap"] else ""
+        out.print(f"[bold]load it in f5-tts without f5lab[/bold] under {s['config']}{first}:", highlight=False)
+        if s["needs_remap"]:
+            out.print(f"  once, first: {s['remap_command']}", markup=False, highlight=False)
+        for line in s["code"].rstrip().splitlines():
+            out.print(f"  {line}", markup=False, highlight=False)
+
+
 def show_plan(plan: Any, dry_run: bool = False) -> None:
     """A remap plan: what will be (or was) done, and the output's size."""
     out = console()
@@ -128,25 +141,24 @@ def show_verification(v: Any) -> None:
     for label, keys in (("mismatched", v.mismatched), ("missing in DST", v.missing), ("unexpected in DST", v.unexpected)):
         if keys:
             out.print(f"  [red]{label}[/red]: {', '.join(keys[:6])}" + (" ..." if len(keys) > 6 else ""))
-def show_service(snippets: list[dict[str, Any]]) -> None:
-    """The f5-tts code that loads the checkpoint without f5lab, per config it loads under."""
-    out = console()
-    for s in snippets:
-        first = " (after a remap)" if s["needs_remap"] else ""
-        out.print(f"[bold]load it in f5-tts without f5lab[/bold] under {s['config']}{first}:", highlight=False)
-        if s["needs_remap"]:
-            out.print(f"  once, first: {s['remap_command']}", markup=False, highlight=False)
-        for line in s["code"].rstrip().splitlines():
-            out.print(f"  {line}", markup=False, highlight=False)
-
-
     if v.shared_token_rows_total is not None:
         out.print(f"  shared tokens with bit-identical rows: {v.shared_token_rows}/{v.shared_token_rows_total}")
     if v.forward_max_abs_error is not None:
         out.print(f"  forward pass (seed {v.seed}): max abs error {v.forward_max_abs_error:.3g} over outputs up to "
-                  f"{v.forward_max_abs_reference:.3g} (relative {v.forward_relative_error:.3g}, tolerance "
-                  f"{v.forward_tolerance:g})")
+                  f"{v.forward_max_abs_reference:.3g} ({_relative_error(v)}, tolerance {v.forward_tolerance:g})")
+    if v.reason:
+        out.print(f"  [red]{escape(v.reason)}[/red]")
     out.print("[green]verified: DST computes what SRC computes[/green]" if v.ok else "[red]NOT verified[/red]")
+
+
+def _relative_error(v: Any) -> str:
+    """The forward pass's relative error in words: never None/NaN on screen."""
+    rel = v.forward_relative_error
+    if rel is not None:
+        return f"relative {rel:.3g}" + (": identical outputs" if v.forward_max_abs_error == 0 else "")
+    if v.forward_max_abs_reference == 0:
+        return "relative error undefined: SRC's output is all zeros and DST's is not"
+    return "relative error undefined: an output is not finite"
 
 
 def show_matrix(rows: list[Any], path: str) -> None:
