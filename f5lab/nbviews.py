@@ -253,12 +253,17 @@ def evidence_text(c: SimpleNamespace) -> None:
 
 
 def keys_table(c: SimpleNamespace) -> Table:
-    rows = [{"config": comp.config, "f5-tts loads as stored": comp.f5tts_loads,
-             "missing in the checkpoint": "; ".join(str(g) for g in comp.missing) or "-",
-             "unexpected (not in the config)": "; ".join(str(g) for g in comp.unexpected) or "-",
-             "size mismatches": "; ".join(f"{m['key']}: {m['checkpoint']} vs {m['config']}"
-                                          for m in comp.mismatched) or "-"}
-            for comp in c.diagnosis.comparisons]
+    """One row per key group: what is missing from the checkpoint, what it has that the config
+    does not build, and the size mismatches (two different groups can share a prefix)."""
+    rows = []
+    for comp in c.diagnosis.comparisons:
+        rows.append({"config": comp.config, "what": "f5-tts loads it as stored",
+                     "keys": "yes" if comp.f5tts_loads else "no"})
+        rows += [{"config": comp.config, "what": "missing in the checkpoint", "keys": str(g)} for g in comp.missing]
+        rows += [{"config": comp.config, "what": "unexpected (the config has none)", "keys": str(g)}
+                 for g in comp.unexpected]
+        rows += [{"config": comp.config, "what": "size mismatch (checkpoint vs config)",
+                  "keys": f"{m['key']}: {m['checkpoint']} vs {m['config']}"} for m in comp.mismatched]
     return Table(rows)
 
 
@@ -418,6 +423,8 @@ def renderings_text(side: Sidecar, results: dict) -> None:
     for key, r in results.items():
         for what in ("synth_s", "sample_s", "vocoder_s", "rtf"):
             side.timing(f"synth.{'_'.join(map(str, key))}.{what}", r.record["timings"][what] or 0.0)
+    side.record("grid.size", len(results), "settings")
+    side.record("grid.candidates", list(dict.fromkeys(k[0] for k in results)))
     first = next(iter(results.values()))
     say(f"{len(results)} renderings of the grid; vocoder: {first.record['vocoder']['label']}")
 

@@ -222,7 +222,7 @@ class Table:
         widths = [max(len(row[i]) for row in rows) for i in range(len(self.columns))]
         floor = [max(len(w) for row in rows for w in row[i].split() or [""]) for i in range(len(self.columns))]
         while sum(widths) + 2 * (len(widths) - 1) > WIDTH:  # narrow the widest column that can wrap
-            slack = [i for i in range(len(widths)) if widths[i] > max(floor[i], 8)]
+            slack = [i for i in range(len(widths)) if widths[i] > floor[i]]
             if not slack:
                 break
             i = max(slack, key=lambda k: widths[k])
