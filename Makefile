@@ -9,7 +9,7 @@ TESTENV := MPLBACKEND=Agg TQDM_DISABLE=1
 # other CPUs' kernels: stored notebook outputs must not depend on the instruction set
 CPU_CAPABILITIES := default avx2
 
-.PHONY: install demo test bench
+.PHONY: install trust demo test bench
 
 # one virtual environment with the pinned torch/torchaudio/f5-tts and the project (editable)
 $(STAMP): pyproject.toml
@@ -20,14 +20,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name f5lab --display-name "Python (f5lab)" >/dev/null
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP) trust
+
+# JupyterLab shows the stored notebooks' colours and audio players only in trusted notebooks:
+# sign them in this user's notebook-signature database (the files themselves do not change)
+trust: $(STAMP)
+	$(VENV)/bin/jupyter trust notebooks/0*.ipynb >/dev/null
 
 # the main job on the built-in demo: full-scale F5TTS_Base (random weights) -> reports/<run-id>/
-demo: $(STAMP)
+demo: $(STAMP) trust
 	$(VENV)/bin/f5lab report
 
 # unit tests + nbval (native kernels), then nbval again under each other CPU capability
-test: $(STAMP)
+test: $(STAMP) trust
 	$(TESTENV) $(PY) -m pytest
 	@for cap in $(CPU_CAPABILITIES); do \
 	  echo "== nbval with ATEN_CPU_CAPABILITY=$$cap"; \
