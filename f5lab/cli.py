@@ -385,10 +385,9 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
                         echo=click.echo)
     for r in result.results:
         click.echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
-    for nb in result.summary["notebooks"].values():
-        for v in nb["verdicts"]:
-            mark = {True: "ok ", False: "BAD"}.get(v["ok"], " - ")
-            click.echo(f"  [{mark}] {v['text']}")
+    from f5lab.views import show_answer
+
+    show_answer(result.summary["answer"])
     click.echo(f"report: {result.index}")
     if not result.ok:
         click.echo(f"f5lab: {len(result.failed)} notebook(s) failed: {', '.join(result.failed)}", err=True)

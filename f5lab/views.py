@@ -13,6 +13,28 @@ def console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+def hang(out: Console, head: str, text: str) -> None:
+    """``head`` + ``text`` wrapped at the terminal's width at word boundaries, continuation lines
+    indented under the text (a hanging indent), so a long reason stays readable in 100 columns."""
+    import textwrap
+
+    lines = textwrap.wrap(str(text), width=max(40, out.width), initial_indent=head, subsequent_indent=" " * len(head),
+                          break_long_words=False, break_on_hyphens=False) or [head.rstrip()]
+    for line in lines:
+        out.print(line, markup=False, highlight=False)
+
+
+def show_answer(answer: dict[str, Any]) -> None:
+    """The report's answer card in the terminal: one wrapped line per fact."""
+    out = console()
+    marks = {True: "ok ", False: "NO ", None: " - "}
+    out.print(f"[bold]answer[/bold] for {answer.get('checkpoint')} (config tried: {answer.get('config_asked')}, "
+              f"target GPU: {answer.get('gpu')})", highlight=False)
+    width = max([len(line["label"]) for line in answer["lines"]] + [0])
+    for line in answer["lines"]:
+        hang(out, f"  [{marks.get(line.get('ok'), ' - ')}] {line['label']:<{width}}  ", line["text"])
+
+
 def human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if abs(n) < 1000 or unit == "GB":
@@ -99,8 +121,8 @@ def show_diagnosis(d: Any) -> None:
     for f in d.findings:
         where = " " + escape(f"[{f.config}]") if f.config else ""  # a YAML path in brackets is no markup tag
         out.print(f"{SEVERITY_STYLE.get(f.severity, f.severity)}{where} {f.cause}")
-        out.print(f"    evidence: {f.evidence}")
-        out.print(f"    fix:      {f.fix}")
+        hang(out, "    evidence: ", f.evidence)
+        hang(out, "    fix:      ", f.fix)
     show_service(getattr(d, "service", None) or [])
     out.print("[green]verdict: loads (see warnings)[/green]" if d.ok else "[red]verdict: does not load as asked[/red]")
 
