@@ -79,8 +79,19 @@ def _plain(x: float) -> float | int:
 
 
 # -- inference from shapes --------------------------------------------------------------
-def infer_spec(tensors: Mapping[str, TensorInfo]) -> ArchSpec:
-    """Read the architecture off canonical (wrapper-free) tensor names and shapes."""
+def infer_spec(tensors: Mapping[str, TensorInfo], source: Any = None) -> ArchSpec:
+    """Read the architecture off canonical (wrapper-free) tensor names and shapes.
+
+    ``source`` (the file's path) starts the ArchError message, so the user learns which file it is."""
+    try:
+        return _infer_spec(tensors)
+    except ArchError as exc:
+        if source is None or str(exc).startswith(f"{source}: "):
+            raise
+        raise ArchError(f"{source}: {exc}") from None
+
+
+def _infer_spec(tensors: Mapping[str, TensorInfo]) -> ArchSpec:
     t = {k[len("transformer."):]: v.shape for k, v in tensors.items() if k.startswith("transformer.")}
     if "text_embed.text_embed.weight" not in t or "proj_out.weight" not in t:
         tops = sorted({k.split(".")[0] for k in tensors})

@@ -196,3 +196,26 @@ def check_signal(wav: np.ndarray, sr: int, source: str) -> None:
     if level < SILENCE_DBFS:
         shown = "-inf" if level == -math.inf else f"{level:.1f}"
         raise AudioError(f"{source}: reference audio is silent (RMS {shown} dBFS, below {SILENCE_DBFS:.0f})")
+
+
+def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int) -> Path:
+    """A mono 32-bit float WAV whose bytes depend on the samples and rate alone.
+
+    libsndfile (soundfile) adds a PEAK chunk carrying the write time to float WAVs, so two
+    bit-identical syntheses gave files with different bytes (and hashes). This writer emits
+    only what the format needs: RIFF, ``fmt `` (WAVE_FORMAT_IEEE_FLOAT, 18 bytes), ``fact``
+    (sample count, required for non-PCM data) and ``data``.
+    """
+    import struct
+
+    samples = np.ascontiguousarray(np.asarray(wav, dtype="<f4").reshape(-1))
+    data = samples.tobytes()
+    fmt = struct.pack("<HHIIHHH", 3, 1, int(sample_rate), int(sample_rate) * 4, 4, 32, 0)
+    chunks = (b"fmt " + struct.pack("<I", len(fmt)) + fmt
+              + b"fact" + struct.pack("<II", 4, len(samples))
+              + b"data" + struct.pack("<I", len(data)))
+    p = Path(path)
+    with open(p, "wb") as fh:
+        fh.write(b"RIFF" + struct.pack("<I", 4 + len(chunks) + len(data)) + b"WAVE" + chunks)
+        fh.write(data)
+    return p

@@ -16,27 +16,73 @@ from f5lab.errors import F5LabError
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn F5LabError (and a missing/unreadable file) into a one-line message and exit code 2."""
+    """The one place an error becomes a one-line message: F5LabError (and a missing/unreadable
+    file) exit 2, a signal that ended a write 128 + its number (docs/exit-codes.md).
+
+    Library code raises F5LabError naming the file or option at the read site; the
+    UnicodeDecodeError branch is only a last resort for a reader that forgot to."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except F5LabError as exc:
-            click.echo(f"f5lab: error: {exc}", err=True)
-            sys.exit(2)
+            click.echo(f"f5lab: error: {_one_line(exc)}", err=True)
+            sys.exit(getattr(exc, "exit_code", 2))
         except (OSError, MemoryError) as exc:
-            click.echo(f"f5lab: error: {exc}", err=True)
+            click.echo(f"f5lab: error: {_one_line(exc)}", err=True)
             sys.exit(2)
+        except UnicodeDecodeError as exc:
+            click.echo(f"f5lab: error: a file is not UTF-8 text (byte {exc.start}); {exc.reason}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("f5lab: interrupted (SIGINT); nothing half-written is left", err=True)
+            sys.exit(130)
 
     return wrapper
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 def print_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, default=str))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _OneLineUsageError(click.UsageError):
+    """A usage error shown as one line (the exit-code contract: 2 and one line naming the option)."""
+
+    def show(self, file: Any = None) -> None:
+        where = self.ctx.command_path if self.ctx is not None else "f5lab"
+        message = " ".join(self.format_message().split())
+        click.echo(f"f5lab: error: {message} (see {where} --help)", err=True)
+
+
+class _Group(click.Group):
+    """click's group, with usage errors (bad option values, missing arguments) in one line."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise _one_line_usage(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line_usage(exc) from None
+
+
+def _one_line_usage(exc: click.UsageError) -> click.UsageError:
+    if isinstance(exc, _OneLineUsageError):
+        return exc
+    return _OneLineUsageError(exc.format_message(), ctx=exc.ctx)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="f5lab")
 def main() -> None:
     """f5lab: know, fix, load, size and hear any F5-TTS / E2-TTS checkpoint.
@@ -120,10 +166,9 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
     Weights are random (seeded): it loads, runs and is measured like a real one, but
     speaks noise. Use it to try f5lab, to reproduce a loading error, or to benchmark.
     """
-    from pathlib import Path
-
     from f5lab.errors import ConfigError
     from f5lab.fixtures import LAYOUTS, build_checkpoint
+    from f5lab.outputs import check_output_file, writing
 
     if list_layouts:
         for name, what in LAYOUTS.items():
@@ -131,9 +176,9 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
         return
     if not out:
         raise ConfigError("give the output path, e.g. f5lab demo-checkpoint demo.safetensors")
-    if Path(out).exists() and not force:
-        raise ConfigError(f"{out} exists; pass --force to overwrite it")
-    fixture = build_checkpoint(out, config=config, layout=layout, scale=scale, seed=seed)
+    check_output_file(out, force)  # a read-only folder is refused before minutes of building
+    with writing(out):
+        fixture = build_checkpoint(out, config=config, layout=layout, scale=scale, seed=seed)
     click.echo(f"wrote {fixture.path} ({fixture.config}, {fixture.layout}, {fixture.scale})")
     if fixture.vocab_path:
         click.echo(f"wrote {fixture.vocab_path} (its vocabulary)")
@@ -184,11 +229,9 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
     from f5lab.views import show_diagnosis
 
     if error_file:
-        from pathlib import Path
+        from f5lab.diagnose import explain_load_error, read_error_text
 
-        from f5lab.diagnose import explain_load_error
-
-        result = explain_load_error(Path(error_file).read_text(encoding="utf-8", errors="replace"))
+        result = explain_load_error(read_error_text(error_file))
     elif path:
         from f5lab.diagnose import diagnose as run_diagnose
 
@@ -448,8 +491,14 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
       f5lab sweep model_last.pt --nfe 8 --nfe 16 --nfe 32 --dtype fp32 --dtype fp16 --device cuda
       f5lab sweep sweep.yaml --scheduler tcp://login-node:8786
     """
+    from f5lab.errors import ConfigError
+    from f5lab.synth import check_settings
     from f5lab.sweep import run_sweep, spec_from_options
 
+    if seed is not None:
+        check_settings(seed=seed)  # before a cluster starts and every point fails on it
+    if loss_samples is not None and loss_samples < 1:
+        raise ConfigError(f"--loss-samples must be at least 1 (got {loss_samples})")
     spec = spec_from_options(list(sources), ref_audio=ref_audio, ref_text=ref_text, gen_text=gen_text,
                              val_audio=val_audio, val_text=val_text, config=config, nfe=nfe, dtype=dtype,
                              device=device, configs=configs, loss_samples=loss_samples,
@@ -488,7 +537,8 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
 @click.option("--terms", is_flag=True, help="Also print every term of the estimate (first GPU's settings).")
 @click.option("--sweep", is_flag=True, help="Print peak memory vs seconds (5-60 s) for fp32 and fp16 "
               "(math attention unless --attn names another: the worst case).")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=str), help="With --sweep: save the plot as PNG.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=str),
+              help="Save the sweep's plot as PNG (implies --sweep).")
 @click.option("--measure", type=click.Choice(["cpu", "cuda"]), help="Also run one real call (loads the weights; "
               "CPU uses the profiler) and compare. Use --nfe 1 to keep it short: the step peak is the same.")
 @click.option("--config", help="Config name for --measure when several match.")
@@ -513,6 +563,15 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
     from f5lab import memory
     from f5lab.inspection import inspect_checkpoint
 
+    if plot:  # a plot is of the sweep: asking for one asks for the sweep
+        from f5lab.outputs import check_output_file
+
+        sweep = True
+        check_output_file(plot, force=True)
+    if measure:
+        from f5lab.devices import check_device
+
+        check_device(measure, "--measure")
     spec = inspect_checkpoint(path).spec
     cards = [memory.get_gpu(g) for g in gpus] if gpus else None
     ref = ref_seconds or None
@@ -615,19 +674,26 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
           --text "Olá, tudo bem?" --nfe 16 --seed 1 --out run_nfe16
     """
     import warnings
-    from pathlib import Path
 
-    from f5lab.synth import TextError, UnknownCharWarning, synthesize
+    from f5lab.devices import check_device
+    from f5lab.outputs import check_output_dir
+    from f5lab.synth import TextError, UnknownCharWarning, check_settings, read_text_file, synthesize
 
+    # every refusal before the reference is transcribed or the model loaded (seconds each)
+    check_settings(nfe=nfe, cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration)
+    check_device(device)
+    check_output_dir(out)
     if text_file:
-        gen_text = Path(text_file).read_text(encoding="utf-8")
+        gen_text = read_text_file(text_file)
     if gen_text is None:
         raise TextError("give the text to speak: --text '...' or --text-file FILE")
     if not ref_text and asr:
-        from f5lab.audio import read_audio
+        from f5lab.audio import check_signal, read_audio
         from f5lab.quality import get_asr
 
-        ref_text = get_asr(asr, asr_model_dir).transcribe(*read_audio(ref_audio))
+        wav, sr = read_audio(ref_audio)
+        check_signal(wav, sr, ref_audio)  # a silent clip is refused before any transcript is printed
+        ref_text = get_asr(asr, asr_model_dir).transcribe(wav, sr)
         click.echo(f"reference transcript ({asr}): {ref_text}", err=True)
     catalogue = _catalogue(configs)
     with warnings.catch_warnings(record=True) as caught:

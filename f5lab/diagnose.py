@@ -93,6 +93,13 @@ def _summarise(groups: list[KeyGroup], limit: int = 3) -> str:
     return text + (f" and {more} more group{'s' * (more != 1)}" if more > 0 else "")
 
 
+def _missing_unexpected(missing: list[KeyGroup], unexpected: list[KeyGroup]) -> str:
+    """'A missing and B unexpected', leaving out a side that is empty."""
+    parts = [f"{_summarise(missing)} missing" if missing else "",
+             f"{_summarise(unexpected)} unexpected" if unexpected else ""]
+    return " and ".join(p for p in parts if p)
+
+
 # -- diagnose a file ----------------------------------------------------------------------------------
 def diagnose(path: str | os.PathLike, config: str | ConfigEntry | None = None, vocab: str | None = None,
              catalogue: Mapping[str, ConfigEntry] | None = None, use_ema: bool = True,
@@ -110,7 +117,7 @@ def diagnose(path: str | os.PathLike, config: str | ConfigEntry | None = None, v
     catalogue = with_config(catalogue, named if named is not None and named.source not in ("shipped", "tiny")
                             else entry_from_metadata(ckpt.metadata))
     state = ckpt.model_state("ema" if use_ema else "raw")
-    spec = infer_spec(state.tensors)
+    spec = infer_spec(state.tensors, source=ckpt.path)
     ranked = rank_configs(spec, catalogue)
     vocab = vocab if vocab is not None else (named or catalogue[ranked[0].config]).tokenizer_path
     tokens = read_vocab(vocab)
@@ -278,7 +285,7 @@ def _arch_finding(spec: ArchSpec, entry: ConfigEntry, comp: Comparison, mismatch
                   use: str) -> Finding:
     evidence = []
     if comp.missing or comp.unexpected:
-        evidence.append(f"{_summarise(comp.missing)} missing and {_summarise(comp.unexpected)} unexpected")
+        evidence.append(_missing_unexpected(comp.missing, comp.unexpected))
     for m in comp.mismatched:
         if m["key"] == INPUT_PROJ:
             cfg_text = m["config"][1] - 2 * spec.mel_dim
@@ -401,6 +408,37 @@ def _depth_of(keys: list[str]) -> int | None:
     return max(idx) + 1 if idx else None
 
 
+MAX_ERROR_TEXT = 50_000_000
+
+
+def read_error_text(path: str | os.PathLike) -> str:
+    """The text of a captured load error, refused in one line when it cannot be one: a missing
+    file, a directory, an empty file, or binary data (NUL bytes or not UTF-8), which used to
+    read as "nothing recognised" and so as the verdict "loads"."""
+    from pathlib import Path
+
+    from f5lab.errors import ConfigError
+
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a directory; --error-file takes the text file of the error")
+    if not p.is_file():
+        raise ConfigError(f"{p}: error file not found")
+    size = p.stat().st_size
+    if size > MAX_ERROR_TEXT:
+        raise ConfigError(f"{p}: {size} bytes is not the text of a load error (at most {MAX_ERROR_TEXT})")
+    raw = p.read_bytes()
+    if not raw.strip():
+        raise ConfigError(f"{p}: error file is empty; save the whole message of the failed load_state_dict in it")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: binary data, not the text of an error (not UTF-8 at byte {exc.start})") from None
+    if "\x00" in text:
+        raise ConfigError(f"{p}: binary data (NUL bytes), not the text of an error")
+    return text
+
+
 def explain_load_error(text: str, catalogue: Mapping[str, ConfigEntry] | None = None) -> Diagnosis:
     """Explain a failed ``load_state_dict`` from its text alone (no checkpoint at hand)."""
     catalogue = shipped_configs() if catalogue is None else catalogue
@@ -456,8 +494,7 @@ def _shape_findings(err: ParsedError, catalogue: Mapping[str, ConfigEntry]) -> l
     facts: dict[str, Any] = {"backbone": ckpt_bb, "depth": _depth_of(err.unexpected)}
     evidence = []
     if err.missing or err.unexpected:
-        evidence.append(f"{_summarise(key_groups(err.missing))} missing and "
-                        f"{_summarise(key_groups(err.unexpected))} unexpected")
+        evidence.append(_missing_unexpected(key_groups(err.missing), key_groups(err.unexpected)))
     if text:
         facts["text_dim"], facts["rows"] = text[0][1], text[0][0]
         evidence.append(f"text_embed {text[0]} in the checkpoint, {text[1]} in the model")

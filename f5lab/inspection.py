@@ -68,7 +68,7 @@ def inspect_checkpoint(path: str | os.PathLike, sha256: bool = False,
         own = resolve_config(config, catalogue, ckpt.metadata) if config is not None else None
         catalogue = with_config(with_config(catalogue, entry_from_metadata(ckpt.metadata)), own)
     state = ckpt.model_state()
-    spec = infer_spec(state.tensors)
+    spec = infer_spec(state.tensors, source=ckpt.path)
     ranked = rank_configs(spec, catalogue)
     params, modules = count_parameters(state.tensors)
     notes = consistency_notes(spec, state.tensors)

@@ -69,7 +69,7 @@ def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fal
                 reasons.append(f"{name}: {str(exc).split(': ', 1)[-1]}")
         raise ConfigError(f"{ckpt.path}: no fallback config fits: " + " | ".join(reasons))
     catalogue = shipped_configs() if catalogue is None else catalogue
-    spec = infer_spec(ckpt.model_state("ema" if use_ema else "raw").tensors)
+    spec = infer_spec(ckpt.model_state("ema" if use_ema else "raw").tensors, source=ckpt.path)
     ranked = rank_configs(spec, catalogue)
     exact = [c.config for c in ranked if c.exact]
     recorded = ckpt.metadata.get("f5lab_config")
@@ -566,6 +566,11 @@ def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
     own = resolve_config(config, catalogue, ckpt.metadata) if config is not None else None
     catalogue = with_config(catalogue, entry_from_metadata(ckpt.metadata))
     catalogue = with_config(catalogue, own)
+    infer_spec(ckpt.model_state().tensors, source=ckpt.path)  # not an F5/E2 model: ArchError (exit 2), not a table of "cannot"
+    if vocab is not None:
+        from f5lab.vocab import read_vocab
+
+        read_vocab(vocab)  # an unreadable vocab is the user's input error, not a row's "cannot"
     rows = []
     for name, entry in catalogue.items():
         try:

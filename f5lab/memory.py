@@ -368,7 +368,7 @@ def _load(path_or_model: Any, config: Any, device: str, dtype: str) -> Any:
         return path_or_model.to(device=device, dtype=torch_dtype).eval()
     ckpt = open_checkpoint(path_or_model)
     state = ckpt.model_state()
-    spec = infer_spec(state.tensors)
+    spec = infer_spec(state.tensors, source=ckpt.path)
     if isinstance(config, str):
         config = get_config(config)
     if config is None:

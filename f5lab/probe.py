@@ -72,7 +72,7 @@ def candidates_for(path: str | Path, catalogue: Mapping[str, Any] | None = None)
     from f5lab.arch import infer_spec, rank_configs
     from f5lab.checkpoint import open_checkpoint
 
-    spec = infer_spec(open_checkpoint(path).model_state().tensors)
+    spec = infer_spec(open_checkpoint(path).model_state().tensors, source=path)
     exact = [c.config for c in rank_configs(spec, catalogue) if c.exact]
     if not exact:
         raise ConfigError(f"{path}: no installed config fits its shapes; `f5lab inspect` says why")
@@ -148,8 +148,10 @@ def probe(path: str | Path, ref_audio: Any, ref_text: str, candidates: list[str]
     from f5lab.loading import load_model
     from f5lab.errors import TextError
 
+    check_probe_settings(n_samples, seed, device)
     if not ref_text or not ref_text.strip():
         raise TextError("the probe needs the transcript of the reference audio")
+    check_inputs(ref_audio, vocab)
     start = time.perf_counter()
     names = list(candidates) if candidates else candidates_for(path, catalogue)
     text = convert_char_to_pinyin([ref_text.strip()])
@@ -173,6 +175,36 @@ def probe(path: str | Path, ref_audio: Any, ref_text: str, candidates: list[str]
         out.relative_margin = round(out.margin / best.loss_mean, 4) if best.loss_mean else None
     out.seconds = round(time.perf_counter() - start, 3)
     return out
+
+
+MAX_SAMPLES = 10_000
+
+
+def check_probe_settings(n_samples: int, seed: int, device: str) -> None:
+    """Refuse, before any model is loaded, a sample count that would divide by zero, a seed torch
+    cannot take, and a device this machine lacks."""
+    from f5lab.devices import check_device
+
+    MAX_SEED = 2**63 - 1  # torch.manual_seed's range, as synth.MAX_SEED (probe must not import synth)
+
+    for name, option, value, low, high in (("n_samples", "--samples", n_samples, 1, MAX_SAMPLES),
+                                           ("seed", "--seed", seed, 0, MAX_SEED)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"{name} ({option}) must be an integer from {low} to {high} (got {value!r})")
+    check_device(device)
+
+
+def check_inputs(ref_audio: Any, vocab: str | None) -> None:
+    """The reference clip decodes and is not silent, the vocab file reads: checked before the
+    first of the candidates' models is loaded."""
+    from f5lab.audio import check_signal, read_audio
+    from f5lab.vocab import read_vocab
+
+    if isinstance(ref_audio, (str, Path)):
+        wav, sr = read_audio(ref_audio)
+        check_signal(wav, sr, str(ref_audio))
+    if vocab is not None:
+        read_vocab(vocab)
 
 
 def _progress(items: list[str], on: bool) -> Any:

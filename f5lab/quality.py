@@ -294,10 +294,14 @@ def load_record(r: str | Path | dict[str, Any]) -> dict[str, Any]:
     if not p.is_file():
         raise QualityError(f"{p}: synthesis record not found")
     try:
-        rec = json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
-        raise QualityError(f"{p}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not str(rec.get("f5lab_record", "")).startswith("synthesis/"):
+        rec = json.loads(p.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise QualityError(f"{p}: not a synthesis record (binary, not UTF-8 JSON); give a synth.json or "
+                           "its folder") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        why = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        raise QualityError(f"{p}: not JSON ({why})") from None
+    if not isinstance(rec, dict) or not str(rec.get("f5lab_record", "")).startswith("synthesis/"):
         raise QualityError(f"{p}: not an f5lab synthesis record (no 'f5lab_record' field)")
     return rec
 

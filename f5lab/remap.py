@@ -48,6 +48,7 @@ ROW_INITS = {
 SHA_PLACEHOLDER = "0" * 64
 CHUNK = 1 << 24
 HASH_WINDOW = 1 << 26  # a multiple of mmap.ALLOCATIONGRANULARITY
+PARTIAL_PREFIX = ".{name}.f5lab-partial-"  # + pid: the hidden file a remap writes before renaming it
 
 
 class RemapError(F5LabError):
@@ -165,6 +166,8 @@ def plan_remap(src: str | os.PathLike | Checkpoint, config: str | ConfigEntry, v
     if new_rows not in ROW_INITS:
         raise ConfigError(f"unknown row initialisation {new_rows!r}; use one of {', '.join(ROW_INITS)}")
     state = ckpt.model_state("ema" if use_ema else "raw")
+    if not use_ema:
+        check_raw_weights(ckpt, state)
     check_architecture(ckpt, state, entry, catalogue)
     rows = state.tensors[TEXT_EMBED].shape[0]
     vocab = _plan_vocab(rows, vocab_from, vocab_to, new_rows)
@@ -210,7 +213,7 @@ def rename_key(name: str) -> str:
 def check_architecture(ckpt: Checkpoint, state: ModelState, entry: ConfigEntry,
                        catalogue: Mapping[str, ConfigEntry] | None = None) -> None:
     """Refuse, with the fix, a config whose architecture differs from the checkpoint's shapes."""
-    spec = infer_spec(state.tensors)
+    spec = infer_spec(state.tensors, source=ckpt.path)
     cand = compare(spec, entry)
     if cand.exact:
         return
@@ -258,7 +261,8 @@ def _default_tokens() -> list[str]:
 
 
 def _plan_vocab(rows: int, vocab_from: str | None, vocab_to: str | None, init: str) -> VocabPlan | None:
-    from f5lab.vocab import check_rows, default_vocab_path, diff_vocab, read_vocab, row_mapping, vocab_sha256
+    from f5lab.vocab import (check_rows, check_unique, default_vocab_path, diff_vocab, read_vocab, row_mapping,
+                             vocab_sha256)
 
     old = read_vocab(vocab_from)
     if vocab_from is not None or vocab_to is not None:
@@ -266,7 +270,13 @@ def _plan_vocab(rows: int, vocab_from: str | None, vocab_to: str | None, init: s
     if vocab_to is None:
         return None
     new = read_vocab(vocab_to)
+    check_unique(old, vocab_from or default_vocab_path())
+    check_unique(new, vocab_to)
     diff = diff_vocab(old, new)
+    if not diff.shared:
+        raise RemapError(f"{vocab_to}: shares no token with {vocab_from or 'the default vocab.txt'} "
+                         f"({len(new)} vs {len(old)} tokens): every row would be new, nothing trained would be "
+                         "kept; check that --vocab-to is a vocab.txt of the same script/language")
     return VocabPlan(vocab_from=vocab_from, vocab_to=str(vocab_to),
                      sha256_from=vocab_sha256(vocab_from or default_vocab_path()), sha256_to=vocab_sha256(vocab_to),
                      shared=diff.shared, moved=diff.moved, added=diff.added, dropped=diff.dropped, init=init,
@@ -372,26 +382,59 @@ def execute_plan(plan: RemapPlan, dst: str | os.PathLike, force: bool = False, p
     alongside the copy for the provenance record, unless the caller passes the sha256 it
     already has (``source_sha256``; recorded as given, with ``f5lab_source_sha256_given``).
     """
+    from f5lab.outputs import signals_raise, writing
+
     dst = check_destination(plan.src, dst, force)
-    tmp = dst.with_name(f".{dst.name}.f5lab-partial-{os.getpid()}")
-    try:
-        with open(tmp, "wb", buffering=0) as out:  # unbuffered: copy_file_range shares the descriptor
-            given = {"f5lab_source_sha256_given": "true"} if source_sha256 else {}
-            header = build_header(plan.steps, {**provenance(plan, SHA_PLACEHOLDER), **given})
-            _write_all(out, header)
-            sha = _stream(plan, out, progress, hash_source=source_sha256 is None) or source_sha256
-            final = build_header(plan.steps, {**provenance(plan, sha), **given})
-            if len(final) != len(header):  # cannot happen: the hash has a fixed width
-                raise RemapError("internal error: header length changed while recording the source hash")
-            out.seek(0)
-            _write_all(out, final)
-            if fsync:
-                os.fsync(out.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    remove_stale_partials(dst)
+    tmp = dst.with_name(f"{PARTIAL_PREFIX.format(name=dst.name)}{os.getpid()}")
+    with signals_raise(f"removed the partial output, {dst} untouched"):
+        try:
+            with writing(dst):
+                _write_file(plan, tmp, fsync, source_sha256, progress)
+            os.replace(tmp, dst)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     return dst
+
+
+def remove_stale_partials(dst: Path) -> list[Path]:
+    """Partial files of DST left by a process that no longer exists (SIGKILL, power loss): removed,
+    so a killed run costs no disk space after the next one. Files of live processes are kept."""
+    removed = []
+    for p in dst.parent.glob(PARTIAL_PREFIX.format(name=dst.name) + "*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_file(plan: RemapPlan, tmp: Path, fsync: bool, source_sha256: str | None, progress: bool) -> None:
+    """The plan's bytes into ``tmp``: header with a placeholder hash, tensors, final header."""
+    with open(tmp, "wb", buffering=0) as out:  # unbuffered: copy_file_range shares the descriptor
+        given = {"f5lab_source_sha256_given": "true"} if source_sha256 else {}
+        header = build_header(plan.steps, {**provenance(plan, SHA_PLACEHOLDER), **given})
+        _write_all(out, header)
+        sha = _stream(plan, out, progress, hash_source=source_sha256 is None) or source_sha256
+        final = build_header(plan.steps, {**provenance(plan, sha), **given})
+        if len(final) != len(header):  # cannot happen: the hash has a fixed width
+            raise RemapError("internal error: header length changed while recording the source hash")
+        out.seek(0)
+        _write_all(out, final)
+        if fsync:
+            os.fsync(out.fileno())
 
 
 def _stream(plan: RemapPlan, out: Any, progress: bool, hash_source: bool = True) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 import threading
 import time
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from f5lab.errors import F5LabError, TextError  # noqa: F401  (TextError lives in errors: probe uses it)
+from f5lab.errors import ConfigError, F5LabError, TextError  # noqa: F401  (TextError lives in errors: probe uses it)
 
 # f5-tts's inference defaults (utils_infer)
 TARGET_RMS = 0.1
@@ -34,6 +35,77 @@ CROSS_FADE_SECONDS = 0.15
 MAX_CHUNK_SECONDS = 22  # infer_process: a chunk plus the reference fits in ~22 s
 # convert_char_to_pinyin's substitutions, applied before tokens are looked up
 F5_TRANSLATE = str.maketrans({";": ",", "“": '"', "”": '"', "‘": "'", "’": "'"})
+
+
+class SettingsError(ConfigError):
+    """A synthesis setting out of range: refused before anything is loaded."""
+
+
+MAX_NFE = 1000  # f5-tts uses 16-32; beyond this a typo is likelier than a wish
+MAX_SPEED = 10.0  # f5-tts's own UI offers 0.3-2.0
+MAX_DURATION_S = 600.0  # every chunk gets this many seconds (f5-tts's fix_duration)
+MAX_SEED = 2**63 - 1  # torch.manual_seed's range; chunk i uses seed + i
+
+
+def _int_setting(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise SettingsError(f"{name} (--{name.replace('_', '-')}) must be an integer from {low} to {high} "
+                            f"(got {value!r})")
+
+
+def _float_setting(name: str, value: Any, option: str, low: float | None = None, high: float | None = None,
+                   low_open: bool = False) -> None:
+    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        bound = ("" if low is None else f" {'>' if low_open else '>='} {low:g}") + \
+            ("" if high is None else f"{' and' if low is not None else ''} <= {high:g}")
+        raise SettingsError(f"{name} ({option}) must be a finite number{bound} (got {value!r})")
+
+
+def check_settings(*, nfe: int = 32, cfg_strength: float = 2.0, sway: float | None = -1.0, speed: float = 1.0,
+                   seed: int = 0, duration: float | None = None, cross_fade: float = CROSS_FADE_SECONDS,
+                   ref_seconds: float | None = None) -> None:
+    """Refuse out-of-range synthesis settings in one line, before any model is loaded.
+
+    The one rule for every path that synthesises (``synthesize``, the CLI, the report's
+    notebook): NaN/inf guidance gave an all-NaN wav with exit 0, a zero or negative speed or
+    duration failed after seconds of loading with a traceback, a seed beyond 2**63 overflowed
+    torch. ``duration`` counts the reference too, so it must exceed ``ref_seconds`` when known.
+    """
+    _int_setting("nfe", nfe, 1, MAX_NFE)
+    _int_setting("seed", seed, 0, MAX_SEED)
+    _float_setting("cfg_strength", cfg_strength, "--cfg", low=0.0)
+    if sway is not None:
+        _float_setting("sway", sway, "--sway")
+    _float_setting("speed", speed, "--speed", low=0.0, high=MAX_SPEED, low_open=True)
+    _float_setting("cross_fade", cross_fade, "cross_fade", low=0.0)
+    if duration is not None:
+        _float_setting("duration", duration, "--duration", low=0.0, high=MAX_DURATION_S, low_open=True)
+        if ref_seconds is not None and duration <= ref_seconds:
+            raise SettingsError(f"duration (--duration) {duration:g} s is not longer than the reference clip "
+                                f"({ref_seconds:.2f} s): it counts the reference too, nothing would be left to speak")
+
+
+def read_text_file(path: str | Path) -> str:
+    """The text to speak from a file: UTF-8 (a BOM is dropped), one line naming the file otherwise."""
+    p = Path(path)
+    if p.is_dir():
+        raise TextError(f"{p}: is a directory, not a text file")
+    if not p.is_file():
+        raise TextError(f"{p}: text file not found")
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TextError(f"{p}: not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); save it as "
+                        "UTF-8") from None
+    if not text.strip():
+        raise TextError(f"{p}: the text file is empty; nothing to speak")
+    return text
 
 
 @dataclass
@@ -251,6 +323,8 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     Same seed and settings on the same machine give bit-identical audio.
     """
     from f5lab.audio import prepare_reference
+    from f5lab.devices import check_device
+    from f5lab.outputs import check_output_dir
     from f5lab.vocoders import Vocoder, load_vocoder
 
     t_start = time.perf_counter()
@@ -259,9 +333,18 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     if not ref_text or not ref_text.strip():
         raise TextError("the reference transcript is empty: give the words spoken in the reference audio "
                         "(or transcribe it with f5lab.quality.get_asr)")
-    if nfe < 1:
-        raise TextError(f"nfe must be at least 1 (got {nfe})")
+    check_settings(nfe=nfe, cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration,
+                   cross_fade=cross_fade)
+    if isinstance(model, (str, Path)):
+        check_device(device)
+    if out_dir is not None:
+        check_output_dir(out_dir)
+    if vocab is not None:
+        from f5lab.vocab import read_vocab
+
+        read_vocab(vocab)  # a broken vocab file: one line now, not after the model is built
     ref = prepare_reference(ref_audio)  # before the model: a bad clip should not cost a 1.3 GB load
+    check_settings(nfe=nfe, duration=duration, ref_seconds=ref.seconds, seed=seed)
     t_ref = time.perf_counter()
     if probe is True:  # decide an ambiguous config by probe on this very reference clip
         from f5lab.probe import ProbeHook
@@ -326,6 +409,12 @@ def text_report(cfm: Any, ref_text: str, gen_text: str, strict: bool) -> list[Un
     if tokens is None:  # a model without a vocab map tokenises utf-8 bytes: nothing is unknown
         return []
     unknown = check_text(ref_text, tokens, "ref_text") + check_text(gen_text, tokens, "gen_text")
+    missing = {u.char for u in unknown if u.where == "gen_text"}
+    spoken = {c for c in gen_text if not c.isspace()}
+    if spoken and spoken <= missing:
+        raise TextError("no character of the text to speak is in the vocabulary (f5-tts would read it all as "
+                        f"spaces): {''.join(sorted(spoken))[:40]!r}; pass the checkpoint's vocab.txt (--vocab) "
+                        "or write the text in its script")
     if unknown:
         msg = ("characters not in the vocabulary (f5-tts reads each as a space): "
                + "; ".join(str(u) for u in unknown))
@@ -368,18 +457,20 @@ def run_f5tts(cfm: Any, ref_wav: np.ndarray, sr: int, ref_text: str, chunks: lis
 
 def write_outputs(result: SynthResult, out_dir: str | Path, stem: str = "synth") -> dict[str, str]:
     """``<stem>.wav``, ``<stem>_mel.npy``, ``<stem>_mel.png`` and ``<stem>.json`` under ``out_dir``."""
-    import soundfile as sf
+    from f5lab.audio import write_wav
+    from f5lab.outputs import writing
 
     d = Path(out_dir)
-    d.mkdir(parents=True, exist_ok=True)
     files = {"wav": d / f"{stem}.wav", "mel": d / f"{stem}_mel.npy", "mel_png": d / f"{stem}_mel.png",
              "record": d / f"{stem}.json"}
-    sf.write(files["wav"], result.wav, result.sample_rate, subtype="FLOAT")
-    np.save(files["mel"], result.mel)
-    save_mel_png(result.mel, files["mel_png"], title=result.record["vocoder"]["label"])
-    result.files = {k: str(v) for k, v in files.items()}
-    result.record["files"] = result.files
-    files["record"].write_text(json.dumps(result.record, indent=2, ensure_ascii=False))
+    with writing(d):
+        d.mkdir(parents=True, exist_ok=True)
+        write_wav(files["wav"], result.wav, result.sample_rate)  # byte-stable: no PEAK chunk timestamp
+        np.save(files["mel"], result.mel)
+        save_mel_png(result.mel, files["mel_png"], title=result.record["vocoder"]["label"])
+        result.files = {k: str(v) for k, v in files.items()}
+        result.record["files"] = result.files
+        files["record"].write_text(json.dumps(result.record, indent=2, ensure_ascii=False), encoding="utf-8")
     return result.files
 
 

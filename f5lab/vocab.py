@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from f5lab.arch import DEFAULT_VOCAB_LINES
 from f5lab.errors import ConfigError
 
 
@@ -18,12 +19,36 @@ def default_vocab_path() -> Path:
 
 
 def read_vocab(path: str | Path | None = None) -> list[str]:
-    """Tokens in id order, read exactly as f5-tts does (each line minus its last character)."""
+    """Tokens in id order, read as f5-tts does: UTF-8 text, universal newlines (a CRLF file gives the
+    same tokens as its LF twin), each line minus its newline.
+
+    Raises a one-line ConfigError naming the file when it is missing, a directory, not UTF-8
+    text, or empty: f5-tts would fail later with a traceback or build a 1-row embedding.
+    """
     p = Path(path) if path is not None else default_vocab_path()
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a directory, not a vocab file (give its vocab.txt)")
     if not p.is_file():
         raise ConfigError(f"{p}: vocab file not found")
-    with open(p, encoding="utf-8") as fh:
-        return [line[:-1] if line.endswith("\n") else line for line in fh]
+    try:
+        with open(p, encoding="utf-8") as fh:
+            tokens = [line[:-1] if line.endswith("\n") else line for line in fh]
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: vocab file is not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
+                          "f5-tts reads vocab.txt as UTF-8") from None
+    if not tokens:
+        raise ConfigError(f"{p}: vocab file is empty (0 tokens); f5-tts's has {DEFAULT_VOCAB_LINES} lines")
+    return tokens
+
+
+def check_unique(tokens: list[str], path: str | Path | None) -> None:
+    """Refuse a vocabulary listing a token twice: mapping rows by token would be ambiguous
+    (f5-tts silently keeps the last id, leaving the first row unused)."""
+    dups = duplicates(tokens)
+    if dups:
+        shown = ", ".join(repr(t) for t in dups[:5]) + (" ..." if len(dups) > 5 else "")
+        raise ConfigError(f"{path or 'vocab'}: lists {len(dups)} token(s) more than once ({shown}); "
+                          "each token must have one line")
 
 
 def write_vocab(tokens: list[str], path: str | Path) -> Path:
