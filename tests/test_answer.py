@@ -220,7 +220,7 @@ def test_a_needed_remap_is_written_verified_and_named_with_its_size(make_fixture
     assert c.remapped is not None and c.verification.ok
     loading = load(tmp_path / "02.json")["answer"]["loading"]
     assert loading["remapped"] == c.remapped.name and loading["remapped_bytes"] == c.remapped.stat().st_size
-    assert loading["verified"] is True and loading["fix"].startswith(f"f5lab remap {path.name} ")
+    assert loading["verified"] is True and loading["fix"].startswith(f"f5lab remap {path} ")  # runnable as printed
 
 
 # -- the notebooks' helpers -----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from f5lab import decide
 from f5lab.cli import main
 from f5lab.configs import tiny_catalogue
 from f5lab.diagnose import diagnose
@@ -29,7 +30,7 @@ from f5lab.loading import compatibility_matrix
 
 COMMAND = re.compile(r"`(f5lab [^`]+)`")
 SUBCOMMANDS = ("inspect", "diagnose", "remap", "verify", "matrix", "profile", "synth", "probe", "report")
-BARE = re.compile(r"(?<!`)f5lab (?:%s) " % "|".join(SUBCOMMANDS))
+BARE = re.compile(r"(?<!`)f5lab (?:%s) (?:/|-|\S+\.(?:pt|safetensors|yaml))" % "|".join(SUBCOMMANDS))  # with arguments
 
 # checkpoints with a fix to print: (name, how to build it, catalogue flag, config diagnosed against)
 TINY_LAYOUTS = ["release_safetensors", "trainer_pt", "ddp_pt", "compiled_pt", "plain_state_dict_pt",
@@ -55,6 +56,9 @@ def printed_commands(path: Path, flag: str | None) -> list[str]:
         texts += [s["remap_command"] and f"`{s['remap_command']}`" or "" for s in d.service]
     rows = compatibility_matrix(path, catalogue=catalogue)
     texts += [f"`{r.remap_command}`" for r in rows if r.remap_command]
+    for asked in ("E2TTS_Base", "F5TTS_Base"):  # the report's answer card
+        line = decide.fix_line(str(path), asked, rows, decide.choose_target(rows), catalogue)
+        texts.append(f"`{line.split('  #')[0]}`" if line.startswith("f5lab ") else line)
     for text in texts:
         assert not BARE.search(text.replace("`f5lab", "")), f"a command printed outside backticks: {text}"
     seen: list[str] = []
