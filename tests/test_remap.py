@@ -238,10 +238,11 @@ def install_tiny_configs(monkeypatch, catalogue) -> None:
     """The CLI ranks against the installed configs; make those the tiny ones (f5lab's own
     catalogue function is swapped, f5-tts itself is untouched). Fixtures are built before."""
     import f5lab.arch
+    import f5lab.configs
     import f5lab.diagnose
     import f5lab.loading
 
-    for module in (f5lab.arch, f5lab.loading, f5lab.diagnose):
+    for module in (f5lab.configs, f5lab.arch, f5lab.loading, f5lab.diagnose):  # configs: the resolver's catalogue
         monkeypatch.setattr(module, "shipped_configs", lambda: catalogue)
 
 
