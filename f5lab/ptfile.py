@@ -247,8 +247,8 @@ def read_pt_archive(path: Path) -> PtArchive:
 def _records(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> tuple[str, str, bytes, dict[str, int]]:
     if not infos:
         raise CheckpointError(f"{path}: not a torch checkpoint (an empty zip archive)")
-    prefix = infos[0].filename.split("/", 1)[0]
     names = {i.filename: i for i in infos}
+    prefix = infos[0].filename.split("/", 1)[0]  # torch's own rule: the first record's folder
     pkl = names.get(f"{prefix}/data.pkl")
     if pkl is None:
         what = "a TorchScript archive, not a state dict" if f"{prefix}/constants.pkl" in names else \

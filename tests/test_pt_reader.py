@@ -179,6 +179,18 @@ def test_zip_without_data_pkl_and_torchscript(tmp_path):
         open_checkpoint(path)
 
 
+def test_archive_folder_is_found_whatever_its_name(tmp_path, make_fixture):
+    """Older torch versions name the record folder after the file ('model_1200/data.pkl')."""
+    src = make_fixture("F5TTS_Base", "release_pt").path
+    path = tmp_path / "renamed.pt"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr("model_1200/" + info.filename.split("/", 1)[1], zin.read(info))
+    assert open_checkpoint(path).state_dicts == open_checkpoint(src).state_dicts
+    assert open_checkpoint(path).extras["step"] == 1200
+    assert torch_view(path)[1].state_dicts == open_checkpoint(path).state_dicts  # torch reads it too
+
+
 def test_plain_pickle_named_pt_is_not_a_torch_checkpoint_and_never_runs(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "p.pt"
