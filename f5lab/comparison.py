@@ -18,6 +18,8 @@ from typing import Any
 
 from f5lab.evaluation import METRICS, TIMED
 
+POINT_NOTEBOOK = "sweep_point"  # the notebook each sweep point runs (f5lab.sweep imports it from here: no cycle)
+
 SCHEMA = 1
 DISTANCES = {"mel_l1_vs_best": ("log-mel L1", "min", "mel L1 vs best setting"),
              "mcd_db_vs_best": ("dB", "min", "MCD vs best setting")}
@@ -33,8 +35,6 @@ def _load(path: Path) -> dict[str, Any]:
 
 def build_sweep_summary(sweep_dir: str | Path) -> dict[str, Any]:
     """``summary.json`` of a sweep folder: points (status, settings, numbers), shared units, best, timings."""
-    from f5lab.sweep import POINT_NOTEBOOK
-
     sweep_dir = Path(sweep_dir)
     plan = _load(sweep_dir / "sweep.json")
     hashes = _load(sweep_dir / "hashes.json")
@@ -134,8 +134,6 @@ def best_points(points: dict[str, Any]) -> dict[str, Any]:
 
 def best_timings(points: dict[str, Any], timings: dict[str, Any]) -> dict[str, Any]:
     """The fastest point by real-time factor (a timing: kept apart, it varies run to run)."""
-    from f5lab.sweep import POINT_NOTEBOOK
-
     out = {}
     for key, (unit, goal, label) in TIMED.items():
         scored = [(t[POINT_NOTEBOOK][key]["value"], pid) for pid, t in timings.items()
@@ -202,8 +200,6 @@ def best_table(summary: dict[str, Any]) -> Any:
 def timings_table(summary: dict[str, Any]) -> Any:
     """Wall-clock per point (load, loss, synthesis, whole unit) and RTF: they vary run to run."""
     import pandas as pd
-
-    from f5lab.sweep import POINT_NOTEBOOK
 
     rows = []
     for pid, t in summary["timings"].items():

@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 
 from f5lab.errors import ConfigError, F5LabError
 
-POINT_NOTEBOOK = "sweep_point"
+from f5lab.comparison import POINT_NOTEBOOK  # noqa: E402,F401  (defined beside the summary that reads it)
 COMPARE_NOTEBOOK = "05_sweep"
 ARCH_ONLY = ("01_inspect", "02_compatibility", "03_memory")  # read shapes only: once per architecture
 DONE = "done.json"
