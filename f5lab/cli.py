@@ -329,11 +329,16 @@ def verify(src: str, dst: str, config: str | None, vocab_src: str | None, vocab_
 
     Tensors must be equal (after DST's dtype cast; shared tokens' rows bit-identical after a
     vocabulary remap) and the transformer's output identical for fp32, within a printed
-    bound for fp16/bf16. Exit code 1 when not verified.
+    bound for fp16/bf16. One model in memory at a time, built on the memory-mapped file
+    (about the f5-tts import's RAM + the file's size; see docs/verify.md).
+
+    Exit codes: 0 verified; 1 not verified (the reason is printed, e.g. DST is another
+    model); 2 bad input (e.g. a vocabulary remap checked without --vocab-src/--vocab-dst).
 
     \b
-    Example:
+    Examples:
       f5lab verify model_1200.pt model.safetensors
+      f5lab verify ft.safetensors ft_pt.safetensors --vocab-src ft_vocab.txt --vocab-dst pt_vocab.txt
     """
     from f5lab.loading import verify as run_verify
     from f5lab.views import show_verification

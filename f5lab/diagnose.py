@@ -451,7 +451,8 @@ def explain_load_error(text: str, catalogue: Mapping[str, ConfigEntry] | None = 
         findings.append(Finding("wrapper_prefix", "error", f"the checkpoint's keys carry the '{wrapper}' prefix "
                                 f"of {WRAPPER_NAMES.get(wrapper, 'a wrapper')}",
                                 f"each of the {len(err.missing)} missing keys is unexpected with '{wrapper}' in front",
-                                "f5lab remap SRC DST.safetensors --config NAME (strips it), or f5lab.load_model",
+                                "remap the checkpoint with f5lab remap (it strips the prefix) or load it with "
+                                "f5lab.load_model; run f5lab diagnose on the file itself for the exact command",
                                 remappable=True))
     else:
         findings += _shape_findings(err, catalogue)
@@ -470,8 +471,9 @@ def _key_error_finding(key: str) -> Finding:
                        f"the .pt file has no '{key}': f5-tts's loader looked it up and failed",
                        f"KeyError '{key}'; files saved without EMA (torch.compile/DDP trainers, bare state dicts) "
                        f"hold only '{other}' or the tensors at top level",
-                       "f5lab remap SRC DST.safetensors --config NAME" + (" --raw" if key == EMA_DICT else "")
-                       + " (or f5lab.load_model)", remappable=True)
+                       "remap the checkpoint with f5lab remap" + (" --raw" if key == EMA_DICT else "")
+                       + " (or load it with f5lab.load_model); run f5lab diagnose on the file itself for the exact "
+                       "command", remappable=True)
     return Finding("key_error", "error", f"the loader looked up '{key}' and the file has no such entry",
                    f"KeyError '{key}'", "run f5lab diagnose on the checkpoint to see its layout")
 
@@ -515,8 +517,8 @@ def _shape_findings(err: ParsedError, catalogue: Mapping[str, ConfigEntry]) -> l
         return [Finding("extended_vocab", "error", f"the checkpoint's vocabulary has {rows - 1} tokens, the loader's "
                         f"vocab.txt {text[1][0] - 1}", "; ".join(evidence) + f"; {rows} rows = {rows - 1} tokens + 1 filler",
                         f"pass the {rows - 1}-line vocab.txt the checkpoint was trained with (f5-tts: vocab_file=); "
-                        "to move onto another vocabulary: f5lab remap SRC DST --config NAME --vocab-from TRAINED "
-                        "--vocab-to NEW", remappable=True)]
+                        "to move onto another vocabulary, remap with --vocab-from (the trained vocab.txt) and "
+                        "--vocab-to (the new one)", remappable=True)]
     if err.sizes or err.missing or err.unexpected:
         return [Finding("arch_mismatch", "error", "the checkpoint's architecture differs from the one the loader "
                         "built", "; ".join(evidence) or "see the size mismatches",
