@@ -8,7 +8,7 @@ import time
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    """Wall seconds and peak resident memory (MB) of one child process, its exit code too."""
+    """Wall and CPU seconds and peak resident memory (MiB) of one child process, its exit code too."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env={**os.environ, **(env or {})})
@@ -16,4 +16,5 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict[str,
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode() if proc.stderr else ""
-    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "rc": proc.returncode, "stderr": err[-400:]}
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "rc": proc.returncode, "stderr": err[-400:]}

@@ -6,10 +6,15 @@ release .safetensors with 'ema_model.' keys): the page cache is warmed first, th
 runs) write to the same folder, alternating, REPEATS times each; best of each is compared.
 
 Targets (issue 3): remap time under 2x the copy time; peak RSS under 0.5x the file size.
-The fp16 cast (which needs torch) and a full `verify` of the output are measured too, as
-information.
+The fp16 cast (which needs torch) is measured too, as information.
 
-    .venv/bin/python benchmarks/bench_remap.py [--repeats 3] [--no-verify] [--json out.json]
+`f5lab verify SRC DST` (DST: SRC remapped, fp32) is measured against `python -c "import
+f5_tts.model"`, both fresh processes, alternating, REPEATS times each (peak RSS from wait4).
+Targets (issue 9 section 3): verify's peak RSS <= the import's + 1.2x the file size; verify's
+wall time <= 1.5x the import's (best of each; CPU seconds printed too, as they do not depend on
+what else the machine runs).
+
+    .venv/bin/python benchmarks/bench_remap.py [--repeats 3] [--no-verify | --verify-only] [--json out.json]
 """
 
 from __future__ import annotations
@@ -24,6 +29,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _measure import run_measured  # noqa: E402
+
+VERIFY_RSS_TARGET = 1.2  # x file size, over the import's RSS
+VERIFY_WALL_TARGET = 1.5  # x the import's wall time
 
 CHILD = r"""
 import json, resource, sys, time
@@ -51,10 +62,56 @@ def warm(path: Path) -> None:
             pass
 
 
+def measure_verify(src: Path, work: Path, repeats: int) -> dict:
+    """`f5lab verify SRC DST` vs `import f5_tts.model`, fresh processes, alternating."""
+    from f5lab.remap import execute_plan, plan_remap
+
+    dst = execute_plan(plan_remap(src, "F5TTS_Base"), work / "verify_dst.safetensors", force=True)
+    warm(dst)
+    verify_cmd = [sys.executable, "-m", "f5lab", "verify", str(src), str(dst)]
+    runs: dict[str, list] = {"import": [], "verify": []}
+    for _ in range(repeats):
+        runs["import"].append(run_measured([sys.executable, "-c", "import f5_tts.model"]))
+        runs["verify"].append(run_measured(verify_cmd))
+    failed = [r for r in runs["verify"] if r["rc"] != 0]
+    if failed:
+        raise SystemExit(f"f5lab verify failed (exit {failed[0]['rc']}): {failed[0]['stderr']}")
+    check = json.loads(subprocess.run(verify_cmd + ["--json"], capture_output=True, text=True, check=True).stdout)
+    size = src.stat().st_size
+    best = {k: min(r["wall_s"] for r in v) for k, v in runs.items()}
+    cpu = {k: min(r["cpu_s"] for r in v) for k, v in runs.items()}
+    rss = {k: max(r["peak_rss_mb"] for r in v) * 2**20 for k, v in runs.items()}
+    budget = rss["import"] + VERIFY_RSS_TARGET * size
+    return {"runs": runs, "best_wall_s": best, "best_cpu_s": cpu, "peak_rss_bytes": rss, "size_bytes": size,
+            "rss_budget_bytes": budget, "rss_ok": rss["verify"] <= budget,
+            "rss_over_import_x_size": (rss["verify"] - rss["import"]) / size,
+            "wall_ratio": best["verify"] / best["import"], "cpu_ratio": cpu["verify"] / cpu["import"],
+            "wall_ok": best["verify"] <= VERIFY_WALL_TARGET * best["import"],
+            "ok": check["ok"], "tensors_equal": check["tensors_equal"], "tensors_checked": check["tensors_checked"],
+            "forward_max_abs_error": check["forward_max_abs_error"]}
+
+
+def print_verify(v: dict, repeats: int) -> None:
+    gb, mb = 1e9, 1e6
+    walls = {k: ", ".join(f"{r['wall_s']:.2f}" for r in runs) for k, runs in v["runs"].items()}
+    print(f"verify (full scale, {v['size_bytes'] / gb:.2f} GB, fp32 remap of itself; best of {repeats}): "
+          f"{'ok' if v['ok'] else 'NOT OK'}, {v['tensors_equal']}/{v['tensors_checked']} tensors equal, forward max "
+          f"abs error {v['forward_max_abs_error']:.3g}")
+    for k, label in (("import", 'python -c "import f5_tts.model"'), ("verify", "f5lab verify SRC DST")):
+        print(f"  {label:34s} {v['best_wall_s'][k]:6.2f} s wall, {v['best_cpu_s'][k]:5.2f} s CPU, peak RSS "
+              f"{v['peak_rss_bytes'][k] / mb:5.0f} MB  (runs: {walls[k]})")
+    print(f"verify peak RSS: {v['peak_rss_bytes']['verify'] / mb:.0f} MB = import + "
+          f"{v['rss_over_import_x_size']:.2f}x file size  (target <= import + {VERIFY_RSS_TARGET}x = "
+          f"{v['rss_budget_bytes'] / mb:.0f} MB)  {'PASS' if v['rss_ok'] else 'FAIL'}")
+    print(f"verify wall: {v['wall_ratio']:.2f}x the import's (CPU {v['cpu_ratio']:.2f}x)  "
+          f"(target <= {VERIFY_WALL_TARGET}x)  {'PASS' if v['wall_ok'] else 'FAIL'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-verify", action="store_true")
+    ap.add_argument("--verify-only", action="store_true", help="Measure only `f5lab verify` against the import.")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
@@ -66,6 +123,16 @@ def main() -> None:
     plan_remap(src, "F5TTS_Base")  # fills the config-signature cache, as any earlier f5lab use would
     warm(src)
     work = Path(tempfile.mkdtemp(prefix="bench_remap_", dir=os.environ.get("BENCH_DIR")))
+    if args.verify_only:
+        try:
+            verification = measure_verify(src, work, args.repeats)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print_verify(verification, args.repeats)
+        if args.json:
+            args.json.write_text(json.dumps({"checkpoint": str(src), "verify": verification,
+                                             "load_average": os.getloadavg(), "cpus": os.cpu_count()}, indent=2))
+        return
     out = work / "out.safetensors"
     from f5lab.remap import BackgroundSha256
 
@@ -92,15 +159,7 @@ def main() -> None:
                                "fsync", ""])
         fp16 = {"wall_s": wall16, **json.loads(out16), "out_bytes": (work / "fp16.safetensors").stat().st_size}
         (work / "fp16.safetensors").unlink()
-        verification = None
-        if not args.no_verify:
-            from f5lab.loading import verify
-            from f5lab.remap import execute_plan
-
-            execute_plan(plan_remap(src, "F5TTS_Base"), out)
-            t = time.perf_counter()
-            check = verify(src, out)
-            verification = {**check.to_dict(), "seconds": time.perf_counter() - t}
+        verification = None if args.no_verify else measure_verify(src, work, args.repeats)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -142,9 +201,7 @@ def main() -> None:
           f"cp + sync, peak RSS {fp16['peak_rss_bytes'] / 1e6:.0f} MB = {fp16['peak_rss_bytes'] / size:.3f}x; output "
           f"{fp16['out_bytes'] / gb:.2f} GB")
     if verification:
-        print(f"verify (full scale, both models built): {'ok' if verification['ok'] else 'NOT OK'}, "
-              f"{verification['tensors_equal']}/{verification['tensors_checked']} tensors equal, forward max abs "
-              f"error {verification['forward_max_abs_error']:.3g}, {verification['seconds']:.1f} s")
+        print_verify(verification, args.repeats)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
 
