@@ -16,6 +16,8 @@ _EXPORTS = {
     "open_checkpoint": ("f5lab.checkpoint", "open_checkpoint"),
     "infer_spec": ("f5lab.arch", "infer_spec"),
     "rank_configs": ("f5lab.arch", "rank_configs"),
+    "resolve_config": ("f5lab.configs", "resolve_config"),
+    "write_config": ("f5lab.inspection", "write_own_config"),
     "build_checkpoint": ("f5lab.fixtures", "build_checkpoint"),
     "diagnose": ("f5lab.diagnose", "diagnose"),
     "explain_load_error": ("f5lab.diagnose", "explain_load_error"),
