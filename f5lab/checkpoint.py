@@ -30,7 +30,7 @@ DTYPE_BYTES = {
 _TORCH_TO_ST = {
     "float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16",
     "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "int64": "I64", "int32": "I32",
-    "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL",
+    "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL", "uint16": "U16", "uint32": "U32", "uint64": "U64",
 }
 # what users type (--dtype fp16) -> the stored name
 USER_DTYPES = {"fp32": "F32", "fp16": "F16", "bf16": "BF16"}
@@ -199,7 +199,7 @@ def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if kind == "zip":
         return _open_pt_zip(p, size)
     if kind == "legacy":
-        return _open_pt_legacy(p, size)
+        return _open_pt_with_torch(p, size)
     if kind == "safetensors" or p.suffix not in PT_SUFFIXES:  # content first: a .pt may hold safetensors
         return _open_safetensors(p, size)
     raise CheckpointError(f"{p}: not a torch checkpoint: neither a zip archive nor a pickle written by "
@@ -375,15 +375,18 @@ def _open_safetensors(path: Path, size: int) -> Checkpoint:
 
 def _open_pt_zip(path: Path, size: int) -> Checkpoint:
     """A torch zip file described from its pickle alone: no torch import, no tensor read."""
-    from f5lab.ptfile import TensorRef, read_pt_archive
+    from f5lab.ptfile import NeedsTorch, TensorRef, read_pt_archive
 
-    archive = read_pt_archive(path)
+    try:
+        archive = read_pt_archive(path)
+    except NeedsTorch:  # complex, quantized, sparse... tensors: torch's own weights_only reader describes them
+        return _open_pt_with_torch(path, size)
     return _describe_pt_object(path, size, archive.obj, TensorRef,
                                lambda t: TensorInfo(shape=t.shape, dtype=t.dtype), archive.scalar)
 
 
-def _open_pt_legacy(path: Path, size: int) -> Checkpoint:
-    """A pre-1.6 (non-zip) torch pickle: read by torch itself, weights_only."""
+def _open_pt_with_torch(path: Path, size: int) -> Checkpoint:
+    """A pre-1.6 (non-zip) torch pickle, or tensors ptfile does not describe: torch reads it, weights_only."""
     import torch
 
     obj = _torch_load_checked(path)

@@ -27,13 +27,19 @@ from typing import Any
 
 from f5lab.errors import CheckpointError
 
-# torch's legacy storage classes -> safetensors dtype names
+# torch's legacy storage classes -> safetensors dtype names (newer dtypes are saved as an
+# UntypedStorage of bytes plus the dtype, through _rebuild_tensor_v3)
 STORAGE_DTYPES = {
     "DoubleStorage": "F64", "FloatStorage": "F32", "HalfStorage": "F16", "BFloat16Storage": "BF16",
     "LongStorage": "I64", "IntStorage": "I32", "ShortStorage": "I16", "CharStorage": "I8",
-    "ByteStorage": "U8", "BoolStorage": "BOOL", "Float8_e4m3fnStorage": "F8_E4M3",
-    "Float8_e5m2Storage": "F8_E5M2", "UInt16Storage": "U16", "UInt32Storage": "U32", "UInt64Storage": "U64",
+    "ByteStorage": "U8", "BoolStorage": "BOOL",
 }
+# globals torch's weights_only allowlist admits and this reader does not describe (complex,
+# quantized, sparse, nested tensors...): such a file is described by torch.load(weights_only=True)
+TORCH_ONLY_REBUILDS = {"_rebuild_qtensor", "_rebuild_tensor", "_rebuild_sparse_tensor", "_rebuild_nested_tensor",
+                       "_rebuild_meta_tensor_no_storage", "_rebuild_wrapper_subclass",
+                       "_rebuild_device_tensor_from_numpy", "_rebuild_device_tensor_from_cpu_tensor"}
+TORCH_CLASS_MODULES = {"torch", "torch.cuda", "torch.sparse", "torch.cuda.sparse"}
 ITEM_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
               "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
 # struct codes for reading one-element tensors (step, initted)
@@ -65,16 +71,13 @@ class StorageRef:
 
 @dataclass(frozen=True)
 class TensorRef:
-    """What ``_rebuild_tensor_v2`` would have built: a view into a storage, not read."""
+    """What ``_rebuild_tensor_v2/v3`` would have built: a view into a storage, not read."""
 
     storage: StorageRef
-    offset: int
+    offset: int  # in elements of dtype
     shape: tuple[int, ...]
     stride: tuple[int, ...]
-
-    @property
-    def dtype(self) -> str:
-        return self.storage.dtype
+    dtype: str
 
     @property
     def numel(self) -> int:
@@ -95,7 +98,27 @@ def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any, *
     shape, strides = _ints(size, "shape"), _ints(stride, "stride")
     if len(shape) != len(strides):
         raise _Corrupt(f"tensor shape {shape} and stride {strides} differ in length")
-    return TensorRef(storage, offset, shape, strides)
+    return _inside(TensorRef(storage, offset, shape, strides, storage.dtype))
+
+
+def _inside(ref: TensorRef) -> TensorRef:
+    """The view's last element lies within its storage (torch.load refuses it otherwise)."""
+    if ref.numel:
+        last = ref.offset + sum((d - 1) * st for d, st in zip(ref.shape, ref.stride))
+        have = ref.storage.numel * ITEM_BYTES[ref.storage.dtype]
+        if (last + 1) * ITEM_BYTES[ref.dtype] > have:
+            raise _Corrupt(f"a {list(ref.shape)} {ref.dtype} view reaches past its storage {ref.storage.key} "
+                           f"({have} bytes)")
+    return ref
+
+
+def _rebuild_tensor_v3(storage: Any, storage_offset: Any, size: Any, stride: Any, requires_grad: Any = False,
+                       hooks: Any = None, dtype: Any = None, *_rest: Any) -> TensorRef:
+    """Newer dtypes (float8, uint16...): an untyped byte storage and the dtype beside it."""
+    if not (isinstance(dtype, Marker) and dtype.kind == "dtype"):
+        raise _Corrupt("_rebuild_tensor_v3 without a dtype")
+    ref = _rebuild_tensor(storage, storage_offset, size, stride)
+    return _inside(TensorRef(ref.storage, ref.offset, ref.shape, ref.stride, dtype.name))
 
 
 def _rebuild_parameter(data: Any, *_rest: Any) -> TensorRef:
@@ -105,7 +128,7 @@ def _rebuild_parameter(data: Any, *_rest: Any) -> TensorRef:
 
 
 def _rebuild_from_type(func: Any, new_type: Any, args: Any, _state: Any) -> TensorRef:
-    if func not in (_rebuild_tensor, _rebuild_parameter) or not isinstance(args, tuple):
+    if func not in (_rebuild_tensor, _rebuild_tensor_v3, _rebuild_parameter) or not isinstance(args, tuple):
         raise _Corrupt("a tensor subclass is rebuilt by something other than a tensor rebuild")
     return _rebuild_parameter(func(*args))
 
@@ -139,6 +162,8 @@ def _allowed() -> dict[tuple[str, str], Any]:
         ("collections", "OrderedDict"): OrderedDict,
         ("collections", "Counter"): Counter,
         ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+        ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
+        ("torch.storage", "UntypedStorage"): Marker("storage", "U8"),
         ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
         ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
         ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type,
@@ -149,9 +174,10 @@ def _allowed() -> dict[tuple[str, str], Any]:
         ("_codecs", "encode"): _encode,
     }
     for module in ("builtins", "__builtin__"):  # protocol 2 spells builtins the Python 2 way
-        allowed.update({(module, "set"): set, (module, "frozenset"): frozenset, (module, "complex"): complex,
+        allowed.update({(module, "set"): set, (module, "complex"): complex,
                         (module, "bytearray"): _bytearray})
-    allowed.update({("torch", name): Marker("storage", dtype) for name, dtype in STORAGE_DTYPES.items()})
+    for module in ("torch", "torch.cuda"):  # torch.cuda.*: tensors saved from a GPU by torch < 1.13
+        allowed.update({(module, name): Marker("storage", dtype) for name, dtype in STORAGE_DTYPES.items()})
     allowed.update({("torch", name): Marker("dtype", dtype) for name, dtype in TORCH_DTYPES.items()})
     return allowed
 
@@ -167,6 +193,18 @@ class Refused(Exception):
     """The pickle names a global outside the allowlist: it asks to run code."""
 
 
+class NeedsTorch(Exception):
+    """The pickle holds tensors of a kind torch admits and this reader does not describe."""
+
+
+def _torch_only(module: str, name: str) -> bool:
+    """Globals of torch's weights_only allowlist beyond ours (torch itself still judges them)."""
+    return (module == "torch._utils" and name in TORCH_ONLY_REBUILDS) or \
+        (module in TORCH_CLASS_MODULES and name.endswith(("Storage", "Tensor"))) or \
+        (module == "torch" and name.startswith(("complex", "float", "int", "uint", "bits", "qint", "quint", "per_"))) \
+        or (module, name) in {("torch.serialization", "_get_layout"), ("torch.storage", "TypedStorage")}
+
+
 class _StateDictUnpickler(pickle.Unpickler):
     def __init__(self, data: bytes, storage_sizes: dict[str, int]):
         super().__init__(io.BytesIO(data))
@@ -176,6 +214,8 @@ class _StateDictUnpickler(pickle.Unpickler):
         try:
             return ALLOWED[(module, name)]
         except (KeyError, TypeError):
+            if isinstance(module, str) and isinstance(name, str) and _torch_only(module, name):
+                raise NeedsTorch(f"{module}.{name}") from None
             raise Refused(f"{module}.{name}"[:160]) from None
 
     def persistent_load(self, pid: Any) -> StorageRef:
@@ -270,6 +310,8 @@ def _records(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> t
 def _unpickle(path: Path, data: bytes, sizes: dict[str, int]) -> Any:
     try:
         return _StateDictUnpickler(data, sizes).load()
+    except NeedsTorch:
+        raise
     except Refused as exc:
         raise CheckpointError(f"{path}: refused: the pickle asks to run code: {exc} is not something a state "
                               f"dict holds; f5lab never unpickles unsafely. Convert it with trusted code to a "

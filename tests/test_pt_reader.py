@@ -144,7 +144,7 @@ def test_malicious_zip_pickle_is_refused_naming_the_global(tmp_path):
 
 @pytest.mark.parametrize("module,name", [("builtins", "getattr"), ("builtins", "eval"), ("__builtin__", "exec"),
                                          ("torch", "load"), ("collections", "defaultdict"), ("os", "system"),
-                                         ("torch._utils", "_rebuild_qtensor"), ("copyreg", "_reconstructor")])
+                                         ("torch._utils", "_rebuild_xla_tensor"), ("copyreg", "_reconstructor")])
 def test_any_global_outside_the_allowlist_is_refused(tmp_path, module, name):
     data = b"\x80\x02c" + f"{module}\n{name}\n".encode() + b")R."  # GLOBAL, empty tuple, REDUCE
     path = zip_with_pickle(tmp_path / "g.pt", data)
@@ -208,3 +208,55 @@ def test_a_pickle_that_is_not_a_dict(tmp_path):
         open_checkpoint(tmp_path / "l.pt")
     torch.save(OrderedDict(), tmp_path / "e.pt")
     assert open_checkpoint(tmp_path / "e.pt").state_dicts == {}
+
+
+def test_allowlist_is_a_subset_of_torchs_weights_only_allowlist():
+    """Nothing f5lab admits without torch is something torch.load(weights_only=True) would refuse."""
+    from torch._weights_only_unpickler import _get_allowed_globals
+
+    from f5lab.ptfile import ALLOWED
+
+    theirs = set(_get_allowed_globals())
+    ours = {f"{module.replace('__builtin__', 'builtins')}.{name}" for module, name in ALLOWED}
+    assert ours - theirs == set()
+    assert {"torch.FloatStorage", "torch.BFloat16Storage", "torch._utils._rebuild_tensor_v2",
+            "collections.OrderedDict"} <= ours
+
+
+def test_newer_dtypes_and_gpu_storages_are_read_without_torch(tmp_path):
+    """float8/uint16 tensors are saved as byte storages through _rebuild_tensor_v3."""
+    obj = {"a": torch.ones(2, 3, dtype=torch.float8_e4m3fn), "b": torch.zeros(6, dtype=torch.uint16)[1:],
+           "step": torch.tensor(9, dtype=torch.uint16), "c": torch.zeros(2, dtype=torch.bfloat16)}
+    path = tmp_path / "new.pt"
+    torch.save(obj, path)
+    theirs_obj, theirs = torch_view(path)
+    ours = open_checkpoint(path)
+    assert ours._pt_object is None and ours.state_dicts == theirs.state_dicts
+    assert ours.state_dicts["<root>"]["a"] == TensorInfo((2, 3), "F8_E4M3")
+    assert ours.extras == theirs.extras == {"<root>.step": 9, "step": 9}
+    assert_same_tree(read_pt_archive(path).obj, theirs_obj)
+
+
+def test_tensors_this_reader_does_not_describe_go_to_torch(tmp_path):
+    """Complex and sparse tensors are in torch's allowlist, not ours: torch describes the file."""
+    obj = {"model_state_dict": {"w": torch.zeros(2), "z": torch.zeros(2, dtype=torch.complex64),
+                                "s": torch.eye(3).to_sparse()}, "update": 5}
+    path = tmp_path / "complex.pt"
+    torch.save(obj, path)
+    ck = open_checkpoint(path)
+    assert ck._pt_object is not None  # read through torch.load(weights_only=True)
+    assert ck.state_dicts == torch_view(path)[1].state_dicts and ck.extras == {"update": 5}
+
+
+def test_a_view_beyond_its_storage_is_corrupt(tmp_path):
+    """Hand-made: a [4] float view of a storage holding 2 floats, which torch.load refuses too."""
+    data = (b"\x80\x02}X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
+            b"ctorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x02tQK\x00K\x04\x85K\x01\x85\x89"
+            b"ccollections\nOrderedDict\n)RtRs.")
+    path = zip_with_pickle(tmp_path / "v.pt", data, {"data/0": b"\0" * 8})
+    with pytest.raises(CheckpointError, match=r"a \[4\] F32 view reaches past its storage 0 \(8 bytes\)"):
+        open_checkpoint(path)
+    with pytest.raises(Exception):
+        torch.load(path, weights_only=True)
+    zip_with_pickle(path, data.replace(b"K\x04\x85", b"K\x02\x85"), {"data/0": b"\0" * 8})
+    assert open_checkpoint(path).state_dicts["<root>"]["w"] == TensorInfo((2,), "F32")
