@@ -259,3 +259,18 @@ def test_reason_alone_fails_the_verdict():
     assert v.ok
     v.reason = "DST is another model"
     assert not v.ok and v.to_dict()["reason"] == "DST is another model"
+
+
+def test_remap_output_lies_aligned_so_verify_maps_it_in_place(make_fixture, catalogue, tmp_path):
+    """The header is padded so that the data section starts where the most tensor bytes are 64-byte aligned."""
+    from f5lab.remap import safetensors_offsets
+
+    out = execute_plan(plan_remap(make_fixture("F5TTS_Base", "trainer_pt").path, "F5TTS_Base", catalogue=catalogue),
+                       tmp_path / "out.safetensors")
+    start, offsets = safetensors_offsets(out)
+    assert start % 8 == 0
+
+    def aligned(at: int) -> int:
+        return sum(end - begin for begin, end in offsets.values() if (at + begin) % 64 == 0)
+
+    assert aligned(start) == max(aligned(r) for r in range(0, 64, 8)) > aligned(start + 8)
