@@ -168,7 +168,7 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
     """
     from f5lab.errors import ConfigError
     from f5lab.fixtures import LAYOUTS, build_checkpoint
-    from f5lab.outputs import check_output_file, writing
+    from f5lab.outputs import check_output_file, complete_or_absent
 
     if list_layouts:
         for name, what in LAYOUTS.items():
@@ -177,7 +177,7 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
     if not out:
         raise ConfigError("give the output path, e.g. f5lab demo-checkpoint demo.safetensors")
     check_output_file(out, force)  # a read-only folder is refused before minutes of building
-    with writing(out):
+    with complete_or_absent(out):  # disk full, SIGTERM: no half checkpoint under OUT's name
         fixture = build_checkpoint(out, config=config, layout=layout, scale=scale, seed=seed)
     click.echo(f"wrote {fixture.path} ({fixture.config}, {fixture.layout}, {fixture.scale})")
     if fixture.vocab_path:

@@ -101,10 +101,10 @@ def writing(path: str | os.PathLike) -> Iterator[None]:
 
 
 def _is_write_failure(exc: BaseException) -> bool:
-    """safetensors' SafetensorError (an IoError inside) and torch.save's stream-writer errors."""
+    """safetensors' SafetensorError (raised while serialising to the file) and torch.save's
+    stream-writer errors; anything else is a bug and keeps its traceback."""
     text = str(exc)
-    return (type(exc).__name__ == "SafetensorError" and "Io" in text) or "PytorchStreamWriter" in text \
-        or "file write failed" in text
+    return type(exc).__name__ == "SafetensorError" or "PytorchStreamWriter" in text or "file write failed" in text
 
 
 def _first_line(exc: BaseException) -> str:
@@ -142,3 +142,29 @@ def signals_raise(what: str = "") -> Iterator[None]:
     finally:
         for sig, old in saved.items():
             signal.signal(sig, signal.SIG_DFL if old is None else old)
+
+
+@contextlib.contextmanager
+def complete_or_absent(path: str | os.PathLike, *companions: str | os.PathLike) -> Iterator[None]:
+    """For writers that cannot go through a temporary file (safetensors' save_file, torch.save):
+    if the block fails or a signal ends it, ``path`` (and ``companions``) are removed, so no
+    half-written file is left under the name the user asked for; failures become one line. A file
+    the block did not touch (it failed before writing) is left alone."""
+    paths = [Path(p) for p in (path, *companions)]
+    before = {p: _identity(p) for p in paths}
+    try:
+        with signals_raise(f"removed the partial {path}"), writing(path):
+            yield
+    except BaseException:
+        for p in paths:
+            if _identity(p) != before[p]:
+                p.unlink(missing_ok=True)
+        raise
+
+
+def _identity(p: Path) -> tuple[int, int, int] | None:
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns

@@ -155,6 +155,9 @@ def corpus(make_fixture, tmp_path_factory) -> dict[str, str]:
 
     execute_plan(plan_remap(ext.path, "F5TTS_Base", vocab_from=str(ext.vocab_path), catalogue=tiny_catalogue()),
                  c["ext_remapped"], fsync=False)
+    c["ext_moved"] = d / "ext_rows_moved_to_default_vocab.safetensors"  # verifying it needs both vocab files
+    execute_plan(plan_remap(ext.path, "F5TTS_Base", vocab_from=str(ext.vocab_path), vocab_to=str(default_vocab_path()),
+                            catalogue=tiny_catalogue()), c["ext_moved"], fsync=False)
     c["readonly"] = _readonly_dir(d)
     c["a_file"] = d / "existing.txt"
     c["a_file"].write_text("I am a file")
@@ -301,6 +304,8 @@ CASES += [
     ("remap-ext-without-its-vocab-to-default", ["remap", "{ext}", "{dst}", "--config", "F5TTS_Base",
                                                 "--vocab-to", str(default_vocab_path())], 2, ["vocab"]),
     # verify
+    ("verify-vocab-remap-without-vocabs", ["verify", "{ext}", "{ext_moved}", "--config", "F5TTS_Base"], 2,
+     ["vocab"]),
     ("verify-another-model", ["verify", "{good}", "{e2}", "--config", "F5TTS_Base"], 1, []),  # a verdict: not verified
     *[(f"verify-vocab-src-{x}", ["verify", "{good}", "{good}", "--config", "F5TTS_Base", "--vocab-src",
                                  "{" + x + "}"], 2, ["{" + x + "}"]) for x in ("vocab_empty", "vocab_nonutf8")],
@@ -484,6 +489,22 @@ def test_disk_full_names_the_file_and_leaves_nothing(make_fixture, tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert len(lines) == 1 and "o.safetensors" in lines[0] and "too large" in lines[0].lower(), lines
     assert list(out.iterdir()) == []
+
+
+def test_disk_full_while_building_a_demo_checkpoint_leaves_no_file(tmp_path):
+    """safetensors' own writer fails (EFBIG) mid-file: one line naming OUT, exit 2, OUT absent."""
+    prelude = """
+    import resource, signal
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+    """
+    out = tmp_path / "demo.safetensors"
+    proc = subprocess.run(_cli_child(["demo-checkpoint", str(out)], prelude), capture_output=True, text=True,
+                          env=CHILD_ENV, timeout=180)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert len(lines) == 1 and str(out) in lines[0] and "cannot write" in lines[0], lines
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_killed_runs_partial_file_is_removed_by_the_next_run(make_fixture, catalogue, tmp_path):
