@@ -16,12 +16,15 @@ def console() -> Console:
 def hang(out: Console, head: str, text: str) -> None:
     """``head`` + ``text`` wrapped at the terminal's width at word boundaries, continuation lines
     indented under the text (a hanging indent), so a long reason stays readable in 100 columns."""
+    import re
     import textwrap
 
-    lines = textwrap.wrap(str(text), width=max(40, out.width), initial_indent=head, subsequent_indent=" " * len(head),
+    glue = "\x00"  # a command in backticks stays on one line: copied from the terminal, it runs as printed
+    text = re.sub(r"`[^`]*`", lambda m: m.group(0).replace(" ", glue), str(text))
+    lines = textwrap.wrap(text, width=max(40, out.width), initial_indent=head, subsequent_indent=" " * len(head),
                           break_long_words=False, break_on_hyphens=False) or [head.rstrip()]
     for line in lines:
-        out.print(line, markup=False, highlight=False)
+        out.print(line.replace(glue, " "), markup=False, highlight=False)
 
 
 def show_answer(answer: dict[str, Any]) -> None:

@@ -289,3 +289,36 @@ def test_report_on_a_custom_architecture_runs_every_notebook(tmp_path, custom, c
         code = numbers["service_code"]["value"][str(cfg.resolve())]["code"]
         assert "load_model(DiT, dict(" in code and not numbers["service_code"]["value"][str(cfg.resolve())][
             "needs_remap"]
+
+
+def test_a_hydra_run_folder_config_loads_its_checkpoint(tmp_path, custom_vocab):
+    """A training run's saved .hydra/config.yaml (interpolations, a relative tokenizer_path) loads
+    its checkpoint with f5lab, strictly, and names the vocab."""
+    from f5lab.loading import load_model
+
+    fx, _ = custom_vocab
+    run = tmp_path / "ckpts" / "small_run"
+    (run / ".hydra").mkdir(parents=True)
+    shutil.copy(fx.vocab_path, run / "vocab.txt")
+    arch = ", ".join(f"{k}: {v}" for k, v in CUSTOM_DIT.items() if k != "dim")
+    (run / ".hydra" / "config.yaml").write_text(textwrap.dedent(f"""\
+        width: {CUSTOM_DIT['dim']}
+        datasets: {{name: pt_br}}
+        model:
+          name: small_${{datasets.name}}
+          tokenizer: custom
+          tokenizer_path: ../vocab.txt
+          backbone: DiT
+          arch: {{dim: '${{width}}', {arch}}}
+          mel_spec: {{mel_spec_type: vocos, n_mel_channels: 100}}
+        ckpts: {{save_dir: 'ckpts/${{model.name}}'}}
+        """))
+    cfg = run / ".hydra" / "config.yaml"
+    model = load_model(fx.path, config=str(cfg))
+    assert len(model.vocab_char_map) == len(fx.vocab_path.read_text(encoding="utf-8").splitlines())
+    assert run_cli_ok("diagnose", fx.path, "--config", cfg)
+
+
+def run_cli_ok(*argv: object) -> bool:
+    result = run(*argv)
+    return result.exit_code == 0

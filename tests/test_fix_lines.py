@@ -40,8 +40,10 @@ TINY_LAYOUTS = ["release_safetensors", "trainer_pt", "ddp_pt", "compiled_pt", "p
 def _build(kind: str, folder: Path) -> tuple[Path, str | None]:
     """(checkpoint, the --configs flag its commands need)."""
     if kind.startswith("custom"):
-        layout = "extended_vocab_safetensors" if kind == "custom_vocab" else "release_safetensors"
-        return custom_arch_checkpoint(folder / f"{kind}.safetensors", layout=layout).path, None
+        layout = {"custom_vocab": "extended_vocab_safetensors", "custom_compiled": "compiled_pt"}.get(
+            kind, "release_safetensors")
+        suffix = ".pt" if layout.endswith("_pt") else ".safetensors"
+        return custom_arch_checkpoint(folder / f"{kind}{suffix}", layout=layout).path, None
     suffix = ".safetensors" if "safetensors" in kind else ".pt"
     return build_checkpoint(folder / f"tiny_{kind}{suffix}", config="F5TTS_Base", layout=kind, scale="tiny").path, "tiny"
 
@@ -67,11 +69,11 @@ def printed_commands(path: Path, flag: str | None) -> list[str]:
     return seen
 
 
-@pytest.mark.parametrize("kind", TINY_LAYOUTS + ["custom", "custom_vocab"])
+@pytest.mark.parametrize("kind", TINY_LAYOUTS + ["custom", "custom_vocab", "custom_compiled"])
 def test_every_printed_command_runs_as_printed(tmp_path, kind):
     path, flag = _build(kind, tmp_path)
     commands = printed_commands(path, flag)
-    if kind in ("compiled_pt", "plain_state_dict_pt", "custom", "custom_vocab"):
+    if kind in ("compiled_pt", "plain_state_dict_pt", "custom", "custom_vocab", "custom_compiled"):
         assert commands, "this checkpoint needs a fix, so a command must be printed"
     if kind.startswith("custom"):
         assert commands[0].startswith("f5lab inspect") and "--write-config" in commands[0]
@@ -85,7 +87,9 @@ def test_every_printed_command_runs_as_printed(tmp_path, kind):
         ran.append(cmd)
         if argv[1] == "diagnose":  # what the follow-up prints must run too
             more = [c for c in printed_commands(path, flag) if c not in ran and c not in commands]
-            more += [c for c in COMMAND.findall(result.output) if c not in ran and c not in commands + more]
+            shown = [c for c in COMMAND.findall(result.output)]
+            assert all("\n" not in c for c in shown), "a printed command is broken across lines"
+            more += [c for c in shown if c not in ran and c not in commands + more]
             commands += more
     assert ran or kind in ("release_safetensors", "pruned_fp16_safetensors", "extended_vocab_safetensors",
                            "old_mel_buffers_pt")
@@ -132,7 +136,7 @@ def test_the_api_snippet_for_a_shipped_config_loads_the_full_scale_file_offline(
     assert all(not p.any() for p in list(model.parameters())[:5])  # the file's (all-zero) weights, not an init
 
 
-@pytest.mark.parametrize("kind", ["compiled_pt", "custom", "custom_vocab"])
+@pytest.mark.parametrize("kind", ["compiled_pt", "custom", "custom_vocab", "custom_compiled"])
 def test_printed_service_code_loads_strictly_after_its_remap(tmp_path, kind):
     path, flag = _build(kind, tmp_path)
     vocos = _vocos(tmp_path)
