@@ -232,6 +232,9 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
         from f5lab.diagnose import explain_load_error, read_error_text
 
         result = explain_load_error(read_error_text(error_file))
+        if result.codes() == ["unrecognised"]:  # a verdict of "loads" from a text that shows no error is wrong
+            raise ConfigError(f"{error_file}: no load_state_dict error in it (missing/unexpected keys, size "
+                              "mismatches, KeyError); save the whole message, from 'Error(s) in loading state_dict'")
     elif path:
         from f5lab.diagnose import diagnose as run_diagnose
 

@@ -277,7 +277,7 @@ CASES += [
     ("demo-scale-unknown", ["demo-checkpoint", "{dst}", "--scale", "huge"], 2, ["--scale"]),
     # diagnose
     *[(f"diagnose-error-file-{x}", ["diagnose", "--error-file", "{" + x + "}"], 2, ["{" + x + "}"])
-      for x in ("empty_text", "blank_text", "random", "nonutf8", "random_pt", "missing", "dir")],
+      for x in ("empty_text", "blank_text", "random", "nonutf8", "random_pt", "missing", "dir", "a_file")],
     *[(f"diagnose-vocab-{x}", ["diagnose", "{good}", "--vocab", "{" + x + "}"], 2, ["{" + x + "}"])
       for x in ("vocab_empty", "vocab_nonutf8", "missing")],
     ("diagnose-config-unknown", ["diagnose", "{good}", "--config", "F5TTS_Huge"], 2, ["F5TTS_Huge"]),
