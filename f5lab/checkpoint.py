@@ -433,7 +433,8 @@ def _first_line(exc: BaseException) -> str:
 def _describe_pt_object(path: Path, size: int, obj: Any, tensor_type: type, info_of: Callable[[Any], TensorInfo],
                         value_of: Callable[[Any], Any]) -> Checkpoint:
     """State dicts, plain extras and other containers of a loaded object whose tensors are
-    ``tensor_type`` (torch tensors, or ptfile's references when torch was not imported)."""
+    ``tensor_type`` (torch tensors, or ptfile's references when torch was not imported). dict's own
+    methods are called, never the object's: a pickle may set attributes on an OrderedDict."""
     if not isinstance(obj, dict):
         kind = "Tensor" if isinstance(obj, tensor_type) else type(obj).__name__
         raise CheckpointError(f"{path}: holds {'an' if kind[:1] in 'aeiouAEIOU' else 'a'} {kind}, not a state dict")
@@ -443,7 +444,7 @@ def _describe_pt_object(path: Path, size: int, obj: Any, tensor_type: type, info
 
     def infos(sd: dict, name: str) -> dict[str, TensorInfo]:
         out: dict[str, TensorInfo] = {}
-        for key, value in sd.items():
+        for key, value in dict.items(sd):
             if isinstance(value, tensor_type) and isinstance(key, str):
                 info = info_of(value)
                 if key in EMA_BOOKKEEPING and info.numel == 1 and (v := value_of(value)) is not None:
@@ -453,13 +454,13 @@ def _describe_pt_object(path: Path, size: int, obj: Any, tensor_type: type, info
                 out[key] = info
         return out
 
-    if any(isinstance(v, tensor_type) for v in obj.values()):  # the file is itself a state dict
+    if any(isinstance(v, tensor_type) for v in dict.values(obj)):  # the file is itself a state dict
         state_dicts[ROOT] = infos(obj, ROOT)
     else:
-        for key, value in obj.items():
+        for key, value in dict.items(obj):
             key = str(key)
             if isinstance(value, dict) and key.endswith("state_dict") and "optimizer" not in key \
-                    and "scheduler" not in key and any(isinstance(v, tensor_type) for v in value.values()):
+                    and "scheduler" not in key and any(isinstance(v, tensor_type) for v in dict.values(value)):
                 state_dicts[key] = infos(value, key)
             elif isinstance(value, (int, float, str, bool)) or value is None:
                 extras[key] = value

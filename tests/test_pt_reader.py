@@ -260,3 +260,13 @@ def test_a_view_beyond_its_storage_is_corrupt(tmp_path):
         torch.load(path, weights_only=True)
     zip_with_pickle(path, data.replace(b"K\x04\x85", b"K\x02\x85"), {"data/0": b"\0" * 8})
     assert open_checkpoint(path).state_dicts["<root>"]["w"] == TensorInfo((2,), "F32")
+
+
+def test_attributes_a_pickle_sets_on_an_ordered_dict_are_never_called(tmp_path):
+    """BUILD may set instance attributes on an OrderedDict ('items', 'values'): they shadow its methods."""
+    data = (b"\x80\x02ccollections\nOrderedDict\n)R}(X\x05\x00\x00\x00itemsctorch._utils\n_rebuild_tensor_v2\n"
+            b"X\x06\x00\x00\x00valuesctorch._utils\n_rebuild_parameter\nub.")
+    path = zip_with_pickle(tmp_path / "a.pt", data)
+    shadowed = read_pt_archive(path).obj
+    assert isinstance(shadowed, OrderedDict) and "items" in vars(shadowed)
+    assert open_checkpoint(path).state_dicts == {}
