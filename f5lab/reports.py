@@ -227,6 +227,9 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         echo("locating the demo checkpoint (full-scale F5TTS_Base, random weights; built once, cached)...")
     checkpoint, ref_audio, ref_text = resolve_inputs(checkpoint, ref_audio, ref_text)
     catalogue = choose_catalogue(checkpoint, configs)
+    from f5lab.audio import check_signal, read_audio
+
+    check_signal(*read_audio(ref_audio), str(ref_audio))  # undecodable or silent: one line, before any notebook
 
     run_dir = Path(out).resolve() / (run_id or new_run_id())
     if run_dir.exists() and any(run_dir.iterdir()):

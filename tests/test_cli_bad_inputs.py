@@ -256,7 +256,8 @@ CASES += [
     ("report-gpu-unknown", with_(REPORT, "--gpu", "Voodoo 5"), 2, ["Voodoo 5"]),
     ("report-device-bogus", with_(REPORT, "--device", "tpu"), 2, ["--device"]),
     ("report-vocab-nonutf8", with_(REPORT, "--vocab", "{vocab_nonutf8}"), 2, ["{vocab_nonutf8}"]),
-    ("report-ref-missing", with_(REPORT, "--ref-audio", "{missing}", "--ref-text", "x"), 2, ["{missing}"]),
+    *[(f"report-ref-{x}", with_(REPORT, "--ref-audio", "{" + x + "}", "--ref-text", "x"), 2, ["{" + x + "}"])
+      for x in ("missing", "silent", "random_wav", "empty_wav")],
     ("report-out-readonly", replace_opt(REPORT, "--out", "{readonly}/reports"), 2, ["reports"]),
     # profile
     ("profile-nfe-0", with_(PROFILE, "--nfe", "0"), 2, ["nfe"]),
