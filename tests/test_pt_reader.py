@@ -237,6 +237,7 @@ def test_newer_dtypes_and_gpu_storages_are_read_without_torch(tmp_path):
     assert_same_tree(read_pt_archive(path).obj, theirs_obj)
 
 
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks")
 def test_tensors_this_reader_does_not_describe_go_to_torch(tmp_path):
     """Complex and sparse tensors are in torch's allowlist, not ours: torch describes the file."""
     obj = {"model_state_dict": {"w": torch.zeros(2), "z": torch.zeros(2, dtype=torch.complex64),
