@@ -339,8 +339,20 @@ def compare_records(a: str | Path | dict[str, Any], b: str | Path | dict[str, An
                       if ma.get(k) != mb.get(k)}
     mel_a, mel_b = ra.get("files", {}).get("mel"), rb.get("files", {}).get("mel")
     if mel_a and mel_b and Path(mel_a).is_file() and Path(mel_b).is_file():
-        out["mel_distance"] = mel_distance(np.load(mel_a), np.load(mel_b))
+        out["mel_distance"] = mel_distance(_load_mel(mel_a), _load_mel(mel_b))
     return out
+
+
+def _load_mel(path: str | Path) -> np.ndarray:
+    """A record's mel array; a damaged file is named in one line (never unpickled: allow_pickle off)."""
+    try:
+        mel = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise QualityError(f"{path}: not a readable mel array ({str(exc).splitlines()[0] if str(exc) else 'damaged'})") \
+            from None
+    if not isinstance(mel, np.ndarray) or mel.ndim != 2 or not np.issubdtype(mel.dtype, np.floating):
+        raise QualityError(f"{path}: not a mel array [n_mels, frames] of floats")
+    return mel
 
 
 def _ratio(a: Any, b: Any) -> float | None:

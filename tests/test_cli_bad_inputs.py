@@ -106,6 +106,11 @@ def _texts(d: Path) -> dict[str, Path]:
     out["unknown_text"].write_text("ⴀⴁⴂ ⴃⴄ", encoding="utf-8")  # Georgian Nuskhuri: not in the default vocab
     out["json_list"].write_text("[1, 2, 3]")
     out["json_other"].write_text('{"f5lab_record": "other/1"}')
+    out["record_bad_mel"] = d / "record_with_a_damaged_mel"  # a valid record whose mel array is random bytes
+    out["record_bad_mel"].mkdir()
+    (out["record_bad_mel"] / "damaged_mel.npy").write_bytes(np.random.default_rng(3).bytes(512))
+    (out["record_bad_mel"] / "synth.json").write_text(json.dumps(
+        {"f5lab_record": "synthesis/1", "files": {"mel": str(out["record_bad_mel"] / "damaged_mel.npy")}}))
     return out
 
 
@@ -313,6 +318,7 @@ CASES += [
     # compare: records, not audio or random bytes
     *[(f"compare-{x}", ["compare", "{" + x + "}", "{" + x + "}"], 2, ["{" + x + "}"])
       for x in ("ref", "random", "nonutf8", "missing", "dir", "json_list", "json_other", "empty_text")],
+    ("compare-damaged-mel", ["compare", "{record_bad_mel}", "{record_bad_mel}"], 2, ["damaged_mel.npy"]),
     # sweep: sources and settings refused before a cluster starts
     *[(f"sweep-{x}", ["sweep", "{" + x + "}", "--out", "{out}"], 2, ["{" + x + "}"])
       for x in ("missing", "random", "dir", "bert")],
