@@ -238,7 +238,7 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
     elif path:
         from f5lab.diagnose import diagnose as run_diagnose
 
-        result = run_diagnose(path, config=config, vocab=vocab)
+        result = run_diagnose(path, config=config, vocab=vocab, catalogue=_catalogue(configs))
     else:
         raise ConfigError("give a checkpoint PATH or --error-file LOG")
     print_json(result.to_dict()) if as_json else show_diagnosis(result)
@@ -549,7 +549,7 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
               help="Save the sweep's plot as PNG (implies --sweep).")
 @click.option("--measure", type=click.Choice(["cpu", "cuda"]), help="Also run one real call (loads the weights; "
               "CPU uses the profiler) and compare. Use --nfe 1 to keep it short: the step peak is the same.")
-@click.option("--config", help="Config name for --measure when several match.")
+@click.option("--config", help="Config for --measure when several match: a name or a YAML path.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @friendly_errors
 def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_seconds: float, batch: int,
