@@ -179,7 +179,7 @@ def get_asr(name: str = "pocketsphinx", model_dir: str | Path | None = None, lan
         return PocketsphinxASR()
     if name == "faster-whisper":
         if model_dir is None:
-            raise QualityError("faster-whisper needs model_dir: a local CTranslate2 Whisper model directory")
+            raise QualityError("faster-whisper needs model_dir (--asr-model-dir): a local CTranslate2 Whisper model directory")
         return FasterWhisperASR(model_dir, language=language, device=device)
     raise QualityError(f"unknown ASR backend {name!r}; known: {', '.join(ASR_BACKENDS)}")
 

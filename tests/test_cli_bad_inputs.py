@@ -245,6 +245,13 @@ CASES += [
       for x in ("nonutf8", "empty_text", "blank_text", "random", "dir", "missing")],
     *[(f"synth-vocab-{x}", with_(SYNTH, "--vocab", "{" + x + "}"), 2, ["{" + x + "}"])
       for x in ("vocab_empty", "vocab_nonutf8", "missing", "dir")],
+    *[(f"synth-vocoder-{x}", with_(SYNTH, "--vocoder", "{" + x + "}"), 2, ["{" + x + "}"])
+      for x in ("dir", "missing", "random")],
+    ("synth-asr-without-model-dir", [a for a in SYNTH if a not in ("--ref-text", REF_TEXT)] +
+     ["--asr", "faster-whisper"], 2, ["--asr-model-dir"]),
+    ("synth-config-unknown", replace_opt(SYNTH, "--config", "F5TTS_Huge"), 2, ["F5TTS_Huge"]),
+    ("synth-config-other-backbone", replace_opt(SYNTH, "--config", "E2TTS_Base"), 2, ["E2TTS_Base"]),
+    ("probe-candidate-unknown", with_(PROBE, "--candidate", "F5TTS_Huge"), 2, ["F5TTS_Huge"]),
     ("synth-text-all-unknown", [a if a != "Hello." else "ⴀⴁⴂ ⴃⴄ" for a in SYNTH], 2, ["vocabulary"]),
     ("synth-asr-silent-clip", [a for a in replace_opt(SYNTH, "--ref-audio", "{silent}")
                                if a not in ("--ref-text", REF_TEXT)] + ["--asr", "pocketsphinx"], 2, ["{silent}"]),
