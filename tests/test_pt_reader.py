@@ -103,15 +103,16 @@ def test_tensors_are_loaded_through_torch_only_when_asked_for(make_fixture):
     assert torch.equal(tensor, reference)
 
 
-def test_inspect_pt_imports_neither_torch_nor_f5_tts(make_fixture):
+@pytest.mark.parametrize("command", ["inspect", "profile"])
+def test_shape_commands_on_pt_import_neither_torch_nor_f5_tts(make_fixture, command):
     code = ("import sys, atexit\n"
             "atexit.register(lambda: print('torch' in sys.modules, any(m.startswith('f5_tts') for m in sys.modules),"
             " file=sys.stderr))\n"
-            f"sys.argv = ['f5lab', 'inspect', {str(make_fixture('F5TTS_Base', 'trainer_pt').path)!r}, '--json']\n"
+            f"sys.argv = ['f5lab', {command!r}, {str(make_fixture('F5TTS_Base', 'trainer_pt').path)!r}, '--json']\n"
             "from f5lab.cli import main\nmain()\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert '"step": 1200' in proc.stdout
+    assert ('"step": 1200' if command == "inspect" else '"verdicts"') in proc.stdout
     assert proc.stderr.split() == ["False", "False"], proc.stderr
 
 
