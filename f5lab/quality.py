@@ -179,7 +179,8 @@ def get_asr(name: str = "pocketsphinx", model_dir: str | Path | None = None, lan
         return PocketsphinxASR()
     if name == "faster-whisper":
         if model_dir is None:
-            raise QualityError("faster-whisper needs model_dir (--asr-model-dir): a local CTranslate2 Whisper model directory")
+            raise QualityError("faster-whisper needs model_dir (--asr-model-dir): a local CTranslate2 Whisper "
+                               "model directory")
         return FasterWhisperASR(model_dir, language=language, device=device)
     raise QualityError(f"unknown ASR backend {name!r}; known: {', '.join(ASR_BACKENDS)}")
 
@@ -348,8 +349,8 @@ def _load_mel(path: str | Path) -> np.ndarray:
     try:
         mel = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise QualityError(f"{path}: not a readable mel array ({str(exc).splitlines()[0] if str(exc) else 'damaged'})") \
-            from None
+        why = str(exc).splitlines()[0] if str(exc) else "damaged"
+        raise QualityError(f"{path}: not a readable mel array ({why})") from None
     if not isinstance(mel, np.ndarray) or mel.ndim != 2 or not np.issubdtype(mel.dtype, np.floating):
         raise QualityError(f"{path}: not a mel array [n_mels, frames] of floats")
     return mel

@@ -34,8 +34,9 @@ def read_vocab(path: str | Path | None = None) -> list[str]:
         with open(p, encoding="utf-8") as fh:
             tokens = [line[:-1] if line.endswith("\n") else line for line in fh]
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{p}: vocab file is not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
-                          "f5-tts reads vocab.txt as UTF-8") from None
+        bad = exc.object[exc.start:exc.start + 1]
+        raise ConfigError(f"{p}: vocab file is not UTF-8 text (byte {exc.start}: {bad!r}); f5-tts reads vocab.txt "
+                          "as UTF-8") from None
     if not tokens:
         raise ConfigError(f"{p}: vocab file is empty (0 tokens); f5-tts's has {DEFAULT_VOCAB_LINES} lines")
     return tokens
