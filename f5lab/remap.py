@@ -348,6 +348,8 @@ def provenance(plan: RemapPlan, source_sha256: str) -> dict[str, str]:
             "f5lab_source": Path(plan.src).name, "f5lab_source_sha256": source_sha256,
             "f5lab_config": plan.config, "f5lab_text_num_embeds": str(plan.text_num_embeds),
             "f5lab_plan": json.dumps(plan.to_dict(), separators=(",", ":"), default=str)}
+    if plan.entry is not None:
+        meta.update(entry_metadata(plan.entry))  # a config of one's own travels with the file
     if plan.vocab:
         meta["f5lab_vocab_sha256"] = plan.vocab.sha256_to
         meta["f5lab_vocab_from_sha256"] = plan.vocab.sha256_from
