@@ -193,9 +193,15 @@ def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{p}: file is empty")
     with open(p, "rb") as fh:
         head = fh.read(64)
-    if p.suffix == ".safetensors":  # trust the name first: a header length may start with 0x80
-        return _open_safetensors(p, size)
     kind = sniff(head, size)
+    if p.suffix == ".safetensors":  # trust the name first: a header length may start with 0x80
+        try:
+            return _open_safetensors(p, size)
+        except CheckpointError:
+            if kind in ("zip", "legacy"):
+                raise CheckpointError(f"{p}: named .safetensors but holds a torch checkpoint (written by "
+                                      f"torch.save); rename it to .pt") from None
+            raise
     if kind == "zip":
         return _open_pt_zip(p, size)
     if kind == "legacy":

@@ -229,3 +229,9 @@ def test_a_corrupt_safetensors_named_pt_gets_the_safetensors_reason(tmp_path):
     header = {"a": {**F32_4, "data_offsets": [0, 16]}, "b": {**F32_4, "data_offsets": [0, 16]}}
     path = write_header(tmp_path / "model.pt", header, 32)
     one_line_error(path, "corrupt safetensors", "overlaps")
+
+
+def test_a_torch_file_named_safetensors_says_so(tmp_path, make_fixture):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(make_fixture("F5TTS_Base", "release_pt").path.read_bytes())
+    one_line_error(path, "named .safetensors but holds a torch checkpoint", "rename it to .pt")
