@@ -22,6 +22,7 @@ points; ``f5lab.comparison`` turns it into the table, the best point per metric 
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import json
@@ -349,10 +350,15 @@ def plan_units(points: list[dict[str, Any]], spec: SweepSpec, notebooks: list[st
 
 def _declared_subset(notebook: Path, params: dict[str, Any], drop: Sequence[str] = ()) -> dict[str, Any]:
     """The parameters ``notebook`` declares (what can change its output), less ``drop``."""
+    declared = _declared(str(notebook))
+    return {k: v for k, v in params.items() if k in declared and k not in drop}
+
+
+@functools.lru_cache(maxsize=32)
+def _declared(notebook: str) -> frozenset[str]:
     import papermill as pm
 
-    declared = pm.inspect_notebook(str(notebook))
-    return {k: v for k, v in params.items() if k in declared and k not in drop}
+    return frozenset(pm.inspect_notebook(notebook))
 
 
 def is_done(unit: Unit) -> bool:
@@ -374,7 +380,7 @@ def run_unit(unit: dict[str, Any]) -> dict[str, Any]:
     Called in a Dask worker process. Starts from an empty folder (a half-finished earlier try
     leaves nothing behind), and ends by writing ``done.json`` atomically, ok or failed.
     """
-    from f5lab.reports import build_summary, ensure_kernel, execute, notebooks_dir
+    from f5lab.reports import ensure_kernel, execute, notebooks_dir
 
     os.environ["TQDM_DISABLE"] = "1"
     os.environ["MPLBACKEND"] = "Agg"
@@ -441,7 +447,7 @@ def connect(workers: int, scheduler: str | None, gpu: bool) -> tuple[Any, Any]:
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout="30s")
+            client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise SweepError(f"--scheduler {scheduler}: cannot connect ({str(exc).splitlines()[0]})") from None
         check_workers(client, scheduler, gpu)

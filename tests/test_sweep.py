@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from f5lab.cli import main
-from f5lab.sweep import SweepError, load_sweep_file, make_points, make_spec, run_sweep
+from f5lab.sweep import SweepError, connect, load_sweep_file, make_points, make_spec, run_sweep
 
 VENV_BIN = Path(sys.executable).parent
 COMMON = ["--config", "F5TTS_v1_Base", "--configs", "tiny", "--nfe", "2", "--asr", "none", "--gen-text", "Hi there."]
@@ -161,6 +161,31 @@ def test_same_sweep_on_a_separate_scheduler_records_a_failed_point_and_goes_on(d
     assert good["numbers"] == first["numbers"]  # the same point on another cluster: the same numbers
     assert s["best"]["val_loss"]["point"] == "model_last"
     assert "FAILED" in result.index.read_text()
+    with pytest.raises(SweepError, match="--resources GPU=1"):  # GPU points on a cluster without GPUs: refused
+        connect(1, dask_cluster, gpu=True)
+
+
+def test_gpu_points_ask_dask_for_a_gpu(run, tmp_path):
+    from f5lab.reports import notebooks_dir
+    from f5lab.sweep import Hasher, plan_units
+
+    spec = make_spec([run.last], config="F5TTS_v1_Base", configs="tiny", device=["cpu", "cuda"])
+    units = plan_units(make_points(spec), spec, ["sweep_point"], tmp_path, notebooks_dir(), Hasher(tmp_path / "h.json"))
+    assert [(u.id, u.gpu) for u in units] == [("model_last__cpu", False), ("model_last__cuda", True)]
+    assert units[0].key != units[1].key
+    client, cluster = connect(1, None, gpu=True)  # a local cluster for GPU points: each worker offers one GPU
+    try:
+        (worker,) = client.scheduler_info()["workers"].values()
+        assert worker["resources"] == {"GPU": 1} and worker["nthreads"] == 1
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_2(run, tmp_path):
+    result = CliRunner().invoke(main, ["sweep", str(run.last), *COMMON, "--scheduler", "tcp://127.0.0.1:9",
+                                       "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--scheduler tcp://127.0.0.1:9: cannot connect" in result.output
 
 
 def test_an_interrupted_sweep_resumes_where_it_stopped(run, tmp_path):
