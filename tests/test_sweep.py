@@ -259,3 +259,17 @@ def test_bad_sweep_input_is_one_line_and_exit_2(run, tmp_path):
         make_spec([str(tmp_path / "nothing")])
     assert not (tmp_path / "out").exists()
     shutil.rmtree(empty)
+
+
+@pytest.mark.parametrize("name,default", [("05_sweep", "sweep_dir = None"), ("sweep_point", "checkpoint = None")])
+def test_sweep_notebooks_are_stored_executed_with_cheap_defaults(name, default):
+    import nbformat
+
+    nb = nbformat.read(Path(__file__).resolve().parent.parent / "notebooks" / f"{name}.ipynb", as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "f5lab"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    (params,) = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert default in params.source and "sidecar = None" in params.source
+    assert all(c.execution_count for c in code)  # nbval compares outputs of executed cells only
+    assert not [o for c in code for o in c.outputs if o.output_type in ("error",) or o.get("name") == "stderr"]
