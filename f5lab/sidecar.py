@@ -209,7 +209,9 @@ class Table:
             tds = []
             for c in self.columns:
                 extra = (self.style(r, c, r.get(c)) if self.style else None) or ""
-                tds.append(f'<td style="{pad}{extra}">{html.escape(cell(r.get(c)))}</td>')
+                text = cell(r.get(c))
+                keep = "white-space:nowrap;" if len(text) <= 24 else ""  # short values never break
+                tds.append(f'<td style="{pad}{keep}{extra}">{html.escape(text)}</td>')
             body.append("<tr>" + "".join(tds) + "</tr>")
         return (f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(body)}</tbody></table>')
