@@ -513,8 +513,9 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
                              asr=None if asr == "none" else asr, seed=seed)
     result = run_sweep(spec, out=out, sweep_id=sweep_id, workers=workers, scheduler=scheduler,
                        notebooks=list(notebooks) or None, compare=not no_compare, echo=click.echo)
-    for key, b in result.summary["best"].items():
-        click.echo(f"  best {b['label']:24s} {b['point']}  ({b['value']:.4g} {b['unit']})")
+    for b in result.summary["best"].values():
+        value = f"{b['value'] / 2**20:.1f} MiB" if b["unit"] == "bytes" else f"{b['value']:.4g} {b['unit']}"
+        click.echo(f"  best {b['label']:24s} {b['point']}  ({value})")
     click.echo(f"sweep: {result.index}")
     if result.interrupted:
         click.echo("f5lab: interrupted; finished points are kept, re-run the same command to resume", err=True)

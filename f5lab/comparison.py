@@ -55,7 +55,7 @@ def build_sweep_summary(sweep_dir: str | Path) -> dict[str, Any]:
                            "notebooks": {n["name"]: n["html"] for n in marker.get("notebooks", []) if n["html"]}}
         if status != "missing":
             timings[p["id"]] = {**(marker.get("summary") or {}).get("timings", {}),
-                                "unit": {"value": marker.get("seconds"), "unit": "s"}}
+                                "point_total": {"value": marker.get("seconds"), "unit": "s"}}
     add_mel_distances(sweep_dir, points)
     shared = {uid: _shared_entry(sweep_dir, u) for uid, u in units.items() if uid.startswith("_shared/")}
     failed = [pid for pid, p in points.items() if p["status"] == "failed"]
@@ -206,7 +206,7 @@ def timings_table(summary: dict[str, Any]) -> Any:
         nb = t.get(POINT_NOTEBOOK, {})
         rows.append({"point": pid, **{k: (nb.get(k) or {}).get("value") for k in ("load_s", "val_loss_s", "synth_s")},
                      "RTF": (nb.get("rtf") or {}).get("value"), "notebook s": (nb.get("notebook") or {}).get("value"),
-                     "unit s": (t.get("unit") or {}).get("value")})
+                     "point total s": (t.get("point_total") or {}).get("value")})
     return pd.DataFrame(rows).set_index("point") if rows else pd.DataFrame()
 
 
@@ -244,7 +244,7 @@ def write_sweep_index(sweep_dir: str | Path, summary: dict[str, Any]) -> Path:
 
     sweep_dir = Path(sweep_dir)
     best = "".join(f"<tr><td>{html.escape(b['label'])}</td><td>{'lowest' if b['goal'] == 'min' else 'highest'}</td>"
-                   f"<td><b>{html.escape(b['point'])}</b></td><td>{_fmt(key, b['value'])}</td></tr>"
+                   f"<td><b>{html.escape(b['point'])}</b></td><td>{_fmt(key, b['value'], b['unit'])}</td></tr>"
                    for key, b in summary["best"].items())
     heads = "".join(f"<th>{html.escape(h)}</th>" for h, _ in COLUMNS.values())
     rows = []
@@ -261,6 +261,8 @@ def write_sweep_index(sweep_dir: str | Path, summary: dict[str, Any]) -> Path:
     banner = (f'<p class="bad">failed: {html.escape(", ".join(summary["failed"]) or "none")}; '
               f'missing: {html.escape(", ".join(summary["missing"]) or "none")}</p>' if not summary["ok"]
               else '<p class="ok">every point ran</p>')
+    timed = "".join(f"<li>{html.escape(b['label'])}: fastest {html.escape(b['point'])} ({b['value']} {b['unit']})</li>"
+                    for b in summary.get("best_timings", {}).values())
     compare = ('<p><a href="05_sweep.html">the comparison notebook</a> (plots against step, NFE and dtype)</p>'
                if (sweep_dir / "05_sweep.html").exists() else "")
     page = f"""<!doctype html>
@@ -272,6 +274,9 @@ def write_sweep_index(sweep_dir: str | Path, summary: dict[str, Any]) -> Path:
 <table><tr><th>metric</th><th>goal</th><th>best point</th><th>value</th></tr>{best}</table>
 <h2>Every point</h2>
 <table><tr><th>point</th><th>status</th>{heads}<th>parts</th></tr>{''.join(rows)}</table>
+<h2>Timings</h2>
+<p class="small">Wall clock, so they vary run to run; in summary.json under <code>timings</code>.</p>
+<ul>{timed or "<li>-</li>"}</ul>
 {compare}<p><a href="summary.json">summary.json</a> (every number with its unit; timings apart) &middot;
 <a href="sweep.json">sweep.json</a> (the points and their parameters)</p>
 </body></html>
@@ -281,8 +286,13 @@ def write_sweep_index(sweep_dir: str | Path, summary: dict[str, Any]) -> Path:
     return out
 
 
-def _fmt(key: str, value: Any) -> str:
+def _fmt(key: str, value: Any, unit: str | None = None) -> str:
+    """A number at its stable precision, with its unit when asked (bytes shown in MiB)."""
     if value is None:
         return "-"
-    unit = "MiB" if key == "peak_memory_bytes" else ""
-    return f"{_shown(key, value)} {unit}".strip() if key in COLUMNS else html.escape(str(value))
+    if key not in COLUMNS:
+        return html.escape(str(value))
+    text = f"{_shown(key, value):.{COLUMNS[key][1]}f}"
+    if key == "peak_memory_bytes":
+        return f"{text} MiB"
+    return f"{text} {html.escape(unit)}" if unit else text
