@@ -36,7 +36,7 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"f5lab: error: a file is not UTF-8 text (byte {exc.start}); {exc.reason}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
-            click.echo("f5lab: interrupted (SIGINT); nothing half-written is left", err=True)
+            click.echo("f5lab: interrupted (SIGINT)", err=True)
             sys.exit(130)
 
     return wrapper

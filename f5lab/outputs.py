@@ -118,9 +118,10 @@ ENDING_SIGNALS = ("SIGTERM", "SIGHUP")
 @contextlib.contextmanager
 def signals_raise(what: str = "") -> Iterator[None]:
     """While inside, SIGTERM and SIGHUP raise ``Interrupted`` (once) instead of killing the process
-    outright, so ``finally``/``except`` blocks can remove partial files. SIGINT already raises
-    KeyboardInterrupt. A signal the caller ignores (nohup) stays ignored; outside the main thread
-    (where Python cannot install handlers) nothing changes. Handlers are restored on exit."""
+    outright, so ``finally``/``except`` blocks can remove partial files; so does SIGINT where Python's
+    own KeyboardInterrupt handler is installed. A signal the caller ignores (nohup) stays ignored;
+    outside the main thread (where Python cannot install handlers) nothing changes. Handlers are
+    restored on exit."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -137,6 +138,8 @@ def signals_raise(what: str = "") -> Iterator[None]:
         if sig is None or signal.getsignal(sig) is signal.SIG_IGN:
             continue
         saved[sig] = signal.signal(sig, handler)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # Ctrl-C: the same one-line ending
+        saved[signal.SIGINT] = signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
