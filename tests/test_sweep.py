@@ -45,7 +45,7 @@ def val_args(run) -> list[str]:
 def swept(run, tmp_path_factory):
     """The issue's command: the run's folder, 2 local workers; 01_inspect shared by the 3 checkpoints."""
     out = tmp_path_factory.mktemp("sweeps")
-    args = ["sweep", str(run.folder), *COMMON, *val_args(run), "--workers", "2", "--out", str(out),
+    args = ["sweep", str(run.folder), *COMMON, "--asr", "pocketsphinx", *val_args(run), "--workers", "2", "--out", str(out),
             "--notebook", "sweep_point", "--notebook", "01_inspect"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -86,6 +86,7 @@ def test_sweep_names_the_best_checkpoint_with_numbers_the_library_reproduces(swe
     for p in summary["points"].values():
         assert p["numbers"]["peak_memory_bytes"]["unit"] == "bytes" and p["numbers"]["peak_memory_bytes"]["value"] > 0
         assert 0.0 < p["numbers"]["speaker_similarity"]["value"] <= 1.0
+        assert p["numbers"]["wer"]["unit"] == "fraction" and p["numbers"]["wer"]["value"] >= 0.0  # offline ASR
         assert p["settings"]["checkpoint_sha256"] and len(p["settings"]["checkpoint_sha256"]) == 64
     assert "best held-out loss" in output and "model_last" in output
     assert all("rtf" in t["sweep_point"] for t in summary["timings"].values())  # timings apart
@@ -146,7 +147,7 @@ def test_same_sweep_on_a_separate_scheduler_records_a_failed_point_and_goes_on(d
     broken = tmp_path / "ckpts" / "broken.pt"
     broken.parent.mkdir()
     broken.write_bytes(run.last.read_bytes()[:4096])  # a truncated download
-    spec = make_spec([str(run.last), str(broken)], config="F5TTS_v1_Base", configs="tiny", nfe=2, asr=None,
+    spec = make_spec([str(run.last), str(broken)], config="F5TTS_v1_Base", configs="tiny", nfe=2, asr="pocketsphinx",
                      gen_text="Hi there.", val_audio=[str(run.held_out)], val_text=[run.held_out_text])
     result = run_sweep(spec, out=tmp_path / "out", scheduler=dask_cluster, compare=False, progress=False)
     s = result.summary
