@@ -608,3 +608,26 @@ def test_two_synth_runs_write_the_same_bytes(corpus, tmp_path):
         r.pop("files")
         r["model"].pop("load_s", None)
     assert ra == rb
+
+
+@pytest.mark.parametrize("layout", ["release_safetensors", "trainer_pt"])
+def test_demo_checkpoints_and_remaps_are_byte_identical_run_to_run(tmp_path, layout):
+    """Same inputs, same bytes, for the files f5lab writes besides audio: demo checkpoints and remaps."""
+    suffix = ".safetensors" if "safetensors" in layout else ".pt"
+    made = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        out = tmp_path / name / f"demo{suffix}"
+        assert run(["demo-checkpoint", str(out), "--layout", layout]).exit_code == 0
+        made.append(out)
+    assert made[0].read_bytes() == made[1].read_bytes()
+    from f5lab.arch import tiny_catalogue
+    from f5lab.remap import execute_plan, plan_remap
+
+    remapped = []
+    for src in made:
+        dst = src.with_name("remapped.safetensors")
+        execute_plan(plan_remap(src, "F5TTS_Base", catalogue=tiny_catalogue()), dst, fsync=False)
+        remapped.append(dst)
+    a, b = (p.read_bytes() for p in remapped)
+    assert a.replace(b"/a/", b"/b/") == b  # the plan records the source path; nothing else differs
