@@ -127,6 +127,7 @@ def _readonly_dir(d: Path) -> Path:
 @pytest.fixture(scope="module")
 def corpus(make_fixture, tmp_path_factory) -> dict[str, str]:
     """name -> path of every bad (and a few good) inputs; built once for the module."""
+    from f5lab.arch import tiny_catalogue
     from f5lab.remap import execute_plan, plan_remap
 
     d = tmp_path_factory.mktemp("bad_inputs")
@@ -156,8 +157,6 @@ def corpus(make_fixture, tmp_path_factory) -> dict[str, str]:
     c["zero_out_copy"] = d / "zero_output_copy.safetensors"
     shutil.copy(c["zero_out"], c["zero_out_copy"])
     c["ext_remapped"] = d / "ext_remapped.safetensors"
-    from f5lab.arch import tiny_catalogue
-
     execute_plan(plan_remap(ext.path, "F5TTS_Base", vocab_from=str(ext.vocab_path), catalogue=tiny_catalogue()),
                  c["ext_remapped"], fsync=False)
     c["ext_moved"] = d / "ext_rows_moved_to_default_vocab.safetensors"  # verifying it needs both vocab files
