@@ -465,8 +465,8 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
 @click.option("--configs", type=click.Choice(["auto", "shipped", "tiny"]), default=None,
               help="Config catalogue (tiny: `demo-checkpoint --scale tiny` files). [default: auto]")
 @click.option("--loss-samples", type=int, default=None, help="Paired noise/time samples per held-out clip. [default: 4]")
-@click.option("--asr", type=click.Choice(["pocketsphinx", "none"]), default="pocketsphinx", show_default=True,
-              help="Offline ASR for a WER column (English).")
+@click.option("--asr", type=click.Choice(["pocketsphinx", "none"]), default=None,
+              help="Offline ASR for a WER column (English). [default: pocketsphinx]")
 @click.option("--seed", type=int, default=None, help="Seed of noise, times and synthesis. [default: 0]")
 @click.option("--workers", default=2, show_default=True, help="Local Dask worker processes (1 thread each).")
 @click.option("--scheduler", default=None, help="Address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 "
@@ -510,7 +510,7 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
     spec = spec_from_options(list(sources), ref_audio=ref_audio, ref_text=ref_text, gen_text=gen_text,
                              val_audio=val_audio, val_text=val_text, config=config, nfe=nfe, dtype=dtype,
                              device=device, configs=configs, loss_samples=loss_samples,
-                             asr=None if asr == "none" else asr, seed=seed)
+                             asr=asr, seed=seed)
     result = run_sweep(spec, out=out, sweep_id=sweep_id, workers=workers, scheduler=scheduler,
                        notebooks=list(notebooks) or None, compare=not no_compare, echo=click.echo)
     for b in result.summary["best"].values():

@@ -611,10 +611,21 @@ def tiny_sweep(out: str | os.PathLike, nfe: Sequence[int] = (2, 4), dtype: Seque
 
 def spec_from_options(sources: Sequence[str], **options: Any) -> SweepSpec:
     """The CLI's sources and options as a spec: one ``.yaml``/``.yml`` source is a sweep file
-    (options given on the command line override its shared settings), anything else checkpoints."""
+    (options given on the command line override its shared settings), anything else checkpoints.
+    ``asr``: "none" turns the WER off; not given: the sweep file's ``asr`` (none if absent), else pocketsphinx."""
+    if options.get("asr") == "none":
+        options["asr"] = False  # asked off: overrides a sweep file, becomes None below
     if len(sources) == 1 and Path(sources[0]).suffix in (".yaml", ".yml"):
         if not Path(sources[0]).is_file():
             raise SweepError(f"{sources[0]}: no such sweep file")
-        shared = {k: options.get(k) for k in ("seed", "loss_samples", "asr", "speaker", "configs", "name")}
-        return load_sweep_file(sources[0], **shared)
-    return make_spec(sources, **{k: v for k, v in options.items() if v is not None and v != ()})
+        shared = ("seed", "loss_samples", "asr", "speaker", "configs", "name")
+        axes_given = [k for k, v in options.items() if k not in shared and v not in (None, ())]
+        if axes_given:
+            raise ConfigError(f"--{axes_given[0].replace('_', '-')}: with a sweep file, give the points' settings "
+                              f"in the file ({sources[0]})")
+        spec = load_sweep_file(sources[0], **{k: options.get(k) for k in shared})
+    else:
+        spec = make_spec(sources, **{"asr": "pocketsphinx",
+                                     **{k: v for k, v in options.items() if v is not None and v != ()}})
+    spec.asr = spec.asr or None
+    return spec

@@ -252,6 +252,7 @@ def test_bad_sweep_input_is_one_line_and_exit_2(run, tmp_path):
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("checkpoints: x\nnfes: [1]\n")
     cases.append((["sweep", str(bad_yaml)], "unknown key(s) nfes"))
+    cases.append((["sweep", str(bad_yaml), "--nfe", "8"], "--nfe: with a sweep file"))
     for args, message in cases:
         result = runner.invoke(main, args + ["--out", str(tmp_path / "out")])
         assert result.exit_code == 2, (args, result.output)
