@@ -335,10 +335,17 @@ def estimate_table(est: Any) -> Table:
 
 
 def measured_result(side: Sidecar, est: Any, meas: Any) -> Table:
-    """Estimate vs measurement: recorded, the ``decide.estimate_agrees`` verdict, and the table."""
+    """The estimate's terms and its measurement: recorded, the ``decide.estimate_agrees`` verdict,
+    and the table."""
     from f5lab.memory import compare
 
     row = compare(est, meas)
+    side.record("estimate.frames", est.frames, "frames")
+    side.record("estimate.weights_bytes", est.weights_bytes, "bytes")
+    side.record("estimate.activation_bytes", est.activation_bytes, "bytes")
+    side.record("estimate.total_bytes", est.total_bytes, "bytes")
+    side.record("estimate.peak_phase", est.peak_phase)
+    side.record_many("estimate.terms", {t.name: t.bytes for t in est.terms}, "bytes")
     side.timing("measure", meas.wall_s)
     for key in ("estimated_activation_bytes", "measured_activation_bytes", "estimated_weights_bytes",
                 "measured_weights_bytes"):

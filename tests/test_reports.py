@@ -103,6 +103,31 @@ def test_stored_notebooks_follow_the_rules(name):
     assert "notebooks" in opts["testpaths"]
 
 
+def test_stored_notebooks_open_trusted_with_results_first_and_clean_outputs():
+    """JupyterLab shows colours and audio only in trusted notebooks: `make install` / `make test`
+    sign them (`jupyter trust`). Each opens with its result, one collapsed set-up call, no stderr."""
+    from nbformat.sign import NotebookNotary
+
+    notary = NotebookNotary()
+    for name in NOTEBOOKS:
+        nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
+        assert notary.check_signature(nb), f"{name} is not trusted: run `make trust`"
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        setup = [c for c in code if "setup" in c.metadata.get("tags", [])]
+        assert len(setup) == 1 and setup[0].source.count("notebook_setup(") == 1
+        assert setup[0].metadata["jupyter"]["source_hidden"] is True
+        result = code[code.index(setup[0]) + 1]  # the result, right after the set-up
+        assert result.outputs and "text/markdown" in result.outputs[-1].get("data", {}), name
+        for c in code:
+            if not {"parameters", "setup"} & set(c.metadata.get("tags", [])):
+                assert len(c.source.splitlines()) <= 8, (name, c.source)  # thin: calls and displays
+            for o in c.outputs:
+                assert o.get("name") != "stderr", (name, o.get("text"))
+                text = o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                assert "Styler at 0x" not in text and "…" not in text
+                assert all(len(line) <= 100 for line in text.splitlines()), (name, text)
+
+
 # -- f5lab report on a tiny checkpoint -------------------------------------------------------------
 CHEAP = {"nfe": 2, "gen_text": "Hi there."}  # short audio: synthesis and the offline ASR stay quick
 
@@ -159,8 +184,9 @@ def test_report_writes_every_part(runs):
         assert (run_dir / part).stat().st_size > 0
     index = (run_dir / "index.html").read_text()
     assert "01_inspect.html" in index and "summary.json" in index and "FAILED" not in index
-    assert 'href="03_memory_sweep.png"' in index and (run_dir / "03_memory_sweep.png").read_bytes()[:4] == b"\x89PNG"
+    assert 'href="03_memory_gpu.png"' in index and (run_dir / "03_memory_gpu.png").read_bytes()[:4] == b"\x89PNG"
     assert "report: " in output and "01_inspect" in output
+    assert "answer for model_last.safetensors" in output and "fits the GPU?" in output  # the card, in the terminal
 
 
 def test_manifest_names_versions_device_seeds_and_checkpoint_hash(runs, tiny):
@@ -205,14 +231,11 @@ def test_summary_compatibility_numbers_equal_the_library_calls(runs, tiny):
     matrix = {r.config: r.status for r in compatibility_matrix(tiny, catalogue=cat)}
     assert {k.split(".", 1)[1]: v for k, v in got.items() if k.startswith("matrix.")} == matrix
     assert matrix["E2TTS_Base"] == "cannot" and matrix["F5TTS_Base"] == "loads"
-    plan = plan_remap(tiny, "F5TTS_Base", catalogue=cat)
-    assert got["remap.target"] == "F5TTS_Base"
-    assert got["remap.tensors"] == len(plan.steps) and got["remap.output_bytes"] == plan.output_bytes
-    remapped = first.run_dir / f"{tiny.stem}.F5TTS_Base.safetensors"
-    v = verify(tiny, remapped, config="F5TTS_Base", catalogue=cat)
-    assert got["verify.tensors_equal"] == v.tensors_equal == got["verify.tensors_checked"] > 0
-    assert got["verify.forward_max_abs_error"] == v.forward_max_abs_error
-    assert got["verify.ok"] is True
+    # F5TTS_Base loads the file as stored: no remapped copy is written (a remap would change nothing)
+    assert got["remap.target"] == "F5TTS_Base" and got["remap.needed"] is False
+    assert not list(first.run_dir.glob("*.safetensors")) and "verify.ok" not in got
+    assert plan_remap(tiny, "F5TTS_Base", catalogue=cat).changes == ["strip wrapper prefix(es) 'ema_model.'"]
+    assert verify  # the remap-and-verify path is covered in tests/test_answer.py (a "_orig_mod." checkpoint)
     assert got["keys.E2TTS_Base.size_mismatches"] == 2  # input_embed.proj and text_embed, as in the seed
 
 
@@ -231,7 +254,12 @@ def test_summary_memory_numbers_equal_the_library_calls(runs, tiny):
         assert got[f"gpus.{v.gpu.name}.fits"] == v.fits
     focus = verdicts(spec, seconds=10.0, dtype="fp32", gpus=["GTX 1050 Ti"])[0]
     assert got["focus.fp32.max_seconds"] == focus.max_seconds
-    assert got["sweep.fp16"] == sweep(spec, dtypes=["fp32", "fp16"], seconds=range(2, 62, 2))["series"]["fp16"]
+    assert sweep  # the figure's data: the card's own attention path and math, from the verdicts' settings
+    from f5lab.memory import gpu_curve
+
+    curve = gpu_curve(spec, "GTX 1050 Ti", dtype="fp16")
+    assert got["curve.fp16.efficient.bytes"] == curve["bytes"]
+    assert got["curve.fp32.efficient.max_seconds"] == got["focus.fp32.max_seconds"] == focus.max_seconds
     units = first.summary["notebooks"]["03_memory"]["numbers"]
     assert units["estimate.total_bytes"]["unit"] == "bytes"
 
@@ -250,16 +278,72 @@ def test_summary_synthesis_numbers_equal_the_library_calls(runs, tiny):
     model = load_model(tiny, config="F5TTS_Base", dtype="fp32", catalogue=cat)
     r = synthesize(model, ref, DEMO_REF_TEXT, CHEAP["gen_text"], nfe=2, seed=0)
     key = "quality.F5TTS_Base.fp32.nfe2"
-    assert got[f"{key}.seconds"] == r.record["metrics"]["seconds"]
-    assert got[f"{key}.peak"] == r.record["metrics"]["peak"]  # same seed, same machine: bit-identical audio
-    assert got[f"{key}.RMS dBFS"] == r.record["metrics"]["rms_dbfs"]
-    assert 0.0 <= got[f"{key}.WER"] <= 1.0 and isinstance(got[f"{key}.heard"], str)
+    assert got[f"{key}.seconds"] == pytest.approx(r.record["metrics"]["seconds"], abs=1e-3)
+    # shown at 3 decimals (2 for dB): what stays stable across CPU kernels
+    assert got[f"{key}.peak"] == pytest.approx(r.record["metrics"]["peak"], abs=2e-3)
+    assert got[f"{key}.RMS dBFS"] == pytest.approx(r.record["metrics"]["rms_dbfs"], abs=0.02)
+    assert 0.0 <= got[f"{key}.WER %"] <= 100.0 and isinstance(got[f"{key}.heard"], str)
+    assert got[f"{key}.mel L1 vs top NFE"] is None  # NFE 2 is the top of this grid: nothing else to compare
     pr = probe(tiny, ref, DEMO_REF_TEXT, seed=0, n_samples=4, catalogue=cat)
     assert got["probe.best"] == pr.best
-    assert got["probe.loss_mean.F5TTS_Base"] == next(c.loss_mean for c in pr.ranking if c.config == "F5TTS_Base")
+    assert got["probe.loss_mean.F5TTS_Base"] == pytest.approx(
+        next(c.loss_mean for c in pr.ranking if c.config == "F5TTS_Base"), abs=2e-3)
     index = (first.run_dir / "index.html").read_text()
     assert "probe:" in index and "GTX 1050 Ti" in index
     assert list((first.run_dir / "04_synthesis_audio").rglob("*.wav"))
+
+
+def test_the_answer_comes_first_and_agrees_with_the_notebooks(runs, tiny):
+    from f5lab.memory import verdicts
+
+    first, _, _ = runs
+    answer = first.summary["answer"]
+    assert list(first.summary)[:2] == ["schema", "answer"]
+    assert answer["checkpoint"] == tiny.name and answer["config_asked"] == "E2TTS_Base"
+    assert answer["is"].startswith("DiT, dim 64, depth 2") and "F5TTS_Base, F5TTS_v1_Base" in answer["is"]
+    assert answer["loads"]["loads_as_asked"] is False and answer["loads"]["loads"] == ["F5TTS_Base", "F5TTS_v1_Base"]
+    assert answer["fix"].startswith(f'load_model("{tiny}", config="F5TTS_Base")')  # runnable as printed
+    v = verdicts(inspect_checkpoint(tiny).spec, seconds=10.0, dtype="auto", gpus=["GTX 1050 Ti"])[0]
+    assert answer["fits"] == {"gpu": "GTX 1050 Ti", "dtype": "fp32", "attn": "efficient", "seconds": 10.0,
+                              "fits": True, "needs_bytes": v.total_bytes, "budget_bytes": v.budget_bytes,
+                              "max_seconds": v.max_seconds, "limited_by": "f5-tts's 8192-frame cap"}
+    assert answer["probe"]["bar_pct"] == 5.0 and answer["probe"]["best"] in ("F5TTS_Base", "F5TTS_v1_Base")
+    assert any("vocoder" in u for u in answer["undecided"])
+    labels = [line["label"] for line in answer["lines"]]
+    assert labels == ["what it is", "loads?", "fix", "fits the GPU?", "which config (probe)", "still undecided"]
+    index = (first.run_dir / "index.html").read_text()
+    card, table = index.index('class="f5card"'), index.index("<th>ran</th><th>checkpoint verdicts</th>")
+    assert card < table  # the answer first; "ran" and the checkpoint's verdicts are separate columns
+    assert "config tried: <code>E2TTS_Base</code>" in index and "target GPU: <b>GTX 1050 Ti</b>" in index
+    assert "limited by f5-tts&#x27;s 8192-frame cap" in index
+    assert "Cannot be fixed by remapping" not in index  # said once, naming what it refers to:
+    assert "no remap into E2TTS_Base can fix that" in index
+
+
+def test_pages_are_titled_and_report_html_is_self_contained(runs, tiny):
+    import re
+
+    first, _, _ = runs
+    run_dir = first.run_dir
+    for name in NOTEBOOKS:
+        page = (run_dir / f"{name}.html").read_text()
+        assert re.search(rf"<title>{name}: [^<]+ · {re.escape(tiny.name)}</title>", page), name
+        assert "gpuGetDeviceCount" not in page and "Styler at 0x" not in page
+    report = (run_dir / "report.html").read_text()
+    assert not re.search(r'<(script|img|audio|source|link)[^>]*(src|href)="(https?:)?//', report)
+    assert report.count("data:audio/wav;base64,") >= 1 and report.count("data:image/png;base64,") >= 3
+    assert report.index('class="f5card"') < report.index("01 · What is this checkpoint?")
+    assert "notebook_setup(" not in report  # outputs only: code hidden
+
+
+def test_every_rendering_names_its_checkpoint_and_config(runs, tiny):
+    first, _, _ = runs
+    records = sorted((first.run_dir / "04_synthesis_audio").rglob("*.json"))
+    assert records
+    for path in records:
+        model = json.loads(path.read_text())["model"]
+        assert model["path"] == str(tiny) and model["config"] in ("F5TTS_Base", "F5TTS_v1_Base")
+        assert model["config"] in path.parent.name
 
 
 def test_two_runs_give_equal_summaries_except_timings(runs):
