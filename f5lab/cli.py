@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import click
@@ -167,7 +168,7 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
     speaks noise. Use it to try f5lab, to reproduce a loading error, or to benchmark.
     """
     from f5lab.errors import ConfigError
-    from f5lab.fixtures import LAYOUTS, build_checkpoint
+    from f5lab.fixtures import LAYOUTS, build_checkpoint, check_suffix
     from f5lab.outputs import check_output_file, complete_or_absent
 
     if list_layouts:
@@ -177,6 +178,8 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
     if not out:
         raise ConfigError("give the output path, e.g. f5lab demo-checkpoint demo.safetensors")
     check_output_file(out, force)  # a read-only folder is refused before minutes of building
+    if layout in LAYOUTS:
+        check_suffix(Path(out), layout)  # safetensors bytes under a .pt name would read as a bad pickle
     with complete_or_absent(out):  # disk full, SIGTERM: no half checkpoint under OUT's name
         fixture = build_checkpoint(out, config=config, layout=layout, scale=scale, seed=seed)
     click.echo(f"wrote {fixture.path} ({fixture.config}, {fixture.layout}, {fixture.scale})")

@@ -84,14 +84,29 @@ def random_state_dict(entry: ConfigEntry, text_num_embeds: int, seed: int = 0) -
     return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
 
 
+def layout_suffix(layout: str) -> str:
+    """The file ending a layout's bytes need: a reader decides the format by it first."""
+    return ".safetensors" if layout.endswith("safetensors") else ".pt"
+
+
+def check_suffix(path: Path, layout: str) -> None:
+    """A .pt name on safetensors bytes (or the reverse) would later be read as the wrong format."""
+    want = layout_suffix(layout)
+    if path.suffix.lower() != want:
+        other = [name for name in LAYOUTS if layout_suffix(name) == path.suffix.lower()]
+        hint = f", or a {path.suffix} layout ({', '.join(other)})" if other else ""
+        raise ConfigError(f"{path}: layout {layout} writes a {want} file; name it *{want}{hint}")
+
+
 def build_checkpoint(path: str | Path, config: str | ConfigEntry = "F5TTS_Base",
                      layout: str = "release_safetensors", scale: str = "tiny", seed: int = 0,
                      extra_tokens: int = 40) -> Fixture:
     """Write a checkpoint of ``config`` in ``layout`` to ``path`` and describe it."""
     if layout not in LAYOUTS:
         raise ConfigError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
-    entry = resolve_entry(config, scale)
     path = Path(path)
+    check_suffix(path, layout)
+    entry = resolve_entry(config, scale)
     path.parent.mkdir(parents=True, exist_ok=True)
     tokens = read_vocab()
     vocab_path = None

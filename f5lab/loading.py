@@ -207,6 +207,7 @@ def verify(src: str | os.PathLike, dst: str | os.PathLike, config: str | ConfigE
         config = resolve_config(config, catalogue, dst_ck.metadata)
     entry, how = choose_config(src_ck, config, catalogue=catalogue, vocab=vocab_src, use_ema=use_ema)
     dst_state = dst_ck.model_state("ema")
+    infer_spec(dst_state.tensors, source=dst)  # a DST that is no F5/E2 model at all is bad input, not a verdict
     dtype = dtype or _dtype_change(src_ck, dst_state.tensors, use_ema)
     init = json.loads(dst_ck.metadata.get("f5lab_plan", "{}") or "{}").get("vocab") or {}
     if vocab_src is None and not init and entry.tokenizer_path:

@@ -364,6 +364,9 @@ def check_destination(src: str | os.PathLike, dst: str | os.PathLike, force: boo
         raise RemapError(f"{d}: is the source file; f5lab never overwrites its input, give another DST")
     if d.is_dir():
         raise RemapError(f"{d}: is a directory; give the output file name (e.g. {d / 'model.safetensors'})")
+    if d.suffix.lower() != ".safetensors":
+        raise RemapError(f"{d}: remap writes safetensors; name the output *.safetensors "
+                         f"(e.g. {d.with_suffix('.safetensors').name}), which f5-tts loads too")
     if d.exists() and not force:
         raise RemapError(f"{d}: exists; pass --force (force=True) to replace it")
     parent = d.parent if str(d.parent) else Path(".")
