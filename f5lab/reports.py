@@ -495,7 +495,7 @@ TITLES = {"01_inspect": "What the checkpoint is", "02_compatibility": "Compatibi
 CSS = """body{font-family:system-ui,sans-serif;max-width:62em;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.4em .6em;text-align:left;
 vertical-align:top}.ok{color:#176a2c}.bad{color:#b00020;font-weight:bold}.neutral{color:#555}
-code{background:#f3f3f3;padding:0 .2em}.small{font-size:.9em;color:#555}ul{margin:0;padding-left:1.2em}
+code{background:#f3f3f3;padding:0 .2em}.small{font-size:.9em;color:#555}ul{margin:0;padding-left:0;list-style:none}
 """
 # the answer card's own rules, scoped, so the card looks the same inside report.html's notebook CSS
 CARD_CSS = """.f5card{font-family:system-ui,sans-serif;border:2px solid #333;border-radius:6px;padding:.6em 1em;
