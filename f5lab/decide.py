@@ -145,8 +145,9 @@ def quality_rows(results: Mapping[tuple[str, str, int], Any], gen_text: str, rec
             row[f"mel L1 {label}"] = _r(dist["mel_l1"]) if dist else None
             row[f"MCD dB {label}"] = _r(dist["mcd_db"], 2) if dist else None
         if recognizer is not None:
-            row["heard"] = recognizer.transcribe(r.wav, r.sample_rate)
-            row["WER %"] = _r(100 * wer(gen_text, row["heard"]), 1)
+            heard = recognizer.transcribe(r.wav, r.sample_rate)
+            row["WER %"] = _r(100 * wer(gen_text, heard), 1)
+            row["heard"] = heard
         rows.append(row)
     return rows
 
