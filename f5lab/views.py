@@ -112,13 +112,14 @@ def show_diagnosis(d: Any) -> None:
     """The human form of ``f5lab diagnose``: per-config key groups, then each finding's cause, evidence, fix."""
     out = console()
     if d.path:
-        out.print(f"[bold]{d.path}[/bold]" + (f"  (weights from {d.source})" if d.source else ""))
+        source = "the file's top level" if d.source == "<root>" else d.source
+        out.print(f"[bold]{d.path}[/bold]" + (f"  (weights from {source})" if source else ""))
     for c in d.comparisons:
         verdict = "f5-tts loads it as stored" if c.f5tts_loads else (c.f5tts_reason or "does not load")
         out.print(f"[bold]vs {c.config}[/bold]: {verdict}")
-        for label, groups in (("missing", c.missing), ("unexpected", c.unexpected)):
+        for label, groups in (("missing:    ", c.missing), ("unexpected: ", c.unexpected)):
             if groups:
-                out.print(f"  {label}: " + ", ".join(str(g) for g in groups))
+                hang(out, f"  {label}", ", ".join(str(g) for g in groups))
         for m in c.mismatched[:6]:
             out.print(f"  shape: {m['key']} checkpoint {m['checkpoint']} vs config {m['config']}")
     for f in d.findings:
