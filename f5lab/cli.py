@@ -421,9 +421,10 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
     manifest.json (versions, device, seeds, checkpoint sha256) and index.html.
 
     Without PATH it runs the built-in demo: a full-scale F5TTS_Base checkpoint with
-    random weights (built once, cached), diagnosed against E2TTS_Base, remapped,
-    verified, profiled for the GTX 1050 Ti and synthesised (NFE 4) from f5-tts's shipped
-    reference clip; its audio is noise, as random weights make.
+    random weights (built once, cached), diagnosed against E2TTS_Base (it loads as stored
+    under F5TTS_Base, so nothing is remapped), profiled for the GTX 1050 Ti and synthesised
+    (NFE 2 and 4) from f5-tts's shipped reference clip; its audio is noise, as random
+    weights make. index.html opens with the answer; report.html is all of it in one file.
 
     \b
     Examples:
