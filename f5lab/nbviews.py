@@ -231,16 +231,26 @@ def _record_remap(side: Sidecar, c: SimpleNamespace) -> None:
     side.record("verify.ok", v.ok)
 
 
+ADVICE = "; use config "  # the advice every "cannot" reason ends with: said once, below the table
+
+
+def _reason(reason: str) -> tuple[str, str | None]:
+    """A "cannot" reason split into its own cause and the advice shared by every row."""
+    head, sep, advice = reason.partition(ADVICE)
+    return head.removeprefix("cannot be fixed by remapping: "), (f"use config {advice}" if sep else None)
+
+
 def matrix_table(nb: NotebookContext, c: SimpleNamespace) -> Table:
     rows = [{"config": r.config, "status": r.status,
-             "why / what the remap does": r.reason if r.status == "cannot" else "; ".join(r.plan) or "-"}
+             "why no remap can / what the remap does": _reason(r.reason)[0] if r.status == "cannot" else "; ".join(r.plan) or "-"}
             for r in c.rows]
     return Table(rows, style=lambda row, col, v: COLOURS.get(v) if col == "status" else None)
 
 
 def matrix_notes(c: SimpleNamespace) -> None:
+    advice = sorted({a for r in c.rows if r.status == "cannot" for a in [_reason(r.reason)[1]] if a})
     notes = sorted({r.note for r in c.rows if r.note})
-    say(*[f"note: {n}" for n in notes])
+    say(*[f"for the configs that cannot: {a}" for a in advice], *[f"note: {n}" for n in notes])
 
 
 def findings_table(c: SimpleNamespace) -> Table:
