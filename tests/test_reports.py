@@ -329,6 +329,9 @@ def test_pages_are_titled_and_report_html_is_self_contained(runs, tiny):
         page = (run_dir / f"{name}.html").read_text()
         assert re.search(rf"<title>{name}: [^<]+ · {re.escape(tiny.name)}</title>", page), name
         assert "gpuGetDeviceCount" not in page and "Styler at 0x" not in page
+        executed = nbformat.read(run_dir / f"{name}.ipynb", as_version=4)
+        assert not [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
+                    if o.get("name") == "stderr"], name  # a healthy CPU run prints no ERROR line
     report = (run_dir / "report.html").read_text()
     assert not re.search(r'<(script|img|audio|source|link)[^>]*(src|href)="(https?:)?//', report)
     assert report.count("data:audio/wav;base64,") >= 1 and report.count("data:image/png;base64,") >= 3
