@@ -244,15 +244,18 @@ def show_verdicts(verdicts: list[Any]) -> None:
         t.add_column(col, justify=just)
     for v in verdicts:
         t.add_row(v.gpu.name, _gib(v.gpu.total_bytes), v.gpu.cc_str, v.settings["dtype"], v.settings["attn"],
-                  _gib(v.total_bytes), "[green]yes[/green]" if v.fits else "[red]no[/red]", f"{v.max_seconds:g}",
+                  _gib(v.total_bytes), "[green]yes[/green]" if v.fits else "[red]no[/red]",
+                  f"{v.max_seconds:g}" + ("*" if v.limited_by != "memory" else ""),
                   v.speed)
     out.print(t)
     for v in verdicts:
         for fix in v.fixes:
-            out.print(f"[cyan]{v.gpu.name} fix:[/cyan] {fix}")
+            hang(out, f"{v.gpu.name} fix: ", fix)
         for cav in v.caveats:
-            out.print(f"[yellow]{v.gpu.name}:[/yellow] {cav}")
+            hang(out, f"{v.gpu.name}: ", cav)
     out.print("fp32 s/call: rough, spec-sheet fp32 TFLOPS at 35% utilisation; fp16 speed depends on the card's class")
+    if any(v.limited_by != "memory" for v in verdicts):
+        out.print("* longest call limited by f5-tts's 8192-frame cap (87.4 s less the reference), not by memory")
 
 
 def show_sweep(data: dict[str, Any]) -> None:
