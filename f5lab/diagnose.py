@@ -94,10 +94,30 @@ def _summarise(groups: list[KeyGroup], limit: int = 3) -> str:
 
 
 def _missing_unexpected(missing: list[KeyGroup], unexpected: list[KeyGroup]) -> str:
-    """'A missing and B unexpected', leaving out a side that is empty."""
-    parts = [f"{_summarise(missing)} missing" if missing else "",
-             f"{_summarise(unexpected)} unexpected" if unexpected else ""]
-    return " and ".join(p for p in parts if p)
+    """'A missing and B unexpected', leaving out a side that is empty.
+
+    A pattern on both sides ("every norm_out.* (1 key) missing and every norm_out.* (2 keys)
+    unexpected" reads as a contradiction) is said once, naming the keys each side holds."""
+    both = {g.pattern for g in missing} & {g.pattern for g in unexpected}
+    only_missing = [g for g in missing if g.pattern not in both]
+    only_unexpected = [g for g in unexpected if g.pattern not in both]
+    parts = [f"{_summarise(only_missing)} missing" if only_missing else "",
+             f"{_summarise(only_unexpected)} unexpected" if only_unexpected else ""]
+    sentences = [" and ".join(p for p in parts if p)]
+    for pattern in sorted(both):
+        wanted = next(g for g in missing if g.pattern == pattern)
+        found = next(g for g in unexpected if g.pattern == pattern)
+        sentences.append(f"{pattern} holds other keys (the config wants {_key_names(wanted, pattern)}, "
+                         f"the file has {_key_names(found, pattern)})")
+    return "; ".join(s for s in sentences if s)
+
+
+def _key_names(group: KeyGroup, pattern: str, limit: int = 3) -> str:
+    """The group's keys relative to the pattern's stem: 'linear.weight, linear.bias'."""
+    stem = pattern[:-1] if pattern.endswith("*") else ""
+    names = [k[len(stem):] if stem and k.startswith(stem) else k for k in group.keys] or [str(group)]
+    more = len(names) - limit
+    return ", ".join(names[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
 # -- diagnose a file ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ class KeyGroup:
     pattern: str
     count: int
     of: int | None = None  # keys the pattern has on the side being compared with
+    keys: tuple[str, ...] = ()  # the keys themselves, for naming them when counts alone mislead
 
     @property
     def every(self) -> bool:
@@ -43,7 +44,11 @@ def key_groups(keys: list[str], reference: list[str] | None = None) -> list[KeyG
     ref: dict[str, int] = {}
     for k in reference or []:
         ref[pattern_of(k)] = ref.get(pattern_of(k), 0) + 1
-    groups = [KeyGroup(p, n, ref.get(p) if reference is not None else None) for p, n in counts.items()]
+    members: dict[str, list[str]] = {}
+    for k in keys:
+        members.setdefault(pattern_of(k), []).append(k)
+    groups = [KeyGroup(p, n, ref.get(p) if reference is not None else None, tuple(sorted(members[p])))
+              for p, n in counts.items()]
     return sorted(groups, key=lambda g: (-g.count, g.pattern))
 
 

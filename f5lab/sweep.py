@@ -22,6 +22,7 @@ points; ``f5lab.comparison`` turns it into the table, the best point per metric 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import hashlib
@@ -489,17 +490,19 @@ def run_sweep(spec: SweepSpec, *, out: str | os.PathLike = "reports", sweep_id: 
     for n in names:
         if n == COMPARE_NOTEBOOK or not (folder / f"{n}.ipynb").exists():
             raise ConfigError(f"--notebook {n}: no such point notebook in {folder}")
+    if scheduler is None and workers < 1:
+        raise ConfigError(f"--workers must be at least 1 (got {workers})")
     points = make_points(spec)
     sweep_dir = Path(out).resolve() / (sweep_id or sweep_id_for(spec, points))
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    units = plan_units(points, spec, names, sweep_dir, folder, Hasher(sweep_dir / "hashes.json"))
-    write_json(sweep_dir / "sweep.json", {"spec": _spec_dict(spec), "points": points, "notebooks": names,
-                                          "units": [asdict(u) for u in units]})
-    todo = [u for u in units if not is_done(u)]
-    skipped = [u.id for u in units if u not in todo]
-    echo(f"sweep {sweep_dir.name}: {len(points)} point(s), {len(units)} unit(s); "
-         f"{len(skipped)} already done, {len(todo)} to run")
-    interrupted = submit_all(todo, workers, scheduler, progress) if todo else False
+    with _removed_if_refused(sweep_dir):  # bad input leaves no empty sweep folder behind
+        units = plan_units(points, spec, names, sweep_dir, folder, Hasher(sweep_dir / "hashes.json"))
+        write_json(sweep_dir / "sweep.json", {"spec": _spec_dict(spec), "points": points, "notebooks": names,
+                                              "units": [asdict(u) for u in units]})
+        todo = [u for u in units if not is_done(u)]
+        skipped = [u.id for u in units if u not in todo]
+        echo(f"sweep {sweep_dir.name}: {len(points)} point(s), {len(units)} unit(s); "
+             f"{len(skipped)} already done, {len(todo)} to run")
+        interrupted = submit_all(todo, workers, scheduler, progress) if todo else False
     summary = build_sweep_summary(sweep_dir)
     write_json(sweep_dir / "summary.json", summary)
     if compare and not interrupted:
@@ -507,6 +510,23 @@ def run_sweep(spec: SweepSpec, *, out: str | os.PathLike = "reports", sweep_id: 
     write_sweep_index(sweep_dir, summary)
     return SweepResult(sweep_dir=sweep_dir, summary=summary, ran=[u.id for u in todo], skipped=skipped,
                        interrupted=interrupted)
+
+
+@contextlib.contextmanager
+def _removed_if_refused(sweep_dir: Path) -> Any:
+    """Create ``sweep_dir``; if an f5lab error refuses the sweep before any unit finished, and the
+    folder is new, remove it again (a resumed sweep's folder is never touched)."""
+    top = sweep_dir  # the outermost folder this call creates (--out may be new too)
+    while not top.parent.exists():
+        top = top.parent
+    created = not sweep_dir.exists()
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except F5LabError:
+        if created and not any(sweep_dir.rglob(DONE)):
+            shutil.rmtree(top, ignore_errors=True)
+        raise
 
 
 def submit_all(units: list[Unit], workers: int, scheduler: str | None, progress: bool) -> bool:

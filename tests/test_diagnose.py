@@ -137,6 +137,18 @@ def test_full_scale_seed_error_text(tmp_path):
     assert "Cannot be fixed by remapping" in " ".join(result.output.split())  # wrapped with a hanging indent
 
 
+def test_a_pattern_on_both_sides_is_said_once_with_its_keys(make_fixture, catalogue):
+    """UNetT's norm_out has one key, DiT's two: not 'every norm_out.* missing and every norm_out.* unexpected'."""
+    d = diagnose(make_fixture("F5TTS_Base", "release_safetensors").path, config="E2TTS_Base", catalogue=catalogue)
+    (f,) = [f for f in d.findings if f.code == "backbone_mismatch"]
+    assert "transformer.norm_out.* holds other keys (the config wants g, the file has linear.bias, linear.weight)" \
+        in f.evidence
+    assert "norm_out.* (1 key)" not in f.evidence and "norm_out.* (2 keys)" not in f.evidence
+    comparison = next(c for c in d.comparisons if c.config == "E2TTS_Base")
+    assert {g.pattern for g in comparison.missing} & {g.pattern for g in comparison.unexpected} == {
+        "transformer.norm_out.*"}  # the data keeps both sides; only the sentence merges them
+
+
 def test_readme_paraphrase_is_understood():
     readme = ("size mismatch transformer.text_embed.text_embed.weight: ckpt [2546, 512], model [2546, 100]\n"
               "size mismatch transformer.input_embed.proj.weight:      ckpt [1024, 712], model [1024, 300]\n"
