@@ -9,7 +9,7 @@ TESTENV := MPLBACKEND=Agg TQDM_DISABLE=1
 # other CPUs' kernels: stored notebook outputs must not depend on the instruction set
 CPU_CAPABILITIES := default avx2
 
-.PHONY: install trust demo test bench
+.PHONY: install trust demo test notebooks bench
 
 # one virtual environment with the pinned torch/torchaudio/f5-tts and the project (editable)
 $(STAMP): pyproject.toml
@@ -38,6 +38,15 @@ test: $(STAMP) trust
 	  echo "== nbval with ATEN_CPU_CAPABILITY=$$cap"; \
 	  $(TESTENV) ATEN_CPU_CAPABILITY=$$cap $(PY) -m pytest notebooks -q -p no:cacheprovider || exit 1; \
 	done
+
+# after changing a notebook or a message it shows: execute and store them again on their tiny
+# defaults (no per-cell timestamps, so a stored file changes only where its outputs do), re-trust
+notebooks: $(STAMP)
+	cd notebooks && for nb in *.ipynb; do \
+	  $(TESTENV) ../$(PY) -m jupyter nbconvert --to notebook --execute --inplace --log-level=WARN \
+	    --ExecutePreprocessor.kernel_name=f5lab --ExecutePreprocessor.record_timing=False $$nb || exit 1; \
+	done
+	$(MAKE) trust
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
