@@ -207,8 +207,16 @@ def compatibility_result(side: Sidecar, nb: NotebookContext, c: SimpleNamespace)
                                             "code": r.code} for r in c.rows if r.code})  # f5-tts alone
     side.answer("loading", text=text, asked=c.config, loads_as_asked=asked_ok, loads=by["loads"],
                 after_remap=by["loads after remap"], cannot=by["cannot"], target=c.target, fix=fix,
-                remapped=remapped, remapped_bytes=remapped_bytes, verified=verified)
+                remapped=remapped, remapped_bytes=remapped_bytes, verified=verified,
+                service=next((str(_service(r)) for r in c.rows if r.config == c.target and r.code), None))
     return side.summary()
+
+
+def _service(row: Any) -> Any:
+    """The target's f5-tts-only loading code (and the remap to run first), as diagnose prints it."""
+    from f5lab.service import ServiceCode
+
+    return ServiceCode(row.config, row.needs_remap, row.remap_command, row.code)
 
 
 def status_of(c: SimpleNamespace, config: str) -> str | None:

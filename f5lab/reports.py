@@ -402,6 +402,9 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
         out["fix"] = load["fix"]
         lines.append({"label": "loads?", "text": load["text"], "ok": load["loads_as_asked"]})
         lines.append({"label": "fix", "text": load["fix"], "ok": None, "code": True})
+        if load.get("service"):  # what a service runs, with f5-tts alone
+            out["service"] = load["service"]
+            lines.append({"label": "in f5-tts alone", "text": load["service"], "ok": None, "code": True})
         if load.get("remapped"):
             lines.append({"label": "remapped file", "text": f"{load['remapped']} ({_size(load['remapped_bytes'])}), "
                           + ("verified: same weights, same outputs" if load.get("verified") else "NOT verified"),
@@ -524,8 +527,8 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
     for line in answer["lines"]:
         cls, mark = MARKS.get(line.get("ok"), MARKS[None])
         text = html.escape(line["text"])
-        if line.get("code"):
-            text = f"<code>{text}</code>"
+        if line.get("code"):  # several lines of Python keep their lines
+            text = f"<pre><code>{text}</code></pre>" if "\n" in line["text"] else f"<code>{text}</code>"
         if line.get("href"):
             text = f'<a href="{html.escape(line["href"])}">{text}</a>'
         rows.append(f'<tr><td>{html.escape(line["label"])}</td><td class="{cls}">{mark} {text}</td></tr>')

@@ -35,7 +35,13 @@ def show_answer(answer: dict[str, Any]) -> None:
               f"target GPU: {answer.get('gpu')})", highlight=False)
     width = max([len(line["label"]) for line in answer["lines"]] + [0])
     for line in answer["lines"]:
-        hang(out, f"  [{marks.get(line.get('ok'), ' - ')}] {line['label']:<{width}}  ", line["text"])
+        head = f"  [{marks.get(line.get('ok'), ' - ')}] {line['label']:<{width}}  "
+        if "\n" in line["text"]:  # code keeps its lines (it is copied, then run)
+            out.print(head.rstrip(), markup=False, highlight=False)
+            for code in line["text"].splitlines():
+                out.print(" " * len(head) + code, markup=False, highlight=False, soft_wrap=True)
+        else:
+            hang(out, head, line["text"])
 
 
 def human_bytes(n: float) -> str:

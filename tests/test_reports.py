@@ -168,6 +168,22 @@ def runs(tiny, tmp_path_factory):
     return first, out / "two", result.output
 
 
+def test_answer_gives_the_f5tts_code_that_loads_the_target(runs, tiny):
+    """Issue 10 §5: the report names the Python a service runs with f5-tts alone, the same code
+    the matrix gives for the config the answer picks."""
+    from f5lab.loading import compatibility_matrix
+    from f5lab.service import ServiceCode
+
+    first, _, output = runs
+    answer = json.loads((first.run_dir / "summary.json").read_text())["answer"]
+    row = next(r for r in compatibility_matrix(tiny, catalogue=tiny_catalogue()) if r.config == answer["loads"]["target"])
+    assert answer["service"] == str(ServiceCode(row.config, row.needs_remap, row.remap_command, row.code))
+    assert "load_model(" in answer["service"] and str(tiny) in answer["service"]
+    index = (first.run_dir / "index.html").read_text()
+    assert "in f5-tts alone" in index and "<pre><code>" in index
+    assert "in f5-tts alone" in output  # the CLI prints the card too
+
+
 def test_report_writes_every_part(runs):
     first, _, output = runs
     assert first.ok, first.failed
@@ -310,7 +326,8 @@ def test_the_answer_comes_first_and_agrees_with_the_notebooks(runs, tiny):
     assert answer["probe"]["bar_pct"] == 5.0 and answer["probe"]["best"] in ("F5TTS_Base", "F5TTS_v1_Base")
     assert any("vocoder" in u for u in answer["undecided"])
     labels = [line["label"] for line in answer["lines"]]
-    assert labels == ["what it is", "loads?", "fix", "fits the GPU?", "which config (probe)", "still undecided"]
+    assert labels == ["what it is", "loads?", "fix", "in f5-tts alone", "fits the GPU?", "which config (probe)",
+                      "still undecided"]
     index = (first.run_dir / "index.html").read_text()
     card, table = index.index('class="f5card"'), index.index("<th>ran</th><th>checkpoint verdicts</th>")
     assert card < table  # the answer first; "ran" and the checkpoint's verdicts are separate columns
