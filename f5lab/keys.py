@@ -55,3 +55,18 @@ def key_groups(keys: list[str], reference: list[str] | None = None) -> list[KeyG
 def group_keys(keys: list[str]) -> list[str]:
     """Short human form: ``['transformer.layers.* (56 keys)', ...]``."""
     return [str(g) for g in key_groups(keys)]
+
+
+def difference_parts(missing: list[str], unexpected: list[str],
+                     reshaped: list[tuple[str, list[int], list[int]]]) -> list[str]:
+    """How two state dicts differ, in grouped words: '3 keys missing (transformer.layers.* (3 keys))',
+    '1 unexpected (...)', '1 of another shape (key [a, b] vs [c, d])' (found vs wanted)."""
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} keys missing ({', '.join(group_keys(missing)[:3])})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected ({', '.join(group_keys(unexpected)[:3])})")
+    if reshaped:
+        key, found, wanted = reshaped[0]
+        parts.append(f"{len(reshaped)} of another shape ({key} {list(found)} vs {list(wanted)})")
+    return parts

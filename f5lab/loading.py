@@ -295,14 +295,9 @@ def _model_difference(plan: Any, dst_ck: Checkpoint, dst: Mapping[str, TensorInf
                               "is f5-tts's default)")
         raise ConfigError(f"--vocab-dst {vocab_dst}: {want - 1} tokens ({want} rows with the filler), but DST's "
                           f"text embedding has {have} rows: not the vocab.txt DST was written for")
-    parts = []
-    if missing:
-        parts.append(f"{len(missing)} keys missing (first {missing[0]})")
-    if unexpected:
-        parts.append(f"{len(unexpected)} unexpected (first {unexpected[0]})")
-    if reshaped:
-        parts.append(f"{len(reshaped)} of another shape ({reshaped[0]} {list(dst[reshaped[0]].shape)} vs "
-                     f"{list(planned[reshaped[0]])})")
+    from f5lab.keys import difference_parts
+
+    parts = difference_parts(missing, unexpected, [(k, list(dst[k].shape), list(planned[k])) for k in reshaped])
     return f"DST is another model than SRC under {plan.config}: " + "; ".join(parts)
 
 

@@ -240,16 +240,10 @@ def _check_keys(ckpt: Checkpoint, entry: ConfigEntry, state: ModelState, names: 
     unexpected = sorted(set(have) - set(expected))
     bad = [k for k in set(have) & set(expected) if k != TEXT_EMBED and have[k].shape != expected[k].shape]
     if missing or unexpected or bad:
-        from f5lab.keys import group_keys
+        from f5lab.keys import difference_parts
 
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} keys missing ({', '.join(group_keys(missing)[:3])})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected ({', '.join(group_keys(unexpected)[:3])})")
-        if bad:
-            parts.append(f"{len(bad)} of another shape ({bad[0]} {list(have[bad[0]].shape)} vs "
-                         f"{list(expected[bad[0]].shape)})")
+        parts = difference_parts(missing, unexpected,
+                                 [(k, list(have[k].shape), list(expected[k].shape)) for k in sorted(bad)])
         raise RemapError(f"{ckpt.path.name}: cannot be remapped onto {entry.name}: " + "; ".join(parts)
                          + ": an incomplete or foreign state dict, no plan reconciles it")
 

@@ -116,12 +116,16 @@ def small_safetensors() -> bytes:
 @given(edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=4),
        cut=st.one_of(st.none(), st.integers(0, 400)))
 def test_mutated_safetensors_file(tmp_path_factory, small_safetensors, edits, cut):
-    blob = bytearray(small_safetensors)
+    check_against_library(write_mutated(tmp_path_factory.mktemp("m") / "x.safetensors", small_safetensors, edits, cut))
+
+
+def write_mutated(path: Path, original: bytes, edits: list[tuple[int, int]], cut: int | None) -> Path:
+    """``original`` with bytes overwritten at ``edits`` (position, value) and cut at ``cut``."""
+    blob = bytearray(original)
     for pos, value in edits:
         blob[pos % len(blob)] = value
-    path = tmp_path_factory.mktemp("m") / "x.safetensors"
     path.write_bytes(bytes(blob[:cut]))
-    check_against_library(path)
+    return path
 
 
 # -- .pt: random bytes, mutated zips, random pickles ------------------------------------------------------
@@ -154,12 +158,7 @@ def small_pt() -> bytes:
 @given(edits=st.lists(st.tuples(st.integers(0, 100_000), st.integers(0, 255)), min_size=1, max_size=6),
        cut=st.one_of(st.none(), st.integers(0, 4000)))
 def test_mutated_torch_zip(tmp_path_factory, small_pt, edits, cut):
-    blob = bytearray(small_pt)
-    for pos, value in edits:
-        blob[pos % len(blob)] = value
-    path = tmp_path_factory.mktemp("z") / "x.pt"
-    path.write_bytes(bytes(blob[:cut]))
-    open_or_refuse(path)
+    open_or_refuse(write_mutated(tmp_path_factory.mktemp("z") / "x.pt", small_pt, edits, cut))
 
 
 CALLS: list[tuple] = []  # what the sentinel saw: it must stay empty
