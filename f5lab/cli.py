@@ -551,7 +551,9 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
 @click.option("--sweep", is_flag=True, help="Print peak memory vs seconds (5-60 s) for fp32 and fp16 "
               "(math attention unless --attn names another: the worst case).")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=str),
-              help="Save the sweep's plot as PNG (implies --sweep).")
+              help="Save the first GPU's figure as PNG (implies --sweep): peak vs seconds on the attention "
+              "path that card uses (math dashed where it would be forced), its usable budget and f5-tts's "
+              "frame cap: the report's figure, computed by the function the verdict uses.")
 @click.option("--measure", type=click.Choice(["cpu", "cuda"]), help="Also run one real call (loads the weights; "
               "CPU uses the profiler) and compare. Use --nfe 1 to keep it short: the step peak is the same.")
 @click.option("--config", help="Config for --measure when several match: a name or a YAML path.")
@@ -597,10 +599,13 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
     if sweep:
         result["sweep"] = memory.sweep(spec, seconds=range(5, 65, 5), batch=batch, cfg=not no_cfg, attn="math" if attn == "auto" else attn,
                                        ref_seconds=ref, nfe=nfe, vocoder=vocoder, gpus=cards)
-        if plot:
-            highlight = cards[0].name if cards else "GTX 1050 Ti"
-            memory.plot_sweep(result["sweep"], gpus=[c.name for c in cards] if cards else None, highlight=highlight,
-                              path=plot)
+        if plot:  # the report's figure: the card's own attention path, usable budget and frame cap,
+            # computed by the function its verdict uses (math shown dashed, "if forced")
+            card = cards[0] if cards else memory.get_gpu("GTX 1050 Ti")
+            dtypes = ("fp32", "fp16") if dtype == "auto" else (dtype,)
+            result["curves"] = memory.gpu_curves(spec, card, dtypes=dtypes, batch=batch, cfg=not no_cfg,
+                                                 ref_seconds=ref, nfe=nfe, vocoder=vocoder)
+            memory.plot_gpu_curves(result["curves"], path=plot)
     if measure:
         meas = memory.measure(path, seconds, device=measure, dtype=first["dtype"], cfg=not no_cfg, batch=batch,
                               nfe=nfe, ref_seconds=ref, attn=first["attn"] if measure == "cuda" else

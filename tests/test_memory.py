@@ -198,6 +198,23 @@ def test_cli_profile_tables_sweep_and_measure(make_fixture, tmp_path):
     assert "estimate vs measured" in res.output and png.exists()
 
 
+def test_cli_profile_plot_is_the_verdicts_own_curve(make_fixture, tmp_path):
+    """profile --plot draws what the report draws: the card's own attention path, so the curve's
+    longest call is the verdict's (issue 11: one truth per number)."""
+    path = str(make_fixture("F5TTS_v1_Base").path)
+    png = tmp_path / "p.png"
+    res = CliRunner().invoke(main, ["profile", path, "--gpu", "GTX 1050 Ti", "--dtype", "fp32", "--plot", str(png),
+                                    "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    (v,) = out["verdicts"]
+    own = [c for c in out["curves"] if not c["forced"]]
+    assert len(own) == 1 and own[0]["settings"]["attn"] == v["settings"]["attn"] == "efficient"
+    assert own[0]["max_seconds"] == v["max_seconds"] and own[0]["budget_bytes"] == v["budget_bytes"]
+    assert [c["settings"]["attn"] for c in out["curves"] if c["forced"]] == ["math"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.mark.parametrize("args,word", [(["--gpu", "GTX 9090"], "known:"), (["--seconds", "-1"], "seconds"),
                                        (["--batch", "0"], "batch")])
 def test_cli_profile_bad_input_is_one_line(make_fixture, args, word):
