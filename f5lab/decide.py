@@ -53,9 +53,9 @@ def fix_line(path_name: str, asked: str, rows: Sequence[Any], target: str, catal
     if {r.config: r.status for r in rows}.get(target) == "loads":
         twins = [r.config for r in rows if r.status == "loads" and r.config != target]
         also = f"; {' / '.join(twins)} loads too: f5lab probe decides" if twins else ""
-        if target == asked:
-            return f'load_model("{path_name}", config="{asked}")  # loads as stored{also}'
-        return f'load_model("{path_name}", config="{target}")  # not {asked}{also}'
+        tiny = ", catalogue=f5lab.arch.tiny_catalogue()" if catalogue_flag(catalogue) else ""
+        call = f"f5lab.load_model({path_name!r}, config={target!r}{tiny})"  # Python, runnable after `import f5lab`
+        return f"{call}  # " + ("loads as stored" if target == asked else f"not {asked}") + also
     return (f"{write_config_command(path_name)}  # no installed config builds it: then use "
             f"--config {own_config_path(path_name)}")
 

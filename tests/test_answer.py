@@ -102,7 +102,7 @@ def test_remap_only_when_it_changes_something():
     assert decide.remap_needed([Row("F5TTS_Base", "loads after remap")], "F5TTS_Base") is True
     assert decide.remap_needed(ROWS, "E2TTS_Base") is False
     assert decide.fix_line("m.pt", "E2TTS_Base", ROWS, "F5TTS_Base") == \
-        'load_model("m.pt", config="F5TTS_Base")  # not E2TTS_Base; F5TTS_v1_Base loads too: f5lab probe decides'
+        "f5lab.load_model('m.pt', config='F5TTS_Base')  # not E2TTS_Base; F5TTS_v1_Base loads too: f5lab probe decides"
     assert decide.fix_line("m.pt", "F5TTS_Base", [Row("F5TTS_Base", "loads after remap")], "F5TTS_Base") == \
         "f5lab remap m.pt m.F5TTS_Base.safetensors --config F5TTS_Base"
     assert decide.loads_under(ROWS) == {"loads": ["F5TTS_Base", "F5TTS_v1_Base"], "loads after remap": [],

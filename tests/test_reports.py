@@ -318,7 +318,11 @@ def test_the_answer_comes_first_and_agrees_with_the_notebooks(runs, tiny):
     assert answer["checkpoint"] == tiny.name and answer["config_asked"] == "E2TTS_Base"
     assert answer["is"].startswith("DiT, dim 64, depth 2") and "F5TTS_Base, F5TTS_v1_Base" in answer["is"]
     assert answer["loads"]["loads_as_asked"] is False and answer["loads"]["loads"] == ["F5TTS_Base", "F5TTS_v1_Base"]
-    assert answer["fix"].startswith(f'load_model("{tiny}", config="F5TTS_Base")')  # runnable as printed
+    assert answer["fix"].startswith(f"f5lab.load_model({str(tiny)!r}, config='F5TTS_Base'")
+    import f5lab  # runnable as printed: the line is Python after `import f5lab`
+
+    model = eval(answer["fix"].split("  #")[0], {"f5lab": f5lab})
+    assert type(model).__name__ == "CFM" and not model.training
     v = verdicts(inspect_checkpoint(tiny).spec, seconds=10.0, dtype="auto", gpus=["GTX 1050 Ti"])[0]
     assert answer["fits"] == {"gpu": "GTX 1050 Ti", "dtype": "fp32", "attn": "efficient", "seconds": 10.0,
                               "fits": True, "needs_bytes": v.total_bytes, "budget_bytes": v.budget_bytes,
