@@ -506,7 +506,9 @@ margin:1em auto;max-width:62em;color:#222}.f5card table{border-collapse:collapse
 .f5card td{border:0;border-bottom:1px solid #e5e5e5;padding:.4em .6em;text-align:left;vertical-align:top}
 .f5card td:first-child{white-space:nowrap;font-weight:bold;width:11em}.f5card .ok{color:#176a2c}
 .f5card .bad{color:#b00020}.f5card .neutral{color:#444}.f5card code{background:#f3f3f3;padding:0 .2em}
-.f5card .small{font-size:.9em;color:#555}.f5card h2{margin:.2em 0}"""
+.f5card .small{font-size:.9em;color:#555}.f5card h2{margin:.2em 0}
+.f5card code{overflow-wrap:anywhere}.f5card pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;
+background:#f3f3f3;padding:.3em .5em}.f5card pre code{padding:0}"""
 
 MARKS = {True: ("ok", "&#10003;"), False: ("bad", "&#10007;"), None: ("neutral", "&#8226;")}
 
@@ -531,7 +533,8 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
             text = f"<pre><code>{text}</code></pre>" if "\n" in line["text"] else f"<code>{text}</code>"
         if line.get("href"):
             text = f'<a href="{html.escape(line["href"])}">{text}</a>'
-        rows.append(f'<tr><td>{html.escape(line["label"])}</td><td class="{cls}">{mark} {text}</td></tr>')
+        mark = "" if text.startswith("<pre>") else f"{mark} "  # a code block needs no bullet before it
+        rows.append(f'<tr><td>{html.escape(line["label"])}</td><td class="{cls}">{mark}{text}</td></tr>')
     demo = ("<p class='small'><b>Built-in demo:</b> a full-scale F5TTS_Base checkpoint with <b>random weights</b>: "
             "it loads and runs like a real one, but its audio is noise and the probe cannot find a trained "
             "config.</p>" if manifest["demo"] else "")
