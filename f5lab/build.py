@@ -19,6 +19,7 @@ from typing import Any
 
 from f5lab.checkpoint import DROPPED_BUFFERS, EMA_BOOKKEEPING, EMA_DICT, ROOT, Checkpoint, TensorInfo
 from f5lab.configs import ConfigEntry
+from f5lab.outputs import write_text_atomic
 
 
 def cache_dir() -> Path:
@@ -80,9 +81,7 @@ def _signature(key: str) -> dict[str, tuple[list[int], str]]:
             pass  # a damaged cache entry is recomputed
     sig = _compute_signature(json.loads(key))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(sig))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(sig))
     return sig
 
 

@@ -415,10 +415,9 @@ def write_config_file(text: str, path: str | os.PathLike, force: bool = False) -
             raise ConfigError(f"{p}: exists and was not written by f5lab; give another path or pass --force")
     if not p.parent.is_dir():
         raise ConfigError(f"{p.parent}: no such directory for the config")
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, p)
-    return p
+    from f5lab.outputs import write_text_atomic
+
+    return write_text_atomic(p, text)
 
 
 def own_config_path(checkpoint: str | os.PathLike) -> Path:

@@ -84,6 +84,20 @@ def check_output_dir(path: str | os.PathLike) -> Path:
     return p
 
 
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` whole or not at all: a hidden temporary file in the same folder,
+    renamed onto ``path`` (a reader never sees half a JSON file; a failed write leaves no temp)."""
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    try:
+        with writing(p):
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return p
+
+
 @contextlib.contextmanager
 def writing(path: str | os.PathLike) -> Iterator[None]:
     """Turn a failed write of ``path`` (disk full, file-size limit, permission, I/O error; raw or

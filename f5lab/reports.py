@@ -488,7 +488,10 @@ def build_manifest(run_dir: Path, checkpoint: Path, params: dict[str, Any], resu
 
 
 def write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+    """Summaries, manifests and markers, written atomically (an interrupted run leaves none half-written)."""
+    from f5lab.outputs import write_text_atomic
+
+    write_text_atomic(path, json.dumps(obj, indent=2, default=str) + "\n")
 
 
 # -- index.html and report.html -------------------------------------------------------------------

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from f5lab.outputs import write_text_atomic
+
 SCHEMA = 1
 
 
@@ -114,9 +116,7 @@ class Sidecar:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, json.dumps(self.data, indent=2, sort_keys=False) + "\n")
 
 
 def png_bytes(fig: Any, dpi: int = 80) -> bytes:

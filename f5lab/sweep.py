@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from f5lab.errors import ConfigError, F5LabError
+from f5lab.reports import write_json
 
 from f5lab.comparison import POINT_NOTEBOOK  # noqa: E402,F401  (defined beside the summary that reads it)
 COMPARE_NOTEBOOK = "05_sweep"
@@ -296,7 +297,7 @@ class Hasher:
         tag = f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
         if tag not in self.cache:
             self.cache[tag] = file_sha256(path)
-            _write_json(self.cache_path, self.cache)
+            write_json(self.cache_path, self.cache)
         return self.cache[tag]
 
 
@@ -411,7 +412,7 @@ def write_marker(unit: dict[str, Any], results: list[Any], crash: str | None, se
     marker = {"unit": unit["id"], "key": unit["key"], "status": "ok" if ok else "failed", "points": unit["points"],
               "notebooks": notebooks, "crash": crash, "summary": build_summary(results),
               "seconds": round(seconds, 3)}
-    _write_json(Path(unit["dir"]) / DONE, marker)
+    write_json(Path(unit["dir"]) / DONE, marker)
     return marker
 
 
@@ -431,12 +432,6 @@ def notebook_traceback(ipynb: Path) -> str | None:
             if out.get("output_type") == "error":
                 return ANSI.sub("", "\n".join(out.get("traceback", [])))
     return None
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # -- the sweep ----------------------------------------------------------------------------------------------
@@ -482,7 +477,7 @@ def run_sweep(spec: SweepSpec, *, out: str | os.PathLike = "reports", sweep_id: 
     comparison notebook ``05_sweep`` on the finished sweep folder.
     """
     from f5lab.comparison import build_sweep_summary, write_sweep_index
-    from f5lab.reports import notebooks_dir, write_json
+    from f5lab.reports import notebooks_dir
 
     echo = echo or (lambda _msg: None)
     folder = notebooks_dir()
@@ -581,7 +576,7 @@ def run_inline(spec: SweepSpec, out: str | os.PathLike, sweep_id: str | None = N
     own small sweep in seconds under nbval. Real sweeps use ``run_sweep``.
     """
     from f5lab.comparison import build_sweep_summary
-    from f5lab.reports import NotebookResult, notebooks_dir, write_json
+    from f5lab.reports import NotebookResult, notebooks_dir
 
     folder = notebooks_dir()
     points = make_points(spec)

@@ -85,4 +85,5 @@ def test_the_config_resolver_sits_at_the_bottom():
     """configs is imported by arch and imports no describe/decide/act module itself."""
     graph = import_graph()
     assert "configs" in graph["arch"]
-    assert graph["configs"] <= {"errors"}
+    assert graph["configs"] <= {"errors", "outputs"}  # outputs: atomic writes, itself at the bottom
+    assert graph["outputs"] <= {"errors"}
