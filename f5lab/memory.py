@@ -462,8 +462,9 @@ def measure(path_or_model: Any, seconds: float, *, device: str = "cpu", dtype: s
 
     ref = 0.0 if ref_seconds is None else float(ref_seconds)
     _check(seconds, batch, dtype, attn, ref, nfe, "none")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' asked for, but this torch sees no CUDA GPU; use device='cpu'")
+    from f5lab.devices import check_device
+
+    check_device(device, "device")
     model = _load(path_or_model, config, device, dtype)
     n = frames_for(seconds, ref)
     nt = text_len if text_len is not None else math.ceil((ref + seconds) * CHARS_PER_SECOND)

@@ -185,12 +185,10 @@ def check_probe_settings(n_samples: int, seed: int, device: str) -> None:
     cannot take, and a device this machine lacks."""
     from f5lab.devices import check_device
 
-    MAX_SEED = 2**63 - 1  # torch.manual_seed's range, as synth.MAX_SEED (probe must not import synth)
+    from f5lab.settings import MAX_SEED, check_int
 
-    for name, option, value, low, high in (("n_samples", "--samples", n_samples, 1, MAX_SAMPLES),
-                                           ("seed", "--seed", seed, 0, MAX_SEED)):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ConfigError(f"{name} ({option}) must be an integer from {low} to {high} (got {value!r})")
+    check_int("n_samples", n_samples, 1, MAX_SAMPLES, "--samples")
+    check_int("seed", seed, 0, MAX_SEED)
     check_device(device)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 import threading
 import time
@@ -27,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from f5lab.errors import ConfigError, F5LabError, TextError  # noqa: F401  (TextError lives in errors: probe uses it)
+from f5lab.errors import TextError  # noqa: F401  (TextError lives in errors; cli imports it from here)
+from f5lab.settings import MAX_SEED, SettingsError, check_float, check_int  # noqa: F401  (SettingsError re-exported)
 
 # f5-tts's inference defaults (utils_infer)
 TARGET_RMS = 0.1
@@ -37,33 +37,9 @@ MAX_CHUNK_SECONDS = 22  # infer_process: a chunk plus the reference fits in ~22 
 F5_TRANSLATE = str.maketrans({";": ",", "“": '"', "”": '"', "‘": "'", "’": "'"})
 
 
-class SettingsError(ConfigError):
-    """A synthesis setting out of range: refused before anything is loaded."""
-
-
 MAX_NFE = 1000  # f5-tts uses 16-32; beyond this a typo is likelier than a wish
 MAX_SPEED = 10.0  # f5-tts's own UI offers 0.3-2.0
 MAX_DURATION_S = 600.0  # every chunk gets this many seconds (f5-tts's fix_duration)
-MAX_SEED = 2**63 - 1  # torch.manual_seed's range; chunk i uses seed + i
-
-
-def _int_setting(name: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise SettingsError(f"{name} (--{name.replace('_', '-')}) must be an integer from {low} to {high} "
-                            f"(got {value!r})")
-
-
-def _float_setting(name: str, value: Any, option: str, low: float | None = None, high: float | None = None,
-                   low_open: bool = False) -> None:
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value <= high
-    if not ok:
-        bound = ("" if low is None else f" {'>' if low_open else '>='} {low:g}") + \
-            ("" if high is None else f"{' and' if low is not None else ''} <= {high:g}")
-        raise SettingsError(f"{name} ({option}) must be a finite number{bound} (got {value!r})")
 
 
 def check_settings(*, nfe: int = 32, cfg_strength: float = 2.0, sway: float | None = -1.0, speed: float = 1.0,
@@ -76,15 +52,15 @@ def check_settings(*, nfe: int = 32, cfg_strength: float = 2.0, sway: float | No
     duration failed after seconds of loading with a traceback, a seed beyond 2**63 overflowed
     torch. ``duration`` counts the reference too, so it must exceed ``ref_seconds`` when known.
     """
-    _int_setting("nfe", nfe, 1, MAX_NFE)
-    _int_setting("seed", seed, 0, MAX_SEED)
-    _float_setting("cfg_strength", cfg_strength, "--cfg", low=0.0)
+    check_int("nfe", nfe, 1, MAX_NFE)
+    check_int("seed", seed, 0, MAX_SEED)
+    check_float("cfg_strength", cfg_strength, "--cfg", low=0.0)
     if sway is not None:
-        _float_setting("sway", sway, "--sway")
-    _float_setting("speed", speed, "--speed", low=0.0, high=MAX_SPEED, low_open=True)
-    _float_setting("cross_fade", cross_fade, "cross_fade", low=0.0)
+        check_float("sway", sway, "--sway")
+    check_float("speed", speed, "--speed", low=0.0, high=MAX_SPEED, low_open=True)
+    check_float("cross_fade", cross_fade, "cross_fade", low=0.0)
     if duration is not None:
-        _float_setting("duration", duration, "--duration", low=0.0, high=MAX_DURATION_S, low_open=True)
+        check_float("duration", duration, "--duration", low=0.0, high=MAX_DURATION_S, low_open=True)
         if ref_seconds is not None and duration <= ref_seconds:
             raise SettingsError(f"duration (--duration) {duration:g} s is not longer than the reference clip "
                                 f"({ref_seconds:.2f} s): it counts the reference too, nothing would be left to speak")
