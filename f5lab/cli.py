@@ -576,8 +576,6 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
       f5lab profile model.safetensors --sweep --plot peak.png
     """
     from f5lab import memory
-    from f5lab.inspection import inspect_checkpoint
-
     if plot:  # a plot is of the sweep: asking for one asks for the sweep
         from f5lab.outputs import check_output_file
 
@@ -587,47 +585,23 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
         from f5lab.devices import check_device
 
         check_device(measure, "--measure")
-    spec = inspect_checkpoint(path).spec
-    cards = [memory.get_gpu(g) for g in gpus] if gpus else None
-    ref = ref_seconds or None
-    verdicts = memory.verdicts(spec, seconds=seconds, dtype=dtype, batch=batch, cfg=not no_cfg, gpus=cards, attn=attn,
-                               ref_seconds=ref, nfe=nfe, vocoder=vocoder)
-    first = verdicts[0].settings
-    est = memory.estimate(spec, seconds, batch=batch, cfg=not no_cfg, dtype=first["dtype"], attn=first["attn"],
-                          ref_seconds=ref, nfe=nfe, vocoder=vocoder)
-    result: dict[str, Any] = {"path": path, "verdicts": [v.to_dict() for v in verdicts], "estimate": est.to_dict()}
-    if sweep:
-        result["sweep"] = memory.sweep(spec, seconds=range(5, 65, 5), batch=batch, cfg=not no_cfg, attn="math" if attn == "auto" else attn,
-                                       ref_seconds=ref, nfe=nfe, vocoder=vocoder, gpus=cards)
-        if plot:  # the report's figure: the card's own attention path, usable budget and frame cap,
-            # computed by the function its verdict uses (math shown dashed, "if forced")
-            card = cards[0] if cards else memory.get_gpu("GTX 1050 Ti")
-            dtypes = ("fp32", "fp16") if dtype == "auto" else (dtype,)
-            result["curves"] = memory.gpu_curves(spec, card, dtypes=dtypes, batch=batch, cfg=not no_cfg,
-                                                 ref_seconds=ref, nfe=nfe, vocoder=vocoder)
-            memory.plot_gpu_curves(result["curves"], path=plot)
-    if measure:
-        meas = memory.measure(path, seconds, device=measure, dtype=first["dtype"], cfg=not no_cfg, batch=batch,
-                              nfe=nfe, ref_seconds=ref, attn=first["attn"] if measure == "cuda" else
-                              ("math" if first["attn"] == "math" else "flash"), config=config)
-        local = memory.estimate(spec, seconds, batch=batch, cfg=not no_cfg, dtype=first["dtype"],
-                                attn=meas.settings["attn"], ref_seconds=ref, nfe=nfe, vocoder=vocoder, device=measure)
-        result["measurement"] = meas.to_dict()
-        result["comparison"] = memory.compare(local, meas)
+    prof = memory.profile(path, gpus=gpus, dtype=dtype, seconds=seconds, ref_seconds=ref_seconds, batch=batch,
+                          cfg=not no_cfg, attn=attn, nfe=nfe, vocoder=vocoder, with_sweep=sweep, plot=plot,
+                          measure_on=measure, config=config)
     if as_json:
-        print_json(result)
+        print_json(prof.to_dict())
         return
     from f5lab import views
 
     if terms:
-        views.show_estimate(est)
-    views.show_verdicts(verdicts)
-    if sweep:
-        views.show_sweep(result["sweep"])
+        views.show_estimate(prof.estimate)
+    views.show_verdicts(prof.verdicts)
+    if prof.sweep:
+        views.show_sweep(prof.sweep)
         if plot:
             click.echo(f"wrote {plot}")
-    if measure:
-        views.show_measurement(result["comparison"])
+    if prof.comparison:
+        views.show_measurement(prof.comparison)
 
 
 # -- hear: synthesis, behavioural probe, comparing records (issue 5) -----------------------------------

@@ -846,3 +846,60 @@ def plot_sweep(data: dict[str, Any], gpus: Sequence[str] | None = ("GTX 1050 Ti"
     if path:
         fig.savefig(path, dpi=100, metadata={"Software": None})
     return fig
+
+
+@dataclass
+class Profile:
+    """What ``f5lab profile`` answers: verdicts per GPU, the first GPU's estimate, and on request
+    the sweep table, the first GPU's figure curves and a real call measured against its estimate."""
+
+    path: str
+    verdicts: list[Verdict]
+    estimate: MemoryEstimate
+    sweep: dict[str, Any] | None = None
+    curves: list[dict] | None = None
+    measurement: Any = None
+    comparison: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "verdicts": [v.to_dict() for v in self.verdicts],
+                               "estimate": self.estimate.to_dict()}
+        for key in ("sweep", "curves", "comparison"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.measurement is not None:
+            out["measurement"] = self.measurement.to_dict()
+        return out
+
+
+def profile(path: str, *, gpus: Sequence[str] = (), dtype: str = "auto", seconds: float = 10.0,
+            ref_seconds: float = 0.0, batch: int = 1, cfg: bool = True, attn: str = "auto", nfe: int = DEFAULT_NFE,
+            vocoder: str = "vocos", with_sweep: bool = False, plot: str | None = None,
+            measure_on: str | None = None, config: str | None = None) -> Profile:
+    """Size one call of ``path`` on each GPU (the whole catalogue when ``gpus`` is empty) from its
+    shapes alone; ``with_sweep``: peak vs 5-60 s; ``plot``: save the first GPU's figure (``gpu_curves``,
+    the function its verdict uses); ``measure_on`` ("cpu"/"cuda"): load the weights, run one real call
+    and compare it with the estimate of the same settings."""
+    from f5lab.inspection import inspect_checkpoint
+
+    spec = inspect_checkpoint(path).spec
+    cards = [get_gpu(g) for g in gpus] if gpus else None
+    ref = ref_seconds or None
+    opts = dict(batch=batch, cfg=cfg, ref_seconds=ref, nfe=nfe, vocoder=vocoder)
+    found = verdicts(spec, seconds=seconds, dtype=dtype, gpus=cards, attn=attn, **opts)
+    first = found[0].settings
+    prof = Profile(path, found, estimate(spec, seconds, dtype=first["dtype"], attn=first["attn"], **opts))
+    if with_sweep or plot:
+        prof.sweep = sweep(spec, seconds=range(5, 65, 5), attn="math" if attn == "auto" else attn, gpus=cards, **opts)
+    if plot:
+        card = cards[0] if cards else get_gpu("GTX 1050 Ti")
+        prof.curves = gpu_curves(spec, card, dtypes=("fp32", "fp16") if dtype == "auto" else (dtype,), **opts)
+        plot_gpu_curves(prof.curves, path=plot)
+    if measure_on:
+        kernel = first["attn"] if measure_on == "cuda" else ("math" if first["attn"] == "math" else "flash")
+        prof.measurement = measure(path, seconds, device=measure_on, dtype=first["dtype"], cfg=cfg, batch=batch,
+                                   nfe=nfe, ref_seconds=ref, attn=kernel, config=config)
+        local = estimate(spec, seconds, dtype=first["dtype"], attn=prof.measurement.settings["attn"],
+                         device=measure_on, **opts)
+        prof.comparison = compare(local, prof.measurement)
+    return prof
