@@ -26,6 +26,7 @@ _EXPORTS = {
     "load_model": ("f5lab.loading", "load_model"),
     "verify": ("f5lab.loading", "verify"),
     "compatibility_matrix": ("f5lab.loading", "compatibility_matrix"),
+    "profile": ("f5lab.memory", "profile"),
     "synthesize": ("f5lab.synth", "synthesize"),
     "compare_records": ("f5lab.quality", "compare_records"),
     "load_model_by_probe": ("f5lab.probe", "load_model_by_probe"),
