@@ -209,7 +209,7 @@ def container_findings(ckpt: Checkpoint, state: ModelState, config: str | None,
     """Which state dict, wrappers, training state, obsolete buffers, dtypes (``config``: the one
     the shapes fit, for the remap fix; None when no config builds the architecture)."""
     from f5lab.inspection import bytes_by_dtype
-    from f5lab.views import human_bytes
+    from f5lab.units import human_bytes
 
     out: list[Finding] = []
     weights = sum(t.nbytes for t in state.tensors.values())

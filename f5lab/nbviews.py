@@ -14,20 +14,11 @@ from typing import Any, Sequence
 
 from f5lab import decide
 from f5lab.sidecar import NotebookContext, Sidecar, Table, say
+from f5lab.units import human_bytes
 
 GIB = 2**30
 COLOURS = {"loads": "background-color:#c8e6c9", "loads after remap": "background-color:#fff3c4",
            "cannot": "background-color:#ffcdd2"}
-
-
-def human_bytes(n: int | None) -> str:
-    """Bytes at a human scale, with the exact count for files (``1.35 GB (1,348,387,216 bytes)``)."""
-    if n is None:
-        return "-"
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if n >= size:
-            return f"{n / size:.2f} {unit}"
-    return f"{n} B"
 
 
 def human_count(n: int) -> str:

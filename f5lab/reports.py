@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from f5lab.errors import ConfigError, F5LabError
+from f5lab.units import human_bytes
 
 NOTEBOOKS = ("01_inspect", "02_compatibility", "03_memory", "04_synthesis")
 KERNEL_NAME = "f5lab"
@@ -406,7 +407,7 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
             out["service"] = load["service"]
             lines.append({"label": "in f5-tts alone", "text": load["service"], "ok": None, "code": True})
         if load.get("remapped"):
-            lines.append({"label": "remapped file", "text": f"{load['remapped']} ({_size(load['remapped_bytes'])}), "
+            lines.append({"label": "remapped file", "text": f"{load['remapped']} ({human_bytes(load['remapped_bytes'])}), "
                           + ("verified: same weights, same outputs" if load.get("verified") else "NOT verified"),
                           "ok": bool(load.get("verified")), "href": load["remapped"]})
     mem = facts.get("memory")
@@ -430,12 +431,6 @@ def _undecided(what: dict[str, Any] | None, probe: dict[str, Any] | None) -> lis
     if probe and probe.get("decided"):
         items = [i for i in items if not (probe.get("best") and probe["best"] in i)]
     return items
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "?"
-    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
 
 
 def versions() -> dict[str, str | None]:
@@ -525,7 +520,7 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
     """The answer card: the header facts (checkpoint, config tried, target GPU, notebooks run),
     then one row per answer line."""
     ck = manifest["checkpoint"]
-    head = (f"<p><b>{html.escape(Path(ck['path']).name)}</b> ({_size(ck['size_bytes'])}) &middot; config tried: "
+    head = (f"<p><b>{html.escape(Path(ck['path']).name)}</b> ({human_bytes(ck['size_bytes'])}) &middot; config tried: "
             f"<code>{html.escape(str(answer.get('config_asked')))}</code> &middot; target GPU: "
             f"<b>{html.escape(str(answer.get('gpu')))}</b> &middot; {ran}</p>")
     rows = []

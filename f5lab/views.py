@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from f5lab.units import human_bytes
+
 
 def console() -> Console:
     return Console(highlight=False, soft_wrap=True)
@@ -42,14 +44,6 @@ def show_answer(answer: dict[str, Any]) -> None:
                 out.print(" " * len(head) + code, markup=False, highlight=False, soft_wrap=True)
         else:
             hang(out, head, line["text"])
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
-        n /= 1000
-    return f"{n:.2f} GB"
 
 
 def human_count(n: float) -> str:
