@@ -35,7 +35,7 @@ for name in sys.argv[2:]:
 
 
 def main() -> None:
-    from f5lab.demo import demo_checkpoint
+    from f5lab.testing.demo import demo_checkpoint
 
     path = str(demo_checkpoint())
     size_gb = Path(path).stat().st_size / 1e9

@@ -1,4 +1,4 @@
-"""f5lab.memory at full F5TTS_Base scale: the analytic estimate vs one real CFM.sample call.
+"""f5lab.hardware.memory at full F5TTS_Base scale: the analytic estimate vs one real CFM.sample call.
 
 For 5, 10 and 20 s of audio (CFG on, fp32, math attention: the path that holds the
 heads x N x N scores) it loads the cached 1.35 GB demo checkpoint once, runs one real
@@ -37,9 +37,9 @@ def main() -> int:
 
     import torch
 
-    from f5lab.demo import demo_checkpoint
-    from f5lab.inspection import inspect_checkpoint
-    from f5lab.memory import _load, compare, estimate, measure
+    from f5lab.testing.demo import demo_checkpoint
+    from f5lab.model.inspection import inspect_checkpoint
+    from f5lab.hardware.memory import _load, compare, estimate, measure
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     path = demo_checkpoint()
@@ -70,7 +70,7 @@ def main() -> int:
     worst = max(abs(r["activation_rel_error"]) for r in rows)
     print(f"worst relative error {100 * worst:.2f}% (target: within 15%)")
     if args.out:
-        out = {"what": f"f5lab.memory estimate vs measured activation peak, F5TTS_Base full scale, {device}",
+        out = {"what": f"f5lab.hardware.memory estimate vs measured activation peak, F5TTS_Base full scale, {device}",
                "device": device, "cpu": platform.processor() or platform.machine(), "torch": torch.__version__,
                "measured_with": "torch profiler [memory] events (CPU)" if device == "cpu" else
                "torch.cuda.max_memory_allocated", "nfe": 1, "cfg": True, "dtype": "fp32", "rows": rows}

@@ -1,7 +1,7 @@
 """The shape-only commands on a full-scale .pt against the same commands on the equivalent .safetensors.
 
 A .pt is described from its zip directory and data.pkl without importing torch
-(f5lab.ptfile), so `inspect`, `diagnose`, `matrix` and `profile` should cost about what they
+(f5lab.files.ptfile), so `inspect`, `diagnose`, `matrix` and `profile` should cost about what they
 cost on a .safetensors header. Three full-scale F5TTS_Base files are built on the fly in a
 temporary folder (deleted at the end, never committed): release .safetensors (the baseline),
 release .pt (EMA dict, initted, step) and a trainer model_last.pt (model + EMA + AdamW state +
@@ -47,7 +47,7 @@ def build(folder: Path) -> dict[str, Path]:
     paths = {}
     for label, (layout, name) in LAYOUTS.items():
         path = folder / name
-        code = ("import sys; from f5lab.fixtures import build_checkpoint; "
+        code = ("import sys; from f5lab.testing.fixtures import build_checkpoint; "
                 "build_checkpoint(sys.argv[1], 'F5TTS_Base', sys.argv[2], 'full')")
         subprocess.run([PY, "-c", code, str(path), layout], check=True)
         paths[label] = path

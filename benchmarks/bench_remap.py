@@ -39,7 +39,7 @@ VERIFY_WALL_TARGET = 1.5  # x the import's wall time
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from f5lab.remap import execute_plan, plan_remap
+from f5lab.compat.remap import execute_plan, plan_remap
 t1 = time.perf_counter()
 plan = plan_remap(sys.argv[1], "F5TTS_Base", dtype=(sys.argv[3] or None))
 t2 = time.perf_counter()
@@ -64,7 +64,7 @@ def warm(path: Path) -> None:
 
 def measure_verify(src: Path, work: Path, repeats: int) -> dict:
     """`f5lab verify SRC DST` vs `import f5_tts.model`, fresh processes, alternating."""
-    from f5lab.remap import execute_plan, plan_remap
+    from f5lab.compat.remap import execute_plan, plan_remap
 
     dst = execute_plan(plan_remap(src, "F5TTS_Base"), work / "verify_dst.safetensors", force=True)
     warm(dst)
@@ -115,8 +115,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
-    from f5lab.demo import demo_checkpoint
-    from f5lab.remap import plan_remap
+    from f5lab.testing.demo import demo_checkpoint
+    from f5lab.compat.remap import plan_remap
 
     src = demo_checkpoint()
     size = src.stat().st_size
@@ -134,7 +134,7 @@ def main() -> None:
                                              "load_average": os.getloadavg(), "cpus": os.cpu_count()}, indent=2))
         return
     out = work / "out.safetensors"
-    from f5lab.remap import BackgroundSha256
+    from f5lab.compat.remap import BackgroundSha256
 
     t = time.perf_counter()
     sha = BackgroundSha256(src).result()

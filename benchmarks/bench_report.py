@@ -31,7 +31,7 @@ def baseline(tmp: Path) -> float:
     import nbformat
     import papermill as pm
 
-    from f5lab.reports import KERNEL_NAME, ensure_kernel
+    from f5lab.reporting.reports import KERNEL_NAME, ensure_kernel
 
     ensure_kernel()
     nb = nbformat.v4.new_notebook()
@@ -45,8 +45,8 @@ def baseline(tmp: Path) -> float:
 
 
 def tiny_report(tmp: Path) -> tuple[float, dict[str, float], bool]:
-    from f5lab.fixtures import build_checkpoint
-    from f5lab.reports import run_report
+    from f5lab.testing.fixtures import build_checkpoint
+    from f5lab.reporting.reports import run_report
 
     ckpt = build_checkpoint(tmp / "tiny.safetensors", config="F5TTS_Base", scale="tiny").path
     t0 = time.perf_counter()
@@ -56,7 +56,7 @@ def tiny_report(tmp: Path) -> tuple[float, dict[str, float], bool]:
 
 
 def demo_report(tmp: Path) -> tuple[float, dict[str, float], bool]:
-    from f5lab.reports import run_report
+    from f5lab.reporting.reports import run_report
 
     t0 = time.perf_counter()
     rep = run_report(None, out=tmp / "reports", run_id="demo", progress=False)

@@ -31,7 +31,7 @@ TARGET_SPEEDUP, TARGET_OVERHEAD = 1.5, 1.10
 
 
 def spec_for(run):
-    from f5lab.sweep import make_spec
+    from f5lab.reporting.sweep import make_spec
 
     return make_spec([run.folder / "model_10.pt", run.last], config=run.config, configs="tiny", nfe=[2, 4], asr=None,
                      gen_text="Hi there.", val_audio=[str(run.held_out)], val_text=[run.held_out_text])
@@ -39,8 +39,8 @@ def spec_for(run):
 
 def direct(spec, out: Path) -> float:
     """The baseline: the same notebook and parameters, executed one after another with papermill."""
-    from f5lab.reports import ensure_kernel, execute, notebooks_dir
-    from f5lab.sweep import POINT_NOTEBOOK, make_points, point_params
+    from f5lab.reporting.reports import ensure_kernel, execute, notebooks_dir
+    from f5lab.reporting.sweep import POINT_NOTEBOOK, make_points, point_params
 
     ensure_kernel()
     nb = notebooks_dir() / f"{POINT_NOTEBOOK}.ipynb"
@@ -54,7 +54,7 @@ def direct(spec, out: Path) -> float:
 
 
 def swept(spec, out: Path, workers: int) -> float:
-    from f5lab.sweep import run_sweep
+    from f5lab.reporting.sweep import run_sweep
 
     t0 = time.perf_counter()
     result = run_sweep(spec, out=out, sweep_id=f"w{workers}", workers=workers, compare=False, progress=False)
@@ -63,7 +63,7 @@ def swept(spec, out: Path, workers: int) -> float:
 
 
 def main() -> None:
-    from f5lab.training_fixture import build_training_run
+    from f5lab.testing.training_fixture import build_training_run
 
     with tempfile.TemporaryDirectory(prefix="f5lab-bench-sweep-") as tmp:
         tmp = Path(tmp)

@@ -8,7 +8,7 @@ random weights: it speaks noise, but computes exactly what a real one does):
   which needs torchcodec + FFmpeg; where that fails (as on this CPU box), the baseline runs
   the rest of ``infer_process`` verbatim: the same chunk size rule, ``chunk_text`` and
   ``infer_batch_process`` on the clip read with soundfile. Which one ran is printed.
-* f5lab: ``f5lab.synth.synthesize`` (reference checks and clipping, text check, seeded
+* f5lab: ``f5lab.speech.synth.synthesize`` (reference checks and clipping, text check, seeded
   sampling, per-step timing hooks, signal metrics, the record).
 
 Both use the same Griffin-Lim vocoder object (no vocos weights are available offline).
@@ -64,7 +64,7 @@ def baseline(model, vocoder, ref_path: str, *, nfe: int, seed: int, device: str 
 
 
 def ours(model, vocoder, ref_path: str, *, nfe: int, seed: int, device: str = "cpu") -> tuple[np.ndarray, float, dict]:
-    from f5lab.synth import synthesize
+    from f5lab.speech.synth import synthesize
 
     start = time.perf_counter()
     r = synthesize(model, ref_path, REF_TEXT, GEN_TEXT, nfe=nfe, seed=seed, vocoder=vocoder, device=device)
@@ -75,9 +75,9 @@ def fixed_overhead(ref_path: str, repeats: int = 5) -> dict:
     """The same comparison on a tiny model, where sampling is fast: what f5lab adds per call, in seconds."""
     import tempfile
 
-    from f5lab.fixtures import build_checkpoint, tiny_catalogue
-    from f5lab.loading import load_model
-    from f5lab.vocoders import griffin_lim
+    from f5lab.testing.fixtures import build_checkpoint, tiny_catalogue
+    from f5lab.compat.loading import load_model
+    from f5lab.speech.vocoders import griffin_lim
 
     with tempfile.TemporaryDirectory() as tmp:
         fx = build_checkpoint(Path(tmp) / "tiny.safetensors", config="F5TTS_Base", scale="tiny")
@@ -104,10 +104,10 @@ def main() -> int:
 
     import torch
 
-    from f5lab.arch import f5_tts_root
-    from f5lab.demo import demo_checkpoint
-    from f5lab.loading import load_model
-    from f5lab.vocoders import griffin_lim
+    from f5lab.model.arch import f5_tts_root
+    from f5lab.testing.demo import demo_checkpoint
+    from f5lab.compat.loading import load_model
+    from f5lab.speech.vocoders import griffin_lim
 
     ref_path = str(f5_tts_root() / "infer" / "examples" / "basic" / "basic_ref_en.wav")
     t0 = time.perf_counter()

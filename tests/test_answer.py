@@ -1,4 +1,4 @@
-"""The report answers first and agrees with itself: the decision rules (f5lab.decide), the
+"""The report answers first and agrees with itself: the decision rules (f5lab.reporting.decide), the
 memory figure against the memory verdict, the notebook helpers, and the answer card."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from f5lab import decide
-from f5lab.arch import ArchSpec
-from f5lab.memory import (FRAME_CAP_LABEL, budget, estimate, frame_cap_seconds, get_gpu, gpu_curve, gpu_curves,
+from f5lab.reporting import decide
+from f5lab.model.arch import ArchSpec
+from f5lab.hardware.memory import (FRAME_CAP_LABEL, budget, estimate, frame_cap_seconds, get_gpu, gpu_curve, gpu_curves,
                           plot_gpu_curves, verdicts)
 
 # F5TTS_Base at full scale (DESIGN.md section 2)
@@ -69,7 +69,7 @@ def test_gpu_curves_show_the_cards_path_and_math_labelled_as_forced():
 def test_profiler_stderr_noise_is_silenced_at_the_source(make_fixture):
     """torch's profiler logs 'gpuGetDeviceCount failed' to fd 2 on a machine without a GPU."""
     path = make_fixture("F5TTS_Base").path
-    code = ("from f5lab.memory import measure; import sys; "
+    code = ("from f5lab.hardware.memory import measure; import sys; "
             f"m = measure({str(path)!r}, 1.0, nfe=1); print('peak', m.activation_peak_bytes > 0); "
             "print('python stderr still works', file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
@@ -185,15 +185,15 @@ def test_quality_rows_and_verdict_on_real_signals():
 
 # -- 02: a remap only when it changes something ------------------------------------------------------
 def _context(path, tmp_path):
-    from f5lab.sidecar import NotebookContext, Sidecar, catalogue_for
+    from f5lab.reporting.sidecar import NotebookContext, Sidecar, catalogue_for
 
     return NotebookContext(name="02_compatibility", side=Sidecar(tmp_path / "02.json", "02_compatibility"),
                            checkpoint=path, catalogue=catalogue_for("tiny"), configs="tiny", fixture=False)
 
 
 def test_no_copy_when_the_file_loads_as_stored(make_fixture, tmp_path):
-    from f5lab import nbviews
-    from f5lab.sidecar import load
+    from f5lab.reporting import nbviews
+    from f5lab.reporting.sidecar import load
 
     nb = _context(make_fixture("F5TTS_Base").path, tmp_path)
     c = nbviews.compatibility(nb, "E2TTS_Base", work_dir=tmp_path / "work")
@@ -210,8 +210,8 @@ def test_no_copy_when_the_file_loads_as_stored(make_fixture, tmp_path):
 
 
 def test_a_needed_remap_is_written_verified_and_named_with_its_size(make_fixture, tmp_path):
-    from f5lab import nbviews
-    from f5lab.sidecar import load
+    from f5lab.reporting import nbviews
+    from f5lab.reporting.sidecar import load
 
     path = make_fixture("F5TTS_Base", "compiled_pt").path  # "_orig_mod." prefixes: f5-tts refuses it as stored
     nb = _context(path, tmp_path)
@@ -225,7 +225,7 @@ def test_a_needed_remap_is_written_verified_and_named_with_its_size(make_fixture
 
 # -- the notebooks' helpers -----------------------------------------------------------------------------
 def test_table_is_left_aligned_without_index_and_wraps_within_the_width():
-    from f5lab.sidecar import WIDTH, Table
+    from f5lab.reporting.sidecar import WIDTH, Table
 
     long = "every transformer.layers.* (58 keys) missing; " * 6
     t = Table([{"config": "E2TTS_Base", "ok": False, "why": long, "n": None}])
@@ -239,7 +239,7 @@ def test_table_is_left_aligned_without_index_and_wraps_within_the_width():
 
 
 def test_say_wraps_with_a_hanging_indent(capsys):
-    from f5lab.sidecar import say
+    from f5lab.reporting.sidecar import say
 
     say("word " * 60)
     lines = capsys.readouterr().out.splitlines()
@@ -250,7 +250,7 @@ def test_say_wraps_with_a_hanging_indent(capsys):
 def test_cli_long_lines_wrap_with_a_hanging_indent():
     from rich.console import Console
 
-    from f5lab.views import hang
+    from f5lab.cli.views import hang
 
     out = Console(width=100, record=True, soft_wrap=True)
     hang(out, "    evidence: ", "every transformer.norm_out.* (1 key) missing " * 12)

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from f5lab.checkpoint import open_checkpoint
+from f5lab.files.checkpoint import open_checkpoint
 from f5lab.errors import ArchError, CheckpointError
-from f5lab.inspection import inspect_checkpoint
+from f5lab.model.inspection import inspect_checkpoint
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -148,7 +148,7 @@ def test_safetensors_whose_header_length_starts_with_0x80_is_not_taken_for_a_pic
 def test_dtype_names_have_one_home():
     import torch
 
-    from f5lab.checkpoint import torch_dtype, torch_dtype_name
+    from f5lab.files.checkpoint import torch_dtype, torch_dtype_name
 
     assert [torch_dtype(n) for n in ("fp32", "fp16", "bf16", "F16", "I64")] == [
         torch.float32, torch.float16, torch.bfloat16, torch.float16, torch.int64]

@@ -26,10 +26,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from f5lab.arch import f5_tts_root
-from f5lab.audio import write_wav
-from f5lab.cli import main
-from f5lab.vocab import default_vocab_path, read_vocab, write_vocab
+from f5lab.model.arch import f5_tts_root
+from f5lab.speech.audio import write_wav
+from f5lab.cli.commands import main
+from f5lab.files.vocab import default_vocab_path, read_vocab, write_vocab
 
 REF_WAV = f5_tts_root() / "infer" / "examples" / "basic" / "basic_ref_en.wav"
 REF_TEXT = "Some call me nature, others call me mother nature."
@@ -127,8 +127,8 @@ def _readonly_dir(d: Path) -> Path:
 @pytest.fixture(scope="module")
 def corpus(make_fixture, tmp_path_factory) -> dict[str, str]:
     """name -> path of every bad (and a few good) inputs; built once for the module."""
-    from f5lab.arch import tiny_catalogue
-    from f5lab.remap import execute_plan, plan_remap
+    from f5lab.model.arch import tiny_catalogue
+    from f5lab.compat.remap import execute_plan, plan_remap
 
     d = tmp_path_factory.mktemp("bad_inputs")
     good = make_fixture("F5TTS_Base", "release_safetensors").path
@@ -175,9 +175,9 @@ def tiny_installed(corpus):
     """The CLI ranks against the installed configs; make those the tiny ones for one test
     (f5lab's own catalogue function is swapped wherever a module holds it; f5-tts is untouched).
     Fixtures are built outside it (the corpus first): building under it would shrink twice."""
-    import f5lab.diagnose, f5lab.inspection, f5lab.loading, f5lab.memory, f5lab.probe  # noqa: E401,F401
-    import f5lab.remap, f5lab.reports, f5lab.synth, f5lab.views  # noqa: E401,F401
-    from f5lab.arch import tiny_catalogue
+    import f5lab.compat.diagnose, f5lab.model.inspection, f5lab.compat.loading, f5lab.hardware.memory, f5lab.speech.probe  # noqa: E401,F401
+    import f5lab.compat.remap, f5lab.reporting.reports, f5lab.speech.synth, f5lab.cli.views  # noqa: E401,F401
+    from f5lab.model.arch import tiny_catalogue
 
     tiny = tiny_catalogue()
     with pytest.MonkeyPatch.context() as mp:
@@ -425,7 +425,7 @@ def test_asr_is_not_run_on_a_silent_clip(corpus, tmp_path):
 def _cli_child(argv: list[str], prelude: str = "") -> list[str]:
     script = textwrap.dedent(prelude) + textwrap.dedent(f"""
         import sys
-        from f5lab.cli import main
+        from f5lab.cli.commands import main
         sys.argv = ["f5lab", *{argv!r}]
         main()
     """)
@@ -435,7 +435,7 @@ def _cli_child(argv: list[str], prelude: str = "") -> list[str]:
 CHILD_ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1"}
 PAUSE_MID_WRITE = """
     import sys, time
-    import f5lab.remap as remap
+    import f5lab.compat.remap as remap
     _copy, calls = remap._copy_range, []
     def slow_copy(*args, **kwargs):  # the second tensor: the partial file exists, then wait for the signal
         calls.append(1)
@@ -475,8 +475,8 @@ def test_a_signal_mid_remap_leaves_no_partial_file(make_fixture, tmp_path, sig):
 
 TINY_PRELUDE = """
     import sys
-    import f5lab.cli, f5lab.diagnose, f5lab.inspection, f5lab.loading, f5lab.remap, f5lab.views
-    from f5lab.arch import tiny_catalogue
+    import f5lab.cli.commands, f5lab.compat.diagnose, f5lab.model.inspection, f5lab.compat.loading, f5lab.compat.remap, f5lab.cli.views
+    from f5lab.model.arch import tiny_catalogue
     _tiny = tiny_catalogue()
     for _name, _mod in list(sys.modules.items()):
         if _name.startswith("f5lab") and hasattr(_mod, "shipped_configs"):
@@ -521,7 +521,7 @@ def test_disk_full_while_building_a_demo_checkpoint_leaves_no_file(tmp_path):
 
 
 def test_a_killed_runs_partial_file_is_removed_by_the_next_run(make_fixture, catalogue, tmp_path):
-    from f5lab.remap import execute_plan, plan_remap
+    from f5lab.compat.remap import execute_plan, plan_remap
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True).stdout.strip()
@@ -536,7 +536,7 @@ def test_a_killed_runs_partial_file_is_removed_by_the_next_run(make_fixture, cat
 
 def test_vocabularies_are_checked_before_anything_is_written(make_fixture, catalogue, corpus, tmp_path):
     from f5lab.errors import ConfigError
-    from f5lab.remap import RemapError, plan_remap
+    from f5lab.compat.remap import RemapError, plan_remap
 
     src = make_fixture().path
     with pytest.raises(RemapError, match="shares no token"):
@@ -556,7 +556,7 @@ def test_vocabularies_are_checked_before_anything_is_written(make_fixture, catal
 
 def test_settings_rule_is_the_librarys():
     """One rule for the CLI, synthesize() and the report's notebook (run_report calls it)."""
-    from f5lab.synth import SettingsError, check_settings
+    from f5lab.speech.synth import SettingsError, check_settings
 
     check_settings(nfe=1, cfg_strength=0.0, sway=None, speed=0.3, seed=0, duration=6.0, ref_seconds=5.0)
     bad = [dict(nfe=0), dict(nfe=2.5), dict(nfe=True), dict(speed=0.0), dict(speed=float("inf")),
@@ -568,7 +568,7 @@ def test_settings_rule_is_the_librarys():
 
 
 def test_diagnose_never_says_missing_and_nothing_unexpected():
-    from f5lab.diagnose import explain_load_error
+    from f5lab.compat.diagnose import explain_load_error
 
     text = ('Error(s) in loading state_dict for CFM:\n\tUnexpected key(s) in state_dict: '
             '"transformer.layers.0.attn.to_q.weight", "transformer.layers.1.attn.to_q.weight".')
@@ -620,8 +620,8 @@ def test_demo_checkpoints_and_remaps_are_byte_identical_run_to_run(tmp_path, lay
         assert run(["demo-checkpoint", str(out), "--layout", layout]).exit_code == 0
         made.append(out)
     assert made[0].read_bytes() == made[1].read_bytes()
-    from f5lab.arch import tiny_catalogue
-    from f5lab.remap import execute_plan, plan_remap
+    from f5lab.model.arch import tiny_catalogue
+    from f5lab.compat.remap import execute_plan, plan_remap
 
     remapped = []
     for src in made:

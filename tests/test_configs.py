@@ -13,14 +13,14 @@ import torch
 import yaml
 from click.testing import CliRunner
 
-from f5lab.arch import infer_spec, rank_configs
-from f5lab.checkpoint import open_checkpoint
-from f5lab.cli import main
-from f5lab.configs import (ConfigEntry, entry_from_metadata, load_config_file, resolve_config, shipped_configs,
+from f5lab.model.arch import infer_spec, rank_configs
+from f5lab.files.checkpoint import open_checkpoint
+from f5lab.cli.commands import main
+from f5lab.model.configs import (ConfigEntry, entry_from_metadata, load_config_file, resolve_config, shipped_configs,
                            tiny_catalogue)
 from f5lab.errors import ConfigError
-from f5lab.fixtures import CUSTOM_DIT, custom_arch_checkpoint
-from f5lab.inspection import inspect_checkpoint, write_own_config
+from f5lab.testing.fixtures import CUSTOM_DIT, custom_arch_checkpoint
+from f5lab.model.inspection import inspect_checkpoint, write_own_config
 
 SHIPPED = shipped_configs()
 
@@ -233,7 +233,7 @@ def test_custom_architecture_end_to_end_without_touching_site_packages(tmp_path,
     profile = run("profile", fx.path, "--config", cfg, "--gpu", "T4", "--measure", "cpu", "--nfe", "1",
                   "--seconds", "1", "--json")
     assert profile.exit_code == 0, profile.output
-    ref = __import__("f5lab.reports", fromlist=["x"]).f5tts_example_audio()
+    ref = __import__("f5lab.reporting.reports", fromlist=["x"]).f5tts_example_audio()
     synth = run("synth", fx.path, "--config", cfg, "--ref-audio", ref, "--ref-text", "Some call me nature.",
                 "--text", "Hi.", "--nfe", "2", "--out", tmp_path / "synth", "--json")
     assert synth.exit_code == 0, synth.output
@@ -245,7 +245,7 @@ def test_custom_architecture_end_to_end_without_touching_site_packages(tmp_path,
 
 
 def test_a_custom_vocab_config_makes_its_tokenizer_path_the_default_vocab(custom_vocab):
-    from f5lab.loading import load_model
+    from f5lab.compat.loading import load_model
 
     fx, cfg = custom_vocab
     model = load_model(fx.path, config=str(cfg))
@@ -257,8 +257,8 @@ def test_a_custom_vocab_config_makes_its_tokenizer_path_the_default_vocab(custom
 def test_recorded_entry_never_shadows_a_shipped_name(tmp_path, make_fixture, catalogue):
     """A tiny remap records its whole (shrunk) config: it loads without --configs tiny, and the
     name F5TTS_Base given explicitly still means the shipped config."""
-    from f5lab.loading import choose_config
-    from f5lab.remap import execute_plan, plan_remap
+    from f5lab.compat.loading import choose_config
+    from f5lab.compat.remap import execute_plan, plan_remap
 
     fx = make_fixture("F5TTS_Base", "release_safetensors")
     out = execute_plan(plan_remap(fx.path, "F5TTS_Base", catalogue=catalogue), tmp_path / "o.safetensors")
@@ -272,7 +272,7 @@ def test_recorded_entry_never_shadows_a_shipped_name(tmp_path, make_fixture, cat
 def test_report_on_a_custom_architecture_runs_every_notebook(tmp_path, custom, custom_vocab):
     """`f5lab report CUSTOM --config CUSTOM.yaml`, with and without a custom vocab: all four notebooks
     run, exit 0, and the report says which config was used and from where (about a minute each)."""
-    from f5lab.reports import run_report
+    from f5lab.reporting.reports import run_report
 
     for (fx, cfg), run_id in ((custom, "plain"), (custom_vocab, "vocab")):
         report = run_report(fx.path, config=str(cfg), out=tmp_path, run_id=run_id, nfe=2, asr=None, device="cpu",
@@ -294,7 +294,7 @@ def test_report_on_a_custom_architecture_runs_every_notebook(tmp_path, custom, c
 def test_a_hydra_run_folder_config_loads_its_checkpoint(tmp_path, custom_vocab):
     """A training run's saved .hydra/config.yaml (interpolations, a relative tokenizer_path) loads
     its checkpoint with f5lab, strictly, and names the vocab."""
-    from f5lab.loading import load_model
+    from f5lab.compat.loading import load_model
 
     fx, _ = custom_vocab
     run = tmp_path / "ckpts" / "small_run"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from f5lab.cli import main
-from f5lab.diagnose import diagnose, explain_load_error, group_keys, pattern_of
-from f5lab.vocab import default_vocab_path
+from f5lab.cli.commands import main
+from f5lab.compat.diagnose import diagnose, explain_load_error, group_keys, pattern_of
+from f5lab.files.vocab import default_vocab_path
 from tests.conftest import ALL_LAYOUTS
 
 # what diagnose must say for each layout of F5TTS_Base (besides the F5TTS_Base/v1 ambiguity)
@@ -26,7 +26,7 @@ EXPECTED = {
 
 def real_load_error(tensors, entry, rows=2545) -> str:
     """The text torch raises when a state dict is loaded strictly into a real f5-tts model."""
-    from f5lab.loading import build_model
+    from f5lab.compat.loading import build_model
 
     model = build_model(entry, rows)
     with pytest.raises(RuntimeError) as info:
@@ -35,7 +35,7 @@ def real_load_error(tensors, entry, rows=2545) -> str:
 
 
 def state_of(fixture):
-    from f5lab.checkpoint import open_checkpoint
+    from f5lab.files.checkpoint import open_checkpoint
 
     ckpt = open_checkpoint(fixture.path)
     return dict(ckpt.iter_tensors(ckpt.model_state()))
@@ -71,7 +71,7 @@ def test_seed_failure_dit_checkpoint_under_e2tts_config(make_fixture, catalogue)
     assert not d.ok
     assert d.to_dict()["findings"][0]["code"] == "backbone_mismatch"
     # the fix works: under the config diagnose names, the same file loads strictly
-    from f5lab.loading import load_model
+    from f5lab.compat.loading import load_model
 
     model = load_model(fx.path, config="F5TTS_Base", catalogue=catalogue)
     assert type(model.transformer).__name__ == "DiT"
@@ -116,8 +116,8 @@ def test_full_scale_seed_error_text(tmp_path):
     """The seed's exact failure at full scale, produced by real models on the meta device."""
     import torch
 
-    from f5lab.arch import shipped_configs
-    from f5lab.loading import build_model
+    from f5lab.model.arch import shipped_configs
+    from f5lab.compat.loading import build_model
 
     configs = shipped_configs()
     with torch.device("meta"):

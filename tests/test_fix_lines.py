@@ -20,13 +20,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from f5lab import decide
-from f5lab.cli import main
-from f5lab.configs import tiny_catalogue
-from f5lab.diagnose import diagnose
-from f5lab.fixtures import build_checkpoint, custom_arch_checkpoint
-from f5lab.inspection import inspect_checkpoint
-from f5lab.loading import compatibility_matrix
+from f5lab.reporting import decide
+from f5lab.cli.commands import main
+from f5lab.model.configs import tiny_catalogue
+from f5lab.compat.diagnose import diagnose
+from f5lab.testing.fixtures import build_checkpoint, custom_arch_checkpoint
+from f5lab.model.inspection import inspect_checkpoint
+from f5lab.compat.loading import compatibility_matrix
 
 COMMAND = re.compile(r"`(f5lab [^`]+)`")
 SUBCOMMANDS = ("inspect", "diagnose", "remap", "verify", "matrix", "profile", "synth", "probe", "report")
@@ -96,7 +96,7 @@ def test_every_printed_command_runs_as_printed(tmp_path, kind):
 
 
 def _vocos(folder: Path) -> str:
-    from f5lab.vocoders import write_random_vocos
+    from f5lab.speech.vocoders import write_random_vocos
 
     return str(write_random_vocos(folder / "vocos"))
 
@@ -108,7 +108,7 @@ def _exec(code: str) -> torch.nn.Module:
 
 
 def _stored(path: Path) -> dict[str, torch.Tensor]:
-    from f5lab.checkpoint import open_checkpoint
+    from f5lab.files.checkpoint import open_checkpoint
 
     ckpt = open_checkpoint(path)
     return {k: v for k, v in ckpt.iter_tensors(ckpt.model_state())}
@@ -123,7 +123,7 @@ def _loads_exactly(model: torch.nn.Module, path: Path) -> None:
 
 def test_the_api_snippet_for_a_shipped_config_loads_the_full_scale_file_offline(tmp_path):
     """F5TTS(model="F5TTS_Base", ckpt_file=..., vocoder_local_path=DIR): the exact code diagnose prints."""
-    from f5lab.fixtures import write_shape_only_safetensors
+    from f5lab.testing.fixtures import write_shape_only_safetensors
 
     path = write_shape_only_safetensors(tmp_path / "full.safetensors", "F5TTS_Base")
     d = diagnose(path, vocoder_dir=_vocos(tmp_path))

@@ -21,7 +21,7 @@ import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from f5lab.checkpoint import open_checkpoint, read_safetensors_layout
+from f5lab.files.checkpoint import open_checkpoint, read_safetensors_layout
 from f5lab.errors import F5LabError
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
@@ -225,7 +225,7 @@ def test_random_pickles_in_a_torch_zip(tmp_path_factory, pieces, protocol):
 @example(blob=b"a\r\nb\r\n\xff\xfe")
 @example(blob=b"\r\n")
 def test_vocab_reader_random_bytes(tmp_path_factory, blob):
-    from f5lab.vocab import diff_vocab, duplicates, read_vocab, row_mapping
+    from f5lab.files.vocab import diff_vocab, duplicates, read_vocab, row_mapping
 
     path = tmp_path_factory.mktemp("v") / "vocab.txt"
     path.write_bytes(blob)
@@ -245,7 +245,7 @@ def test_vocab_reader_random_bytes(tmp_path_factory, blob):
 @given(tokens=st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)),
                                max_size=3), min_size=1, max_size=30))
 def test_vocab_crlf_file_reads_as_its_lf_twin(tmp_path_factory, tokens):
-    from f5lab.vocab import read_vocab
+    from f5lab.files.vocab import read_vocab
 
     folder = tmp_path_factory.mktemp("v")
     lf, crlf = folder / "lf.txt", folder / "crlf.txt"
@@ -265,7 +265,7 @@ ERROR_WORDS = ["Missing key(s) in state_dict:", "Unexpected key(s) in state_dict
 @given(parts=st.lists(st.one_of(st.sampled_from(ERROR_WORDS), st.text(max_size=20)), max_size=25))
 @example(parts=["size mismatch for a.b: [", "9" * 5000, "] vs [1]"])
 def test_explain_load_error_random_text(catalogue, parts):
-    from f5lab.diagnose import explain_load_error
+    from f5lab.compat.diagnose import explain_load_error
 
     try:
         result = explain_load_error("".join(parts), catalogue=catalogue)
@@ -280,7 +280,7 @@ def test_explain_load_error_random_text(catalogue, parts):
 @example(blob=b"")
 @example(blob=b"\xef\xbb\xbfMissing key(s) in state_dict: \"a.b\"")
 def test_error_file_random_bytes(tmp_path_factory, catalogue, blob):
-    from f5lab.diagnose import explain_load_error, read_error_text
+    from f5lab.compat.diagnose import explain_load_error, read_error_text
 
     path = tmp_path_factory.mktemp("e") / "error.txt"
     path.write_bytes(blob)

@@ -9,10 +9,10 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from f5lab.arch import get_config
-from f5lab.cli import main
-from f5lab.fixtures import custom_entry, tiny_entry, write_shape_only_safetensors
-from f5lab.inspection import inspect_checkpoint
+from f5lab.model.arch import get_config
+from f5lab.cli.commands import main
+from f5lab.testing.fixtures import custom_entry, tiny_entry, write_shape_only_safetensors
+from f5lab.model.inspection import inspect_checkpoint
 
 from conftest import ALL_LAYOUTS
 
@@ -155,7 +155,7 @@ def test_human_output_names_the_verdicts(make_fixture):
 
 
 def test_safetensors_inspection_never_imports_torch(make_fixture):
-    code = ("import sys; from f5lab.inspection import inspect_checkpoint; "
+    code = ("import sys; from f5lab.model.inspection import inspect_checkpoint; "
             f"r = inspect_checkpoint({str(make_fixture('F5TTS_Base').path)!r}); "
             "print(r.spec.backbone, 'torch' in sys.modules, 'f5_tts.model' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

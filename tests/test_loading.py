@@ -10,16 +10,16 @@ from click.testing import CliRunner
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from f5lab.cli import main
+from f5lab.cli.commands import main
 from f5lab.errors import ConfigError
-from f5lab.loading import (AmbiguousConfigError, build_model, compatibility_matrix, expected_state, load_model,
+from f5lab.compat.loading import (AmbiguousConfigError, build_model, compatibility_matrix, expected_state, load_model,
                            verify)
-from f5lab.remap import execute_plan, plan_remap
+from f5lab.compat.remap import execute_plan, plan_remap
 from tests.conftest import ALL_LAYOUTS
 
 
 def planned(fixture, catalogue, **kw):
-    from f5lab.remap import apply_plan
+    from f5lab.compat.remap import apply_plan
 
     return apply_plan(plan_remap(fixture.path, "F5TTS_Base", catalogue=catalogue, **kw))
 

@@ -1,4 +1,4 @@
-"""f5lab.memory: the estimate follows the real f5-tts call (measured with the CPU profiler on tiny
+"""f5lab.hardware.memory: the estimate follows the real f5-tts call (measured with the CPU profiler on tiny
 real checkpoints), weights are exact, GPU verdicts are consistent, bad input is refused."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from f5lab.arch import ArchSpec
-from f5lab.cli import main
+from f5lab.model.arch import ArchSpec
+from f5lab.cli.commands import main
 from f5lab.errors import ConfigError
-from f5lab.inspection import inspect_checkpoint
-from f5lab.memory import (GPUS, budget, compare, estimate, frames_for, get_gpu, max_seconds, measure, parameter_count,
+from f5lab.model.inspection import inspect_checkpoint
+from f5lab.hardware.memory import (GPUS, budget, compare, estimate, frames_for, get_gpu, max_seconds, measure, parameter_count,
                           plot_sweep, sweep, verdicts)
 
 # F5TTS_Base at full scale, as f5lab inspect reads it (337,096,804 parameters, DESIGN.md section 2)
@@ -223,7 +223,7 @@ def test_cli_profile_bad_input_is_one_line(make_fixture, args, word):
 
 
 def test_mmdit_weights_exact_and_activation_within_15_percent(tmp_path):
-    from f5lab.fixtures import build_checkpoint, custom_entry
+    from f5lab.testing.fixtures import build_checkpoint, custom_entry
 
     entry = custom_entry("MMDiT", name="mmdit-tiny", dim=64, depth=2, heads=4, dim_head=16, ff_mult=2)
     path = build_checkpoint(tmp_path / "mm.safetensors", config=entry, scale="tiny").path
@@ -241,7 +241,7 @@ def test_vocos_decode_activation_matches_profiled_random_vocos():
     from vocos.heads import ISTFTHead
     from vocos.models import VocosBackbone
 
-    from f5lab.memory import _profiled_peak, vocoder_params
+    from f5lab.hardware.memory import _profiled_peak, vocoder_params
 
     voc = Vocos(MelSpectrogramFeatures(sample_rate=24000, n_fft=1024, hop_length=256, n_mels=100, padding="center"),
                 VocosBackbone(input_channels=100, dim=512, intermediate_dim=1536, num_layers=8),

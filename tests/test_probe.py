@@ -11,10 +11,10 @@ import random
 import pytest
 import torch
 
-from f5lab.arch import f5_tts_root
-from f5lab.audio import prepare_reference
+from f5lab.model.arch import f5_tts_root
+from f5lab.speech.audio import prepare_reference
 from f5lab.errors import ConfigError
-from f5lab.probe import ProbeHook, candidates_for, load_model_by_probe, probe
+from f5lab.speech.probe import ProbeHook, candidates_for, load_model_by_probe, probe
 
 REF_WAV = f5_tts_root() / "infer" / "examples" / "basic" / "basic_ref_en.wav"
 CLIP_TEXT = "Some call me nature."
@@ -33,8 +33,8 @@ def train_tiny(config: str, catalogue, clip, path, steps: int = STEPS) -> None:
     from f5_tts.model.utils import convert_char_to_pinyin
     from safetensors.torch import save_file
 
-    from f5lab.loading import build_model
-    from f5lab.vocab import read_vocab
+    from f5lab.compat.loading import build_model
+    from f5lab.files.vocab import read_vocab
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny tensors: one thread is faster than two fighting on a shared CPU
@@ -91,7 +91,7 @@ def test_candidates_come_from_the_shapes(make_fixture, catalogue):
 
 
 def test_load_model_decides_an_ambiguous_checkpoint_by_probe(trained, catalogue, clip):
-    from f5lab.loading import AmbiguousConfigError, load_model
+    from f5lab.compat.loading import AmbiguousConfigError, load_model
 
     path = str(trained["F5TTS_Base"])
     with pytest.raises(AmbiguousConfigError, match="probe"):
@@ -105,7 +105,7 @@ def test_load_model_decides_an_ambiguous_checkpoint_by_probe(trained, catalogue,
 
 
 def test_probe_needs_a_transcript(trained, catalogue, clip):
-    from f5lab.synth import TextError
+    from f5lab.speech.synth import TextError
 
     with pytest.raises(TextError):
         probe(trained["F5TTS_Base"], clip, "  ", catalogue=catalogue)
@@ -118,7 +118,7 @@ def test_cli_probe(trained):
 
     from click.testing import CliRunner
 
-    from f5lab.cli import main
+    from f5lab.cli.commands import main
 
     args = ["probe", str(trained["F5TTS_v1_Base"]), "--ref-audio", str(REF_WAV), "--ref-text",
             "Some call me nature, others call me mother nature.", "--configs", "tiny", "--samples", "3"]
@@ -131,7 +131,7 @@ def test_cli_probe(trained):
 
 
 def test_synthesize_with_probe_true_records_the_choice(trained, catalogue, clip):
-    from f5lab.synth import synthesize
+    from f5lab.speech.synth import synthesize
 
     r = synthesize(trained["F5TTS_v1_Base"], clip, CLIP_TEXT, "Hello.", nfe=1, probe=True, catalogue=catalogue)
     m = r.record["model"]

@@ -1,4 +1,4 @@
-"""A .pt zip is described without torch (f5lab.ptfile), exactly as torch.load(weights_only=True)
+"""A .pt zip is described without torch (f5lab.files.ptfile), exactly as torch.load(weights_only=True)
 sees it, and a pickle that asks for anything beyond a state dict is refused without running."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections import OrderedDict
 import pytest
 import torch
 
-from f5lab.checkpoint import TensorInfo, _describe_pt_object, open_checkpoint, torch_dtype_name
+from f5lab.files.checkpoint import TensorInfo, _describe_pt_object, open_checkpoint, torch_dtype_name
 from f5lab.errors import CheckpointError
-from f5lab.fixtures import LAYOUTS
-from f5lab.ptfile import TensorRef, read_pt_archive
+from f5lab.testing.fixtures import LAYOUTS
+from f5lab.files.ptfile import TensorRef, read_pt_archive
 
 PT_LAYOUTS = [name for name in LAYOUTS if not name.endswith("safetensors")]
 
@@ -109,7 +109,7 @@ def test_shape_commands_on_pt_import_neither_torch_nor_f5_tts(make_fixture, comm
             "atexit.register(lambda: print('torch' in sys.modules, any(m.startswith('f5_tts') for m in sys.modules),"
             " file=sys.stderr))\n"
             f"sys.argv = ['f5lab', {command!r}, {str(make_fixture('F5TTS_Base', 'trainer_pt').path)!r}, '--json']\n"
-            "from f5lab.cli import main\nmain()\n")
+            "from f5lab.cli.commands import main\nmain()\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert ('"step": 1200' if command == "inspect" else '"verdicts"') in proc.stdout
@@ -215,7 +215,7 @@ def test_allowlist_is_a_subset_of_torchs_weights_only_allowlist():
     """Nothing f5lab admits without torch is something torch.load(weights_only=True) would refuse."""
     from torch._weights_only_unpickler import _get_allowed_globals
 
-    from f5lab.ptfile import ALLOWED
+    from f5lab.files.ptfile import ALLOWED
 
     theirs = set(_get_allowed_globals())
     ours = {f"{module.replace('__builtin__', 'builtins')}.{name}" for module, name in ALLOWED}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from f5lab.arch import f5_tts_root
-from f5lab.audio import read_audio
-from f5lab.quality import (QualityError, compare_records, get_asr, get_speaker, log_mel, mel_distance,
+from f5lab.model.arch import f5_tts_root
+from f5lab.speech.audio import read_audio
+from f5lab.speech.quality import (QualityError, compare_records, get_asr, get_speaker, log_mel, mel_distance,
                            normalize_text, signal_metrics, speaker_similarity, wer, wer_details)
 
 EXAMPLES = f5_tts_root() / "infer" / "examples" / "basic"
@@ -64,8 +64,8 @@ def test_griffin_lim_inversion_of_real_speech_stays_intelligible(speech):
     """The offline fallback vocoder is usable: its inversion of a real mel is recognised."""
     import torch
 
-    from f5lab.audio import resample
-    from f5lab.vocoders import griffin_lim
+    from f5lab.speech.audio import resample
+    from f5lab.speech.vocoders import griffin_lim
 
     wav, sr = speech
     mel = torch.from_numpy(log_mel(resample(wav, sr, SR)))[None]
@@ -110,8 +110,8 @@ def test_backend_errors(tmp_path):
 
 
 def test_compare_records_of_two_real_syntheses(make_fixture, catalogue, tmp_path):
-    from f5lab.loading import load_model
-    from f5lab.synth import synthesize
+    from f5lab.compat.loading import load_model
+    from f5lab.speech.synth import synthesize
 
     model = load_model(str(make_fixture("F5TTS_Base").path), config="F5TTS_Base", catalogue=catalogue)
     ref = EXAMPLES / "basic_ref_en.wav"
@@ -135,9 +135,9 @@ def test_cli_compare(tmp_path, make_fixture, catalogue):
 
     from click.testing import CliRunner
 
-    from f5lab.cli import main
-    from f5lab.loading import load_model
-    from f5lab.synth import synthesize
+    from f5lab.cli.commands import main
+    from f5lab.compat.loading import load_model
+    from f5lab.speech.synth import synthesize
 
     model = load_model(str(make_fixture("F5TTS_Base").path), config="F5TTS_Base", catalogue=catalogue)
     for seed in (1, 2):
@@ -153,7 +153,7 @@ def test_cli_compare(tmp_path, make_fixture, catalogue):
 
 
 def test_evaluate_real_speech_against_itself(speech):
-    from f5lab.quality import evaluate
+    from f5lab.speech.quality import evaluate
 
     wav, sr = speech
     half = len(wav) // 2

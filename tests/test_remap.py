@@ -16,19 +16,19 @@ from click.testing import CliRunner
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from f5lab.cli import main
+from f5lab.cli.commands import main
 from f5lab.errors import ConfigError, F5LabError
-from f5lab.inspection import file_sha256
-from f5lab.loading import build_model, load_state, verify
-from f5lab.remap import RemapError, build_header, execute_plan, plan_remap
-from f5lab.vocab import default_vocab_path, read_vocab, write_vocab
+from f5lab.model.inspection import file_sha256
+from f5lab.compat.loading import build_model, load_state, verify
+from f5lab.compat.remap import RemapError, build_header, execute_plan, plan_remap
+from f5lab.files.vocab import default_vocab_path, read_vocab, write_vocab
 from tests.conftest import ALL_LAYOUTS
 
 TEXT = "transformer.text_embed.text_embed.weight"
 
 
 def source_state(fixture):
-    from f5lab.checkpoint import open_checkpoint
+    from f5lab.files.checkpoint import open_checkpoint
 
     ckpt = open_checkpoint(fixture.path)
     return dict(ckpt.iter_tensors(ckpt.model_state()))
@@ -197,8 +197,8 @@ def test_disk_full_leaves_no_half_file(make_fixture, catalogue, tmp_path):
     script = textwrap.dedent(f"""
         import errno, resource, signal, sys
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        from f5lab.fixtures import tiny_catalogue
-        from f5lab.remap import execute_plan, plan_remap
+        from f5lab.testing.fixtures import tiny_catalogue
+        from f5lab.compat.remap import execute_plan, plan_remap
         plan = plan_remap({str(fx.path)!r}, "F5TTS_Base", catalogue=tiny_catalogue())
         resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
         try:
@@ -215,7 +215,7 @@ def test_disk_full_leaves_no_half_file(make_fixture, catalogue, tmp_path):
 
 
 def test_header_is_safetensors_and_never_sniffed_as_pickle():
-    from f5lab.remap import TensorStep
+    from f5lab.compat.remap import TensorStep
 
     for n in range(1, 40):  # header lengths cross every residue mod 256
         steps = [TensorStep(dst=f"t{i}", src=f"t{i}", shape=[2], dtype="F32", src_shape=[2], src_dtype="F32",
@@ -237,12 +237,12 @@ def test_cli_remap_refusals(make_fixture, tmp_path):
 def install_tiny_configs(monkeypatch, catalogue) -> None:
     """The CLI ranks against the installed configs; make those the tiny ones (f5lab's own
     catalogue function is swapped, f5-tts itself is untouched). Fixtures are built before."""
-    import f5lab.arch
-    import f5lab.configs
-    import f5lab.diagnose
-    import f5lab.loading
+    import f5lab.model.arch
+    import f5lab.model.configs
+    import f5lab.compat.diagnose
+    import f5lab.compat.loading
 
-    for module in (f5lab.configs, f5lab.arch, f5lab.loading, f5lab.diagnose):  # configs: the resolver's catalogue
+    for module in (f5lab.model.configs, f5lab.model.arch, f5lab.compat.loading, f5lab.compat.diagnose):  # configs: the resolver's catalogue
         monkeypatch.setattr(module, "shipped_configs", lambda: catalogue)
 
 

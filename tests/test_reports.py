@@ -17,11 +17,11 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from f5lab.cli import main
-from f5lab.fixtures import tiny_catalogue
-from f5lab.inspection import file_sha256, inspect_checkpoint
-from f5lab.reports import NOTEBOOKS, notebooks_dir, run_report
-from f5lab.sidecar import Sidecar, load, png_bytes
+from f5lab.cli.commands import main
+from f5lab.testing.fixtures import tiny_catalogue
+from f5lab.model.inspection import file_sha256, inspect_checkpoint
+from f5lab.reporting.reports import NOTEBOOKS, notebooks_dir, run_report
+from f5lab.reporting.sidecar import Sidecar, load, png_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -134,7 +134,7 @@ CHEAP = {"nfe": 2, "gen_text": "Hi there."}  # short audio: synthesis and the of
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from f5lab.fixtures import build_checkpoint
+    from f5lab.testing.fixtures import build_checkpoint
 
     path = tmp_path_factory.mktemp("ckpt") / "model_last.safetensors"
     return build_checkpoint(path, config="F5TTS_Base", scale="tiny", seed=0).path
@@ -171,8 +171,8 @@ def runs(tiny, tmp_path_factory):
 def test_answer_gives_the_f5tts_code_that_loads_the_target(runs, tiny):
     """Issue 10 §5: the report names the Python a service runs with f5-tts alone, the same code
     the matrix gives for the config the answer picks."""
-    from f5lab.loading import compatibility_matrix
-    from f5lab.service import ServiceCode
+    from f5lab.compat.loading import compatibility_matrix
+    from f5lab.compat.service import ServiceCode
 
     first, _, output = runs
     answer = json.loads((first.run_dir / "summary.json").read_text())["answer"]
@@ -235,9 +235,9 @@ def test_summary_numbers_equal_the_library_calls(runs, tiny):
 
 
 def test_summary_compatibility_numbers_equal_the_library_calls(runs, tiny):
-    from f5lab.diagnose import diagnose
-    from f5lab.loading import compatibility_matrix, verify
-    from f5lab.remap import plan_remap
+    from f5lab.compat.diagnose import diagnose
+    from f5lab.compat.loading import compatibility_matrix, verify
+    from f5lab.compat.remap import plan_remap
 
     first, _, _ = runs
     got = numbers(first.summary, "02_compatibility")
@@ -256,7 +256,7 @@ def test_summary_compatibility_numbers_equal_the_library_calls(runs, tiny):
 
 
 def test_summary_memory_numbers_equal_the_library_calls(runs, tiny):
-    from f5lab.memory import estimate, sweep, verdicts
+    from f5lab.hardware.memory import estimate, sweep, verdicts
 
     first, _, _ = runs
     got = numbers(first.summary, "03_memory")
@@ -271,7 +271,7 @@ def test_summary_memory_numbers_equal_the_library_calls(runs, tiny):
     focus = verdicts(spec, seconds=10.0, dtype="fp32", gpus=["GTX 1050 Ti"])[0]
     assert got["focus.fp32.max_seconds"] == focus.max_seconds
     assert sweep  # the figure's data: the card's own attention path and math, from the verdicts' settings
-    from f5lab.memory import gpu_curve
+    from f5lab.hardware.memory import gpu_curve
 
     curve = gpu_curve(spec, "GTX 1050 Ti", dtype="fp16")
     assert got["curve.fp16.efficient.bytes"] == curve["bytes"]
@@ -281,10 +281,10 @@ def test_summary_memory_numbers_equal_the_library_calls(runs, tiny):
 
 
 def test_summary_synthesis_numbers_equal_the_library_calls(runs, tiny):
-    from f5lab.loading import load_model
-    from f5lab.probe import probe
-    from f5lab.reports import DEMO_REF_TEXT, f5tts_example_audio
-    from f5lab.synth import synthesize
+    from f5lab.compat.loading import load_model
+    from f5lab.speech.probe import probe
+    from f5lab.reporting.reports import DEMO_REF_TEXT, f5tts_example_audio
+    from f5lab.speech.synth import synthesize
 
     first, _, _ = runs
     got = numbers(first.summary, "04_synthesis")
@@ -310,7 +310,7 @@ def test_summary_synthesis_numbers_equal_the_library_calls(runs, tiny):
 
 
 def test_the_answer_comes_first_and_agrees_with_the_notebooks(runs, tiny):
-    from f5lab.memory import verdicts
+    from f5lab.hardware.memory import verdicts
 
     first, _, _ = runs
     answer = first.summary["answer"]

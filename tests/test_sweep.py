@@ -1,4 +1,4 @@
-"""``f5lab sweep`` on a tiny training run that really learned (f5lab.training_fixture).
+"""``f5lab sweep`` on a tiny training run that really learned (f5lab.testing.training_fixture).
 
 Real Dask clusters (a LocalCluster, and a scheduler + worker started here as separate
 processes on 127.0.0.1), real papermill kernels, real checkpoints: the runs are shared
@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from f5lab.cli import main
-from f5lab.sweep import SweepError, connect, load_sweep_file, make_points, make_spec, run_sweep
+from f5lab.cli.commands import main
+from f5lab.reporting.sweep import SweepError, connect, load_sweep_file, make_points, make_spec, run_sweep
 
 VENV_BIN = Path(sys.executable).parent
 COMMON = ["--config", "F5TTS_v1_Base", "--configs", "tiny", "--nfe", "2", "--asr", "none", "--gen-text", "Hi there."]
@@ -32,7 +32,7 @@ def without_timings(summary: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from f5lab.training_fixture import build_training_run
+    from f5lab.testing.training_fixture import build_training_run
 
     return build_training_run(tmp_path_factory.mktemp("train") / "my_finetune")
 
@@ -54,7 +54,7 @@ def swept(run, tmp_path_factory):
 
 
 def test_training_run_is_in_trainer_layout_with_a_real_trend(run):
-    from f5lab.checkpoint import open_checkpoint
+    from f5lab.files.checkpoint import open_checkpoint
 
     assert sorted(run.checkpoints) == [10, 20, 40]
     assert sorted(p.name for p in run.folder.iterdir()) == ["model_10.pt", "model_20.pt", "model_last.pt"]
@@ -65,9 +65,9 @@ def test_training_run_is_in_trainer_layout_with_a_real_trend(run):
 
 
 def test_sweep_names_the_best_checkpoint_with_numbers_the_library_reproduces(swept, run):
-    from f5lab.arch import tiny_catalogue
-    from f5lab.loading import load_model
-    from f5lab.probe import validation_loss
+    from f5lab.model.arch import tiny_catalogue
+    from f5lab.compat.loading import load_model
+    from f5lab.speech.probe import validation_loss
 
     sweep_dir, output, _ = swept
     summary = json.loads((sweep_dir / "summary.json").read_text())
@@ -167,8 +167,8 @@ def test_same_sweep_on_a_separate_scheduler_records_a_failed_point_and_goes_on(d
 
 
 def test_gpu_points_ask_dask_for_a_gpu(run, tmp_path):
-    from f5lab.reports import notebooks_dir
-    from f5lab.sweep import Hasher, plan_units
+    from f5lab.reporting.reports import notebooks_dir
+    from f5lab.reporting.sweep import Hasher, plan_units
 
     spec = make_spec([run.last], config="F5TTS_v1_Base", configs="tiny", device=["cpu", "cuda"])
     units = plan_units(make_points(spec), spec, ["sweep_point"], tmp_path, notebooks_dir(), Hasher(tmp_path / "h.json"))

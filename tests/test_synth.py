@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from f5lab.arch import f5_tts_root
-from f5lab.audio import AudioError, clip_like_f5tts, prepare_reference, read_audio
-from f5lab.synth import TextError, UnknownCharWarning, check_text, chunk, max_chars_for, synthesize
-from f5lab.vocab import read_vocab
-from f5lab.vocoders import VocoderError, load_vocoder, write_random_vocos
+from f5lab.model.arch import f5_tts_root
+from f5lab.speech.audio import AudioError, clip_like_f5tts, prepare_reference, read_audio
+from f5lab.speech.synth import TextError, UnknownCharWarning, check_text, chunk, max_chars_for, synthesize
+from f5lab.files.vocab import read_vocab
+from f5lab.speech.vocoders import VocoderError, load_vocoder, write_random_vocos
 
 REF_WAV = f5_tts_root() / "infer" / "examples" / "basic" / "basic_ref_en.wav"
 REF_TEXT = "Some call me nature, others call me mother nature."
@@ -23,8 +23,8 @@ HOP = 256
 
 @pytest.fixture(scope="module")
 def tiny_model(make_fixture, catalogue):
-    """A tiny F5TTS_Base checkpoint loaded through f5lab.loading, as a user's path would be."""
-    from f5lab.loading import load_model
+    """A tiny F5TTS_Base checkpoint loaded through f5lab.compat.loading, as a user's path would be."""
+    from f5lab.compat.loading import load_model
 
     fx = make_fixture("F5TTS_Base")
     return load_model(str(fx.path), config="F5TTS_Base", catalogue=catalogue)
@@ -222,7 +222,7 @@ def test_stereo_flac_reference_is_mixed_to_mono(tmp_path):
 def test_cli_synth_with_probe_writes_everything(make_fixture, tmp_path):
     from click.testing import CliRunner
 
-    from f5lab.cli import main
+    from f5lab.cli.commands import main
 
     fx = make_fixture("F5TTS_Base")  # tiny: its shapes fit F5TTS_Base and F5TTS_v1_Base alike
     out = tmp_path / "run"
@@ -243,7 +243,7 @@ def test_cli_synth_with_probe_writes_everything(make_fixture, tmp_path):
 def test_cli_synth_errors_are_one_line(make_fixture, tmp_path):
     from click.testing import CliRunner
 
-    from f5lab.cli import main
+    from f5lab.cli.commands import main
 
     fx = make_fixture("F5TTS_Base")
     base = ["synth", str(fx.path), "--ref-text", REF_TEXT, "--text", "Hi there.", "--configs", "tiny"]
@@ -262,7 +262,7 @@ def test_griffin_lim_inverts_the_matching_filterbank(ref, mel_type):
     import torch
     from f5_tts.model.modules import get_bigvgan_mel_spectrogram, get_vocos_mel_spectrogram
 
-    from f5lab.vocoders import GriffinLim
+    from f5lab.speech.vocoders import GriffinLim
 
     analyse = {"vocos": get_vocos_mel_spectrogram, "bigvgan": get_bigvgan_mel_spectrogram}[mel_type]
     mel = analyse(torch.from_numpy(ref.wav[:48000])[None])

@@ -12,13 +12,13 @@ from click.testing import CliRunner
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from f5lab.cli import main
+from f5lab.cli.commands import main
 from f5lab.errors import ConfigError
-from f5lab.fixtures import build_checkpoint
-from f5lab.loading import Verification, build_assigned, build_model, load_state, verify
-from f5lab.remap import execute_plan, plan_remap
-from f5lab.views import show_verification
-from f5lab.vocab import read_vocab, write_vocab
+from f5lab.testing.fixtures import build_checkpoint
+from f5lab.compat.loading import Verification, build_assigned, build_model, load_state, verify
+from f5lab.compat.remap import execute_plan, plan_remap
+from f5lab.cli.views import show_verification
+from f5lab.files.vocab import read_vocab, write_vocab
 
 PROJ_OUT = ("transformer.proj_out.weight", "transformer.proj_out.bias")
 
@@ -263,7 +263,7 @@ def test_reason_alone_fails_the_verdict():
 
 def test_remap_output_lies_aligned_so_verify_maps_it_in_place(make_fixture, catalogue, tmp_path):
     """The header is padded so that the data section starts where the most tensor bytes are 64-byte aligned."""
-    from f5lab.remap import safetensors_offsets
+    from f5lab.compat.remap import safetensors_offsets
 
     out = execute_plan(plan_remap(make_fixture("F5TTS_Base", "trainer_pt").path, "F5TTS_Base", catalogue=catalogue),
                        tmp_path / "out.safetensors")

@@ -125,10 +125,10 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
     Example: the checkpoint a loader refused with "size mismatch ... [1024, 712]":
       f5lab inspect model_last.safetensors
     """
-    from f5lab.inspection import inspect_checkpoint
+    from f5lab.model.inspection import inspect_checkpoint
 
     if write_config:
-        from f5lab.inspection import write_own_config
+        from f5lab.model.inspection import write_own_config
 
         written, unsure = write_own_config(path, write_config, force=force)
         if as_json:
@@ -144,7 +144,7 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
     if as_json:
         print_json(result.to_dict())
     else:
-        from f5lab.views import show_inspection
+        from f5lab.cli.views import show_inspection
 
         show_inspection(result)
 
@@ -168,7 +168,7 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
     speaks noise. Use it to try f5lab, to reproduce a loading error, or to benchmark.
     """
     from f5lab.errors import ConfigError
-    from f5lab.fixtures import LAYOUTS, build_checkpoint, check_suffix
+    from f5lab.testing.fixtures import LAYOUTS, build_checkpoint, check_suffix
     from f5lab.outputs import check_output_file, complete_or_absent
 
     if list_layouts:
@@ -191,9 +191,9 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
 @friendly_errors
 def demo() -> None:
     """Build (once, cached) a full-scale F5TTS_Base checkpoint and inspect it."""
-    from f5lab.demo import demo_checkpoint
-    from f5lab.inspection import inspect_checkpoint
-    from f5lab.views import show_inspection
+    from f5lab.testing.demo import demo_checkpoint
+    from f5lab.model.inspection import inspect_checkpoint
+    from f5lab.cli.views import show_inspection
 
     click.echo("building/locating the demo checkpoint (full-scale F5TTS_Base, random weights)...")
     show_inspection(inspect_checkpoint(demo_checkpoint()))
@@ -229,17 +229,17 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
       f5lab diagnose --error-file load_error.log     # only the error text at hand
     """
     from f5lab.errors import ConfigError
-    from f5lab.views import show_diagnosis
+    from f5lab.cli.views import show_diagnosis
 
     if error_file:
-        from f5lab.diagnose import explain_load_error, read_error_text
+        from f5lab.compat.diagnose import explain_load_error, read_error_text
 
         result = explain_load_error(read_error_text(error_file))
         if result.codes() == ["unrecognised"]:  # a verdict of "loads" from a text that shows no error is wrong
             raise ConfigError(f"{error_file}: no load_state_dict error in it (missing/unexpected keys, size "
                               "mismatches, KeyError); save the whole message, from 'Error(s) in loading state_dict'")
     elif path:
-        from f5lab.diagnose import diagnose as run_diagnose
+        from f5lab.compat.diagnose import diagnose as run_diagnose
 
         result = run_diagnose(path, config=config, vocab=vocab, catalogue=_catalogue(configs))
     else:
@@ -285,8 +285,8 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
       f5lab remap ft.safetensors ft_pt.safetensors --config F5TTS_Base \\
           --vocab-from ft_vocab.txt --vocab-to pt_vocab.txt --dtype fp16
     """
-    from f5lab.remap import check_destination, execute_plan, plan_remap
-    from f5lab.views import show_plan, show_verification
+    from f5lab.compat.remap import check_destination, execute_plan, plan_remap
+    from f5lab.cli.views import show_plan, show_verification
 
     if not dry_run:
         check_destination(src, dst, force)  # refuse before any work
@@ -302,7 +302,7 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
     if not as_json:
         click.echo(f"wrote {out}")
     if not no_verify:
-        from f5lab.loading import verify as run_verify
+        from f5lab.compat.loading import verify as run_verify
 
         check = run_verify(src, out, config=config, vocab_src=vocab_from, vocab_dst=vocab_to, use_ema=use_ema,
                            catalogue=_catalogue(configs))
@@ -346,8 +346,8 @@ def verify(src: str, dst: str, config: str | None, vocab_src: str | None, vocab_
       f5lab verify model_1200.pt model.safetensors
       f5lab verify ft.safetensors ft_pt.safetensors --vocab-src ft_vocab.txt --vocab-dst pt_vocab.txt
     """
-    from f5lab.loading import verify as run_verify
-    from f5lab.views import show_verification
+    from f5lab.compat.loading import verify as run_verify
+    from f5lab.cli.views import show_verification
 
     check = run_verify(src, dst, config=config, vocab_src=vocab_src, vocab_dst=vocab_dst, use_ema=use_ema, seed=seed,
                        catalogue=_catalogue(configs))
@@ -377,8 +377,8 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
     Example:
       f5lab matrix model_last.safetensors --json
     """
-    from f5lab.loading import compatibility_matrix
-    from f5lab.views import show_matrix
+    from f5lab.compat.loading import compatibility_matrix
+    from f5lab.cli.views import show_matrix
 
     rows = compatibility_matrix(path, vocab=vocab, catalogue=_catalogue(configs), config=config)
     print_json([r.to_dict() for r in rows]) if as_json else show_matrix(rows, path)
@@ -432,7 +432,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
       f5lab report model_last.safetensors --config E2TTS_Base \\
           --ref-audio me.wav --ref-text "What I say in me.wav." --gpu "GTX 1050 Ti"
     """
-    from f5lab.reports import run_report
+    from f5lab.reporting.reports import run_report
 
     result = run_report(path, config=config, ref_audio=ref_audio, ref_text=ref_text, gen_text=gen_text,
                         gpu=gpu, out=out, run_id=run_id, configs=configs, vocab=vocab, nfe=nfe, seed=seed,
@@ -440,7 +440,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
                         echo=click.echo)
     for r in result.results:
         click.echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
-    from f5lab.views import show_answer
+    from f5lab.cli.views import show_answer
 
     show_answer(result.summary["answer"])
     click.echo(f"report: {result.index}")
@@ -504,8 +504,8 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
       f5lab sweep sweep.yaml --scheduler tcp://login-node:8786
     """
     from f5lab.errors import ConfigError
-    from f5lab.synth import check_settings
-    from f5lab.sweep import run_sweep, spec_from_options
+    from f5lab.speech.synth import check_settings
+    from f5lab.reporting.sweep import run_sweep, spec_from_options
 
     if seed is not None:
         check_settings(seed=seed)  # before a cluster starts and every point fails on it
@@ -575,14 +575,14 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
       f5lab profile model.safetensors --gpu "GTX 1050 Ti" --dtype fp16 --seconds 10
       f5lab profile model.safetensors --sweep --plot peak.png
     """
-    from f5lab import memory
+    from f5lab.hardware import memory
     if plot:  # a plot is of the sweep: asking for one asks for the sweep
         from f5lab.outputs import check_output_file
 
         sweep = True
         check_output_file(plot, force=True)
     if measure:
-        from f5lab.devices import check_device
+        from f5lab.hardware.devices import check_device
 
         check_device(measure, "--measure")
     prof = memory.profile(path, gpus=gpus, dtype=dtype, seconds=seconds, ref_seconds=ref_seconds, batch=batch,
@@ -591,7 +591,7 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
     if as_json:
         print_json(prof.to_dict())
         return
-    from f5lab import views
+    from f5lab.cli import views
 
     if terms:
         views.show_estimate(prof.estimate)
@@ -608,7 +608,7 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
 def _catalogue(configs: str) -> Any:
     """None (the shipped configs) or the shipped configs shrunk, for `demo-checkpoint --scale tiny` files."""
     if configs == "tiny":
-        from f5lab.arch import tiny_catalogue
+        from f5lab.model.arch import tiny_catalogue
 
         return tiny_catalogue()
     return None
@@ -667,9 +667,9 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
     """
     import warnings
 
-    from f5lab.devices import check_device
+    from f5lab.hardware.devices import check_device
     from f5lab.outputs import check_output_dir
-    from f5lab.synth import TextError, UnknownCharWarning, check_settings, read_text_file, synthesize
+    from f5lab.speech.synth import TextError, UnknownCharWarning, check_settings, read_text_file, synthesize
 
     # every refusal before the reference is transcribed or the model loaded (seconds each)
     check_settings(nfe=nfe, cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration)
@@ -680,8 +680,8 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
     if gen_text is None:
         raise TextError("give the text to speak: --text '...' or --text-file FILE")
     if not ref_text and asr:
-        from f5lab.audio import check_signal, read_audio
-        from f5lab.quality import get_asr
+        from f5lab.speech.audio import check_signal, read_audio
+        from f5lab.speech.quality import get_asr
 
         wav, sr = read_audio(ref_audio)
         check_signal(wav, sr, ref_audio)  # a silent clip is refused before any transcript is printed
@@ -700,7 +700,7 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
     if as_json:
         print_json(result.record)
     else:
-        from f5lab.views import show_synth
+        from f5lab.cli.views import show_synth
 
         show_synth(result.record)
 
@@ -732,14 +732,14 @@ def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...],
     Example (a community pt-BR fine-tune):
       f5lab probe model_last.safetensors --ref-audio ref.wav --ref-text "Transcrição do áudio."
     """
-    from f5lab.probe import probe as run_probe
+    from f5lab.speech.probe import probe as run_probe
 
     result = run_probe(path, ref_audio, ref_text, list(candidates) or None, seed=seed, n_samples=samples,
                        vocab=vocab, catalogue=_catalogue(configs), device=device, progress=True)
     if as_json:
         print_json(result.to_dict())
     else:
-        from f5lab.views import show_probe
+        from f5lab.cli.views import show_probe
 
         show_probe(result)
 
@@ -762,13 +762,13 @@ def compare(a: str, b: str, as_json: bool) -> None:
       f5lab synth m.safetensors --ref-audio r.wav --ref-text "..." --text "..." --nfe 16 --out nfe16
       f5lab compare nfe32 nfe16
     """
-    from f5lab.quality import compare_records
+    from f5lab.speech.quality import compare_records
 
     diff = compare_records(a, b)
     if as_json:
         print_json(diff)
     else:
-        from f5lab.views import show_compare
+        from f5lab.cli.views import show_compare
 
         show_compare(diff, a, b)
 

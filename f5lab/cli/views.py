@@ -271,7 +271,7 @@ def show_sweep(data: dict[str, Any]) -> None:
 
 
 def show_measurement(row: dict[str, Any]) -> None:
-    """Estimate and measurement side by side (``f5lab.memory.compare``)."""
+    """Estimate and measurement side by side (``f5lab.hardware.memory.compare``)."""
     out = console()
     t = Table(title="estimate vs measured", title_justify="left")
     t.add_column("quantity")

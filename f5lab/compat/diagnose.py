@@ -15,11 +15,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-from f5lab.arch import (DEFAULT_VOCAB_LINES, ArchSpec, ConfigEntry, compare, infer_spec, rank_configs,
+from f5lab.model.arch import (DEFAULT_VOCAB_LINES, ArchSpec, ConfigEntry, compare, infer_spec, rank_configs,
                         shipped_configs)
-from f5lab.checkpoint import EMA_DICT, RAW_DICT, Checkpoint, ModelState, open_checkpoint
-from f5lab.configs import catalogue_flag, entry_from_metadata, resolve_config, with_config, write_config_fix
-from f5lab.keys import KeyGroup, group_keys, key_groups, pattern_of  # noqa: F401  (re-exported)
+from f5lab.files.checkpoint import EMA_DICT, RAW_DICT, Checkpoint, ModelState, open_checkpoint
+from f5lab.model.configs import catalogue_flag, entry_from_metadata, resolve_config, with_config, write_config_fix
+from f5lab.files.keys import KeyGroup, group_keys, key_groups, pattern_of  # noqa: F401  (re-exported)
 
 SEVERITIES = ("error", "warning", "info")
 WRAPPER_NAMES = {"module.": "DDP (DistributedDataParallel)", "_orig_mod.": "torch.compile", "model.": "a trainer wrapper"}
@@ -68,7 +68,7 @@ class Diagnosis:
     comparisons: list[Comparison] = field(default_factory=list)
     spec: dict[str, Any] | None = None
     source: str | None = None
-    service: list[dict[str, Any]] = field(default_factory=list)  # f5lab.service.ServiceCode per loadable config
+    service: list[dict[str, Any]] = field(default_factory=list)  # f5lab.compat.service.ServiceCode per loadable config
 
     @property
     def ok(self) -> bool:
@@ -130,7 +130,7 @@ def diagnose(path: str | os.PathLike, config: str | ConfigEntry | None = None, v
     catalogue's, and its ``tokenizer_path`` is the default vocab. ``Diagnosis.service`` holds, for
     every config the checkpoint loads under, the f5-tts code that loads it without f5lab.
     """
-    from f5lab.vocab import read_vocab
+    from f5lab.files.vocab import read_vocab
 
     ckpt = open_checkpoint(path)
     named = resolve_config(config, catalogue, ckpt.metadata) if config is not None else None
@@ -159,9 +159,9 @@ def diagnose(path: str | os.PathLike, config: str | ConfigEntry | None = None, v
 def service_snippets(ckpt: Checkpoint, spec: ArchSpec, catalogue: Mapping[str, ConfigEntry], vocab: str | None,
                      vocoder_dir: str | None = None) -> list[dict[str, Any]]:
     """For every config the shapes fit: the f5-tts code that loads the file, and whether a remap comes first."""
-    from f5lab.build import f5tts_accepts
-    from f5lab.service import service_code
-    from f5lab.vocab import read_vocab
+    from f5lab.model.build import f5tts_accepts
+    from f5lab.compat.service import service_code
+    from f5lab.files.vocab import read_vocab
 
     out = []
     for cand in rank_configs(spec, catalogue):
@@ -179,7 +179,7 @@ def service_snippets(ckpt: Checkpoint, spec: ArchSpec, catalogue: Mapping[str, C
 
 
 def compare_keys(ckpt: Checkpoint, state: ModelState, entry: ConfigEntry, text_num_embeds: int) -> Comparison:
-    from f5lab.build import expected_state, f5tts_accepts
+    from f5lab.model.build import expected_state, f5tts_accepts
 
     expected = expected_state(entry, text_num_embeds)
     have = state.tensors
@@ -197,7 +197,7 @@ def remap_command(ckpt: Checkpoint, config: str | None, extra: str = "",
                   catalogue: Mapping[str, ConfigEntry] | None = None) -> str:
     """The remap fix in backticks, runnable as printed; for an architecture no config builds
     (``config`` None) the config of its own comes first."""
-    from f5lab.service import remap_command as command
+    from f5lab.compat.service import remap_command as command
 
     if config is None:
         return write_config_fix(ckpt.path, then="remap")
@@ -208,7 +208,7 @@ def container_findings(ckpt: Checkpoint, state: ModelState, config: str | None,
                        catalogue: Mapping[str, ConfigEntry] | None = None) -> list[Finding]:
     """Which state dict, wrappers, training state, obsolete buffers, dtypes (``config``: the one
     the shapes fit, for the remap fix; None when no config builds the architecture)."""
-    from f5lab.inspection import bytes_by_dtype
+    from f5lab.model.inspection import bytes_by_dtype
     from f5lab.units import human_bytes
 
     out: list[Finding] = []
@@ -270,7 +270,7 @@ def config_findings(ckpt: Checkpoint, state: ModelState, spec: ArchSpec, entry: 
     if rows != text_num_embeds + 1:
         return [_vocab_finding(ckpt, entry, rows, text_num_embeds, vocab, catalogue)]
     from f5lab.errors import F5LabError
-    from f5lab.remap import plan_remap
+    from f5lab.compat.remap import plan_remap
 
     try:
         plan = plan_remap(ckpt, entry, vocab_from=vocab, catalogue=catalogue)
@@ -331,7 +331,7 @@ def _vocab_finding(ckpt: Checkpoint, entry: ConfigEntry, rows: int, text_num_emb
                    vocab: str | None, catalogue: Mapping[str, ConfigEntry] | None = None) -> Finding:
     import shlex
 
-    from f5lab.vocab import vocab_beside
+    from f5lab.files.vocab import vocab_beside
 
     evidence = (f"the text embedding has {rows} rows = {rows - 1} tokens + 1 filler; "
                 f"{vocab or 'the default vocab.txt'} has {text_num_embeds} lines -> {text_num_embeds + 1} rows")
@@ -354,7 +354,7 @@ def _vocab_finding(ckpt: Checkpoint, entry: ConfigEntry, rows: int, text_num_emb
 
 
 def ambiguity_findings(spec: ArchSpec, catalogue: Mapping[str, ConfigEntry]) -> list[Finding]:
-    from f5lab.arch import differences
+    from f5lab.model.arch import differences
 
     fits = [c.config for c in rank_configs(spec, catalogue) if c.exact]
     if len(fits) < 2:

@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from f5lab.arch import ConfigEntry, compare, differences, infer_spec, rank_configs, shipped_configs  # noqa: F401
-from f5lab.build import (MEL_DEFAULTS, build_model, expected_state, f5tts_accepts, f5tts_view,  # noqa: F401
+from f5lab.model.arch import ConfigEntry, compare, differences, infer_spec, rank_configs, shipped_configs  # noqa: F401
+from f5lab.model.build import (MEL_DEFAULTS, build_model, expected_state, f5tts_accepts, f5tts_view,  # noqa: F401
                          load_state)
-from f5lab.checkpoint import FLOAT_DTYPES, USER_DTYPES, Checkpoint, TensorInfo, open_checkpoint, torch_dtype
-from f5lab.configs import entry_from_metadata, resolve_config, with_config, write_config_fix
+from f5lab.files.checkpoint import FLOAT_DTYPES, USER_DTYPES, Checkpoint, TensorInfo, open_checkpoint, torch_dtype
+from f5lab.model.configs import entry_from_metadata, resolve_config, with_config, write_config_fix
 from f5lab.errors import ConfigError, F5LabError
 
 # -- choosing a config -----------------------------------------------------------------------------------
@@ -51,10 +51,10 @@ def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fal
     shapes fit; the probe's choice among several. Never a silent pick between equal fits.
 
     ``probe(path, candidates) -> name`` is the hook for the behavioural probe (flow-matching
-    loss of a reference clip under each candidate; f5lab.probe, issue 5). It is called only
+    loss of a reference clip under each candidate; f5lab.speech.probe, issue 5). It is called only
     when the shapes fit several configs and none was named; it must return one of them.
     """
-    from f5lab.remap import plan_remap
+    from f5lab.compat.remap import plan_remap
 
     if config is not None:
         entry = resolve_config(config, catalogue, ckpt.metadata)
@@ -105,8 +105,8 @@ def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None,
     ``vocab`` is the vocab.txt the checkpoint was trained with (default: the config's
     ``tokenizer_path``, else f5-tts's). ``config``: a name, a YAML path or a ConfigEntry.
     """
-    from f5lab.remap import apply_plan, plan_remap
-    from f5lab.vocab import check_rows, read_vocab
+    from f5lab.compat.remap import apply_plan, plan_remap
+    from f5lab.files.vocab import check_rows, read_vocab
 
     ckpt = open_checkpoint(path)
     entry, _ = choose_config(ckpt, config, fallbacks, probe, catalogue, vocab, use_ema)
@@ -195,7 +195,7 @@ def verify(src: str | os.PathLike, dst: str | os.PathLike, config: str | ConfigE
     freed once its output is kept. A DST that is another model (other keys or shapes) is not
     verified, with ``reason`` saying why; a vocabulary remap checked without its vocab files
     raises ConfigError naming the option."""
-    from f5lab.remap import RemapError, plan_remap
+    from f5lab.compat.remap import RemapError, plan_remap
 
     src_ck, dst_ck = open_checkpoint(src), open_checkpoint(dst)
     if config is None and dst_ck.metadata.get("f5lab_config") is not None:
@@ -248,8 +248,8 @@ def _check_vocab_options(src_ck: Checkpoint, dst_ck: Checkpoint, recorded: Mappi
     """A vocabulary remap can only be checked against the two vocab files it used: a missing or
     different one is a usage error (ConfigError naming the option), not a failed verification.
     ``recorded`` is the vocab part of the plan DST carries (f5lab remap --vocab-to), or empty."""
-    from f5lab.remap import TEXT_EMBED
-    from f5lab.vocab import default_vocab_path, read_vocab, vocab_sha256
+    from f5lab.compat.remap import TEXT_EMBED
+    from f5lab.files.vocab import default_vocab_path, read_vocab, vocab_sha256
 
     if recorded:
         wrote = Path(str(recorded.get("vocab_to") or "another vocab.txt")).name
@@ -278,7 +278,7 @@ def _model_difference(plan: Any, dst_ck: Checkpoint, dst: Mapping[str, TensorInf
     differing means a vocabulary remap checked without (or with the wrong) vocab file: ConfigError
     naming the option. Anything else: DST is another model, and this says how (no forward pass:
     loading it would only fail with a size mismatch)."""
-    from f5lab.remap import TEXT_EMBED
+    from f5lab.compat.remap import TEXT_EMBED
 
     planned = {s.dst: tuple(s.shape) for s in plan.steps}
     missing = sorted(set(planned) - set(dst))
@@ -295,7 +295,7 @@ def _model_difference(plan: Any, dst_ck: Checkpoint, dst: Mapping[str, TensorInf
                               "is f5-tts's default)")
         raise ConfigError(f"--vocab-dst {vocab_dst}: {want - 1} tokens ({want} rows with the filler), but DST's "
                           f"text embedding has {have} rows: not the vocab.txt DST was written for")
-    from f5lab.keys import difference_parts
+    from f5lab.files.keys import difference_parts
 
     parts = difference_parts(missing, unexpected, [(k, list(dst[k].shape), list(planned[k])) for k in reshaped])
     return f"DST is another model than SRC under {plan.config}: " + "; ".join(parts)
@@ -354,7 +354,7 @@ def _compare_tensors(plan: Any, src_ck: Checkpoint, dst_ck: Checkpoint, result: 
 def _compare_one(plan: Any, step: Any, src_ck: Checkpoint, src_state: Any, name: str, got: Any,
                  result: Verification) -> None:
     """DST's tensor ``got`` against SRC's ``name`` after the step's transformation (rows, cast)."""
-    from f5lab.remap import transform
+    from f5lab.compat.remap import transform
 
     if "rows" in step.op and list(got.shape) == step.shape:
         _check_rows(plan, src_ck, src_state, got, step, result)
@@ -371,7 +371,7 @@ def _compare_one(plan: Any, step: Any, src_ck: Checkpoint, src_state: Any, name:
 
 def _byte_ranges(ckpt: Checkpoint, state: Any) -> dict[str, tuple[int, int]] | None:
     """Canonical name -> (offset in the file, length) for a .safetensors file; None for a .pt."""
-    from f5lab.remap import safetensors_offsets
+    from f5lab.compat.remap import safetensors_offsets
 
     if ckpt.format != "safetensors":
         return None
@@ -434,8 +434,8 @@ def _compare_forward(plan: Any, entry: ConfigEntry, src_ck: Checkpoint, dst_ck: 
     model at a time: each is built on its mapped file, run, and freed before the other is built."""
     import torch
 
-    from f5lab.remap import plan_remap
-    from f5lab.vocab import read_vocab
+    from f5lab.compat.remap import plan_remap
+    from f5lab.files.vocab import read_vocab
 
     ref_plan = plan_remap(src_ck, entry, vocab_from=vocab_src, use_ema=plan.use_ema,
                           catalogue={entry.name: entry})  # no cast, no rows moved: every step a copy
@@ -542,7 +542,7 @@ class MatrixRow:
     note: str = ""
     needs_remap: bool | None = None  # None: cannot load under this config at all
     remap_command: str | None = None  # run once first, when needs_remap
-    code: str | None = None  # the f5-tts Python that loads it without f5lab (f5lab.service)
+    code: str | None = None  # the f5-tts Python that loads it without f5lab (f5lab.compat.service)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -556,7 +556,7 @@ def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
     (the plan's changes), or cannot (the reason, e.g. another backbone: not a remapping matter).
     ``config`` (a name, YAML path or entry) and a config the file records join the catalogue's rows.
     Rows that load carry the f5-tts code that loads the file (``code``) and the remap to run first."""
-    from f5lab.remap import plan_remap
+    from f5lab.compat.remap import plan_remap
 
     ckpt = open_checkpoint(path)
     own = resolve_config(config, catalogue, ckpt.metadata) if config is not None else None
@@ -564,7 +564,7 @@ def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
     catalogue = with_config(catalogue, own)
     infer_spec(ckpt.model_state().tensors, source=ckpt.path)  # not an F5/E2 model: ArchError (exit 2), not a table of "cannot"
     if vocab is not None:
-        from f5lab.vocab import read_vocab
+        from f5lab.files.vocab import read_vocab
 
         read_vocab(vocab)  # an unreadable vocab is the user's input error, not a row's "cannot"
     rows = []
@@ -592,9 +592,9 @@ def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
 def _add_service_code(row: MatrixRow, ckpt: Checkpoint, entry: ConfigEntry, vocab: str | None, text_num_embeds: int,
                       catalogue: Mapping[str, ConfigEntry], vocoder_dir: str | None) -> None:
     """The row's f5-tts code, when the vocab at hand fits the embedding (else the note says which is needed)."""
-    from f5lab.configs import catalogue_flag
-    from f5lab.service import service_code
-    from f5lab.vocab import read_vocab
+    from f5lab.model.configs import catalogue_flag
+    from f5lab.compat.service import service_code
+    from f5lab.files.vocab import read_vocab
 
     own = vocab if vocab is not None else entry.tokenizer_path
     if len(read_vocab(own)) != text_num_embeds:

@@ -13,7 +13,7 @@ and f5-tts versions, the plan).
 
 Naming schemes: f5-tts's in-model key names are stable since 2024-10; what differs between
 files in the wild is the wrappers around them (``ema_model.``, ``module.``, ``_orig_mod.``,
-``model.``) and the obsolete mel buffers, which ``f5lab.checkpoint`` already recognises.
+``model.``) and the obsolete mel buffers, which ``f5lab.files.checkpoint`` already recognises.
 ``KEY_RENAMES`` is the table where an in-model rename would go; it is empty because none is
 known, and f5lab does not invent one.
 """
@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from f5lab.arch import ConfigEntry, compare, infer_spec, rank_configs
-from f5lab.configs import entry_metadata, resolve_config, write_config_fix
-from f5lab.checkpoint import (EMA_DICT, FLOAT_DTYPES, ROOT, USER_DTYPES, Checkpoint, ModelState, TensorInfo,
+from f5lab.model.arch import ConfigEntry, compare, infer_spec, rank_configs
+from f5lab.model.configs import entry_metadata, resolve_config, write_config_fix
+from f5lab.files.checkpoint import (EMA_DICT, FLOAT_DTYPES, ROOT, USER_DTYPES, Checkpoint, ModelState, TensorInfo,
                               open_checkpoint, read_safetensors_layout, torch_dtype)
 from f5lab.errors import ConfigError, F5LabError
 
@@ -146,7 +146,7 @@ class RemapPlan:
 # -- planning --------------------------------------------------------------------------------------
 def resolve_entry(config: str | ConfigEntry, catalogue: Mapping[str, ConfigEntry] | None = None,
                   metadata: Mapping[str, str] | None = None) -> ConfigEntry:
-    """f5lab.configs.resolve_config: a name, a YAML path, or the config ``metadata`` records."""
+    """f5lab.model.configs.resolve_config: a name, a YAML path, or the config ``metadata`` records."""
     return resolve_config(config, catalogue, metadata)
 
 
@@ -232,7 +232,7 @@ def check_architecture(ckpt: Checkpoint, state: ModelState, entry: ConfigEntry,
 
 def _check_keys(ckpt: Checkpoint, entry: ConfigEntry, state: ModelState, names: dict[str, str],
                 text_num_embeds: int) -> None:
-    from f5lab.build import expected_state
+    from f5lab.model.build import expected_state
 
     expected = expected_state(entry, text_num_embeds)
     have = {names[k]: v for k, v in state.tensors.items()}
@@ -240,7 +240,7 @@ def _check_keys(ckpt: Checkpoint, entry: ConfigEntry, state: ModelState, names: 
     unexpected = sorted(set(have) - set(expected))
     bad = [k for k in set(have) & set(expected) if k != TEXT_EMBED and have[k].shape != expected[k].shape]
     if missing or unexpected or bad:
-        from f5lab.keys import difference_parts
+        from f5lab.files.keys import difference_parts
 
         parts = difference_parts(missing, unexpected,
                                  [(k, list(have[k].shape), list(expected[k].shape)) for k in sorted(bad)])
@@ -249,13 +249,13 @@ def _check_keys(ckpt: Checkpoint, entry: ConfigEntry, state: ModelState, names: 
 
 
 def _default_tokens() -> list[str]:
-    from f5lab.vocab import read_vocab
+    from f5lab.files.vocab import read_vocab
 
     return read_vocab(None)
 
 
 def _plan_vocab(rows: int, vocab_from: str | None, vocab_to: str | None, init: str) -> VocabPlan | None:
-    from f5lab.vocab import (check_rows, check_unique, default_vocab_path, diff_vocab, read_vocab, row_mapping,
+    from f5lab.files.vocab import (check_rows, check_unique, default_vocab_path, diff_vocab, read_vocab, row_mapping,
                              vocab_sha256)
 
     old = read_vocab(vocab_from)
@@ -327,7 +327,7 @@ def build_header(steps: list[TensorStep], metadata: dict[str, str]) -> bytes:
     start = max(range(0, 64, 8), key=lambda r: (aligned[r], -r))
     raw = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode()
     raw += b" " * ((start - 8 - len(raw)) % 64)
-    if len(raw) % 256 == 0x80:  # a first byte 0x80 reads as a pickle to f5lab.checkpoint's sniffer
+    if len(raw) % 256 == 0x80:  # a first byte 0x80 reads as a pickle to f5lab.files.checkpoint's sniffer
         raw += b" " * 64
     return struct.pack("<Q", len(raw)) + raw
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from f5lab.configs import ConfigEntry
+from f5lab.model.configs import ConfigEntry
 
 VOCOS_PLACEHOLDER = "path/to/vocos-mel-24khz"  # a local copy of charactr/vocos-mel-24khz
 
@@ -46,7 +46,7 @@ def remapped_path(checkpoint: str | Path, config: str) -> Path:
     """Where the suggested remap writes: beside the checkpoint, ``<stem>.<config>.safetensors``
     (one file per config, so the alternatives printed for configs the shapes cannot separate
     do not overwrite each other)."""
-    from f5lab.configs import remapped_name
+    from f5lab.model.configs import remapped_name
 
     return remapped_name(checkpoint, config)
 

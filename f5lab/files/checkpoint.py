@@ -2,7 +2,7 @@
 
 Two containers exist in the wild: ``.safetensors`` (one flat dict, its header is JSON
 that we parse and validate ourselves: no torch import, no tensor bytes read) and ``.pt``
-(a zip whose pickle ``f5lab.ptfile`` reads through an allowlist, without torch; pre-1.6
+(a zip whose pickle ``f5lab.files.ptfile`` reads through an allowlist, without torch; pre-1.6
 non-zip pickles through ``torch.load(weights_only=True)``). Unsafe pickles are refused,
 never executed. Tensor data is read only when asked for (``iter_tensors``: safetensors'
 own reader, or ``torch.load(weights_only=True, mmap=True)``). The content decides the
@@ -214,7 +214,7 @@ def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
 
 def sniff(head: bytes, size: int) -> str:
     """'zip', 'legacy' (a pre-1.6 torch pickle), 'safetensors' or 'unknown', from the first bytes."""
-    from f5lab.ptfile import is_legacy_torch_pickle, is_zip
+    from f5lab.files.ptfile import is_legacy_torch_pickle, is_zip
 
     if is_zip(head):
         return "zip"
@@ -381,7 +381,7 @@ def _open_safetensors(path: Path, size: int) -> Checkpoint:
 
 def _open_pt_zip(path: Path, size: int) -> Checkpoint:
     """A torch zip file described from its pickle alone: no torch import, no tensor read."""
-    from f5lab.ptfile import NeedsTorch, TensorRef, read_pt_archive
+    from f5lab.files.ptfile import NeedsTorch, TensorRef, read_pt_archive
 
     try:
         archive = read_pt_archive(path)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from f5lab.arch import DEFAULT_VOCAB_LINES
 from f5lab.errors import ConfigError
+
+DEFAULT_VOCAB_LINES = 2545  # lines of f5-tts's infer/examples/vocab.txt
+
+
+def f5_tts_root() -> Path:
+    """Where the installed f5_tts package lives (found without importing it)."""
+    spec = importlib.util.find_spec("f5_tts")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("f5-tts is not installed in this environment (pip install f5-tts==1.1.22)")
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 def default_vocab_path() -> Path:
     """The vocab.txt shipped with f5-tts (2545 lines), used when a checkpoint brings none."""
-    from f5lab.arch import f5_tts_root
-
     return f5_tts_root() / "infer" / "examples" / "vocab.txt"
 
 

@@ -2,7 +2,7 @@
 
 Plain data, no torch. ``total_mib`` is what ``nvidia-smi`` reports for the card (ECC and
 firmware reservations already taken off where they apply), so it is the ceiling a process
-can ever see; ``f5lab.memory`` subtracts the CUDA context and a fragmentation reserve on top.
+can ever see; ``f5lab.hardware.memory`` subtracts the CUDA context and a fragmentation reserve on top.
 Throughput figures are spec-sheet peaks (dense, no sparsity), used only for rough speed
 classes, never for a promise.
 """

@@ -28,9 +28,9 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
-from f5lab.arch import ArchSpec
+from f5lab.model.arch import ArchSpec
 from f5lab.errors import ConfigError
-from f5lab.gpus import GPU, GPUS, get_gpu
+from f5lab.hardware.gpus import GPU, GPUS, get_gpu
 
 __all__ = ["GPUS", "get_gpu", "estimate", "measure", "verdicts", "sweep", "plot_sweep", "compare", "gpu_curve",
            "gpu_curves", "plot_gpu_curves", "verdict_settings", "frame_cap_seconds",
@@ -358,10 +358,10 @@ def _load(path_or_model: Any, config: Any, device: str, dtype: str) -> Any:
     loaded strictly into the config named (a shipped name or a ConfigEntry), else into the first
     shipped config its shapes match exactly (shape-identical configs use identical memory), else
     into a config built from the shapes themselves (custom and tiny checkpoints)."""
-    from f5lab.arch import ConfigEntry, get_config, infer_spec, rank_configs
-    from f5lab.checkpoint import open_checkpoint
-    from f5lab.checkpoint import torch_dtype as to_torch_dtype
-    from f5lab.build import build_model, load_state
+    from f5lab.model.arch import ConfigEntry, get_config, infer_spec, rank_configs
+    from f5lab.files.checkpoint import open_checkpoint
+    from f5lab.files.checkpoint import torch_dtype as to_torch_dtype
+    from f5lab.model.build import build_model, load_state
 
     torch_dtype = to_torch_dtype(dtype)
     if hasattr(path_or_model, "transformer"):
@@ -462,7 +462,7 @@ def measure(path_or_model: Any, seconds: float, *, device: str = "cpu", dtype: s
 
     ref = 0.0 if ref_seconds is None else float(ref_seconds)
     _check(seconds, batch, dtype, attn, ref, nfe, "none")
-    from f5lab.devices import check_device
+    from f5lab.hardware.devices import check_device
 
     check_device(device, "device")
     model = _load(path_or_model, config, device, dtype)
@@ -880,7 +880,7 @@ def profile(path: str, *, gpus: Sequence[str] = (), dtype: str = "auto", seconds
     shapes alone; ``with_sweep``: peak vs 5-60 s; ``plot``: save the first GPU's figure (``gpu_curves``,
     the function its verdict uses); ``measure_on`` ("cpu"/"cuda"): load the weights, run one real call
     and compare it with the estimate of the same settings."""
-    from f5lab.inspection import inspect_checkpoint
+    from f5lab.model.inspection import inspect_checkpoint
 
     spec = inspect_checkpoint(path).spec
     cards = [get_gpu(g) for g in gpus] if gpus else None

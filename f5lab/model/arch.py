@@ -13,8 +13,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
-from f5lab.checkpoint import TensorInfo
-from f5lab.configs import (BACKBONES, DEFAULT_VOCAB_LINES, TINY_DIM_DIVISOR, ConfigEntry,  # noqa: F401
+from f5lab.files.checkpoint import TensorInfo
+from f5lab.model.configs import (BACKBONES, DEFAULT_VOCAB_LINES, TINY_DIM_DIVISOR, ConfigEntry,  # noqa: F401
                            f5_tts_root, resolve_config, shipped_configs, tiny_catalogue, tiny_entry, with_config)
 from f5lab.errors import ArchError
 
@@ -145,14 +145,14 @@ def consistency_notes(spec: ArchSpec, tensors: Mapping[str, TensorInfo]) -> list
     return notes
 
 
-# -- configs: what each builds (the entries and their resolver live in f5lab.configs) -----------------
+# -- configs: what each builds (the entries and their resolver live in f5lab.model.configs) -----------------
 def expected_facts(entry: ConfigEntry) -> dict[str, Any]:
     """The value of each fact in FACTS that ``entry`` builds."""
     return entry.expected()
 
 
 def get_config(name: str | ConfigEntry, catalogue: Mapping[str, ConfigEntry] | None = None) -> ConfigEntry:
-    """A config by name or YAML path (f5lab.configs.resolve_config), or a one-line ConfigError."""
+    """A config by name or YAML path (f5lab.model.configs.resolve_config), or a one-line ConfigError."""
     return resolve_config(name, catalogue)
 
 

@@ -17,8 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from f5lab.checkpoint import DROPPED_BUFFERS, EMA_BOOKKEEPING, EMA_DICT, ROOT, Checkpoint, TensorInfo
-from f5lab.configs import ConfigEntry
+from f5lab.files.checkpoint import DROPPED_BUFFERS, EMA_BOOKKEEPING, EMA_DICT, ROOT, Checkpoint, TensorInfo
+from f5lab.model.configs import ConfigEntry
 from f5lab.outputs import write_text_atomic
 
 
@@ -88,7 +88,7 @@ def _signature(key: str) -> dict[str, tuple[list[int], str]]:
 def _compute_signature(key: dict[str, Any]) -> dict[str, tuple[list[int], str]]:
     import torch
 
-    from f5lab.checkpoint import torch_dtype_name
+    from f5lab.files.checkpoint import torch_dtype_name
 
     entry = ConfigEntry(name="signature", backbone=key["backbone"], arch=key["arch"], mel_spec=key["mel"])
     with torch.device("meta"):

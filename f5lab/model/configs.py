@@ -15,7 +15,6 @@ Bottom of the import graph: imports only ``f5lab.errors`` (f5-tts is located, no
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
@@ -24,9 +23,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from f5lab.errors import ConfigError
+from f5lab.files.vocab import DEFAULT_VOCAB_LINES, f5_tts_root  # noqa: F401  (re-exported)
 
 BACKBONES = ("DiT", "UNetT", "MMDiT")
-DEFAULT_VOCAB_LINES = 2545  # lines of f5-tts's infer/examples/vocab.txt
 MEL_TYPES = ("vocos", "bigvgan")
 
 # model.arch keys each backbone's constructor takes (f5-tts 1.1.22), with their types;
@@ -77,7 +76,7 @@ class ConfigEntry:
         return self.source == "shipped"
 
     def expected(self) -> dict[str, Any]:
-        """The value of each architecture fact (f5lab.arch.FACTS) this config builds."""
+        """The value of each architecture fact (f5lab.model.arch.FACTS) this config builds."""
         a = self.arch
         mel = int(self.mel_spec.get("n_mel_channels", 100))
         ff = a.get("ff_mult", 4)
@@ -111,14 +110,6 @@ class ConfigEntry:
 
 
 # -- f5-tts's own configs --------------------------------------------------------------------------
-def f5_tts_root() -> Path:
-    """Where the installed f5_tts package lives (found without importing it)."""
-    spec = importlib.util.find_spec("f5_tts")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("f5-tts is not installed in this environment (pip install f5-tts==1.1.22)")
-    return Path(list(spec.submodule_search_locations)[0])
-
-
 @lru_cache(maxsize=1)
 def shipped_configs() -> dict[str, ConfigEntry]:
     """Every ``f5_tts/configs/*.yaml``, by model name (plain YAML: their model blocks hold no interpolation)."""

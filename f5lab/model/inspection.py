@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from f5lab.arch import (DEFAULT_VOCAB_LINES, ArchSpec, Candidate, ConfigEntry, consistency_notes, infer_spec, rank_configs,
+from f5lab.model.arch import (DEFAULT_VOCAB_LINES, ArchSpec, Candidate, ConfigEntry, consistency_notes, infer_spec, rank_configs,
                         undetermined)
-from f5lab.checkpoint import Checkpoint, ModelState, TensorInfo, open_checkpoint
-from f5lab.configs import entry_from_metadata, resolve_config, with_config, write_config_fix
+from f5lab.files.checkpoint import Checkpoint, ModelState, TensorInfo, open_checkpoint
+from f5lab.model.configs import entry_from_metadata, resolve_config, with_config, write_config_fix
 
 # buffers that are stored but are not parameters
 BUFFER_SUFFIXES = ("rotary_embed.inv_freq",)
@@ -119,9 +119,9 @@ def write_own_config(path: str | os.PathLike, out: str | os.PathLike, force: boo
     from the closest shipped config, a comment on each value shapes cannot decide. A vocab.txt
     beside the checkpoint whose line count fits the embedding becomes ``tokenizer_path``.
     Returns the file and the values left for the user to check."""
-    from f5lab.arch import config_for_spec
-    from f5lab.configs import dump_config, write_config_file
-    from f5lab.vocab import vocab_beside
+    from f5lab.model.arch import config_for_spec
+    from f5lab.model.configs import dump_config, write_config_file
+    from f5lab.files.vocab import vocab_beside
 
     ckpt = open_checkpoint(path)
     spec = infer_spec(ckpt.model_state().tensors, source=ckpt.path)

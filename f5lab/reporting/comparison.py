@@ -16,9 +16,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from f5lab.evaluation import METRICS, TIMED
+from f5lab.speech.evaluation import METRICS, TIMED
 
-POINT_NOTEBOOK = "sweep_point"  # the notebook each sweep point runs (f5lab.sweep imports it from here: no cycle)
+POINT_NOTEBOOK = "sweep_point"  # the notebook each sweep point runs (f5lab.reporting.sweep imports it from here: no cycle)
 
 SCHEMA = 1
 DISTANCES = {"mel_l1_vs_best": ("log-mel L1", "min", "mel L1 vs best setting"),
@@ -92,7 +92,7 @@ def add_mel_distances(sweep_dir: Path, points: dict[str, Any]) -> None:
     """Each rendering against the best setting of its checkpoint: highest NFE, fp32 preferred."""
     import numpy as np
 
-    from f5lab.quality import mel_distance
+    from f5lab.speech.quality import mel_distance
 
     groups: dict[tuple, list[str]] = {}
     for pid, p in points.items():
@@ -240,7 +240,7 @@ def plot_against(summary: dict[str, Any], axis: str, metrics: tuple[str, ...] = 
 
 def write_sweep_index(sweep_dir: str | Path, summary: dict[str, Any]) -> Path:
     """The sweep's static page: the best point per metric first, then every point, failures marked."""
-    from f5lab.reports import CSS
+    from f5lab.reporting.reports import CSS
 
     sweep_dir = Path(sweep_dir)
     best = "".join(f"<tr><td>{html.escape(b['label'])}</td><td>{'lowest' if b['goal'] == 'min' else 'highest'}</td>"

@@ -45,15 +45,15 @@ def loads_under(rows: Sequence[Any]) -> dict[str, list[str]]:
 def fix_line(path_name: str, asked: str, rows: Sequence[Any], target: str, catalogue: Any = None) -> str:
     """The one command or code line that fixes loading, for the answer card: runnable as printed
     when given the checkpoint's full path (shell-quoted; ``--configs tiny`` for the tiny catalogue)."""
-    from f5lab.configs import catalogue_flag, own_config_path, write_config_command
-    from f5lab.service import remap_command
+    from f5lab.model.configs import catalogue_flag, own_config_path, write_config_command
+    from f5lab.compat.service import remap_command
 
     if remap_needed(rows, target):
         return remap_command(path_name, target, catalogue_flag=catalogue_flag(catalogue))
     if {r.config: r.status for r in rows}.get(target) == "loads":
         twins = [r.config for r in rows if r.status == "loads" and r.config != target]
         also = f"; {' / '.join(twins)} loads too: f5lab probe decides" if twins else ""
-        tiny = ", catalogue=f5lab.arch.tiny_catalogue()" if catalogue_flag(catalogue) else ""
+        tiny = ", catalogue=f5lab.model.arch.tiny_catalogue()" if catalogue_flag(catalogue) else ""
         call = f"f5lab.load_model({path_name!r}, config={target!r}{tiny})"  # Python, runnable after `import f5lab`
         return f"{call}  # " + ("loads as stored" if target == asked else f"not {asked}") + also
     return (f"{write_config_command(path_name)}  # no installed config builds it: then use "
@@ -87,7 +87,7 @@ def probe_verdict(pr: Any, random_weights: bool = False) -> dict[str, Any]:
     """What the behavioural probe decided, in words, with its margin against the bar.
 
     ``ok``: True a config was identified, None undecided (not a failure), never False."""
-    from f5lab.probe import CONFIDENT_MARGIN
+    from f5lab.speech.probe import CONFIDENT_MARGIN
 
     bar = 100 * CONFIDENT_MARGIN
     if len(pr.ranking) < 2:
@@ -129,7 +129,7 @@ def quality_rows(results: Mapping[tuple[str, str, int], Any], gen_text: str, rec
     """Signal metrics of each rendering, its mel distance to its references (``references``),
     and the ASR's word error rate when a recognizer is given. Rounded to 3 decimals: stable
     across CPU kernels."""
-    from f5lab.quality import mel_distance, wer
+    from f5lab.speech.quality import mel_distance, wer
 
     refs = references(list(results))
     rows = []

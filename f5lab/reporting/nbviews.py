@@ -2,7 +2,7 @@
 
 The notebooks call one function here per cell, so a notebook holds parameters, calls and
 prose, and every number it shows has a unit, a human scale and a tested rule behind it
-(``f5lab.decide``). Nothing here computes a result: the results come from the library
+(``f5lab.reporting.decide``). Nothing here computes a result: the results come from the library
 functions the notebooks call first.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Sequence
 
-from f5lab import decide
-from f5lab.sidecar import NotebookContext, Sidecar, Table, say
+from f5lab.reporting import decide
+from f5lab.reporting.sidecar import NotebookContext, Sidecar, Table, say
 from f5lab.units import human_bytes
 
 GIB = 2**30
@@ -127,9 +127,9 @@ def compatibility(nb: NotebookContext, config: Any, target: Any = None, vocab: A
     plus its verification only when the target needs one (``decide.remap_needed``)."""
     import tempfile
 
-    from f5lab.diagnose import diagnose
-    from f5lab.loading import compatibility_matrix, verify
-    from f5lab.remap import execute_plan, plan_remap
+    from f5lab.compat.diagnose import diagnose
+    from f5lab.compat.loading import compatibility_matrix, verify
+    from f5lab.compat.remap import execute_plan, plan_remap
 
     rows = compatibility_matrix(nb.checkpoint, vocab=vocab, catalogue=nb.catalogue, config=config)  # a YAML: a row too
     diagnosis = diagnose(nb.checkpoint, config=config, vocab=vocab, catalogue=nb.catalogue)
@@ -205,7 +205,7 @@ def compatibility_result(side: Sidecar, nb: NotebookContext, c: SimpleNamespace)
 
 def _service(row: Any) -> Any:
     """The target's f5-tts-only loading code (and the remap to run first), as diagnose prints it."""
-    from f5lab.service import ServiceCode
+    from f5lab.compat.service import ServiceCode
 
     return ServiceCode(row.config, row.needs_remap, row.remap_command, row.code)
 
@@ -307,7 +307,7 @@ def verification_table(c: SimpleNamespace) -> Table | None:
 def memory_result(side: Sidecar, spec: Any, gpu: str, seconds: float, dtypes: Sequence[str]) -> SimpleNamespace:
     """The GPU verdicts (every card, f5-tts's own dtype pick), the focus card per dtype and its
     curves: recorded, with the answer facts (from the same ``verdicts`` the figure agrees with)."""
-    from f5lab.memory import gpu_curves, verdicts
+    from f5lab.hardware.memory import gpu_curves, verdicts
 
     cards = verdicts(spec, seconds=seconds, dtype="auto")
     for v in cards:
@@ -346,7 +346,7 @@ def estimate_table(est: Any) -> Table:
 def measured_result(side: Sidecar, est: Any, meas: Any) -> Table:
     """The estimate's terms and its measurement: recorded, the ``decide.estimate_agrees`` verdict,
     and the table."""
-    from f5lab.memory import compare
+    from f5lab.hardware.memory import compare
 
     row = compare(est, meas)
     side.record("estimate.frames", est.frames, "frames")
@@ -397,7 +397,7 @@ def focus_text(m: SimpleNamespace, seconds: float) -> None:
 
 
 def curves_figure(side: Sidecar, m: SimpleNamespace) -> Any:
-    from f5lab.memory import plot_gpu_curves
+    from f5lab.hardware.memory import plot_gpu_curves
 
     return side.figure("gpu", plot_gpu_curves(m.curves))
 
@@ -412,8 +412,8 @@ def renderings(nb: NotebookContext, grid: Sequence[tuple[str, str, int]], ref_au
                out_dir: Any = None) -> dict[tuple[str, str, int], Any]:
     """Every rendering of the grid, each model loaded once per (config, dtype); each record names
     the checkpoint file and the config it was loaded with."""
-    from f5lab.loading import load_model
-    from f5lab.synth import synthesize
+    from f5lab.compat.loading import load_model
+    from f5lab.speech.synth import synthesize
 
     results: dict[tuple[str, str, int], Any] = {}
     for config, dtype in dict.fromkeys((c, d) for c, d, _ in grid):
@@ -477,7 +477,7 @@ UNITS = {"seconds": "s", "peak": "full scale", "RMS dBFS": "dBFS", "silence %": 
 
 def quality_result(side: Sidecar, results: dict, gen_text: str, asr: str | None, random_weights: bool) -> Table:
     """Quality rows (``decide.quality_rows``), recorded, with the synthesis verdict; the table."""
-    from f5lab.quality import get_asr
+    from f5lab.speech.quality import get_asr
 
     rows = decide.quality_rows(results, gen_text, get_asr(asr) if asr else None)
     for row in rows:

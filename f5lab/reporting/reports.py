@@ -1,7 +1,7 @@
 """``f5lab report``: run the notebooks with papermill into ``reports/<run-id>/``.
 
 The report stage of the data flow. It computes nothing itself: each notebook calls f5lab
-and writes the numbers it shows to a JSON sidecar (``f5lab.sidecar``); this module passes
+and writes the numbers it shows to a JSON sidecar (``f5lab.reporting.sidecar``); this module passes
 parameters in, exports HTML with nbconvert, gathers the sidecars into ``summary.json``,
 writes ``manifest.json`` (what would be needed to reproduce the run) and an ``index.html``
 that links the parts and shows the headline verdicts.
@@ -82,7 +82,7 @@ class Report:
 def notebooks_dir() -> Path:
     """The folder holding the ``NN_*.ipynb`` notebooks (``$F5LAB_NOTEBOOKS`` overrides)."""
     env = os.environ.get("F5LAB_NOTEBOOKS")
-    folder = Path(env) if env else Path(__file__).resolve().parent.parent / "notebooks"
+    folder = Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
     if not (folder / f"{NOTEBOOKS[0]}.ipynb").exists():
         raise ReportError(f"no notebooks in {folder}; set F5LAB_NOTEBOOKS to the f5lab notebooks/ folder")
     return folder
@@ -121,7 +121,7 @@ def resolve_inputs(checkpoint: str | os.PathLike | None, ref_audio: str | os.Pat
                    ref_text: str | None) -> tuple[Path, Path, str]:
     """Absolute checkpoint and reference paths (the demo's when not given), checked to exist."""
     if checkpoint is None:
-        from f5lab.demo import demo_checkpoint
+        from f5lab.testing.demo import demo_checkpoint
 
         checkpoint = demo_checkpoint()
     checkpoint = Path(checkpoint).resolve()
@@ -143,9 +143,9 @@ def choose_catalogue(checkpoint: Path, configs: str) -> str:
         return configs
     if configs != "auto":
         raise ConfigError(f"unknown --configs {configs!r}; use auto, shipped or tiny")
-    from f5lab.arch import rank_configs
-    from f5lab.arch import tiny_catalogue
-    from f5lab.inspection import inspect_checkpoint
+    from f5lab.model.arch import rank_configs
+    from f5lab.model.arch import tiny_catalogue
+    from f5lab.model.inspection import inspect_checkpoint
 
     spec = inspect_checkpoint(checkpoint).spec
     if rank_configs(spec)[0].exact:
@@ -157,9 +157,9 @@ def config_params(checkpoint: Path, config: str, catalogue: str, vocab: str | No
     """The notebooks' config parameters: a YAML of one's own as an absolute path (the kernels run
     in the run folder), its ``tokenizer_path`` as the vocab, it among the synthesis candidates when
     it builds the checkpoint, and which config was used and from where (``config_source``)."""
-    from f5lab.arch import compare, infer_spec, rank_configs
-    from f5lab.checkpoint import open_checkpoint
-    from f5lab.configs import resolve_config, tiny_catalogue
+    from f5lab.model.arch import compare, infer_spec, rank_configs
+    from f5lab.files.checkpoint import open_checkpoint
+    from f5lab.model.configs import resolve_config, tiny_catalogue
 
     cat = tiny_catalogue() if catalogue == "tiny" else None
     ckpt = open_checkpoint(checkpoint)
@@ -185,7 +185,7 @@ def resolve_device(device: str) -> str:
     import torch
 
     if device == "cuda":
-        from f5lab.devices import check_device
+        from f5lab.hardware.devices import check_device
 
         return check_device(device)
     return "cuda" if torch.cuda.is_available() else "cpu"
@@ -210,14 +210,14 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     Returns the ``Report``; ``Report.ok`` is False when any notebook failed.
     """
     echo = echo or (lambda _msg: None)
-    from f5lab.synth import check_settings
+    from f5lab.speech.synth import check_settings
 
     check_settings(nfe=DEFAULT_NFE if nfe is None else nfe, seed=seed)  # before the demo build or any notebook
-    from f5lab.gpus import get_gpu
+    from f5lab.hardware.gpus import get_gpu
 
     get_gpu(gpu)  # an unknown card name: one line now, not a failed notebook later
     if vocab is not None:
-        from f5lab.vocab import read_vocab
+        from f5lab.files.vocab import read_vocab
 
         read_vocab(vocab)
     device = resolve_device(device)
@@ -228,7 +228,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         echo("locating the demo checkpoint (full-scale F5TTS_Base, random weights; built once, cached)...")
     checkpoint, ref_audio, ref_text = resolve_inputs(checkpoint, ref_audio, ref_text)
     catalogue = choose_catalogue(checkpoint, configs)
-    from f5lab.audio import check_signal, read_audio
+    from f5lab.speech.audio import check_signal, read_audio
 
     check_signal(*read_audio(ref_audio), str(ref_audio))  # undecodable or silent: one line, before any notebook
 
@@ -462,7 +462,7 @@ def device_info() -> dict[str, Any]:
 def build_manifest(run_dir: Path, checkpoint: Path, params: dict[str, Any], results: Sequence[NotebookResult],
                    started: float, demo: bool) -> dict[str, Any]:
     """What was run, on what, with which versions and seeds: enough to reproduce the report."""
-    from f5lab.inspection import file_sha256
+    from f5lab.model.inspection import file_sha256
 
     ref = Path(params["ref_audio"])
     return {

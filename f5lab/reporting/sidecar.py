@@ -3,7 +3,7 @@
 Why not scrapbook: it is unmaintained. A notebook creates one ``Sidecar`` (its path comes
 from the ``sidecar`` parameter that ``f5lab report`` injects; ``None`` when the notebook is
 run by hand or by nbval, which keeps the numbers in memory only), then records every
-number it shows with its unit. ``f5lab.reports`` gathers the sidecars into ``summary.json``.
+number it shows with its unit. ``f5lab.reporting.reports`` gathers the sidecars into ``summary.json``.
 
 Timings live apart from the numbers (``timing``) so that two runs can be compared on
 everything else. Every call rewrites the file atomically, so a notebook that fails half-way
@@ -79,7 +79,7 @@ class Sidecar:
         return text
 
     def answer(self, key: str, **facts: Any) -> dict[str, Any]:
-        """Facts for the report's answer card (``f5lab.reports.build_answer`` reads them)."""
+        """Facts for the report's answer card (``f5lab.reporting.reports.build_answer`` reads them)."""
         self.data.setdefault("answer", {})[key] = plain(facts)
         self.save()
         return facts
@@ -270,7 +270,7 @@ def tiny_checkpoint(config: str = "F5TTS_Base", layout: str = "release_safetenso
     """A notebook's cheap default input: a tiny real checkpoint (a few MB) in a fresh temp folder."""
     import tempfile
 
-    from f5lab.fixtures import build_checkpoint
+    from f5lab.testing.fixtures import build_checkpoint
 
     folder = Path(tempfile.mkdtemp(prefix="f5lab-nb-"))
     suffix = ".safetensors" if "safetensors" in layout else ".pt"
@@ -283,7 +283,7 @@ def catalogue_for(configs: str | None) -> Any:
     if configs in (None, "shipped"):
         return None
     if configs == "tiny":
-        from f5lab.arch import tiny_catalogue
+        from f5lab.model.arch import tiny_catalogue
 
         return tiny_catalogue()
     from f5lab.errors import ConfigError

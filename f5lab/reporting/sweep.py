@@ -17,7 +17,7 @@ Robust for long sweeps: each finished unit writes ``done.json`` (the sha256 of i
 checkpoint bytes, reference clips, notebooks and parameters; its status; a failed notebook's
 traceback); a re-run skips units done with the same inputs, re-runs failed and missing ones;
 Ctrl-C cancels what runs and keeps what finished. ``summary.json`` marks failed and missing
-points; ``f5lab.comparison`` turns it into the table, the best point per metric and plots.
+points; ``f5lab.reporting.comparison`` turns it into the table, the best point per metric and plots.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from f5lab.errors import ConfigError, F5LabError
-from f5lab.reports import write_json
+from f5lab.reporting.reports import write_json
 
-from f5lab.comparison import POINT_NOTEBOOK  # noqa: E402,F401  (defined beside the summary that reads it)
+from f5lab.reporting.comparison import POINT_NOTEBOOK  # noqa: E402,F401  (defined beside the summary that reads it)
 COMPARE_NOTEBOOK = "05_sweep"
 ARCH_ONLY = ("01_inspect", "02_compatibility", "03_memory")  # read shapes only: once per architecture
 DONE = "done.json"
@@ -140,7 +140,7 @@ def make_spec(sources: Sequence[str | os.PathLike], *, ref_audio: str | None = N
     if len(val_audio) != len(val_text):
         raise ConfigError("give one --val-text per --val-audio")
     if ref_audio is None:
-        from f5lab.reports import DEMO_REF_TEXT, f5tts_example_audio
+        from f5lab.reporting.reports import DEMO_REF_TEXT, f5tts_example_audio
 
         ref_audio, ref_text = str(f5tts_example_audio()), DEMO_REF_TEXT
     grid = {"config": _listed(config), "nfe": [int(n) for n in _listed(nfe)], "dtype": _listed(dtype),
@@ -170,7 +170,7 @@ def _default_name(sources: Sequence[Any], checkpoints: list[Path]) -> str:
 
 def check_spec(spec: SweepSpec) -> None:
     """Refuse impossible settings before anything starts, one line naming the option."""
-    from f5lab.checkpoint import USER_DTYPES
+    from f5lab.files.checkpoint import USER_DTYPES
 
     for n in spec.grid["nfe"]:
         if n < 1:
@@ -291,7 +291,7 @@ class Hasher:
             self.cache = {}
 
     def __call__(self, path: str | Path) -> str:
-        from f5lab.inspection import file_sha256
+        from f5lab.model.inspection import file_sha256
 
         st = Path(path).stat()
         tag = f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
@@ -312,7 +312,7 @@ def input_key(notebooks: list[str], params: dict[str, Any], folder: Path, sha: H
 
 def arch_fingerprint(checkpoint: str) -> str:
     """Names, shapes and dtypes of the model tensors: equal for every checkpoint of one run."""
-    from f5lab.checkpoint import open_checkpoint
+    from f5lab.files.checkpoint import open_checkpoint
 
     tensors = open_checkpoint(checkpoint).model_state().tensors
     blob = sorted((k, list(v.shape), v.dtype) for k, v in tensors.items())
@@ -322,7 +322,7 @@ def arch_fingerprint(checkpoint: str) -> str:
 def plan_units(points: list[dict[str, Any]], spec: SweepSpec, notebooks: list[str], sweep_dir: Path,
                folder: Path, sha: Hasher) -> list[Unit]:
     """Per-point units for notebooks whose inputs differ; one shared unit per architecture for the others."""
-    from f5lab.reports import choose_catalogue
+    from f5lab.reporting.reports import choose_catalogue
 
     catalogues = {ck: choose_catalogue(ck, spec.configs) for ck in spec.checkpoints}
     per_point = [n for n in notebooks if n not in ARCH_ONLY]
@@ -382,7 +382,7 @@ def run_unit(unit: dict[str, Any]) -> dict[str, Any]:
     Called in a Dask worker process. Starts from an empty folder (a half-finished earlier try
     leaves nothing behind), and ends by writing ``done.json`` atomically, ok or failed.
     """
-    from f5lab.reports import ensure_kernel, execute, notebooks_dir
+    from f5lab.reporting.reports import ensure_kernel, execute, notebooks_dir
 
     os.environ["TQDM_DISABLE"] = "1"
     os.environ["MPLBACKEND"] = "Agg"
@@ -403,7 +403,7 @@ def run_unit(unit: dict[str, Any]) -> dict[str, Any]:
 
 def write_marker(unit: dict[str, Any], results: list[Any], crash: str | None, seconds: float) -> dict[str, Any]:
     """``done.json``: the inputs' key, the status, each notebook's error and traceback, the numbers."""
-    from f5lab.reports import build_summary
+    from f5lab.reporting.reports import build_summary
 
     notebooks = [{"name": r.name, "status": r.status, "error": r.error,
                   "traceback": notebook_traceback(r.ipynb) if r.status != "ok" else None,
@@ -476,8 +476,8 @@ def run_sweep(spec: SweepSpec, *, out: str | os.PathLike = "reports", sweep_id: 
     or ``03_memory`` and they run once per architecture). ``compare``: also execute the
     comparison notebook ``05_sweep`` on the finished sweep folder.
     """
-    from f5lab.comparison import build_sweep_summary, write_sweep_index
-    from f5lab.reports import notebooks_dir
+    from f5lab.reporting.comparison import build_sweep_summary, write_sweep_index
+    from f5lab.reporting.reports import notebooks_dir
 
     echo = echo or (lambda _msg: None)
     folder = notebooks_dir()
@@ -556,7 +556,7 @@ def submit_all(units: list[Unit], workers: int, scheduler: str | None, progress:
 
 def run_compare_notebook(sweep_dir: Path, folder: Path) -> Any:
     """Execute ``05_sweep`` on the finished sweep folder (its table, plots and best points)."""
-    from f5lab.reports import ensure_kernel, execute
+    from f5lab.reporting.reports import ensure_kernel, execute
 
     ensure_kernel()
     return execute(folder / f"{COMPARE_NOTEBOOK}.ipynb", sweep_dir, {"sweep_dir": str(sweep_dir)}, progress=False)
@@ -575,8 +575,8 @@ def run_inline(spec: SweepSpec, out: str | os.PathLike, sweep_id: str | None = N
     No papermill and no Dask: it exists so that the stored ``05_sweep`` notebook can build its
     own small sweep in seconds under nbval. Real sweeps use ``run_sweep``.
     """
-    from f5lab.comparison import build_sweep_summary
-    from f5lab.reports import NotebookResult, notebooks_dir
+    from f5lab.reporting.comparison import build_sweep_summary
+    from f5lab.reporting.reports import NotebookResult, notebooks_dir
 
     folder = notebooks_dir()
     points = make_points(spec)
@@ -600,8 +600,8 @@ def run_inline(spec: SweepSpec, out: str | os.PathLike, sweep_id: str | None = N
 
 def evaluate_into(sidecar: Path, params: dict[str, Any]) -> None:
     """What the point notebook's cell does with its parameters: evaluate, record into the sidecar."""
-    from f5lab.evaluation import evaluate_point, record
-    from f5lab.sidecar import Sidecar, catalogue_for
+    from f5lab.speech.evaluation import evaluate_point, record
+    from f5lab.reporting.sidecar import Sidecar, catalogue_for
 
     side = Sidecar(sidecar, POINT_NOTEBOOK)
     ev = evaluate_point(params["checkpoint"], ref_audio=params["ref_audio"], ref_text=params["ref_text"],
@@ -614,8 +614,8 @@ def evaluate_into(sidecar: Path, params: dict[str, Any]) -> None:
 
 
 def tiny_sweep(out: str | os.PathLike, nfe: Sequence[int] = (2, 4), dtype: Sequence[str] = ("fp32", "bf16")) -> Path:
-    """A tiny trained run (``f5lab.training_fixture``) swept in-process: checkpoints x NFE x dtype."""
-    from f5lab.training_fixture import build_training_run
+    """A tiny trained run (``f5lab.testing.training_fixture``) swept in-process: checkpoints x NFE x dtype."""
+    from f5lab.testing.training_fixture import build_training_run
 
     run = build_training_run(Path(out) / "run")
     spec = make_spec([run.folder], config=run.config, nfe=list(nfe), dtype=list(dtype), configs="tiny",

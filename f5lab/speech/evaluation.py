@@ -37,8 +37,8 @@ class PointEvaluation:
 def load_for_point(checkpoint: str | Path, config: str | None, ref: tuple[Any, str], catalogue: Any,
                    device: str, seed: int) -> tuple[Any, str, str]:
     """fp32 model, the config it was built under, and why (named, or the probe on the reference)."""
-    from f5lab.loading import AmbiguousConfigError, load_model
-    from f5lab.probe import load_model_by_probe
+    from f5lab.compat.loading import AmbiguousConfigError, load_model
+    from f5lab.speech.probe import load_model_by_probe
 
     if config:
         return load_model(checkpoint, config=config, dtype="fp32", catalogue=catalogue, device=device), config, "named"
@@ -57,9 +57,9 @@ def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen
                    asr: str | None = None, speaker: str | None = "resemblyzer",
                    work_dir: str | Path | None = None) -> PointEvaluation:
     """Evaluate one point; ``val_clips`` default to the reference clip itself (say so when used)."""
-    from f5lab.checkpoint import torch_dtype
-    from f5lab.probe import validation_loss
-    from f5lab.synth import synthesize
+    from f5lab.files.checkpoint import torch_dtype
+    from f5lab.speech.probe import validation_loss
+    from f5lab.speech.synth import synthesize
 
     t0 = time.perf_counter()
     numbers: dict[str, tuple[Any, str | None]] = {}
@@ -94,8 +94,8 @@ def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen
 def quality_numbers(r: Any, ref_audio: Any, gen_text: str, asr: str | None, speaker: str | None,
                     notes: list[str]) -> dict[str, tuple[Any, str | None]]:
     """Speaker similarity to the reference and WER through ``asr``; None with a note when impossible."""
-    from f5lab.audio import prepare_reference
-    from f5lab.quality import QualityError, get_asr, speaker_similarity, wer
+    from f5lab.speech.audio import prepare_reference
+    from f5lab.speech.quality import QualityError, get_asr, speaker_similarity, wer
 
     out: dict[str, tuple[Any, str | None]] = {}
     if speaker:
@@ -115,7 +115,7 @@ def quality_numbers(r: Any, ref_audio: Any, gen_text: str, asr: str | None, spea
 
 def peak_memory(model: Any, r: Any, nfe: int, dtype: str, device: str, seed: int) -> int:
     """Weights plus the activation peak of one generation call as long as this point's rendering."""
-    from f5lab.memory import measure
+    from f5lab.hardware.memory import measure
 
     ref_seconds = r.record["reference"].get("seconds") or 0.0
     meas = measure(model, r.seconds, device=device, dtype=dtype, nfe=nfe, ref_seconds=ref_seconds, seed=seed)
@@ -126,7 +126,7 @@ def peak_memory(model: Any, r: Any, nfe: int, dtype: str, device: str, seed: int
 
 def checkpoint_step(checkpoint: str | Path) -> int | None:
     """The training update recorded in the file (``update``, or ``step`` in older trainer files)."""
-    from f5lab.checkpoint import open_checkpoint
+    from f5lab.files.checkpoint import open_checkpoint
 
     step = open_checkpoint(checkpoint).layout().get("step")
     return int(step) if step is not None else None

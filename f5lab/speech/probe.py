@@ -69,8 +69,8 @@ class ProbeResult:
 
 def candidates_for(path: str | Path, catalogue: Mapping[str, Any] | None = None) -> list[str]:
     """The configs whose shapes fit the checkpoint exactly (the ones the probe must separate)."""
-    from f5lab.arch import infer_spec, rank_configs
-    from f5lab.checkpoint import open_checkpoint
+    from f5lab.model.arch import infer_spec, rank_configs
+    from f5lab.files.checkpoint import open_checkpoint
 
     spec = infer_spec(open_checkpoint(path).model_state().tensors, source=path)
     exact = [c.config for c in rank_configs(spec, catalogue) if c.exact]
@@ -106,7 +106,7 @@ def reference_mel(model: Any, ref_audio: Any) -> tuple[Any, float]:
     """The reference clip (prepared like synthesis prepares it) as the model's mel [1, frames, n_mels]."""
     import torch
 
-    from f5lab.audio import prepare_reference
+    from f5lab.speech.audio import prepare_reference
 
     ref = prepare_reference(ref_audio)
     wav = torch.from_numpy(ref.wav)[None]
@@ -145,7 +145,7 @@ def probe(path: str | Path, ref_audio: Any, ref_text: str, candidates: list[str]
     import torch
     from f5_tts.model.utils import convert_char_to_pinyin
 
-    from f5lab.loading import load_model
+    from f5lab.compat.loading import load_model
     from f5lab.errors import TextError
 
     check_probe_settings(n_samples, seed, device)
@@ -183,7 +183,7 @@ MAX_SAMPLES = 10_000
 def check_probe_settings(n_samples: int, seed: int, device: str) -> None:
     """Refuse, before any model is loaded, a sample count that would divide by zero, a seed torch
     cannot take, and a device this machine lacks."""
-    from f5lab.devices import check_device
+    from f5lab.hardware.devices import check_device
 
     from f5lab.settings import MAX_SEED, check_int
 
@@ -195,8 +195,8 @@ def check_probe_settings(n_samples: int, seed: int, device: str) -> None:
 def check_inputs(ref_audio: Any, vocab: str | None) -> None:
     """The reference clip decodes and is not silent, the vocab file reads: checked before the
     first of the candidates' models is loaded."""
-    from f5lab.audio import check_signal, read_audio
-    from f5lab.vocab import read_vocab
+    from f5lab.speech.audio import check_signal, read_audio
+    from f5lab.files.vocab import read_vocab
 
     if isinstance(ref_audio, (str, Path)):
         wav, sr = read_audio(ref_audio)
@@ -216,7 +216,7 @@ def _progress(items: list[str], on: bool) -> Any:
 class ProbeHook:
     """``load_model(..., probe=ProbeHook(ref_audio, ref_text))``: decide an ambiguous config by probe.
 
-    Called by f5lab.loading only when the shapes fit several configs; keeps the full
+    Called by f5lab.compat.loading only when the shapes fit several configs; keeps the full
     ``ProbeResult`` (ranking, margin) in ``.result`` so the caller can record it.
     """
 
@@ -235,7 +235,7 @@ def load_model_by_probe(path: str | Path, ref_audio: Any, ref_text: str, *, seed
                         **load_kwargs: Any) -> tuple[Any, ProbeResult | None]:
     """``load_model`` that settles an ambiguous config by probe; returns the model and the probe's
     result (None when a named config, the file's own record or the shapes decided)."""
-    from f5lab.loading import load_model
+    from f5lab.compat.loading import load_model
 
     hook = ProbeHook(ref_audio, ref_text, seed=seed, n_samples=n_samples, vocab=load_kwargs.get("vocab"),
                      catalogue=load_kwargs.get("catalogue"), device=load_kwargs.get("device", "cpu"))

@@ -68,7 +68,7 @@ def log_mel(wav: Any, sr: int = 24000) -> np.ndarray:
     import torch
     import torchaudio
 
-    from f5lab.audio import resample
+    from f5lab.speech.audio import resample
 
     x = resample(np.asarray(wav, dtype=np.float32).reshape(-1), sr, 24000)
     spec = torchaudio.transforms.MelSpectrogram(sample_rate=24000, n_fft=1024, win_length=1024, hop_length=256,
@@ -128,7 +128,7 @@ class PocketsphinxASR:
         self._decoder = Decoder(samprate=16000, logfn="/dev/null")
 
     def transcribe(self, wav: Any, sr: int) -> str:
-        from f5lab.audio import resample, to_mono
+        from f5lab.speech.audio import resample, to_mono
 
         x = resample(to_mono(np.asarray(wav)), sr, 16000)
         pcm = (np.clip(x, -1.0, 1.0) * 32767).astype("<i2").tobytes()
@@ -159,7 +159,7 @@ class FasterWhisperASR:
         self._model = WhisperModel(str(d), device=device, compute_type=compute_type, local_files_only=True)
 
     def transcribe(self, wav: Any, sr: int) -> str:
-        from f5lab.audio import resample, to_mono
+        from f5lab.speech.audio import resample, to_mono
 
         x = resample(to_mono(np.asarray(wav)), sr, 16000)
         segments, _ = self._model.transcribe(x, language=self._lang, beam_size=5)
@@ -247,7 +247,7 @@ class ResemblyzerSpeaker:
     def embed(self, wav: Any, sr: int) -> np.ndarray:
         from resemblyzer import preprocess_wav
 
-        from f5lab.audio import resample, to_mono
+        from f5lab.speech.audio import resample, to_mono
 
         # resample with torchaudio first: librosa's resampler costs seconds on its first call
         x = preprocess_wav(resample(to_mono(np.asarray(wav)), sr, 16000))

@@ -8,7 +8,7 @@ bit-identical run to run, a text check that names the characters the vocabulary 
 setting and version next to the wav, the mel array and its picture.
 
 Why not ``infer_process``: it decodes the reference with ``torchaudio.load`` (needs
-torchcodec + FFmpeg) and prints; f5lab reads audio itself (f5lab.audio) and applies
+torchcodec + FFmpeg) and prints; f5lab reads audio itself (f5lab.speech.audio) and applies
 infer_process's chunk-size rule unchanged (``max_chars_for``).
 """
 
@@ -257,8 +257,8 @@ def resolve_model(model: Any, *, config: Any = None, vocab: str | None = None, d
     """A CFM and what the record says about it: loads a path (timed), or moves a given model."""
     info: dict[str, Any] = {}
     if isinstance(model, (str, Path)):
-        from f5lab.checkpoint import open_checkpoint
-        from f5lab.loading import choose_config, load_model
+        from f5lab.files.checkpoint import open_checkpoint
+        from f5lab.compat.loading import choose_config, load_model
 
         start = time.perf_counter()
         # choose first (named / recorded / only fit / probe) so the record can say which and why
@@ -270,7 +270,7 @@ def resolve_model(model: Any, *, config: Any = None, vocab: str | None = None, d
     else:
         cfm = model
         if dtype is not None:
-            from f5lab.checkpoint import torch_dtype
+            from f5lab.files.checkpoint import torch_dtype
 
             cfm = cfm.to(torch_dtype(dtype))
         cfm = cfm.to(device).eval()
@@ -290,7 +290,7 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
                progress: bool = False) -> SynthResult:
     """Speak ``gen_text`` in the voice of ``ref_audio`` (transcript ``ref_text``) with ``model``.
 
-    ``model``: a loaded CFM, or a checkpoint path (loaded with f5lab.loading.load_model using
+    ``model``: a loaded CFM, or a checkpoint path (loaded with f5lab.compat.loading.load_model using
     ``config``/``vocab``/``catalogue``; ``probe=True`` settles a config the shapes cannot decide
     by the behavioural probe on ``ref_audio`` and records its margin). ``ref_audio``: a file or
     ``(array, sr)``.
@@ -298,17 +298,17 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     ``vocoder``: an f5lab Vocoder, a local vocos/BigVGAN directory, or None for Griffin-Lim.
     Same seed and settings on the same machine give bit-identical audio.
     """
-    from f5lab.audio import prepare_reference
-    from f5lab.devices import check_device
+    from f5lab.speech.audio import prepare_reference
+    from f5lab.hardware.devices import check_device
     from f5lab.outputs import check_output_dir
-    from f5lab.vocoders import Vocoder, load_vocoder
+    from f5lab.speech.vocoders import Vocoder, load_vocoder
 
     t_start = time.perf_counter()
     if not gen_text or not gen_text.strip():
         raise TextError("the text to speak is empty")
     if not ref_text or not ref_text.strip():
         raise TextError("the reference transcript is empty: give the words spoken in the reference audio "
-                        "(or transcribe it with f5lab.quality.get_asr)")
+                        "(or transcribe it with f5lab.speech.quality.get_asr)")
     check_settings(nfe=nfe, cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration,
                    cross_fade=cross_fade)
     if isinstance(model, (str, Path)):
@@ -316,14 +316,14 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     if out_dir is not None:
         check_output_dir(out_dir)
     if vocab is not None:
-        from f5lab.vocab import read_vocab
+        from f5lab.files.vocab import read_vocab
 
         read_vocab(vocab)  # a broken vocab file: one line now, not after the model is built
     ref = prepare_reference(ref_audio)  # before the model: a bad clip should not cost a 1.3 GB load
     check_settings(nfe=nfe, duration=duration, ref_seconds=ref.seconds, seed=seed)
     t_ref = time.perf_counter()
     if probe is True:  # decide an ambiguous config by probe on this very reference clip
-        from f5lab.probe import ProbeHook
+        from f5lab.speech.probe import ProbeHook
 
         probe = ProbeHook(ref_audio, ref_text, seed=seed, vocab=vocab, catalogue=catalogue, device=device)
     cfm, model_info = resolve_model(model, config=config, vocab=vocab, device=device, dtype=dtype, probe=probe,
@@ -353,7 +353,7 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
                    if timing["steps"] else None, per_step_s=[round(s, 5) for s in timing["steps"]],
                    synth_s=round(synth_s, 4), total_s=round(t_done - t_start, 4),
                    rtf=round(synth_s / seconds, 4) if seconds else None)
-    from f5lab.quality import signal_metrics
+    from f5lab.speech.quality import signal_metrics
 
     record = {
         "f5lab_record": "synthesis/1",
@@ -433,7 +433,7 @@ def run_f5tts(cfm: Any, ref_wav: np.ndarray, sr: int, ref_text: str, chunks: lis
 
 def write_outputs(result: SynthResult, out_dir: str | Path, stem: str = "synth") -> dict[str, str]:
     """``<stem>.wav``, ``<stem>_mel.npy``, ``<stem>_mel.png`` and ``<stem>.json`` under ``out_dir``."""
-    from f5lab.audio import write_wav
+    from f5lab.speech.audio import write_wav
     from f5lab.outputs import writing
 
     d = Path(out_dir)

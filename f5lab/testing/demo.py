@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from f5lab.build import cache_dir  # noqa: F401  (re-exported: the cache lives below the loaders)
+from f5lab.model.build import cache_dir  # noqa: F401  (re-exported: the cache lives below the loaders)
 
 
 def demo_checkpoint(config: str = "F5TTS_Base", layout: str = "release_safetensors", scale: str = "full",
                     seed: int = 0) -> Path:
     """Path of the cached demo checkpoint, building it first if needed (written atomically)."""
-    from f5lab.fixtures import build_checkpoint
+    from f5lab.testing.fixtures import build_checkpoint
 
     suffix = ".safetensors" if "safetensors" in layout else ".pt"
     path = cache_dir() / f"demo_{config}_{layout}_{scale}_seed{seed}{suffix}"

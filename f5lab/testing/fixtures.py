@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from f5lab.arch import ConfigEntry, get_config, shipped_configs, tiny_catalogue, tiny_entry  # noqa: F401
+from f5lab.model.arch import ConfigEntry, get_config, shipped_configs, tiny_catalogue, tiny_entry  # noqa: F401
 from f5lab.errors import ConfigError
-from f5lab.vocab import read_vocab, write_vocab
+from f5lab.files.vocab import read_vocab, write_vocab
 
 LAYOUTS = {
     "release_safetensors": "release .safetensors: EMA weights, keys prefixed 'ema_model.'",
@@ -72,7 +72,7 @@ def random_state_dict(entry: ConfigEntry, text_num_embeds: int, seed: int = 0) -
     """State dict of a real CFM built from ``entry``, seeded, with no all-zero tensor."""
     import torch
 
-    from f5lab.build import build_model
+    from f5lab.model.build import build_model
 
     torch.manual_seed(seed)
     model = build_model(entry, text_num_embeds)
@@ -223,7 +223,7 @@ def write_shape_only_safetensors(path: str | Path, config: str | ConfigEntry = "
     import json
     import struct
 
-    from f5lab.build import expected_state
+    from f5lab.model.build import expected_state
 
     entry = resolve_entry(config, scale)
     shapes = expected_state(entry, text_num_embeds or len(read_vocab()))

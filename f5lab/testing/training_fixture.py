@@ -1,6 +1,6 @@
 """A tiny, really trained F5-TTS run on disk: what a sweep over checkpoints is for.
 
-Random-weight fixtures (``f5lab.fixtures``) have no trend: every checkpoint is as bad as
+Random-weight fixtures (``f5lab.testing.fixtures``) have no trend: every checkpoint is as bad as
 the next. A sweep's first question, "which of my checkpoints is best?", needs a run that
 learns. This trains a tiny real ``CFM`` (the shipped config shrunk like the tiny catalogue)
 for a few dozen AdamW steps with f5-tts's own training loss (``CFM.forward``) on real speech
@@ -60,8 +60,8 @@ def example_clip(name: str, start: float = 0.0, end: float | None = None, text: 
     """A slice of one of f5-tts's shipped example clips, mono 24 kHz float32."""
     import numpy as np
 
-    from f5lab.arch import f5_tts_root
-    from f5lab.audio import read_audio, resample, to_mono
+    from f5lab.model.arch import f5_tts_root
+    from f5lab.speech.audio import read_audio, resample, to_mono
 
     data, sr = read_audio(f5_tts_root() / "infer" / "examples" / "basic" / name)
     wav = resample(to_mono(data), sr, SR).astype(np.float32)
@@ -76,9 +76,9 @@ def build_training_run(folder: str | Path, saves: tuple[int, ...] = (10, 20), la
     from ema_pytorch import EMA
     from f5_tts.model.utils import convert_char_to_pinyin
 
-    from f5lab.arch import tiny_catalogue
-    from f5lab.loading import build_model
-    from f5lab.vocab import read_vocab
+    from f5lab.model.arch import tiny_catalogue
+    from f5lab.compat.loading import build_model
+    from f5lab.files.vocab import read_vocab
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,2 @@
+"""Make it load: why a checkpoint does not load (diagnose), the fix (remap), the proof
+(verify), strict loading with fallbacks, and the code a service runs in f5-tts alone."""
