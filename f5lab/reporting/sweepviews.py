@@ -1,0 +1,145 @@
+"""The cells of ``05_sweep`` and ``sweep_point``: one set-up call, then one call per cell that
+records what it shows in the sidecar and returns the table or figure to display.
+
+Kept apart from ``nbviews`` (the four report notebooks): a sweep notebook reads a sweep's
+``summary.json`` or evaluates one point, not a checkpoint's shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from f5lab.reporting.sidecar import Sidecar, catalogue_for, setup_notebook, tiny_checkpoint
+
+
+@dataclass
+class SweepContext:
+    """What ``05_sweep``'s set-up call returns: the sweep's summary and the notebook's sidecar."""
+
+    side: Sidecar
+    summary: dict[str, Any]
+    sweep_dir: Path
+
+
+def sweep_setup(sidecar: str | os.PathLike | None, sweep_dir: str | os.PathLike | None) -> SweepContext:
+    """Quiet notebook output and the sweep to show (a tiny training-run sweep when None); prints
+    the one-line overview: how many points, their statuses and what varies."""
+    import pandas as pd
+
+    from f5lab.reporting.sweep import tiny_sweep
+
+    setup_notebook()
+    if sweep_dir is None:
+        sweep_dir = tiny_sweep(tempfile.mkdtemp(prefix="f5lab-nb-"), nfe=(2, 4), dtype=("fp32",))
+    summary = json.loads((Path(sweep_dir) / "summary.json").read_text(encoding="utf-8"))
+    side = Sidecar(sidecar, "05_sweep")
+    status = pd.Series([p["status"] for p in summary["points"].values()]).value_counts()
+    side.record_many("points", status.to_dict(), "points")
+    print(f"{len(summary['points'])} points; " + ", ".join(f"{n} {s}" for s, n in status.items())
+          + "; varying: " + ", ".join(f"{k} ({len(v)})" for k, v in summary["axes"].items()))
+    return SweepContext(side=side, summary=summary, sweep_dir=Path(sweep_dir))
+
+
+def points(sw: SweepContext) -> Any:
+    """Every point's headline numbers, each recorded as ``points.<id>.<key>``."""
+    from f5lab.reporting.comparison import points_table
+
+    for pid, p in sw.summary["points"].items():
+        for key, entry in p["numbers"].items():
+            if key in sw.summary["units"]:
+                sw.side.record(f"points.{pid}.{key}", entry["value"], entry["unit"])
+    return points_table(sw.summary)
+
+
+def best(sw: SweepContext) -> Any:
+    """The best point per metric, recorded; the best checkpoint by held-out loss as the verdict."""
+    from f5lab.reporting.comparison import best_table
+
+    for key, b in sw.summary["best"].items():
+        sw.side.record(f"best.{key}.point", b["point"])
+        sw.side.record(f"best.{key}.value", b["value"], b["unit"])
+    if "val_loss" in sw.summary["best"]:
+        b = sw.summary["best"]["val_loss"]
+        sw.side.verdict("best_checkpoint", f"best checkpoint by held-out loss: {b['checkpoint']} (step {b['step']}), "
+                        f"loss {b['value']:.3f}", ok=True)
+    return best_table(sw.summary)
+
+
+def against_figures(sw: SweepContext, axes: tuple[str, ...] = ("step", "nfe", "dtype")) -> None:
+    """One figure per axis that varies; a line saying so for each that does not."""
+    from IPython.display import display
+
+    from f5lab.reporting.comparison import plot_against
+
+    for axis in axes:
+        if axis in sw.summary["axes"]:
+            display(sw.side.figure(f"vs_{axis}", plot_against(sw.summary, axis)))
+        else:
+            print(f"{axis}: one value in this sweep, nothing to plot")
+
+
+def failed_text(sw: SweepContext) -> None:
+    """Each point that did not finish, with its error's last line."""
+    bad = {pid: p for pid, p in sw.summary["points"].items() if p["status"] != "ok"}
+    for pid, p in bad.items():
+        print(f"{pid}: {p['status'].upper()}" + (f" - {p['error']}" if p["error"] else ""))
+    print("none" if not bad else f"{len(bad)} point(s) not ok")
+
+
+def timings(sw: SweepContext) -> Any:
+    """Wall-clock per point and RTF, rounded (they vary run to run)."""
+    from f5lab.reporting.comparison import timings_table
+
+    return timings_table(sw.summary).round(3)
+
+
+@dataclass
+class PointContext:
+    """What ``sweep_point``'s set-up call returns: the evaluated point and its sidecar."""
+
+    side: Sidecar
+    evaluation: Any
+
+
+def point_setup(sidecar: str | os.PathLike | None, checkpoint: str | os.PathLike | None, *, config: str | None,
+                configs: str | None, ref_audio: str | None, ref_text: str | None, seed: int,
+                **settings: Any) -> PointContext:
+    """Evaluate one sweep point (a tiny F5TTS_Base fixture and f5-tts's example clip when the inputs
+    are None); ``settings`` are ``evaluate_point``'s keyword arguments (nfe, dtype, device, ...)."""
+    from f5lab.reporting.reports import DEMO_REF_TEXT, f5tts_example_audio
+    from f5lab.speech.evaluation import evaluate_point, record
+
+    setup_notebook()
+    if checkpoint is None:
+        checkpoint, configs, config = tiny_checkpoint(seed=seed), configs or "tiny", config or "F5TTS_Base"
+    if ref_audio is None:
+        ref_audio, ref_text = str(f5tts_example_audio()), DEMO_REF_TEXT
+    side = Sidecar(sidecar, "sweep_point")
+    ev = evaluate_point(checkpoint, ref_audio=ref_audio, ref_text=ref_text, config=config,
+                        catalogue=catalogue_for(configs or "shipped"), seed=seed, **settings)
+    record(side, ev)
+    return PointContext(side=side, evaluation=ev)
+
+
+def point_result(pt: PointContext) -> Any:
+    """The point's notes, then its numbers as a table."""
+    import pandas as pd
+
+    from f5lab.speech.evaluation import as_table
+
+    for note in pt.evaluation.notes:
+        print("note:", note)
+    return pd.DataFrame(as_table(pt.evaluation)).set_index("what")
+
+
+def point_timings(pt: PointContext) -> Any:
+    """Wall-clock seconds and RTF of the point's steps."""
+    import pandas as pd
+
+    return pd.Series({k: round(v, 3) for k, v in pt.evaluation.timings.items()},
+                     name="seconds (RTF: s per s of audio)").to_frame()
