@@ -341,9 +341,68 @@ def test_cli_json_and_exit_codes(files):
 def test_drift_figure_has_one_line_per_base_and_the_blocks_on_x(files):
     lin = lineage(files["layouts"]["release_safetensors"], bases_of(files, "st"))
     ax = plot_drift(lin).axes[0]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    labels = [t.get_text() for t in ax.figure.legends[0].get_texts()]
     assert labels[0].startswith("F5TTS_Base model_1200000 (F5TTS_Base): ") and labels[0].endswith(" over the model")
     assert labels[1].startswith("F5TTS_v1_Base model_1250000 (F5TTS_v1_Base): 1.4")
     assert [t.get_text() for t in ax.get_xticklabels()] == ["time_embed", "text_embed", "input_embed", "block 0",
                                                             "block 1", "norm_out/proj_out"]
     assert ax.get_yscale() == "log" and len([ln for ln in ax.get_lines() if ln.get_marker() == "o"]) == 2
+
+
+# -- the report: the answer card and the decision rules -------------------------------------------------------
+UNDETERMINED = ["F5TTS_Base vs F5TTS_v1_Base (v0 or v1: the probe decides)", "vocoder (vocos or BigVGAN)"]
+
+
+def card(lineage_fact=None, probe_fact=None) -> dict:
+    from f5lab.reporting.reports import build_answer
+
+    facts = {"checkpoint": {"text": "DiT ...", "undetermined": UNDETERMINED}}
+    if lineage_fact:
+        facts["lineage"] = lineage_fact
+    if probe_fact:
+        facts["probe"] = probe_fact
+    return build_answer(facts, {"checkpoint": "m.safetensors", "config": "E2TTS_Base"})
+
+
+def test_the_card_says_lineage_before_the_probe_and_drops_v0_v1_from_undecided(files):
+    from f5lab.reporting import decide
+
+    lin = lineage(files["layouts"]["release_safetensors"], bases_of(files, "st"))
+    fact = decide.lineage_verdict(lin)
+    assert fact["text"].startswith("lineage: F5TTS_Base: descends from F5TTS_Base model_1200000, relative distance")
+    assert fact["text"].endswith("; the bases sit 1.4 apart") and fact["ok"] is True and fact["config"] == "F5TTS_Base"
+    probe = {"text": "probe: undecided, margin under the bar (...)", "ok": None, "decided": False,
+             "best": "F5TTS_v1_Base"}
+    answer = card(fact, probe)
+    labels = [line["label"] for line in answer["lines"]]
+    assert labels == ["what it is", "which config (lineage)", "which config (probe)", "still undecided"]
+    assert answer["undecided"] == ["vocoder (vocos or BigVGAN)"]  # no longer v0 / v1
+    assert answer["lineage"]["config"] == "F5TTS_Base" and answer["lineage"]["base"] == "F5TTS_Base model_1200000"
+    # no base at hand: the line says where it looked, and v0 / v1 stay undecided
+    none = card(decide.lineage_verdict(None, ["/x/hub/models--SWivid--F5-TTS/snapshots"]))
+    assert "looked in /x/hub/models--SWivid--F5-TTS/snapshots" in none["lines"][1]["text"]
+    assert none["undecided"] == UNDETERMINED and none["lines"][1]["ok"] is None
+    # both ran and disagree: both shown, the disagreement said
+    both = card(fact, {**probe, "decided": True, "text": "probe: trained as F5TTS_v1_Base (...)"})
+    assert "lineage says F5TTS_Base" in both["lines"][2]["text"]
+    assert card(probe_fact=probe)["undecided"] == UNDETERMINED  # nothing decided
+
+
+def test_the_target_and_the_fix_follow_lineage():
+    from dataclasses import dataclass
+
+    from f5lab.reporting import decide
+
+    @dataclass
+    class Row:
+        config: str
+        status: str
+
+    rows = [Row("E2TTS_Base", "cannot"), Row("F5TTS_Base", "loads"), Row("F5TTS_v1_Base", "loads")]
+    assert decide.choose_target(rows) == "F5TTS_Base"
+    assert decide.choose_target(rows, preferred="F5TTS_v1_Base") == "F5TTS_v1_Base"
+    assert decide.choose_target(rows, "F5TTS_Base", preferred="F5TTS_v1_Base") == "F5TTS_Base"  # named wins
+    assert decide.choose_target(rows, preferred="E2TTS_Base") == "F5TTS_Base"  # a config that cannot load: ignored
+    line = decide.fix_line("m.pt", "E2TTS_Base", rows, "F5TTS_v1_Base", settled="descends from X (lineage)")
+    assert line == "f5lab.load_model('m.pt', config='F5TTS_v1_Base')  # not E2TTS_Base; descends from X (lineage)"
+    assert "f5lab probe decides" in decide.fix_line("m.pt", "E2TTS_Base", rows, "F5TTS_Base")

@@ -776,7 +776,7 @@ def plot_drift(lin: Lineage) -> Any:
 
     blocks = sorted({row["block"] for b in lin.bases for row in b.blocks}, key=block_rank)
     labels = [f"block {blk.split('.')[1]}" if blk.split(".")[-1].isdigit() else blk for blk in blocks]
-    fig = Figure(figsize=(max(6.0, 0.32 * len(blocks) + 3), 3.8))
+    fig = Figure(figsize=(max(6.0, 0.32 * len(blocks) + 3), 4.4))
     ax = fig.add_subplot()
     x = list(range(len(blocks)))
     zero = False
@@ -794,6 +794,6 @@ def plot_drift(lin: Lineage) -> Any:
     ax.set_ylabel("relative distance ||a-b|| / ||b||", fontsize=8)
     ax.set_title(f"what changed, per block: {Path(lin.path).name} against each base"
                  + (f" (0 drawn at {DRIFT_FLOOR:g})" if zero else ""), fontsize=9)
-    ax.legend(fontsize=7, loc="center left", framealpha=0.9)
-    fig.tight_layout()
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))  # the legend below the block names
     return fig
