@@ -385,14 +385,13 @@ class Candidate:
 def _tokens_for(path: Path, rows: int, given: str | None, option: str) -> tuple[list[str] | None, str]:
     """A file's vocabulary: the one given, else a vocab.txt beside it that fits its rows, else f5-tts's
     default when its rows fit that; None when none is known."""
-    from f5lab.files.vocab import DEFAULT_VOCAB_LINES, check_rows, read_vocab, vocab_beside
+    from f5lab.files.vocab import DEFAULT_VOCAB_LINES, read_vocab, vocab_beside
 
     if given is not None:
         tokens = read_vocab(given)
-        try:
-            check_rows(tokens, rows, given)
-        except ConfigError as exc:
-            raise ConfigError(f"{option} {given}: {str(exc).split(': ', 1)[-1]} ({path.name})") from None
+        if len(tokens) + 1 != rows:
+            raise ConfigError(f"{option} {given}: {len(tokens)} tokens ({len(tokens) + 1} rows with the filler), "
+                              f"but the text embedding of {path.name} has {rows} rows: not its vocab.txt")
         return tokens, str(given)
     beside = vocab_beside(path, rows)
     if beside is not None:
@@ -610,7 +609,7 @@ def results_of(state: ModelState, cands: list[Candidate], p: Pass) -> list[BaseR
     return out
 
 
-def decide(bases: list[BaseResult], pairs: list[dict[str, Any]]) -> tuple[BaseResult | None, float | None, str]:
+def verdict_of(bases: list[BaseResult], pairs: list[dict[str, Any]]) -> tuple[BaseResult | None, float | None, str]:
     """(the base the checkpoint descends from or None, the margin, why). ``bases`` nearest first.
 
     The nearest base must sit at most MAX_DISTANCE away (half of what unrelated weights of the same
@@ -697,7 +696,7 @@ def lineage(path: str | os.PathLike, bases: Sequence[str | os.PathLike] | None =
     pairs = [{"a": str(cands[i].path), "b": str(cands[j].path), **acc.total.summary()}
              for (i, j), acc in p.pairs.items()]
     results.sort(key=lambda b: math.inf if b.distance is None else b.distance)
-    verdict, margin, why = decide(results, pairs)
+    verdict, margin, why = verdict_of(results, pairs)
     out = Lineage(path=str(path), source=state.source, bases=results, verdict=verdict.path if verdict else None,
                   config=verdict.config if verdict else None, margin=margin, reason=why, text=sentence(verdict, why),
                   pairs=pairs, skipped=skipped, searched=searched, flags=flags_of(results[0] if results else None, p))
