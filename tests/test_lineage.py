@@ -299,6 +299,11 @@ def test_load_model_takes_the_config_of_the_base_before_the_probe(files, catalog
     entry, why = choose_config(open_checkpoint(files["random"]), probe=probe, catalogue=catalogue,
                                bases=bases_of(files, "st"))
     assert why == "chosen by the behavioural probe" and asked == [["F5TTS_Base", "F5TTS_v1_Base"]]
+    from f5lab.speech.probe import load_model_by_probe
+
+    model, result = load_model_by_probe(files["v1_ft"], "never-read.wav", "unused", catalogue=catalogue,
+                                        bases=bases_of(files, "st"))
+    assert result is None and model.transformer.text_embed.mask_padding is True  # lineage decided: no probe ran
 
 
 def test_diagnose_says_what_lineage_decided(files, catalogue):

@@ -456,9 +456,13 @@ def prepare(ckpt: Checkpoint, state: ModelState, spec: Any, paths: Sequence[Path
 
 # -- the streaming pass ------------------------------------------------------------------------------------
 def _read(ckpt: Checkpoint, state: ModelState, name: str) -> Any:
-    from f5lab.compat.loading import _read_one
-
-    return _read_one(ckpt, state, name)
+    """One tensor, read on its own, as verify reads (``f5lab.compat.loading._read_one``): from a
+    .safetensors file through a mapping of its own, released with the tensor."""
+    reader = ckpt.iter_tensors(state, [name])
+    try:
+        return next(reader)[1]
+    finally:
+        reader.close()
 
 
 def read_order(ckpt: Checkpoint, state: ModelState) -> list[str]:
