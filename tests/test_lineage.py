@@ -103,6 +103,14 @@ def test_two_bases_about_as_near_give_no_verdict(files, tmp_path):
     assert lin.verdict is None and lin.margin < MIN_MARGIN and "about as near" in lin.text
 
 
+def test_the_same_base_twice_is_set_aside_for_the_margin(files):
+    """v0 as .safetensors and as .pt hold the same weights: the margin is read against v1."""
+    lin = lineage(files["layouts"]["release_safetensors"], [*bases_of(files, "st"), files["pt"]["F5TTS_Base"]])
+    assert lin.config == "F5TTS_Base" and lin.margin > 0.9
+    assert "F5TTS_Base model_1200000 and F5TTS_Base model_1200000 hold the same weights" in lin.notes
+    assert len(lin.pairs) == 3 and sorted(round(p["distance"], 2) for p in lin.pairs) == [0.0, 1.41, 1.41]
+
+
 def test_a_copy_of_a_base_is_flagged_identical(files):
     lin = lineage(files["copy"], bases_of(files, "pt"))
     assert lin.config == "F5TTS_Base" and lin.flags["identical"] is True

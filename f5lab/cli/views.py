@@ -368,6 +368,8 @@ def show_lineage(lin: Any) -> None:
     out = console()
     source = "the file's top level" if lin.source == "<root>" else lin.source
     out.print(f"[bold]{escape(lin.path)}[/bold]  weights compared: {escape(source)}")
+    if lin.searched:
+        hang(out, "bases: ", f"f5-tts's checkpoints in the local Hugging Face cache ({', '.join(lin.searched)})")
     if lin.bases:
         t = Table(title="distance to each base (relative, 0 = same weights, 1.41 = unrelated)", title_justify="left")
         for col, just in (("base", "left"), ("config", "left"), ("distance", "right"), ("cosine", "right"),
