@@ -323,7 +323,7 @@ def test_diagnose_says_what_lineage_decided(files, catalogue):
     assert "ambiguous_config" not in d.codes()
     found = next(f for f in d.findings if f.code == "lineage")
     assert found.config == "F5TTS_Base" and "descends from F5TTS_Base model_1200000" in found.evidence
-    assert "the bases sit 1.4 apart" in found.evidence
+    assert "the two nearest bases sit 1.4 apart" in found.evidence
     e2 = next(f for f in d.findings if f.config == "E2TTS_Base")
     assert e2.fix.startswith("use config F5TTS_Base (the config of the base it descends from: f5lab lineage)")
     undecided = diagnose(files["random"], catalogue=catalogue, lineage=lineage(files["random"], bases_of(files, "st")))
@@ -383,7 +383,8 @@ def test_the_card_says_lineage_before_the_probe_and_drops_v0_v1_from_undecided(f
     lin = lineage(files["layouts"]["release_safetensors"], bases_of(files, "st"))
     fact = decide.lineage_verdict(lin)
     assert fact["text"].startswith("lineage: F5TTS_Base: descends from F5TTS_Base model_1200000, relative distance")
-    assert fact["text"].endswith("; the bases sit 1.4 apart") and fact["ok"] is True and fact["config"] == "F5TTS_Base"
+    assert fact["text"].endswith("; the two nearest bases sit 1.4 apart") and fact["ok"] is True
+    assert fact["config"] == "F5TTS_Base" and fact["bases_apart"] == pytest.approx(1.411, abs=0.01)
     probe = {"text": "probe: undecided, margin under the bar (...)", "ok": None, "decided": False,
              "best": "F5TTS_v1_Base"}
     answer = card(fact, probe)

@@ -376,7 +376,7 @@ def ambiguity_findings(spec: ArchSpec, catalogue: Mapping[str, ConfigEntry], lin
     text = "; ".join(f"{f} ({' vs '.join(f'{c}={v}' for c, v in vals.items())})" for f, vals in diff.items())
     decided = lineage_config(lineage)
     if decided in fits:
-        apart = "; ".join(f"the bases sit {p['distance']:.2g} apart" for p in lineage.pairs[:1])
+        apart = f"the two nearest bases sit {lineage.apart:.2g} apart" if lineage.apart is not None else ""
         return [Finding("lineage", "info", f"shapes fit {' and '.join(fits)}; lineage decides {decided}",
                         "; ".join(filter(None, [lineage.text, apart, f"the configs differ only in {text}"])),
                         f"use config {decided}", config=decided)]

@@ -260,6 +260,14 @@ class Lineage:
     def decided(self) -> bool:
         return self.verdict is not None
 
+    @property
+    def apart(self) -> float | None:
+        """How far the nearest base sits from the next one: what the margin is read against."""
+        if len(self.bases) < 2:
+            return None
+        ends = {self.bases[0].path, self.bases[1].path}
+        return next((p["distance"] for p in self.pairs if {p["a"], p["b"]} == ends), None)
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["bases"] = [b.to_dict() for b in self.bases]

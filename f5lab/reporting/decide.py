@@ -78,20 +78,19 @@ def lineage_verdict(lin: Any, searched: Sequence[str] = (), stand_in: bool = Fal
         return {"text": f"lineage: no base checkpoint at hand (looked in {where}); give --base with the base it "
                         "was fine-tuned from (f5-tts's F5TTS_Base/model_1200000, F5TTS_v1_Base/model_1250000)",
                 "ok": None, "decided": False, "config": None, "base": None, "margin": None, "stand_in": stand_in}
-    near = lin.nearest
-    apart = [p["distance"] for p in lin.pairs]
-    text = f"lineage: {lin.text}" + (f"; the bases sit {min(apart):.2g} apart" if apart else "")
+    near, apart = lin.nearest, lin.apart
+    text = f"lineage: {lin.text}" + (f"; the two nearest bases sit {apart:.2g} apart" if apart is not None else "")
     if stand_in:
         text += " (tiny fixture: stand-in bases built for this run)"
     return {"text": text, "ok": True if lin.decided else None, "decided": lin.decided, "config": lin.config,
             "base": near.name if lin.decided and near else None,
-            "distance": _sig(near.distance) if near else None,
-            "next_distance": _sig(lin.bases[1].distance) if len(lin.bases) > 1 else None,
-            "margin": _sig(lin.margin), "bases_apart": _sig(min(apart)) if apart else None,
+            "distance": significant(near.distance) if near else None,
+            "next_distance": significant(lin.bases[1].distance) if len(lin.bases) > 1 else None,
+            "margin": significant(lin.margin), "bases_apart": significant(apart),
             "identical": bool(lin.flags.get("identical")), "stand_in": stand_in}
 
 
-def _sig(x: float | None, digits: int = 4) -> float | None:
+def significant(x: float | None, digits: int = 4) -> float | None:
     """A number rounded to ``digits`` significant digits: the same under other CPU kernels."""
     if x is None:
         return None

@@ -248,8 +248,8 @@ def lineage_result(side: Sidecar, c: SimpleNamespace) -> None:
         return
     side.record("lineage.margin", v["margin"], "1 - nearest / next distance")
     for b in lin.bases:
-        side.record(f"lineage.bases.{b.name}.distance", decide._sig(b.distance), "relative distance")
-        side.record(f"lineage.bases.{b.name}.cosine", decide._sig(b.cosine), "cosine")
+        side.record(f"lineage.bases.{b.name}.distance", decide.significant(b.distance), "relative distance")
+        side.record(f"lineage.bases.{b.name}.cosine", decide.significant(b.cosine), "cosine")
         side.record(f"lineage.bases.{b.name}.unchanged", b.unchanged, f"of {b.tensors} tensors")
     side.record("lineage.bases_apart", v["bases_apart"], "relative distance")
     for key in ("identical", "ema_equals_raw", "ema_equals_init"):
