@@ -208,7 +208,8 @@ def test_new_rows_are_counted_and_their_training_told_apart(files):
     assert (rows.rows, rows.base_rows, rows.by, rows.shared, rows.new) == (2586, 2546, "token", 2546, 40)
     # the training text used the first 20 new symbols; the other 20 only felt AdamW's weight decay
     assert (rows.new_trained, rows.new_rescaled, rows.new_at_init, rows.new_unknown) == (20, 20, 0, 0)
-    assert rows.vocab.endswith("extended_vocab_safetensors_vocab.txt") and rows.base_vocab == "f5-tts's default vocab.txt"
+    assert rows.vocab.endswith("extended_vocab_safetensors_vocab.txt")
+    assert rows.base_vocab == "f5-tts's default vocab.txt"
     line = next(x for x in flag_lines(lin) if x.startswith("text embedding: 40 new rows"))
     assert "20 trained (their direction changed)" in line and "20 untrained (0 exactly" in line
 

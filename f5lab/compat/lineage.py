@@ -640,7 +640,8 @@ def verdict_of(bases: list[BaseResult], pairs: list[dict[str, Any]]) -> tuple[Ba
         margin = 1.0 - d1 / d2 if d2 > 0 and math.isfinite(d1) else 0.0
     if d1 > MAX_DISTANCE:
         return None, margin, (f"the nearest base, {near.name}, sits at relative distance {_g(d1)}: farther than "
-                              f"{MAX_DISTANCE:g} (half of the {UNRELATED:.2f} unrelated weights of the same scale give)")
+                              f"{MAX_DISTANCE:g} (half of the {UNRELATED:.2f} unrelated weights of the same scale "
+                              "give)")
     if margin is not None and margin < MIN_MARGIN:
         return None, margin, (f"{near.name} ({_g(d1)}) and {nxt.name} ({_g(nxt.distance)}) are about as near: "
                               f"margin {margin:.2f}, under the {MIN_MARGIN:g} a verdict needs")
@@ -717,12 +718,14 @@ def lineage(path: str | os.PathLike, bases: Sequence[str | os.PathLike] | None =
 
 
 def notes_of(lin: Lineage, p: Pass, cands: list[Candidate]) -> list[str]:
+    """What the reader should know about how the comparison was made."""
     notes = []
     for c in cands:
         if c.rows.by == "index" and (c.rows.rows != c.rows.base_rows):
-            notes.append(f"{base_name(c.path)}: no vocab.txt for {'the checkpoint' if c.rows.vocab == 'none known' else 'the base'}"
-                         f": embedding rows compared in order, as f5-tts's own extension appends new tokens "
-                         "(give --vocab / --base-vocab to match them by token)")
+            whose = "the checkpoint" if c.rows.vocab == "none known" else "the base"
+            notes.append(f"{base_name(c.path)}: no vocab.txt for {whose}: embedding rows compared in order, as "
+                         "f5-tts's own extension appends new tokens (give --vocab / --base-vocab to match them by "
+                         "token)")
     if p.skipped_keys:
         notes.append(f"{len(set(p.skipped_keys))} tensor(s) of another shape than a base's were not compared: "
                      + ", ".join(sorted(set(p.skipped_keys))[:3]))

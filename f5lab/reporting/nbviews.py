@@ -321,8 +321,9 @@ def lineage_flags(c: SimpleNamespace) -> None:
     if near is not None and near.raw is not None:
         lines.append(f"raw (training) weights: distance {_two(near.raw['distance'])} to {near.name}, the EMA weights "
                      f"{_two(near.distance)}")
+    ema = "" if near is None or near.raw is None else ", the EMA apart from the raw weights"
     say(*(lines or [f"nothing unusual against {near.name if near else 'the bases'}: every tensor moved, no new "
-                    "embedding row" + ("" if near is None or near.raw is None else ", the EMA apart from the raw weights")]))
+                    f"embedding row{ema}"]))
 
 
 def _two(x: float | None, digits: int = 2) -> str:

@@ -44,7 +44,8 @@ def stand_in_bases(folder: str | Path, layout: str = "release_safetensors", seed
     return out
 
 
-def hub_cache(root: str | Path, layout: str = "release_safetensors", seeds: tuple[int, int] = (0, 1)) -> dict[str, Path]:
+def hub_cache(root: str | Path, layout: str = "release_safetensors",
+              seeds: tuple[int, int] = (0, 1)) -> dict[str, Path]:
     """The stand-ins inside a Hugging Face hub cache at ``root`` (point ``HF_HUB_CACHE`` at it)."""
     return stand_in_bases(Path(root) / SNAPSHOT, layout, seeds)
 
@@ -114,7 +115,8 @@ def fine_tune(base: str | Path, updates: int = 6, lr: float = 1e-3, seed: int = 
         averaged.initted.data.copy_(torch.tensor(True))  # f5-tts's Trainer loads the base's EMA state: the
         averaged.step.data.copy_(torch.tensor(1))  # EMA starts from the base's weights, already initialised
         opt = torch.optim.AdamW(model.parameters(), lr=lr)
-        losses = _train(model, averaged, opt, updates, tokens[-extra_tokens:][: extra_tokens // 2] if extra_tokens else [])
+        seen_symbols = tokens[-extra_tokens:][: extra_tokens // 2] if extra_tokens else []
+        losses = _train(model, averaged, opt, updates, seen_symbols)
     finally:
         torch.set_num_threads(threads)
     clean = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
