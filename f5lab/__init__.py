@@ -25,6 +25,7 @@ _EXPORTS = {
     "execute_plan": ("f5lab.compat.remap", "execute_plan"),
     "load_model": ("f5lab.compat.loading", "load_model"),
     "verify": ("f5lab.compat.loading", "verify"),
+    "lineage": ("f5lab.compat.lineage", "lineage"),
     "compatibility_matrix": ("f5lab.compat.loading", "compatibility_matrix"),
     "profile": ("f5lab.hardware.memory", "profile"),
     "synthesize": ("f5lab.speech.synth", "synthesize"),

@@ -147,6 +147,8 @@ def corpus(make_fixture, tmp_path_factory) -> dict[str, str]:
     c["empty"].write_bytes(b"")
     c["empty_wav"].write_bytes(b"")
     shutil.copy(good, c["st_as_pt"])
+    c["good_copy"] = d / "copy_of_good.safetensors"
+    shutil.copy(good, c["good_copy"])
     c["overlap"] = _aliased(good, d / "aliased_offsets.safetensors")
     c["infinity"] = _write_st(d / "infinity.safetensors",
                               b'{"w": {"dtype": "F32", "shape": [Infinity], "data_offsets": [0, 16]}}', b"\0" * 16)
@@ -203,6 +205,8 @@ CKPT_COMMANDS = {
               "--configs", "tiny", "--nfe", "2"],
     "probe": ["probe", "{x}", "--ref-audio", "{ref}", "--ref-text", REF_TEXT, "--configs", "tiny"],
     "report": ["report", "{x}", "--out", "{out}"],
+    "lineage": ["lineage", "{x}", "--base", "{good}"],
+    "lineage-base": ["lineage", "{good}", "--base", "{x}"],
 }
 CASES: list[tuple[str, list[str], int, list[str]]] = [
     (f"{cmd}-{x}", [a.replace("{x}", "{" + x + "}") for a in argv], 2, ["{" + x + "}"])
@@ -335,6 +339,17 @@ CASES += [
     ("sweep-ref-missing", ["sweep", "{good}", "--ref-audio", "{missing}", "--ref-text", "x", "--out", "{out}"], 2,
      ["{missing}"]),
     ("sweep-workers-0", ["sweep", "{good}", "--workers", "0", "--out", "{out}"], 2, ["--workers"]),
+    # lineage: bases and vocabularies refused before any tensor is compared
+    *[(f"lineage-vocab-{x}", ["lineage", "{ext}", "--base", "{good}", "--vocab", "{" + x + "}"], 2, ["{" + x + "}"])
+      for x in ("vocab_empty", "vocab_nonutf8", "missing", "dir")],
+    ("lineage-vocab-wrong-rows", ["lineage", "{ext}", "--base", "{good}", "--vocab", "{vocab_crlf}"], 2,
+     ["--vocab", "{vocab_crlf}"]),
+    ("lineage-base-vocab-nonutf8", ["lineage", "{good}", "--base", "{good_copy}", "--base-vocab", "{vocab_nonutf8}"],
+     2, ["{vocab_nonutf8}"]),
+    ("lineage-base-other-architecture", ["lineage", "{good}", "--base", "{e2}"], 1, []),  # a verdict: none
+    ("lineage-no-path", ["lineage"], 2, ["PATH"]),
+    ("diagnose-base-random", ["diagnose", "{good}", "--base", "{random}"], 2, ["{random}"]),
+    ("report-base-missing", with_(REPORT, "--base", "{missing}"), 2, ["{missing}"]),
     # usage
     ("unknown-command", ["frobnicate"], 2, ["frobnicate"]),
     ("inspect-no-path", ["inspect"], 2, ["PATH"]),
@@ -350,6 +365,8 @@ ACCEPTED = [
     ("verify-safetensors-named-pt", ["verify", "{good}", "{st_as_pt}", "--config", "F5TTS_Base"]),
     ("diagnose-crlf-vocab", ["diagnose", "{good}", "--vocab", "{vocab_crlf}", "--json"]),
     ("profile-plot-implies-sweep", ["profile", "{good}", "--gpu", "T4", "--plot", "{out}.png"]),
+    ("lineage-copy-of-its-base", ["lineage", "{good_copy}", "--base", "{good}", "--json"]),  # identical: a verdict
+    ("lineage-safetensors-named-pt", ["lineage", "{st_as_pt}", "--base", "{good}"]),
 ]
 
 

@@ -330,8 +330,10 @@ def test_the_answer_comes_first_and_agrees_with_the_notebooks(runs, tiny):
     assert answer["probe"]["bar_pct"] == 5.0 and answer["probe"]["best"] in ("F5TTS_Base", "F5TTS_v1_Base")
     assert any("vocoder" in u for u in answer["undecided"])
     labels = [line["label"] for line in answer["lines"]]
-    assert labels == ["what it is", "loads?", "fix", "in f5-tts alone", "fits the GPU?", "which config (probe)",
-                      "still undecided"]
+    assert labels == ["what it is", "loads?", "fix", "in f5-tts alone", "fits the GPU?", "which config (lineage)",
+                      "which config (probe)", "still undecided"]
+    assert answer["lineage"]["decided"] is False  # no base of this tiny architecture at hand: the probe decides
+    assert any("F5TTS_v1_Base" in u for u in answer["undecided"])
     index = (first.run_dir / "index.html").read_text()
     card, table = index.index('class="f5card"'), index.index("<th>ran</th><th>checkpoint verdicts</th>")
     assert card < table  # the answer first; "ran" and the checkpoint's verdicts are separate columns

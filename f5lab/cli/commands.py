@@ -211,10 +211,13 @@ def demo() -> None:
                    "else f5-tts's).")
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
+@click.option("--base", "bases", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              help="A base checkpoint PATH may descend from (repeatable): lineage settles configs the shapes "
+                   "cannot tell apart (reads the weights; see f5lab lineage).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
 def diagnose(path: str | None, config: str | None, error_file: str | None, vocab: str | None, configs: str,
-             as_json: bool) -> None:
+             bases: tuple[str, ...], as_json: bool) -> None:
     """Say why PATH does not load under a config: cause, evidence, fix.
 
     Compares the checkpoint key by key with the best-matching installed config and with
@@ -241,7 +244,12 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
     elif path:
         from f5lab.compat.diagnose import diagnose as run_diagnose
 
-        result = run_diagnose(path, config=config, vocab=vocab, catalogue=_catalogue(configs))
+        found = None
+        if bases:  # the weights are read only when asked: diagnose itself reads shapes
+            from f5lab.compat.lineage import lineage as run_lineage
+
+            found = run_lineage(path, list(bases), vocab=vocab, catalogue=_catalogue(configs))
+        result = run_diagnose(path, config=config, vocab=vocab, catalogue=_catalogue(configs), lineage=found)
     else:
         raise ConfigError("give a checkpoint PATH or --error-file LOG")
     print_json(result.to_dict()) if as_json else show_diagnosis(result)
@@ -384,6 +392,50 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
     print_json([r.to_dict() for r in rows]) if as_json else show_matrix(rows, path)
 
 
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--base", "bases", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              help="A base checkpoint it may descend from (repeatable). [default: f5-tts's checkpoints in the "
+                   "local Hugging Face cache, never downloaded]")
+@click.option("--vocab", type=click.Path(dir_okay=False, path_type=str),
+              help="vocab.txt of PATH (default: one beside it, else f5-tts's when its rows fit).")
+@click.option("--base-vocab", type=click.Path(dir_okay=False, path_type=str),
+              help="vocab.txt of the bases (default: one beside each, else f5-tts's when the rows fit).")
+@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
+              help="Catalogue the bases' shapes are ranked against ('tiny' for `demo-checkpoint --scale tiny`).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@friendly_errors
+def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: str | None, configs: str,
+            as_json: bool) -> None:
+    """Which base checkpoint PATH was fine-tuned from, and what fine-tuning changed.
+
+    F5TTS_Base (v0) and F5TTS_v1_Base have the same shapes; a fine-tune stays close to the
+    weights it started from. Every tensor of PATH is compared with each base's (EMA weights,
+    canonical keys, text-embedding rows by token), one pair at a time: relative distance
+    ||a-b||/||b|| and cosine, per block and over the model. The nearest base wins when it is
+    at most 0.7 away (unrelated weights: 1.41) and the next base at least twice as far.
+
+    Exit codes: 0 a verdict; 1 no verdict; 2 bad input, or no base given and none in the cache.
+
+    \b
+    Examples:
+      f5lab lineage model_last.safetensors                  # against the bases in the HF cache
+      f5lab lineage model_last.pt --base F5TTS_Base/model_1200000.safetensors \\
+          --base F5TTS_v1_Base/model_1250000.safetensors --vocab my_vocab.txt --json
+    """
+    from f5lab.compat.lineage import lineage as run_lineage
+
+    result = run_lineage(path, list(bases) or None, vocab=vocab, base_vocab=base_vocab, catalogue=_catalogue(configs))
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        from f5lab.cli.views import show_lineage
+
+        show_lineage(result)
+    if not result.decided:
+        sys.exit(1)
+
+
 # -- report (issue 6) ---------------------------------------------------------------------------
 @main.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
@@ -410,10 +462,14 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
 @click.option("--run-id", default=None, help="Name of the run folder. [default: UTC date-time]")
 @click.option("--notebook", "notebooks", multiple=True, help="Run only this notebook (repeatable), "
               "e.g. --notebook 01_inspect.")
+@click.option("--base", "bases", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              help="A base checkpoint PATH may descend from, for lineage (repeatable). [default: f5-tts's "
+                   "checkpoints in the local Hugging Face cache]")
 @friendly_errors
 def report(path: str | None, config: str | None, ref_audio: str | None, ref_text: str | None,
            gen_text: str | None, gpu: str, nfe: int | None, vocab: str | None, configs: str, seed: int,
-           asr: str, device: str, out: str, run_id: str | None, notebooks: tuple[str, ...]) -> None:
+           asr: str, device: str, out: str, run_id: str | None, notebooks: tuple[str, ...],
+           bases: tuple[str, ...]) -> None:
     """Run the report notebooks on checkpoint PATH into OUT/<run-id>/ (exit 1 if one fails).
 
     Executes notebooks/01_inspect, 02_compatibility, 03_memory and 04_synthesis with
@@ -437,7 +493,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
     result = run_report(path, config=config, ref_audio=ref_audio, ref_text=ref_text, gen_text=gen_text,
                         gpu=gpu, out=out, run_id=run_id, configs=configs, vocab=vocab, nfe=nfe, seed=seed,
                         asr=None if asr == "none" else asr, device=device, notebooks=list(notebooks) or None,
-                        echo=click.echo)
+                        bases=list(bases) or None, echo=click.echo)
     for r in result.results:
         click.echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
     from f5lab.cli.views import show_answer

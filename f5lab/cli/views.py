@@ -359,3 +359,52 @@ def show_compare(d: dict[str, Any], a: str = "A", b: str = "B") -> None:
         out.print(f"mel distance: L1 {md['mel_l1']:.4f}, MCD {md['mcd_db']:.2f} dB over {md['frames_compared']} frames")
     for k, v in d.get("metrics", {}).items():
         out.print(f"metric {k}: {v['a']} -> {v['b']}")
+
+
+def show_lineage(lin: Any) -> None:
+    """The human form of ``f5lab lineage``: the bases compared, the verdict, the drift per block, the flags."""
+    from f5lab.compat.lineage import base_name, flag_lines
+
+    out = console()
+    source = "the file's top level" if lin.source == "<root>" else lin.source
+    out.print(f"[bold]{escape(lin.path)}[/bold]  weights compared: {escape(source)}")
+    if lin.searched:
+        hang(out, "bases: ", f"f5-tts's checkpoints in the local Hugging Face cache ({', '.join(lin.searched)})")
+    if lin.bases:
+        t = Table(title="distance to each base (relative, 0 = same weights, 1.41 = unrelated)", title_justify="left")
+        for col, just in (("base", "left"), ("config", "left"), ("distance", "right"), ("cosine", "right"),
+                          ("unchanged tensors", "right")):
+            t.add_column(col, justify=just)
+        for b in lin.bases:
+            t.add_row(escape(b.name), escape(b.config or f"? ({b.config_source})"), _num(b.distance),
+                      _num(b.cosine, 4), f"{b.unchanged}/{b.tensors}")
+        out.print(t)
+    for p in lin.pairs:
+        hang(out, "bases apart: ", f"{base_name(p['a'])} / {base_name(p['b'])}: {_num(p['distance'])}")
+    hang(out, "verdict: ", lin.text + (f" (margin {lin.margin:.2f})" if lin.margin is not None else "")
+         + f"; the bar: distance <= {lin.max_distance:g}" + (f", margin >= {lin.min_margin:g}" if lin.margin is not None
+                                                              else ""))
+    near = lin.nearest
+    if near is not None and near.blocks:
+        t = Table(title=f"what changed, per block (against {near.name})", title_justify="left")
+        for col in ("block", "distance", "cosine", "tensors", "unchanged"):
+            t.add_column(col, justify="left" if col == "block" else "right")
+        for row in near.blocks:
+            t.add_row(row["block"], _num(row["distance"]), _num(row["cosine"], 4), str(row["tensors"]),
+                      str(row["unchanged"]))
+        out.print(t)
+        if near.raw is not None:
+            hang(out, "raw weights: ", f"distance {_num(near.raw['distance'])} to {near.name} (the EMA weights: "
+                 f"{_num(near.distance)}; EMA to raw: {_num(lin.flags.get('ema_raw_distance'))})")
+    for line in flag_lines(lin):
+        hang(out, "flag: ", line)
+    for s in lin.skipped:
+        hang(out, "skipped: ", f"{s['path']}: {s['reason']}")
+    for n in lin.notes:
+        hang(out, "note: ", n)
+
+
+def _num(x: Any, digits: int = 2) -> str:
+    if x is None:
+        return "-"
+    return "0" if x == 0 else f"{x:.{digits}g}" if digits == 2 else f"{x:.{digits}f}"

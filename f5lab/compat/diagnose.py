@@ -123,12 +123,14 @@ def _key_names(group: KeyGroup, pattern: str, limit: int = 3) -> str:
 # -- diagnose a file ----------------------------------------------------------------------------------
 def diagnose(path: str | os.PathLike, config: str | ConfigEntry | None = None, vocab: str | None = None,
              catalogue: Mapping[str, ConfigEntry] | None = None, use_ema: bool = True,
-             vocoder_dir: str | None = None) -> Diagnosis:
+             vocoder_dir: str | None = None, lineage: Any = None) -> Diagnosis:
     """Findings for checkpoint ``path`` against the best-ranked config and the named one.
 
     ``config``: a name, a YAML path or a ConfigEntry; a config of one's own is ranked beside the
     catalogue's, and its ``tokenizer_path`` is the default vocab. ``Diagnosis.service`` holds, for
     every config the checkpoint loads under, the f5-tts code that loads it without f5lab.
+    ``lineage``: a ``f5lab.compat.lineage.Lineage`` of this file (computed by the caller: it reads
+    the weights, diagnose reads shapes only); its verdict settles what the shapes cannot.
     """
     from f5lab.files.vocab import read_vocab
 
@@ -148,8 +150,9 @@ def diagnose(path: str | os.PathLike, config: str | ConfigEntry | None = None, v
         entry = named if named is not None and name == named.name else catalogue[name]
         comp = compare_keys(ckpt, state, entry, len(tokens))
         comparisons.append(comp)
-        findings += config_findings(ckpt, state, spec, entry, comp, vocab, len(tokens), catalogue)
-    findings += ambiguity_findings(spec, catalogue)
+        findings += config_findings(ckpt, state, spec, entry, comp, vocab, len(tokens), catalogue,
+                                    decided=lineage_config(lineage))
+    findings += ambiguity_findings(spec, catalogue, lineage)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: order[f.severity])
     return Diagnosis(path=str(path), findings=findings, comparisons=comparisons, spec=spec.to_dict(),
@@ -259,11 +262,12 @@ def proj_arithmetic(in_features: int, text_dim: int) -> str:
 
 def config_findings(ckpt: Checkpoint, state: ModelState, spec: ArchSpec, entry: ConfigEntry, comp: Comparison,
                     vocab: str | None, text_num_embeds: int,
-                    catalogue: Mapping[str, ConfigEntry]) -> list[Finding]:
-    """The verdict for one config: architecture, vocabulary, keys, and whether f5-tts loads it as is."""
+                    catalogue: Mapping[str, ConfigEntry], decided: str | None = None) -> list[Finding]:
+    """The verdict for one config: architecture, vocabulary, keys, and whether f5-tts loads it as is
+    (``decided``: the config lineage chose among those the shapes fit)."""
     cand = compare(spec, entry)
     fits = [c.config for c in rank_configs(spec, catalogue) if c.exact]
-    use = _use_configs(fits, spec, ckpt.path)
+    use = _use_configs(fits, spec, ckpt.path, decided)
     if not cand.exact:
         return [_arch_finding(spec, entry, comp, cand.mismatches, use)]
     rows = spec.text_embed_rows
@@ -289,7 +293,9 @@ def config_findings(ckpt: Checkpoint, state: ModelState, spec: ArchSpec, entry: 
                     config=entry.name, remappable=True)]
 
 
-def _use_configs(fits: list[str], spec: ArchSpec, checkpoint: Any = None) -> str:
+def _use_configs(fits: list[str], spec: ArchSpec, checkpoint: Any = None, decided: str | None = None) -> str:
+    if decided in fits and len(fits) > 1:
+        return f"use config {decided} (the config of the base it descends from: f5lab lineage)"
     if not fits and checkpoint is not None:
         return write_config_fix(checkpoint)
     if not fits:
@@ -353,7 +359,14 @@ def _vocab_finding(ckpt: Checkpoint, entry: ConfigEntry, rows: int, text_num_emb
                    f"mapped by token, not index; {move}", config=entry.name, remappable=True)
 
 
-def ambiguity_findings(spec: ArchSpec, catalogue: Mapping[str, ConfigEntry]) -> list[Finding]:
+def lineage_config(lineage: Any) -> str | None:
+    """The config a lineage verdict implies (None without one)."""
+    return getattr(lineage, "config", None) if lineage is not None else None
+
+
+def ambiguity_findings(spec: ArchSpec, catalogue: Mapping[str, ConfigEntry], lineage: Any = None) -> list[Finding]:
+    """Shapes that fit several configs: a warning, unless lineage says which base the file descends
+    from (an info finding with its evidence); lineage without a verdict joins the warning's evidence."""
     from f5lab.model.arch import differences
 
     fits = [c.config for c in rank_configs(spec, catalogue) if c.exact]
@@ -361,11 +374,20 @@ def ambiguity_findings(spec: ArchSpec, catalogue: Mapping[str, ConfigEntry]) -> 
         return []
     diff = differences(fits, catalogue)
     text = "; ".join(f"{f} ({' vs '.join(f'{c}={v}' for c, v in vals.items())})" for f, vals in diff.items())
-    return [Finding("ambiguous_config", "warning", f"shapes fit {' and '.join(fits)} equally",
-                    f"they differ only in {text or 'nothing'}, which own no weights; a v0 (F5TTS_Base) fine-tune "
-                    "under F5TTS_v1_Base (f5-tts's API default) loads without error and speaks gibberish",
+    decided = lineage_config(lineage)
+    if decided in fits:
+        apart = f"the two nearest bases sit {lineage.apart:.2g} apart" if lineage.apart is not None else ""
+        return [Finding("lineage", "info", f"shapes fit {' and '.join(fits)}; lineage decides {decided}",
+                        "; ".join(filter(None, [lineage.text, apart, f"the configs differ only in {text}"])),
+                        f"use config {decided}", config=decided)]
+    evidence = (f"they differ only in {text or 'nothing'}, which own no weights; a v0 (F5TTS_Base) fine-tune "
+                "under F5TTS_v1_Base (f5-tts's API default) loads without error and speaks gibberish")
+    if lineage is not None:
+        evidence += f"; lineage: {lineage.text}"
+    return [Finding("ambiguous_config", "warning", f"shapes fit {' and '.join(fits)} equally", evidence,
                     "name the config from the checkpoint's provenance (community language fine-tunes are v0: "
-                    "F5TTS_Base), or decide with the behavioural probe (f5lab probe)")]
+                    "F5TTS_Base), decide by lineage (f5lab lineage --base the base it was fine-tuned from) or "
+                    "with the behavioural probe (f5lab probe)")]
 
 
 # -- explain a captured error text -----------------------------------------------------------------------

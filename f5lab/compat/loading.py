@@ -36,19 +36,23 @@ class AmbiguousConfigError(ConfigError):
         super().__init__(
             f"{path}: shapes fit {' and '.join(candidates)} equally; they differ only in {diff or 'nothing'}, "
             "which own no weights (a v0 fine-tune run as v1 loads without error and speaks gibberish). "
-            f"Name one (config='{candidates[0]}'), give an ordered fallbacks list, or decide with the "
-            "behavioural probe (probe=..., f5lab probe)")
+            f"Name one (config='{candidates[0]}'), give an ordered fallbacks list, decide by lineage (bases=[the "
+            "base it was fine-tuned from], f5lab lineage) or with the behavioural probe (probe=..., f5lab probe)")
 
 
 Probe = Callable[[str, list[str]], str]
+AUTO_BASES = "auto"  # bases="auto": f5-tts's checkpoints in the local Hugging Face cache
 
 
 def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fallbacks: list[str] | None = None,
                   probe: Probe | None = None, catalogue: Mapping[str, ConfigEntry] | None = None,
-                  vocab: str | None = None, use_ema: bool = True) -> tuple[ConfigEntry, str]:
+                  vocab: str | None = None, use_ema: bool = True, bases: Any = None) -> tuple[ConfigEntry, str]:
     """(config, how it was chosen). Order: the named config; the user's ordered fallbacks (first
     that remaps cleanly); the config the file records (f5lab remap output); the single config the
-    shapes fit; the probe's choice among several. Never a silent pick between equal fits.
+    shapes fit; among several, the config of the base lineage says the file descends from
+    (``bases``: base checkpoint paths, ``"auto"`` for the Hugging Face cache, or a
+    ``f5lab.compat.lineage.Lineage`` already computed); then the probe's choice. Never a silent
+    pick between equal fits.
 
     ``probe(path, candidates) -> name`` is the hook for the behavioural probe (flow-matching
     loss of a reference clip under each candidate; f5lab.speech.probe, issue 5). It is called only
@@ -84,6 +88,9 @@ def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fal
         best = ranked[0]
         raise ConfigError(f"{ckpt.path}: no installed config builds this {spec.backbone} (closest {best.config}: "
                           f"{best.first_mismatch}); {write_config_fix(ckpt.path)}")
+    decided = by_lineage(ckpt, bases, exact, vocab, catalogue)
+    if decided is not None:
+        return catalogue[decided[0]], decided[1]
     if probe is not None:
         chosen = probe(str(ckpt.path), exact)
         if chosen not in exact:
@@ -92,15 +99,40 @@ def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fal
     raise AmbiguousConfigError(str(ckpt.path), exact, differences(exact, catalogue))
 
 
+def by_lineage(ckpt: Checkpoint, bases: Any, candidates: list[str], vocab: str | None,
+               catalogue: Mapping[str, ConfigEntry] | None) -> tuple[str, str] | None:
+    """(config, why) when lineage attributes the file to a base of one of ``candidates``; None when
+    no base is given (``bases`` None), none is at hand, or lineage gives no verdict: the probe decides."""
+    if bases is None:
+        return None
+    from f5lab.compat.lineage import Lineage, NoBaseError, lineage
+
+    if isinstance(bases, Lineage):
+        found = bases
+    else:
+        paths = None if bases == AUTO_BASES else [bases] if isinstance(bases, (str, os.PathLike)) else list(bases)
+        if paths == []:
+            return None
+        try:
+            found = lineage(ckpt.path, paths or None, vocab=vocab, catalogue=catalogue)
+        except NoBaseError:
+            return None
+    if found.config in candidates:
+        return found.config, f"lineage: {found.text}"
+    return None
+
+
 # -- load ---------------------------------------------------------------------------------------------------
 def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None, vocab: str | None = None,
                device: str = "cpu", dtype: str | None = None, fallbacks: list[str] | None = None,
                probe: Probe | None = None, use_ema: bool = True,
-               catalogue: Mapping[str, ConfigEntry] | None = None) -> Any:
+               catalogue: Mapping[str, ConfigEntry] | None = None, bases: Any = None) -> Any:
     """A ready ``CFM`` in eval mode for checkpoint ``path``, loaded with ``strict=True``.
 
     The config is named, taken from ``fallbacks`` (ordered), recorded in the file, inferred
-    when the shapes fit exactly one, or chosen by ``probe``; otherwise AmbiguousConfigError.
+    when the shapes fit exactly one, the config of the base the file descends from (``bases``:
+    paths, ``"auto"`` for the Hugging Face cache, or a Lineage; before the probe), or chosen by
+    ``probe``; otherwise AmbiguousConfigError.
     Wrappers, containers and obsolete buffers are handled by an in-memory remap plan.
     ``vocab`` is the vocab.txt the checkpoint was trained with (default: the config's
     ``tokenizer_path``, else f5-tts's). ``config``: a name, a YAML path or a ConfigEntry.
@@ -109,7 +141,7 @@ def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None,
     from f5lab.files.vocab import check_rows, read_vocab
 
     ckpt = open_checkpoint(path)
-    entry, _ = choose_config(ckpt, config, fallbacks, probe, catalogue, vocab, use_ema)
+    entry, _ = choose_config(ckpt, config, fallbacks, probe, catalogue, vocab, use_ema, bases)
     vocab = vocab if vocab is not None else entry.tokenizer_path
     plan = plan_remap(ckpt, entry, vocab_from=vocab, use_ema=use_ema, catalogue=catalogue)
     tokens = read_vocab(vocab)

@@ -13,12 +13,15 @@ ESTIMATE_TOLERANCE = 0.25  # |estimate - measured| / measured within which the m
 
 
 # -- 02: which config to aim at, and whether a remap changes anything ------------------------------------
-def choose_target(rows: Sequence[Any], target: Any = None) -> str:
+def choose_target(rows: Sequence[Any], target: Any = None, preferred: str | None = None) -> str:
     """The config to load (or remap) the checkpoint for: ``target`` when given (a name, or a
-    resolved config object with ``.name``), else the first config that loads as stored, else the
-    first that loads after a remap (rows come ranked best first), else the first row."""
+    resolved config object with ``.name``), else ``preferred`` (the config lineage decided) when it
+    loads, as stored or after a remap, else the first config that loads as stored, else the first
+    that loads after a remap (rows come ranked best first), else the first row."""
     if target:
         return getattr(target, "name", target)
+    if preferred and {r.config: r.status for r in rows}.get(preferred) in ("loads", "loads after remap"):
+        return preferred
     for status in ("loads", "loads after remap"):
         for r in rows:
             if r.status == status:
@@ -42,9 +45,11 @@ def loads_under(rows: Sequence[Any]) -> dict[str, list[str]]:
     return out
 
 
-def fix_line(path_name: str, asked: str, rows: Sequence[Any], target: str, catalogue: Any = None) -> str:
+def fix_line(path_name: str, asked: str, rows: Sequence[Any], target: str, catalogue: Any = None,
+             settled: str | None = None) -> str:
     """The one command or code line that fixes loading, for the answer card: runnable as printed
-    when given the checkpoint's full path (shell-quoted; ``--configs tiny`` for the tiny catalogue)."""
+    when given the checkpoint's full path (shell-quoted; ``--configs tiny`` for the tiny catalogue).
+    ``settled``: why ``target`` among configs of the same shapes (lineage), said instead of "the probe decides"."""
     from f5lab.model.configs import catalogue_flag, own_config_path, write_config_command
     from f5lab.compat.service import remap_command
 
@@ -52,7 +57,7 @@ def fix_line(path_name: str, asked: str, rows: Sequence[Any], target: str, catal
         return remap_command(path_name, target, catalogue_flag=catalogue_flag(catalogue))
     if {r.config: r.status for r in rows}.get(target) == "loads":
         twins = [r.config for r in rows if r.status == "loads" and r.config != target]
-        also = f"; {' / '.join(twins)} loads too: f5lab probe decides" if twins else ""
+        also = (f"; {settled}" if settled else f"; {' / '.join(twins)} loads too: f5lab probe decides") if twins else ""
         tiny = ", catalogue=f5lab.model.arch.tiny_catalogue()" if catalogue_flag(catalogue) else ""
         call = f"f5lab.load_model({path_name!r}, config={target!r}{tiny})"  # Python, runnable after `import f5lab`
         return f"{call}  # " + ("loads as stored" if target == asked else f"not {asked}") + also
@@ -62,6 +67,34 @@ def fix_line(path_name: str, asked: str, rows: Sequence[Any], target: str, catal
 
 def _stem(name: str) -> str:
     return name.rsplit(".", 1)[0]
+
+
+def lineage_verdict(lin: Any, searched: Sequence[str] = (), stand_in: bool = False) -> dict[str, Any]:
+    """What lineage decided, in words, for the notebook and the answer card (``lin``: a
+    ``f5lab.compat.lineage.Lineage``, or None when no base was at hand; ``searched``: where bases
+    were looked for). ``ok``: True a base was identified, None otherwise (not a failure), never False."""
+    if lin is None:
+        where = ", ".join(searched) or "nowhere"
+        return {"text": f"lineage: no base checkpoint at hand (looked in {where}); give --base with the base it "
+                        "was fine-tuned from (f5-tts's F5TTS_Base/model_1200000, F5TTS_v1_Base/model_1250000)",
+                "ok": None, "decided": False, "config": None, "base": None, "margin": None, "stand_in": stand_in}
+    near, apart = lin.nearest, lin.apart
+    text = f"lineage: {lin.text}" + (f"; the two nearest bases sit {apart:.2g} apart" if apart is not None else "")
+    if stand_in:
+        text += " (tiny fixture: stand-in bases built for this run)"
+    return {"text": text, "ok": True if lin.decided else None, "decided": lin.decided, "config": lin.config,
+            "base": near.name if lin.decided and near else None,
+            "distance": significant(near.distance) if near else None,
+            "next_distance": significant(lin.bases[1].distance) if len(lin.bases) > 1 else None,
+            "margin": significant(lin.margin), "bases_apart": significant(apart),
+            "identical": bool(lin.flags.get("identical")), "stand_in": stand_in}
+
+
+def significant(x: float | None, digits: int = 4) -> float | None:
+    """A number rounded to ``digits`` significant digits: the same under other CPU kernels."""
+    if x is None:
+        return None
+    return float(f"{x:.{digits}g}")
 
 
 # -- 03: does the memory model hold, and what limits the length ------------------------------------------

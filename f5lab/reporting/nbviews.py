@@ -122,20 +122,23 @@ def undetermined_text(r: Any) -> None:
 
 # -- 02 compatibility ----------------------------------------------------------------------------------
 def compatibility(nb: NotebookContext, config: Any, target: Any = None, vocab: Any = None,
-                  work_dir: Any = None, seed: int = 0) -> SimpleNamespace:
-    """Matrix, diagnosis against ``config``, the target (``decide.choose_target``), and a remap
-    plus its verification only when the target needs one (``decide.remap_needed``)."""
+                  work_dir: Any = None, seed: int = 0, bases: Any = None, base_vocab: Any = None) -> SimpleNamespace:
+    """Lineage first (``lineage_for``: which base the file descends from decides between configs of
+    the same shapes), then the matrix, diagnosis against ``config``, the target
+    (``decide.choose_target``), and a remap plus its verification only when the target needs one
+    (``decide.remap_needed``)."""
     import tempfile
 
     from f5lab.compat.diagnose import diagnose
     from f5lab.compat.loading import compatibility_matrix, verify
     from f5lab.compat.remap import execute_plan, plan_remap
 
+    lin = lineage_for(nb, bases, vocab, base_vocab)
     rows = compatibility_matrix(nb.checkpoint, vocab=vocab, catalogue=nb.catalogue, config=config)  # a YAML: a row too
-    diagnosis = diagnose(nb.checkpoint, config=config, vocab=vocab, catalogue=nb.catalogue)
-    chosen = decide.choose_target(rows, target)
+    diagnosis = diagnose(nb.checkpoint, config=config, vocab=vocab, catalogue=nb.catalogue, lineage=lin.result)
+    chosen = decide.choose_target(rows, target, preferred=lin.result.config if lin.result else None)
     out = SimpleNamespace(rows=rows, diagnosis=diagnosis, config=getattr(config, "name", config), target=chosen,
-                          plan=None, remapped=None, verification=None, remap_s=None)
+                          plan=None, remapped=None, verification=None, remap_s=None, lineage=lin)
     if decide.remap_needed(rows, chosen):
         import time
 
@@ -193,14 +196,143 @@ def compatibility_result(side: Sidecar, nb: NotebookContext, c: SimpleNamespace)
         side.verdict("remap", f"remapped for {c.target} ({remapped}, {human_bytes(remapped_bytes)}): "
                      + (f"verified, {v.tensors_equal}/{v.tensors_checked} tensors equal" if v.ok
                         else "FAILED verification"), ok=v.ok)
-    fix = decide.fix_line(str(nb.checkpoint), str(c.config), c.rows, c.target, nb.catalogue)  # runnable as printed
+    lin = c.lineage.result
+    settled = (f"descends from {lin.nearest.name} (lineage)" if lin is not None and lin.decided and
+               lin.config == c.target else None)
+    fix = decide.fix_line(str(nb.checkpoint), str(c.config), c.rows, c.target, nb.catalogue, settled)  # runnable
     side.record("service_code", {r.config: {"needs_remap": r.needs_remap, "remap_command": r.remap_command,
                                             "code": r.code} for r in c.rows if r.code})  # f5-tts alone
+    lineage_result(side, c)
     side.answer("loading", text=text, asked=c.config, loads_as_asked=asked_ok, loads=by["loads"],
                 after_remap=by["loads after remap"], cannot=by["cannot"], target=c.target, fix=fix,
                 remapped=remapped, remapped_bytes=remapped_bytes, verified=verified,
                 service=next((str(_service(r)) for r in c.rows if r.config == c.target and r.code), None))
     return side.summary()
+
+
+# -- 02: lineage ---------------------------------------------------------------------------------------------
+def lineage_for(nb: NotebookContext, bases: Any, vocab: Any = None, base_vocab: Any = None) -> SimpleNamespace:
+    """Lineage of the notebook's checkpoint: against ``bases`` (paths), or the Hugging Face cache
+    (``bases`` None), or nothing (``[]``). A notebook's own tiny fixture gets stand-in bases built
+    for the run (``f5lab.testing.lineage_fixture.notebook_stand_ins``). ``result`` is None when no
+    base is at hand; ``searched`` says where it looked."""
+    import tempfile
+
+    from f5lab.compat.lineage import NoBaseError, find_bases, lineage
+
+    out = SimpleNamespace(result=None, searched=[], stand_in=False)
+    if bases is not None and not list(bases):
+        return out
+    paths = [str(b) for b in bases] if bases is not None else None
+    if paths is None and nb.fixture:
+        from f5lab.testing.lineage_fixture import notebook_stand_ins
+
+        folder = Path(tempfile.mkdtemp(prefix="f5lab-nb-bases-"))
+        paths, out.stand_in = [str(p) for p in notebook_stand_ins(nb.checkpoint, folder).values()], True
+    try:
+        out.result = lineage(nb.checkpoint, paths, vocab=vocab, base_vocab=base_vocab, catalogue=nb.catalogue)
+    except NoBaseError:
+        out.searched = find_bases()[1]
+    return out
+
+
+def lineage_result(side: Sidecar, c: SimpleNamespace) -> None:
+    """Record lineage's numbers, its verdict and its answer facts (``decide.lineage_verdict``)."""
+    lin = c.lineage.result
+    v = decide.lineage_verdict(lin, c.lineage.searched, c.lineage.stand_in)
+    side.verdict("lineage", v["text"], ok=v["ok"])
+    side.answer("lineage", **v)
+    side.record("lineage.decided", v["decided"])
+    side.record("lineage.config", v["config"])
+    if lin is None:
+        return
+    side.record("lineage.margin", v["margin"], "1 - nearest / next distance")
+    for b in lin.bases:
+        side.record(f"lineage.bases.{b.name}.distance", decide.significant(b.distance), "relative distance")
+        side.record(f"lineage.bases.{b.name}.cosine", decide.significant(b.cosine), "cosine")
+        side.record(f"lineage.bases.{b.name}.unchanged", b.unchanged, f"of {b.tensors} tensors")
+    side.record("lineage.bases_apart", v["bases_apart"], "relative distance")
+    for key in ("identical", "ema_equals_raw", "ema_equals_init"):
+        side.record(f"lineage.{key}", lin.flags.get(key))
+    side.record("lineage.frozen", len(lin.flags.get("frozen") or []), "tensors")
+    rows = lin.nearest.rows if lin.nearest else None
+    if rows is not None:
+        side.record("lineage.new_rows", rows.new, "rows")
+        side.record("lineage.new_rows_trained", rows.new_trained, "rows")
+
+
+def lineage_table(c: SimpleNamespace) -> Table | None:
+    """One row per base compared: its config (and how it is known), distance, cosine, unchanged tensors."""
+    lin = c.lineage.result
+    if lin is None:
+        return None
+    return Table([{"base": b.name, "config": b.config or "?", "how the config is known": b.config_source,
+                   "distance": _two(b.distance), "cosine": _two(b.cosine, 4), "unchanged tensors":
+                   f"{b.unchanged} of {b.tensors}"} for b in lin.bases])
+
+
+def lineage_text(c: SimpleNamespace) -> None:
+    """The verdict with its bar, the bases' distance from each other, and what was not compared."""
+    lin = c.lineage
+    v = decide.lineage_verdict(lin.result, lin.searched, lin.stand_in)
+    if lin.result is None:
+        say(v["text"] if lin.searched else "lineage: not run (no base given)")
+        return
+    r = lin.result
+    say(v["text"], f"the bar: the nearest base at most {r.max_distance:g} away (unrelated weights of the same "
+        f"scale: 1.41) and the next at least twice as far (margin >= {r.min_margin:g}; here "
+        + ("-" if r.margin is None else f"{r.margin:.2f}") + ")",
+        *[f"skipped: {Path(s['path']).name}: {s['reason']}" for s in r.skipped], *[f"note: {n}" for n in r.notes])
+
+
+def drift_table(c: SimpleNamespace) -> Table | None:
+    """Relative distance per block (rows) to each base (columns): what fine-tuning changed, where."""
+    lin = c.lineage.result
+    if lin is None or not lin.bases:
+        return None
+    from f5lab.compat.lineage import block_rank
+
+    blocks = sorted({row["block"] for b in lin.bases for row in b.blocks}, key=block_rank)
+    by = {b.name: {row["block"]: row for row in b.blocks} for b in lin.bases}
+    rows = [{"block": blk, **{f"vs {b.name}": _two(by[b.name].get(blk, {}).get("distance")) for b in lin.bases},
+             "unchanged": by[lin.bases[0].name].get(blk, {}).get("unchanged")} for blk in blocks]
+    return Table(rows)
+
+
+def drift_figure(side: Sidecar, c: SimpleNamespace) -> Any:
+    """Relative change per block, blocks on the x axis, one line per base (log scale)."""
+    lin = c.lineage.result
+    if lin is None or not lin.bases:
+        return None
+    from f5lab.compat.lineage import plot_drift
+
+    return side.figure("lineage", plot_drift(lin))
+
+
+def lineage_flags(c: SimpleNamespace) -> None:
+    """What the comparison says about the fine-tuning: identical, frozen tensors, EMA, new rows."""
+    lin = c.lineage.result
+    if lin is None:
+        return
+    from f5lab.compat.lineage import flag_lines
+
+    near = lin.nearest
+    lines = flag_lines(lin)
+    if near is not None and near.raw is not None:
+        lines.append(f"raw (training) weights: distance {_two(near.raw['distance'])} to {near.name}, the EMA weights "
+                     f"{_two(near.distance)}")
+    ema = "" if near is None or near.raw is None else ", the EMA apart from the raw weights"
+    say(*(lines or [f"nothing unusual against {near.name if near else 'the bases'}: every tensor moved, no new "
+                    f"embedding row{ema}"]))
+
+
+def _two(x: float | None, digits: int = 2) -> str:
+    """A distance to two significant digits (a cosine to ``digits`` decimals): the same under other CPU kernels."""
+    if x is None:
+        return "-"
+    if digits != 2:
+        return f"{x:.{digits}f}"
+    return "0" if x == 0 else f"{x:.2g}"
 
 
 def _service(row: Any) -> Any:

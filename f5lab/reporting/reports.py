@@ -201,13 +201,14 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
                gen_text: str | None = None, gpu: str = DEMO_GPU, out: str | os.PathLike = "reports",
                run_id: str | None = None, configs: str = "auto", vocab: str | os.PathLike | None = None,
                nfe: int | None = None, seed: int = 0, asr: str | None = "pocketsphinx", device: str = "auto",
-               notebooks: Sequence[str] | None = None,
+               notebooks: Sequence[str] | None = None, bases: Sequence[str | os.PathLike] | None = None,
                progress: bool = True, echo: Callable[[str], None] | None = None) -> Report:
     """Run the notebooks on ``checkpoint`` (None: the built-in full-scale demo) into ``out/<run-id>/``.
 
     ``config`` is the config the checkpoint is diagnosed against (the one a service tried);
-    ``ref_audio``/``ref_text`` drive synthesis and the probe; ``gpu`` the memory verdicts.
-    Returns the ``Report``; ``Report.ok`` is False when any notebook failed.
+    ``ref_audio``/``ref_text`` drive synthesis and the probe; ``gpu`` the memory verdicts;
+    ``bases`` the base checkpoints lineage compares it with (None: f5-tts's in the local Hugging
+    Face cache). Returns the ``Report``; ``Report.ok`` is False when any notebook failed.
     """
     echo = echo or (lambda _msg: None)
     from f5lab.speech.synth import check_settings
@@ -220,6 +221,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         from f5lab.files.vocab import read_vocab
 
         read_vocab(vocab)
+    bases = check_bases(bases)
     device = resolve_device(device)
     folder = notebooks_dir()
     names = select_notebooks(folder, notebooks)
@@ -241,7 +243,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         "vocab": str(Path(vocab).resolve()) if vocab else None, "gpu": gpu,
         "ref_audio": str(ref_audio), "ref_text": ref_text, "gen_text": gen_text or DEMO_GEN_TEXT,
         "nfe": nfe if nfe is not None else (list(DEMO_NFE) if demo else DEFAULT_NFE), "seed": seed, "asr": asr, "device": device,
-        "work_dir": str(run_dir),
+        "work_dir": str(run_dir), "bases": bases,
         "demo": demo, **(DEMO_EXTRA if demo else {}),
     }
     params.update(config_params(checkpoint, params["config"], catalogue, params["vocab"]))
@@ -264,6 +266,16 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     write_report_html(run_dir, summary, manifest, results)
     return Report(run_dir=run_dir, results=results, summary=summary, manifest=manifest,
                   failed=[r.name for r in results if r.status != "ok"])
+
+
+def check_bases(bases: Sequence[str | os.PathLike] | None) -> list[str] | None:
+    """Absolute paths of the lineage bases, each opened as a checkpoint (a bad one: one line now, not a
+    failed notebook later); None stays None (the notebook looks in the Hugging Face cache)."""
+    if bases is None:
+        return None
+    from f5lab.files.checkpoint import open_checkpoint
+
+    return [str(open_checkpoint(b).path.resolve()) for b in bases]
 
 
 def page_title(name: str, checkpoint: str | os.PathLike) -> str:
@@ -387,8 +399,9 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     """The report's answer, from the facts the notebooks recorded (``Sidecar.answer``): what the
     checkpoint is; whether it loads under the config asked and under which it does; the one line
     that fixes it; whether it fits the target GPU (dtype, attention, up to how many seconds and
-    what limits that); the probe's verdict with its margin; what stays undecided. ``lines`` is
-    the card, in that order; a fact whose notebook did not run is absent."""
+    what limits that); which base lineage says it descends from (the config it implies, before the
+    probe); the probe's verdict with its margin; what stays undecided. ``lines`` is the card, in
+    that order; a fact whose notebook did not run is absent."""
     lines: list[dict[str, Any]] = []
     out: dict[str, Any] = {"checkpoint": Path(str(params.get("checkpoint", ""))).name or None,
                            "config_asked": params.get("config"), "gpu": params.get("gpu"), "lines": lines}
@@ -415,21 +428,31 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
         out["fits"] = {k: mem.get(k) for k in ("gpu", "dtype", "attn", "seconds", "fits", "needs_bytes",
                                                "budget_bytes", "max_seconds", "limited_by")}
         lines.append({"label": "fits the GPU?", "text": mem["text"], "ok": mem["fits"]})
+    lineage = facts.get("lineage")
+    if lineage:  # before the probe: the weights' origin decides where the shapes cannot
+        out["lineage"] = {k: lineage.get(k) for k in ("decided", "config", "base", "distance", "next_distance",
+                                                      "margin", "bases_apart", "identical", "text")}
+        lines.append({"label": "which config (lineage)", "text": lineage["text"], "ok": lineage["ok"]})
     probe = facts.get("probe")
     if probe:
         out["probe"] = {k: probe.get(k) for k in ("best", "runner_up", "decided", "margin_pct", "bar_pct")}
-        lines.append({"label": "which config (probe)", "text": probe["text"], "ok": probe["ok"]})
-    undecided = _undecided(what, probe)
+        text = probe["text"]
+        if lineage and lineage.get("decided") and probe.get("decided") and probe.get("best") != lineage.get("config"):
+            text += f"; lineage says {lineage['config']}: check the base given"
+        lines.append({"label": "which config (probe)", "text": text, "ok": probe["ok"]})
+    undecided = _undecided(what, probe, lineage)
     out["undecided"] = undecided
     lines.append({"label": "still undecided", "text": "; ".join(undecided) or "nothing", "ok": None})
     return out
 
 
-def _undecided(what: dict[str, Any] | None, probe: dict[str, Any] | None) -> list[str]:
-    """What the shapes could not decide, less what the probe settled."""
+def _undecided(what: dict[str, Any] | None, probe: dict[str, Any] | None,
+               lineage: dict[str, Any] | None = None) -> list[str]:
+    """What the shapes could not decide, less what lineage or the probe settled."""
     items = list((what or {}).get("undetermined", []))
-    if probe and probe.get("decided"):
-        items = [i for i in items if not (probe.get("best") and probe["best"] in i)]
+    for settled, name in ((lineage, "config"), (probe, "best")):
+        if settled and settled.get("decided") and settled.get(name):
+            items = [i for i in items if settled[name] not in i]
     return items
 
 

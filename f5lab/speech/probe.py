@@ -234,7 +234,8 @@ class ProbeHook:
 def load_model_by_probe(path: str | Path, ref_audio: Any, ref_text: str, *, seed: int = 0, n_samples: int = 8,
                         **load_kwargs: Any) -> tuple[Any, ProbeResult | None]:
     """``load_model`` that settles an ambiguous config by probe; returns the model and the probe's
-    result (None when a named config, the file's own record or the shapes decided)."""
+    result (None when a named config, the file's own record, the shapes or lineage decided: pass
+    ``bases=[...]`` or ``bases="auto"`` and the base the file descends from decides before the probe)."""
     from f5lab.compat.loading import load_model
 
     hook = ProbeHook(ref_audio, ref_text, seed=seed, n_samples=n_samples, vocab=load_kwargs.get("vocab"),
