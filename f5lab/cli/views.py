@@ -359,3 +359,33 @@ def show_compare(d: dict[str, Any], a: str = "A", b: str = "B") -> None:
         out.print(f"mel distance: L1 {md['mel_l1']:.4f}, MCD {md['mcd_db']:.2f} dB over {md['frames_compared']} frames")
     for k, v in d.get("metrics", {}).items():
         out.print(f"metric {k}: {v['a']} -> {v['b']}")
+
+
+# -- text: what f5-tts will see (issue 19) -------------------------------------------------------------
+def show_text(r: Any) -> None:
+    """The human form of ``f5lab text``: the text as the model gets it, its unknown characters,
+    the chunks with their seconds, and the advice."""
+    from f5lab.speech.text.analysis import describe_unknown
+
+    out = console()
+    how = "normalised" if r.normalize else "as written (--no-normalize)"
+    out.print(f"[bold]{r.lang}[/bold], {how}; vocab: {r.vocab} ({r.vocab_tokens} tokens)", highlight=False)
+    hang(out, "  written:    ", r.raw)
+    hang(out, "  model gets: ", r.normalized)
+    lines = describe_unknown(r.unknown)
+    out.print("characters the vocab lacks: " + ("none" if not lines else ""), markup=False)
+    for line in lines:
+        hang(out, "  ", line)
+    ref = r.reference
+    where = "f5-tts's example clip" if ref["default"] else ref["source"]
+    out.print(f"reference: {where}, {ref['seconds']:.2f} s ({ref['frames']} frames); chunks of at most "
+              f"{r.max_chars} bytes", markup=False, highlight=False)
+    table = Table("#", "bytes", "speed", "seconds", "text")
+    for i, c in enumerate(r.chunks, 1):
+        speed = f"[yellow]{c.speed:g} (slowed)[/yellow]" if c.slowed else f"{c.speed:g}"
+        table.add_row(str(i), str(c.bytes), speed, f"{c.seconds:.2f}", escape(c.text))
+    out.print(table)
+    out.print(f"{r.seconds:.2f} s of speech in {len(r.chunks)} chunk(s)", highlight=False)
+    marks = {True: "ok ", False: "NO ", None: " - "}
+    for a in r.advice:
+        hang(out, f"  [{marks[a['ok']]}] {a['rule']:<12} ", a["text"])
