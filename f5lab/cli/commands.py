@@ -83,6 +83,19 @@ def _one_line_usage(exc: click.UsageError) -> click.UsageError:
     return _OneLineUsageError(exc.format_message(), ctx=exc.ctx)
 
 
+# options shared by the commands that speak or score (issue 19)
+LANG_CHOICE = click.Choice(["pt-BR", "en"], case_sensitive=False)
+LANG_HELP = "Language of the texts: its normaliser (numbers, money, dates, times, units as words) and its WER."
+NORMALIZE_HELP = ("Normalise the texts for --lang before f5-tts sees them (records keep both); --no-normalize "
+                  "speaks them as written.")
+ASR_CHOICES = ["auto", "pocketsphinx", "faster-whisper", "none"]
+ASR_HELP = ("ASR for the word error rate: auto = pocketsphinx (offline, in its wheel) for English, and no WER for "
+            "other languages (\"no WER: no ASR for pt offline\"); faster-whisper needs --asr-model-dir.")
+ASR_DIR_HELP = "A local faster-whisper (CTranslate2) model directory, for --asr faster-whisper (never downloaded)."
+ASR_LANGUAGE_HELP = "Language the ASR listens for, e.g. pt. [default: that of --lang]"
+VOCODER_HELP = "Local vocos (config.yaml + pytorch_model.bin) or BigVGAN directory. Without it: Griffin-Lim."
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="f5lab")
 def main() -> None:
@@ -392,7 +405,9 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
 @click.option("--ref-audio", type=click.Path(dir_okay=False, path_type=str),
               help="Reference clip for synthesis and the probe. [default: f5-tts's basic_ref_en.wav]")
 @click.option("--ref-text", help="Transcript of --ref-audio (give both or neither).")
-@click.option("--gen-text", default=None, help="Text to synthesise. [default: a short sentence]")
+@click.option("--gen-text", default=None, help="Text to synthesise. [default: a short sentence in --lang]")
+@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP)
+@click.option("--normalize/--no-normalize", default=True, show_default=True, help=NORMALIZE_HELP)
 @click.option("--gpu", default="GTX 1050 Ti", show_default=True, help="GPU the memory verdicts highlight.")
 @click.option("--nfe", type=int, default=None, help="Flow-matching steps for synthesis. [default: 32, "
               "f5-tts's own; the demo uses 4 to stay quick on a CPU]")
@@ -401,8 +416,10 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
 @click.option("--configs", type=click.Choice(["auto", "shipped", "tiny"]), default="auto", show_default=True,
               help="Catalogue to rank against: shipped configs, or them shrunk for --scale tiny checkpoints.")
 @click.option("--seed", default=0, show_default=True, help="Seed for synthesis and measurements.")
-@click.option("--asr", type=click.Choice(["pocketsphinx", "none"]), default="pocketsphinx", show_default=True,
-              help="Offline ASR for the word error rate column (pocketsphinx: English, ships in its wheel).")
+@click.option("--asr", type=click.Choice(ASR_CHOICES), default="auto", show_default=True, help=ASR_HELP)
+@click.option("--asr-model-dir", type=click.Path(path_type=str), default=None, help=ASR_DIR_HELP)
+@click.option("--language", "asr_language", default=None, help=ASR_LANGUAGE_HELP)
+@click.option("--vocoder", type=click.Path(path_type=str), default=None, help=VOCODER_HELP)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where synthesis, the probe and the measurement run (auto: the GPU if torch sees one).")
 @click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=str),
@@ -412,8 +429,9 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
               "e.g. --notebook 01_inspect.")
 @friendly_errors
 def report(path: str | None, config: str | None, ref_audio: str | None, ref_text: str | None,
-           gen_text: str | None, gpu: str, nfe: int | None, vocab: str | None, configs: str, seed: int,
-           asr: str, device: str, out: str, run_id: str | None, notebooks: tuple[str, ...]) -> None:
+           gen_text: str | None, lang: str, normalize: bool, gpu: str, nfe: int | None, vocab: str | None,
+           configs: str, seed: int, asr: str, asr_model_dir: str | None, asr_language: str | None,
+           vocoder: str | None, device: str, out: str, run_id: str | None, notebooks: tuple[str, ...]) -> None:
     """Run the report notebooks on checkpoint PATH into OUT/<run-id>/ (exit 1 if one fails).
 
     Executes notebooks/01_inspect, 02_compatibility, 03_memory and 04_synthesis with
@@ -431,13 +449,16 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
       f5lab report                                         # the demo, under 10 min on 2 CPU cores
       f5lab report model_last.safetensors --config E2TTS_Base \\
           --ref-audio me.wav --ref-text "What I say in me.wav." --gpu "GTX 1050 Ti"
+      f5lab report model_last.safetensors --lang pt-BR --ref-audio eu.wav --ref-text "O que digo." \\
+          --vocoder vocos-mel-24khz/ --asr faster-whisper --asr-model-dir whisper-small-ct2/ --language pt
     """
     from f5lab.reporting.reports import run_report
 
     result = run_report(path, config=config, ref_audio=ref_audio, ref_text=ref_text, gen_text=gen_text,
                         gpu=gpu, out=out, run_id=run_id, configs=configs, vocab=vocab, nfe=nfe, seed=seed,
                         asr=None if asr == "none" else asr, device=device, notebooks=list(notebooks) or None,
-                        echo=click.echo)
+                        lang=lang, normalize=normalize, vocoder=vocoder, asr_model_dir=asr_model_dir,
+                        asr_language=asr_language, echo=click.echo)
     for r in result.results:
         click.echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
     from f5lab.cli.views import show_answer
@@ -469,8 +490,12 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
 @click.option("--configs", type=click.Choice(["auto", "shipped", "tiny"]), default=None,
               help="Config catalogue (tiny: `demo-checkpoint --scale tiny` files). [default: auto]")
 @click.option("--loss-samples", type=int, default=None, help="Paired noise/time samples per held-out clip. [default: 4]")
-@click.option("--asr", type=click.Choice(["pocketsphinx", "none"]), default=None,
-              help="Offline ASR for a WER column (English). [default: pocketsphinx]")
+@click.option("--asr", type=click.Choice(ASR_CHOICES), default=None, help=ASR_HELP + " [default: auto]")
+@click.option("--asr-model-dir", type=click.Path(path_type=str), default=None, help=ASR_DIR_HELP)
+@click.option("--language", "asr_language", default=None, help=ASR_LANGUAGE_HELP)
+@click.option("--lang", default=None, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP + " [default: en]")
+@click.option("--normalize/--no-normalize", default=None, help=NORMALIZE_HELP + " [default: normalize]")
+@click.option("--vocoder", type=click.Path(path_type=str), default=None, help=VOCODER_HELP)
 @click.option("--seed", type=int, default=None, help="Seed of noise, times and synthesis. [default: 0]")
 @click.option("--workers", default=2, show_default=True, help="Local Dask worker processes (1 thread each).")
 @click.option("--scheduler", default=None, help="Address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 "
@@ -486,8 +511,9 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
 def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None, gen_text: tuple[str, ...],
           val_audio: tuple[str, ...], val_text: tuple[str, ...], config: tuple[str, ...], nfe: tuple[int, ...],
           dtype: tuple[str, ...], device: tuple[str, ...], configs: str | None, loss_samples: int | None, asr: str,
-          seed: int | None, workers: int, scheduler: str | None, notebooks: tuple[str, ...], out: str,
-          sweep_id: str | None, no_compare: bool) -> None:
+          asr_model_dir: str | None, asr_language: str | None, lang: str | None, normalize: bool | None,
+          vocoder: str | None, seed: int | None, workers: int, scheduler: str | None, notebooks: tuple[str, ...],
+          out: str, sweep_id: str | None, no_compare: bool) -> None:
     """Compare checkpoints and settings: SOURCES are checkpoints, folders, globs or one sweep.yaml.
 
     Every checkpoint x --config x --nfe x --dtype x --device x --gen-text is a point; each
@@ -514,7 +540,8 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
     spec = spec_from_options(list(sources), ref_audio=ref_audio, ref_text=ref_text, gen_text=gen_text,
                              val_audio=val_audio, val_text=val_text, config=config, nfe=nfe, dtype=dtype,
                              device=device, configs=configs, loss_samples=loss_samples,
-                             asr=asr, seed=seed)
+                             asr=asr, seed=seed, lang=lang, normalize=normalize, vocoder=vocoder,
+                             asr_model_dir=asr_model_dir, asr_language=asr_language)
     result = run_sweep(spec, out=out, sweep_id=sweep_id, workers=workers, scheduler=scheduler,
                        notebooks=list(notebooks) or None, compare=not no_compare, echo=click.echo)
     for b in result.summary["best"].values():
@@ -605,17 +632,13 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
 
 
 # -- text: what f5-tts will see (issue 19) -----------------------------------------------------------
-LANG_CHOICE = click.Choice(["pt-BR", "en"], case_sensitive=False)
-LANG_HELP = "Language of the texts: its normaliser (numbers, money, dates, times, units as words) and its WER."
-NORMALIZE_HELP = ("Normalise the texts for --lang before f5-tts sees them (records keep both); --no-normalize "
-                  "speaks them as written.")
 
 
 @main.command("text")
 @click.argument("text", required=False)
 @click.option("--file", "text_file", type=click.Path(dir_okay=False, path_type=str),
               help="Read the text from a UTF-8 file instead.")
-@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, help=LANG_HELP)
+@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP)
 @click.option("--normalize/--no-normalize", default=True, show_default=True, help=NORMALIZE_HELP)
 @click.option("--vocab", type=click.Path(dir_okay=False, path_type=str),
               help="vocab.txt of the checkpoint. [default: f5-tts's base vocab, 2545 tokens]")
@@ -702,7 +725,7 @@ def _catalogue(configs: str) -> Any:
               help="Transcribe --ref-audio when --ref-text is not given.")
 @click.option("--asr-model-dir", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Local faster-whisper model directory (for --asr faster-whisper).")
-@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, help=LANG_HELP)
+@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP)
 @click.option("--normalize/--no-normalize", default=True, show_default=True, help=NORMALIZE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON record instead of a summary.")
 @friendly_errors
@@ -778,7 +801,7 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
 @click.option("--device", default="cpu", show_default=True, help="torch device.")
-@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, help="Language of --ref-text (its "
+@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help="Language of --ref-text (its "
               "normaliser).")
 @click.option("--normalize/--no-normalize", default=True, show_default=True,
               help="Normalise --ref-text for --lang first: the loss is on the text the model is given.")

@@ -411,7 +411,7 @@ def text_result(side: Sidecar, gen_text: str, ref_audio: Any, ref_text: str, lan
                 normalize: bool = True, vocab: Any = None) -> Any:
     """What the model will read (``f5lab.speech.text.analysis``): recorded, with its verdict; shown
     as the written and the spoken text, the characters the vocab lacks, the chunks and the advice."""
-    from f5lab.speech.text.analysis import analyse, describe_unknown, reference_lang
+    from f5lab.speech.text.analysis import analyse, reference_lang
 
     r = analyse(gen_text, lang, vocab=vocab, normalize=normalize, ref_text=ref_text, ref_audio=ref_audio,
                 ref_lang=reference_lang(ref_audio, lang))
@@ -428,8 +428,17 @@ def text_result(side: Sidecar, gen_text: str, ref_audio: Any, ref_text: str, lan
                  f"chunk(s), {r.seconds:g} s by f5-tts's rule; "
                  + (f"{len(silent)} character(s) read as silence: {''.join(silent)!r}" if silent
                     else "every character in the vocab"), ok=False if silent else None)
-    say(f"written:    {r.raw}", f"model gets: {r.normalized}", *describe_unknown(r.unknown))
     return r
+
+
+def text_lines(r: Any) -> None:
+    """The written text, what the model gets, and each character the vocab lacks with what it became."""
+    from f5lab.speech.text.analysis import describe_unknown
+
+    how = "normalised" if r.normalize else "as written (normalize=False)"
+    say(f"{r.lang}, {how}; vocab: {r.vocab} ({r.vocab_tokens} tokens)", f"written:    {r.raw}",
+        f"model gets: {r.normalized}", f"reference transcript as the model gets it: {r.reference['text_used']}",
+        *(describe_unknown(r.unknown) or ["every character of the text is in the vocab"]))
 
 
 def text_table(r: Any) -> Table:

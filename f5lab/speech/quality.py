@@ -216,7 +216,7 @@ def choose_asr(asr: str | None, lang: str = "en", model_dir: str | Path | None =
     from f5lab.speech.text import asr_language
 
     language = language or asr_language(lang)
-    if asr in (None, "none"):
+    if not asr or asr == "none":  # off (False: a sweep's "--asr none" over its file)
         return ASRChoice(None, language)
     if asr not in ASR_CHOICES:
         raise QualityError(f"--asr {asr!r}: unknown; use {', '.join(ASR_CHOICES)}")

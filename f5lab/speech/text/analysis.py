@@ -88,20 +88,26 @@ def vocab_tokens(vocab: str | Path | Iterable[str] | None) -> tuple[frozenset[st
 def unknown_report(done: Normalized, vocab: frozenset[str]) -> list[dict[str, Any]]:
     """Every character of the raw text f5-tts would not find in ``vocab``, and what it became:
     ``lowercased`` (to a letter the vocab has), ``mapped`` (a rule rewrote it: which, into what),
-    or ``silence`` (still unknown: f5-tts reads it as index 0, a space)."""
+    or ``silence`` (f5-tts reads it as index 0, a space); then any character the vocab lacks that
+    only the normalised text holds (a rule's output), as silence too: nothing unknown goes unsaid."""
+    silent = {u.char: u for u in f5tts.check_text(done.text, vocab, "normalized")}
     out = []
     for u in f5tts.check_text(done.raw, vocab, "text"):
         entry = {"char": u.char, "name": u.name, "positions": u.positions, "became": "silence", "as": " "}
-        if u.char in done.text:
-            out.append(entry)
-            continue
-        change = next((c for c in done.changes if u.char in c.before), None)
+        change = None if u.char in done.text else next((c for c in done.changes if u.char in c.before), None)
         if change is not None:
             entry.update(became="lowercased" if change.rule == "lowercase" else "mapped", rule=change.rule,
                          **{"as": change.after, "from": change.before})
-        elif u.char.isspace():
-            entry.update(became="mapped", rule="space", **{"as": " "})
+            if any(c in silent for c in change.after):  # rewritten into characters the vocab lacks too
+                entry["became"] = "silence"
+        elif u.char not in done.text:
+            entry.update(became="mapped", rule="space" if u.char.isspace() else "nfc")  # composed with its letter
         out.append(entry)
+    seen = {e["char"] for e in out}
+    for c, u in silent.items():
+        if c not in seen:
+            out.append({"char": c, "name": u.name, "positions": u.positions, "became": "silence", "as": " ",
+                        "where": "normalized"})
     return out
 
 

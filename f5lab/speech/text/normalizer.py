@@ -275,7 +275,23 @@ class Normalizer:
 
         return self._sub("unit", rf"{NEG}{self.num}\s?(?P<unit>{_alternatives(units)})(?!{LETTER}|/)", fn, text)
 
+    def decades(self, text: str) -> str:
+        """English decades: '1990s' -> 'nineteen nineties' (the table's ``numbers.decades`` suffix)."""
+        suffix = self.rules["numbers"].get("decades")
+        if not suffix:
+            return text
+
+        def fn(m: re.Match) -> str | None:
+            words = self.words.integer(m.group(1), year_ok=True).split()
+            last = words[-1]
+            words[-1] = last[:-1] + "ies" if last.endswith("y") else last + "s"
+            return " ".join(words)
+
+        return self._sub("number", rf"(?<!\d)(\d{{4}}){re.escape(suffix)}(?!{LETTER})", fn, text)
+
     def numbers(self, text: str) -> str:
+        text = self.decades(text)
+
         def fn(m: re.Match) -> str:
             gender = "m" if m.group("frac") else self._gender_after(m.string[m.end():])
             return self._amount(m, gender)

@@ -84,8 +84,9 @@ class NumberWords:
 
     def fraction(self, digits: str) -> str:
         """The digits after the decimal separator: as a number after its leading zeros ('05' -> 'zero
-        cinco', '14' -> 'catorze'), or digit by digit, as the table says."""
-        if self.num["decimals"] == "digits":
+        cinco', '14' -> 'catorze') when the table says so and they are few, else digit by digit
+        ('3,14159' -> 'três vírgula um quatro um cinco nove')."""
+        if self.num["decimals"] == "digits" or len(digits) > self.num.get("decimals_as_number_max", 3):
             return self.digits(digits)
         zeros = len(digits) - len(digits.lstrip("0"))
         rest = digits[zeros:]
