@@ -373,7 +373,7 @@ def show_text(r: Any) -> None:
     hang(out, "  written:    ", r.raw)
     hang(out, "  model gets: ", r.normalized)
     lines = describe_unknown(r.unknown)
-    out.print("characters the vocab lacks: " + ("none" if not lines else ""), markup=False)
+    out.print("characters the vocab lacks:" + ("" if lines else " none"), markup=False)
     for line in lines:
         hang(out, "  ", line)
     ref = r.reference

@@ -96,6 +96,7 @@ def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen
     t_synth = time.perf_counter()
     m = r.record["metrics"]
     numbers["spoken_text"] = (r.record["text"]["gen_text"], None)
+    numbers["vocoder"] = (r.record["vocoder"]["kind"], None)
     numbers.update(audio_seconds=(round(r.seconds, 4), "s of audio"), silence_ratio=(m["silence_ratio"], "fraction"),
                    non_finite=(m["non_finite"], "samples"), rms_dbfs=(m["rms_dbfs"], "dBFS"))
     numbers.update(quality_numbers(r, ref_audio, gen_text, asr_choice, speaker, notes, lang))
