@@ -116,3 +116,15 @@ def test_a_sweep_point_in_pt_br(make_fixture, tmp_path):
                         loss_samples=1, asr=params["asr"], speaker=None, lang="pt-BR")
     assert ev.numbers["spoken_text"][0] == "bom dia, são duas horas."
     assert ev.numbers["wer"] == (None, "fraction") and NO_WER_PT in ev.notes
+
+
+def test_the_notebooks_declare_the_language_and_asr_parameters():
+    """papermill passes only the parameters a notebook declares (and skips a line it cannot parse):
+    the report's and the sweep's new settings must reach 04 and sweep_point."""
+    import papermill as pm
+
+    from f5lab.reporting.reports import notebooks_dir
+
+    wanted = {"lang", "normalize", "asr", "asr_model_dir", "asr_language", "vocoder", "gen_text"}
+    for name in ("04_synthesis", "sweep_point"):
+        assert wanted <= set(pm.inspect_notebook(str(notebooks_dir() / f"{name}.ipynb"))), name

@@ -106,6 +106,7 @@ def main() -> None:
       f5lab demo-checkpoint demo.safetensors          # make a checkpoint to play with
       f5lab inspect model_last.safetensors            # what is it? (header only, < 1 s)
       f5lab inspect model_last.safetensors --json     # the same, machine-readable
+      f5lab text --lang pt-BR "Custa R$ 5 às 14h."      # what the model reads (no model, no torch)
       f5lab report model_last.safetensors             # the main job: all of it, as a notebook report
       f5lab report                                    # the same on the built-in full-scale demo
     """
@@ -632,8 +633,6 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
 
 
 # -- text: what f5-tts will see (issue 19) -----------------------------------------------------------
-
-
 @main.command("text")
 @click.argument("text", required=False)
 @click.option("--file", "text_file", type=click.Path(dir_okay=False, path_type=str),

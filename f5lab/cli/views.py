@@ -306,6 +306,9 @@ def show_synth(rec: dict[str, Any]) -> None:
         out.print(f"config chosen by probe: {p['best']} (margin {p['margin']}, wins {p['wins']}/{p['n_samples']})")
     out.print(f"settings: nfe {s['nfe']}, cfg {s['cfg_strength']}, sway {s['sway']}, speed {s['speed']}, "
               f"seed {s['seed']}" + (f", duration {s['duration']} s" if s.get("duration") else ""))
+    txt = rec["text"]
+    if txt.get("normalized") and txt.get("gen_text_raw") != txt["gen_text"]:
+        hang(out, f"text ({txt['lang']}, normalised): ", txt["gen_text"])
     table = Table("timing", "value")
     if t.get("model_load_s") is not None:
         table.add_row("model load", f"{t['model_load_s']:.2f} s")
