@@ -362,7 +362,8 @@ CASES += [
                                 *([("not-installed", ["--asr-model-dir", "{whisper_dir}"], ["faster-whisper"])]
                                   if importlib.util.find_spec("faster_whisper") is None else []))],
     *[(f"{c}-asr-pocketsphinx-pt", [*argv, "--asr", "pocketsphinx", "--lang", "pt-BR"], 2, ["pocketsphinx", "pt"])
-      for c, argv in (("report", REPORT), ("sweep", ["sweep", "{good}", "--out", "{out}"]))],
+      for c, argv in (("report", REPORT), ("sweep", ["sweep", "{good}", "--out", "{out}"]),
+                      ("synth", [a for a in SYNTH if a not in ("--ref-text", REF_TEXT)]))],
     *[(f"{c}-vocoder-{x}", [*argv, "--vocoder", "{" + x + "}"], 2, ["{" + x + "}"])
       for c, argv in (("report", REPORT), ("sweep", ["sweep", "{good}", "--out", "{out}"]))
       for x in ("missing", "dir", "a_file")],
