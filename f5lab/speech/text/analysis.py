@@ -22,7 +22,6 @@ from f5lab.speech.text.normalizer import Normalized, default_vocab, prepare
 from f5lab.speech.text.rules import canonical, load_rules
 
 EXAMPLE_REF_TEXT = "Some call me nature, others call me mother nature."  # f5-tts's basic_ref_en.wav
-MAX_FRAMES = 8192  # f5-tts TextEmbedding.precompute_max_pos (f5lab.hardware.memory.MAX_FRAMES)
 
 
 def example_ref_audio() -> Path:
@@ -215,6 +214,8 @@ def _reference_check(ref: dict[str, Any]) -> dict[str, Any]:
 
 
 def _long_check(report: TextReport) -> dict[str, Any]:
+    from f5lab.hardware.memory import MAX_FRAMES  # f5-tts's TextEmbedding.precompute_max_pos
+
     over = [c for c in report.chunks if c.bytes > report.max_chars]
     capped = [c for c in report.chunks if c.total_frames > MAX_FRAMES]
     if capped:
