@@ -29,6 +29,8 @@ _EXPORTS = {
     "compatibility_matrix": ("f5lab.compat.loading", "compatibility_matrix"),
     "profile": ("f5lab.hardware.memory", "profile"),
     "synthesize": ("f5lab.speech.synth", "synthesize"),
+    "normalize": ("f5lab.speech.text.normalizer", "normalize"),
+    "analyse_text": ("f5lab.speech.text.analysis", "analyse"),
     "compare_records": ("f5lab.speech.quality", "compare_records"),
     "load_model_by_probe": ("f5lab.speech.probe", "load_model_by_probe"),
     "report": ("f5lab.reporting.reports", "run_report"),

@@ -11,6 +11,7 @@ are the only subprocess tests.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -167,6 +168,9 @@ def corpus(make_fixture, tmp_path_factory) -> dict[str, str]:
     c["readonly"] = _readonly_dir(d)
     c["a_file"] = d / "existing.txt"
     c["a_file"].write_text("I am a file")
+    c["whisper_dir"] = d / "whisper_model"  # looks like a faster-whisper model (model.bin), package absent
+    c["whisper_dir"].mkdir()
+    (c["whisper_dir"] / "model.bin").write_bytes(b"\0")
     for part in (_vocabs(d), _audio(d), _texts(d)):
         c.update(part)
     return {k: str(v) for k, v in c.items()}
@@ -350,6 +354,34 @@ CASES += [
     ("lineage-no-path", ["lineage"], 2, ["PATH"]),
     ("diagnose-base-random", ["diagnose", "{good}", "--base", "{random}"], 2, ["{random}"]),
     ("report-base-missing", with_(REPORT, "--base", "{missing}"), 2, ["{missing}"]),
+    # text: what f5-tts will see; the language and the ASR of the commands that speak or score
+    ("text-nothing", ["text"], 2, ["TEXT"]),
+    ("text-blank", ["text", "   "], 2, ["empty"]),
+    ("text-and-file", ["text", "Olá", "--file", "{a_file}"], 2, ["--file"]),
+    *[(f"text-file-{x}", ["text", "--file", "{" + x + "}"], 2, ["{" + x + "}"])
+      for x in ("nonutf8", "empty_text", "blank_text", "dir", "missing")],
+    *[(f"text-vocab-{x}", ["text", "Olá", "--vocab", "{" + x + "}"], 2, ["{" + x + "}"])
+      for x in ("vocab_empty", "vocab_nonutf8", "missing", "dir")],
+    *[(f"text-ref-{x}", ["text", "Olá", "--ref-text", "Oi.", "--ref-audio", "{" + x + "}"], 2, ["{" + x + "}"])
+      for x in ("missing", "dir", "empty_wav", "random_wav", "silent", "short")],
+    ("text-ref-text-alone", ["text", "Olá", "--ref-text", "Oi."], 2, ["--ref-audio"]),
+    ("text-ref-text-blank", ["text", "Olá", "--ref-text", " ", "--ref-audio", "{ref}"], 2, ["--ref-text"]),
+    *[(f"{c}-lang-unknown", [*argv, "--lang", "de"], 2, ["--lang"])
+      for c, argv in (("text", ["text", "Olá"]), ("synth", SYNTH), ("probe", PROBE), ("report", REPORT),
+                      ("sweep", ["sweep", "{good}", "--out", "{out}"]))],
+    *[(f"{c}-asr-whisper-{x}", [*argv, "--asr", "faster-whisper", *extra], 2, needles)
+      for c, argv in (("report", REPORT), ("sweep", ["sweep", "{good}", "--out", "{out}"]))
+      for x, extra, needles in (("no-dir", [], ["--asr-model-dir"]),
+                                ("missing-dir", ["--asr-model-dir", "{missing}"], ["{missing}"]),
+                                ("invalid-dir", ["--asr-model-dir", "{dir}"], ["{dir}", "model.bin"]),
+                                *([("not-installed", ["--asr-model-dir", "{whisper_dir}"], ["faster-whisper"])]
+                                  if importlib.util.find_spec("faster_whisper") is None else []))],
+    *[(f"{c}-asr-pocketsphinx-pt", [*argv, "--asr", "pocketsphinx", "--lang", "pt-BR"], 2, ["pocketsphinx", "pt"])
+      for c, argv in (("report", REPORT), ("sweep", ["sweep", "{good}", "--out", "{out}"]),
+                      ("synth", [a for a in SYNTH if a not in ("--ref-text", REF_TEXT)]))],
+    *[(f"{c}-vocoder-{x}", [*argv, "--vocoder", "{" + x + "}"], 2, ["{" + x + "}"])
+      for c, argv in (("report", REPORT), ("sweep", ["sweep", "{good}", "--out", "{out}"]))
+      for x in ("missing", "dir", "a_file")],
     # usage
     ("unknown-command", ["frobnicate"], 2, ["frobnicate"]),
     ("inspect-no-path", ["inspect"], 2, ["PATH"]),
@@ -367,6 +399,9 @@ ACCEPTED = [
     ("profile-plot-implies-sweep", ["profile", "{good}", "--gpu", "T4", "--plot", "{out}.png"]),
     ("lineage-copy-of-its-base", ["lineage", "{good_copy}", "--base", "{good}", "--json"]),  # identical: a verdict
     ("lineage-safetensors-named-pt", ["lineage", "{st_as_pt}", "--base", "{good}"]),
+    ("text-lang-any-case", ["text", "Custa R$ 5.", "--lang", "PT-br", "--json"]),
+    ("text-no-normalize-unknown-chars", ["text", "VOVÔ ⴀ", "--no-normalize"]),
+    ("text-crlf-vocab", ["text", "Olá", "--vocab", "{vocab_crlf}"]),
 ]
 
 

@@ -83,6 +83,19 @@ def _one_line_usage(exc: click.UsageError) -> click.UsageError:
     return _OneLineUsageError(exc.format_message(), ctx=exc.ctx)
 
 
+# options shared by the commands that speak or score
+LANG_CHOICE = click.Choice(["pt-BR", "en"], case_sensitive=False)
+LANG_HELP = "Language of the texts: its normaliser (numbers, money, dates, times, units as words) and its WER."
+NORMALIZE_HELP = ("Normalise the texts for --lang before f5-tts sees them (records keep both); --no-normalize "
+                  "speaks them as written.")
+ASR_CHOICES = ["auto", "pocketsphinx", "faster-whisper", "none"]
+ASR_HELP = ("ASR for the word error rate: auto = pocketsphinx (offline, in its wheel) for English, and no WER for "
+            "other languages (\"no WER: no ASR for pt offline\"); faster-whisper needs --asr-model-dir.")
+ASR_DIR_HELP = "A local faster-whisper (CTranslate2) model directory, for --asr faster-whisper (never downloaded)."
+ASR_LANGUAGE_HELP = "Language the ASR listens for, e.g. pt. [default: that of --lang]"
+VOCODER_HELP = "Local vocos (config.yaml + pytorch_model.bin) or BigVGAN directory. Without it: Griffin-Lim."
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="f5lab")
 def main() -> None:
@@ -93,6 +106,7 @@ def main() -> None:
       f5lab demo-checkpoint demo.safetensors          # make a checkpoint to play with
       f5lab inspect model_last.safetensors            # what is it? (header only, < 1 s)
       f5lab inspect model_last.safetensors --json     # the same, machine-readable
+      f5lab text --lang pt-BR "Custa R$ 5 às 14h."      # what the model reads (no model, no torch)
       f5lab report model_last.safetensors             # the main job: all of it, as a notebook report
       f5lab report                                    # the same on the built-in full-scale demo
     """
@@ -199,7 +213,7 @@ def demo() -> None:
     show_inspection(inspect_checkpoint(demo_checkpoint()))
 
 
-# -- diagnose / remap / verify / matrix (issue 3) -------------------------------------------------
+# -- diagnose / remap / verify / matrix --------------------------------------------------
 @main.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--config", default=None, help="Also compare with this config (the one your loader used): a name "
@@ -436,7 +450,7 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
         sys.exit(1)
 
 
-# -- report (issue 6) ---------------------------------------------------------------------------
+# -- report ----------------------------------------------------------------------------
 @main.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--config", default=None, help="Config to diagnose PATH against, e.g. the one your service "
@@ -444,7 +458,9 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
 @click.option("--ref-audio", type=click.Path(dir_okay=False, path_type=str),
               help="Reference clip for synthesis and the probe. [default: f5-tts's basic_ref_en.wav]")
 @click.option("--ref-text", help="Transcript of --ref-audio (give both or neither).")
-@click.option("--gen-text", default=None, help="Text to synthesise. [default: a short sentence]")
+@click.option("--gen-text", default=None, help="Text to synthesise. [default: a short sentence in --lang]")
+@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP)
+@click.option("--normalize/--no-normalize", default=True, show_default=True, help=NORMALIZE_HELP)
 @click.option("--gpu", default="GTX 1050 Ti", show_default=True, help="GPU the memory verdicts highlight.")
 @click.option("--nfe", type=int, default=None, help="Flow-matching steps for synthesis. [default: 32, "
               "f5-tts's own; the demo uses 4 to stay quick on a CPU]")
@@ -453,8 +469,10 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
 @click.option("--configs", type=click.Choice(["auto", "shipped", "tiny"]), default="auto", show_default=True,
               help="Catalogue to rank against: shipped configs, or them shrunk for --scale tiny checkpoints.")
 @click.option("--seed", default=0, show_default=True, help="Seed for synthesis and measurements.")
-@click.option("--asr", type=click.Choice(["pocketsphinx", "none"]), default="pocketsphinx", show_default=True,
-              help="Offline ASR for the word error rate column (pocketsphinx: English, ships in its wheel).")
+@click.option("--asr", type=click.Choice(ASR_CHOICES), default="auto", show_default=True, help=ASR_HELP)
+@click.option("--asr-model-dir", type=click.Path(path_type=str), default=None, help=ASR_DIR_HELP)
+@click.option("--language", "asr_language", default=None, help=ASR_LANGUAGE_HELP)
+@click.option("--vocoder", type=click.Path(path_type=str), default=None, help=VOCODER_HELP)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where synthesis, the probe and the measurement run (auto: the GPU if torch sees one).")
 @click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=str),
@@ -467,8 +485,9 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
                    "checkpoints in the local Hugging Face cache]")
 @friendly_errors
 def report(path: str | None, config: str | None, ref_audio: str | None, ref_text: str | None,
-           gen_text: str | None, gpu: str, nfe: int | None, vocab: str | None, configs: str, seed: int,
-           asr: str, device: str, out: str, run_id: str | None, notebooks: tuple[str, ...],
+           gen_text: str | None, lang: str, normalize: bool, gpu: str, nfe: int | None, vocab: str | None,
+           configs: str, seed: int, asr: str, asr_model_dir: str | None, asr_language: str | None,
+           vocoder: str | None, device: str, out: str, run_id: str | None, notebooks: tuple[str, ...],
            bases: tuple[str, ...]) -> None:
     """Run the report notebooks on checkpoint PATH into OUT/<run-id>/ (exit 1 if one fails).
 
@@ -487,13 +506,16 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
       f5lab report                                         # the demo, under 10 min on 2 CPU cores
       f5lab report model_last.safetensors --config E2TTS_Base \\
           --ref-audio me.wav --ref-text "What I say in me.wav." --gpu "GTX 1050 Ti"
+      f5lab report model_last.safetensors --lang pt-BR --ref-audio eu.wav --ref-text "O que digo." \\
+          --vocoder vocos-mel-24khz/ --asr faster-whisper --asr-model-dir whisper-small-ct2/ --language pt
     """
     from f5lab.reporting.reports import run_report
 
     result = run_report(path, config=config, ref_audio=ref_audio, ref_text=ref_text, gen_text=gen_text,
                         gpu=gpu, out=out, run_id=run_id, configs=configs, vocab=vocab, nfe=nfe, seed=seed,
                         asr=None if asr == "none" else asr, device=device, notebooks=list(notebooks) or None,
-                        bases=list(bases) or None, echo=click.echo)
+                        lang=lang, normalize=normalize, vocoder=vocoder, asr_model_dir=asr_model_dir,
+                        asr_language=asr_language, bases=list(bases) or None, echo=click.echo)
     for r in result.results:
         click.echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
     from f5lab.cli.views import show_answer
@@ -505,7 +527,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
         sys.exit(1)
 
 
-# -- sweep (issue 12) ---------------------------------------------------------------------------
+# -- sweep ----------------------------------------------------------------------------
 @main.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--ref-audio", type=click.Path(dir_okay=False, path_type=str),
@@ -525,8 +547,12 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
 @click.option("--configs", type=click.Choice(["auto", "shipped", "tiny"]), default=None,
               help="Config catalogue (tiny: `demo-checkpoint --scale tiny` files). [default: auto]")
 @click.option("--loss-samples", type=int, default=None, help="Paired noise/time samples per held-out clip. [default: 4]")
-@click.option("--asr", type=click.Choice(["pocketsphinx", "none"]), default=None,
-              help="Offline ASR for a WER column (English). [default: pocketsphinx]")
+@click.option("--asr", type=click.Choice(ASR_CHOICES), default=None, help=ASR_HELP + " [default: auto]")
+@click.option("--asr-model-dir", type=click.Path(path_type=str), default=None, help=ASR_DIR_HELP)
+@click.option("--language", "asr_language", default=None, help=ASR_LANGUAGE_HELP)
+@click.option("--lang", default=None, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP + " [default: en]")
+@click.option("--normalize/--no-normalize", default=None, help=NORMALIZE_HELP + " [default: normalize]")
+@click.option("--vocoder", type=click.Path(path_type=str), default=None, help=VOCODER_HELP)
 @click.option("--seed", type=int, default=None, help="Seed of noise, times and synthesis. [default: 0]")
 @click.option("--workers", default=2, show_default=True, help="Local Dask worker processes (1 thread each).")
 @click.option("--scheduler", default=None, help="Address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 "
@@ -542,8 +568,9 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
 def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None, gen_text: tuple[str, ...],
           val_audio: tuple[str, ...], val_text: tuple[str, ...], config: tuple[str, ...], nfe: tuple[int, ...],
           dtype: tuple[str, ...], device: tuple[str, ...], configs: str | None, loss_samples: int | None, asr: str,
-          seed: int | None, workers: int, scheduler: str | None, notebooks: tuple[str, ...], out: str,
-          sweep_id: str | None, no_compare: bool) -> None:
+          asr_model_dir: str | None, asr_language: str | None, lang: str | None, normalize: bool | None,
+          vocoder: str | None, seed: int | None, workers: int, scheduler: str | None, notebooks: tuple[str, ...],
+          out: str, sweep_id: str | None, no_compare: bool) -> None:
     """Compare checkpoints and settings: SOURCES are checkpoints, folders, globs or one sweep.yaml.
 
     Every checkpoint x --config x --nfe x --dtype x --device x --gen-text is a point; each
@@ -570,7 +597,8 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
     spec = spec_from_options(list(sources), ref_audio=ref_audio, ref_text=ref_text, gen_text=gen_text,
                              val_audio=val_audio, val_text=val_text, config=config, nfe=nfe, dtype=dtype,
                              device=device, configs=configs, loss_samples=loss_samples,
-                             asr=asr, seed=seed)
+                             asr=asr, seed=seed, lang=lang, normalize=normalize, vocoder=vocoder,
+                             asr_model_dir=asr_model_dir, asr_language=asr_language)
     result = run_sweep(spec, out=out, sweep_id=sweep_id, workers=workers, scheduler=scheduler,
                        notebooks=list(notebooks) or None, compare=not no_compare, echo=click.echo)
     for b in result.summary["best"].values():
@@ -660,7 +688,57 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
         views.show_measurement(prof.comparison)
 
 
-# -- hear: synthesis, behavioural probe, comparing records (issue 5) -----------------------------------
+# -- text: what f5-tts will see ------------------------------------------------------------
+@main.command("text")
+@click.argument("text", required=False)
+@click.option("--file", "text_file", type=click.Path(dir_okay=False, path_type=str),
+              help="Read the text from a UTF-8 file instead.")
+@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP)
+@click.option("--normalize/--no-normalize", default=True, show_default=True, help=NORMALIZE_HELP)
+@click.option("--vocab", type=click.Path(dir_okay=False, path_type=str),
+              help="vocab.txt of the checkpoint. [default: f5-tts's base vocab, 2545 tokens]")
+@click.option("--ref-text", default=None, help="Transcript of --ref-audio: the chunk size and the seconds per "
+              "chunk come from it. [default: f5-tts's example clip]")
+@click.option("--ref-audio", type=click.Path(path_type=str), default=None, help="The reference clip (with --ref-text).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (normalized, unknown, chunks, advice).")
+@friendly_errors
+def text_command(text: str | None, text_file: str | None, lang: str, normalize: bool, vocab: str | None,
+                 ref_text: str | None, ref_audio: str | None, as_json: bool) -> None:
+    """Show what f5-tts will see of TEXT: normalised, checked against the vocab, chunked and timed.
+
+    The normalised text; every character the vocab lacks and what it became (mapped, lowercased,
+    or left as silence: f5-tts reads it as a space); the chunks f5-tts's chunk_text makes at the
+    size infer_process picks from the reference, with the seconds f5-tts allots each (its UTF-8
+    byte rule) and the chunks it slows to speed 0.3 flagged; the language's advice checked.
+    Reads no model and imports no torch: well under a second.
+
+    \b
+    Example:
+      f5lab text --lang pt-BR "Custa R$ 1.234,56 às 14h30."
+      f5lab text --lang pt-BR --file roteiro.txt --ref-text "Olá." --ref-audio ref.wav --json
+    """
+    from f5lab.errors import ConfigError
+
+    if text_file:
+        if text is not None:
+            raise ConfigError("give TEXT or --file, not both")
+        from f5lab.speech.synth import read_text_file
+
+        text = read_text_file(text_file)
+    if text is None:
+        raise ConfigError("give the TEXT to check, or --file FILE")
+    from f5lab.speech.text.analysis import analyse
+
+    report = analyse(text, lang, vocab=vocab, ref_text=ref_text, ref_audio=ref_audio, normalize=normalize)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        from f5lab.cli.views import show_text
+
+        show_text(report)
+
+
+# -- hear: synthesis, behavioural probe, comparing records ------------------------------------
 def _catalogue(configs: str) -> Any:
     """None (the shipped configs) or the shipped configs shrunk, for `demo-checkpoint --scale tiny` files."""
     if configs == "tiny":
@@ -702,13 +780,15 @@ def _catalogue(configs: str) -> Any:
               help="Transcribe --ref-audio when --ref-text is not given.")
 @click.option("--asr-model-dir", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Local faster-whisper model directory (for --asr faster-whisper).")
+@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP)
+@click.option("--normalize/--no-normalize", default=True, show_default=True, help=NORMALIZE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON record instead of a summary.")
 @friendly_errors
 def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None, text_file: str | None, out: str,
           config: str | None, use_probe: bool, vocab: str | None, configs: str, nfe: int, cfg_strength: float,
           sway: float, speed: float, seed: int, duration: float | None, dtype: str | None, device: str,
-          vocoder_dir: str | None, strict_text: bool, asr: str | None, asr_model_dir: str | None,
-          as_json: bool) -> None:
+          vocoder_dir: str | None, strict_text: bool, asr: str | None, asr_model_dir: str | None, lang: str,
+          normalize: bool, as_json: bool) -> None:
     """Speak a text with checkpoint PATH in the voice of --ref-audio, and record how.
 
     Uses f5-tts's own sampler (CFM.sample via infer_batch_process) and chunking. Writes the
@@ -741,7 +821,9 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
 
         wav, sr = read_audio(ref_audio)
         check_signal(wav, sr, ref_audio)  # a silent clip is refused before any transcript is printed
-        ref_text = get_asr(asr, asr_model_dir).transcribe(wav, sr)
+        from f5lab.speech.text import asr_language
+
+        ref_text = get_asr(asr, asr_model_dir, language=asr_language(lang)).transcribe(wav, sr)
         click.echo(f"reference transcript ({asr}): {ref_text}", err=True)
     catalogue = _catalogue(configs)
     with warnings.catch_warnings(record=True) as caught:
@@ -749,7 +831,8 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
         result = synthesize(path, ref_audio, ref_text or "", gen_text, nfe=nfe, cfg_strength=cfg_strength, sway=sway,
                             speed=speed, seed=seed, duration=duration, dtype=dtype, device=device,
                             vocoder=vocoder_dir, out_dir=out, strict_text=strict_text, config=config, vocab=vocab,
-                            probe=use_probe or None, catalogue=catalogue, progress=True)
+                            probe=use_probe or None, catalogue=catalogue, lang=lang, normalize=normalize,
+                            progress=True)
     for w in caught:
         if issubclass(w.category, UnknownCharWarning):
             click.echo(f"f5lab: warning: {w.message}", err=True)
@@ -773,10 +856,14 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
 @click.option("--device", default="cpu", show_default=True, help="torch device.")
+@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help="Language of --ref-text (its "
+              "normaliser).")
+@click.option("--normalize/--no-normalize", default=True, show_default=True,
+              help="Normalise --ref-text for --lang first: the loss is on the text the model is given.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
 def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...], samples: int, seed: int,
-          vocab: str | None, configs: str, device: str, as_json: bool) -> None:
+          vocab: str | None, configs: str, device: str, lang: str, normalize: bool, as_json: bool) -> None:
     """Which config was checkpoint PATH trained under? Ask its loss, not its shapes.
 
     F5TTS_Base (v0) and F5TTS_v1_Base have identical shapes; a v0 fine-tune run as v1
@@ -789,11 +876,19 @@ def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...],
       f5lab probe model_last.safetensors --ref-audio ref.wav --ref-text "Transcrição do áudio."
     """
     from f5lab.speech.probe import probe as run_probe
+    from f5lab.speech.text import prepare
 
-    result = run_probe(path, ref_audio, ref_text, list(candidates) or None, seed=seed, n_samples=samples,
+    tokens = None
+    if vocab:
+        from f5lab.files.vocab import read_vocab
+
+        tokens = read_vocab(vocab)
+    spoken = prepare(ref_text, lang, normalize, tokens).text
+    result = run_probe(path, ref_audio, spoken, list(candidates) or None, seed=seed, n_samples=samples,
                        vocab=vocab, catalogue=_catalogue(configs), device=device, progress=True)
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "text": {"lang": lang, "normalized": normalize, "ref_text_raw": ref_text,
+                                                 "ref_text": spoken}})
     else:
         from f5lab.cli.views import show_probe
 

@@ -104,7 +104,7 @@ def show_inspection(r: Any) -> None:
         out.print(f"  - {u}")
 
 
-# -- diagnose / remap / verify / matrix (issue 3) ------------------------------------------------------
+# -- diagnose / remap / verify / matrix -------------------------------------------------------
 SEVERITY_STYLE = {"error": "[red]error[/red]", "warning": "[yellow]warning[/yellow]", "info": "[cyan]info[/cyan]"}
 
 
@@ -291,7 +291,7 @@ def show_measurement(row: dict[str, Any]) -> None:
     out.print(t)
 
 
-# -- hear: synthesis, probe, compare (issue 5) ---------------------------------------------------------
+# -- hear: synthesis, probe, compare ----------------------------------------------------------
 def show_synth(rec: dict[str, Any]) -> None:
     """The human form of ``f5lab synth``: what was made, how long it took, where it went."""
     out = console()
@@ -306,6 +306,9 @@ def show_synth(rec: dict[str, Any]) -> None:
         out.print(f"config chosen by probe: {p['best']} (margin {p['margin']}, wins {p['wins']}/{p['n_samples']})")
     out.print(f"settings: nfe {s['nfe']}, cfg {s['cfg_strength']}, sway {s['sway']}, speed {s['speed']}, "
               f"seed {s['seed']}" + (f", duration {s['duration']} s" if s.get("duration") else ""))
+    txt = rec["text"]
+    if txt.get("normalized") and txt.get("gen_text_raw") != txt["gen_text"]:
+        hang(out, f"text ({txt['lang']}, normalised): ", txt["gen_text"])
     table = Table("timing", "value")
     if t.get("model_load_s") is not None:
         table.add_row("model load", f"{t['model_load_s']:.2f} s")
@@ -408,3 +411,31 @@ def _num(x: Any, digits: int = 2) -> str:
     if x is None:
         return "-"
     return "0" if x == 0 else f"{x:.{digits}g}" if digits == 2 else f"{x:.{digits}f}"
+# -- text: what f5-tts will see -----------------------------------------------------------------------
+def show_text(r: Any) -> None:
+    """The human form of ``f5lab text``: the text as the model gets it, its unknown characters,
+    the chunks with their seconds, and the advice."""
+    from f5lab.speech.text.analysis import describe_unknown
+
+    out = console()
+    how = "normalised" if r.normalize else "as written (--no-normalize)"
+    out.print(f"[bold]{r.lang}[/bold], {how}; vocab: {r.vocab} ({r.vocab_tokens} tokens)", highlight=False)
+    hang(out, "  written:    ", r.raw)
+    hang(out, "  model gets: ", r.normalized)
+    lines = describe_unknown(r.unknown)
+    out.print("characters the vocab lacks:" + ("" if lines else " none"), markup=False)
+    for line in lines:
+        hang(out, "  ", line)
+    ref = r.reference
+    where = "f5-tts's example clip" if ref["default"] else ref["source"]
+    out.print(f"reference: {where}, {ref['seconds']:.2f} s ({ref['frames']} frames); chunks of at most "
+              f"{r.max_chars} bytes", markup=False, highlight=False)
+    table = Table("#", "bytes", "speed", "seconds", "text")
+    for i, c in enumerate(r.chunks, 1):
+        speed = f"[yellow]{c.speed:g} (slowed)[/yellow]" if c.slowed else f"{c.speed:g}"
+        table.add_row(str(i), str(c.bytes), speed, f"{c.seconds:.2f}", escape(c.text))
+    out.print(table)
+    out.print(f"{r.seconds:.2f} s of speech in {len(r.chunks)} chunk(s)", highlight=False)
+    marks = {True: "ok ", False: "NO ", None: " - "}
+    for a in r.advice:
+        hang(out, f"  [{marks[a['ok']]}] {a['rule']:<12} ", a["text"])

@@ -158,10 +158,11 @@ def references(keys: Sequence[tuple[str, str, int]]) -> dict[tuple[str, str, int
     return out
 
 
-def quality_rows(results: Mapping[tuple[str, str, int], Any], gen_text: str, recognizer: Any = None) -> list[dict]:
+def quality_rows(results: Mapping[tuple[str, str, int], Any], gen_text: str, recognizer: Any = None,
+                 lang: str = "en") -> list[dict]:
     """Signal metrics of each rendering, its mel distance to its references (``references``),
-    and the ASR's word error rate when a recognizer is given. Rounded to 3 decimals: stable
-    across CPU kernels."""
+    and the ASR's word error rate when a recognizer is given (text and transcript through the
+    same ``lang`` normaliser). Rounded to 3 decimals: stable across CPU kernels."""
     from f5lab.speech.quality import mel_distance, wer
 
     refs = references(list(results))
@@ -179,23 +180,38 @@ def quality_rows(results: Mapping[tuple[str, str, int], Any], gen_text: str, rec
             row[f"MCD dB {label}"] = _r(dist["mcd_db"], 2) if dist else None
         if recognizer is not None:
             heard = recognizer.transcribe(r.wav, r.sample_rate)
-            row["WER %"] = _r(100 * wer(gen_text, heard), 1)
+            row["WER %"] = _r(100 * wer(gen_text, heard, lang), 1)
             row["heard"] = heard
         rows.append(row)
     return rows
 
 
-def synthesis_verdict(rows: Sequence[Mapping[str, Any]], random_weights: bool = False) -> dict[str, Any]:
-    """How many renderings are finite and not silent, and the largest WER when measured."""
+WER_FAIL_PCT = 50.0  # more than half the words not recognised: the rendering is not intelligible to the ASR
+
+
+def synthesis_verdict(rows: Sequence[Mapping[str, Any]], random_weights: bool = False,
+                      no_wer: str | None = None) -> dict[str, Any]:
+    """How many renderings are finite and not silent, and the WER span when measured (``no_wer``:
+    why it was not, said instead of a number).
+
+    ``ok``: False when a rendering is silent or not finite, or a trained model's WER passes
+    ``WER_FAIL_PCT``; None when a WER was measured on random weights (noise by construction: no
+    tick beside "word error rate 100%"); True otherwise."""
     audible = sum(r["non-finite"] == 0 and (r["silence %"] or 0) < 100 for r in rows)
     text = f"synthesis: {audible}/{len(rows)} renderings finite and not silent"
+    ok: bool | None = audible == len(rows)
     wers = [r["WER %"] for r in rows if r.get("WER %") is not None]
     if wers:
         span = f"{min(wers):g}%" if min(wers) == max(wers) else f"{min(wers):g}-{max(wers):g}%"
         text += f"; word error rate {span}"
+        if ok:
+            ok = None if random_weights else max(wers) <= WER_FAIL_PCT
+    elif no_wer:
+        text += f"; {no_wer}"
     if random_weights:
         text += " (random weights: noise by construction)"
-    return {"text": text, "ok": audible == len(rows), "audible": audible, "renderings": len(rows)}
+    return {"text": text, "ok": ok, "audible": audible, "renderings": len(rows),
+            "max_wer_pct": max(wers) if wers else None, "no_wer": None if wers else no_wer}
 
 
 def _r(x: Any, digits: int = 3) -> Any:

@@ -539,11 +539,70 @@ def grid_table(grid: Sequence[tuple[str, str, int]]) -> Table:
     return Table([{"config": c, "dtype": d, "NFE": n} for c, d, n in grid])
 
 
+def text_result(side: Sidecar, gen_text: str, ref_audio: Any, ref_text: str, lang: str = "en",
+                normalize: bool = True, vocab: Any = None) -> Any:
+    """What the model will read (``f5lab.speech.text.analysis``): recorded, with its verdict; shown
+    as the written and the spoken text, the characters the vocab lacks, the chunks and the advice."""
+    from f5lab.speech.text.analysis import analyse, reference_lang
+
+    r = analyse(gen_text, lang, vocab=vocab, normalize=normalize, ref_text=ref_text, ref_audio=ref_audio,
+                ref_lang=reference_lang(ref_audio, lang))
+    side.record("text.lang", r.lang)
+    side.record("text.normalized", r.normalize)
+    side.record("text.gen_text_raw", r.raw)
+    side.record("text.gen_text", r.normalized)
+    side.record("text.ref_text", r.reference["text_used"])
+    side.record("text.chunks", len(r.chunks), "chunks")
+    side.record("text.seconds", r.seconds, "s of speech (f5-tts's estimate)")
+    silent = sorted({u["char"] for u in r.unknown if u["became"] == "silence"})
+    side.record("text.silent_chars", "".join(silent))
+    side.verdict("text", f"text ({r.lang}, {'normalised' if r.normalize else 'as written'}): {len(r.chunks)} "
+                 f"chunk(s), {r.seconds:g} s by f5-tts's rule; "
+                 + (f"{len(silent)} character(s) read as silence: {''.join(silent)!r}" if silent
+                    else "every character in the vocab"), ok=False if silent else None)
+    return r
+
+
+def text_lines(r: Any) -> None:
+    """The written text, what the model gets, and each character the vocab lacks with what it became."""
+    from f5lab.speech.text.analysis import describe_unknown
+
+    how = "normalised" if r.normalize else "as written (normalize=False)"
+    say(f"{r.lang}, {how}; vocab: {r.vocab} ({r.vocab_tokens} tokens)", f"written:    {r.raw}",
+        f"model gets: {r.normalized}", f"reference transcript as the model gets it: {r.reference['text_used']}",
+        *(describe_unknown(r.unknown) or ["every character of the text is in the vocab"]))
+
+
+def text_table(r: Any) -> Table:
+    """The chunks f5-tts makes and the seconds it allots each; then the language's advice."""
+    return Table([{"chunk": i, "bytes": c.bytes, "speed": f"{c.speed:g}" + (" (slowed)" if c.slowed else ""),
+                   "seconds": f"{c.seconds:.2f}", "text": c.text} for i, c in enumerate(r.chunks, 1)])
+
+
+def text_advice(r: Any) -> None:
+    marks = {True: "ok", False: "NO", None: " -"}
+    say(*[f"[{marks[a['ok']]}] {a['rule']}: {a['text']}" for a in r.advice])
+
+
+def reference_player(ref_audio: Any, ref_text: str) -> None:
+    """The reference clip as f5-tts conditions on it (clipped to ~12 s, 24 kHz) and its transcript."""
+    from IPython.display import Audio, Markdown, display
+
+    from f5lab.speech.audio import prepare_reference
+
+    ref = prepare_reference(ref_audio)
+    clipped = f"; clipped from {ref.source_seconds:.2f} s ({'; '.join(ref.notes)})" if ref.clipped else ""
+    display(Markdown(f"reference `{Path(str(ref.source)).name}` · {ref.seconds:.2f} s{clipped} · "
+                     f"transcript: *{ref_text}*"))
+    display(Audio(ref.wav, rate=ref.sample_rate, normalize=True))
+
+
 def renderings(nb: NotebookContext, grid: Sequence[tuple[str, str, int]], ref_audio: Any, ref_text: str,
                gen_text: str, *, vocab: Any = None, vocoder: Any = None, device: str = "cpu", seed: int = 0,
-               out_dir: Any = None) -> dict[tuple[str, str, int], Any]:
+               out_dir: Any = None, lang: str = "en", normalize: bool = True) -> dict[tuple[str, str, int], Any]:
     """Every rendering of the grid, each model loaded once per (config, dtype); each record names
-    the checkpoint file and the config it was loaded with."""
+    the checkpoint file and the config it was loaded with, and keeps the written and the spoken
+    texts (normalised for ``lang`` unless ``normalize`` is off)."""
     from f5lab.compat.loading import load_model
     from f5lab.speech.synth import synthesize
 
@@ -554,7 +613,8 @@ def renderings(nb: NotebookContext, grid: Sequence[tuple[str, str, int]], ref_au
         model.f5lab_config = getattr(config, "name", str(config))  # synthesize records it
         for _, _, steps in [k for k in grid if k[:2] == (config, dtype)]:
             r = synthesize(model, ref_audio, ref_text, gen_text, nfe=steps, seed=seed, vocoder=vocoder,
-                           device=device, out_dir=Path(out_dir) / f"{config}_{dtype}_nfe{steps}" if out_dir else None)
+                           device=device, out_dir=Path(out_dir) / f"{config}_{dtype}_nfe{steps}" if out_dir else None,
+                           lang=lang, normalize=normalize)
             r.record["model"].update(path=str(nb.checkpoint), file=nb.checkpoint.name,
                                      config=getattr(config, "name", str(config)))
             if r.files.get("record"):  # synth.json: the record as written, now naming the checkpoint
@@ -607,11 +667,21 @@ UNITS = {"seconds": "s", "peak": "full scale", "RMS dBFS": "dBFS", "silence %": 
          "mel L1 vs fp32": "log-mel", "MCD dB vs fp32": "dB", "WER %": "%"}
 
 
-def quality_result(side: Sidecar, results: dict, gen_text: str, asr: str | None, random_weights: bool) -> Table:
-    """Quality rows (``decide.quality_rows``), recorded, with the synthesis verdict; the table."""
-    from f5lab.speech.quality import get_asr
+def quality_result(side: Sidecar, results: dict, gen_text: str, asr: str | None, random_weights: bool,
+                   lang: str = "en", asr_model_dir: Any = None, asr_language: str | None = None) -> Table:
+    """Quality rows (``decide.quality_rows``), recorded, with the synthesis verdict; the table.
 
-    rows = decide.quality_rows(results, gen_text, get_asr(asr) if asr else None)
+    ``asr``: 'auto' (the offline ASR for ``lang``: pocketsphinx for English; none for pt, and the
+    verdict says "no WER: no ASR for pt offline"), 'pocketsphinx', 'faster-whisper' (with
+    ``asr_model_dir``), or None (no WER column)."""
+    from f5lab.speech.quality import choose_asr
+
+    choice = choose_asr(asr, lang, asr_model_dir, asr_language)
+    side.record("wer.asr", choice.backend)
+    side.record("wer.language", choice.language)
+    if choice.note:
+        side.record("wer.note", choice.note)
+    rows = decide.quality_rows(results, gen_text, choice.load(), lang)
     for row in rows:
         key = f"quality.{row['config']}.{row['dtype']}.nfe{row['NFE']}"
         for col, unit in UNITS.items():
@@ -619,7 +689,7 @@ def quality_result(side: Sidecar, results: dict, gen_text: str, asr: str | None,
                 side.record(f"{key}.{col}", row[col], unit)
         if "heard" in row:
             side.record(f"{key}.heard", row["heard"])
-    v = decide.synthesis_verdict(rows, random_weights)
+    v = decide.synthesis_verdict(rows, random_weights, choice.note)
     side.verdict("synthesis", v["text"], ok=v["ok"])
     side.answer("synthesis", **v)
     cols = [c for c in rows[0] if not all(r[c] is None for r in rows)] if rows else []

@@ -35,8 +35,9 @@ SUMMARY_SCHEMA = 1
 # the built-in demo: the motivating case, sized to finish in minutes on 2 CPU cores
 DEMO_CONFIG = "E2TTS_Base"  # the config the user's service loaded the DiT checkpoint with
 DEMO_GPU = "GTX 1050 Ti"
-DEMO_REF_TEXT = "Some call me nature, others call me mother nature."
-DEMO_GEN_TEXT = "Hello from f5lab."
+from f5lab.speech.text.analysis import EXAMPLE_REF_TEXT as DEMO_REF_TEXT  # noqa: E402  (f5-tts's example clip's)
+
+DEMO_GEN_TEXT = "Hello from f5lab."  # the English sentence; other languages: f5lab.speech.text.default_sentence
 DEMO_NFE = (2, 4)  # the demo's NFE axis (f5-tts uses 32): NFE 2 compared with NFE 4, quick on 2 CPU cores
 DEFAULT_NFE = 32  # for a real checkpoint: f5-tts's own default
 # the demo's extra economies (a full-scale 337 M model on 2 CPU cores): the checkpoint is
@@ -200,20 +201,34 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
                ref_audio: str | os.PathLike | None = None, ref_text: str | None = None,
                gen_text: str | None = None, gpu: str = DEMO_GPU, out: str | os.PathLike = "reports",
                run_id: str | None = None, configs: str = "auto", vocab: str | os.PathLike | None = None,
-               nfe: int | None = None, seed: int = 0, asr: str | None = "pocketsphinx", device: str = "auto",
-               notebooks: Sequence[str] | None = None, bases: Sequence[str | os.PathLike] | None = None,
+               nfe: int | None = None, seed: int = 0, asr: str | None = "auto", device: str = "auto",
+               notebooks: Sequence[str] | None = None, lang: str = "en", normalize: bool = True,
+               vocoder: str | os.PathLike | None = None, asr_model_dir: str | os.PathLike | None = None,
+               asr_language: str | None = None, bases: Sequence[str | os.PathLike] | None = None,
                progress: bool = True, echo: Callable[[str], None] | None = None) -> Report:
     """Run the notebooks on ``checkpoint`` (None: the built-in full-scale demo) into ``out/<run-id>/``.
 
     ``config`` is the config the checkpoint is diagnosed against (the one a service tried);
     ``ref_audio``/``ref_text`` drive synthesis and the probe; ``gpu`` the memory verdicts;
     ``bases`` the base checkpoints lineage compares it with (None: f5-tts's in the local Hugging
-    Face cache). Returns the ``Report``; ``Report.ok`` is False when any notebook failed.
+    Face cache). ``lang``/``normalize``: the texts' language and whether they are normalised for
+    it (the default sentence follows ``lang``); ``vocoder``: a local vocos/BigVGAN folder
+    (Griffin-Lim without); ``asr``: 'auto' (pocketsphinx for English, no WER otherwise),
+    'pocketsphinx', 'faster-whisper' (``asr_model_dir``, ``asr_language``) or None.
+    Returns the ``Report``; ``Report.ok`` is False when any notebook failed.
     """
     echo = echo or (lambda _msg: None)
+    from f5lab.speech.quality import choose_asr
     from f5lab.speech.synth import check_settings
+    from f5lab.speech.text import canonical, default_sentence
 
     check_settings(nfe=DEFAULT_NFE if nfe is None else nfe, seed=seed)  # before the demo build or any notebook
+    lang = canonical(lang)
+    asr_choice = choose_asr(asr, lang, asr_model_dir, asr_language)  # a bad model dir: one line, now
+    if vocoder is not None:
+        from f5lab.speech.vocoders import check_vocoder
+
+        check_vocoder(vocoder)
     from f5lab.hardware.gpus import get_gpu
 
     get_gpu(gpu)  # an unknown card name: one line now, not a failed notebook later
@@ -241,8 +256,11 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     params = {
         "checkpoint": str(checkpoint), "config": config or DEMO_CONFIG, "configs": catalogue,
         "vocab": str(Path(vocab).resolve()) if vocab else None, "gpu": gpu,
-        "ref_audio": str(ref_audio), "ref_text": ref_text, "gen_text": gen_text or DEMO_GEN_TEXT,
-        "nfe": nfe if nfe is not None else (list(DEMO_NFE) if demo else DEFAULT_NFE), "seed": seed, "asr": asr, "device": device,
+        "ref_audio": str(ref_audio), "ref_text": ref_text, "gen_text": gen_text or default_sentence(lang),
+        "nfe": nfe if nfe is not None else (list(DEMO_NFE) if demo else DEFAULT_NFE), "seed": seed,
+        "asr": None if asr in (None, "none") else asr, "asr_model_dir": asr_choice.model_dir,
+        "asr_language": asr_choice.language, "lang": lang, "normalize": normalize,
+        "vocoder": str(Path(vocoder).resolve()) if vocoder else None, "device": device,
         "work_dir": str(run_dir), "bases": bases,
         "demo": demo, **(DEMO_EXTRA if demo else {}),
     }

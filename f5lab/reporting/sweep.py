@@ -46,7 +46,10 @@ ARCH_ONLY = ("01_inspect", "02_compatibility", "03_memory")  # read shapes only:
 DONE = "done.json"
 CHECKPOINT_SUFFIXES = (".pt", ".safetensors", ".ckpt", ".pth")
 AXES = ("config", "nfe", "dtype", "device", "ref", "gen_text")  # grid axes, in point-id order
-DEFAULT_GEN_TEXT = "Hello from f5lab."
+DEFAULT_GEN_TEXT = "Hello from f5lab."  # English; other languages: f5lab.speech.text.default_sentence
+SHARED = ("seed", "loss_samples", "asr", "speaker", "configs", "name", "lang", "normalize", "vocoder", "asr_model_dir",
+          "asr_language")  # settings every point shares (not grid axes)
+DEFAULTS = {"lang": "en", "normalize": True, "vocoder": None, "asr_model_dir": None, "asr_language": None}
 
 
 class SweepError(F5LabError):
@@ -62,10 +65,15 @@ class SweepSpec:
     val_clips: list[tuple[str, str]] = field(default_factory=list)  # held-out (audio, transcript)
     seed: int = 0
     loss_samples: int = 4
-    asr: str | None = None
+    asr: str | None = None  # auto, pocketsphinx, faster-whisper (f5lab.speech.quality.choose_asr) or None
     speaker: str | None = "resemblyzer"
     configs: str = "auto"  # catalogue: auto, shipped or tiny
     name: str = "sweep"
+    lang: str = "en"  # the texts' language: their normaliser and the WER's
+    normalize: bool = True
+    vocoder: str | None = None  # a local vocos / BigVGAN folder; None: Griffin-Lim
+    asr_model_dir: str | None = None
+    asr_language: str | None = None
 
 
 @dataclass
@@ -143,9 +151,15 @@ def make_spec(sources: Sequence[str | os.PathLike], *, ref_audio: str | None = N
         from f5lab.reporting.reports import DEMO_REF_TEXT, f5tts_example_audio
 
         ref_audio, ref_text = str(f5tts_example_audio()), DEMO_REF_TEXT
+    from f5lab.speech.text import canonical, default_sentence
+
+    shared["lang"] = canonical(shared.get("lang") or "en")
     grid = {"config": _listed(config), "nfe": [int(n) for n in _listed(nfe)], "dtype": _listed(dtype),
             "device": _listed(device), "ref": [(str(Path(ref_audio).resolve()), str(ref_text))],
-            "gen_text": _listed(gen_text or DEFAULT_GEN_TEXT)}
+            "gen_text": _listed(gen_text or default_sentence(shared["lang"]))}
+    for key in ("vocoder", "asr_model_dir"):
+        if shared.get(key):
+            shared[key] = str(Path(shared[key]).resolve())
     checkpoints = find_checkpoints(sources)
     name = shared.pop("name", None) or _default_name(sources, checkpoints)
     spec = SweepSpec(checkpoints=checkpoints, grid=grid, name=name,
@@ -186,6 +200,13 @@ def check_spec(spec: SweepSpec) -> None:
             raise ConfigError(f"{audio}: no such audio file")
     if spec.configs not in ("auto", "shipped", "tiny"):
         raise ConfigError(f"unknown configs {spec.configs!r}; use auto, shipped or tiny")
+    from f5lab.speech.quality import choose_asr
+
+    choose_asr(spec.asr, spec.lang, spec.asr_model_dir, spec.asr_language)  # a bad model dir or package: now
+    if spec.vocoder:
+        from f5lab.speech.vocoders import check_vocoder
+
+        check_vocoder(spec.vocoder)
 
 
 def load_sweep_file(path: str | os.PathLike, **overrides: Any) -> SweepSpec:
@@ -193,7 +214,8 @@ def load_sweep_file(path: str | os.PathLike, **overrides: Any) -> SweepSpec:
 
     Relative paths are taken from the file's folder. Keys: checkpoints, config, nfe, dtype,
     device, refs ([{audio, text}]) or ref_audio + ref_text, gen_text, val ([{audio, text}]),
-    seed, loss_samples, asr, speaker, configs, name.
+    seed, loss_samples, asr, speaker, configs, name, lang, normalize, vocoder, asr_model_dir,
+    asr_language.
     """
     import yaml
 
@@ -205,7 +227,7 @@ def load_sweep_file(path: str | os.PathLike, **overrides: Any) -> SweepSpec:
     if not isinstance(data, dict) or "checkpoints" not in data:
         raise SweepError(f"{path}: a sweep file needs a 'checkpoints' key (folder, glob or list)")
     known = {"checkpoints", "config", "nfe", "dtype", "device", "refs", "ref_audio", "ref_text", "gen_text", "val",
-             "seed", "loss_samples", "asr", "speaker", "configs", "name"}
+             *SHARED}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SweepError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -217,7 +239,10 @@ def load_sweep_file(path: str | os.PathLike, **overrides: Any) -> SweepSpec:
     refs = data.get("refs") or ([{"audio": data["ref_audio"], "text": data.get("ref_text")}]
                                 if data.get("ref_audio") else [])
     val = data.get("val") or []
-    shared = {k: data[k] for k in ("seed", "loss_samples", "asr", "speaker", "configs", "name") if k in data}
+    shared = {k: data[k] for k in SHARED if k in data}
+    for key in ("vocoder", "asr_model_dir"):  # folders, relative to the sweep file
+        if shared.get(key):
+            shared[key] = here(str(shared[key]))
     spec = make_spec([here(c) for c in _listed(data["checkpoints"])],
                      ref_audio=here(refs[0]["audio"]) if refs else None, ref_text=refs[0]["text"] if refs else None,
                      gen_text=data.get("gen_text"), config=data.get("config"), nfe=data.get("nfe", 32),
@@ -264,7 +289,8 @@ def _safe(text: str) -> str:
 def sweep_id_for(spec: SweepSpec, points: list[dict[str, Any]]) -> str:
     """``<name>-<hash>``: the same sweep gets the same folder, so re-running it resumes."""
     blob = json.dumps({"points": points, "val": spec.val_clips, "seed": spec.seed, "loss": spec.loss_samples,
-                       "asr": spec.asr, "speaker": spec.speaker, "configs": spec.configs}, sort_keys=True)
+                       "asr": spec.asr, "speaker": spec.speaker, "configs": spec.configs,
+                       **{k: getattr(spec, k) for k, v in DEFAULTS.items() if getattr(spec, k) != v}}, sort_keys=True)
     return f"{spec.name}-{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
 
 
@@ -277,7 +303,8 @@ def point_params(point: dict[str, Any], spec: SweepSpec, catalogue: str) -> dict
             "gen_text": point["gen_text"], "nfe": point["nfe"], "dtype": point["dtype"], "dtypes": [point["dtype"]],
             "device": point["device"], "val_audio": [a for a, _ in spec.val_clips],
             "val_text": [t for _, t in spec.val_clips], "loss_samples": spec.loss_samples, "seed": spec.seed,
-            "asr": spec.asr, "speaker": spec.speaker}
+            "asr": spec.asr, "speaker": spec.speaker, "lang": spec.lang, "normalize": spec.normalize,
+            "vocoder": spec.vocoder, "asr_model_dir": spec.asr_model_dir, "asr_language": spec.asr_language}
 
 
 class Hasher:
@@ -609,7 +636,9 @@ def evaluate_into(sidecar: Path, params: dict[str, Any]) -> None:
                         config=params["config"], catalogue=catalogue_for(params["configs"]),
                         val_clips=list(zip(params["val_audio"], params["val_text"])),
                         loss_samples=params["loss_samples"], seed=params["seed"], asr=params["asr"],
-                        speaker=params["speaker"], work_dir=params["work_dir"])
+                        speaker=params["speaker"], work_dir=params["work_dir"], lang=params["lang"],
+                        normalize=params["normalize"], vocoder=params["vocoder"],
+                        asr_model_dir=params["asr_model_dir"], asr_language=params["asr_language"])
     record(side, ev)
 
 
@@ -627,20 +656,21 @@ def tiny_sweep(out: str | os.PathLike, nfe: Sequence[int] = (2, 4), dtype: Seque
 def spec_from_options(sources: Sequence[str], **options: Any) -> SweepSpec:
     """The CLI's sources and options as a spec: one ``.yaml``/``.yml`` source is a sweep file
     (options given on the command line override its shared settings), anything else checkpoints.
-    ``asr``: "none" turns the WER off; not given: the sweep file's ``asr`` (none if absent), else pocketsphinx."""
+    ``asr``: "none" turns the WER off; not given: the sweep file's ``asr`` (none if absent), else "auto"
+    (pocketsphinx for English; for other languages no WER, and the sweep says so)."""
     if options.get("asr") == "none":
         options["asr"] = False  # asked off: overrides a sweep file, becomes None below
     if len(sources) == 1 and Path(sources[0]).suffix in (".yaml", ".yml"):
         if not Path(sources[0]).is_file():
             raise SweepError(f"{sources[0]}: no such sweep file")
-        shared = ("seed", "loss_samples", "asr", "speaker", "configs", "name")
+        shared = SHARED
         axes_given = [k for k, v in options.items() if k not in shared and v not in (None, ())]
         if axes_given:
             raise ConfigError(f"--{axes_given[0].replace('_', '-')}: with a sweep file, give the points' settings "
                               f"in the file ({sources[0]})")
         spec = load_sweep_file(sources[0], **{k: options.get(k) for k in shared})
     else:
-        spec = make_spec(sources, **{"asr": "pocketsphinx",
+        spec = make_spec(sources, **{"asr": "auto",
                                      **{k: v for k, v in options.items() if v is not None and v != ()}})
     spec.asr = spec.asr or None
     return spec

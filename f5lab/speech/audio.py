@@ -182,6 +182,22 @@ def prepare_reference(ref: str | Path | tuple[np.ndarray, int], clip: bool = Tru
                      source_seconds=source_seconds, clipped=bool(notes), notes=notes, sha256=digest)
 
 
+def reference_length(path: str | Path) -> dict[str, Any]:
+    """What ``prepare_reference`` makes of a clip, in length only, without torch (``f5lab text``):
+    the same checks and clipping, then the 24 kHz sample count torchaudio's resampler returns."""
+    from f5lab.speech.text.f5tts import resampled_length
+
+    wav, sr = read_audio(path)
+    check_signal(wav, sr, str(path))
+    clipped, clip_sr, notes = clip_like_f5tts(wav, sr)
+    if len(clipped) / clip_sr < MIN_REFERENCE_SECONDS + 0.05:
+        raise AudioError(f"{path}: after trimming silence only {len(clipped) / clip_sr:.2f} s of speech is left; "
+                         f"give at least {MIN_REFERENCE_SECONDS} s")
+    samples = resampled_length(len(clipped), clip_sr)
+    return {"source": str(path), "source_seconds": round(len(wav) / sr, 4), "samples": samples,
+            "seconds": samples / TARGET_SR, "clipped": bool(notes), "notes": notes}
+
+
 def check_signal(wav: np.ndarray, sr: int, source: str) -> None:
     """Refuse audio that would make f5-tts divide by zero or time the text against nothing."""
     if sr <= 0:

@@ -55,16 +55,28 @@ def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen
                    dtype: str = "fp32", device: str = "cpu", config: str | None = None, catalogue: Any = None,
                    val_clips: Sequence[tuple[Any, str]] | None = None, loss_samples: int = 4, seed: int = 0,
                    asr: str | None = None, speaker: str | None = "resemblyzer",
-                   work_dir: str | Path | None = None) -> PointEvaluation:
-    """Evaluate one point; ``val_clips`` default to the reference clip itself (say so when used)."""
+                   work_dir: str | Path | None = None, lang: str = "en", normalize: bool = True,
+                   vocoder: str | Path | None = None, asr_model_dir: str | Path | None = None,
+                   asr_language: str | None = None) -> PointEvaluation:
+    """Evaluate one point; ``val_clips`` default to the reference clip itself (say so when used).
+
+    Every transcript the model is given (the reference's, the held-out clips', the text to speak)
+    is normalised for ``lang`` unless ``normalize`` is off; ``asr`` is resolved by
+    ``quality.choose_asr`` ('auto': no WER, with a note, where no offline ASR knows the language)."""
     from f5lab.files.checkpoint import torch_dtype
     from f5lab.speech.probe import validation_loss
+    from f5lab.speech.quality import choose_asr
     from f5lab.speech.synth import synthesize
+    from f5lab.speech.text import prepare
+    from f5lab.speech.text.analysis import reference_lang
 
     t0 = time.perf_counter()
     numbers: dict[str, tuple[Any, str | None]] = {}
     notes: list[str] = []
-    model, chosen, reason = load_for_point(checkpoint, config, (ref_audio, ref_text), catalogue, device, seed)
+    asr_choice = choose_asr(asr, lang, asr_model_dir, asr_language)  # a bad model dir: before the model loads
+    ref_lang = reference_lang(ref_audio, lang)
+    spoken_ref = prepare(ref_text, ref_lang, normalize).text
+    model, chosen, reason = load_for_point(checkpoint, config, (ref_audio, spoken_ref), catalogue, device, seed)
     numbers["step"] = (checkpoint_step(checkpoint), "updates")
     numbers["config"] = (chosen or type(model.transformer).__name__, None)
     numbers["config_reason"] = (reason, None)
@@ -72,18 +84,22 @@ def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen
     if not val_clips:
         val_clips = [(ref_audio, ref_text)]
         notes.append("no held-out clips given: the loss is on the reference clip")
+    val_clips = [(a, prepare(t, reference_lang(a, lang), normalize).text) for a, t in val_clips]
     val = validation_loss(model, list(val_clips), n_samples=loss_samples, seed=seed)
     numbers["val_loss"] = (val["loss_mean"], "flow-matching loss")
     numbers["val_loss_std"] = (val["loss_std"], "flow-matching loss")
     numbers["val_clips"] = (val["clips"], "clips")
     t_val = time.perf_counter()
     model = model.to(torch_dtype(dtype))
-    r = synthesize(model, ref_audio, ref_text, gen_text, nfe=nfe, seed=seed, dtype=dtype, device=device)
+    r = synthesize(model, ref_audio, ref_text, gen_text, nfe=nfe, seed=seed, dtype=dtype, device=device,
+                   vocoder=None if vocoder is None else str(vocoder), lang=lang, normalize=normalize)
     t_synth = time.perf_counter()
     m = r.record["metrics"]
+    numbers["spoken_text"] = (r.record["text"]["gen_text"], None)
+    numbers["vocoder"] = (r.record["vocoder"]["kind"], None)
     numbers.update(audio_seconds=(round(r.seconds, 4), "s of audio"), silence_ratio=(m["silence_ratio"], "fraction"),
                    non_finite=(m["non_finite"], "samples"), rms_dbfs=(m["rms_dbfs"], "dBFS"))
-    numbers.update(quality_numbers(r, ref_audio, gen_text, asr, speaker, notes))
+    numbers.update(quality_numbers(r, ref_audio, gen_text, asr_choice, speaker, notes, lang))
     numbers["peak_memory_bytes"] = (peak_memory(model, r, nfe, dtype, device, seed), "bytes")
     mel_path = save_mel(r.mel, work_dir)
     timings = {"load_s": t_load - t0, "val_loss_s": t_val - t_load, "synth_s": t_synth - t_val,
@@ -91,11 +107,12 @@ def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen
     return PointEvaluation(numbers=numbers, timings=timings, mel_path=mel_path, notes=notes)
 
 
-def quality_numbers(r: Any, ref_audio: Any, gen_text: str, asr: str | None, speaker: str | None,
-                    notes: list[str]) -> dict[str, tuple[Any, str | None]]:
-    """Speaker similarity to the reference and WER through ``asr``; None with a note when impossible."""
+def quality_numbers(r: Any, ref_audio: Any, gen_text: str, asr: Any, speaker: str | None,
+                    notes: list[str], lang: str = "en") -> dict[str, tuple[Any, str | None]]:
+    """Speaker similarity to the reference and WER through ``asr`` (a ``quality.ASRChoice``, or a
+    backend name); None with a note when impossible ("no WER: no ASR for pt offline")."""
     from f5lab.speech.audio import prepare_reference
-    from f5lab.speech.quality import QualityError, get_asr, speaker_similarity, wer
+    from f5lab.speech.quality import ASRChoice, QualityError, choose_asr, speaker_similarity, wer
 
     out: dict[str, tuple[Any, str | None]] = {}
     if speaker:
@@ -106,10 +123,14 @@ def quality_numbers(r: Any, ref_audio: Any, gen_text: str, asr: str | None, spea
         except QualityError as exc:
             out["speaker_similarity"] = (None, "cosine")
             notes.append(f"speaker similarity: {exc}")
-    if asr:
-        heard = get_asr(asr).transcribe(r.wav, r.sample_rate)
-        out["wer"] = (round(wer(gen_text, heard), 4), "fraction")
+    choice = asr if isinstance(asr, ASRChoice) else choose_asr(asr, lang)
+    if choice.backend:
+        heard = choice.load().transcribe(r.wav, r.sample_rate)
+        out["wer"] = (round(wer(gen_text, heard, lang), 4), "fraction")
         out["heard"] = (heard, None)
+    elif choice.note:
+        out["wer"] = (None, "fraction")
+        notes.append(choice.note)
     return out
 
 

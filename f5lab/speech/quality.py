@@ -15,6 +15,7 @@ import json
 import math
 import re
 import unicodedata
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -185,12 +186,80 @@ def get_asr(name: str = "pocketsphinx", model_dir: str | Path | None = None, lan
     raise QualityError(f"unknown ASR backend {name!r}; known: {', '.join(ASR_BACKENDS)}")
 
 
+ASR_CHOICES = ("auto", "pocketsphinx", "faster-whisper", "none")
+POCKETSPHINX_LANGUAGES = ("en", "en-us", "en-US")
+
+
+@dataclass
+class ASRChoice:
+    """Which ASR scores a rendering, decided (and checked) before any work: ``backend`` None
+    means no WER, ``note`` says why when it was wanted ("no WER: no ASR for pt offline")."""
+
+    backend: str | None
+    language: str
+    model_dir: str | None = None
+    note: str | None = None
+
+    def load(self, device: str = "cpu") -> ASRBackend | None:
+        return None if self.backend is None else get_asr(self.backend, self.model_dir, self.language, device)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def choose_asr(asr: str | None, lang: str = "en", model_dir: str | Path | None = None,
+               language: str | None = None) -> ASRChoice:
+    """The ASR for ``--asr`` in ``lang``: 'auto' is pocketsphinx for English and no WER otherwise
+    (its model is US English only, the one ASR that ships offline); 'faster-whisper' needs a local
+    model directory and the package, checked here so a bad one is one line before any work.
+    ``language``: the ASR's language code (default: the text's, 'pt' for pt-BR)."""
+    from f5lab.speech.text import asr_language
+
+    language = language or asr_language(lang)
+    if not asr or asr == "none":  # off (False: a sweep's "--asr none" over its file)
+        return ASRChoice(None, language)
+    if asr not in ASR_CHOICES:
+        raise QualityError(f"--asr {asr!r}: unknown; use {', '.join(ASR_CHOICES)}")
+    if asr == "auto":
+        if language in POCKETSPHINX_LANGUAGES:
+            return ASRChoice("pocketsphinx", language)
+        return ASRChoice(None, language, note=no_wer_note(language))
+    if asr == "pocketsphinx":
+        if language not in POCKETSPHINX_LANGUAGES:
+            raise QualityError(f"--asr pocketsphinx: its model is US English only, not {language}; use --asr "
+                               "faster-whisper --asr-model-dir DIR, or --asr none")
+        return ASRChoice("pocketsphinx", language)
+    return ASRChoice("faster-whisper", language, model_dir=str(check_whisper_dir(model_dir)))
+
+
+def no_wer_note(language: str) -> str:
+    return f"no WER: no ASR for {language.split('-')[0]} offline"
+
+
+def check_whisper_dir(model_dir: str | Path | None) -> Path:
+    """A faster-whisper model directory that can be used, or one line saying why not."""
+    import importlib.util
+
+    if model_dir is None:
+        raise QualityError("--asr faster-whisper needs --asr-model-dir DIR: a local CTranslate2 Whisper model "
+                           "(f5lab never downloads one)")
+    d = Path(model_dir)
+    if not d.is_dir():
+        raise QualityError(f"{d}: no such faster-whisper model directory (--asr-model-dir)")
+    if not (d / "model.bin").is_file():
+        raise QualityError(f"{d}: not a faster-whisper model directory (no model.bin) (--asr-model-dir)")
+    if importlib.util.find_spec("faster_whisper") is None:
+        raise QualityError("--asr faster-whisper: the faster-whisper package is not installed "
+                           "(pip install faster-whisper; f5lab does not depend on it)")
+    return d.resolve()
+
+
 def normalize_text(text: str, lang: str = "en") -> str:
     """Lowercase words without punctuation, for WER; pt-BR keeps its accents, both split hyphens.
 
     en: curly apostrophes straightened, kept inside words ("don't"). pt/pt-BR: accents kept
     (they change words: "é"/"e"), hyphenated clitics split ("fala-se" -> "fala se").
-    Numbers are not spelled out: compare like with like.
+    Numbers are not spelled out here; ``spoken_words`` (what ``wer`` uses) does that first.
     """
     t = unicodedata.normalize("NFC", text).lower().replace("’", "'").replace("‘", "'")
     t = re.sub(r"[-‐‑–—]", " ", t)
@@ -213,11 +282,26 @@ def wer(ref: str, hyp: str, lang: str = "en") -> float:
     return float(wer_details(ref, hyp, lang)["wer"])
 
 
+def spoken_words(text: str, lang: str = "en") -> str:
+    """``text`` as words for WER: through the language's synthesis normaliser first (so "R$ 5" in
+    the reference and "cinco reais" in the transcript are the same words; f5lab.speech.text), then
+    ``normalize_text``. A language without text rules gets ``normalize_text`` only."""
+    from f5lab.errors import ConfigError
+    from f5lab.speech.text import normalize
+
+    try:
+        text = normalize(text, lang)
+    except ConfigError:  # no table for this language: compare the words as written
+        pass
+    return normalize_text(text, lang)
+
+
 def wer_details(ref: str, hyp: str, lang: str = "en") -> dict[str, Any]:
-    """WER with its substitutions, deletions, insertions and the normalised texts."""
+    """WER with its substitutions, deletions, insertions and the normalised texts; reference and
+    transcript go through the same normaliser (``spoken_words``)."""
     import jiwer
 
-    r, h = normalize_text(ref, lang), normalize_text(hyp, lang)
+    r, h = spoken_words(ref, lang), spoken_words(hyp, lang)
     if not r:
         raise QualityError("the reference text is empty after normalisation")
     out = jiwer.process_words(r, h if h else "")

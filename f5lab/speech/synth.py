@@ -19,7 +19,6 @@ import json
 import platform
 import threading
 import time
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +28,13 @@ import numpy as np
 from f5lab.errors import TextError  # noqa: F401  (TextError lives in errors; cli imports it from here)
 from f5lab.settings import MAX_SEED, SettingsError, check_float, check_int  # noqa: F401  (SettingsError re-exported)
 
+# what f5-tts does with text, torch-free, lives in f5lab.speech.text.f5tts (re-exported here)
+from f5lab.speech.text.f5tts import (F5_TRANSLATE, MAX_CHUNK_SECONDS, UnknownChar, check_text,  # noqa: F401,E402
+                                     max_chars_for, normalise_ref_text)
+
 # f5-tts's inference defaults (utils_infer)
 TARGET_RMS = 0.1
 CROSS_FADE_SECONDS = 0.15
-MAX_CHUNK_SECONDS = 22  # infer_process: a chunk plus the reference fits in ~22 s
-# convert_char_to_pinyin's substitutions, applied before tokens are looked up
-F5_TRANSLATE = str.maketrans({";": ",", "“": '"', "”": '"', "‘": "'", "’": "'"})
 
 
 MAX_NFE = 1000  # f5-tts uses 16-32; beyond this a typo is likelier than a wish
@@ -84,67 +84,11 @@ def read_text_file(path: str | Path) -> str:
     return text
 
 
-@dataclass
-class UnknownChar:
-    """A character of the text that the checkpoint's vocabulary does not contain."""
-
-    char: str
-    positions: list[int]
-    name: str = ""
-    where: str = "gen_text"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def __str__(self) -> str:
-        shown = ", ".join(map(str, self.positions[:8])) + (" ..." if len(self.positions) > 8 else "")
-        return f"{self.char!r} (U+{ord(self.char[0]):04X} {self.name}) in {self.where} at {shown}"
-
-
-def _is_chinese(c: str) -> bool:
-    return "\u3100" <= c <= "\u9fff"  # the range convert_char_to_pinyin turns into pinyin
-
-
-def check_text(text: str, vocab_tokens: Any, where: str = "gen_text") -> list[UnknownChar]:
-    """Characters of ``text`` that f5-tts would map to index 0 (a space), with their positions.
-
-    Mirrors f5-tts's tokenisation: its punctuation substitutions first, Chinese characters
-    as their pinyin syllables, every other character as itself.
-    """
-    vocab = set(vocab_tokens)
-    found: dict[str, list[int]] = {}
-    translated = text.translate(F5_TRANSLATE)
-    for i, c in enumerate(translated):
-        token = _pinyin(c) if _is_chinese(c) else c
-        if token not in vocab:
-            found.setdefault(text[i], []).append(i)
-    return [UnknownChar(char=c, positions=pos, name=unicodedata.name(c, "unnamed"), where=where)
-            for c, pos in found.items()]
-
-
-def _pinyin(c: str) -> str:
-    from pypinyin import Style, lazy_pinyin
-
-    return lazy_pinyin(c, style=Style.TONE3, tone_sandhi=True)[0]
-
-
-def max_chars_for(ref_text: str, ref_seconds: float, speed: float = 1.0) -> int:
-    """infer_process's chunk size: text bytes per reference second times the time left in ~22 s."""
-    return int(len(ref_text.encode("utf-8")) / ref_seconds * (MAX_CHUNK_SECONDS - ref_seconds) * speed)
-
-
 def chunk(gen_text: str, ref_text: str, ref_seconds: float, speed: float = 1.0) -> list[str]:
     """f5-tts's own ``chunk_text`` at infer_process's chunk size."""
     from f5_tts.infer.utils_infer import chunk_text
 
     return chunk_text(gen_text, max_chars=max(1, max_chars_for(ref_text, ref_seconds, speed)))
-
-
-def normalise_ref_text(ref_text: str) -> str:
-    """preprocess_ref_audio_text's rule: the transcript ends with '. ' (or '。')."""
-    if ref_text.endswith(". ") or ref_text.endswith("。"):
-        return ref_text
-    return ref_text + " " if ref_text.endswith(".") else ref_text + ". "
 
 
 @dataclass
@@ -286,8 +230,8 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
                sway: float | None = -1.0, speed: float = 1.0, seed: int = 0, duration: float | None = None,
                dtype: str | None = None, device: str = "cpu", vocoder: Any = None, out_dir: str | Path | None = None,
                cross_fade: float = CROSS_FADE_SECONDS, strict_text: bool = False, config: Any = None,
-               vocab: str | None = None, probe: Any = None, catalogue: Any = None,
-               progress: bool = False) -> SynthResult:
+               vocab: str | None = None, probe: Any = None, catalogue: Any = None, lang: str = "en",
+               normalize: bool = False, progress: bool = False) -> SynthResult:
     """Speak ``gen_text`` in the voice of ``ref_audio`` (transcript ``ref_text``) with ``model``.
 
     ``model``: a loaded CFM, or a checkpoint path (loaded with f5lab.compat.loading.load_model using
@@ -296,6 +240,10 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     ``(array, sr)``.
     ``duration``: total seconds, reference included (f5-tts's ``fix_duration``).
     ``vocoder``: an f5lab Vocoder, a local vocos/BigVGAN directory, or None for Griffin-Lim.
+    ``normalize``: both texts go through the ``lang`` normaliser (f5lab.speech.text: numbers,
+    money, dates, times, units as words; case and characters fixed against the model's vocab)
+    before f5-tts sees them; the record keeps the written and the spoken texts. Off by default:
+    the library speaks what it is given, the commands normalise unless ``--no-normalize``.
     Same seed and settings on the same machine give bit-identical audio.
     """
     from f5lab.speech.audio import prepare_reference
@@ -322,15 +270,27 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     ref = prepare_reference(ref_audio)  # before the model: a bad clip should not cost a 1.3 GB load
     check_settings(nfe=nfe, duration=duration, ref_seconds=ref.seconds, seed=seed)
     t_ref = time.perf_counter()
+    from f5lab.speech.text import canonical, prepare
+    from f5lab.speech.text.analysis import reference_lang
+
+    lang = canonical(lang)
+    ref_lang = reference_lang(ref_audio if isinstance(ref_audio, (str, Path)) else None, lang)
     if probe is True:  # decide an ambiguous config by probe on this very reference clip
         from f5lab.speech.probe import ProbeHook
 
-        probe = ProbeHook(ref_audio, ref_text, seed=seed, vocab=vocab, catalogue=catalogue, device=device)
+        from f5lab.files.vocab import read_vocab
+
+        spoken_ref = prepare(ref_text, ref_lang, normalize, read_vocab(vocab) if vocab else None).text
+        probe = ProbeHook(ref_audio, spoken_ref, seed=seed, vocab=vocab, catalogue=catalogue, device=device)
     cfm, model_info = resolve_model(model, config=config, vocab=vocab, device=device, dtype=dtype, probe=probe,
                                     catalogue=catalogue)
     if getattr(probe, "result", None) is not None:
         model_info["probe"] = probe.result.to_dict()
     t_loaded = time.perf_counter()
+    raw = {"gen_text": gen_text, "ref_text": ref_text}
+    tokens = model_vocab(cfm)
+    gen_text = prepare(gen_text, lang, normalize, tokens).text
+    ref_text = prepare(ref_text, ref_lang, normalize, tokens).text
     unknown = text_report(cfm, ref_text, gen_text, strict_text)
     voc = vocoder if isinstance(vocoder, Vocoder) else load_vocoder(vocoder, device=device,
                                                                     mel_spec_type=mel_spec_type(cfm))
@@ -358,7 +318,8 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     record = {
         "f5lab_record": "synthesis/1",
         "settings": settings,
-        "text": {"ref_text": ref_text_used, "gen_text": gen_text, "chunks": chunks,
+        "text": {"lang": lang, "ref_lang": ref_lang, "normalized": normalize, "ref_text": ref_text_used,
+                 "gen_text": gen_text, "ref_text_raw": raw["ref_text"], "gen_text_raw": raw["gen_text"], "chunks": chunks,
                  "unknown_chars": [u.to_dict() for u in unknown]},
         "reference": ref.to_dict(),
         "model": model_info,

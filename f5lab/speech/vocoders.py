@@ -117,6 +117,15 @@ def detect_kind(directory: str | Path) -> str:
                        f"{' + '.join(BIGVGAN_FILES)} (found: {have})")
 
 
+def check_vocoder(directory: str | Path) -> str:
+    """The kind of the vocoder in ``directory``, checked before any work (``--vocoder`` of report
+    and sweep): a missing folder, missing files or BigVGAN without its code is one line now."""
+    found = detect_kind(directory)
+    if found == "bigvgan":
+        _require_bigvgan()
+    return found
+
+
 def load_vocoder(directory: str | Path | None = None, kind: str | None = None, device: str = "cpu",
                  mel_spec_type: str = "vocos") -> Vocoder:
     """vocos / BigVGAN from a local ``directory`` through f5-tts's own loader; Griffin-Lim without one."""
