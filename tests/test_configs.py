@@ -281,7 +281,7 @@ def test_report_on_a_custom_architecture_runs_every_notebook(tmp_path, custom, c
         assert [r.status for r in report.results] == ["ok"] * 4
         params = report.manifest["parameters"]
         assert params["config"] == str(cfg.resolve()) and params["candidates"][0] == str(cfg.resolve())
-        assert params["config_source"].startswith(f"{cfg.resolve()} (your YAML")
+        assert params["config_source"].startswith(f"{cfg.resolve()} (written by f5lab from the checkpoint's shapes")
         if run_id == "vocab":
             assert params["vocab"] == str(fx.vocab_path.resolve())  # the YAML's tokenizer_path
         numbers = report.summary["notebooks"]["02_compatibility"]["numbers"]
