@@ -77,6 +77,31 @@ class _Group(click.Group):
             raise _one_line_usage(exc) from None
 
 
+class AliasedOption(click.Option):
+    """An option that still accepts its old spellings (``old``) without showing them in --help:
+    one option with several names, so click parses either into the same parameter and an error
+    names the current spelling. ``@click.option("--vocab-from", "--vocab-src", cls=AliasedOption,
+    old=("--vocab-src",))``."""
+
+    def __init__(self, *args: Any, old: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.old = tuple(old)
+
+    def _shown(self) -> list[str]:
+        return [o for o in self.opts if o not in self.old]
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        opts = self.opts
+        self.opts = self._shown()
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = opts
+
+    def get_error_hint(self, ctx: click.Context | None) -> str:
+        return " / ".join(f"'{o}'" for o in self._shown())
+
+
 def _one_line_usage(exc: click.UsageError) -> click.UsageError:
     if isinstance(exc, _OneLineUsageError):
         return exc
@@ -111,9 +136,12 @@ def main() -> None:
               help="Write a complete f5-tts config for PATH here (shape facts from the file, the rest from the "
                    "closest shipped config; a comment on each value shapes cannot decide).")
 @click.option("--force", is_flag=True, help="With --write-config: replace a YAML f5lab did not write.")
+@click.option("--vocab", type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="The vocab.txt the checkpoint was trained with: checked against its text embedding; with "
+                   "--write-config it becomes the config's tokenizer_path (tokenizer: custom).")
 @friendly_errors
 def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs: str, write_config: str | None,
-            force: bool) -> None:
+            force: bool, vocab: str | None) -> None:
     """Say what checkpoint PATH is, from its shapes alone: no weights are loaded.
 
     Reads the safetensors header (or a .pt's pickle through an allowlist, without torch),
@@ -130,7 +158,7 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
     if write_config:
         from f5lab.model.inspection import write_own_config
 
-        written, unsure = write_own_config(path, write_config, force=force)
+        written, unsure = write_own_config(path, write_config, force=force, vocab=vocab)
         if as_json:
             print_json({"config": str(written), "check": unsure})
             return
@@ -140,7 +168,7 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
             click.echo(f"  {line}")
         click.echo(f"use it: --config {written} (diagnose, remap, verify, matrix, profile, synth, probe, report)")
         return
-    result = inspect_checkpoint(path, sha256=sha256, catalogue=_catalogue(configs), config=config)
+    result = inspect_checkpoint(path, sha256=sha256, catalogue=_catalogue(configs), config=config, vocab=vocab)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -211,10 +239,12 @@ def demo() -> None:
                    "else f5-tts's).")
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
+@click.option("--ema/--raw", "use_ema", default=True, show_default=True,
+              help="Which weights of a trainer file to check (EMA: what inference uses).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
 def diagnose(path: str | None, config: str | None, error_file: str | None, vocab: str | None, configs: str,
-             as_json: bool) -> None:
+             use_ema: bool, as_json: bool) -> None:
     """Say why PATH does not load under a config: cause, evidence, fix.
 
     Compares the checkpoint key by key with the best-matching installed config and with
@@ -241,7 +271,7 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
     elif path:
         from f5lab.compat.diagnose import diagnose as run_diagnose
 
-        result = run_diagnose(path, config=config, vocab=vocab, catalogue=_catalogue(configs))
+        result = run_diagnose(path, config=config, vocab=vocab, catalogue=_catalogue(configs), use_ema=use_ema)
     else:
         raise ConfigError("give a checkpoint PATH or --error-file LOG")
     print_json(result.to_dict()) if as_json else show_diagnosis(result)
@@ -321,15 +351,19 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
 @click.argument("dst", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.option("--config", default=None, help="Config of both: a name or a YAML path (default: recorded in DST, "
               "or inferred).")
-@click.option("--vocab-src", type=click.Path(exists=True, dir_okay=False, path_type=str), help="SRC's vocab.txt.")
-@click.option("--vocab-dst", type=click.Path(exists=True, dir_okay=False, path_type=str), help="DST's vocab.txt.")
+@click.option("--vocab-from", "--vocab-src", "vocab_from", cls=AliasedOption, old=("--vocab-src",),
+              type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="SRC's vocab.txt (remap's --vocab-from).")
+@click.option("--vocab-to", "--vocab-dst", "vocab_to", cls=AliasedOption, old=("--vocab-dst",),
+              type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="DST's vocab.txt (remap's --vocab-to).")
 @click.option("--ema/--raw", "use_ema", default=True, show_default=True, help="Which weights of SRC.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the forward pass inputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
 @friendly_errors
-def verify(src: str, dst: str, config: str | None, vocab_src: str | None, vocab_dst: str | None, use_ema: bool,
+def verify(src: str, dst: str, config: str | None, vocab_from: str | None, vocab_to: str | None, use_ema: bool,
            seed: int, as_json: bool, configs: str) -> None:
     """Prove DST computes what SRC computes: equal tensors, one seeded forward pass.
 
@@ -339,17 +373,17 @@ def verify(src: str, dst: str, config: str | None, vocab_src: str | None, vocab_
     (about the f5-tts import's RAM + the file's size; see docs/verify.md).
 
     Exit codes: 0 verified; 1 not verified (the reason is printed, e.g. DST is another
-    model); 2 bad input (e.g. a vocabulary remap checked without --vocab-src/--vocab-dst).
+    model); 2 bad input (e.g. a vocabulary remap checked without --vocab-from/--vocab-to).
 
     \b
     Examples:
       f5lab verify model_1200.pt model.safetensors
-      f5lab verify ft.safetensors ft_pt.safetensors --vocab-src ft_vocab.txt --vocab-dst pt_vocab.txt
+      f5lab verify ft.safetensors ft_pt.safetensors --vocab-from ft_vocab.txt --vocab-to pt_vocab.txt
     """
     from f5lab.compat.loading import verify as run_verify
     from f5lab.cli.views import show_verification
 
-    check = run_verify(src, dst, config=config, vocab_src=vocab_src, vocab_dst=vocab_dst, use_ema=use_ema, seed=seed,
+    check = run_verify(src, dst, config=config, vocab_src=vocab_from, vocab_dst=vocab_to, use_ema=use_ema, seed=seed,
                        catalogue=_catalogue(configs))
     print_json(check.to_dict()) if as_json else show_verification(check)
     if not check.ok:
@@ -403,8 +437,9 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
 @click.option("--seed", default=0, show_default=True, help="Seed for synthesis and measurements.")
 @click.option("--asr", type=click.Choice(["pocketsphinx", "none"]), default="pocketsphinx", show_default=True,
               help="Offline ASR for the word error rate column (pocketsphinx: English, ships in its wheel).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Where synthesis, the probe and the measurement run (auto: the GPU if torch sees one).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True,
+              help="Where synthesis, the probe and the measurement run (cpu, as in every f5lab command; auto: "
+                   "the GPU if torch sees one). See docs/synthesis.md#devices.")
 @click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=str),
               help="Folder that receives <run-id>/.")
 @click.option("--run-id", default=None, help="Name of the run folder. [default: UTC date-time]")
@@ -517,9 +552,13 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
                              asr=asr, seed=seed)
     result = run_sweep(spec, out=out, sweep_id=sweep_id, workers=workers, scheduler=scheduler,
                        notebooks=list(notebooks) or None, compare=not no_compare, echo=click.echo)
+    from f5lab.reporting.comparison import tie_text
+
     for b in result.summary["best"].values():
         value = f"{b['value'] / 2**20:.1f} MiB" if b["unit"] == "bytes" else f"{b['value']:.4g} {b['unit']}"
-        click.echo(f"  best {b['label']:24s} {b['point']}  ({value})")
+        click.echo(f"  best {b['label']:26s} {b['point']}  ({value})")
+    for key, t in result.summary.get("tied", {}).items():
+        click.echo(f"  no best {t['label']}: {tie_text(key, t)}")
     click.echo(f"sweep: {result.index}")
     if result.interrupted:
         click.echo("f5lab: interrupted; finished points are kept, re-run the same command to resume", err=True)
@@ -638,7 +677,8 @@ def _catalogue(configs: str) -> Any:
 @click.option("--seed", default=0, show_default=True, help="Seed: same seed and settings give bit-identical audio.")
 @click.option("--duration", type=float, default=None, help="Fixed total seconds, reference included.")
 @click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]), default=None, help="Weights dtype.")
-@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda.")
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda "
+              "(cpu, as in every f5lab command: see docs/synthesis.md#devices).")
 @click.option("--vocoder", "vocoder_dir", type=click.Path(path_type=str), default=None,
               help="Local vocos (config.yaml + pytorch_model.bin) or BigVGAN directory. Without it: Griffin-Lim.")
 @click.option("--strict-text", is_flag=True, help="Fail (instead of warn) on characters the vocabulary lacks.")
@@ -716,7 +756,8 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
 @click.option("--vocab", type=click.Path(dir_okay=False, path_type=str), help="vocab.txt of the checkpoint.")
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
-@click.option("--device", default="cpu", show_default=True, help="torch device.")
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda "
+              "(cpu, as in every f5lab command).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
 def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...], samples: int, seed: int,
@@ -724,7 +765,8 @@ def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...],
     """Which config was checkpoint PATH trained under? Ask its loss, not its shapes.
 
     F5TTS_Base (v0) and F5TTS_v1_Base have identical shapes; a v0 fine-tune run as v1
-    loads without error and speaks gibberish. The probe computes the flow-matching
+    loads without error and speaks gibberish (f5-tts 1.0.0 made v1 its default;
+    F5-TTS #896, #998). The probe computes the flow-matching
     training loss on the reference clip under each candidate, with identical noise and
     times, and ranks them: the config it learned under has the lower loss.
 
