@@ -269,26 +269,46 @@ def test_recorded_entry_never_shadows_a_shipped_name(tmp_path, make_fixture, cat
     assert isinstance(entry, ConfigEntry) and entry.source == "recorded"
 
 
-def test_report_on_a_custom_architecture_runs_every_notebook(tmp_path, custom, custom_vocab):
-    """`f5lab report CUSTOM --config CUSTOM.yaml`, with and without a custom vocab: all four notebooks
-    run, exit 0, and the report says which config was used and from where (about a minute each)."""
-    from f5lab.reporting.reports import run_report
+def test_report_on_a_custom_architecture_runs_every_notebook(tmp_path, custom_vocab, files_written):
+    """`f5lab report CKPT --config CKPT.yaml`: an old DiT .pt (dim 192, depth 3, mel buffers stored)
+    whose YAML sits in a read-only folder, and a custom DiT with a custom vocab: all four notebooks
+    run, exit 0, every file the run writes is inside its run folder (none beside the YAML), and the
+    report says which config was used and from where (about a minute each)."""
+    import stat
 
-    for (fx, cfg), run_id in ((custom, "plain"), (custom_vocab, "vocab")):
-        report = run_report(fx.path, config=str(cfg), out=tmp_path, run_id=run_id, nfe=2, asr=None, device="cpu",
-                            progress=False)
-        assert report.ok, [(r.name, r.error) for r in report.results]
-        assert [r.status for r in report.results] == ["ok"] * 4
-        params = report.manifest["parameters"]
-        assert params["config"] == str(cfg.resolve()) and params["candidates"][0] == str(cfg.resolve())
-        assert params["config_source"].startswith(f"{cfg.resolve()} (written by f5lab from the checkpoint's shapes")
-        if run_id == "vocab":
-            assert params["vocab"] == str(fx.vocab_path.resolve())  # the YAML's tokenizer_path
-        numbers = report.summary["notebooks"]["02_compatibility"]["numbers"]
-        assert numbers[f"matrix.{cfg.resolve()}"]["value"] == "loads"
-        code = numbers["service_code"]["value"][str(cfg.resolve())]["code"]
-        assert "load_model(DiT, dict(" in code and not numbers["service_code"]["value"][str(cfg.resolve())][
-            "needs_remap"]
+    from f5lab.reporting.reports import run_report
+    from f5lab.testing.fixtures import old_dit_checkpoint
+
+    old = old_dit_checkpoint(tmp_path / "models" / "old_dit.pt").path
+    ro = tmp_path / "readonly"
+    ro.mkdir()
+    cfg_old, _ = write_own_config(old, ro / "old_dit.yaml")
+    ro.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)  # root ignores it: hence the file check
+    try:
+        for path, cfg, run_id in ((old, cfg_old, "old"), (custom_vocab[0].path, custom_vocab[1], "vocab")):
+            outside = files_written(tmp_path)
+            report = run_report(path, config=str(cfg), out=tmp_path / "reports", run_id=run_id, nfe=2, asr=None,
+                                device="cpu", progress=False)
+            assert report.ok, [(r.name, r.error) for r in report.results]
+            assert [r.status for r in report.results] == ["ok"] * 4
+            assert outside(report.run_dir) == []
+            check_named_yaml_report(report, cfg, custom_vocab[0] if run_id == "vocab" else None)
+    finally:
+        ro.chmod(stat.S_IRWXU)
+
+
+def check_named_yaml_report(report, cfg, fx_vocab=None) -> None:
+    """The report used the YAML named (and its vocab), wrote none of its own, and names the f5-tts code."""
+    params = report.manifest["parameters"]
+    assert params["config"] == str(cfg.resolve()) and params["candidates"][0] == str(cfg.resolve())
+    assert params["config_source"].startswith(f"{cfg.resolve()} (written by f5lab from the checkpoint's shapes")
+    assert "own_config" not in params  # the named YAML builds it: nothing written for it
+    if fx_vocab is not None:
+        assert params["vocab"] == str(fx_vocab.vocab_path.resolve())  # the YAML's tokenizer_path
+    numbers = report.summary["notebooks"]["02_compatibility"]["numbers"]
+    assert numbers[f"matrix.{cfg.resolve()}"]["value"] == "loads"
+    code = numbers["service_code"]["value"][str(cfg.resolve())]
+    assert "load_model(DiT, dict(" in code["code"] and not code["needs_remap"]
 
 
 def test_a_hydra_run_folder_config_loads_its_checkpoint(tmp_path, custom_vocab):

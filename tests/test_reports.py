@@ -196,6 +196,9 @@ def test_report_writes_every_part(runs):
         executed = nbformat.read(run_dir / f"{name}.ipynb", as_version=4)
         injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
         assert len(injected) == 1 and "checkpoint = " in injected[0].source
+        from nbformat.sign import NotebookNotary
+
+        assert NotebookNotary().check_signature(executed), f"{name}: not trusted, JupyterLab would mute its audio"
     for part in ("summary.json", "manifest.json", "index.html"):
         assert (run_dir / part).stat().st_size > 0
     index = (run_dir / "index.html").read_text()
@@ -315,10 +318,14 @@ def test_the_answer_comes_first_and_agrees_with_the_notebooks(runs, tiny):
     first, _, _ = runs
     answer = first.summary["answer"]
     assert list(first.summary)[:2] == ["schema", "answer"]
-    assert answer["checkpoint"] == tiny.name and answer["config_asked"] == "E2TTS_Base"
+    assert answer["checkpoint"] == tiny.name and answer["config_asked"] is None  # no --config: none named
     assert answer["is"].startswith("DiT, dim 64, depth 2") and "F5TTS_Base, F5TTS_v1_Base" in answer["is"]
-    assert answer["loads"]["loads_as_asked"] is False and answer["loads"]["loads"] == ["F5TTS_Base", "F5TTS_v1_Base"]
+    assert answer["loads"]["loads_as_asked"] is None and answer["loads"]["ok"] is True
+    assert answer["loads"]["loads"] == ["F5TTS_Base", "F5TTS_v1_Base"]
+    loads = next(line for line in answer["lines"] if line["label"] == "loads?")
+    assert loads["text"] == "loads as stored under F5TTS_Base, F5TTS_v1_Base" and loads["ok"] is True
     assert answer["fix"].startswith(f"f5lab.load_model({str(tiny)!r}, config='F5TTS_Base'")
+    assert "# loads as stored" in answer["fix"] and "not E2TTS_Base" not in answer["fix"]
     import f5lab  # runnable as printed: the line is Python after `import f5lab`
 
     model = eval(answer["fix"].split("  #")[0], {"f5lab": f5lab})
@@ -335,8 +342,30 @@ def test_the_answer_comes_first_and_agrees_with_the_notebooks(runs, tiny):
     index = (first.run_dir / "index.html").read_text()
     card, table = index.index('class="f5card"'), index.index("<th>ran</th><th>checkpoint verdicts</th>")
     assert card < table  # the answer first; "ran" and the checkpoint's verdicts are separate columns
-    assert "config tried: <code>E2TTS_Base</code>" in index and "target GPU: <b>GTX 1050 Ti</b>" in index
+    assert "config tried: none named" in index and "target GPU: <b>GTX 1050 Ti</b>" in index
     assert "limited by f5-tts&#x27;s 8192-frame cap" in index
+    assert "does not load" not in index and "E2TTS_Base" not in index[:index.index("<th>ran</th>")]  # no failure story
+    assert 'name="viewport"' in index and "@media (max-width:40em)" in index  # readable at phone width
+
+
+def test_a_named_config_gets_the_failure_story_and_only_the_demo_names_one_itself(tiny, tmp_path):
+    """--config E2TTS_Base: "does not load under E2TTS_Base", why, and that no remap helps; the
+    built-in demo names E2TTS_Base itself (the motivating service's), a user's checkpoint does not."""
+    from f5lab.reporting.reports import DEMO_CONFIG, asked_config
+
+    assert asked_config(None, demo=True) == DEMO_CONFIG == "E2TTS_Base"
+    assert asked_config(None, demo=False) is None and asked_config("F5TTS_Base", demo=True) == "F5TTS_Base"
+    report = run_report(tiny, config="E2TTS_Base", out=tmp_path, run_id="named", notebooks=["02_compatibility"],
+                        progress=False)
+    assert report.ok, report.failed
+    answer = report.summary["answer"]
+    assert answer["config_asked"] == "E2TTS_Base" and answer["loads"]["loads_as_asked"] is False
+    loads = next(line for line in answer["lines"] if line["label"] == "loads?")
+    assert loads["ok"] is False and loads["text"].startswith("does not load under E2TTS_Base: the checkpoint is DiT")
+    assert "no remap into E2TTS_Base can fix that. Loads as stored under F5TTS_Base, F5TTS_v1_Base" in loads["text"]
+    assert "# not E2TTS_Base" in answer["fix"]
+    index = (report.run_dir / "index.html").read_text()
+    assert "config tried: <code>E2TTS_Base</code>" in index
     assert "Cannot be fixed by remapping" not in index  # said once, naming what it refers to:
     assert "no remap into E2TTS_Base can fix that" in index
 

@@ -18,9 +18,9 @@ from typing import Any, Mapping, Sequence
 
 # headline metrics: key -> (unit, which way is better, label)
 METRICS: dict[str, tuple[str, str, str]] = {
-    "val_loss": ("flow-matching loss", "min", "held-out loss"),
+    "val_loss": ("flow-matching loss", "min", "held-out loss"),  # "loss on the reference clip" without --val-audio
     "speaker_similarity": ("cosine", "max", "speaker similarity"),
-    "wer": ("fraction", "min", "WER"),
+    "wer": ("%", "min", "WER"),  # percent, as in the report's quality table
     "peak_memory_bytes": ("bytes", "min", "peak memory"),
 }
 TIMED: dict[str, tuple[str, str, str]] = {"rtf": ("s per s of audio", "min", "RTF")}
@@ -69,9 +69,10 @@ def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen
     numbers["config"] = (chosen or type(model.transformer).__name__, None)
     numbers["config_reason"] = (reason, None)
     t_load = time.perf_counter()
+    numbers["val_source"] = ("held-out clips" if val_clips else "reference clip", None)
     if not val_clips:
         val_clips = [(ref_audio, ref_text)]
-        notes.append("no held-out clips given: the loss is on the reference clip")
+        notes.append("no held-out clips given: the loss is on the reference clip (the one the rendering imitates)")
     val = validation_loss(model, list(val_clips), n_samples=loss_samples, seed=seed)
     numbers["val_loss"] = (val["loss_mean"], "flow-matching loss")
     numbers["val_loss_std"] = (val["loss_std"], "flow-matching loss")
@@ -108,7 +109,7 @@ def quality_numbers(r: Any, ref_audio: Any, gen_text: str, asr: str | None, spea
             notes.append(f"speaker similarity: {exc}")
     if asr:
         heard = get_asr(asr).transcribe(r.wav, r.sample_rate)
-        out["wer"] = (round(wer(gen_text, heard), 4), "fraction")
+        out["wer"] = (round(100 * wer(gen_text, heard), 2), "%")
         out["heard"] = (heard, None)
     return out
 
