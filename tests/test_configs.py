@@ -19,6 +19,7 @@ from f5lab.cli.commands import main
 from f5lab.model.configs import (ConfigEntry, entry_from_metadata, load_config_file, resolve_config, shipped_configs,
                            tiny_catalogue)
 from f5lab.errors import ConfigError
+from f5lab.files.vocab import default_vocab_path
 from f5lab.testing.fixtures import CUSTOM_DIT, custom_arch_checkpoint
 from f5lab.model.inspection import inspect_checkpoint, write_own_config
 
@@ -193,6 +194,32 @@ def test_f5tts_own_loader_accepts_the_written_config(which, request):
     assert all(torch.equal(ours[k[len("ema_model."):]], v) for k, v in stored.items())
     if which == "custom_vocab":
         assert yaml.safe_load(cfg.read_text())["model"]["tokenizer_path"] == str(fx.vocab_path.resolve())
+
+
+def test_a_written_config_uses_tokenizer_custom_whenever_it_needs_a_vocab(tmp_path, custom_vocab):
+    """f5-tts reads model.tokenizer_path only with tokenizer: custom: a config that needs the fine-tune's
+    vocab says custom, with the path (found beside it, or given with inspect --vocab) or marked REQUIRED."""
+    fx, cfg = custom_vocab
+    found = yaml.safe_load(cfg.read_text())["model"]
+    assert found["tokenizer"] == "custom" and found["tokenizer_path"] == str(fx.vocab_path.resolve())
+    alone = tmp_path / "alone" / fx.path.name
+    alone.parent.mkdir()
+    shutil.copy(fx.path, alone)  # no vocab.txt beside it
+    out = run("inspect", alone, "--write-config", tmp_path / "alone.yaml")
+    assert out.exit_code == 0, out.output
+    text = (tmp_path / "alone.yaml").read_text()
+    model = yaml.safe_load(text)["model"]
+    assert model["tokenizer"] == "custom" and model["tokenizer_path"] is None
+    assert "REQUIRED" in text and "tokenizer_path" in out.output
+    given = run("inspect", alone, "--write-config", tmp_path / "given.yaml", "--vocab", fx.vocab_path)
+    assert given.exit_code == 0, given.output
+    model = yaml.safe_load((tmp_path / "given.yaml").read_text())["model"]
+    assert model["tokenizer"] == "custom" and model["tokenizer_path"] == str(fx.vocab_path.resolve())
+    assert run("diagnose", alone, "--config", tmp_path / "given.yaml").exit_code == 0  # the vocab came with it
+    shown = run("inspect", alone, "--vocab", fx.vocab_path)
+    assert shown.exit_code == 0 and "fits the" in shown.output and f"--vocab {fx.vocab_path}" in shown.output
+    wrong = run("inspect", alone, "--write-config", tmp_path / "wrong.yaml", "--vocab", default_vocab_path())
+    assert wrong.exit_code == 2 and "wrong vocab file" in wrong.output and not (tmp_path / "wrong.yaml").exists()
 
 
 def test_write_config_refuses_to_replace_a_file_it_did_not_write(tmp_path, custom):
