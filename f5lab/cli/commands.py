@@ -422,7 +422,8 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
 @main.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--config", default=None, help="Config to diagnose PATH against, e.g. the one your service "
-              "used: a name or the path of a YAML in f5-tts's format. [default: E2TTS_Base]")
+              "used: a name or the path of a YAML in f5-tts's format. [default: none; the report says which "
+              "config loads PATH; the built-in demo names E2TTS_Base]")
 @click.option("--ref-audio", type=click.Path(dir_okay=False, path_type=str),
               help="Reference clip for synthesis and the probe. [default: f5-tts's basic_ref_en.wav]")
 @click.option("--ref-text", help="Transcript of --ref-audio (give both or neither).")
@@ -455,6 +456,11 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
     papermill, then writes their HTML, summary.json (every number shown, with units),
     manifest.json (versions, device, seeds, checkpoint sha256) and index.html.
 
+    With PATH and no --config it says which config loads PATH (as stored or after a remap);
+    --config names the one your service tried: the report says whether it loads PATH, why not. A
+    checkpoint no shipped config builds gets a config from its shapes, written into the run
+    folder and used by every notebook.
+
     Without PATH it runs the built-in demo: a full-scale F5TTS_Base checkpoint with
     random weights (built once, cached), diagnosed against E2TTS_Base (it loads as stored
     under F5TTS_Base, so nothing is remapped), profiled for the GTX 1050 Ti and synthesised
@@ -464,6 +470,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
     \b
     Examples:
       f5lab report                                         # the demo, under 10 min on 2 CPU cores
+      f5lab report model_last.safetensors                  # which config loads it, and the rest
       f5lab report model_last.safetensors --config E2TTS_Base \\
           --ref-audio me.wav --ref-text "What I say in me.wav." --gpu "GTX 1050 Ti"
     """
