@@ -189,12 +189,11 @@ def config_params(checkpoint: Path, config: str | None, catalogue: str, vocab: s
 def own_config_params(checkpoint: Path, run_dir: Path, vocab: str | None) -> dict[str, Any]:
     """Write the checkpoint's own config into the run folder; the parameters that make every
     notebook use it."""
+    from f5lab.model.configs import load_config_file
     from f5lab.model.inspection import assumed_values, write_own_config
 
     written, _ = write_own_config(checkpoint, run_dir / f"{checkpoint.stem}.yaml", vocab=vocab)
     own = str(written.resolve())
-    from f5lab.model.configs import load_config_file
-
     tokenizer_path = load_config_file(own).tokenizer_path
     out: dict[str, Any] = {"target": own, "candidates": [own], "own_config": own,
                            "own_assumed": assumed_values(checkpoint, vocab)}
