@@ -297,10 +297,11 @@ def test_recorded_entry_never_shadows_a_shipped_name(tmp_path, make_fixture, cat
 
 
 def test_report_on_a_custom_architecture_runs_every_notebook(tmp_path, custom_vocab, files_written):
-    """`f5lab report CKPT --config CKPT.yaml`: an old DiT .pt (dim 192, depth 3, mel buffers stored)
-    whose YAML sits in a read-only folder, and a custom DiT with a custom vocab: all four notebooks
-    run, exit 0, every file the run writes is inside its run folder (none beside the YAML), and the
-    report says which config was used and from where (about a minute each)."""
+    """`f5lab report old_dit.pt` (dim 192, depth 3, mel buffers stored; no --config: the report writes
+    its config) and `f5lab report CKPT --config CKPT.yaml` with the YAML (and its custom vocab's path)
+    in a read-only folder: all four notebooks run, exit 0, every file the run writes is inside its
+    run folder (none beside the YAML), and the report says which config it used and from where
+    (about a minute each)."""
     import stat
 
     from f5lab.reporting.reports import run_report
@@ -309,17 +310,23 @@ def test_report_on_a_custom_architecture_runs_every_notebook(tmp_path, custom_vo
     old = old_dit_checkpoint(tmp_path / "models" / "old_dit.pt").path
     ro = tmp_path / "readonly"
     ro.mkdir()
-    cfg_old, _ = write_own_config(old, ro / "old_dit.yaml")
+    cfg = ro / custom_vocab[1].name
+    shutil.copy(custom_vocab[1], cfg)  # its tokenizer_path is absolute: the vocab stays where it was
     ro.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)  # root ignores it: hence the file check
     try:
-        for path, cfg, run_id in ((old, cfg_old, "old"), (custom_vocab[0].path, custom_vocab[1], "vocab")):
+        for path, config, run_id in ((old, None, "old"), (custom_vocab[0].path, str(cfg), "vocab")):
             outside = files_written(tmp_path)
-            report = run_report(path, config=str(cfg), out=tmp_path / "reports", run_id=run_id, nfe=2, asr=None,
+            report = run_report(path, config=config, out=tmp_path / "reports", run_id=run_id, nfe=2, asr=None,
                                 device="cpu", progress=False)
             assert report.ok, [(r.name, r.error) for r in report.results]
             assert [r.status for r in report.results] == ["ok"] * 4
             assert outside(report.run_dir) == []
-            check_named_yaml_report(report, cfg, custom_vocab[0] if run_id == "vocab" else None)
+            if config is None:
+                own = report.run_dir / "old_dit.yaml"
+                assert report.manifest["parameters"]["own_config"] == str(own) and own.exists()
+                assert report.summary["notebooks"]["02_compatibility"]["numbers"][f"matrix.{own}"]["value"] == "loads"
+            else:
+                check_named_yaml_report(report, cfg, custom_vocab[0])
     finally:
         ro.chmod(stat.S_IRWXU)
 
