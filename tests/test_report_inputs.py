@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import nbformat
-import pytest
 from nbformat.sign import NotebookNotary
 
 from f5lab.model.configs import WRITTEN_MARK
