@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+
 import nbformat
 from nbformat.sign import NotebookNotary
 
