@@ -45,3 +45,23 @@ def make_fixture(tmp_path_factory):
 
 
 ALL_LAYOUTS = list(LAYOUTS)
+
+
+def _snapshot(root: Path) -> dict[Path, tuple[int, int]]:
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture()
+def files_written():
+    """``watch = files_written(root)``, then ``watch(inside)``: the files under ``root`` created or
+    changed since, that are not inside the folder ``inside`` (a run must write only into its own)."""
+
+    def start(root: Path):
+        before = _snapshot(root)
+
+        def outside(inside: Path) -> list[Path]:
+            return sorted(p for p, st in _snapshot(root).items() if before.get(p) != st and inside not in p.parents)
+
+        return outside
+
+    return start

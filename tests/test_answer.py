@@ -109,6 +109,56 @@ def test_remap_only_when_it_changes_something():
                                         "cannot": ["E2TTS_Base"]}
 
 
+def test_loads_line_tells_a_failure_only_for_a_config_named():
+    """No config named: which configs load it, no "does not load under X". Named: the failure (or
+    success) under it first, then where else, each config said once."""
+    rows = ROWS + [Row("F5TTS_Small", "loads after remap")]
+    none = decide.loading_verdict(None, rows)
+    assert none == {"text": "loads as stored under F5TTS_Base, F5TTS_v1_Base; loads after a remap under F5TTS_Small",
+                    "ok": True}
+    named = decide.loading_verdict("E2TTS_Base", rows, cause="the checkpoint is DiT", never=True)
+    assert named["ok"] is False and named["text"] == (
+        "does not load under E2TTS_Base: the checkpoint is DiT; no remap into E2TTS_Base can fix that. "
+        "Loads as stored under F5TTS_Base, F5TTS_v1_Base; loads after a remap under F5TTS_Small")
+    ok = decide.loading_verdict("F5TTS_Base", rows)
+    assert ok["ok"] is True and ok["text"] == ("loads under F5TTS_Base as stored; so do F5TTS_v1_Base; "
+                                               "after a remap: F5TTS_Small")
+    assert ok["text"].count("F5TTS_Base ") == 1  # not "loads ... as stored. Loads as stored under F5TTS_Base"
+    own = decide.loading_verdict(None, [Row("/run/m.yaml", "loads"), Row("E2TTS_Base", "cannot")], own="/run/m.yaml")
+    assert own["text"] == "loads as stored under /run/m.yaml (the config f5lab wrote from its shapes)"
+    nothing = decide.loading_verdict(None, [Row("E2TTS_Base", "cannot")], cause="another backbone")
+    assert nothing == {"text": "no config loads it: another backbone", "ok": False}
+    assert decide.fix_line("m.pt", None, ROWS, "F5TTS_Base", vocab="v.txt") == (
+        "f5lab.load_model('m.pt', config='F5TTS_Base', vocab='v.txt')  # loads as stored; F5TTS_v1_Base loads too: "
+        "f5lab probe decides")
+
+
+def test_a_single_own_config_probe_says_its_flags_are_assumed_not_decided():
+    own = decide.probe_verdict(Probe([Loss("/run/custom.yaml")], None, 0, 2, True))
+    assert own["decided"] is False and own["ok"] is None
+    assert own["text"] == ("probe: one candidate (/run/custom.yaml), nothing compared: its v0/v1 flags "
+                           "(text_mask_padding, pe_attn_head) are assumed, not decided")
+
+
+def test_a_sweep_crowns_nothing_on_a_tie_or_a_total_failure():
+    assert decide.crown([(1.0, "a"), (0.5, "b"), (0.5, "c")], "min") == "b"  # a tie for best: the first
+    assert decide.crown([(100.0, "a"), (100.0, "b")], "min", 100.0) is None  # "best WER 100%": nothing
+    assert decide.crown([(3.0, "a"), (3.0, "b")], "min") is None  # all tie: nothing separates them
+    assert decide.crown([(100.0, "a"), (120.0, "b")], "min", 100.0) is None  # the best is a total failure
+    assert decide.crown([(0.4, "a")], "max") == "a" and decide.crown([], "min") is None
+
+
+def test_arch_table_says_none_and_not_applicable_where_shapes_do_tell():
+    from f5lab.reporting.nbviews import arch_value
+
+    unet = ArchSpec(backbone="UNetT", dim=64, depth=4, ff_mult=4, text_dim=100, conv_layers=0, mel_dim=100,
+                    text_embed_rows=2546)
+    assert arch_value(BASE, "qk_norm", None) == "none (no q/k norm weights stored)"  # the CLI's "qk_norm none"
+    assert arch_value(BASE, "skip_connect", None) == "not applicable (DiT)"
+    assert arch_value(unet, "skip_connect", None) == "add or none (see below)"  # below: the UNetT skip note
+    assert arch_value(unet, "heads", None) == "undetermined (see below)" and arch_value(BASE, "dim", 1024) == 1024
+
+
 def test_estimate_agrees_within_a_quarter():
     assert decide.estimate_agrees(0.25) and decide.estimate_agrees(-0.2)
     assert not decide.estimate_agrees(0.2501) and not decide.estimate_agrees(None)

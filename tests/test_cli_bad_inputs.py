@@ -385,6 +385,10 @@ CASES += [
     # usage
     ("unknown-command", ["frobnicate"], 2, ["frobnicate"]),
     ("inspect-no-path", ["inspect"], 2, ["PATH"]),
+    *[(f"inspect-vocab-{x}", ["inspect", "{good}", "--vocab", "{" + x + "}"], 2, ["{" + x + "}"])
+      for x in ("vocab_empty", "vocab_nonutf8", "vocab_disjoint", "missing")],
+    ("inspect-write-config-vocab-wrong-rows", ["inspect", "{good}", "--write-config", "{out}.yaml", "--vocab",
+                                                "{vocab_disjoint}"], 2, ["{vocab_disjoint}", "rows"]),
 ]
 # inputs that are odd but valid: the command must accept them (exit 0), still without a traceback
 ACCEPTED = [

@@ -19,6 +19,7 @@ from f5lab.cli.commands import main
 from f5lab.model.configs import (ConfigEntry, entry_from_metadata, load_config_file, resolve_config, shipped_configs,
                            tiny_catalogue)
 from f5lab.errors import ConfigError
+from f5lab.files.vocab import default_vocab_path
 from f5lab.testing.fixtures import CUSTOM_DIT, custom_arch_checkpoint
 from f5lab.model.inspection import inspect_checkpoint, write_own_config
 
@@ -195,6 +196,32 @@ def test_f5tts_own_loader_accepts_the_written_config(which, request):
         assert yaml.safe_load(cfg.read_text())["model"]["tokenizer_path"] == str(fx.vocab_path.resolve())
 
 
+def test_a_written_config_uses_tokenizer_custom_whenever_it_needs_a_vocab(tmp_path, custom_vocab):
+    """f5-tts reads model.tokenizer_path only with tokenizer: custom: a config that needs the fine-tune's
+    vocab says custom, with the path (found beside it, or given with inspect --vocab) or marked REQUIRED."""
+    fx, cfg = custom_vocab
+    found = yaml.safe_load(cfg.read_text())["model"]
+    assert found["tokenizer"] == "custom" and found["tokenizer_path"] == str(fx.vocab_path.resolve())
+    alone = tmp_path / "alone" / fx.path.name
+    alone.parent.mkdir()
+    shutil.copy(fx.path, alone)  # no vocab.txt beside it
+    out = run("inspect", alone, "--write-config", tmp_path / "alone.yaml")
+    assert out.exit_code == 0, out.output
+    text = (tmp_path / "alone.yaml").read_text()
+    model = yaml.safe_load(text)["model"]
+    assert model["tokenizer"] == "custom" and model["tokenizer_path"] is None
+    assert "REQUIRED" in text and "tokenizer_path" in out.output
+    given = run("inspect", alone, "--write-config", tmp_path / "given.yaml", "--vocab", fx.vocab_path)
+    assert given.exit_code == 0, given.output
+    model = yaml.safe_load((tmp_path / "given.yaml").read_text())["model"]
+    assert model["tokenizer"] == "custom" and model["tokenizer_path"] == str(fx.vocab_path.resolve())
+    assert run("diagnose", alone, "--config", tmp_path / "given.yaml").exit_code == 0  # the vocab came with it
+    shown = run("inspect", alone, "--vocab", fx.vocab_path)
+    assert shown.exit_code == 0 and "fits the" in shown.output and f"--vocab {fx.vocab_path}" in shown.output
+    wrong = run("inspect", alone, "--write-config", tmp_path / "wrong.yaml", "--vocab", default_vocab_path())
+    assert wrong.exit_code == 2 and "wrong vocab file" in wrong.output and not (tmp_path / "wrong.yaml").exists()
+
+
 def test_write_config_refuses_to_replace_a_file_it_did_not_write(tmp_path, custom):
     fx, _ = custom
     mine = tmp_path / "mine.yaml"
@@ -269,26 +296,53 @@ def test_recorded_entry_never_shadows_a_shipped_name(tmp_path, make_fixture, cat
     assert isinstance(entry, ConfigEntry) and entry.source == "recorded"
 
 
-def test_report_on_a_custom_architecture_runs_every_notebook(tmp_path, custom, custom_vocab):
-    """`f5lab report CUSTOM --config CUSTOM.yaml`, with and without a custom vocab: all four notebooks
-    run, exit 0, and the report says which config was used and from where (about a minute each)."""
-    from f5lab.reporting.reports import run_report
+def test_report_on_a_custom_architecture_runs_every_notebook(tmp_path, custom_vocab, files_written):
+    """`f5lab report old_dit.pt` (dim 192, depth 3, mel buffers stored; no --config: the report writes
+    its config) and `f5lab report CKPT --config CKPT.yaml` with the YAML (and its custom vocab's path)
+    in a read-only folder: all four notebooks run, exit 0, every file the run writes is inside its
+    run folder (none beside the YAML), and the report says which config it used and from where
+    (about a minute each)."""
+    import stat
 
-    for (fx, cfg), run_id in ((custom, "plain"), (custom_vocab, "vocab")):
-        report = run_report(fx.path, config=str(cfg), out=tmp_path, run_id=run_id, nfe=2, asr=None, device="cpu",
-                            progress=False)
-        assert report.ok, [(r.name, r.error) for r in report.results]
-        assert [r.status for r in report.results] == ["ok"] * 4
-        params = report.manifest["parameters"]
-        assert params["config"] == str(cfg.resolve()) and params["candidates"][0] == str(cfg.resolve())
-        assert params["config_source"].startswith(f"{cfg.resolve()} (your YAML")
-        if run_id == "vocab":
-            assert params["vocab"] == str(fx.vocab_path.resolve())  # the YAML's tokenizer_path
-        numbers = report.summary["notebooks"]["02_compatibility"]["numbers"]
-        assert numbers[f"matrix.{cfg.resolve()}"]["value"] == "loads"
-        code = numbers["service_code"]["value"][str(cfg.resolve())]["code"]
-        assert "load_model(DiT, dict(" in code and not numbers["service_code"]["value"][str(cfg.resolve())][
-            "needs_remap"]
+    from f5lab.reporting.reports import run_report
+    from f5lab.testing.fixtures import old_dit_checkpoint
+
+    old = old_dit_checkpoint(tmp_path / "models" / "old_dit.pt").path
+    ro = tmp_path / "readonly"
+    ro.mkdir()
+    cfg = ro / custom_vocab[1].name
+    shutil.copy(custom_vocab[1], cfg)  # its tokenizer_path is absolute: the vocab stays where it was
+    ro.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)  # root ignores it: hence the file check
+    try:
+        for path, config, run_id in ((old, None, "old"), (custom_vocab[0].path, str(cfg), "vocab")):
+            outside = files_written(tmp_path)
+            report = run_report(path, config=config, out=tmp_path / "reports", run_id=run_id, nfe=2, asr=None,
+                                device="cpu", progress=False)
+            assert report.ok, [(r.name, r.error) for r in report.results]
+            assert [r.status for r in report.results] == ["ok"] * 4
+            assert outside(report.run_dir) == []
+            if config is None:
+                own = report.run_dir / "old_dit.yaml"
+                assert report.manifest["parameters"]["own_config"] == str(own) and own.exists()
+                assert report.summary["notebooks"]["02_compatibility"]["numbers"][f"matrix.{own}"]["value"] == "loads"
+            else:
+                check_named_yaml_report(report, cfg, custom_vocab[0])
+    finally:
+        ro.chmod(stat.S_IRWXU)
+
+
+def check_named_yaml_report(report, cfg, fx_vocab=None) -> None:
+    """The report used the YAML named (and its vocab), wrote none of its own, and names the f5-tts code."""
+    params = report.manifest["parameters"]
+    assert params["config"] == str(cfg.resolve()) and params["candidates"][0] == str(cfg.resolve())
+    assert params["config_source"].startswith(f"{cfg.resolve()} (written by f5lab from the checkpoint's shapes")
+    assert "own_config" not in params  # the named YAML builds it: nothing written for it
+    if fx_vocab is not None:
+        assert params["vocab"] == str(fx_vocab.vocab_path.resolve())  # the YAML's tokenizer_path
+    numbers = report.summary["notebooks"]["02_compatibility"]["numbers"]
+    assert numbers[f"matrix.{cfg.resolve()}"]["value"] == "loads"
+    code = numbers["service_code"]["value"][str(cfg.resolve())]
+    assert "load_model(DiT, dict(" in code["code"] and not code["needs_remap"]
 
 
 def test_a_hydra_run_folder_config_loads_its_checkpoint(tmp_path, custom_vocab):

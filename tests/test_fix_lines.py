@@ -28,6 +28,9 @@ from f5lab.testing.fixtures import build_checkpoint, custom_arch_checkpoint
 from f5lab.model.inspection import inspect_checkpoint
 from f5lab.compat.loading import compatibility_matrix
 
+from f5lab.model.arch import f5_tts_root
+
+REF = f5_tts_root() / "infer" / "examples" / "basic" / "basic_ref_en.wav"
 COMMAND = re.compile(r"`(f5lab [^`]+)`")
 SUBCOMMANDS = ("inspect", "diagnose", "remap", "verify", "matrix", "profile", "synth", "probe", "report")
 BARE = re.compile(r"(?<!`)f5lab (?:%s) (?:/|-|\S+\.(?:pt|safetensors|yaml))" % "|".join(SUBCOMMANDS))  # with arguments
@@ -163,3 +166,135 @@ def test_printed_service_code_loads_strictly_after_its_remap(tmp_path, kind):
         with pytest.raises(Exception):  # the snippet really is what loads it: a wrong file fails
             _exec(s["code"].replace(str(path.resolve()), str(tmp_path / "missing.safetensors")))
     _loads_exactly(_exec(s["code"]), target)
+
+
+# -- every command that prints a command: its terminal output, read as a user reads it -------------------
+OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
+PASS = re.compile(r"\bpass (--[a-z][a-z0-9-]*)")  # "pass --X": an option of the command that said it
+PRINTED_LINE = re.compile(r"^\s*(?:once, first: |#\s+)?(f5lab (?:%s) \S.*?)\s*$" % "|".join(SUBCOMMANDS), re.M)
+
+
+def options_of() -> dict[str, set[str]]:
+    """Every option (all spellings) of every f5lab command."""
+    out = {}
+    for name, cmd in main.commands.items():
+        out[name] = {o for p in cmd.params for o in [*getattr(p, "opts", []), *getattr(p, "secondary_opts", [])]
+                     if o.startswith("--")}
+    return out
+
+
+def commands_printed_by(output: str) -> list[str]:
+    """The f5lab commands in a command's terminal output: in backticks, and whole lines (the answer
+    card's fix, a snippet's "once, first:" remap) with any trailing "# comment" cut."""
+    found = [c for c in COMMAND.findall(output)]
+    found += [m.split("  #")[0].strip() for m in PRINTED_LINE.findall(output)]
+    return list(dict.fromkeys(c for c in found if "\n" not in c))
+
+
+def check_options_named(command: str, output: str) -> None:
+    """Every --option a message names exists in some f5lab command; "pass --X" in the one that said it."""
+    opts = options_of()
+    every = set().union(*opts.values()) | {"--help", "--version"}
+    for opt in OPTION.findall(output):
+        assert opt in every, f"`f5lab {command}` names {opt}, which no f5lab command has:\n{output}"
+    for opt in PASS.findall(output):
+        assert opt in opts[command], f"`f5lab {command}` says 'pass {opt}' but has no {opt}:\n{output}"
+
+
+def cli(*argv: object):
+    result = CliRunner().invoke(main, [str(a) for a in argv])
+    return result, result.output  # stdout and stderr, as the terminal shows them
+
+
+def run_printed(commands: list[str], path: Path, flag: str | None) -> list[str]:
+    """Run each printed command as printed, and what those print in turn; every one must succeed."""
+    ran: list[str] = []
+    while commands:
+        cmd = commands.pop(0)
+        argv = shlex.split(cmd)
+        assert argv[0] == "f5lab" and argv[1] in SUBCOMMANDS, cmd
+        result, output = cli(*argv[1:])
+        assert result.exit_code == 0, f"printed command failed: {cmd}\n{output}"
+        check_options_named(argv[1], output)
+        ran.append(cmd)
+        commands += [c for c in commands_printed_by(output) if c not in ran and c not in commands]
+    return ran
+
+
+@pytest.mark.parametrize("kind", ["trainer_pt", "compiled_pt", "extended_vocab_safetensors", "custom",
+                                  "custom_vocab"])
+def test_every_command_that_prints_a_command_prints_one_that_runs(tmp_path, kind):
+    """inspect, diagnose (asked or not), matrix, remap and synth refusing a config, probe and the
+    report's card, run through the CLI: every command they print runs as printed, every option
+    they name exists, and "pass --X" names an option of the command that says it."""
+    path, flag = _build(kind, tmp_path)
+    cat = ["--configs", "tiny"] if flag else []
+    vocab = ["--vocab", str(path.with_name(path.stem + "_vocab.txt"))] if "vocab" in kind else []
+    runs = [("inspect", [path, *cat, *vocab]), ("diagnose", [path, *cat, *vocab]),
+            ("diagnose", [path, "--config", "E2TTS_Base", *cat, *vocab]), ("matrix", [path, *cat, *vocab]),
+            ("remap", [path, tmp_path / "out.safetensors", "--config", "E2TTS_Base", *cat, *vocab[:0]]),
+            *[("synth", [path, "--ref-audio", REF, "--ref-text", "Some call me nature.", "--text", "Hi.", "--out",
+                         tmp_path / "synth", *cat, *vocab, *config]) for config in (["--config", "E2TTS_Base"], [])]]
+    printed: list[str] = []
+    for command, argv in runs:
+        result, output = cli(command, *argv)
+        assert "Traceback" not in output, output
+        check_options_named(command, output)
+        printed += [c for c in commands_printed_by(output) if c not in printed]
+    if kind in ("trainer_pt", "compiled_pt", "custom", "custom_vocab"):
+        assert printed, "this checkpoint needs a fix (or has a choice), so a command must be printed"
+    run_printed(printed, path, flag)
+
+
+def test_probe_and_the_report_card_print_what_runs(tmp_path):
+    """probe says how to use its answer (--config, an option synth and report have); the report's card
+    prints the fix and the remap a service runs first: each runs as printed."""
+    path, flag = _build("compiled_pt", tmp_path)
+    result, output = cli("probe", path, "--ref-audio", REF, "--ref-text", "Some call me nature.", "--configs", "tiny",
+                         "--samples", "1")
+    assert result.exit_code == 0, output
+    check_options_named("probe", output)
+    assert "use it: --config F5TTS" in output and "config='F5TTS" not in output.split("use it:")[1].split(";")[0]
+    result, output = cli("report", path, "--notebook", "02_compatibility", "--out", tmp_path / "r", "--run-id", "card")
+    assert result.exit_code == 0, output
+    check_options_named("report", output)
+    printed = commands_printed_by(output)
+    assert any(c.startswith("f5lab remap ") for c in printed), output
+    run_printed(printed, path, flag)
+
+
+def test_a_read_only_checkpoint_folder_gets_its_outputs_suggested_in_the_current_directory(tmp_path, monkeypatch):
+    """A checkpoint in a read-only folder (a shared model store): the remap and the config a fix
+    suggests go to the current directory, and the commands run as printed from there."""
+    import f5lab.model.configs as configs
+
+    path, flag = _build("compiled_pt", tmp_path / "store")
+    cwd = tmp_path / "work"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    # root writes anywhere, so the read-only folder is declared rather than chmod-ed
+    monkeypatch.setattr(configs, "writable", lambda folder: Path(folder).resolve() != path.parent.resolve())
+    d = diagnose(path, catalogue=tiny_catalogue())
+    remaps = [c for f in d.findings for c in COMMAND.findall(f.fix) if c.startswith("f5lab remap")]
+    assert remaps and all(shlex.split(c)[3] == str(cwd / "tiny_compiled_pt.F5TTS_Base.safetensors") for c in remaps)
+    assert configs.own_config_path(path) == cwd / "tiny_compiled_pt.yaml"
+    run_printed(remaps[:1], path, flag)
+    assert (cwd / "tiny_compiled_pt.F5TTS_Base.safetensors").exists() and not list(path.parent.glob("*.F5TTS_*"))
+    monkeypatch.setattr(configs, "writable", lambda folder: False)  # and nowhere writable: it says so
+    assert "read-only: give the output file a path" in configs.write_config_fix(path)
+
+
+def test_suggested_names_never_double_the_stem_and_keep_the_vocab(tmp_path):
+    from f5lab.model.configs import remapped_name, write_config_fix
+
+    own = tmp_path / "x.yaml"
+    assert remapped_name(tmp_path / "x.pt", own) == tmp_path / "x.remapped.safetensors"
+    assert remapped_name(tmp_path / "x.pt", "F5TTS_Base") == tmp_path / "x.F5TTS_Base.safetensors"
+    fix = write_config_fix(tmp_path / "x.pt", then="remap", vocab=tmp_path / "v.txt")
+    assert f"--write-config {own} --vocab {tmp_path / 'v.txt'}" in fix and "x.x." not in fix
+    path, flag = _build("custom_vocab", tmp_path)
+    vocab = path.with_name(path.stem + "_vocab.txt")
+    moved = tmp_path / "moved_vocab.txt"
+    moved.write_bytes(vocab.read_bytes())
+    d = diagnose(path, vocab=str(moved))
+    assert all(f"--vocab {moved}" in c for f in d.findings for c in COMMAND.findall(f.fix) if "inspect" in c)

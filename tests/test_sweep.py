@@ -86,7 +86,8 @@ def test_sweep_names_the_best_checkpoint_with_numbers_the_library_reproduces(swe
     for p in summary["points"].values():
         assert p["numbers"]["peak_memory_bytes"]["unit"] == "bytes" and p["numbers"]["peak_memory_bytes"]["value"] > 0
         assert 0.0 < p["numbers"]["speaker_similarity"]["value"] <= 1.0
-        assert p["numbers"]["wer"]["unit"] == "fraction" and p["numbers"]["wer"]["value"] >= 0.0  # offline ASR
+        assert p["numbers"]["wer"]["unit"] == "%" and 0.0 <= p["numbers"]["wer"]["value"]  # offline ASR, in %
+        assert p["numbers"]["val_source"]["value"] == "held-out clips"
         assert p["settings"]["checkpoint_sha256"] and len(p["settings"]["checkpoint_sha256"]) == 64
     assert "best held-out loss" in output and "model_last" in output
     assert all("rtf" in t["sweep_point"] for t in summary["timings"].values())  # timings apart
@@ -275,3 +276,44 @@ def test_sweep_notebooks_are_stored_executed_with_cheap_defaults(name, default):
     assert default in params.source and "sidecar = None" in params.source
     assert all(c.execution_count for c in code)  # nbval compares outputs of executed cells only
     assert not [o for c in code for o in c.outputs if o.output_type in ("error",) or o.get("name") == "stderr"]
+
+
+def _point(checkpoint: str, nfe: int, **numbers):
+    return {"status": "ok", "settings": {"checkpoint": checkpoint, "step": None, "config": "F5TTS_Base", "nfe": nfe,
+                                         "dtype": "fp32", "device": "cpu", "ref": "r.wav", "gen_text": "Hi."},
+            "numbers": {k: {"value": v, "unit": None} for k, v in numbers.items()}}
+
+
+def test_best_points_rank_the_loss_per_checkpoint_and_crown_no_tie_or_total_failure():
+    from f5lab.reporting.comparison import best_points, loss_label, points_table, significant
+
+    ref = {"val_source": "reference clip"}
+    points = {"a2": _point("a.pt", 2, val_loss=2.0, wer=100.0, mel_l1_vs_best=0.00122, **ref),
+              "a4": _point("a.pt", 4, val_loss=2.0, wer=100.0, **ref),
+              "b2": _point("b.pt", 2, val_loss=1.5, wer=100.0, mel_l1_vs_best=0.5, **ref),
+              "b4": _point("b.pt", 4, val_loss=1.5, wer=100.0, **ref)}
+    best, tied = best_points(points)
+    assert best["val_loss"]["point"] == "b2" and best["val_loss"]["checkpoint"] == "b.pt"
+    assert "val_loss" not in tied  # two checkpoints, two losses: not a tie (the NFE points share theirs)
+    assert "wer" not in best and tied["wer"] == {"label": "WER", "unit": "%", "candidates": 4, "values": [100.0]}
+    assert best["mel_l1_vs_best"]["point"] == "a2"
+    one = {"a2": points["a2"], "a4": points["a4"]}  # one checkpoint, two NFEs: one loss, nothing to rank
+    assert best_points(one)[0]["val_loss"]["point"] == "a2" and "val_loss" not in best_points(one)[1]
+    assert loss_label(points) == "loss on the reference clip"
+    held = {k: {**p, "numbers": {**p["numbers"], "val_source": {"value": "held-out clips"}}} for k, p in points.items()}
+    assert loss_label(held) == "held-out loss"
+    assert significant(0.00122, 3) == 0.00122 and significant(12.345, 3) == 12.3 and significant(0.0, 3) == 0.0
+    summary = {"points": points, "axes": {"checkpoint": ["a.pt", "b.pt"]},
+               "units": {"val_loss": {"label": loss_label(points)}}}
+    table = points_table(summary)
+    assert table.loc["a2", "mel L1 vs best"] == 0.00122 and "loss on the reference clip" in table.columns
+
+
+def test_demo_checkpoint_records_the_update_its_name_says(tmp_path):
+    from f5lab.files.checkpoint import open_checkpoint
+
+    for name, update in (("model_5000.pt", 5000), ("model_last.pt", 1200)):
+        result = CliRunner().invoke(main, ["demo-checkpoint", str(tmp_path / name), "--layout", "trainer_pt"])
+        assert result.exit_code == 0, result.output
+        layout = open_checkpoint(tmp_path / name).layout()
+        assert layout["step"] == update and layout["step_key"] == "update"

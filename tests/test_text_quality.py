@@ -115,7 +115,7 @@ def test_a_sweep_point_in_pt_br(make_fixture, tmp_path):
                         gen_text=params["gen_text"], nfe=1, config="F5TTS_Base", catalogue=tiny_catalogue(),
                         loss_samples=1, asr=params["asr"], speaker=None, lang="pt-BR")
     assert ev.numbers["spoken_text"][0] == "bom dia, são duas horas."
-    assert ev.numbers["wer"] == (None, "fraction") and NO_WER_PT in ev.notes
+    assert ev.numbers["wer"] == (None, "%") and NO_WER_PT in ev.notes
 
 
 def test_the_notebooks_declare_the_language_and_asr_parameters():

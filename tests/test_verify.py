@@ -183,9 +183,11 @@ def vocab_remap(make_fixture, tmp_path_factory):
     return fx.path, dst, fx.vocab_path, new
 
 
-def test_cli_verify_with_both_vocab_files_verifies(vocab_remap):
+@pytest.mark.parametrize("spelling", [("--vocab-from", "--vocab-to"), ("--vocab-src", "--vocab-dst")])
+def test_cli_verify_with_both_vocab_files_verifies(vocab_remap, spelling):
+    """remap's spelling, and verify's old one (kept, hidden from --help)."""
     src, dst, vocab_src, vocab_dst = vocab_remap
-    result = run_cli("verify", src, dst, "--configs", "tiny", "--vocab-src", vocab_src, "--vocab-dst", vocab_dst,
+    result = run_cli("verify", src, dst, "--configs", "tiny", spelling[0], vocab_src, spelling[1], vocab_dst,
                      "--json")
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
@@ -194,19 +196,19 @@ def test_cli_verify_with_both_vocab_files_verifies(vocab_remap):
 
 def test_cli_verify_without_vocab_dst_names_the_option(vocab_remap):
     src, dst, _, _ = vocab_remap
-    assert_one_line_error(run_cli("verify", src, dst, "--configs", "tiny"), "--vocab-dst", "new_vocab.txt",
+    assert_one_line_error(run_cli("verify", src, dst, "--configs", "tiny"), "--vocab-to", "new_vocab.txt",
                           str(dst))
 
 
 def test_cli_verify_without_vocab_src_names_the_option(vocab_remap):
     src, dst, _, vocab_dst = vocab_remap
-    assert_one_line_error(run_cli("verify", src, dst, "--configs", "tiny", "--vocab-dst", vocab_dst), "--vocab-src")
+    assert_one_line_error(run_cli("verify", src, dst, "--configs", "tiny", "--vocab-to", vocab_dst), "--vocab-from")
 
 
 def test_cli_verify_with_the_wrong_vocab_dst_names_the_option(vocab_remap):
     src, dst, vocab_src, _ = vocab_remap
-    assert_one_line_error(run_cli("verify", src, dst, "--configs", "tiny", "--vocab-src", vocab_src,
-                                  "--vocab-dst", vocab_src), "--vocab-dst", "not the vocab.txt DST was remapped with")
+    assert_one_line_error(run_cli("verify", src, dst, "--configs", "tiny", "--vocab-from", vocab_src,
+                                  "--vocab-to", vocab_src), "--vocab-to", "not the vocab.txt DST was remapped with")
 
 
 def test_cli_verify_without_vocab_on_a_file_without_provenance(vocab_remap, tmp_path):
@@ -214,15 +216,15 @@ def test_cli_verify_without_vocab_on_a_file_without_provenance(vocab_remap, tmp_
     src, dst, vocab_src, _ = vocab_remap
     bare = rewrite(dst, tmp_path / "bare.safetensors", metadata=False)
     assert_one_line_error(run_cli("verify", src, bare, "--configs", "tiny", "--config", "F5TTS_Base",
-                                  "--vocab-src", vocab_src), "--vocab-dst", "2581 rows", "2586")
+                                  "--vocab-from", vocab_src), "--vocab-to", "2581 rows", "2586")
     wrong = write_vocab(read_vocab(vocab_src)[:-2], tmp_path / "wrong_vocab.txt")
     assert_one_line_error(run_cli("verify", src, bare, "--configs", "tiny", "--config", "F5TTS_Base",
-                                  "--vocab-src", vocab_src, "--vocab-dst", wrong), "--vocab-dst", "2581 rows")
+                                  "--vocab-from", vocab_src, "--vocab-to", wrong), "--vocab-to", "2581 rows")
 
 
 def test_library_raises_config_error_without_vocab(vocab_remap, catalogue):
     src, dst, vocab_src, _ = vocab_remap
-    with pytest.raises(ConfigError, match="--vocab-dst"):
+    with pytest.raises(ConfigError, match="--vocab-to"):
         verify(src, dst, vocab_src=str(vocab_src), catalogue=catalogue)
 
 

@@ -77,6 +77,31 @@ class _Group(click.Group):
             raise _one_line_usage(exc) from None
 
 
+class AliasedOption(click.Option):
+    """An option that still accepts its old spellings (``old``) without showing them in --help:
+    one option with several names, so click parses either into the same parameter and an error
+    names the current spelling. ``@click.option("--vocab-from", "--vocab-src", cls=AliasedOption,
+    old=("--vocab-src",))``."""
+
+    def __init__(self, *args: Any, old: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.old = tuple(old)
+
+    def _shown(self) -> list[str]:
+        return [o for o in self.opts if o not in self.old]
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        opts = self.opts
+        self.opts = self._shown()
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = opts
+
+    def get_error_hint(self, ctx: click.Context | None) -> str:
+        return " / ".join(f"'{o}'" for o in self._shown())
+
+
 def _one_line_usage(exc: click.UsageError) -> click.UsageError:
     if isinstance(exc, _OneLineUsageError):
         return exc
@@ -125,9 +150,12 @@ def main() -> None:
               help="Write a complete f5-tts config for PATH here (shape facts from the file, the rest from the "
                    "closest shipped config; a comment on each value shapes cannot decide).")
 @click.option("--force", is_flag=True, help="With --write-config: replace a YAML f5lab did not write.")
+@click.option("--vocab", type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="The vocab.txt the checkpoint was trained with: checked against its text embedding; with "
+                   "--write-config it becomes the config's tokenizer_path (tokenizer: custom).")
 @friendly_errors
 def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs: str, write_config: str | None,
-            force: bool) -> None:
+            force: bool, vocab: str | None) -> None:
     """Say what checkpoint PATH is, from its shapes alone: no weights are loaded.
 
     Reads the safetensors header (or a .pt's pickle through an allowlist, without torch),
@@ -144,7 +172,7 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
     if write_config:
         from f5lab.model.inspection import write_own_config
 
-        written, unsure = write_own_config(path, write_config, force=force)
+        written, unsure = write_own_config(path, write_config, force=force, vocab=vocab)
         if as_json:
             print_json({"config": str(written), "check": unsure})
             return
@@ -154,7 +182,7 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
             click.echo(f"  {line}")
         click.echo(f"use it: --config {written} (diagnose, remap, verify, matrix, profile, synth, probe, report)")
         return
-    result = inspect_checkpoint(path, sha256=sha256, catalogue=_catalogue(configs), config=config)
+    result = inspect_checkpoint(path, sha256=sha256, catalogue=_catalogue(configs), config=config, vocab=vocab)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -225,13 +253,15 @@ def demo() -> None:
                    "else f5-tts's).")
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
+@click.option("--ema/--raw", "use_ema", default=True, show_default=True,
+              help="Which weights of a trainer file to check (EMA: what inference uses).")
 @click.option("--base", "bases", multiple=True, type=click.Path(dir_okay=False, path_type=str),
               help="A base checkpoint PATH may descend from (repeatable): lineage settles configs the shapes "
                    "cannot tell apart (reads the weights; see f5lab lineage).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
 def diagnose(path: str | None, config: str | None, error_file: str | None, vocab: str | None, configs: str,
-             bases: tuple[str, ...], as_json: bool) -> None:
+             use_ema: bool, bases: tuple[str, ...], as_json: bool) -> None:
     """Say why PATH does not load under a config: cause, evidence, fix.
 
     Compares the checkpoint key by key with the best-matching installed config and with
@@ -263,7 +293,8 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
             from f5lab.compat.lineage import lineage as run_lineage
 
             found = run_lineage(path, list(bases), vocab=vocab, catalogue=_catalogue(configs))
-        result = run_diagnose(path, config=config, vocab=vocab, catalogue=_catalogue(configs), lineage=found)
+        result = run_diagnose(path, config=config, vocab=vocab, catalogue=_catalogue(configs), use_ema=use_ema,
+                              lineage=found)
     else:
         raise ConfigError("give a checkpoint PATH or --error-file LOG")
     print_json(result.to_dict()) if as_json else show_diagnosis(result)
@@ -343,15 +374,19 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
 @click.argument("dst", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.option("--config", default=None, help="Config of both: a name or a YAML path (default: recorded in DST, "
               "or inferred).")
-@click.option("--vocab-src", type=click.Path(exists=True, dir_okay=False, path_type=str), help="SRC's vocab.txt.")
-@click.option("--vocab-dst", type=click.Path(exists=True, dir_okay=False, path_type=str), help="DST's vocab.txt.")
+@click.option("--vocab-from", "--vocab-src", "vocab_from", cls=AliasedOption, old=("--vocab-src",),
+              type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="SRC's vocab.txt (remap's --vocab-from).")
+@click.option("--vocab-to", "--vocab-dst", "vocab_to", cls=AliasedOption, old=("--vocab-dst",),
+              type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="DST's vocab.txt (remap's --vocab-to).")
 @click.option("--ema/--raw", "use_ema", default=True, show_default=True, help="Which weights of SRC.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the forward pass inputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
 @friendly_errors
-def verify(src: str, dst: str, config: str | None, vocab_src: str | None, vocab_dst: str | None, use_ema: bool,
+def verify(src: str, dst: str, config: str | None, vocab_from: str | None, vocab_to: str | None, use_ema: bool,
            seed: int, as_json: bool, configs: str) -> None:
     """Prove DST computes what SRC computes: equal tensors, one seeded forward pass.
 
@@ -361,17 +396,17 @@ def verify(src: str, dst: str, config: str | None, vocab_src: str | None, vocab_
     (about the f5-tts import's RAM + the file's size; see docs/verify.md).
 
     Exit codes: 0 verified; 1 not verified (the reason is printed, e.g. DST is another
-    model); 2 bad input (e.g. a vocabulary remap checked without --vocab-src/--vocab-dst).
+    model); 2 bad input (e.g. a vocabulary remap checked without --vocab-from/--vocab-to).
 
     \b
     Examples:
       f5lab verify model_1200.pt model.safetensors
-      f5lab verify ft.safetensors ft_pt.safetensors --vocab-src ft_vocab.txt --vocab-dst pt_vocab.txt
+      f5lab verify ft.safetensors ft_pt.safetensors --vocab-from ft_vocab.txt --vocab-to pt_vocab.txt
     """
     from f5lab.compat.loading import verify as run_verify
     from f5lab.cli.views import show_verification
 
-    check = run_verify(src, dst, config=config, vocab_src=vocab_src, vocab_dst=vocab_dst, use_ema=use_ema, seed=seed,
+    check = run_verify(src, dst, config=config, vocab_src=vocab_from, vocab_dst=vocab_to, use_ema=use_ema, seed=seed,
                        catalogue=_catalogue(configs))
     print_json(check.to_dict()) if as_json else show_verification(check)
     if not check.ok:
@@ -454,7 +489,8 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
 @main.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--config", default=None, help="Config to diagnose PATH against, e.g. the one your service "
-              "used: a name or the path of a YAML in f5-tts's format. [default: E2TTS_Base]")
+              "used: a name or the path of a YAML in f5-tts's format. [default: none; the report says which "
+              "config loads PATH; the built-in demo names E2TTS_Base]")
 @click.option("--ref-audio", type=click.Path(dir_okay=False, path_type=str),
               help="Reference clip for synthesis and the probe. [default: f5-tts's basic_ref_en.wav]")
 @click.option("--ref-text", help="Transcript of --ref-audio (give both or neither).")
@@ -473,8 +509,9 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
 @click.option("--asr-model-dir", type=click.Path(path_type=str), default=None, help=ASR_DIR_HELP)
 @click.option("--language", "asr_language", default=None, help=ASR_LANGUAGE_HELP)
 @click.option("--vocoder", type=click.Path(path_type=str), default=None, help=VOCODER_HELP)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Where synthesis, the probe and the measurement run (auto: the GPU if torch sees one).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True,
+              help="Where synthesis, the probe and the measurement run (cpu, as in every f5lab command; auto: "
+                   "the GPU if torch sees one). See docs/synthesis.md#devices.")
 @click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=str),
               help="Folder that receives <run-id>/.")
 @click.option("--run-id", default=None, help="Name of the run folder. [default: UTC date-time]")
@@ -495,6 +532,11 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
     papermill, then writes their HTML, summary.json (every number shown, with units),
     manifest.json (versions, device, seeds, checkpoint sha256) and index.html.
 
+    With PATH and no --config it says which config loads PATH (as stored or after a remap);
+    --config names the one your service tried: the report says whether it loads PATH, why not. A
+    checkpoint no shipped config builds gets a config from its shapes, written into the run
+    folder and used by every notebook.
+
     Without PATH it runs the built-in demo: a full-scale F5TTS_Base checkpoint with
     random weights (built once, cached), diagnosed against E2TTS_Base (it loads as stored
     under F5TTS_Base, so nothing is remapped), profiled for the GTX 1050 Ti and synthesised
@@ -504,6 +546,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
     \b
     Examples:
       f5lab report                                         # the demo, under 10 min on 2 CPU cores
+      f5lab report model_last.safetensors                  # which config loads it, and the rest
       f5lab report model_last.safetensors --config E2TTS_Base \\
           --ref-audio me.wav --ref-text "What I say in me.wav." --gpu "GTX 1050 Ti"
       f5lab report model_last.safetensors --lang pt-BR --ref-audio eu.wav --ref-text "O que digo." \\
@@ -601,9 +644,13 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
                              asr_model_dir=asr_model_dir, asr_language=asr_language)
     result = run_sweep(spec, out=out, sweep_id=sweep_id, workers=workers, scheduler=scheduler,
                        notebooks=list(notebooks) or None, compare=not no_compare, echo=click.echo)
+    from f5lab.reporting.comparison import tie_text
+
     for b in result.summary["best"].values():
         value = f"{b['value'] / 2**20:.1f} MiB" if b["unit"] == "bytes" else f"{b['value']:.4g} {b['unit']}"
-        click.echo(f"  best {b['label']:24s} {b['point']}  ({value})")
+        click.echo(f"  best {b['label']:26s} {b['point']}  ({value})")
+    for key, t in result.summary.get("tied", {}).items():
+        click.echo(f"  no best {t['label']}: {tie_text(key, t)}")
     click.echo(f"sweep: {result.index}")
     if result.interrupted:
         click.echo("f5lab: interrupted; finished points are kept, re-run the same command to resume", err=True)
@@ -772,7 +819,8 @@ def _catalogue(configs: str) -> Any:
 @click.option("--seed", default=0, show_default=True, help="Seed: same seed and settings give bit-identical audio.")
 @click.option("--duration", type=float, default=None, help="Fixed total seconds, reference included.")
 @click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]), default=None, help="Weights dtype.")
-@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda.")
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda "
+              "(cpu, as in every f5lab command: see docs/synthesis.md#devices).")
 @click.option("--vocoder", "vocoder_dir", type=click.Path(path_type=str), default=None,
               help="Local vocos (config.yaml + pytorch_model.bin) or BigVGAN directory. Without it: Griffin-Lim.")
 @click.option("--strict-text", is_flag=True, help="Fail (instead of warn) on characters the vocabulary lacks.")
@@ -855,7 +903,8 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
 @click.option("--vocab", type=click.Path(dir_okay=False, path_type=str), help="vocab.txt of the checkpoint.")
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
-@click.option("--device", default="cpu", show_default=True, help="torch device.")
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda "
+              "(cpu, as in every f5lab command).")
 @click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help="Language of --ref-text (its "
               "normaliser).")
 @click.option("--normalize/--no-normalize", default=True, show_default=True,
@@ -867,7 +916,8 @@ def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...],
     """Which config was checkpoint PATH trained under? Ask its loss, not its shapes.
 
     F5TTS_Base (v0) and F5TTS_v1_Base have identical shapes; a v0 fine-tune run as v1
-    loads without error and speaks gibberish. The probe computes the flow-matching
+    loads without error and speaks gibberish (f5-tts 1.0.0 made v1 its default;
+    F5-TTS #896, #998). The probe computes the flow-matching
     training loss on the reference clip under each candidate, with identical noise and
     times, and ranks them: the config it learned under has the lower loss.
 

@@ -33,8 +33,9 @@ def show_answer(answer: dict[str, Any]) -> None:
     """The report's answer card in the terminal: one wrapped line per fact."""
     out = console()
     marks = {True: "ok ", False: "NO ", None: " - "}
-    out.print(f"[bold]answer[/bold] for {answer.get('checkpoint')} (config tried: {answer.get('config_asked')}, "
-              f"target GPU: {answer.get('gpu')})", highlight=False)
+    asked = answer.get("config_asked") or "none named"
+    out.print(f"[bold]answer[/bold] for {escape(str(answer.get('checkpoint')))} (config tried: {escape(asked)}, "
+              f"target GPU: {escape(str(answer.get('gpu')))})", highlight=False)
     width = max([len(line["label"]) for line in answer["lines"]] + [0])
     for line in answer["lines"]:
         head = f"  [{marks.get(line.get('ok'), ' - ')}] {line['label']:<{width}}  "
@@ -128,7 +129,18 @@ def show_diagnosis(d: Any) -> None:
         hang(out, "    evidence: ", f.evidence)
         hang(out, "    fix:      ", f.fix)
     show_service(getattr(d, "service", None) or [])
-    out.print("[green]verdict: loads (see warnings)[/green]" if d.ok else "[red]verdict: does not load as asked[/red]")
+    out.print(diagnosis_verdict(d), highlight=False)
+
+
+def diagnosis_verdict(d: Any) -> str:
+    """The last line of ``f5lab diagnose``: points at the warnings only when there are some, and
+    says "as asked" only when a config was asked."""
+    asked = getattr(d, "asked", None)
+    under = f" under {escape(asked)}" if asked else ""
+    if d.ok:
+        warned = any(f.severity == "warning" for f in d.findings)
+        return f"[green]verdict: loads{under}[/green]" + (" (see the warnings above)" if warned else "")
+    return f"[red]verdict: does not load{under}[/red] (see the errors above)"
 
 
 def show_service(snippets: list[dict[str, Any]]) -> None:
@@ -338,9 +350,10 @@ def show_probe(r: Any) -> None:
                    "under 5% is what an untrained or random checkpoint shows)")
         out.print(f"best: [bold]{r.best}[/bold]; margin {r.margin:.4f} ({100 * (r.relative_margin or 0):.1f}% of "
                   f"its loss), lower on {r.wins}/{r.n_samples} paired samples: {verdict}")
-        out.print(f"load it with: config='{r.best}'")
+        out.print(f"use it: --config {r.best} (synth, report, sweep); in Python "
+                  f"f5lab.load_model(path, config={r.best!r})", markup=False, highlight=False)
     else:
-        out.print(f"only {r.best} fits the shapes; nothing to decide")
+        out.print(f"only {r.best} was probed: nothing to compare it with", markup=False, highlight=False)
 
 
 def show_compare(d: dict[str, Any], a: str = "A", b: str = "B") -> None:

@@ -15,8 +15,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-from f5lab.model.arch import (DEFAULT_VOCAB_LINES, ArchSpec, ConfigEntry, compare, infer_spec, rank_configs,
-                        shipped_configs)
+from f5lab.model.arch import (DEFAULT_VOCAB_LINES, V0_V1_SOURCES, ArchSpec, ConfigEntry, compare, infer_spec,
+                              rank_configs, shipped_configs)
 from f5lab.files.checkpoint import EMA_DICT, RAW_DICT, Checkpoint, ModelState, open_checkpoint
 from f5lab.model.configs import catalogue_flag, entry_from_metadata, resolve_config, with_config, write_config_fix
 from f5lab.files.keys import KeyGroup, group_keys, key_groups, pattern_of  # noqa: F401  (re-exported)
@@ -69,6 +69,7 @@ class Diagnosis:
     spec: dict[str, Any] | None = None
     source: str | None = None
     service: list[dict[str, Any]] = field(default_factory=list)  # f5lab.compat.service.ServiceCode per loadable config
+    asked: str | None = None  # the config the user named, if any
 
     @property
     def ok(self) -> bool:
@@ -82,7 +83,7 @@ class Diagnosis:
         return [f.code for f in self.findings]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "source": self.source, "ok": self.ok, "spec": self.spec,
+        return {"path": self.path, "source": self.source, "asked": self.asked, "ok": self.ok, "spec": self.spec,
                 "comparisons": [c.to_dict() for c in self.comparisons],
                 "findings": [f.to_dict() for f in self.findings], "service": self.service}
 
@@ -141,22 +142,24 @@ def diagnose(path: str | os.PathLike, config: str | ConfigEntry | None = None, v
     state = ckpt.model_state("ema" if use_ema else "raw")
     spec = infer_spec(state.tensors, source=ckpt.path)
     ranked = rank_configs(spec, catalogue)
+    given = vocab  # the user's: carried into every command a fix prints
     vocab = vocab if vocab is not None else (named or catalogue[ranked[0].config]).tokenizer_path
     tokens = read_vocab(vocab)
-    findings = container_findings(ckpt, state, ranked[0].config if ranked[0].exact else None, catalogue)
+    findings = container_findings(ckpt, state, ranked[0].config if ranked[0].exact else None, catalogue, given)
     names = [ranked[0].config] + ([named.name] if named and named.name != ranked[0].config else [])
     comparisons = []
     for name in names:
         entry = named if named is not None and name == named.name else catalogue[name]
         comp = compare_keys(ckpt, state, entry, len(tokens))
         comparisons.append(comp)
-        findings += config_findings(ckpt, state, spec, entry, comp, vocab, len(tokens), catalogue,
+        findings += config_findings(ckpt, state, spec, entry, comp, vocab, len(tokens), catalogue, given,
                                     decided=lineage_config(lineage))
     findings += ambiguity_findings(spec, catalogue, lineage)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: order[f.severity])
     return Diagnosis(path=str(path), findings=findings, comparisons=comparisons, spec=spec.to_dict(),
-                     source=state.source, service=service_snippets(ckpt, spec, catalogue, vocab, vocoder_dir))
+                     source=state.source, service=service_snippets(ckpt, spec, catalogue, vocab, vocoder_dir),
+                     asked=named.name if named is not None else None)
 
 
 def service_snippets(ckpt: Checkpoint, spec: ArchSpec, catalogue: Mapping[str, ConfigEntry], vocab: str | None,
@@ -197,20 +200,23 @@ def compare_keys(ckpt: Checkpoint, state: ModelState, entry: ConfigEntry, text_n
 
 
 def remap_command(ckpt: Checkpoint, config: str | None, extra: str = "",
-                  catalogue: Mapping[str, ConfigEntry] | None = None) -> str:
-    """The remap fix in backticks, runnable as printed; for an architecture no config builds
-    (``config`` None) the config of its own comes first."""
+                  catalogue: Mapping[str, ConfigEntry] | None = None, vocab: str | None = None) -> str:
+    """The remap fix in backticks, runnable as printed (with the user's ``vocab`` as --vocab-from);
+    for an architecture no config builds (``config`` None) the config of its own comes first."""
+    from f5lab.model.configs import place_note, vocab_flag
     from f5lab.compat.service import remap_command as command
 
     if config is None:
-        return write_config_fix(ckpt.path, then="remap")
-    return f"`{command(ckpt.path, config, extra, catalogue_flag(catalogue))}`"
+        return write_config_fix(ckpt.path, then="remap", vocab=vocab)
+    return f"`{command(ckpt.path, config, vocab_flag(vocab, '--vocab-from') + extra, catalogue_flag(catalogue))}`" \
+        + place_note(ckpt.path)
 
 
 def container_findings(ckpt: Checkpoint, state: ModelState, config: str | None,
-                       catalogue: Mapping[str, ConfigEntry] | None = None) -> list[Finding]:
+                       catalogue: Mapping[str, ConfigEntry] | None = None, vocab: str | None = None) -> list[Finding]:
     """Which state dict, wrappers, training state, obsolete buffers, dtypes (``config``: the one
-    the shapes fit, for the remap fix; None when no config builds the architecture)."""
+    the shapes fit, for the remap fix; None when no config builds the architecture; ``vocab``:
+    the one the user gave, carried into the commands)."""
     from f5lab.model.inspection import bytes_by_dtype
     from f5lab.units import human_bytes
 
@@ -220,17 +226,20 @@ def container_findings(ckpt: Checkpoint, state: ModelState, config: str | None,
         out.append(Finding("no_ema", "warning", "the file has no EMA state dict, only the raw training weights",
                            f"state dicts: {', '.join(ckpt.state_dicts)}; f5-tts's loader (use_ema=True) "
                            "raises KeyError 'ema_model_state_dict'",
-                           f"{remap_command(ckpt, config, catalogue=catalogue)} (writes the raw weights as a release file)",
+                           f"{remap_command(ckpt, config, catalogue=catalogue, vocab=vocab)} (writes the raw weights "
+                           "as a release file)",
                            remappable=True))
     elif EMA_DICT in ckpt.state_dicts and RAW_DICT in ckpt.state_dicts:
         out.append(Finding("ema_and_raw", "info", "a trainer file: EMA and raw weights both stored",
                            f"using '{state.source}' ({len(state.tensors)} tensors)",
-                           "EMA is what inference wants; pass --raw to use the training weights"))
+                           "EMA is what inference wants; diagnose, remap and verify take --raw for the training "
+                           "weights instead"))
     if ckpt.other_containers:
         out.append(Finding("training_state", "info",
                            f"training state stored too: {', '.join(ckpt.other_containers)}",
                            f"file {human_bytes(ckpt.size_bytes)}, inference weights {human_bytes(weights)}",
-                           f"{remap_command(ckpt, config, catalogue=catalogue)} keeps the weights only", remappable=True))
+                           f"{remap_command(ckpt, config, catalogue=catalogue, vocab=vocab)} keeps the weights only",
+                           remappable=True))
     for prefix in state.prefixes:
         if prefix == "ema_model.":
             continue
@@ -238,7 +247,7 @@ def container_findings(ckpt: Checkpoint, state: ModelState, config: str | None,
                            f"every key carries the '{prefix}' prefix of {WRAPPER_NAMES.get(prefix, 'a wrapper')}",
                            f"{len(state.tensors)} keys start with '{prefix}'; f5-tts strips only 'ema_model.', so "
                            "its strict load reports every key missing and every key unexpected",
-                           remap_command(ckpt, config, catalogue=catalogue), remappable=True))
+                           remap_command(ckpt, config, catalogue=catalogue, vocab=vocab), remappable=True))
     buffers = [k for k in state.dropped if "mel_spec" in k]
     if buffers:
         out.append(Finding("obsolete_buffers", "info", "a pre-2024-10 checkpoint: it stores mel front-end buffers",
@@ -262,12 +271,14 @@ def proj_arithmetic(in_features: int, text_dim: int) -> str:
 
 def config_findings(ckpt: Checkpoint, state: ModelState, spec: ArchSpec, entry: ConfigEntry, comp: Comparison,
                     vocab: str | None, text_num_embeds: int,
-                    catalogue: Mapping[str, ConfigEntry], decided: str | None = None) -> list[Finding]:
+                    catalogue: Mapping[str, ConfigEntry], given: str | None = None,
+                    decided: str | None = None) -> list[Finding]:
     """The verdict for one config: architecture, vocabulary, keys, and whether f5-tts loads it as is
-    (``decided``: the config lineage chose among those the shapes fit)."""
+    (``vocab``: the vocab.txt compared; ``given``: the one the user passed, for printed commands;
+    ``decided``: the config lineage chose among those the shapes fit)."""
     cand = compare(spec, entry)
     fits = [c.config for c in rank_configs(spec, catalogue) if c.exact]
-    use = _use_configs(fits, spec, ckpt.path, decided)
+    use = _use_configs(fits, spec, ckpt.path, given, decided)
     if not cand.exact:
         return [_arch_finding(spec, entry, comp, cand.mismatches, use)]
     rows = spec.text_embed_rows
@@ -286,18 +297,21 @@ def config_findings(ckpt: Checkpoint, state: ModelState, spec: ArchSpec, entry: 
     if comp.f5tts_loads:
         return [Finding("loads", "info", f"loads strictly under {entry.name}",
                         f"all {n} keys and shapes match; f5-tts's own loader accepts the file as stored",
-                        "none needed" + (f" (or pass --vocab {vocab} to f5-tts)" if vocab else ""), config=entry.name)]
+                        "none needed" + (f" (give f5-tts this vocab: vocab_file={str(vocab)!r})" if given else ""),
+                        config=entry.name)]
     return [Finding("needs_remap", "warning", f"the weights fit {entry.name} but f5-tts's loader refuses the file "
                     "as stored", f"{comp.f5tts_reason}; after the plan ({'; '.join(plan.changes)}) all {n} keys match",
-                    remap_command(ckpt, entry.name, catalogue=catalogue) + " (or load it with f5lab.load_model)",
+                    remap_command(ckpt, entry.name, catalogue=catalogue, vocab=given) + " (or load it with "
+                    "f5lab.load_model)",
                     config=entry.name, remappable=True)]
 
 
-def _use_configs(fits: list[str], spec: ArchSpec, checkpoint: Any = None, decided: str | None = None) -> str:
+def _use_configs(fits: list[str], spec: ArchSpec, checkpoint: Any = None, vocab: str | None = None,
+                 decided: str | None = None) -> str:
     if decided in fits and len(fits) > 1:
         return f"use config {decided} (the config of the base it descends from: f5lab lineage)"
     if not fits and checkpoint is not None:
-        return write_config_fix(checkpoint)
+        return write_config_fix(checkpoint, vocab=vocab)
     if not fits:
         return ("no installed config builds it: write a config with this arch block: "
                 + ", ".join(f"{k}: {v}" for k, v in spec.arch_block().items()))
@@ -381,7 +395,7 @@ def ambiguity_findings(spec: ArchSpec, catalogue: Mapping[str, ConfigEntry], lin
                         "; ".join(filter(None, [lineage.text, apart, f"the configs differ only in {text}"])),
                         f"use config {decided}", config=decided)]
     evidence = (f"they differ only in {text or 'nothing'}, which own no weights; a v0 (F5TTS_Base) fine-tune "
-                "under F5TTS_v1_Base (f5-tts's API default) loads without error and speaks gibberish")
+                f"under F5TTS_v1_Base (f5-tts's API default) loads without error and speaks gibberish ({V0_V1_SOURCES})")
     if lineage is not None:
         evidence += f"; lineage: {lineage.text}"
     return [Finding("ambiguous_config", "warning", f"shapes fit {' and '.join(fits)} equally", evidence,

@@ -35,9 +35,11 @@ class AmbiguousConfigError(ConfigError):
         diff = "; ".join(f"{f} ({' vs '.join(f'{c}={v}' for c, v in vals.items())})" for f, vals in differences.items())
         super().__init__(
             f"{path}: shapes fit {' and '.join(candidates)} equally; they differ only in {diff or 'nothing'}, "
-            "which own no weights (a v0 fine-tune run as v1 loads without error and speaks gibberish). "
-            f"Name one (config='{candidates[0]}'), give an ordered fallbacks list, decide by lineage (bases=[the "
-            "base it was fine-tuned from], f5lab lineage) or with the behavioural probe (probe=..., f5lab probe)")
+            "which own no weights (a v0 fine-tune run as v1 loads without error and speaks gibberish: F5-TTS #896, "
+            "#998). "
+            f"Name one (--config {candidates[0]}; in Python config='{candidates[0]}'), decide by lineage "
+            "(f5lab lineage --base the base it was fine-tuned from; in Python bases=[...]) or let the behavioural "
+            "probe decide (--probe with synth, f5lab probe; in Python f5lab.load_model_by_probe)")
 
 
 Probe = Callable[[str, list[str]], str]
@@ -87,7 +89,7 @@ def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fal
     if not exact:
         best = ranked[0]
         raise ConfigError(f"{ckpt.path}: no installed config builds this {spec.backbone} (closest {best.config}: "
-                          f"{best.first_mismatch}); {write_config_fix(ckpt.path)}")
+                          f"{best.first_mismatch}); {write_config_fix(ckpt.path, vocab=vocab)}")
     decided = by_lineage(ckpt, bases, exact, vocab, catalogue)
     if decided is not None:
         return catalogue[decided[0]], decided[1]
@@ -287,13 +289,13 @@ def _check_vocab_options(src_ck: Checkpoint, dst_ck: Checkpoint, recorded: Mappi
         wrote = Path(str(recorded.get("vocab_to") or "another vocab.txt")).name
         if vocab_dst is None:
             raise ConfigError(f"{dst_ck.path}: was remapped onto the vocabulary {wrote}; give that vocab.txt "
-                              "with --vocab-dst (and SRC's with --vocab-src unless it is f5-tts's default)")
+                              "with --vocab-to (and SRC's with --vocab-from unless it is f5-tts's default)")
         if vocab_src is None and recorded.get("vocab_from"):
             raise ConfigError(f"{dst_ck.path}: was remapped from SRC's vocabulary "
-                              f"{Path(str(recorded['vocab_from'])).name}; give it with --vocab-src")
+                              f"{Path(str(recorded['vocab_from'])).name}; give it with --vocab-from")
         source = Path(str(recorded.get("vocab_from") or "f5-tts's default vocab.txt")).name
-        for option, given, key, name in (("--vocab-dst", vocab_dst, "sha256_to", wrote),
-                                         ("--vocab-src", vocab_src or default_vocab_path(), "sha256_from", source)):
+        for option, given, key, name in (("--vocab-to", vocab_dst, "sha256_to", wrote),
+                                         ("--vocab-from", vocab_src or default_vocab_path(), "sha256_from", source)):
             if recorded.get(key) and vocab_sha256(given) != recorded[key]:
                 raise ConfigError(f"{option} {given}: not the vocab.txt DST was remapped with ({name}, sha256 "
                                   f"{recorded[key][:12]}..., this file {vocab_sha256(given)[:12]}...)")
@@ -302,7 +304,7 @@ def _check_vocab_options(src_ck: Checkpoint, dst_ck: Checkpoint, recorded: Mappi
         rows = len(read_vocab(None)) + 1
         if info is not None and info.shape[0] != rows:
             raise ConfigError(f"{src_ck.path}: its text embedding has {info.shape[0]} rows, f5-tts's default "
-                              f"vocab.txt gives {rows}; give the vocab.txt SRC was trained with (--vocab-src)")
+                              f"vocab.txt gives {rows}; give the vocab.txt SRC was trained with (--vocab-from)")
 
 
 def _model_difference(plan: Any, dst_ck: Checkpoint, dst: Mapping[str, TensorInfo], vocab_dst: str | None) -> str:
@@ -323,9 +325,9 @@ def _model_difference(plan: Any, dst_ck: Checkpoint, dst: Mapping[str, TensorInf
         have, want = dst[TEXT_EMBED].shape[0], planned[TEXT_EMBED][0]
         if vocab_dst is None:
             raise ConfigError(f"{dst_ck.path}: its text embedding has {have} rows, SRC's {want}: a vocabulary "
-                              "remap; give DST's vocab.txt with --vocab-dst (and SRC's with --vocab-src unless it "
+                              "remap; give DST's vocab.txt with --vocab-to (and SRC's with --vocab-from unless it "
                               "is f5-tts's default)")
-        raise ConfigError(f"--vocab-dst {vocab_dst}: {want - 1} tokens ({want} rows with the filler), but DST's "
+        raise ConfigError(f"--vocab-to {vocab_dst}: {want - 1} tokens ({want} rows with the filler), but DST's "
                           f"text embedding has {have} rows: not the vocab.txt DST was written for")
     from f5lab.files.keys import difference_parts
 

@@ -159,6 +159,7 @@ def plan_remap(src: str | os.PathLike | Checkpoint, config: str | ConfigEntry, v
     """
     ckpt = src if isinstance(src, Checkpoint) else open_checkpoint(src)
     entry = resolve_entry(config, catalogue, ckpt.metadata)
+    given = vocab_from  # the user's, for the commands an error prints
     if vocab_from is None and entry.tokenizer_path:
         vocab_from = entry.tokenizer_path  # the config's model.tokenizer_path is the checkpoint's vocab
     if dtype is not None and dtype not in USER_DTYPES:
@@ -168,7 +169,7 @@ def plan_remap(src: str | os.PathLike | Checkpoint, config: str | ConfigEntry, v
     state = ckpt.model_state("ema" if use_ema else "raw")
     if not use_ema:
         check_raw_weights(ckpt, state)
-    check_architecture(ckpt, state, entry, catalogue)
+    check_architecture(ckpt, state, entry, catalogue, given)
     rows = state.tensors[TEXT_EMBED].shape[0]
     vocab = _plan_vocab(rows, vocab_from, vocab_to, new_rows)
     text_num_embeds = len(vocab.row_map) - 1 if vocab else rows - 1
@@ -211,7 +212,7 @@ def rename_key(name: str) -> str:
 
 
 def check_architecture(ckpt: Checkpoint, state: ModelState, entry: ConfigEntry,
-                       catalogue: Mapping[str, ConfigEntry] | None = None) -> None:
+                       catalogue: Mapping[str, ConfigEntry] | None = None, vocab: str | None = None) -> None:
     """Refuse, with the fix, a config whose architecture differs from the checkpoint's shapes."""
     spec = infer_spec(state.tensors, source=ckpt.path)
     cand = compare(spec, entry)
@@ -220,7 +221,7 @@ def check_architecture(ckpt: Checkpoint, state: ModelState, entry: ConfigEntry,
     fits = [c.config for c in rank_configs(spec, catalogue) if c.exact]
     use = (f"use config {' or '.join(fits)}" + (" (shapes cannot tell them apart; see f5lab probe)"
                                                  if len(fits) > 1 else "")) if fits else \
-        write_config_fix(ckpt.path)
+        write_config_fix(ckpt.path, vocab=vocab)
     m = cand.mismatches[0]
     if m["fact"] == "backbone":
         raise RemapError(f"{ckpt.path.name}: cannot be fixed by remapping: the checkpoint is {spec.backbone}, "

@@ -8,8 +8,10 @@ remap), and, when f5-tts's loader refuses the file as stored, the ``f5lab remap`
 run once first (the code then loads the remapped file). Both paths load strictly
 (``load_state_dict`` with ``strict=True``), so code that runs is code that loaded every weight.
 
-``vocoder_local_path``: without a local vocoder f5-tts's API downloads vocos; the snippet
-names the folder so a service can stay offline.
+``vocoder_local_path``: f5-tts's API downloads vocos (charactr/vocos-mel-24khz) from the Hugging
+Face hub on first use unless given a local copy. The snippet passes the folder when one is known
+and otherwise leaves the argument out, with a comment saying what to put there to stay offline,
+so it runs as printed either way.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from f5lab.model.configs import ConfigEntry
 
-VOCOS_PLACEHOLDER = "path/to/vocos-mel-24khz"  # a local copy of charactr/vocos-mel-24khz
+VOCOS_REPO = "charactr/vocos-mel-24khz"  # what f5-tts downloads without vocoder_local_path
 
 
 @dataclass
@@ -52,7 +54,8 @@ def remapped_path(checkpoint: str | Path, config: str) -> Path:
 
 
 def remap_command(checkpoint: str | Path, config: str, extra: str = "", catalogue_flag: str = "") -> str:
-    """``f5lab remap SRC DST --config C`` with shell quoting: runnable as printed."""
+    """``f5lab remap SRC DST --config C`` with shell quoting: runnable as printed (``extra``: more
+    options, already quoted, e.g. `` --vocab-from FILE``)."""
     q = shlex.quote
     return (f"f5lab remap {q(str(checkpoint))} {q(str(remapped_path(checkpoint, config)))} --config {q(config)}"
             f"{catalogue_flag}{extra}")
@@ -62,14 +65,18 @@ def service_code(checkpoint: str | Path, entry: ConfigEntry, *, needs_remap: boo
                  vocoder_dir: str | None = None, catalogue_flag: str = "") -> ServiceCode:
     """The snippet for one config. ``vocab``: the checkpoint's vocab.txt (default: the config's
     tokenizer_path, else f5-tts's own); ``vocoder_dir``: a local vocos folder to name."""
+    from f5lab.model.configs import vocab_flag
+
     vocab = vocab if vocab is not None else entry.tokenizer_path
     target = remapped_path(checkpoint, entry.name) if needs_remap else Path(checkpoint)
     if entry.shipped:
         code = _api_code(entry, target, vocab, vocoder_dir)
     else:
         code = _load_model_code(entry, target, vocab)
+    # the remap reads the config's tokenizer_path itself; another vocab must be named
+    extra = vocab_flag(vocab, "--vocab-from") if vocab and vocab != entry.tokenizer_path else ""
     return ServiceCode(config=entry.name, needs_remap=needs_remap,
-                       remap_command=remap_command(checkpoint, entry.name, catalogue_flag=catalogue_flag)
+                       remap_command=remap_command(checkpoint, entry.name, extra, catalogue_flag=catalogue_flag)
                        if needs_remap else None, code=code)
 
 
@@ -77,9 +84,15 @@ def _api_code(entry: ConfigEntry, ckpt: Path, vocab: str | None, vocoder_dir: st
     args = [f"model={entry.name!r}", f"ckpt_file={str(ckpt.resolve())!r}"]
     if vocab:
         args.append(f"vocab_file={str(Path(vocab).resolve())!r}")
-    args.append(f"vocoder_local_path={str(vocoder_dir or VOCOS_PLACEHOLDER)!r}")
-    return ("from f5_tts.api import F5TTS\n\n"
-            f"tts = F5TTS({', '.join(args)})\n"
+    note = ""
+    if vocoder_dir:
+        args.append(f"vocoder_local_path={str(Path(vocoder_dir).resolve())!r}")
+    else:
+        note = (f"# vocoder: as written, f5-tts downloads {VOCOS_REPO} from the Hugging Face hub on first use;\n"
+                f"# offline, add vocoder_local_path='<a local copy of {VOCOS_REPO}: the folder with its\n"
+                "# config.yaml and pytorch_model.bin>' to F5TTS(...)\n")
+    return ("from f5_tts.api import F5TTS\n\n" + note
+            + f"tts = F5TTS({', '.join(args)})\n"
             "model = tts.ema_model  # f5-tts loaded it with load_state_dict(strict=True)\n")
 
 

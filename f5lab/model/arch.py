@@ -21,6 +21,12 @@ from f5lab.errors import ArchError
 # facts compared between a spec and a config, most telling first
 FACTS = ("backbone", "mel_dim", "dim", "depth", "ff_mult", "text_dim", "conv_layers",
          "qk_norm", "long_skip", "heads", "dim_head")
+# where the v0/v1 trap is documented: f5-tts 1.0.0 made F5TTS_v1_Base the default of its API and
+# CLIs, and v0 (F5TTS_Base) fine-tunes run under it speak gibberish (F5-TTS #896, #998)
+V0_V1_SOURCES = ("f5-tts 1.0.0 release notes (v1 the default): https://github.com/SWivid/F5-TTS/releases/tag/1.0.0; "
+                 "F5-TTS #896, #998: https://github.com/SWivid/F5-TTS/issues/896, "
+                 "https://github.com/SWivid/F5-TTS/issues/998")
+V0_V1_SHORT = "f5-tts 1.0.0 release notes; F5-TTS #896, #998"
 # config arch fields that own no weights: shapes can never decide them
 WEIGHTLESS_FIELDS = ("text_mask_padding", "pe_attn_head", "attn_backend", "attn_mask_enabled",
                      "checkpoint_activations")
@@ -221,7 +227,13 @@ def undetermined(spec: ArchSpec, ranked: list[Candidate],
         if diffs:
             notes.append(f"{' vs '.join(exact)}: identical shapes; they differ only in "
                          f"{'; '.join(diffs)}, which own no weights. Pick by provenance or by the "
-                         "behavioural probe (f5lab probe); a v0 fine-tune run as v1 loads but speaks gibberish")
+                         "behavioural probe (f5lab probe); a v0 fine-tune run as v1 loads but speaks gibberish "
+                         f"({V0_V1_SHORT})")
+    if not exact and spec.backbone != "MMDiT":
+        notes.append("text_mask_padding, pe_attn_head (v0 or v1): they own no weights, and no installed config builds "
+                     "this architecture to take them from; a config of its own must state them (inspect "
+                     "--write-config copies the closest shipped config's and marks them); the training run can tell, "
+                     "or f5lab probe with one config of each setting as --candidate")
     notes.append("vocoder: vocos and BigVGAN both take 100-bin 24 kHz hop-256 mels (HTK vs Slaney filterbanks); "
                  "the checkpoint does not say which it was trained for")
     if spec.backbone == "UNetT" and spec.skip_connect is None:
@@ -278,11 +290,17 @@ def config_for_spec(spec: ArchSpec, name: str, tokenizer_path: str | None = None
                                           "set the vocoder the checkpoint was trained for")
     rows = spec.text_embed_rows
     default_rows = rows == DEFAULT_VOCAB_LINES + 1
+    # f5-tts reads model.tokenizer_path only with tokenizer "custom" (train.py); with "pinyin" or
+    # "char" it reads the dataset's vocab.txt, which is f5-tts's default one
+    custom = bool(tokenizer_path) or not default_rows
+    if custom:
+        comments["tokenizer"] = "custom: f5-tts then reads the vocab.txt named by tokenizer_path"
     comments["tokenizer_path"] = ("the checkpoint has {} text embedding rows: f5-tts's default vocab.txt fits"
                                   .format(rows) if default_rows and not tokenizer_path else
                                   f"a {rows - 1}-line vocab.txt (the checkpoint has {rows} embedding rows)"
-                                  + ("" if tokenizer_path else ": REQUIRED, set it to the fine-tune's vocab.txt"))
+                                  + ("" if tokenizer_path else ": REQUIRED, the path of the fine-tune's vocab.txt "
+                                     "(or write this file again with --vocab)"))
     entry = ConfigEntry(name=name, backbone=spec.backbone, arch=arch, mel_spec=mel, vocab_rows=rows, source="file",
-                        model_name=base.model_name or base.name, tokenizer="custom" if tokenizer_path else
-                        base.tokenizer, tokenizer_path=tokenizer_path)
+                        model_name=base.model_name or base.name, tokenizer="custom" if custom else base.tokenizer,
+                        tokenizer_path=tokenizer_path)
     return entry, base, comments

@@ -69,6 +69,7 @@ class ConfigEntry:
     model_name: str | None = None  # the YAML's model.name
     tokenizer: str | None = None
     tokenizer_path: str | None = None  # the YAML's vocab.txt (absolute): the default vocab
+    written: bool = False  # a YAML f5lab wrote from a checkpoint's shapes (inspect --write-config, report)
 
     @property
     def shipped(self) -> bool:
@@ -100,7 +101,8 @@ class ConfigEntry:
         if self.source == "tiny":
             return f"{self.name} shrunk to test size (f5lab's tiny catalogue, not an f5-tts file)"
         if self.source == "file":
-            return f"{self.name} (your YAML" + (f", model.name {self.model_name}" if self.model_name else "") + ")"
+            whose = "written by f5lab from the checkpoint's shapes" if self.written else "your YAML"
+            return f"{self.name} ({whose}" + (f", model.name {self.model_name}" if self.model_name else "") + ")"
         if self.source == "recorded":
             return f"{self.name} (recorded in the checkpoint's metadata by f5lab remap)"
         return f"{self.name} ({self.source})"
@@ -213,7 +215,12 @@ def load_config_file(path: str | os.PathLike) -> ConfigEntry:
     return ConfigEntry(name=name, backbone=backbone, arch=dict(arch), mel_spec=dict(mel), source="file",
                        path=str(p.resolve()), model_name=_str_or_none(name, model, "name"),
                        tokenizer=_str_or_none(name, model, "tokenizer"),
-                       tokenizer_path=_tokenizer_path(name, p, model))
+                       tokenizer_path=_tokenizer_path(name, p, model), written=_written_by_f5lab(p))
+
+
+def _written_by_f5lab(p: Path) -> bool:
+    with open(p, encoding="utf-8", errors="replace") as fh:
+        return fh.read(len(WRITTEN_MARK)) == WRITTEN_MARK
 
 
 def _model_section(p: Path) -> Any:
@@ -411,33 +418,73 @@ def write_config_file(text: str, path: str | os.PathLike, force: bool = False) -
     return write_text_atomic(p, text)
 
 
-def own_config_path(checkpoint: str | os.PathLike) -> Path:
-    """Where the fix lines suggest writing a checkpoint's own config: beside it, ``<stem>.yaml``."""
+def writable(folder: str | os.PathLike) -> bool:
+    """Whether f5lab may suggest writing into ``folder`` (it exists and this user can write there)."""
+    return os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)
+
+
+def output_place(checkpoint: str | os.PathLike, name: str) -> Path:
+    """Where a suggested command writes ``name`` for ``checkpoint``: beside it; when its folder is
+    read-only (a shared model store, a mounted volume), the current directory (absolute when the
+    checkpoint's path is); when that is read-only too, beside it still (the caller says so)."""
     p = Path(checkpoint)
-    return p.with_name(p.stem + ".yaml")
+    if writable(p.parent if str(p.parent) else "."):
+        return p.with_name(name)
+    if writable(Path.cwd()):
+        return Path.cwd() / name if p.is_absolute() else Path(name)
+    return p.with_name(name)
+
+
+def place_note(checkpoint: str | os.PathLike) -> str:
+    """A sentence when neither the checkpoint's folder nor the current directory is writable, else ""."""
+    p = Path(checkpoint)
+    if writable(p.parent if str(p.parent) else ".") or writable(Path.cwd()):
+        return ""
+    return (f" ({p.parent} and the current directory are read-only: give the output file a path in a "
+            "folder you can write)")
+
+
+def own_config_path(checkpoint: str | os.PathLike) -> Path:
+    """Where the fix lines suggest writing a checkpoint's own config: ``<stem>.yaml`` beside it
+    (or in the current directory when its folder is read-only: ``output_place``)."""
+    p = Path(checkpoint)
+    return output_place(p, p.stem + ".yaml")
 
 
 def remapped_name(checkpoint: str | os.PathLike, config: str | os.PathLike) -> Path:
-    """The file a suggested remap writes: ``<stem>.<config name or YAML stem>.safetensors`` beside it."""
+    """The file a suggested remap writes: ``<stem>.<config name or YAML stem>.safetensors`` beside it
+    (``output_place``); a config named after the checkpoint (its own, ``<stem>.yaml``) gives
+    ``<stem>.remapped.safetensors``, not the stem twice."""
     p = Path(checkpoint)
-    return p.with_name(f"{p.stem}.{Path(config).stem}.safetensors")
+    tag = Path(config).stem
+    return output_place(p, f"{p.stem}.{'remapped' if tag == p.stem else tag}.safetensors")
 
 
-def write_config_command(checkpoint: str | os.PathLike) -> str:
-    """The command that writes a config of one's own for ``checkpoint`` (runnable as printed)."""
+def vocab_flag(vocab: str | os.PathLike | None, option: str = "--vocab") -> str:
+    """`` --vocab FILE`` (shell-quoted) for a printed command when the user gave a vocab, else ""."""
     import shlex
 
-    return f"f5lab inspect {shlex.quote(str(checkpoint))} --write-config {shlex.quote(str(own_config_path(checkpoint)))}"
+    return f" {option} {shlex.quote(str(vocab))}" if vocab else ""
 
 
-def write_config_fix(checkpoint: str | os.PathLike, then: str = "diagnose") -> str:
+def write_config_command(checkpoint: str | os.PathLike, vocab: str | os.PathLike | None = None) -> str:
+    """The command that writes a config of one's own for ``checkpoint`` (runnable as printed); the
+    vocab the user gave becomes the config's ``tokenizer_path``."""
+    import shlex
+
+    return (f"f5lab inspect {shlex.quote(str(checkpoint))} --write-config "
+            f"{shlex.quote(str(own_config_path(checkpoint)))}{vocab_flag(vocab)}")
+
+
+def write_config_fix(checkpoint: str | os.PathLike, then: str = "diagnose", vocab: str | os.PathLike | None = None) -> str:
     """The fix for an architecture no config builds: write its own config, then use it
-    (``then``: "diagnose", or "remap" beside the checkpoint as ``<stem>.<config>.safetensors``)."""
+    (``then``: "diagnose", or "remap" as ``<stem>.remapped.safetensors``). ``vocab`` (the one the
+    user passed) goes into the written config, so the follow-up command needs no vocab option."""
     import shlex
 
     q = shlex.quote
     p, own = Path(checkpoint), q(str(own_config_path(checkpoint)))
     follow = (f"f5lab remap {q(str(p))} {q(str(remapped_name(p, own_config_path(p))))} --config {own}"
               if then == "remap" else f"f5lab diagnose {q(str(p))} --config {own}")
-    return (f"no installed config builds it: write its own with `{write_config_command(checkpoint)}`, then "
-            f"`{follow}`")
+    return (f"no installed config builds it: write its own with `{write_config_command(checkpoint, vocab)}`, then "
+            f"`{follow}`{place_note(p)}")

@@ -58,11 +58,13 @@ class Inspection:
 
 def inspect_checkpoint(path: str | os.PathLike, sha256: bool = False,
                        catalogue: Mapping[str, ConfigEntry] | None = None,
-                       config: str | ConfigEntry | None = None) -> Inspection:
+                       config: str | ConfigEntry | None = None, vocab: str | os.PathLike | None = None) -> Inspection:
     """Describe a checkpoint from its header alone; ``sha256=True`` also hashes the file.
 
     ``config`` (a name, a YAML path or an entry) and a config the file records (f5lab remap)
-    are ranked beside the catalogue's (default: the configs shipped with f5-tts)."""
+    are ranked beside the catalogue's (default: the configs shipped with f5-tts). ``vocab``, the
+    vocab.txt the user says the checkpoint was trained with, is checked against its embedding
+    and carried into the commands the notes print."""
     ckpt = open_checkpoint(path)
     if config is not None or entry_from_metadata(ckpt.metadata) is not None:
         own = resolve_config(config, catalogue, ckpt.metadata) if config is not None else None
@@ -72,10 +74,13 @@ def inspect_checkpoint(path: str | os.PathLike, sha256: bool = False,
     ranked = rank_configs(spec, catalogue)
     params, modules = count_parameters(state.tensors)
     notes = consistency_notes(spec, state.tensors)
+    if vocab is not None:
+        notes.append(vocab_note(vocab, spec.text_embed_rows))
     if not ranked[0].exact:
+        fix = write_config_fix(path, vocab=vocab)
         notes.append(f"no installed config matches; closest {ranked[0].config} ({ranked[0].first_mismatch}). "
-                     + write_config_fix(path)[0].upper() + write_config_fix(path)[1:])
-    elif not ranked[0].vocab_match:
+                     + fix[0].upper() + fix[1:])
+    elif not ranked[0].vocab_match and vocab is None:
         notes.append(f"{spec.text_embed_rows} text embedding rows, f5-tts's default vocab gives "
                      f"{DEFAULT_VOCAB_LINES + 1}: an extended vocabulary; the fine-tune's vocab.txt "
                      f"({spec.text_embed_rows - 1} lines) is required to load or speak with it")
@@ -85,6 +90,15 @@ def inspect_checkpoint(path: str | os.PathLike, sha256: bool = False,
         prefixes=state.prefixes, dropped=state.dropped, spec=spec, params=params,
         bytes_by_dtype=bytes_by_dtype(state.tensors), modules=modules, candidates=ranked,
         undetermined=undetermined(spec, ranked, catalogue), notes=notes, checkpoint=ckpt, state=state)
+
+
+def vocab_note(vocab: str | os.PathLike, rows: int) -> str:
+    """Whether the vocab.txt the user gave fits the checkpoint's text embedding (raises on one that cannot)."""
+    from f5lab.files.vocab import check_rows, read_vocab
+
+    tokens = read_vocab(vocab)
+    check_rows(tokens, rows, vocab)
+    return f"vocab {vocab}: {len(tokens)} lines, fits the {rows}-row text embedding"
 
 
 def count_parameters(tensors: Mapping[str, TensorInfo]) -> tuple[int, dict[str, int]]:
@@ -114,18 +128,55 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-def write_own_config(path: str | os.PathLike, out: str | os.PathLike, force: bool = False) -> tuple[Path, list[str]]:
+def write_own_config(path: str | os.PathLike, out: str | os.PathLike, force: bool = False,
+                     vocab: str | os.PathLike | None = None) -> tuple[Path, list[str]]:
     """Write a complete f5-tts config for checkpoint ``path`` to ``out``: its shape facts, the rest
-    from the closest shipped config, a comment on each value shapes cannot decide. A vocab.txt
-    beside the checkpoint whose line count fits the embedding becomes ``tokenizer_path``.
+    from the closest shipped config, a comment on each value shapes cannot decide. ``vocab`` (checked
+    against the embedding), else a vocab.txt beside the checkpoint whose line count fits it, becomes
+    ``tokenizer_path`` (with ``tokenizer: custom``, the only tokenizer for which f5-tts reads it).
     Returns the file and the values left for the user to check."""
-    from f5lab.model.arch import config_for_spec
     from f5lab.model.configs import dump_config, write_config_file
+
+    entry, base, comments = own_config(path, str(out), vocab)
+    written = write_config_file(dump_config(entry, base, comments, source=Path(path).name), out, force=force)
+    return written, [f"{k}: {v}" for k, v in comments.items()]
+
+
+def own_config(path: str | os.PathLike, name: str, vocab: str | os.PathLike | None = None) -> tuple[ConfigEntry,
+                                                                                                   ConfigEntry,
+                                                                                                   dict[str, str]]:
+    """(the config that builds checkpoint ``path``, the shipped config it borrows the rest from, the
+    comment on each value the shapes cannot decide): what ``write_own_config`` writes."""
+    from f5lab.model.arch import config_for_spec
     from f5lab.files.vocab import vocab_beside
 
     ckpt = open_checkpoint(path)
     spec = infer_spec(ckpt.model_state().tensors, source=ckpt.path)
-    beside = vocab_beside(ckpt.path, spec.text_embed_rows) if spec.text_embed_rows != DEFAULT_VOCAB_LINES + 1 else None
-    entry, base, comments = config_for_spec(spec, str(out), str(beside.resolve()) if beside else None)
-    written = write_config_file(dump_config(entry, base, comments, source=Path(path).name), out, force=force)
-    return written, [f"{k}: {v}" for k, v in comments.items()]
+    if vocab is not None:
+        vocab_note(vocab, spec.text_embed_rows)  # a vocab that cannot fit: one line, before anything is written
+        found: Path | None = Path(vocab)
+    else:
+        found = vocab_beside(ckpt.path, spec.text_embed_rows) if spec.text_embed_rows != DEFAULT_VOCAB_LINES + 1 else None
+    return config_for_spec(spec, name, str(found.resolve()) if found else None)
+
+
+def assumed_values(path: str | os.PathLike, vocab: str | os.PathLike | None = None) -> list[str]:
+    """The values of a checkpoint's own config that its shapes cannot decide, one short phrase each
+    ("text_mask_padding false", "mel_spec_type vocos"), for the report's answer card."""
+    entry, base, comments = own_config(path, "own", vocab)
+    values = {**{f"arch.{k}": v for k, v in entry.arch.items()}, **{f"mel_spec.{k}": v for k, v in entry.mel_spec.items()}}
+    quiet = ("attn_backend", "attn_mask_enabled", "checkpoint_activations")  # speed settings, not the model's maths
+    out = [f"{key.split('.', 1)[1]} {_yaml_word(values[key])}" for key in comments
+           if key in values and key.split(".", 1)[1] not in quiet + ("text_mask_padding", "pe_attn_head")]
+    if "arch.text_mask_padding" in comments:
+        v1 = bool(entry.arch.get("text_mask_padding"))
+        flags = (f"text_mask_padding {_yaml_word(entry.arch.get('text_mask_padding'))}, pe_attn_head "
+                 f"{_yaml_word(entry.arch.get('pe_attn_head'))}")
+        other = "text_mask_padding false, pe_attn_head 1" if v1 else "text_mask_padding true, pe_attn_head null"
+        out.insert(0, f"{flags} (the {'v1' if v1 else 'v0'} flags of {base.name}; a {'v0' if v1 else 'v1'} model "
+                      f"has {other})")
+    return out
+
+
+def _yaml_word(value: Any) -> str:
+    return "null" if value is None else ("true" if value is True else "false" if value is False else str(value))

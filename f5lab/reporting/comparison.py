@@ -62,10 +62,19 @@ def build_sweep_summary(sweep_dir: str | Path) -> dict[str, Any]:
     failed += [uid for uid, s in shared.items() if s["status"] == "failed"]
     missing = [pid for pid, p in points.items() if p["status"] == "missing"]
     missing += [uid for uid, s in shared.items() if s["status"] == "missing"]
+    labels = {"val_loss": loss_label(points)}
+    units = {k: {"unit": u, "goal": g, "label": labels.get(k, lab)} for k, (u, g, lab) in {**METRICS, **DISTANCES}.items()}
+    best, tied = best_points(points, units)
     return {"schema": SCHEMA, "ok": not failed and not missing, "points": points, "shared": shared,
-            "axes": axes(points), "best": best_points(points), "failed": failed, "missing": missing,
-            "units": {k: {"unit": u, "goal": g, "label": lab} for k, (u, g, lab) in {**METRICS, **DISTANCES}.items()},
-            "timings": timings, "best_timings": best_timings(points, timings)}
+            "axes": axes(points), "best": best, "tied": tied, "failed": failed, "missing": missing,
+            "units": units, "timings": timings, "best_timings": best_timings(points, timings)}
+
+
+def loss_label(points: dict[str, Any]) -> str:
+    """"held-out loss" only when every point's loss is on held-out clips (--val-audio); else it is
+    the loss on the reference clip, the one the renderings imitate, and says so."""
+    sources = {p["numbers"].get("val_source", {}).get("value") for p in points.values() if p["status"] == "ok"}
+    return "held-out loss" if sources == {"held-out clips"} else "loss on the reference clip"
 
 
 def _last_line(text: str | None) -> str | None:
@@ -119,17 +128,38 @@ def _value(point: dict[str, Any], key: str) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
 
 
-def best_points(points: dict[str, Any]) -> dict[str, Any]:
-    """Per headline metric: the point with the best value (ties: the first in sweep order)."""
-    out = {}
-    for key, (unit, goal, label) in {**METRICS, **DISTANCES}.items():
+PER_CHECKPOINT = ("val_loss",)  # computed on the fp32 model before synthesis: one value per checkpoint, whatever the NFE
+
+
+def best_points(points: dict[str, Any], units: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per headline metric: the point with the best value (ties: the first in sweep order), by
+    ``decide.crown``; a metric where every candidate ties, or whose best is a total failure, is
+    crowned nowhere and listed in the second dict instead. The loss is ranked per checkpoint
+    (its first point), not per NFE or dtype, which it does not depend on."""
+    from f5lab.reporting import decide
+
+    units = units or {k: {"unit": u, "goal": g, "label": lab} for k, (u, g, lab) in {**METRICS, **DISTANCES}.items()}
+    out, tied = {}, {}
+    for key, meta in units.items():
         scored = [(v, pid) for pid, p in points.items() if p["status"] == "ok" and (v := _value(p, key)) is not None]
+        if key in PER_CHECKPOINT:
+            first: dict[tuple, tuple[float, str]] = {}
+            for v, pid in scored:
+                s = points[pid]["settings"]
+                first.setdefault((s["checkpoint"], s["config"], s["device"]), (v, pid))
+            scored = list(first.values())
         if not scored:
             continue
-        v, pid = (min if goal == "min" else max)(scored, key=lambda t: t[0])
+        pid = decide.crown(scored, meta["goal"], decide.TOTAL_FAILURE.get(key))
+        if pid is None:
+            values = sorted({v for v, _ in scored})
+            tied[key] = {"label": meta["label"], "unit": meta["unit"], "candidates": len(scored), "values": values}
+            continue
+        v = next(v for v, q in scored if q == pid)
         out[key] = {"point": pid, "checkpoint": points[pid]["settings"]["checkpoint"],
-                    "step": points[pid]["settings"]["step"], "value": v, "unit": unit, "goal": goal, "label": label}
-    return out
+                    "step": points[pid]["settings"]["step"], "value": v, "unit": meta["unit"], "goal": meta["goal"],
+                    "label": meta["label"]}
+    return out, tied
 
 
 def best_timings(points: dict[str, Any], timings: dict[str, Any]) -> dict[str, Any]:
@@ -156,11 +186,23 @@ def axes(points: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 # -- presentation: the tables and figures the comparison notebook and the index show ---------------------------
-COLUMNS = {  # summary key -> (column header with unit, decimals stable across CPU kernels)
-    "val_loss": ("held-out loss", 3), "speaker_similarity": ("speaker sim. (cosine)", 2),
-    "wer": ("WER (fraction)", 2), "mel_l1_vs_best": ("mel L1 vs best", 2), "mcd_db_vs_best": ("MCD vs best (dB)", 1),
-    "peak_memory_bytes": ("peak memory (MiB)", 1),
+COLUMNS = {  # summary key -> (column header with unit, significant digits: 0.00122 stays 0.00122, not "0.00")
+    "val_loss": ("loss", 4), "speaker_similarity": ("speaker sim. (cosine)", 2),
+    "wer": ("WER %", 3), "mel_l1_vs_best": ("mel L1 vs best", 3), "mcd_db_vs_best": ("MCD vs best (dB)", 3),
+    "peak_memory_bytes": ("peak memory (MiB)", 4),
 }
+
+
+def header(summary: dict[str, Any], key: str) -> str:
+    """A column's header: the loss says what it was computed on (held-out clips or the reference)."""
+    if key == "val_loss":
+        return (summary.get("units", {}).get("val_loss") or {}).get("label", "loss")
+    return COLUMNS[key][0]
+
+
+def significant(value: float, digits: int) -> float:
+    """``value`` to ``digits`` significant digits (0 stays 0)."""
+    return float(f"{float(value):.{digits}g}")
 
 
 def _shown(key: str, value: Any) -> Any:
@@ -168,7 +210,7 @@ def _shown(key: str, value: Any) -> Any:
         return None
     if key == "peak_memory_bytes":
         value = value / 2**20
-    return round(float(value), COLUMNS[key][1])
+    return significant(value, COLUMNS[key][1])
 
 
 def points_table(summary: dict[str, Any]) -> Any:
@@ -179,8 +221,8 @@ def points_table(summary: dict[str, Any]) -> Any:
     rows = []
     for pid, p in summary["points"].items():
         row = {"point": pid, **{k: p["settings"][k] for k in varying}, "status": p["status"]}
-        for key, (header, _) in COLUMNS.items():
-            row[header] = _shown(key, _value(p, key))
+        for key in COLUMNS:
+            row[header(summary, key)] = _shown(key, _value(p, key))
         rows.append(row)
     df = pd.DataFrame(rows).set_index("point")
     return df.dropna(axis=1, how="all")
@@ -215,7 +257,8 @@ def plot_against(summary: dict[str, Any], axis: str, metrics: tuple[str, ...] = 
     """Each metric against ``axis`` (step, nfe or dtype), one line per setting of the other axes."""
     import matplotlib.pyplot as plt
 
-    metrics = tuple(m for m in metrics if any(_value(p, m) is not None for p in summary["points"].values()))
+    metrics = tuple(m for m in metrics if any(_value(p, m) is not None for p in summary["points"].values())
+                    and not (m in PER_CHECKPOINT and axis in ("nfe", "dtype")))  # flat by construction
     fig, axs = plt.subplots(1, max(1, len(metrics)), figsize=(4.2 * max(1, len(metrics)), 3.2), squeeze=False)
     others = [k for k in ("checkpoint", "nfe", "dtype", "config", "device") if k in summary["axes"] and k != axis
               and not (axis == "step" and k == "checkpoint")]
@@ -230,7 +273,7 @@ def plot_against(summary: dict[str, Any], axis: str, metrics: tuple[str, ...] = 
             pts.sort(key=lambda t: (str(type(t[0])), t[0]))
             ax.plot([str(x) if axis == "dtype" else x for x, _ in pts], [y for _, y in pts], marker="o", label=label)
         ax.set_xlabel({"step": "training step (update)", "nfe": "NFE (ODE steps)", "dtype": "dtype"}.get(axis, axis))
-        ax.set_ylabel(COLUMNS[key][0])
+        ax.set_ylabel(header(summary, key))
         ax.grid(alpha=0.3)
     if len(lines) > 1:
         axs[0][-1].legend(fontsize=7, loc="best")
@@ -240,13 +283,15 @@ def plot_against(summary: dict[str, Any], axis: str, metrics: tuple[str, ...] = 
 
 def write_sweep_index(sweep_dir: str | Path, summary: dict[str, Any]) -> Path:
     """The sweep's static page: the best point per metric first, then every point, failures marked."""
-    from f5lab.reporting.reports import CSS
+    from f5lab.reporting.reports import CSS, VIEWPORT
 
     sweep_dir = Path(sweep_dir)
     best = "".join(f"<tr><td>{html.escape(b['label'])}</td><td>{'lowest' if b['goal'] == 'min' else 'highest'}</td>"
                    f"<td><b>{html.escape(b['point'])}</b></td><td>{_fmt(key, b['value'], b['unit'])}</td></tr>"
                    for key, b in summary["best"].items())
-    heads = "".join(f"<th>{html.escape(h)}</th>" for h, _ in COLUMNS.values())
+    best += "".join(f"<tr><td>{html.escape(t['label'])}</td><td>-</td><td class='neutral'>none: {tie_text(key, t)}</td>"
+                    "<td>-</td></tr>" for key, t in summary.get("tied", {}).items())
+    heads = "".join(f"<th>{html.escape(header(summary, k))}</th>" for k in COLUMNS)
     rows = []
     for pid, p in summary["points"].items():
         s = p["settings"]
@@ -266,7 +311,7 @@ def write_sweep_index(sweep_dir: str | Path, summary: dict[str, Any]) -> Path:
     compare = ('<p><a href="05_sweep.html">the comparison notebook</a> (plots against step, NFE and dtype)</p>'
                if (sweep_dir / "05_sweep.html").exists() else "")
     page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>f5lab sweep {html.escape(sweep_dir.name)}</title>
+<html><head><meta charset="utf-8">{VIEWPORT}<title>f5lab sweep {html.escape(sweep_dir.name)}</title>
 <style>{CSS}</style></head><body>
 <h1>f5lab sweep <code>{html.escape(sweep_dir.name)}</code></h1>
 {banner}
@@ -286,13 +331,21 @@ def write_sweep_index(sweep_dir: str | Path, summary: dict[str, Any]) -> Path:
     return out
 
 
+def tie_text(key: str, t: dict[str, Any]) -> str:
+    """Why a metric has no best point: every candidate ties, or the best is a total failure."""
+    shown = ", ".join(_fmt(key, v, t["unit"]) for v in t["values"][:3])
+    if len(t["values"]) == 1:
+        return f"all {t['candidates']} tie at {shown}"
+    return f"the best is a total failure ({shown})"
+
+
 def _fmt(key: str, value: Any, unit: str | None = None) -> str:
     """A number at its stable precision, with its unit when asked (bytes shown in MiB)."""
     if value is None:
         return "-"
     if key not in COLUMNS:
         return html.escape(str(value))
-    text = f"{_shown(key, value):.{COLUMNS[key][1]}f}"
+    text = f"{_shown(key, value):.{COLUMNS[key][1]}g}"
     if key == "peak_memory_bytes":
         return f"{text} MiB"
     return f"{text} {html.escape(unit)}" if unit else text

@@ -45,24 +45,60 @@ def loads_under(rows: Sequence[Any]) -> dict[str, list[str]]:
     return out
 
 
-def fix_line(path_name: str, asked: str, rows: Sequence[Any], target: str, catalogue: Any = None,
-             settled: str | None = None) -> str:
+def fix_line(path_name: str, asked: str | None, rows: Sequence[Any], target: str, catalogue: Any = None,
+             vocab: str | None = None, settled: str | None = None) -> str:
     """The one command or code line that fixes loading, for the answer card: runnable as printed
-    when given the checkpoint's full path (shell-quoted; ``--configs tiny`` for the tiny catalogue).
+    when given the checkpoint's full path (shell-quoted; ``--configs tiny`` for the tiny catalogue;
+    the user's ``vocab`` carried along). ``asked``: the config the user named, or None.
     ``settled``: why ``target`` among configs of the same shapes (lineage), said instead of "the probe decides"."""
-    from f5lab.model.configs import catalogue_flag, own_config_path, write_config_command
+    from f5lab.model.configs import catalogue_flag, own_config_path, vocab_flag, write_config_command
     from f5lab.compat.service import remap_command
 
     if remap_needed(rows, target):
-        return remap_command(path_name, target, catalogue_flag=catalogue_flag(catalogue))
+        return remap_command(path_name, target, vocab_flag(vocab, "--vocab-from"),
+                             catalogue_flag=catalogue_flag(catalogue))
     if {r.config: r.status for r in rows}.get(target) == "loads":
         twins = [r.config for r in rows if r.status == "loads" and r.config != target]
         also = (f"; {settled}" if settled else f"; {' / '.join(twins)} loads too: f5lab probe decides") if twins else ""
         tiny = ", catalogue=f5lab.model.arch.tiny_catalogue()" if catalogue_flag(catalogue) else ""
-        call = f"f5lab.load_model({path_name!r}, config={target!r}{tiny})"  # Python, runnable after `import f5lab`
-        return f"{call}  # " + ("loads as stored" if target == asked else f"not {asked}") + also
-    return (f"{write_config_command(path_name)}  # no installed config builds it: then use "
+        voc = f", vocab={str(vocab)!r}" if vocab else ""
+        call = f"f5lab.load_model({path_name!r}, config={target!r}{voc}{tiny})"  # Python, runnable after `import f5lab`
+        return f"{call}  # " + ("loads as stored" if asked in (None, target) else f"not {asked}") + also
+    return (f"{write_config_command(path_name, vocab)}  # no installed config builds it: then use "
             f"--config {own_config_path(path_name)}")
+
+
+def loading_verdict(asked: str | None, rows: Sequence[Any], cause: str | None = None, never: bool = False,
+                    own: str | None = None) -> dict[str, Any]:
+    """The "loads?" line: with a config ``asked``, whether it loads under that one (``cause``: why
+    not; ``never``: no remap into it can help), then where else it does; with none asked, which
+    configs load it, as stored or after a remap (no failure story for a config nobody tried).
+    ``own``: a config f5lab wrote from the shapes, named as such. ``ok``: loads as asked; with
+    none asked, loads under some config (as stored or after a remap)."""
+    by = loads_under(rows)
+    name = (lambda c: f"{c} (the config f5lab wrote from its shapes)" if c == own else c)
+    stored = [name(c) for c in by["loads"] if c != asked]
+    remapped = [name(c) for c in by["loads after remap"] if c != asked]
+    status = {r.config: r.status for r in rows}.get(asked) if asked else None
+    if asked is None:
+        parts = [f"loads as stored under {', '.join(stored)}" if stored else "",
+                 f"loads after a remap under {', '.join(remapped)}" if remapped else ""]
+        text = "; ".join(p for p in parts if p) or f"no config loads it: {cause or 'see the matrix'}"
+        return {"text": text, "ok": bool(stored or remapped)}
+    ok = cause is None and status == "loads"
+    if ok:
+        text = f"loads under {asked} as stored"
+        also = [f"so do {', '.join(stored)}" if stored else "", f"after a remap: {', '.join(remapped)}" if remapped else ""]
+    else:
+        why = cause or (f"it needs a remap first ({status})" if status == "loads after remap" else status
+                        or "not an installed config")
+        text = f"does not load under {asked}: {why}" + (f"; no remap into {asked} can fix that" if never else "")
+        also = [f"loads as stored under {', '.join(stored)}" if stored else "",
+                f"loads after a remap under {', '.join(remapped)}" if remapped else ""]
+    joined = "; ".join(a for a in also if a)
+    if joined:
+        text += ("; " if ok else ". ") + (joined if ok else joined[0].upper() + joined[1:])
+    return {"text": text, "ok": ok}
 
 
 def _stem(name: str) -> str:
@@ -122,7 +158,14 @@ def probe_verdict(pr: Any, random_weights: bool = False) -> dict[str, Any]:
     ``ok``: True a config was identified, None undecided (not a failure), never False."""
     from f5lab.speech.probe import CONFIDENT_MARGIN
 
+    from f5lab.model.configs import looks_like_path
+
     bar = 100 * CONFIDENT_MARGIN
+    if len(pr.ranking) < 2 and looks_like_path(pr.best):
+        # a config of one's own (or written by f5lab): its v0/v1 flags are stated, not measured
+        return {"text": f"probe: one candidate ({pr.best}), nothing compared: its v0/v1 flags (text_mask_padding, "
+                        "pe_attn_head) are assumed, not decided", "ok": None,
+                "decided": False, "best": pr.best, "margin_pct": None, "bar_pct": bar}
     if len(pr.ranking) < 2:
         return {"text": f"probe: only {pr.best} fits the shapes; nothing to decide", "ok": None,
                 "decided": True, "best": pr.best, "margin_pct": None, "bar_pct": bar}
@@ -216,3 +259,23 @@ def synthesis_verdict(rows: Sequence[Mapping[str, Any]], random_weights: bool = 
 
 def _r(x: Any, digits: int = 3) -> Any:
     return None if x is None else round(float(x), digits)
+
+
+# -- sweeps: which point to crown --------------------------------------------------------------------------
+TOTAL_FAILURE = {"wer": 100.0}  # WER % at which every word is wrong: the best of such points is no best
+
+
+def crown(scored: Sequence[tuple[float, str]], goal: str, failure: float | None = None) -> str | None:
+    """The candidate to call best for one metric, or None: ``scored`` is (value, id) in sweep order,
+    ``goal`` "min" or "max". Ties go to the first; but when every candidate ties (two or more of
+    them: nothing separates them) or the best value is a total failure (``failure``, e.g. WER
+    100%), nothing is crowned."""
+    if not scored:
+        return None
+    values = [v for v, _ in scored]
+    best = min(values) if goal == "min" else max(values)
+    if len(scored) > 1 and min(values) == max(values):
+        return None
+    if failure is not None and (best >= failure if goal == "min" else best <= failure):
+        return None
+    return next(pid for v, pid in scored if v == best)

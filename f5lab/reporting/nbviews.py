@@ -84,8 +84,20 @@ ARCH_LABELS = {"backbone": "backbone", "dim": "model width (dim)", "depth": "blo
                "dim_head": "width per head", "attn_inner_dim": "attention width", "skip_connect": "UNet skip type"}
 
 
+def arch_value(spec: Any, key: str, value: Any) -> Any:
+    """A fact as shown: None means "none stored" for q/k norm, "not a UNet" for a DiT's skip type,
+    and "undetermined" only where the list below the table explains it (heads, a UNetT's skips)."""
+    if value is not None:
+        return value
+    if key == "qk_norm":
+        return "none (no q/k norm weights stored)"
+    if key == "skip_connect":
+        return "add or none (see below)" if spec.backbone == "UNetT" else f"not applicable ({spec.backbone})"
+    return "undetermined (see below)"
+
+
 def arch_table(r: Any) -> Table:
-    rows = [{"fact": ARCH_LABELS.get(k, k), "key": k, "value": "undetermined (see below)" if v is None else v}
+    rows = [{"fact": ARCH_LABELS.get(k, k), "key": k, "value": arch_value(r.spec, k, v)}
             for k, v in r.spec.to_dict().items()]
     return Table(rows, columns=["fact", "value", "key"])
 
@@ -124,34 +136,48 @@ def undetermined_text(r: Any) -> None:
 def compatibility(nb: NotebookContext, config: Any, target: Any = None, vocab: Any = None,
                   work_dir: Any = None, seed: int = 0, bases: Any = None, base_vocab: Any = None) -> SimpleNamespace:
     """Lineage first (``lineage_for``: which base the file descends from decides between configs of
-    the same shapes), then the matrix, diagnosis against ``config``, the target
-    (``decide.choose_target``), and a remap plus its verification only when the target needs one
-    (``decide.remap_needed``)."""
+    the same shapes), then the matrix, diagnosis (against ``config`` when one is named, else against
+    the best fit), the target (``decide.choose_target``), and a remap plus its verification only when
+    the target needs one (``decide.remap_needed``). A ``target`` that is a YAML (the config ``f5lab
+    report`` writes from the shapes when no shipped one builds the checkpoint) joins the configs compared."""
     import tempfile
 
     from f5lab.compat.diagnose import diagnose
     from f5lab.compat.loading import compatibility_matrix, verify
     from f5lab.compat.remap import execute_plan, plan_remap
+    from f5lab.model.configs import looks_like_path, resolve_config, with_config
 
+    catalogue = nb.catalogue
+    own = None
+    if target is not None and looks_like_path(str(getattr(target, "name", target))):
+        own = resolve_config(target, catalogue)
+        catalogue = with_config(catalogue, own)
     lin = lineage_for(nb, bases, vocab, base_vocab)
-    rows = compatibility_matrix(nb.checkpoint, vocab=vocab, catalogue=nb.catalogue, config=config)  # a YAML: a row too
-    diagnosis = diagnose(nb.checkpoint, config=config, vocab=vocab, catalogue=nb.catalogue, lineage=lin.result)
+    rows = compatibility_matrix(nb.checkpoint, vocab=vocab, catalogue=catalogue, config=config)  # a YAML: a row too
+    diagnosis = diagnose(nb.checkpoint, config=config, vocab=vocab, catalogue=catalogue, lineage=lin.result)
     chosen = decide.choose_target(rows, target, preferred=lin.result.config if lin.result else None)
     out = SimpleNamespace(rows=rows, diagnosis=diagnosis, config=getattr(config, "name", config), target=chosen,
+                          own=own.name if own is not None else None, catalogue=catalogue, vocab=vocab,
                           plan=None, remapped=None, verification=None, remap_s=None, lineage=lin)
     if decide.remap_needed(rows, chosen):
         import time
 
         folder = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="f5lab-nb-"))
         folder.mkdir(parents=True, exist_ok=True)
-        out.plan = plan_remap(nb.checkpoint, chosen, vocab_from=vocab, catalogue=nb.catalogue)
+        out.plan = plan_remap(nb.checkpoint, chosen, vocab_from=vocab, catalogue=catalogue)
         t0 = time.perf_counter()
-        out.remapped = execute_plan(out.plan, folder / f"{nb.checkpoint.stem}.{Path(out.plan.config).stem}.safetensors",
-                                    force=True)
+        out.remapped = execute_plan(out.plan, folder / remapped_file_name(nb.checkpoint, out.plan.config), force=True)
         out.remap_s = time.perf_counter() - t0
-        out.verification = verify(nb.checkpoint, out.remapped, config=out.plan.config, vocab_src=vocab,
-                                  catalogue=nb.catalogue, seed=seed)
+        out.verification = verify(nb.checkpoint, out.remapped, config=own if own is not None else out.plan.config,
+                                  vocab_src=vocab, catalogue=catalogue, seed=seed)
     return out
+
+
+def remapped_file_name(checkpoint: Path, config: str) -> str:
+    """The remapped copy's name inside the run folder (never a path taken from the config's)."""
+    from f5lab.model.configs import remapped_name
+
+    return remapped_name(Path(checkpoint.name), config).name
 
 
 def compatibility_result(side: Sidecar, nb: NotebookContext, c: SimpleNamespace) -> Any:
@@ -169,21 +195,13 @@ def compatibility_result(side: Sidecar, nb: NotebookContext, c: SimpleNamespace)
     side.record("remap.target", c.target)
     side.record("remap.needed", c.plan is not None)
     by = decide.loads_under(c.rows)
-    named = [f for f in d.findings if f.config == c.config and f.severity == "error"]
-    status = {r.config: r.status for r in c.rows}.get(c.config)
-    asked_ok = not named and status == "loads"
-    if asked_ok:
-        text = f"loads under {c.config} as stored"
-    else:
-        why = named[0].cause if named else (status or "not an installed config")
-        never = f"; no remap into {c.config} can fix that" if named and named[0].remappable is False else ""
-        text = f"does not load under {c.config}: {why}{never}"
-    elsewhere = [f"loads as stored under {', '.join(by['loads'])}" if by["loads"] else "",
-                 f"loads after a remap under {', '.join(by['loads after remap'])}" if by["loads after remap"] else ""]
-    if any(elsewhere):
-        joined = "; ".join(e for e in elsewhere if e)
-        text += ". " + joined[0].upper() + joined[1:]
-    side.verdict("named_config", text, ok=asked_ok)
+    asked = c.config
+    named = [f for f in d.findings if f.severity == "error" and (f.config == asked or asked is None)]
+    lv = decide.loading_verdict(asked, c.rows, cause=named[0].cause if named else None,
+                               never=bool(named) and named[0].remappable is False, own=getattr(c, "own", None))
+    text = lv["text"]
+    asked_ok = lv["ok"] if asked is not None else None
+    side.verdict("named_config" if asked is not None else "loads", text, ok=lv["ok"])
     remapped = remapped_bytes = verified = None
     if c.plan is None:
         side.verdict("remap", f"no remap needed: {c.target} loads the file as stored (f5-tts's loader strips "
@@ -199,11 +217,12 @@ def compatibility_result(side: Sidecar, nb: NotebookContext, c: SimpleNamespace)
     lin = c.lineage.result
     settled = (f"descends from {lin.nearest.name} (lineage)" if lin is not None and lin.decided and
                lin.config == c.target else None)
-    fix = decide.fix_line(str(nb.checkpoint), str(c.config), c.rows, c.target, nb.catalogue, settled)  # runnable
+    fix = decide.fix_line(str(nb.checkpoint), asked, c.rows, c.target, getattr(c, "catalogue", nb.catalogue),
+                          getattr(c, "vocab", None), settled)  # runnable as printed
     side.record("service_code", {r.config: {"needs_remap": r.needs_remap, "remap_command": r.remap_command,
                                             "code": r.code} for r in c.rows if r.code})  # f5-tts alone
     lineage_result(side, c)
-    side.answer("loading", text=text, asked=c.config, loads_as_asked=asked_ok, loads=by["loads"],
+    side.answer("loading", text=text, ok=lv["ok"], asked=asked, loads_as_asked=asked_ok, loads=by["loads"],
                 after_remap=by["loads after remap"], cannot=by["cannot"], target=c.target, fix=fix,
                 remapped=remapped, remapped_bytes=remapped_bytes, verified=verified,
                 service=next((str(_service(r)) for r in c.rows if r.config == c.target and r.code), None))
@@ -612,19 +631,32 @@ def renderings(nb: NotebookContext, grid: Sequence[tuple[str, str, int]], ref_au
                            device=device)
         model.f5lab_config = getattr(config, "name", str(config))  # synthesize records it
         for _, _, steps in [k for k in grid if k[:2] == (config, dtype)]:
+            folder = Path(out_dir) / f"{folder_label(config)}_{dtype}_nfe{steps}" if out_dir else None
             r = synthesize(model, ref_audio, ref_text, gen_text, nfe=steps, seed=seed, vocoder=vocoder,
-                           device=device, out_dir=Path(out_dir) / f"{config}_{dtype}_nfe{steps}" if out_dir else None,
-                           lang=lang, normalize=normalize)
+                           device=device, out_dir=folder, lang=lang, normalize=normalize)
             r.record["model"].update(path=str(nb.checkpoint), file=nb.checkpoint.name,
                                      config=getattr(config, "name", str(config)))
             if r.files.get("record"):  # synth.json: the record as written, now naming the checkpoint
                 import json
 
-                Path(r.files["record"]).write_text(json.dumps(r.record, indent=2, ensure_ascii=False),
-                                                   encoding="utf-8")
+                from f5lab.outputs import write_text_atomic
+
+                write_text_atomic(Path(r.files["record"]), json.dumps(r.record, indent=2, ensure_ascii=False))
             results[(config, dtype, steps)] = r
         del model
     return results
+
+
+def folder_label(config: Any) -> str:
+    """A config as one folder name inside the run folder: a name as is, a YAML by its stem. Joining
+    the YAML's absolute path instead would write the renderings next to the YAML."""
+    import re
+
+    from f5lab.model.configs import looks_like_path
+
+    name = str(getattr(config, "name", config))
+    label = Path(name).stem if looks_like_path(name) else name
+    return re.sub(r"[^\w.+-]", "_", label) or "config"
 
 
 def renderings_text(side: Sidecar, results: dict) -> None:
@@ -649,15 +681,15 @@ def players(results: dict, random_weights: bool) -> None:
 
 
 def mels_figure(side: Sidecar, results: dict) -> Any:
+    """Each rendering's log-mel, seconds on the x axis, with its colour bar."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 1.8 * len(results) + 0.5))
+    from f5lab.speech.synth import draw_mel
+
+    fig = Figure(figsize=(8, 1.9 * len(results) + 0.5))
     axes = fig.subplots(len(results), 1, squeeze=False)
     for ax, ((config, dtype, steps), r) in zip(axes[:, 0], results.items()):
-        ax.imshow(r.mel, origin="lower", aspect="auto", interpolation="nearest")
-        ax.set_title(f"{config} · {dtype} · NFE {steps}", fontsize=9)
-        ax.set_ylabel("mel bin")
-    axes[-1, 0].set_xlabel("frame (256 samples at 24 kHz)")
+        draw_mel(ax, r.mel, r.sample_rate, title=f"{folder_label(config)} · {dtype} · NFE {steps}")
     fig.tight_layout()
     return side.figure("mels", fig)
 

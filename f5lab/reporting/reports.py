@@ -154,27 +154,62 @@ def choose_catalogue(checkpoint: Path, configs: str) -> str:
     return "tiny" if rank_configs(spec, tiny_catalogue())[0].exact else "shipped"
 
 
-def config_params(checkpoint: Path, config: str, catalogue: str, vocab: str | None) -> dict[str, Any]:
+def config_params(checkpoint: Path, config: str | None, catalogue: str, vocab: str | None,
+                  run_dir: Path | None = None) -> dict[str, Any]:
     """The notebooks' config parameters: a YAML of one's own as an absolute path (the kernels run
     in the run folder), its ``tokenizer_path`` as the vocab, it among the synthesis candidates when
-    it builds the checkpoint, and which config was used and from where (``config_source``)."""
+    it builds the checkpoint, and which config was used and from where (``config_source``).
+
+    When neither a shipped config nor the one named builds the checkpoint (a custom DiT), the config
+    its shapes give is written into ``run_dir`` (what ``inspect --write-config`` writes) and every
+    notebook uses it: the target of 02, the one candidate of 04 (``own_config``, and the values it
+    had to assume in ``own_assumed``, for the answer card)."""
     from f5lab.model.arch import compare, infer_spec, rank_configs
     from f5lab.files.checkpoint import open_checkpoint
     from f5lab.model.configs import resolve_config, tiny_catalogue
 
     cat = tiny_catalogue() if catalogue == "tiny" else None
     ckpt = open_checkpoint(checkpoint)
-    entry = resolve_config(config, cat, ckpt.metadata)
-    out: dict[str, Any] = {"config_source": entry.describe()}
-    if entry.source != "file":
-        return out
-    out["config"] = entry.path
-    if vocab is None and entry.tokenizer_path:
-        out["vocab"] = entry.tokenizer_path
-    spec = infer_spec(ckpt.model_state().tensors)
-    if compare(spec, entry).exact:
-        out["candidates"] = [entry.path] + [c.config for c in rank_configs(spec, cat) if c.exact]
+    spec = infer_spec(ckpt.model_state().tensors, source=ckpt.path)
+    out: dict[str, Any] = {}
+    entry = resolve_config(config, cat, ckpt.metadata) if config is not None else None
+    if entry is not None:
+        out["config_source"] = entry.describe()
+    if entry is not None and entry.source == "file":
+        out["config"] = entry.path
+        if vocab is None and entry.tokenizer_path:
+            out["vocab"] = entry.tokenizer_path
+        if compare(spec, entry).exact:
+            out["candidates"] = [entry.path] + [c.config for c in rank_configs(spec, cat) if c.exact]
+            return out
+    if run_dir is not None and not rank_configs(spec, cat)[0].exact:
+        out.update(own_config_params(checkpoint, run_dir, out.get("vocab", vocab)))
     return out
+
+
+def own_config_params(checkpoint: Path, run_dir: Path, vocab: str | None) -> dict[str, Any]:
+    """Write the checkpoint's own config into the run folder; the parameters that make every
+    notebook use it."""
+    from f5lab.model.configs import load_config_file
+    from f5lab.model.inspection import assumed_values, write_own_config
+
+    written, _ = write_own_config(checkpoint, run_dir / f"{checkpoint.stem}.yaml", vocab=vocab)
+    own = str(written.resolve())
+    tokenizer_path = load_config_file(own).tokenizer_path
+    out: dict[str, Any] = {"target": own, "candidates": [own], "own_config": own,
+                           "own_assumed": assumed_values(checkpoint, vocab)}
+    if vocab is None and tokenizer_path:
+        out["vocab"] = tokenizer_path
+    return out
+
+
+def asked_config(config: str | None, demo: bool) -> str | None:
+    """The config the report diagnoses the checkpoint against: the one the user names; for the
+    built-in demo, E2TTS_Base (what the motivating service loaded its DiT with); otherwise none, and
+    notebook 02 answers which config loads it instead of telling a failure nobody had."""
+    if config is not None:
+        return config
+    return DEMO_CONFIG if demo else None
 
 
 def resolve_device(device: str) -> str:
@@ -201,14 +236,16 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
                ref_audio: str | os.PathLike | None = None, ref_text: str | None = None,
                gen_text: str | None = None, gpu: str = DEMO_GPU, out: str | os.PathLike = "reports",
                run_id: str | None = None, configs: str = "auto", vocab: str | os.PathLike | None = None,
-               nfe: int | None = None, seed: int = 0, asr: str | None = "auto", device: str = "auto",
+               nfe: int | None = None, seed: int = 0, asr: str | None = "auto", device: str = "cpu",
                notebooks: Sequence[str] | None = None, lang: str = "en", normalize: bool = True,
                vocoder: str | os.PathLike | None = None, asr_model_dir: str | os.PathLike | None = None,
                asr_language: str | None = None, bases: Sequence[str | os.PathLike] | None = None,
                progress: bool = True, echo: Callable[[str], None] | None = None) -> Report:
     """Run the notebooks on ``checkpoint`` (None: the built-in full-scale demo) into ``out/<run-id>/``.
 
-    ``config`` is the config the checkpoint is diagnosed against (the one a service tried);
+    ``config`` is the config the checkpoint is diagnosed against (the one a service tried; None:
+    which config loads it, ``asked_config``); a checkpoint no shipped config builds gets its own,
+    written into the run folder (``config_params``);
     ``ref_audio``/``ref_text`` drive synthesis and the probe; ``gpu`` the memory verdicts;
     ``bases`` the base checkpoints lineage compares it with (None: f5-tts's in the local Hugging
     Face cache). ``lang``/``normalize``: the texts' language and whether they are normalised for
@@ -254,7 +291,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         raise ReportError(f"{run_dir} exists and is not empty; choose another --run-id")
     run_dir.mkdir(parents=True, exist_ok=True)
     params = {
-        "checkpoint": str(checkpoint), "config": config or DEMO_CONFIG, "configs": catalogue,
+        "checkpoint": str(checkpoint), "config": asked_config(config, demo), "configs": catalogue,
         "vocab": str(Path(vocab).resolve()) if vocab else None, "gpu": gpu,
         "ref_audio": str(ref_audio), "ref_text": ref_text, "gen_text": gen_text or default_sentence(lang),
         "nfe": nfe if nfe is not None else (list(DEMO_NFE) if demo else DEFAULT_NFE), "seed": seed,
@@ -264,7 +301,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         "work_dir": str(run_dir), "bases": bases,
         "demo": demo, **(DEMO_EXTRA if demo else {}),
     }
-    params.update(config_params(checkpoint, params["config"], catalogue, params["vocab"]))
+    params.update(config_params(checkpoint, params["config"], catalogue, params["vocab"], run_dir))
     ensure_kernel()
     os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels; our own bars pass disable=False
     os.environ["MPLBACKEND"] = "Agg"
@@ -303,8 +340,12 @@ def page_title(name: str, checkpoint: str | os.PathLike) -> str:
 
 def execute(notebook: Path, run_dir: Path, params: dict[str, Any], progress: bool = True,
             desc: str | None = None, title: str | None = None) -> NotebookResult:
-    """Run one notebook with papermill (only the parameters it declares) and export its HTML."""
+    """Run one notebook with papermill (only the parameters it declares) in a quiet kernel
+    (``f5lab.reporting.kernel``), sign the executed copy so JupyterLab plays its audio, and
+    export its HTML."""
     import papermill as pm
+
+    from f5lab.reporting.kernel import QuietKernelManager, trust
 
     name = notebook.stem
     out_nb = run_dir / f"{name}.ipynb"
@@ -316,12 +357,15 @@ def execute(notebook: Path, run_dir: Path, params: dict[str, Any], progress: boo
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(str(notebook), str(out_nb), parameters=passed, kernel_name=KERNEL_NAME,
-                            cwd=str(run_dir), progress_bar=bar, log_output=False)
+                            cwd=str(run_dir), progress_bar=bar, log_output=False,
+                            kernel_manager_class=QuietKernelManager)
     except pm.PapermillExecutionError as exc:
         error = f"{exc.ename}: {exc.evalue}".strip().splitlines()[0][:300]
     except Exception as exc:  # a kernel that died or could not start: still a failed notebook
         error = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
     seconds = time.perf_counter() - t0
+    if out_nb.exists():
+        trust(out_nb)
     html_path = export_html(out_nb, title) if out_nb.exists() else None
     return NotebookResult(name=name, status="ok" if error is None else "failed", ipynb=out_nb,
                           html=html_path, sidecar=sidecar, seconds=seconds, error=error)
@@ -427,12 +471,16 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     if what:
         out["is"] = what["text"]
         lines.append({"label": "what it is", "text": what["text"], "ok": None})
+    if params.get("own_config"):  # no shipped config builds it: the report wrote and used one
+        out["own_config"] = {"path": params["own_config"], "assumed": params.get("own_assumed", [])}
+        lines.append({"label": "config used", "text": own_config_text(params), "ok": None,
+                      "href": Path(params["own_config"]).name})
     load = facts.get("loading")
     if load:
-        out["loads"] = {k: load.get(k) for k in ("asked", "loads_as_asked", "loads", "after_remap", "cannot",
+        out["loads"] = {k: load.get(k) for k in ("asked", "ok", "loads_as_asked", "loads", "after_remap", "cannot",
                                                  "target", "remapped", "remapped_bytes", "verified")}
         out["fix"] = load["fix"]
-        lines.append({"label": "loads?", "text": load["text"], "ok": load["loads_as_asked"]})
+        lines.append({"label": "loads?", "text": load["text"], "ok": load.get("ok", load["loads_as_asked"])})
         lines.append({"label": "fix", "text": load["fix"], "ok": None, "code": True})
         if load.get("service"):  # what a service runs, with f5-tts alone
             out["service"] = load["service"]
@@ -462,6 +510,14 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     out["undecided"] = undecided
     lines.append({"label": "still undecided", "text": "; ".join(undecided) or "nothing", "ok": None})
     return out
+
+
+def own_config_text(params: dict[str, Any]) -> str:
+    """The card's line for a config f5lab wrote from the shapes: where it is, what it assumed."""
+    assumed = params.get("own_assumed") or []
+    return (f"no shipped config builds it: f5lab wrote {Path(params['own_config']).name} (in the run folder) from "
+            "its shapes and used it in every notebook"
+            + (f"; assumed, not in the file: {', '.join(assumed)}" if assumed else ""))
 
 
 def _undecided(what: dict[str, Any] | None, probe: dict[str, Any] | None,
@@ -538,7 +594,16 @@ CSS = """body{font-family:system-ui,sans-serif;max-width:62em;margin:2em auto;pa
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.4em .6em;text-align:left;
 vertical-align:top}.ok{color:#176a2c}.bad{color:#b00020;font-weight:bold}.neutral{color:#555}
 code{background:#f3f3f3;padding:0 .2em}.small{font-size:.9em;color:#555}ul{margin:0;padding-left:0;list-style:none}
+td,code{overflow-wrap:anywhere}
+@media (max-width:40em){body{margin:.5em auto;padding:0 .5em}table,tbody,tr,td{display:block;width:auto}
+tr:first-child:has(th){display:none}tr{border-bottom:2px solid #999;margin-bottom:.5em}td{border:0;padding:.2em .3em}}
 """
+# a phone: the card's two columns become label over text
+CARD_NARROW = """@media (max-width:40em){.f5card{padding:.4em .5em}.f5card td{display:block;border:0;padding:.15em 0}
+.f5card td:first-child{width:auto;white-space:normal;padding-top:.5em}.f5card tr{display:block;
+border-bottom:1px solid #e5e5e5}}"""
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+
 # the answer card's own rules, scoped, so the card looks the same inside report.html's notebook CSS
 CARD_CSS = """.f5card{font-family:system-ui,sans-serif;border:2px solid #333;border-radius:6px;padding:.6em 1em;
 margin:1em auto;max-width:62em;color:#222}.f5card table{border-collapse:collapse;width:100%}
@@ -557,12 +622,16 @@ def _verdict_html(v: dict[str, Any]) -> str:
     return f'<li class="{cls}">{mark} {html.escape(str(v.get("text", "")))}</li>'
 
 
+def asked_html(asked: str | None) -> str:
+    return f"<code>{html.escape(asked)}</code>" if asked else "none named (the card says which loads it)"
+
+
 def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str) -> str:
     """The answer card: the header facts (checkpoint, config tried, target GPU, notebooks run),
     then one row per answer line."""
     ck = manifest["checkpoint"]
     head = (f"<p><b>{html.escape(Path(ck['path']).name)}</b> ({human_bytes(ck['size_bytes'])}) &middot; config tried: "
-            f"<code>{html.escape(str(answer.get('config_asked')))}</code> &middot; target GPU: "
+            f"{asked_html(answer.get('config_asked'))} &middot; target GPU: "
             f"<b>{html.escape(str(answer.get('gpu')))}</b> &middot; {ran}</p>")
     rows = []
     for line in answer["lines"]:
@@ -577,8 +646,8 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
     demo = ("<p class='small'><b>Built-in demo:</b> a full-scale F5TTS_Base checkpoint with <b>random weights</b>: "
             "it loads and runs like a real one, but its audio is noise and the probe cannot find a trained "
             "config.</p>" if manifest["demo"] else "")
-    return (f'<style>{CARD_CSS}</style><div class="f5card"><h2>Answer</h2>{head}<table>{"".join(rows)}</table>'
-            f'{demo}</div>')
+    return (f'<style>{CARD_CSS}{CARD_NARROW}</style><div class="f5card"><h2>Answer</h2>{head}'
+            f'<table>{"".join(rows)}</table>{demo}</div>')
 
 
 def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any],
@@ -607,7 +676,7 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
            "</span>" if failed else f"all {len(results)} notebooks ran")
     v = manifest["versions"]
     page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>f5lab report: {html.escape(Path(manifest['checkpoint']['path']).name)}
+<html><head><meta charset="utf-8">{VIEWPORT}<title>f5lab report: {html.escape(Path(manifest['checkpoint']['path']).name)}
 ({html.escape(manifest['run_id'])})</title>
 <style>{CSS}</style></head><body>
 <h1>f5lab report <code>{html.escape(manifest['run_id'])}</code></h1>

@@ -57,16 +57,20 @@ def points(sw: SweepContext) -> Any:
 
 
 def best(sw: SweepContext) -> Any:
-    """The best point per metric, recorded; the best checkpoint by held-out loss as the verdict."""
-    from f5lab.reporting.comparison import best_table
+    """The best point per metric, recorded (and the metrics nothing wins: every point ties, or the best
+    is a total failure); the best checkpoint by its loss as the verdict."""
+    from f5lab.reporting.comparison import best_table, tie_text
 
     for key, b in sw.summary["best"].items():
         sw.side.record(f"best.{key}.point", b["point"])
         sw.side.record(f"best.{key}.value", b["value"], b["unit"])
+    for key, t in sw.summary.get("tied", {}).items():
+        sw.side.record(f"best.{key}.point", None)
+        print(f"{t['label']}: no best point, {tie_text(key, t)}")
     if "val_loss" in sw.summary["best"]:
         b = sw.summary["best"]["val_loss"]
-        sw.side.verdict("best_checkpoint", f"best checkpoint by held-out loss: {b['checkpoint']} (step {b['step']}), "
-                        f"loss {b['value']:.3f}", ok=True)
+        sw.side.verdict("best_checkpoint", f"best checkpoint by {b['label']}: {b['checkpoint']} (step {b['step']}), "
+                        f"loss {b['value']:.4g}", ok=True)
     return best_table(sw.summary)
 
 

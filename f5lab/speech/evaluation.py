@@ -18,9 +18,9 @@ from typing import Any, Mapping, Sequence
 
 # headline metrics: key -> (unit, which way is better, label)
 METRICS: dict[str, tuple[str, str, str]] = {
-    "val_loss": ("flow-matching loss", "min", "held-out loss"),
+    "val_loss": ("flow-matching loss", "min", "held-out loss"),  # "loss on the reference clip" without --val-audio
     "speaker_similarity": ("cosine", "max", "speaker similarity"),
-    "wer": ("fraction", "min", "WER"),
+    "wer": ("%", "min", "WER"),  # percent, as in the report's quality table
     "peak_memory_bytes": ("bytes", "min", "peak memory"),
 }
 TIMED: dict[str, tuple[str, str, str]] = {"rtf": ("s per s of audio", "min", "RTF")}
@@ -81,9 +81,10 @@ def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen
     numbers["config"] = (chosen or type(model.transformer).__name__, None)
     numbers["config_reason"] = (reason, None)
     t_load = time.perf_counter()
+    numbers["val_source"] = ("held-out clips" if val_clips else "reference clip", None)
     if not val_clips:
         val_clips = [(ref_audio, ref_text)]
-        notes.append("no held-out clips given: the loss is on the reference clip")
+        notes.append("no held-out clips given: the loss is on the reference clip (the one the rendering imitates)")
     val_clips = [(a, prepare(t, reference_lang(a, lang), normalize).text) for a, t in val_clips]
     val = validation_loss(model, list(val_clips), n_samples=loss_samples, seed=seed)
     numbers["val_loss"] = (val["loss_mean"], "flow-matching loss")
@@ -126,10 +127,10 @@ def quality_numbers(r: Any, ref_audio: Any, gen_text: str, asr: Any, speaker: st
     choice = asr if isinstance(asr, ASRChoice) else choose_asr(asr, lang)
     if choice.backend:
         heard = choice.load().transcribe(r.wav, r.sample_rate)
-        out["wer"] = (round(wer(gen_text, heard, lang), 4), "fraction")
+        out["wer"] = (round(100 * wer(gen_text, heard, lang), 2), "%")
         out["heard"] = (heard, None)
     elif choice.note:
-        out["wer"] = (None, "fraction")
+        out["wer"] = (None, "%")
         notes.append(choice.note)
     return out
 

@@ -2,7 +2,7 @@
 
 F5TTS_Base and F5TTS_v1_Base have identical shapes; they differ in ``text_mask_padding``
 and ``pe_attn_head``, which own no weights. A v0 fine-tune run as v1 loads without error
-and speaks gibberish (F5-TTS issues #896, #87). Shapes cannot tell them apart, behaviour
+and speaks gibberish (f5-tts 1.0.0 made v1 its default; F5-TTS issues #896, #998, #87). Shapes cannot tell them apart, behaviour
 can: the flow-matching training loss of the checkpoint on a reference clip is lowest under
 the config it was trained with. Every candidate sees the same noise, times and masked
 spans (the RNG is reseeded per sample), so the per-sample losses are paired and the margin

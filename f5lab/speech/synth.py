@@ -411,20 +411,33 @@ def write_outputs(result: SynthResult, out_dir: str | Path, stem: str = "synth")
     return result.files
 
 
-def save_mel_png(mel: np.ndarray, path: str | Path, title: str = "") -> None:
-    """The mel spectrogram as a picture (Agg, no software metadata so reruns are byte-stable)."""
+HOP_LENGTH = 256  # f5-tts's mel hop at 24 kHz (every shipped config)
+
+
+def draw_mel(ax: Any, mel: np.ndarray, sample_rate: int = 24000, hop: int = HOP_LENGTH, title: str = "") -> Any:
+    """A log-mel spectrogram on ``ax`` with seconds on the x axis (frames x hop / rate) and a
+    labelled colour bar; returns the image."""
+    frames = mel.shape[1]
+    im = ax.imshow(mel, origin="lower", aspect="auto", interpolation="nearest",
+                   extent=(0.0, frames * hop / sample_rate, -0.5, mel.shape[0] - 0.5))
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("mel bin")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.figure.colorbar(im, ax=ax, pad=0.01).set_label("log mel magnitude", fontsize=8)
+    return im
+
+
+def save_mel_png(mel: np.ndarray, path: str | Path, title: str = "", sample_rate: int = 24000) -> None:
+    """The mel spectrogram as a picture at 2x resolution (Agg, no software metadata so reruns are
+    byte-stable)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10, 3.5))
-    im = ax.imshow(mel, origin="lower", aspect="auto", interpolation="nearest")
-    ax.set_xlabel("frame (256 samples at 24 kHz)")
-    ax.set_ylabel("mel bin")
-    if title:
-        ax.set_title(title, fontsize=9)
-    fig.colorbar(im, ax=ax)
+    draw_mel(ax, mel, sample_rate, title=title)
     fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
+    fig.savefig(path, dpi=200, metadata={"Software": None})
     plt.close(fig)

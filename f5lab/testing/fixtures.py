@@ -30,7 +30,15 @@ LAYOUTS = {
     "extended_vocab_safetensors": "language fine-tune: more embedding rows, with its vocab.txt",
     "plain_state_dict_pt": "bare state dict .pt: CFM keys, no container",
 }
-FIXTURE_UPDATE = 1200
+FIXTURE_UPDATE = 1200  # the training update recorded when the file name does not say one
+
+
+def update_from_name(path: str | Path) -> int:
+    """The update a trainer file's name says (f5-tts saves ``model_<update>.pt``), else FIXTURE_UPDATE."""
+    import re
+
+    m = re.fullmatch(r"model_(\d+)", Path(path).stem)
+    return int(m.group(1)) if m else FIXTURE_UPDATE
 
 
 @dataclass
@@ -56,6 +64,16 @@ def custom_arch_checkpoint(path: str | Path, layout: str = "release_safetensors"
     """A tiny DiT of CUSTOM_DIT's size; ``layout="extended_vocab_safetensors"`` adds a custom vocab
     (written beside it as ``<stem>_vocab.txt``)."""
     return build_checkpoint(path, config=custom_entry("DiT", name="custom_dit", **CUSTOM_DIT), layout=layout,
+                            scale="tiny", seed=seed)
+
+
+# an old DiT no shipped config builds (pre-2024-10, so it stores the mel front-end buffers)
+OLD_DIT = dict(dim=192, depth=3, heads=3, dim_head=64, ff_mult=2, text_dim=96, conv_layers=2)
+
+
+def old_dit_checkpoint(path: str | Path, seed: int = 0) -> Fixture:
+    """A release .pt of OLD_DIT's size in the pre-2024-10 layout: ``step``, and mel_spec.* buffers."""
+    return build_checkpoint(path, config=custom_entry("DiT", name="old_dit", **OLD_DIT), layout="old_mel_buffers_pt",
                             scale="tiny", seed=seed)
 
 
@@ -100,8 +118,9 @@ def check_suffix(path: Path, layout: str) -> None:
 
 def build_checkpoint(path: str | Path, config: str | ConfigEntry = "F5TTS_Base",
                      layout: str = "release_safetensors", scale: str = "tiny", seed: int = 0,
-                     extra_tokens: int = 40) -> Fixture:
-    """Write a checkpoint of ``config`` in ``layout`` to ``path`` and describe it."""
+                     extra_tokens: int = 40, update: int | None = None) -> Fixture:
+    """Write a checkpoint of ``config`` in ``layout`` to ``path`` and describe it. ``update``: the
+    training update a .pt layout records (default: the one ``model_<update>.pt`` names, else 1200)."""
     if layout not in LAYOUTS:
         raise ConfigError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
     path = Path(path)
@@ -116,7 +135,7 @@ def build_checkpoint(path: str | Path, config: str | ConfigEntry = "F5TTS_Base",
     sd = random_state_dict(entry, len(tokens) if vocab_path is None else len(read_vocab()), seed)
     if vocab_path is not None:
         sd = extend_embedding(sd, len(tokens) + 1)
-    WRITERS[layout](path, sd)
+    WRITERS[layout](path, sd, update_from_name(path) if update is None else update)
     return Fixture(path=path, config=entry.name, layout=layout, scale=scale, vocab_path=vocab_path)
 
 
@@ -181,34 +200,34 @@ def _optimizer_and_scheduler(sd: dict[str, Any]) -> tuple[dict[str, Any], dict[s
     return opt.state_dict(), sched.state_dict()
 
 
-def _write_trainer(path: Path, sd: dict[str, Any], model_prefix: str = "") -> None:
+def _write_trainer(path: Path, sd: dict[str, Any], update: int, model_prefix: str = "") -> None:
     opt, sched = _optimizer_and_scheduler(sd)
     _save_pt(path, {"model_state_dict": _prefixed(sd, model_prefix),
                     "optimizer_state_dict": opt,
-                    "ema_model_state_dict": _ema_dict(_ema_of(sd), FIXTURE_UPDATE),
-                    "scheduler_state_dict": sched, "update": FIXTURE_UPDATE})
+                    "ema_model_state_dict": _ema_dict(_ema_of(sd), update),
+                    "scheduler_state_dict": sched, "update": update})
 
 
-def _write_old_mel(path: Path, sd: dict[str, Any]) -> None:
+def _write_old_mel(path: Path, sd: dict[str, Any], update: int) -> None:
     import torch
 
     mel = {"mel_spec.mel_stft.spectrogram.window": torch.hann_window(1024),
            "mel_spec.mel_stft.mel_scale.fb": torch.rand(513, 100)}
-    _save_pt(path, {"ema_model_state_dict": _ema_dict({**sd, **mel}, FIXTURE_UPDATE)})
+    _save_pt(path, {"ema_model_state_dict": _ema_dict({**sd, **mel}, update)})
 
 
-WRITERS: dict[str, Callable[[Path, dict[str, Any]], None]] = {
-    "release_safetensors": lambda p, sd: _save_safetensors(p, _prefixed(sd, "ema_model.")),
-    "extended_vocab_safetensors": lambda p, sd: _save_safetensors(p, _prefixed(sd, "ema_model.")),
-    "pruned_fp16_safetensors": lambda p, sd: _save_safetensors(
+# layout -> writer(path, state dict, training update); safetensors layouts record no update
+WRITERS: dict[str, Callable[[Path, dict[str, Any], int], None]] = {
+    "release_safetensors": lambda p, sd, u: _save_safetensors(p, _prefixed(sd, "ema_model.")),
+    "extended_vocab_safetensors": lambda p, sd, u: _save_safetensors(p, _prefixed(sd, "ema_model.")),
+    "pruned_fp16_safetensors": lambda p, sd, u: _save_safetensors(
         p, _prefixed({k: v.half() if v.is_floating_point() else v for k, v in sd.items()}, "ema_model.")),
-    "release_pt": lambda p, sd: _save_pt(p, {"ema_model_state_dict": _ema_dict(sd, FIXTURE_UPDATE)}),
+    "release_pt": lambda p, sd, u: _save_pt(p, {"ema_model_state_dict": _ema_dict(sd, u)}),
     "trainer_pt": _write_trainer,
-    "ddp_pt": lambda p, sd: _write_trainer(p, sd, model_prefix="module."),
-    "compiled_pt": lambda p, sd: _save_pt(p, {"model_state_dict": _prefixed(sd, "_orig_mod."),
-                                              "update": FIXTURE_UPDATE}),
+    "ddp_pt": lambda p, sd, u: _write_trainer(p, sd, u, model_prefix="module."),
+    "compiled_pt": lambda p, sd, u: _save_pt(p, {"model_state_dict": _prefixed(sd, "_orig_mod."), "update": u}),
     "old_mel_buffers_pt": _write_old_mel,
-    "plain_state_dict_pt": lambda p, sd: _save_pt(p, sd),
+    "plain_state_dict_pt": lambda p, sd, u: _save_pt(p, sd),
 }
 
 
