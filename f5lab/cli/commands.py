@@ -393,7 +393,9 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
               help="Reference clip for synthesis and the probe. [default: f5-tts's basic_ref_en.wav]")
 @click.option("--ref-text", help="Transcript of --ref-audio (give both or neither).")
 @click.option("--gen-text", default=None, help="Text to synthesise. [default: a short sentence]")
-@click.option("--gpu", default="GTX 1050 Ti", show_default=True, help="GPU the memory verdicts highlight.")
+@click.option("--gpu", default="GTX 1050 Ti", show_default=True, help="GPU the verdicts (runs? memory, speed) are for.")
+@click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help="Judge the GPU under this torch "
+              "build instead of the installed one, e.g. 2.6.0+cu124 (from f5lab's table of PyTorch's builds).")
 @click.option("--nfe", type=int, default=None, help="Flow-matching steps for synthesis. [default: 32, "
               "f5-tts's own; the demo uses 4 to stay quick on a CPU]")
 @click.option("--vocab", type=click.Path(dir_okay=False, path_type=str), help="vocab.txt of an "
@@ -412,8 +414,8 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
               "e.g. --notebook 01_inspect.")
 @friendly_errors
 def report(path: str | None, config: str | None, ref_audio: str | None, ref_text: str | None,
-           gen_text: str | None, gpu: str, nfe: int | None, vocab: str | None, configs: str, seed: int,
-           asr: str, device: str, out: str, run_id: str | None, notebooks: tuple[str, ...]) -> None:
+           gen_text: str | None, gpu: str, torch_spec: str | None, nfe: int | None, vocab: str | None, configs: str,
+           seed: int, asr: str, device: str, out: str, run_id: str | None, notebooks: tuple[str, ...]) -> None:
     """Run the report notebooks on checkpoint PATH into OUT/<run-id>/ (exit 1 if one fails).
 
     Executes notebooks/01_inspect, 02_compatibility, 03_memory and 04_synthesis with
@@ -437,7 +439,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
     result = run_report(path, config=config, ref_audio=ref_audio, ref_text=ref_text, gen_text=gen_text,
                         gpu=gpu, out=out, run_id=run_id, configs=configs, vocab=vocab, nfe=nfe, seed=seed,
                         asr=None if asr == "none" else asr, device=device, notebooks=list(notebooks) or None,
-                        echo=click.echo)
+                        torch_build=torch_spec, echo=click.echo)
     for r in result.results:
         click.echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
     from f5lab.cli.views import show_answer
@@ -531,11 +533,51 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
         sys.exit(1)
 
 
-# -- size (memory) -----------------------------------------------------------------------------
+# -- will it run: the stack, memory, speed (issue 17) ----------------------------------------------
+TORCH_HELP = ("Judge this torch build instead of the installed one, e.g. 2.6.0+cu124 or 2.8.0+cu128 (the user's "
+              "Docker image); from f5lab's table of PyTorch's published builds, 2.4 to 2.11.")
+
+
+@main.command()
+@click.option("--gpu", "gpus", multiple=True, help="Target GPU (repeatable; default: the GPUs present, else the "
+              "whole catalogue). E.g. --gpu 'GTX 1050 Ti' --gpu T4.")
+@click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help=TORCH_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@friendly_errors
+def doctor(gpus: tuple[str, ...], torch_spec: str | None, as_json: bool) -> None:
+    """Will F5-TTS run on these GPUs under this torch? Needs no GPU.
+
+    Reports torch (version, CUDA / ROCm / CPU build, compiled SASS sm_XY and PTX compute_XY),
+    torchaudio (and whether it matches torch), f5-tts, and the GPUs present with their driver
+    (nvidia-smi, else torch.cuda). For each target: kernels yes/no with the rule that decides it
+    (SASS sm_X.y runs on cc X.z with z >= y; PTX compute_X.y JIT-compiles on cc >= X.y), the driver
+    minimum of the build's CUDA, fp16 (fast, slow, NaN reports), the attention kernels, memory and
+    speed for F5TTS_Base at 10 s per call, and the install line that fixes missing kernels.
+    Exit 0 when every target runs, 1 when one does not (or cannot be judged), 2 bad input.
+
+    \b
+    Examples:
+      f5lab doctor --gpu "GTX 1050 Ti"                   # PyPI's torch 2.11 (cu130) has no sm_61
+      f5lab doctor --torch 2.6.0+cu124 --gpu "GTX 1050 Ti" --json
+    """
+    from f5lab.hardware.doctor import doctor as run_doctor
+
+    result = run_doctor(gpus, torch_spec)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        from f5lab.cli.views import show_doctor
+
+        show_doctor(result.to_dict(), result.runs)
+    if not result.ok:
+        sys.exit(1)
+
+
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--gpu", "gpus", multiple=True, help="GPU name (repeatable; default: the whole catalogue). "
               "E.g. --gpu 'GTX 1050 Ti' --gpu T4. An unknown name lists the known ones.")
+@click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help=TORCH_HELP)
 @click.option("--dtype", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True,
               help="auto: what f5-tts picks on each card (fp16 from compute capability 7.0, else fp32).")
 @click.option("--seconds", default=10.0, show_default=True, help="Audio generated per call (one chunk).")
@@ -555,27 +597,31 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
               "path that card uses (math dashed where it would be forced), its usable budget and f5-tts's "
               "frame cap: the report's figure, computed by the function the verdict uses.")
 @click.option("--measure", type=click.Choice(["cpu", "cuda"]), help="Also run one real call (loads the weights; "
-              "CPU uses the profiler) and compare. Use --nfe 1 to keep it short: the step peak is the same.")
+              "CPU uses the profiler) and compare its memory; on the CPU also its sampling time against the "
+              "prediction. Use --nfe 1 to keep it short: the step peak is the same.")
 @click.option("--config", help="Config for --measure when several match: a name or a YAML path.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @friendly_errors
-def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_seconds: float, batch: int,
-            no_cfg: bool, attn: str, nfe: int, vocoder: str, terms: bool, sweep: bool, plot: str | None,
+def profile(path: str, gpus: tuple[str, ...], torch_spec: str | None, dtype: str, seconds: float, ref_seconds: float,
+            batch: int, no_cfg: bool, attn: str, nfe: int, vocoder: str, terms: bool, sweep: bool, plot: str | None,
             measure: str | None, config: str | None, as_json: bool) -> None:
-    """Predict the GPU memory of one inference call of checkpoint PATH, and say where it fits.
+    """Will one inference call of checkpoint PATH run on each GPU, how fast, and what each knob costs.
 
     Works from the checkpoint's shapes alone (no weights loaded): weights by dtype, vocoder,
     CUDA context, ODE state, and the activation peak of one ODE step (CFG doubles the batch;
-    the math attention path holds heads x N x N scores). For each GPU: fits or not, the
-    longest audio per call that fits, settings that would make it fit, and caveats
-    (Pascal fp16 is slow; GTX 16xx fp16 NaN reports).
+    the math attention path holds heads x N x N scores). For each GPU: runs or not (kernels of
+    the installed or --torch build, and memory), the longest audio per call that fits, predicted
+    seconds per call and real-time factor, settings that would make it fit, caveats; then the
+    first GPU's knob table (NFE, dtype, seconds per chunk, batch, CFG, attention kernel).
 
     \b
     Example: the seed's question, a 4 GB Pascal card, fp16, 10 s per chunk:
       f5lab profile model.safetensors --gpu "GTX 1050 Ti" --dtype fp16 --seconds 10
+      f5lab profile model.safetensors --gpu "GTX 1050 Ti" --torch 2.6.0+cu124
       f5lab profile model.safetensors --sweep --plot peak.png
     """
-    from f5lab.hardware import memory
+    from f5lab.hardware.profiling import profile as run_profile
+
     if plot:  # a plot is of the sweep: asking for one asks for the sweep
         from f5lab.outputs import check_output_file
 
@@ -585,9 +631,9 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
         from f5lab.hardware.devices import check_device
 
         check_device(measure, "--measure")
-    prof = memory.profile(path, gpus=gpus, dtype=dtype, seconds=seconds, ref_seconds=ref_seconds, batch=batch,
-                          cfg=not no_cfg, attn=attn, nfe=nfe, vocoder=vocoder, with_sweep=sweep, plot=plot,
-                          measure_on=measure, config=config)
+    prof = run_profile(path, gpus=gpus, dtype=dtype, seconds=seconds, ref_seconds=ref_seconds, batch=batch,
+                       cfg=not no_cfg, attn=attn, nfe=nfe, vocoder=vocoder, with_sweep=sweep, plot=plot,
+                       measure_on=measure, config=config, torch=torch_spec)
     if as_json:
         print_json(prof.to_dict())
         return
@@ -595,13 +641,16 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
 
     if terms:
         views.show_estimate(prof.estimate)
-    views.show_verdicts(prof.verdicts)
+    views.show_verdicts(prof.runs)
+    views.show_knobs(prof.knobs)
     if prof.sweep:
         views.show_sweep(prof.sweep)
         if plot:
             click.echo(f"wrote {plot}")
     if prof.comparison:
         views.show_measurement(prof.comparison)
+    if prof.speed_check:
+        views.show_speed_check(prof.speed_check)
 
 
 # -- hear: synthesis, behavioural probe, comparing records (issue 5) -----------------------------------

@@ -201,12 +201,13 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
                gen_text: str | None = None, gpu: str = DEMO_GPU, out: str | os.PathLike = "reports",
                run_id: str | None = None, configs: str = "auto", vocab: str | os.PathLike | None = None,
                nfe: int | None = None, seed: int = 0, asr: str | None = "pocketsphinx", device: str = "auto",
-               notebooks: Sequence[str] | None = None,
+               notebooks: Sequence[str] | None = None, torch_build: str | None = None,
                progress: bool = True, echo: Callable[[str], None] | None = None) -> Report:
     """Run the notebooks on ``checkpoint`` (None: the built-in full-scale demo) into ``out/<run-id>/``.
 
     ``config`` is the config the checkpoint is diagnosed against (the one a service tried);
-    ``ref_audio``/``ref_text`` drive synthesis and the probe; ``gpu`` the memory verdicts.
+    ``ref_audio``/``ref_text`` drive synthesis and the probe; ``gpu`` the GPU verdicts, judged under
+    the installed torch or ``torch_build`` ("VERSION+BUILD", e.g. "2.6.0+cu124": the user's image).
     Returns the ``Report``; ``Report.ok`` is False when any notebook failed.
     """
     echo = echo or (lambda _msg: None)
@@ -216,6 +217,10 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     from f5lab.hardware.gpus import get_gpu
 
     get_gpu(gpu)  # an unknown card name: one line now, not a failed notebook later
+    if torch_build is not None:
+        from f5lab.hardware.stack import named_build
+
+        named_build(torch_build)  # a malformed or unpublished build: one line now
     if vocab is not None:
         from f5lab.files.vocab import read_vocab
 
@@ -241,7 +246,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         "vocab": str(Path(vocab).resolve()) if vocab else None, "gpu": gpu,
         "ref_audio": str(ref_audio), "ref_text": ref_text, "gen_text": gen_text or DEMO_GEN_TEXT,
         "nfe": nfe if nfe is not None else (list(DEMO_NFE) if demo else DEFAULT_NFE), "seed": seed, "asr": asr, "device": device,
-        "work_dir": str(run_dir),
+        "work_dir": str(run_dir), "torch_build": torch_build,
         "demo": demo, **(DEMO_EXTRA if demo else {}),
     }
     params.update(config_params(checkpoint, params["config"], catalogue, params["vocab"]))
@@ -386,8 +391,9 @@ def build_summary(results: Sequence[NotebookResult], params: dict[str, Any] | No
 def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """The report's answer, from the facts the notebooks recorded (``Sidecar.answer``): what the
     checkpoint is; whether it loads under the config asked and under which it does; the one line
-    that fixes it; whether it fits the target GPU (dtype, attention, up to how many seconds and
-    what limits that); the probe's verdict with its margin; what stays undecided. ``lines`` is
+    that fixes it; whether it runs on the target GPU (this torch's kernels for it, then memory:
+    dtype, attention, up to how many seconds and what limits that; the predicted seconds per call;
+    the install line when kernels are missing); the probe's verdict with its margin; what stays undecided. ``lines`` is
     the card, in that order; a fact whose notebook did not run is absent."""
     lines: list[dict[str, Any]] = []
     out: dict[str, Any] = {"checkpoint": Path(str(params.get("checkpoint", ""))).name or None,
@@ -410,11 +416,11 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
             lines.append({"label": "remapped file", "text": f"{load['remapped']} ({human_bytes(load['remapped_bytes'])}), "
                           + ("verified: same weights, same outputs" if load.get("verified") else "NOT verified"),
                           "ok": bool(load.get("verified")), "href": load["remapped"]})
-    mem = facts.get("memory")
-    if mem:
-        out["fits"] = {k: mem.get(k) for k in ("gpu", "dtype", "attn", "seconds", "fits", "needs_bytes",
-                                               "budget_bytes", "max_seconds", "limited_by")}
-        lines.append({"label": "fits the GPU?", "text": mem["text"], "ok": mem["fits"]})
+    run = facts.get("runs")  # f5lab.hardware.runs.judge: kernels AND driver AND memory, with the speed
+    if run:
+        out["runs"] = {k: run.get(k) for k in ("gpu", "runs", "reason", "torch", "kernels", "kernel_rule", "fix",
+                                               "seconds_per_call", "rtf", "fits")}
+        lines.append({"label": "runs on the GPU?", "text": run["text"], "ok": run["runs"]})
     probe = facts.get("probe")
     if probe:
         out["probe"] = {k: probe.get(k) for k in ("best", "runner_up", "decided", "margin_pct", "bar_pct")}
