@@ -24,7 +24,7 @@ def _changes(gpu: GPU, kw: dict[str, Any], seconds: float) -> list[tuple[str, st
     out = []
     if kw["nfe"] >= 2:
         out.append(("NFE", f"{kw['nfe'] // 2}", {"nfe": kw["nfe"] // 2},
-                    "fewer ODE steps: quality drops below ~16"))
+                    "fewer ODE steps (f5-tts defaults to 32; the paper's speed figure used 16)"))
     other = "fp16" if kw["dtype"] == "fp32" else "fp32"
     note = {"fp16": f"no fast fp16 on {gpu.arch.split()[-1]} (1/64 of fp32)" if not gpu.fp16_fast else
             ("NaN / silent-audio reports on GTX 16xx (F5-TTS #204, #799)" if gpu.name.startswith("GTX 16") else

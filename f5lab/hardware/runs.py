@@ -69,6 +69,7 @@ class RunVerdict:
             return head + f"{self.reason}{none}{fix}; then {mem}{speed}"
         if self.kernels.ok is None:
             return head + f"{self.reason}; {mem}{speed}"
+        mem = memory_text(self.memory, longest=True)
         if not self.memory.fits:
             first = f"; fix: {self.memory.fixes[0]}" if self.memory.fixes else ""
             return head + f"does not fit: {mem}{first}"
@@ -92,12 +93,17 @@ class RunVerdict:
                 "speed": self.speed.to_dict() if self.speed else None}
 
 
-def memory_text(v: Verdict) -> str:
-    """``fp32 fits 1.79 of 3.80 GiB`` (or does not fit), with the attention kernel."""
+def memory_text(v: Verdict, longest: bool = False) -> str:
+    """``fp32 ... fits 1.79 of 3.80 GiB for 10 s per call`` (or does not fit), with the attention kernel;
+    ``longest``: also the longest call that fits and what limits it (memory or f5-tts's frame cap)."""
     s = v.settings
     fits = "fits" if v.fits else "does not fit"
-    return (f"{s['dtype']} with the {s['attn']} attention kernel {fits} {v.total_bytes / 2**30:.2f} of "
+    text = (f"{s['dtype']} with the {s['attn']} attention kernel {fits} {v.total_bytes / 2**30:.2f} of "
             f"{v.budget_bytes / 2**30:.2f} GiB for {s['seconds']:g} s per call")
+    if longest:
+        text += (" (nothing fits)" if v.max_seconds <= 0 else
+                 f" (up to {v.max_seconds:g} s, limited by {v.limited_by})")
+    return text
 
 
 def fp16_class(gpu: GPU) -> str:

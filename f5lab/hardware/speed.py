@@ -115,23 +115,22 @@ def cpu_rates(cal: Calibration) -> Rates:
 
 
 def _timed(fn: Any, budget_s: float, min_reps: int = 3) -> float:
-    """Median seconds of ``fn()`` over at least ``min_reps`` runs or ``budget_s`` of running."""
+    """Mean seconds of ``fn()`` over at least ``min_reps`` runs and ``budget_s`` of running: the
+    mean, not the median, so time lost to other processes counts as it does in a long call."""
     import time
 
     fn()  # warm-up: allocations, thread pool, kernel selection
-    times: list[float] = []
+    reps = 0
     start = time.perf_counter()
-    while len(times) < min_reps or time.perf_counter() - start < budget_s:
-        t0 = time.perf_counter()
+    while reps < min_reps or time.perf_counter() - start < budget_s:
         fn()
-        times.append(time.perf_counter() - t0)
-        if len(times) >= 200:
+        reps += 1
+        if reps >= 500:
             break
-    times.sort()
-    return times[len(times) // 2]
+    return (time.perf_counter() - start) / reps
 
 
-def calibrate_cpu(dim: int = 1024, tokens: int = 2048, budget_s: float = 0.25) -> Calibration:
+def calibrate_cpu(dim: int = 1024, tokens: int = 2048, budget_s: float = 0.4) -> Calibration:
     """Measure this CPU with torch (fp32, the current thread count): a ``tokens x dim @ dim x dim``
     matmul (a backbone linear), SDPA over 16 heads of 64 on ``tokens // 2`` positions, an add over
     64 MB tensors (memory bandwidth) and an add of one-element tensors (per-op overhead)."""
@@ -356,7 +355,15 @@ def published_checks() -> list[dict[str, Any]]:
 def measure_sampling(model: Any, seconds: float, *, nfe: int, cfg: bool = True, batch: int = 1,
                      ref_seconds: float | None = None, text_len: int | None = None, seed: int = 0,
                      device: str = "cpu") -> float:
-    """Wall seconds of one real ``CFM.sample`` call (random seeded inputs: time depends on shapes only)."""
+    """Wall seconds of one real ``CFM.sample`` call (random seeded inputs: time depends on shapes only),
+    after a one-step warm-up call of 1 s."""
+    return _sample_times(model, seconds, nfe=nfe, cfg=cfg, batch=batch, ref_seconds=ref_seconds, text_len=text_len,
+                         seed=seed, device=device)[0]
+
+
+def _sample_times(model: Any, seconds: float, *, nfe: int, cfg: bool, batch: int, ref_seconds: float | None,
+                  text_len: int | None, seed: int, device: str) -> tuple[float, float]:
+    """(wall, process CPU) seconds of one timed ``CFM.sample`` call."""
     import time
     import warnings
 
@@ -375,11 +382,11 @@ def measure_sampling(model: Any, seconds: float, *, nfe: int, cfg: bool = True, 
         model.sample(cond, text, min(n, 94), steps=1, cfg_strength=2.0 if cfg else 0.0, seed=seed)  # warm-up, 1 s
         if device.startswith("cuda"):
             torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model.sample(cond, text, n, steps=nfe, cfg_strength=2.0 if cfg else 0.0, seed=seed)
         if device.startswith("cuda"):
             torch.cuda.synchronize(device)
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - c0
 
 
 def describe(est: SpeedEstimate) -> str:
@@ -404,8 +411,11 @@ def check_cpu(model: Any, spec: ArchSpec, seconds: float, *, nfe: int, cfg: bool
     """Predicted against measured ``CFM.sample`` seconds on this CPU, in one go: calibrate, run the
     call, calibrate again, and predict from both calibrations (their harmonic mean: the machine's
     mean speed over the call), so load from other processes weighs on prediction and measurement alike."""
+    import torch
+
     before = calibrate_cpu(dim=spec.dim)
-    measured = measure_sampling(model, seconds, nfe=nfe, cfg=cfg, batch=batch, ref_seconds=ref_seconds, seed=seed)
+    measured, cpu = _sample_times(model, seconds, nfe=nfe, cfg=cfg, batch=batch, ref_seconds=ref_seconds,
+                                  text_len=None, seed=seed, device="cpu")
     after = calibrate_cpu(dim=spec.dim)
     kw = dict(nfe=nfe, cfg=cfg, batch=batch, ref_seconds=ref_seconds, dtype=dtype, attn="flash", vocoder="none")
     p1, p2 = (predict(spec, seconds, cpu_rates(c), **kw).sampling_s for c in (before, after))
@@ -413,4 +423,5 @@ def check_cpu(model: Any, spec: ArchSpec, seconds: float, *, nfe: int, cfg: bool
     return {"seconds": seconds, "nfe": nfe, "cfg": cfg, "batch": batch, "predicted_s": round(predicted, 3),
             "measured_s": round(measured, 3), "ratio": round(predicted / measured, 3),
             "predicted_before_s": round(p1, 3), "predicted_after_s": round(p2, 3),
+            "cpu_share": round(cpu / (measured * torch.get_num_threads()), 3),  # of the threads' cores, during the call
             "calibration": {"before": before.to_dict(), "after": after.to_dict()}}

@@ -405,18 +405,17 @@ def measured_result(side: Sidecar, est: Any, meas: Any) -> Table:
 
 def gpu_table(m: SimpleNamespace, gpu: str) -> Table:
     marks = {True: "yes", False: "no", None: "?"}
-    rows = [{"GPU": r.gpu.name, "memory": f"{r.gpu.total_bytes / GIB:.1f} GiB", "cc": r.gpu.cc_str,
+    rows = [{"GPU": r.gpu.name, "cc": r.gpu.cc_str,
              "runs": marks[r.runs], "kernels": marks[r.kernels.ok], "dtype": r.memory.settings["dtype"],
              "attention": r.memory.settings["attn"], "needs": f"{r.memory.total_bytes / GIB:.2f} GiB",
-             "usable": f"{r.memory.budget_bytes / GIB:.2f} GiB", "fits": r.memory.fits,
-             "longest call": f"{r.memory.max_seconds:g} s",
-             "limited by": "memory" if r.memory.limited_by == "memory" else "frame cap",
-             "time per call (predicted)": f"{r.speed.seconds_per_call:.3g} s" if r.speed else "-",
+             "usable": f"{r.memory.budget_bytes / GIB:.2f} GiB",
+             "longest call": f"{r.memory.max_seconds:g} s" + ("" if r.memory.limited_by == "memory" else " (cap)"),
+             "s per call (predicted)": f"{r.speed.seconds_per_call:.3g}" if r.speed else "-",
              "RTF": f"{r.speed.rtf:.2g}" if r.speed else "-"} for r in m.runs]
 
     def style(row: dict, col: str, value: Any) -> str | None:
         css = "font-weight:bold;background-color:#fff3c4;" if row["GPU"] == gpu else ""
-        if col in ("fits", "runs", "kernels"):
+        if col in ("runs", "kernels"):
             css += "color:#176a2c" if value in (True, "yes") else "color:#b00020" if value in (False, "no") else ""
         return css or None
 
