@@ -8,8 +8,14 @@ CPU (matmul, attention, memory bandwidth, dispatch) right before the call and ag
 so load from other processes weighs on the prediction and on the measurement alike. The
 prediction must land within +-30% of the measurement in every case (exit 1 otherwise).
 
-Run: .venv/bin/python benchmarks/bench_speed.py [--json benchmarks/results/speed_cpu.json]
-(about 4-8 minutes on 2 CPU cores: the build, then about 2 minutes of sampling; peak RAM about 4 GB).
+``--threads`` (default 1): torch's intra-op threads for calibration and calls. On a machine other
+processes load, a multi-threaded call loses far more than a short calibration does (each of its
+~700 parallel regions per step waits for whichever of its threads was descheduled), so one thread
+keeps the load's effect alike on both; on a quiet machine, ``--threads 2`` (or all cores) checks
+the multi-threaded case.
+
+Run: .venv/bin/python benchmarks/bench_speed.py [--threads 1] [--json benchmarks/results/speed_cpu.json]
+(about 5-10 minutes on 2 CPU cores with one thread: the build, then the sampling; peak RAM about 4 GB).
 """
 
 from __future__ import annotations
@@ -31,9 +37,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", dest="json_out", default=None, help="Write {'cases': [...]} here.")
     ap.add_argument("--keep", action="store_true", help="Keep the temporary checkpoint (its path is printed).")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1; see above).")
     args = ap.parse_args()
 
     import torch
+
+    torch.set_num_threads(max(1, args.threads))
 
     from f5lab.hardware.memory import _load
     from f5lab.hardware.speed import check_cpu

@@ -306,3 +306,19 @@ def test_make_install_passes_torch_index_to_pip(tmp_path):
     plain = subprocess.run(["make", "-n", "install", f"VENV={tmp_path / 'venv'}", "PYTHON=python3"], cwd=ROOT,
                            capture_output=True, text=True, check=True).stdout
     assert "--index-url" not in plain  # everything else unchanged
+
+
+def test_report_torch_reaches_the_memory_notebook(make_fixture, tmp_path):
+    """`report --torch 2.6.0+cu124`: the 03 notebook judges that build, and the answer card says it runs."""
+    from f5lab.reporting.reports import run_report
+
+    tiny = make_fixture("F5TTS_Base").path
+    rep = run_report(tiny, out=tmp_path, run_id="r", notebooks=["03_memory"], torch_build="2.6.0+cu124",
+                     asr=None, progress=False)
+    assert rep.ok, rep.failed
+    run = rep.summary["answer"]["runs"]
+    assert run["torch"] == "2.6.0+cu124" and run["runs"] is True and run["kernels"] is True
+    line = next(ln for ln in rep.summary["answer"]["lines"] if ln["label"] == "runs on the GPU?")
+    assert line["ok"] is True and line["text"].startswith("GTX 1050 Ti: runs: fp32")
+    with pytest.raises(ConfigError, match="--torch"):
+        run_report(tiny, out=tmp_path, run_id="bad", notebooks=["03_memory"], torch_build="2.x")

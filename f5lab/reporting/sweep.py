@@ -277,7 +277,7 @@ def point_params(point: dict[str, Any], spec: SweepSpec, catalogue: str) -> dict
             "gen_text": point["gen_text"], "nfe": point["nfe"], "dtype": point["dtype"], "dtypes": [point["dtype"]],
             "device": point["device"], "val_audio": [a for a, _ in spec.val_clips],
             "val_text": [t for _, t in spec.val_clips], "loss_samples": spec.loss_samples, "seed": spec.seed,
-            "asr": spec.asr, "speaker": spec.speaker}
+            "asr": spec.asr, "speaker": spec.speaker, "torch_build": None}  # 03_memory: judge the installed torch
 
 
 class Hasher:
