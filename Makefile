@@ -8,6 +8,13 @@ PYTHON ?= $(shell sh tools/find-python.sh 2>/dev/null)
 TESTENV := MPLBACKEND=Agg TQDM_DISABLE=1
 # other CPUs' kernels: stored notebook outputs must not depend on the instruction set
 CPU_CAPABILITIES := default avx2
+# TORCH_INDEX=<wheel index URL>: the same pinned torch/torchaudio from that index, installed first,
+# everything else unchanged; e.g. PyTorch's CUDA 12.6 wheels, the only 2.11 build with kernels for
+# Maxwell / Pascal / Volta cards (GTX 1050 Ti): make install TORCH_INDEX=https://download.pytorch.org/whl/cu126
+TORCH_INDEX ?=
+TORCH_PINS = $(shell sed -n 's/^ *"\(torch==[^"]*\)",*/\1/p; s/^ *"\(torchaudio==[^"]*\)",*/\1/p' pyproject.toml)
+TORCH_STAMP = $(VENV)/.f5lab-torch-$(shell printf '%s' '$(TORCH_INDEX)' | cksum | cut -d' ' -f1)
+PIP := $(PY) -m pip install --disable-pip-version-check -q
 
 .PHONY: install trust demo test notebooks bench
 
@@ -15,12 +22,20 @@ CPU_CAPABILITIES := default avx2
 $(STAMP): pyproject.toml
 	@test -x $(PY) || sh tools/find-python.sh --check "$(PYTHON)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
+	$(if $(TORCH_INDEX),$(PIP) $(TORCH_PINS) --index-url $(TORCH_INDEX))
+	$(PIP) -e '.[dev]'
 	@# the project's Jupyter kernel "f5lab", inside the venv: papermill and `jupyter lab` use it
 	$(PY) -m ipykernel install --sys-prefix --name f5lab --display-name "Python (f5lab)" >/dev/null
 	touch $@
+	$(if $(TORCH_INDEX),touch $(TORCH_STAMP))
 
-install: $(STAMP) trust
+# an existing venv asked for another index: swap torch/torchaudio for the same pins from it, once
+# (a venv built with TORCH_INDEX has them from that index already: its recipe left this stamp)
+$(TORCH_STAMP): $(STAMP)
+	test -e $@ || $(PIP) --force-reinstall --no-deps $(TORCH_PINS) --index-url $(TORCH_INDEX)
+	touch $@
+
+install: $(STAMP) $(if $(TORCH_INDEX),$(TORCH_STAMP)) trust
 
 # JupyterLab shows the stored notebooks' colours and audio players only in trusted notebooks:
 # sign them in this user's notebook-signature database (the files themselves do not change)

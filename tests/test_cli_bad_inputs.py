@@ -287,6 +287,14 @@ CASES += [
     ("profile-measure-cuda", with_(PROFILE, "--measure", "cuda"), 2, ["cuda"]),
     ("profile-plot-readonly", with_(PROFILE, "--plot", "{readonly}/peak.png"), 2, ["peak.png"]),
     ("profile-measure-aliased", ["profile", "{overlap}", "--measure", "cpu", "--nfe", "1"], 2, ["{overlap}"]),
+    ("profile-torch-malformed", with_(PROFILE, "--torch", "2.x"), 2, ["--torch", "2.x"]),
+    ("profile-torch-unpublished", with_(PROFILE, "--torch", "2.11.0+cu124"), 2, ["--torch", "cu124"]),
+    ("report-torch-malformed", with_(REPORT, "--torch", "latest"), 2, ["--torch", "latest"]),
+    # doctor: the build to judge and the target cards
+    ("doctor-torch-malformed", ["doctor", "--torch", "banana"], 2, ["--torch", "banana"]),
+    ("doctor-torch-unpublished", ["doctor", "--torch", "2.11.0+cu124"], 2, ["--torch", "cu124"]),
+    ("doctor-gpu-unknown", ["doctor", "--gpu", "Voodoo 5"], 2, ["Voodoo 5"]),
+    ("doctor-torch-unknown-release", ["doctor", "--torch", "2.3.0+cu121", "--gpu", "T4"], 1, []),  # a verdict
     # demo-checkpoint
     ("demo-readonly", ["demo-checkpoint", "{readonly}/demo.safetensors"], 2, ["demo.safetensors"]),
     ("demo-out-is-dir", ["demo-checkpoint", "{dir}"], 2, ["{dir}"]),

@@ -497,7 +497,9 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
 @click.option("--gen-text", default=None, help="Text to synthesise. [default: a short sentence in --lang]")
 @click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP)
 @click.option("--normalize/--no-normalize", default=True, show_default=True, help=NORMALIZE_HELP)
-@click.option("--gpu", default="GTX 1050 Ti", show_default=True, help="GPU the memory verdicts highlight.")
+@click.option("--gpu", default="GTX 1050 Ti", show_default=True, help="GPU the verdicts (runs? memory, speed) are for.")
+@click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help="Judge the GPU under this torch "
+              "build instead of the installed one, e.g. 2.6.0+cu124 (from f5lab's table of PyTorch's builds).")
 @click.option("--nfe", type=int, default=None, help="Flow-matching steps for synthesis. [default: 32, "
               "f5-tts's own; the demo uses 4 to stay quick on a CPU]")
 @click.option("--vocab", type=click.Path(dir_okay=False, path_type=str), help="vocab.txt of an "
@@ -522,8 +524,8 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
                    "checkpoints in the local Hugging Face cache]")
 @friendly_errors
 def report(path: str | None, config: str | None, ref_audio: str | None, ref_text: str | None,
-           gen_text: str | None, lang: str, normalize: bool, gpu: str, nfe: int | None, vocab: str | None,
-           configs: str, seed: int, asr: str, asr_model_dir: str | None, asr_language: str | None,
+           gen_text: str | None, lang: str, normalize: bool, gpu: str, torch_spec: str | None, nfe: int | None,
+           vocab: str | None, configs: str, seed: int, asr: str, asr_model_dir: str | None, asr_language: str | None,
            vocoder: str | None, device: str, out: str, run_id: str | None, notebooks: tuple[str, ...],
            bases: tuple[str, ...]) -> None:
     """Run the report notebooks on checkpoint PATH into OUT/<run-id>/ (exit 1 if one fails).
@@ -558,7 +560,8 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
                         gpu=gpu, out=out, run_id=run_id, configs=configs, vocab=vocab, nfe=nfe, seed=seed,
                         asr=None if asr == "none" else asr, device=device, notebooks=list(notebooks) or None,
                         lang=lang, normalize=normalize, vocoder=vocoder, asr_model_dir=asr_model_dir,
-                        asr_language=asr_language, bases=list(bases) or None, echo=click.echo)
+                        asr_language=asr_language, bases=list(bases) or None, torch_build=torch_spec,
+                        echo=click.echo)
     for r in result.results:
         click.echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
     from f5lab.cli.views import show_answer
@@ -662,11 +665,51 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
         sys.exit(1)
 
 
-# -- size (memory) -----------------------------------------------------------------------------
+# -- will it run: the stack, memory, speed (issue 17) ----------------------------------------------
+TORCH_HELP = ("Judge this torch build instead of the installed one, e.g. 2.6.0+cu124 or 2.8.0+cu128 (the user's "
+              "Docker image); from f5lab's table of PyTorch's published builds, 2.4 to 2.11.")
+
+
+@main.command()
+@click.option("--gpu", "gpus", multiple=True, help="Target GPU (repeatable; default: the GPUs present, else the "
+              "whole catalogue). E.g. --gpu 'GTX 1050 Ti' --gpu T4.")
+@click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help=TORCH_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@friendly_errors
+def doctor(gpus: tuple[str, ...], torch_spec: str | None, as_json: bool) -> None:
+    """Will F5-TTS run on these GPUs under this torch? Needs no GPU.
+
+    Reports torch (version, CUDA / ROCm / CPU build, compiled SASS sm_XY and PTX compute_XY),
+    torchaudio (and whether it matches torch), f5-tts, and the GPUs present with their driver
+    (nvidia-smi, else torch.cuda). For each target: kernels yes/no with the rule that decides it
+    (SASS sm_X.y runs on cc X.z with z >= y; PTX compute_X.y JIT-compiles on cc >= X.y), the driver
+    minimum of the build's CUDA, fp16 (fast, slow, NaN reports), the attention kernels, memory and
+    speed for F5TTS_Base at 10 s per call, and the install line that fixes missing kernels.
+    Exit 0 when every target runs, 1 when one does not (or cannot be judged), 2 bad input.
+
+    \b
+    Examples:
+      f5lab doctor --gpu "GTX 1050 Ti"                   # PyPI's torch 2.11 (cu130) has no sm_61
+      f5lab doctor --torch 2.6.0+cu124 --gpu "GTX 1050 Ti" --json
+    """
+    from f5lab.hardware.doctor import doctor as run_doctor
+
+    result = run_doctor(gpus, torch_spec)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        from f5lab.cli.views import show_doctor
+
+        show_doctor(result.to_dict(), result.runs)
+    if not result.ok:
+        sys.exit(1)
+
+
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--gpu", "gpus", multiple=True, help="GPU name (repeatable; default: the whole catalogue). "
               "E.g. --gpu 'GTX 1050 Ti' --gpu T4. An unknown name lists the known ones.")
+@click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help=TORCH_HELP)
 @click.option("--dtype", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True,
               help="auto: what f5-tts picks on each card (fp16 from compute capability 7.0, else fp32).")
 @click.option("--seconds", default=10.0, show_default=True, help="Audio generated per call (one chunk).")
@@ -686,27 +729,31 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
               "path that card uses (math dashed where it would be forced), its usable budget and f5-tts's "
               "frame cap: the report's figure, computed by the function the verdict uses.")
 @click.option("--measure", type=click.Choice(["cpu", "cuda"]), help="Also run one real call (loads the weights; "
-              "CPU uses the profiler) and compare. Use --nfe 1 to keep it short: the step peak is the same.")
+              "CPU uses the profiler) and compare its memory; on the CPU also its sampling time against the "
+              "prediction. Use --nfe 1 to keep it short: the step peak is the same.")
 @click.option("--config", help="Config for --measure when several match: a name or a YAML path.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @friendly_errors
-def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_seconds: float, batch: int,
-            no_cfg: bool, attn: str, nfe: int, vocoder: str, terms: bool, sweep: bool, plot: str | None,
+def profile(path: str, gpus: tuple[str, ...], torch_spec: str | None, dtype: str, seconds: float, ref_seconds: float,
+            batch: int, no_cfg: bool, attn: str, nfe: int, vocoder: str, terms: bool, sweep: bool, plot: str | None,
             measure: str | None, config: str | None, as_json: bool) -> None:
-    """Predict the GPU memory of one inference call of checkpoint PATH, and say where it fits.
+    """Will one inference call of checkpoint PATH run on each GPU, how fast, and what each knob costs.
 
     Works from the checkpoint's shapes alone (no weights loaded): weights by dtype, vocoder,
     CUDA context, ODE state, and the activation peak of one ODE step (CFG doubles the batch;
-    the math attention path holds heads x N x N scores). For each GPU: fits or not, the
-    longest audio per call that fits, settings that would make it fit, and caveats
-    (Pascal fp16 is slow; GTX 16xx fp16 NaN reports).
+    the math attention path holds heads x N x N scores). For each GPU: runs or not (kernels of
+    the installed or --torch build, and memory), the longest audio per call that fits, predicted
+    seconds per call and real-time factor, settings that would make it fit, caveats; then the
+    first GPU's knob table (NFE, dtype, seconds per chunk, batch, CFG, attention kernel).
 
     \b
     Example: the seed's question, a 4 GB Pascal card, fp16, 10 s per chunk:
       f5lab profile model.safetensors --gpu "GTX 1050 Ti" --dtype fp16 --seconds 10
+      f5lab profile model.safetensors --gpu "GTX 1050 Ti" --torch 2.6.0+cu124
       f5lab profile model.safetensors --sweep --plot peak.png
     """
-    from f5lab.hardware import memory
+    from f5lab.hardware.profiling import profile as run_profile
+
     if plot:  # a plot is of the sweep: asking for one asks for the sweep
         from f5lab.outputs import check_output_file
 
@@ -716,9 +763,9 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
         from f5lab.hardware.devices import check_device
 
         check_device(measure, "--measure")
-    prof = memory.profile(path, gpus=gpus, dtype=dtype, seconds=seconds, ref_seconds=ref_seconds, batch=batch,
-                          cfg=not no_cfg, attn=attn, nfe=nfe, vocoder=vocoder, with_sweep=sweep, plot=plot,
-                          measure_on=measure, config=config)
+    prof = run_profile(path, gpus=gpus, dtype=dtype, seconds=seconds, ref_seconds=ref_seconds, batch=batch,
+                       cfg=not no_cfg, attn=attn, nfe=nfe, vocoder=vocoder, with_sweep=sweep, plot=plot,
+                       measure_on=measure, config=config, torch=torch_spec)
     if as_json:
         print_json(prof.to_dict())
         return
@@ -726,13 +773,16 @@ def profile(path: str, gpus: tuple[str, ...], dtype: str, seconds: float, ref_se
 
     if terms:
         views.show_estimate(prof.estimate)
-    views.show_verdicts(prof.verdicts)
+    views.show_verdicts(prof.runs)
+    views.show_knobs(prof.knobs)
     if prof.sweep:
         views.show_sweep(prof.sweep)
         if plot:
             click.echo(f"wrote {plot}")
     if prof.comparison:
         views.show_measurement(prof.comparison)
+    if prof.speed_check:
+        views.show_speed_check(prof.speed_check)
 
 
 # -- text: what f5-tts will see ------------------------------------------------------------

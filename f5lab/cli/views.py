@@ -243,31 +243,105 @@ def show_estimate(est: Any) -> None:
               f"{_gib(est.vocoder_activation_bytes)})")
 
 
-def show_verdicts(verdicts: list[Any]) -> None:
-    """The fit table of ``f5lab profile``: one row per GPU, then fixes and caveats."""
+def show_verdicts(runs: list[Any]) -> None:
+    """The table of ``f5lab profile``: one row per GPU (runs, kernels, memory, speed), then each
+    card's sentence when it does not run, its fixes and caveats."""
     out = console()
-    if not verdicts:
+    if not runs:
         return
-    s = verdicts[0].settings
+    s = runs[0].memory.settings
     t = Table(title=f"{s['seconds']:g} s per call (+ {s.get('ref_seconds') or 0:g} s reference), batch {s['batch']}, "
-                    f"CFG {'on' if s['cfg'] else 'off'}, NFE {s['nfe']}, vocoder {s['vocoder']}", title_justify="left")
-    for col, just in (("GPU", "left"), ("memory", "right"), ("cc", "right"), ("dtype", "left"), ("attention", "left"),
-                      ("estimate", "right"), ("fits", "left"), ("longest (s)", "right"), ("fp32 s/call", "right")):
+                    f"CFG {'on' if s['cfg'] else 'off'}, NFE {s['nfe']}, vocoder {s['vocoder']}; torch "
+                    f"{runs[0].build.label}", title_justify="left")
+    for col, just in (("GPU", "left"), ("runs", "left"), ("kernels", "left"), ("dtype, attention", "left"),
+                      ("needs / usable", "right"), ("longest (s)", "right"), ("s/call", "right"), ("RTF", "right")):
         t.add_column(col, justify=just)
-    for v in verdicts:
-        t.add_row(v.gpu.name, _gib(v.gpu.total_bytes), v.gpu.cc_str, v.settings["dtype"], v.settings["attn"],
-                  _gib(v.total_bytes), "[green]yes[/green]" if v.fits else "[red]no[/red]",
+    colour = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "[yellow]?[/yellow]"}
+    for r in runs:
+        v = r.memory
+        t.add_row(f"{v.gpu.name} ({v.gpu.cc_str})", colour[r.runs], colour[r.kernels.ok],
+                  f"{v.settings['dtype']}, {v.settings['attn']}",
+                  f"{v.total_bytes / 2**30:.2f} / {v.budget_bytes / 2**30:.2f} GiB" + ("" if v.fits else " [red]no[/red]"),
                   f"{v.max_seconds:g}" + ("*" if v.limited_by != "memory" else ""),
-                  v.speed)
+                  f"{r.speed.seconds_per_call:.3g}" if r.speed else "-", f"{r.speed.rtf:.2g}" if r.speed else "-")
     out.print(t)
-    for v in verdicts:
-        for fix in v.fixes:
-            hang(out, f"{v.gpu.name} fix: ", fix)
-        for cav in v.caveats:
-            hang(out, f"{v.gpu.name}: ", cav)
-    out.print("fp32 s/call: rough, spec-sheet fp32 TFLOPS at 35% utilisation; fp16 speed depends on the card's class")
-    if any(v.limited_by != "memory" for v in verdicts):
+    for r in runs:
+        if r.runs is not True:
+            hang(out, f"{r.line.split(' ', 1)[0]} ", r.text)
+        for fix in r.memory.fixes:
+            hang(out, f"{r.gpu.name} fix: ", fix)
+        for cav in r.memory.caveats:
+            hang(out, f"{r.gpu.name}: ", cav)
+    out.print("s/call, RTF: predicted (docs/memory.md: the speed model and how far it lands from published figures)")
+    if any(r.memory.limited_by != "memory" for r in runs):
         out.print("* longest call limited by f5-tts's 8192-frame cap (87.4 s less the reference), not by memory")
+
+
+def show_knobs(rows: list[dict[str, Any]]) -> None:
+    """The knob table: each setting's effect on peak memory and time per call against the default."""
+    from f5lab.hardware.knobs import knob_rows_for_display
+
+    out = console()
+    shown = knob_rows_for_display(rows)
+    t = Table(title=f"what each knob costs ({rows[0]['note']}; one change at a time against the default)",
+              title_justify="left")
+    cols = [c for c in shown[0] if c != "note"]
+    for col in cols:
+        t.add_column(col, justify="right" if col in ("peak memory", "time per call") else "left")
+    for row in shown:
+        t.add_row(*(escape(str(row[c])) for c in cols))
+    out.print(t)
+    hang(out, "default: ", rows[0]["setting"])
+    for row in shown[1:]:
+        hang(out, f"{row['knob']}: ", row["note"])
+
+
+def show_speed_check(row: dict[str, Any]) -> None:
+    """``profile --measure cpu``: predicted against measured sampling seconds, with the ratio."""
+    console().print(f"sampling time on this CPU ({row['seconds']:g} s, NFE {row['nfe']}): predicted "
+                    f"{row['predicted_s']:.3g} s, measured {row['measured_s']:.3g} s, predicted/measured "
+                    f"{row['ratio']:.2f} (calibrated right before and after the call)", highlight=False)
+
+
+def _torch_line(build: dict[str, Any]) -> str:
+    from f5lab.hardware.stack import TorchBuild
+
+    fields = {k: v for k, v in build.items() if k not in ("label",)}
+    fields.update(sass=tuple(fields["sass"]), ptx=tuple(fields["ptx"]))
+    return TorchBuild(**fields).describe()
+
+
+def show_doctor(report: dict[str, Any], runs: list[Any]) -> None:
+    """``f5lab doctor``: the stack, then one line per target with its rule, fp16 class, attention and fix."""
+    out = console()
+    st = report["stack"]
+    installed = st["torch"]
+    hang(out, "installed   ", f"{_torch_line(installed)}")
+    hang(out, "arch list   ", report["arch_check"])
+    if installed.get("note") and installed["kind"] in ("unknown", "none"):
+        hang(out, "            ", installed["note"])
+    if report["judged"]["origin"] == "named":
+        hang(out, "judged      ", f"{report['judged_line']} (--torch; arch list from f5lab's table: "
+                                  f"{report['judged']['source'] or 'none'})")
+    match = {True: "matches torch", False: "does NOT match torch: install the same version and build", None: ""}
+    hang(out, "torchaudio  ", f"{st['torchaudio'] or 'not installed'} {match[st['torchaudio_matches']]}".rstrip())
+    hang(out, "f5-tts      ", st["f5_tts"] or "not installed")
+    gpus = st["gpus"]
+    hang(out, "GPUs        ", "; ".join(f"{g['name']} (cc {g['cc']}, {_gib(g['total_bytes'])}, driver "
+                                        f"{g['driver'] or 'unknown'}, via {g['via']})" for g in gpus)
+         or "none found (no nvidia-smi answer, and torch.cuda sees none)")
+    out.print(f"targets ({report['workload']}):", highlight=False)
+    for r in runs:
+        hang(out, f"  {r.line.split(' ', 1)[0]} ", r.text)
+        hang(out, "      kernels: ", r.kernels.rule)
+        if r.driver.ok is not None or gpus:
+            hang(out, "      driver: ", r.driver.rule)
+        fp16 = {"fast": "fast", "slow": "slow: 1/64 of fp32 (f5-tts picks fp32 here)",
+                "NaN reports": "NaN / silent-audio reports (F5-TTS #204, #799)"}[r.fp16]
+        hang(out, "      fp16: ", fp16)
+        hang(out, "      attention kernels: ", ", ".join(r.gpu.attention_backends(r.memory.settings["dtype"])))
+        if r.fix:
+            hang(out, "      fix: ", f"`{r.fix.command}` ({r.fix.why})")
 
 
 def show_sweep(data: dict[str, Any]) -> None:

@@ -166,10 +166,11 @@ def service_snippets(ckpt: Checkpoint, spec: ArchSpec, catalogue: Mapping[str, C
                      vocoder_dir: str | None = None) -> list[dict[str, Any]]:
     """For every config the shapes fit: the f5-tts code that loads the file, and whether a remap comes first."""
     from f5lab.model.build import f5tts_accepts
-    from f5lab.compat.service import service_code
+    from f5lab.compat.service import call_bytes, service_code
     from f5lab.files.vocab import read_vocab
 
     out = []
+    needs = call_bytes(spec)
     for cand in rank_configs(spec, catalogue):
         if not cand.exact:
             continue
@@ -180,7 +181,7 @@ def service_snippets(ckpt: Checkpoint, spec: ArchSpec, catalogue: Mapping[str, C
             continue  # not loadable with this vocab: the vocab finding says which file is needed
         ok, _ = f5tts_accepts(ckpt, entry, rows - 1)
         out.append(service_code(ckpt.path, entry, needs_remap=not ok, vocab=own, vocoder_dir=vocoder_dir,
-                                catalogue_flag=catalogue_flag(catalogue)).to_dict())
+                                catalogue_flag=catalogue_flag(catalogue), needs_bytes=needs).to_dict())
     return out
 
 

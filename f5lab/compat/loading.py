@@ -138,12 +138,19 @@ def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None,
     Wrappers, containers and obsolete buffers are handled by an in-memory remap plan.
     ``vocab`` is the vocab.txt the checkpoint was trained with (default: the config's
     ``tokenizer_path``, else f5-tts's). ``config``: a name, a YAML path or a ConfigEntry.
+
+    ``device="auto"``: CUDA only where this torch has kernels for the GPU, its driver suits the
+    build and a 10 s call fits (``f5lab.hardware.runs.auto_device``); else the CPU, with one
+    ``DeviceFallbackWarning`` line naming why and the predicted seconds per call, so a service on a
+    card its torch cannot drive starts instead of dying on "no kernel image is available".
     """
     from f5lab.compat.remap import apply_plan, plan_remap
     from f5lab.files.vocab import check_rows, read_vocab
 
     ckpt = open_checkpoint(path)
     entry, _ = choose_config(ckpt, config, fallbacks, probe, catalogue, vocab, use_ema, bases)
+    if device == "auto":
+        device = _auto_device(ckpt, dtype, use_ema)
     vocab = vocab if vocab is not None else entry.tokenizer_path
     plan = plan_remap(ckpt, entry, vocab_from=vocab, use_ema=use_ema, catalogue=catalogue)
     tokens = read_vocab(vocab)
@@ -155,6 +162,20 @@ def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None,
             raise ConfigError(f"unknown dtype {dtype!r}; use one of {', '.join(USER_DTYPES)}")
         model = model.to(torch_dtype(dtype))
     return model.to(device).eval()
+
+
+def _auto_device(ckpt: Checkpoint, dtype: str | None, use_ema: bool) -> str:
+    """The device ``load_model(device="auto")`` uses, warning once when it falls back to the CPU."""
+    import warnings
+
+    from f5lab.hardware.runs import DeviceFallbackWarning, auto_device
+
+    spec = infer_spec(ckpt.model_state("ema" if use_ema else "raw").tensors, source=ckpt.path)
+    stored = _float_dtype(ckpt.model_state("ema" if use_ema else "raw").tensors)
+    device, why = auto_device(spec, dtype or {"F16": "fp16", "BF16": "bf16"}.get(stored, "fp32"))
+    if why:
+        warnings.warn(why, DeviceFallbackWarning, stacklevel=3)
+    return device
 
 
 # -- verify ----------------------------------------------------------------------------------------------------
@@ -596,7 +617,7 @@ def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
     own = resolve_config(config, catalogue, ckpt.metadata) if config is not None else None
     catalogue = with_config(catalogue, entry_from_metadata(ckpt.metadata))
     catalogue = with_config(catalogue, own)
-    infer_spec(ckpt.model_state().tensors, source=ckpt.path)  # not an F5/E2 model: ArchError (exit 2), not a table of "cannot"
+    spec = infer_spec(ckpt.model_state().tensors, source=ckpt.path)  # not an F5/E2 model: ArchError (exit 2)
     if vocab is not None:
         from f5lab.files.vocab import read_vocab
 
@@ -612,7 +633,7 @@ def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
         rows.append(MatrixRow(config=name, status="loads" if ok else "loads after remap",
                               plan=[] if ok else plan.changes or ["rewrite as a release .safetensors"], reason=why,
                               note="; ".join(plan.notes), needs_remap=not ok))
-        _add_service_code(rows[-1], ckpt, entry, vocab, plan.text_num_embeds, catalogue, vocoder_dir)
+        _add_service_code(rows[-1], ckpt, entry, vocab, plan.text_num_embeds, catalogue, vocoder_dir, spec)
     fits = [r.config for r in rows if r.status != "cannot"]
     if len(fits) > 1:
         diff = differences(fits, catalogue)
@@ -624,15 +645,16 @@ def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
 
 
 def _add_service_code(row: MatrixRow, ckpt: Checkpoint, entry: ConfigEntry, vocab: str | None, text_num_embeds: int,
-                      catalogue: Mapping[str, ConfigEntry], vocoder_dir: str | None) -> None:
+                      catalogue: Mapping[str, ConfigEntry], vocoder_dir: str | None, spec: Any = None) -> None:
     """The row's f5-tts code, when the vocab at hand fits the embedding (else the note says which is needed)."""
     from f5lab.model.configs import catalogue_flag
-    from f5lab.compat.service import service_code
+    from f5lab.compat.service import call_bytes, service_code
     from f5lab.files.vocab import read_vocab
 
     own = vocab if vocab is not None else entry.tokenizer_path
     if len(read_vocab(own)) != text_num_embeds:
         return
     snippet = service_code(ckpt.path, entry, needs_remap=bool(row.needs_remap), vocab=own, vocoder_dir=vocoder_dir,
+                           needs_bytes=call_bytes(spec) if spec is not None else None,
                            catalogue_flag=catalogue_flag(catalogue))
     row.remap_command, row.code = snippet.remap_command, snippet.code

@@ -12,6 +12,12 @@ run once first (the code then loads the remapped file). Both paths load strictly
 Face hub on first use unless given a local copy. The snippet passes the folder when one is known
 and otherwise leaves the argument out, with a comment saying what to put there to stay offline,
 so it runs as printed either way.
+
+``pick_device``: f5-tts takes CUDA whenever torch sees a GPU, and a card the torch build has no
+kernels for (a GTX 1050 Ti under PyPI's CUDA 13 torch) then dies on "no kernel image is available".
+The snippet picks CUDA only where the build has kernels for the card (the SASS / PTX rule of
+``f5lab.hardware.stack``) and the call fits (f5lab's estimate for a 10 s call), else the CPU with
+one warning line: the rule of ``f5lab.load_model(device="auto")``, in f5-tts alone.
 """
 
 from __future__ import annotations
@@ -62,9 +68,10 @@ def remap_command(checkpoint: str | Path, config: str, extra: str = "", catalogu
 
 
 def service_code(checkpoint: str | Path, entry: ConfigEntry, *, needs_remap: bool, vocab: str | None = None,
-                 vocoder_dir: str | None = None, catalogue_flag: str = "") -> ServiceCode:
+                 vocoder_dir: str | None = None, catalogue_flag: str = "", needs_bytes: int | None = None) -> ServiceCode:
     """The snippet for one config. ``vocab``: the checkpoint's vocab.txt (default: the config's
-    tokenizer_path, else f5-tts's own); ``vocoder_dir``: a local vocos folder to name."""
+    tokenizer_path, else f5-tts's own); ``vocoder_dir``: a local vocos folder to name; ``needs_bytes``:
+    the GPU memory one call needs (f5lab's estimate), checked by the snippet's ``pick_device``."""
     from f5lab.model.configs import vocab_flag
 
     vocab = vocab if vocab is not None else entry.tokenizer_path
@@ -75,6 +82,7 @@ def service_code(checkpoint: str | Path, entry: ConfigEntry, *, needs_remap: boo
         code = _load_model_code(entry, target, vocab)
     # the remap reads the config's tokenizer_path itself; another vocab must be named
     extra = vocab_flag(vocab, "--vocab-from") if vocab and vocab != entry.tokenizer_path else ""
+    code = pick_device_code(needs_bytes) + code
     return ServiceCode(config=entry.name, needs_remap=needs_remap,
                        remap_command=remap_command(checkpoint, entry.name, extra, catalogue_flag=catalogue_flag)
                        if needs_remap else None, code=code)
@@ -91,6 +99,7 @@ def _api_code(entry: ConfigEntry, ckpt: Path, vocab: str | None, vocoder_dir: st
         note = (f"# vocoder: as written, f5-tts downloads {VOCOS_REPO} from the Hugging Face hub on first use;\n"
                 f"# offline, add vocoder_local_path='<a local copy of {VOCOS_REPO}: the folder with its\n"
                 "# config.yaml and pytorch_model.bin>' to F5TTS(...)\n")
+    args.append("device=pick_device()")
     return ("from f5_tts.api import F5TTS\n\n" + note
             + f"tts = F5TTS({', '.join(args)})\n"
             "model = tts.ema_model  # f5-tts loaded it with load_state_dict(strict=True)\n")
@@ -102,7 +111,38 @@ def _load_model_code(entry: ConfigEntry, ckpt: Path, vocab: str | None) -> str:
             f"mel_spec_type={entry.mel_spec_type!r}"]
     if vocab:
         args.append(f"vocab_file={str(Path(vocab).resolve())!r}")
+    args.append("device=pick_device()")
     return (f"# config: {entry.describe()}\n"
             "from f5_tts.infer.utils_infer import load_model\n"
             f"from f5_tts.model import {entry.backbone}\n\n"
             f"model = load_model({', '.join(args)})  # strict load_state_dict\n")
+
+
+def pick_device_code(needs_bytes: int | None) -> str:
+    """The snippet's ``pick_device()``: CUDA where this torch has kernels for GPU 0 (SASS of the same
+    major and a minor <= the card's, or PTX <= the card's compute capability) and the call fits."""
+    fits = (f"    fits = torch.cuda.get_device_properties(0).total_memory * 0.95 >= {needs_bytes}  "
+            "# f5lab's estimate of a 10 s call\n" if needs_bytes else "    fits = True\n")
+    return ("import sys\n\nimport torch\n\n\n"
+            "def pick_device():\n"
+            "    \"\"\"CUDA only where this torch has kernels for the GPU and the model fits; else the CPU.\"\"\"\n"
+            "    if not torch.cuda.is_available():\n"
+            "        return \"cpu\"\n"
+            "    major, minor = torch.cuda.get_device_capability(0)\n"
+            "    codes = [(a.split(\"_\")[0], int(a.split(\"_\")[1].rstrip(\"af\"))) for a in torch.cuda.get_arch_list()]\n"
+            "    kernels = any((kind == \"sm\" and c // 10 == major and c % 10 <= minor)\n"
+            "                  or (kind == \"compute\" and c <= 10 * major + minor) for kind, c in codes)\n"
+            + fits +
+            "    if kernels and fits:\n"
+            "        return \"cuda\"\n"
+            "    why = \"no kernels for this GPU in this torch\" if not kernels else \"the model does not fit in its memory\"\n"
+            "    print(f\"warning: running on the CPU: {torch.cuda.get_device_name(0)}: {why}\", file=sys.stderr)\n"
+            "    return \"cpu\"\n\n\n")
+
+
+def call_bytes(spec: Any) -> int:
+    """GPU memory of one 10 s call in fp32 with the efficient attention kernel (f5lab's estimate):
+    what ``pick_device`` checks; fp32 is the larger of the dtypes f5-tts picks."""
+    from f5lab.hardware.memory import estimate
+
+    return estimate(spec, 10.0, dtype="fp32", attn="efficient", device="cuda").total_bytes

@@ -3,8 +3,11 @@
 Plain data, no torch. ``total_mib`` is what ``nvidia-smi`` reports for the card (ECC and
 firmware reservations already taken off where they apply), so it is the ceiling a process
 can ever see; ``f5lab.hardware.memory`` subtracts the CUDA context and a fragmentation reserve on top.
-Throughput figures are spec-sheet peaks (dense, no sparsity), used only for rough speed
-classes, never for a promise.
+Throughput and bandwidth are spec-sheet peaks (dense, no sparsity): ``fp32_tflops`` is the
+CUDA-core rate, ``fp16_tflops`` the rate PyTorch's fp16 matmuls get there (tensor cores with fp32
+accumulation, which GeForce cards run at half their fp16-accumulate figure; 2x fp32 on a GTX 16xx;
+1/64 of fp32 on consumer Pascal), ``bandwidth_gbs`` the memory bandwidth. ``f5lab.hardware.speed``
+turns them into seconds per call with one efficiency factor taken from published measurements.
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ class GPU:
     fp16_speed: str  # relative to fp32 on this card: "1/64", "2x", "tensor cores"...
     bf16_native: bool
     aliases: tuple[str, ...] = ()
+    fp16_tflops: float = 0.0  # what an fp16 matmul gets (see the module docstring); 0: unknown
+    bandwidth_gbs: float = 0.0  # memory bandwidth, GB/s; 0: unknown
+
+    @property
+    def sm(self) -> str:
+        """The SASS name of this compute capability, e.g. ``sm_61``."""
+        return f"sm_{self.cc[0]}{self.cc[1]}"
 
     @property
     def total_bytes(self) -> int:
@@ -64,25 +74,30 @@ class GPU:
         return d
 
 
-def _g(name: str, mib: int, arch: str, cc: tuple[int, int], tflops: float, fp16: str, bf16: bool,
-       *aliases: str) -> GPU:
-    return GPU(name, mib, arch, cc, tflops, fp16, bf16, aliases)
+def _g(name: str, mib: int, arch: str, cc: tuple[int, int], tflops: float, fp16_tflops: float, gbs: float,
+       fp16: str, bf16: bool, *aliases: str) -> GPU:
+    return GPU(name, mib, arch, cc, tflops, fp16, bf16, aliases, fp16_tflops=fp16_tflops, bandwidth_gbs=gbs)
 
 
+SLOW_FP16 = "1/64 of fp32 (no fast fp16)"
+# name, nvidia-smi MiB, chip, cc, fp32 TFLOPS, fp16 matmul TFLOPS, GB/s, fp16 class, bf16 native, aliases
 GPUS: dict[str, GPU] = {g.name: g for g in (
-    _g("GTX 1050 Ti", 4096, "Pascal GP107", (6, 1), 2.1, "1/64 of fp32 (no fast fp16)", False, "1050ti", "1050 ti"),
-    _g("GTX 1060 6GB", 6144, "Pascal GP106", (6, 1), 4.4, "1/64 of fp32 (no fast fp16)", False, "1060"),
-    _g("GTX 1650", 4096, "Turing TU117", (7, 5), 3.0, "2x fp32, no tensor cores", False, "1650"),
-    _g("RTX 2060", 6144, "Turing TU106", (7, 5), 6.5, "tensor cores", False, "2060"),
-    _g("RTX 3060", 12288, "Ampere GA106", (8, 6), 12.7, "tensor cores", True, "3060"),
-    _g("T4", 15360, "Turing TU104", (7, 5), 8.1, "tensor cores", False, "tesla t4"),
-    _g("A10G", 23028, "Ampere GA102", (8, 6), 31.2, "tensor cores", True, "a10g"),
-    _g("L4", 23034, "Ada AD104", (8, 9), 30.3, "tensor cores", True),
-    _g("RTX 4090", 24564, "Ada AD102", (8, 9), 82.6, "tensor cores", True, "4090"),
-    _g("A100 40GB", 40960, "Ampere GA100", (8, 0), 19.5, "tensor cores", True, "a100-40gb", "a100 40"),
-    _g("A100 80GB", 81920, "Ampere GA100", (8, 0), 19.5, "tensor cores", True, "a100-80gb", "a100 80", "a100"),
-    _g("H100 80GB", 81559, "Hopper GH100", (9, 0), 67.0, "tensor cores", True, "h100"),
-    _g("H200", 143771, "Hopper GH100", (9, 0), 67.0, "tensor cores", True, "h200 141gb"),
+    _g("GTX 1050 Ti", 4096, "Pascal GP107", (6, 1), 2.1, 2.1 / 64, 112, SLOW_FP16, False, "1050ti", "1050 ti"),
+    _g("GTX 1060 6GB", 6144, "Pascal GP106", (6, 1), 4.4, 4.4 / 64, 192, SLOW_FP16, False, "1060"),
+    _g("GTX 1650", 4096, "Turing TU117", (7, 5), 3.0, 6.0, 128, "2x fp32, no tensor cores", False, "1650"),
+    _g("RTX 2060", 6144, "Turing TU106", (7, 5), 6.5, 25.8, 336, "tensor cores", False, "2060"),
+    _g("RTX 3060", 12288, "Ampere GA106", (8, 6), 12.7, 25.6, 360, "tensor cores", True, "3060"),
+    _g("T4", 15360, "Turing TU104", (7, 5), 8.1, 65.0, 320, "tensor cores", False, "tesla t4"),
+    _g("A10G", 23028, "Ampere GA102", (8, 6), 31.2, 125.0, 600, "tensor cores", True, "a10g"),
+    _g("L4", 23034, "Ada AD104", (8, 9), 30.3, 121.0, 300, "tensor cores", True),
+    _g("RTX 3090", 24576, "Ampere GA102", (8, 6), 35.6, 71.0, 936, "tensor cores", True, "3090"),
+    _g("RTX 4090", 24564, "Ada AD102", (8, 9), 82.6, 165.2, 1008, "tensor cores", True, "4090"),
+    _g("L20", 46068, "Ada AD102", (8, 9), 59.8, 119.5, 864, "tensor cores", True),
+    _g("A100 40GB", 40960, "Ampere GA100", (8, 0), 19.5, 312.0, 1555, "tensor cores", True, "a100-40gb", "a100 40"),
+    _g("A100 80GB", 81920, "Ampere GA100", (8, 0), 19.5, 312.0, 2039, "tensor cores", True, "a100-80gb", "a100 80",
+       "a100"),
+    _g("H100 80GB", 81559, "Hopper GH100", (9, 0), 67.0, 989.0, 3350, "tensor cores", True, "h100"),
+    _g("H200", 143771, "Hopper GH100", (9, 0), 67.0, 989.0, 4800, "tensor cores", True, "h200 141gb"),
 )}
 
 
@@ -100,3 +115,21 @@ def get_gpu(name: str | GPU) -> GPU:
         if key in {_norm(gpu.name), *map(_norm, gpu.aliases)}:
             return gpu
     raise ConfigError(f"unknown GPU {name!r}; known: {', '.join(GPUS)}")
+
+
+def find_gpu(name: str) -> GPU | None:
+    """The catalogue entry for a name as ``nvidia-smi`` or torch reports it, or None."""
+    try:
+        return get_gpu(name)
+    except ConfigError:
+        return None
+
+
+def gpu_from_device(name: str, total_bytes: int, cc: tuple[int, int]) -> GPU:
+    """A card seen on this machine: the catalogue's entry with the memory the device reports,
+    or, for a card the catalogue lacks, one with unknown throughput (speed then unknown)."""
+    known = find_gpu(name)
+    mib = int(total_bytes // 2**20)
+    if known is not None:
+        return GPU(**{**asdict(known), "total_mib": mib, "cc": tuple(cc), "aliases": known.aliases})
+    return GPU(name, mib, "unknown", tuple(cc), 0.0, "unknown", cc >= (8, 0))

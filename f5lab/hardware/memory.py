@@ -556,7 +556,6 @@ class Verdict:
     max_seconds: float  # longest generated audio per call (beside the reference) that fits; 0.0: none
     fixes: list[str]
     caveats: list[str]
-    speed: str  # rough fp32 seconds per call (spec-sheet TFLOPS at 35%)
 
     @property
     def limited_by(self) -> str:
@@ -568,7 +567,7 @@ class Verdict:
         return {"gpu": self.gpu.name, "memory_bytes": self.gpu.total_bytes, "cc": self.gpu.cc_str,
                 "settings": self.settings, "total_bytes": self.total_bytes, "budget_bytes": self.budget_bytes,
                 "fits": self.fits, "max_seconds": self.max_seconds, "limited_by": self.limited_by,
-                "fixes": self.fixes, "caveats": self.caveats, "speed": self.speed}
+                "fixes": self.fixes, "caveats": self.caveats}
 
 
 FRAME_CAP_LABEL = f"f5-tts's {MAX_FRAMES}-frame cap"
@@ -646,7 +645,7 @@ def verdicts(spec: ArchSpec, *, seconds: float = 10.0, dtype: str = "fp16", batc
         out.append(Verdict(gpu=gpu, settings={"seconds": seconds, **kw}, total_bytes=est.total_bytes,
                            budget_bytes=limit, fits=fits, max_seconds=longest,
                            fixes=[] if fits else _fixes(spec, gpu, seconds, kw, longest),
-                           caveats=_caveats(gpu, dt, path, attn), speed=_speed(spec, gpu, dt, est)))
+                           caveats=_caveats(gpu, dt, path, attn)))
     return out
 
 
@@ -695,27 +694,12 @@ def _caveats(gpu: GPU, dtype: str, path: str, asked: str) -> list[str]:
                    "(F5-TTS #204, #799); force fp32 if the output is silent")
     if dtype == "bf16" and not gpu.bf16_native:
         out.append(f"bf16 is not native before cc 8.0 (this card: {gpu.cc_str}); it is emulated and slow")
-    if gpu.cc < (7, 5):
-        out.append("PyTorch >= 2.8 ships kernels for this card only in its CUDA 12.6 wheels "
-                   "(--index-url https://download.pytorch.org/whl/cu126); cu128/cu130 wheels fail with "
-                   "'no kernel image is available'")
     if path == "math" and asked == "math" and "math" != gpu.attention_backends(dtype)[0]:
         out.append(f"math attention forced: PyTorch would pick {gpu.attention_backends(dtype)[0]} here, "
                    "which never holds the heads x N x N scores")
     if gpu.total_mib <= 6144:
         out.append("a desktop display on the same card takes 0.2-0.5 GB more than estimated")
     return out
-
-
-def _speed(spec: ArchSpec, gpu: GPU, dtype: str, est: MemoryEstimate) -> str:
-    """A rough fp32 time per call: matmul FLOPs of every step over spec-sheet fp32 TFLOPS at 35%
-    utilisation. fp16 speed depends on the card's class (``GPU.fp16_speed``), stated in the caveats."""
-    s = est.settings
-    h, dh, inner = _heads(spec)
-    tokens = est.frames * s["batch"] * (2 if s["cfg"] else 1)
-    flops = 2 * parameter_count(spec)["params"] * tokens + 4 * tokens * est.frames * inner * spec.depth
-    secs = s["nfe"] * flops / (0.35 * gpu.fp32_tflops * 1e12)
-    return f"~{secs:.0f} s"
 
 
 # -- sweep and plot ----------------------------------------------------------------------------------
@@ -846,60 +830,3 @@ def plot_sweep(data: dict[str, Any], gpus: Sequence[str] | None = ("GTX 1050 Ti"
     if path:
         fig.savefig(path, dpi=100, metadata={"Software": None})
     return fig
-
-
-@dataclass
-class Profile:
-    """What ``f5lab profile`` answers: verdicts per GPU, the first GPU's estimate, and on request
-    the sweep table, the first GPU's figure curves and a real call measured against its estimate."""
-
-    path: str
-    verdicts: list[Verdict]
-    estimate: MemoryEstimate
-    sweep: dict[str, Any] | None = None
-    curves: list[dict] | None = None
-    measurement: Any = None
-    comparison: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path, "verdicts": [v.to_dict() for v in self.verdicts],
-                               "estimate": self.estimate.to_dict()}
-        for key in ("sweep", "curves", "comparison"):
-            if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
-        if self.measurement is not None:
-            out["measurement"] = self.measurement.to_dict()
-        return out
-
-
-def profile(path: str, *, gpus: Sequence[str] = (), dtype: str = "auto", seconds: float = 10.0,
-            ref_seconds: float = 0.0, batch: int = 1, cfg: bool = True, attn: str = "auto", nfe: int = DEFAULT_NFE,
-            vocoder: str = "vocos", with_sweep: bool = False, plot: str | None = None,
-            measure_on: str | None = None, config: str | None = None) -> Profile:
-    """Size one call of ``path`` on each GPU (the whole catalogue when ``gpus`` is empty) from its
-    shapes alone; ``with_sweep``: peak vs 5-60 s; ``plot``: save the first GPU's figure (``gpu_curves``,
-    the function its verdict uses); ``measure_on`` ("cpu"/"cuda"): load the weights, run one real call
-    and compare it with the estimate of the same settings."""
-    from f5lab.model.inspection import inspect_checkpoint
-
-    spec = inspect_checkpoint(path).spec
-    cards = [get_gpu(g) for g in gpus] if gpus else None
-    ref = ref_seconds or None
-    opts = dict(batch=batch, cfg=cfg, ref_seconds=ref, nfe=nfe, vocoder=vocoder)
-    found = verdicts(spec, seconds=seconds, dtype=dtype, gpus=cards, attn=attn, **opts)
-    first = found[0].settings
-    prof = Profile(path, found, estimate(spec, seconds, dtype=first["dtype"], attn=first["attn"], **opts))
-    if with_sweep or plot:
-        prof.sweep = sweep(spec, seconds=range(5, 65, 5), attn="math" if attn == "auto" else attn, gpus=cards, **opts)
-    if plot:
-        card = cards[0] if cards else get_gpu("GTX 1050 Ti")
-        prof.curves = gpu_curves(spec, card, dtypes=("fp32", "fp16") if dtype == "auto" else (dtype,), **opts)
-        plot_gpu_curves(prof.curves, path=plot)
-    if measure_on:
-        kernel = first["attn"] if measure_on == "cuda" else ("math" if first["attn"] == "math" else "flash")
-        prof.measurement = measure(path, seconds, device=measure_on, dtype=first["dtype"], cfg=cfg, batch=batch,
-                                   nfe=nfe, ref_seconds=ref, attn=kernel, config=config)
-        local = estimate(spec, seconds, dtype=first["dtype"], attn=prof.measurement.settings["attn"],
-                         device=measure_on, **opts)
-        prof.comparison = compare(local, prof.measurement)
-    return prof

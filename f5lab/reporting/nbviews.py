@@ -455,38 +455,68 @@ def verification_table(c: SimpleNamespace) -> Table | None:
 
 
 # -- 03 memory -----------------------------------------------------------------------------------------
-def memory_result(side: Sidecar, spec: Any, gpu: str, seconds: float, dtypes: Sequence[str]) -> SimpleNamespace:
-    """The GPU verdicts (every card, f5-tts's own dtype pick), the focus card per dtype and its
-    curves: recorded, with the answer facts (from the same ``verdicts`` the figure agrees with)."""
-    from f5lab.hardware.memory import gpu_curves, verdicts
+def memory_result(side: Sidecar, spec: Any, gpu: str, seconds: float, dtypes: Sequence[str],
+                  torch_build: str | None = None) -> SimpleNamespace:
+    """The run verdicts (every card, f5-tts's own dtype pick; kernels of the installed torch or of
+    ``torch_build``, memory, speed: ``f5lab.hardware.runs.judge``), the focus card per dtype, its
+    curves and its knob table: recorded, with the answer facts, from the functions the figure and
+    the CLI use too."""
+    from f5lab.hardware.knobs import knob_table
+    from f5lab.hardware.memory import gpu_curves
+    from f5lab.hardware.runs import judge, judge_all
+    from f5lab.hardware.stack import stack_for
 
-    cards = verdicts(spec, seconds=seconds, dtype="auto")
-    for v in cards:
-        side.record(f"gpus.{v.gpu.name}.memory_bytes", v.gpu.total_bytes, "bytes")
-        side.record(f"gpus.{v.gpu.name}.total_bytes", v.total_bytes, "bytes")
-        side.record(f"gpus.{v.gpu.name}.fits", v.fits)
-        side.record(f"gpus.{v.gpu.name}.max_seconds", v.max_seconds, "s of audio")
-    focus = [v for dt in dtypes for v in verdicts(spec, seconds=seconds, dtype=dt, gpus=[gpu])]
-    for v in focus:
-        key = f"focus.{v.settings['dtype']}"
+    build = stack_for(torch_build).torch
+    side.record("torch.build", build.label)
+    side.record("torch.kind", build.kind)
+    runs = judge_all(spec, build, seconds=seconds, dtype="auto")
+    for r in runs:
+        v, key = r.memory, f"gpus.{r.gpu.name}"
+        side.record(f"{key}.memory_bytes", v.gpu.total_bytes, "bytes")
+        side.record(f"{key}.total_bytes", v.total_bytes, "bytes")
+        side.record(f"{key}.fits", v.fits)
+        side.record(f"{key}.max_seconds", v.max_seconds, "s of audio")
+        side.record(f"{key}.kernels", r.kernels.ok)
+        side.record(f"{key}.runs", r.runs)
+        if r.speed:
+            side.record(f"{key}.seconds_per_call", round(r.speed.seconds_per_call, 3), "s (predicted)")
+            side.record(f"{key}.rtf", round(r.speed.rtf, 4), "real-time factor (predicted)")
+    focus = [judge(spec, gpu, build, seconds=seconds, dtype=dt) for dt in dtypes]
+    for r in focus:
+        v, key = r.memory, f"focus.{r.memory.settings['dtype']}"
         side.record(f"{key}.total_bytes", v.total_bytes, "bytes")
         side.record(f"{key}.budget_bytes", v.budget_bytes, "bytes")
         side.record(f"{key}.fits", v.fits)
         side.record(f"{key}.max_seconds", v.max_seconds, "s of audio")
         side.record(f"{key}.limited_by", v.limited_by)
-    default = verdicts(spec, seconds=seconds, dtype="auto", gpus=[gpu])[0]
-    text = decide.gpu_sentence(default, seconds)
-    side.verdict("gpu", text, ok=default.fits)
-    side.answer("memory", text=text, gpu=default.gpu.name, dtype=default.settings["dtype"],
-                attn=default.settings["attn"], seconds=seconds, fits=default.fits, needs_bytes=default.total_bytes,
-                budget_bytes=default.budget_bytes, max_seconds=default.max_seconds, limited_by=default.limited_by)
+        side.record(f"{key}.runs", r.runs)
+    default = judge(spec, gpu, build, seconds=seconds, dtype="auto")
+    _record_answer(side, default, seconds)
     curves = gpu_curves(spec, gpu, dtypes=dtypes)
     for c in curves:
         key = f"curve.{c['settings']['dtype']}.{c['settings']['attn']}"
         side.record(f"{key}.max_seconds", c["max_seconds"], "s of audio")
         side.record(f"{key}.bytes", c["bytes"], "bytes")
         side.record(f"{key}.seconds", c["seconds"], "s of audio")
-    return SimpleNamespace(cards=cards, focus=focus, default=default, curves=curves)
+    knobs = knob_table(spec, gpu, seconds=seconds)
+    for row in knobs[1:]:
+        side.record(f"knobs.{row['knob']}.memory", row["memory"])
+        side.record(f"knobs.{row['knob']}.time", row["time"])
+    return SimpleNamespace(runs=runs, cards=[r.memory for r in runs], focus=focus, default=default, curves=curves,
+                           knobs=knobs, build=build)
+
+
+def _record_answer(side: Sidecar, r: Any, seconds: float) -> None:
+    """The answer card's GPU facts: runs (kernels AND driver AND memory), why not, the fix, speed, memory."""
+    v = r.memory
+    side.verdict("gpu", r.text, ok=r.runs)
+    fits = dict(gpu=v.gpu.name, dtype=v.settings["dtype"], attn=v.settings["attn"], seconds=seconds, fits=v.fits,
+                needs_bytes=v.total_bytes, budget_bytes=v.budget_bytes, max_seconds=v.max_seconds,
+                limited_by=v.limited_by)
+    side.answer("runs", text=r.text, gpu=v.gpu.name, runs=r.runs, reason=r.reason, torch=r.build.label,
+                kernels=r.kernels.ok, kernel_rule=r.kernels.rule, fix=r.fix.command if r.fix else None,
+                seconds_per_call=round(r.speed.seconds_per_call, 3) if r.speed else None,
+                rtf=round(r.speed.rtf, 4) if r.speed else None, fits=fits)
 
 
 def estimate_table(est: Any) -> Table:
@@ -525,26 +555,37 @@ def measured_result(side: Sidecar, est: Any, meas: Any) -> Table:
 
 
 def gpu_table(m: SimpleNamespace, gpu: str) -> Table:
-    rows = [{"GPU": v.gpu.name, "memory": f"{v.gpu.total_bytes / GIB:.1f} GiB", "cc": v.gpu.cc_str,
-             "dtype": v.settings["dtype"], "attention": v.settings["attn"],
-             "needs": f"{v.total_bytes / GIB:.2f} GiB", "usable": f"{v.budget_bytes / GIB:.2f} GiB",
-             "fits": v.fits, "longest call": f"{v.max_seconds:g} s",
-             "limited by": "memory" if v.limited_by == "memory" else "frame cap",
-             "rough time per call (fp32 rate)": v.speed} for v in m.cards]
+    marks = {True: "yes", False: "no", None: "?"}
+    rows = [{"GPU": r.gpu.name, "cc": r.gpu.cc_str,
+             "runs": marks[r.runs], "kernels": marks[r.kernels.ok], "dtype": r.memory.settings["dtype"],
+             "attention": r.memory.settings["attn"], "needs": f"{r.memory.total_bytes / GIB:.2f} GiB",
+             "usable": f"{r.memory.budget_bytes / GIB:.2f} GiB",
+             "longest call": f"{r.memory.max_seconds:g} s" + ("" if r.memory.limited_by == "memory" else " (cap)"),
+             "s per call (predicted)": f"{r.speed.seconds_per_call:.3g}" if r.speed else "-",
+             "RTF": f"{r.speed.rtf:.2g}" if r.speed else "-"} for r in m.runs]
 
     def style(row: dict, col: str, value: Any) -> str | None:
         css = "font-weight:bold;background-color:#fff3c4;" if row["GPU"] == gpu else ""
-        if col == "fits":
-            css += "color:#176a2c" if value else "color:#b00020"
+        if col in ("runs", "kernels"):
+            css += "color:#176a2c" if value in (True, "yes") else "color:#b00020" if value in (False, "no") else ""
         return css or None
 
     return Table(rows, style=style)
 
 
 def focus_text(m: SimpleNamespace, seconds: float) -> None:
-    for v in m.focus:
-        say(decide.gpu_sentence(v, seconds))
-        say(*[f"    fix: {f}" for f in v.fixes], *[f"    caveat: {c}" for c in v.caveats], indent=" " * 12)
+    say(f"torch judged: {m.build.describe()}")
+    for r in m.focus:
+        say(f"{'ok' if r.runs else 'NO' if r.runs is False else '??'}  {r.text}")
+        say(*[f"    fix: {f}" for f in r.memory.fixes], *[f"    caveat: {c}" for c in r.memory.caveats],
+            indent=" " * 12)
+
+
+def knob_table(m: SimpleNamespace) -> Table:
+    """What each knob costs on the target GPU (``f5lab.hardware.knobs``), against the default row."""
+    from f5lab.hardware.knobs import knob_rows_for_display
+
+    return Table(knob_rows_for_display(m.knobs))
 
 
 def curves_figure(side: Sidecar, m: SimpleNamespace) -> Any:

@@ -240,13 +240,15 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
                notebooks: Sequence[str] | None = None, lang: str = "en", normalize: bool = True,
                vocoder: str | os.PathLike | None = None, asr_model_dir: str | os.PathLike | None = None,
                asr_language: str | None = None, bases: Sequence[str | os.PathLike] | None = None,
+               torch_build: str | None = None,
                progress: bool = True, echo: Callable[[str], None] | None = None) -> Report:
     """Run the notebooks on ``checkpoint`` (None: the built-in full-scale demo) into ``out/<run-id>/``.
 
     ``config`` is the config the checkpoint is diagnosed against (the one a service tried; None:
     which config loads it, ``asked_config``); a checkpoint no shipped config builds gets its own,
     written into the run folder (``config_params``);
-    ``ref_audio``/``ref_text`` drive synthesis and the probe; ``gpu`` the memory verdicts;
+    ``ref_audio``/``ref_text`` drive synthesis and the probe; ``gpu`` the GPU verdicts, judged under
+    the installed torch or ``torch_build`` ("VERSION+BUILD", e.g. "2.6.0+cu124": the user's image);
     ``bases`` the base checkpoints lineage compares it with (None: f5-tts's in the local Hugging
     Face cache). ``lang``/``normalize``: the texts' language and whether they are normalised for
     it (the default sentence follows ``lang``); ``vocoder``: a local vocos/BigVGAN folder
@@ -269,6 +271,10 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     from f5lab.hardware.gpus import get_gpu
 
     get_gpu(gpu)  # an unknown card name: one line now, not a failed notebook later
+    if torch_build is not None:
+        from f5lab.hardware.stack import named_build
+
+        named_build(torch_build)  # a malformed or unpublished build: one line now
     if vocab is not None:
         from f5lab.files.vocab import read_vocab
 
@@ -298,7 +304,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         "asr": None if asr in (None, "none") else asr, "asr_model_dir": asr_choice.model_dir,
         "asr_language": asr_choice.language, "lang": lang, "normalize": normalize,
         "vocoder": str(Path(vocoder).resolve()) if vocoder else None, "device": device,
-        "work_dir": str(run_dir), "bases": bases,
+        "work_dir": str(run_dir), "bases": bases, "torch_build": torch_build,
         "demo": demo, **(DEMO_EXTRA if demo else {}),
     }
     params.update(config_params(checkpoint, params["config"], catalogue, params["vocab"], run_dir))
@@ -460,10 +466,11 @@ def build_summary(results: Sequence[NotebookResult], params: dict[str, Any] | No
 def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """The report's answer, from the facts the notebooks recorded (``Sidecar.answer``): what the
     checkpoint is; whether it loads under the config asked and under which it does; the one line
-    that fixes it; whether it fits the target GPU (dtype, attention, up to how many seconds and
-    what limits that); which base lineage says it descends from (the config it implies, before the
-    probe); the probe's verdict with its margin; what stays undecided. ``lines`` is the card, in
-    that order; a fact whose notebook did not run is absent."""
+    that fixes it; whether it runs on the target GPU (this torch's kernels for it, then memory:
+    dtype, attention, up to how many seconds and what limits that; the predicted seconds per call;
+    the install line when kernels are missing); which base lineage says it descends from (the
+    config it implies, before the probe); the probe's verdict with its margin; what stays
+    undecided. ``lines`` is the card, in that order; a fact whose notebook did not run is absent."""
     lines: list[dict[str, Any]] = []
     out: dict[str, Any] = {"checkpoint": Path(str(params.get("checkpoint", ""))).name or None,
                            "config_asked": params.get("config"), "gpu": params.get("gpu"), "lines": lines}
@@ -489,11 +496,11 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
             lines.append({"label": "remapped file", "text": f"{load['remapped']} ({human_bytes(load['remapped_bytes'])}), "
                           + ("verified: same weights, same outputs" if load.get("verified") else "NOT verified"),
                           "ok": bool(load.get("verified")), "href": load["remapped"]})
-    mem = facts.get("memory")
-    if mem:
-        out["fits"] = {k: mem.get(k) for k in ("gpu", "dtype", "attn", "seconds", "fits", "needs_bytes",
-                                               "budget_bytes", "max_seconds", "limited_by")}
-        lines.append({"label": "fits the GPU?", "text": mem["text"], "ok": mem["fits"]})
+    run = facts.get("runs")  # f5lab.hardware.runs.judge: kernels AND driver AND memory, with the speed
+    if run:
+        out["runs"] = {k: run.get(k) for k in ("gpu", "runs", "reason", "torch", "kernels", "kernel_rule", "fix",
+                                               "seconds_per_call", "rtf", "fits")}
+        lines.append({"label": "runs on the GPU?", "text": run["text"], "ok": run["runs"]})
     lineage = facts.get("lineage")
     if lineage:  # before the probe: the weights' origin decides where the shapes cannot
         out["lineage"] = {k: lineage.get(k) for k in ("decided", "config", "base", "distance", "next_distance",

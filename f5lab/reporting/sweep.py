@@ -304,7 +304,8 @@ def point_params(point: dict[str, Any], spec: SweepSpec, catalogue: str) -> dict
             "device": point["device"], "val_audio": [a for a, _ in spec.val_clips],
             "val_text": [t for _, t in spec.val_clips], "loss_samples": spec.loss_samples, "seed": spec.seed,
             "asr": spec.asr, "speaker": spec.speaker, "lang": spec.lang, "normalize": spec.normalize,
-            "vocoder": spec.vocoder, "asr_model_dir": spec.asr_model_dir, "asr_language": spec.asr_language}
+            "vocoder": spec.vocoder, "asr_model_dir": spec.asr_model_dir, "asr_language": spec.asr_language,
+            "torch_build": None}  # 03_memory: judge the installed torch
 
 
 class Hasher:

@@ -1,0 +1,161 @@
+"""On a CUDA machine: f5lab's memory estimate and speed prediction against the GPU, at full scale.
+
+One short script for a lent GPU (exit 2 with one line where torch sees none). With a full-scale
+F5TTS_Base checkpoint of random weights built in /tmp (removed at the end) it measures:
+
+1. peak memory of one ``CFM.sample`` step (the allocator's ``max_memory_allocated``) against
+   ``memory.estimate`` for fp32 and fp16 at 10 s and 30 s, on the attention kernel PyTorch picks;
+2. the same calls under a 4 GiB cap (``torch.cuda.set_per_process_memory_fraction``): whether each
+   fits, beside what the GTX 1050 Ti verdict predicts (the estimate against the 4 GiB card's budget);
+3. seconds per call: ``CFM.sample`` at NFE 16 and 32 for 10 s, fp32 and fp16, against
+   ``speed.predict`` with this card's catalogue rates (when the card is in the catalogue), so the
+   efficiency the paper's RTX 3090 figure gave can be checked here;
+4. ``f5lab synth --device cuda`` once (the CLI end to end on the GPU, NFE 16).
+
+Run: python benchmarks/bench_gpu.py [--json benchmarks/results/gpu.json] (a few minutes on a
+datacenter card; needs about 8 GB of GPU memory). Prints one table per part and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+GIB = 2**30
+CAP_BYTES = 4 * GIB
+
+
+def _memory_rows(model: Any, spec: Any, card: Any, dtype: str, cap: bool) -> list[dict[str, Any]]:
+    """Estimate vs measured allocator peak at 10 s and 30 s (one ODE step: every step has the same shapes)."""
+    import torch
+
+    from f5lab.hardware.memory import budget, compare, estimate, measure, resolve_attn
+
+    attn = resolve_attn("auto", card, dtype)
+    rows = []
+    for seconds in (10.0, 30.0):
+        est = estimate(spec, seconds, dtype=dtype, attn=attn, nfe=1, vocoder="none", device="cuda")
+        row: dict[str, Any] = {"dtype": dtype, "seconds": seconds, "attn": attn, "cap_bytes": CAP_BYTES if cap else None,
+                               "estimated_total_bytes": est.total_bytes}
+        try:
+            torch.cuda.empty_cache()
+            meas = measure(model, seconds, device="cuda", dtype=dtype, nfe=1, attn=attn)
+            row.update(compare(est, meas), fits=True)
+        except torch.cuda.OutOfMemoryError as exc:
+            row.update(fits=False, error=str(exc).splitlines()[0][:200])
+        if cap:  # what the 4 GB card's verdict says: the estimate (with the CUDA context) against its budget
+            from f5lab.hardware.gpus import get_gpu
+
+            row["gtx_1050_ti_predicts_fit"] = est.total_bytes <= budget(get_gpu("GTX 1050 Ti"))
+        rows.append(row)
+    return rows
+
+
+def _speed_rows(model: Any, spec: Any, card: Any, dtype: str) -> list[dict[str, Any]]:
+    from f5lab.hardware.memory import resolve_attn
+    from f5lab.hardware.speed import gpu_rates, measure_sampling, predict
+
+    attn = resolve_attn("auto", card, dtype)
+    rows = []
+    for nfe in (16, 32):
+        measured = measure_sampling(model, 10.0, nfe=nfe, device="cuda")
+        row: dict[str, Any] = {"dtype": dtype, "attn": attn, "nfe": nfe, "seconds": 10.0, "measured_s": measured}
+        if card.fp32_tflops:
+            p = predict(spec, 10.0, gpu_rates(card), nfe=nfe, dtype=dtype, attn=attn, vocoder="none").sampling_s
+            row.update(predicted_s=p, ratio=p / measured)
+        rows.append(row)
+    return rows
+
+
+def _one_dtype(path: Path, spec: Any, card: Any, dtype: str, total: int, doc: dict[str, Any]) -> None:
+    """Everything for one dtype with only that model on the GPU (the cap must see one model's weights)."""
+    import torch
+
+    from f5lab.hardware.memory import _load
+    from f5lab.hardware.speed import measure_sampling
+
+    model = _load(str(path), "F5TTS_Base", "cuda", dtype)
+    measure_sampling(model, 2.0, nfe=1, device="cuda")  # warm-up: cuBLAS workspaces and kernel selection
+    doc["memory"] += _memory_rows(model, spec, card, dtype, cap=False)
+    torch.cuda.set_per_process_memory_fraction(min(1.0, CAP_BYTES / total), 0)
+    try:
+        doc["memory_4gib_cap"] += _memory_rows(model, spec, card, dtype, cap=True)
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0, 0)
+    doc["speed"] += _speed_rows(model, spec, card, dtype)
+    del model
+    torch.cuda.empty_cache()
+
+
+def _synth_once(path: Path, out: Path) -> dict[str, Any]:
+    from f5lab.reporting.reports import DEMO_REF_TEXT, f5tts_example_audio
+
+    cmd = [sys.executable, "-m", "f5lab", "synth", str(path), "--ref-audio", str(f5tts_example_audio()),
+           "--ref-text", DEMO_REF_TEXT, "--text", "Hello from f5lab, on the GPU.", "--config", "F5TTS_Base",
+           "--device", "cuda", "--nfe", "16", "--out", str(out), "--json"]
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    row: dict[str, Any] = {"rc": done.returncode, "wall_s": time.perf_counter() - t0, "stderr": done.stderr[-400:]}
+    if done.returncode == 0:
+        rec = json.loads(done.stdout)
+        row.update(timings=rec.get("timings"), device=rec.get("model", {}).get("device"))
+    return row
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", dest="json_out", default=None, help="Write every figure here as JSON.")
+    args = ap.parse_args()
+
+    import torch
+
+    if not torch.cuda.is_available():
+        print(f"bench_gpu: no CUDA GPU here (torch {torch.__version__}, CUDA build {torch.version.cuda}); "
+              "nothing measured", file=sys.stderr)
+        return 2
+    from f5lab.hardware.gpus import gpu_from_device
+    from f5lab.hardware.runs import judge
+    from f5lab.hardware.stack import installed_build, measured_archs, with_measured
+    from f5lab.model.inspection import inspect_checkpoint
+    from f5lab.testing.fixtures import build_checkpoint
+
+    props = torch.cuda.get_device_properties(0)
+    card = gpu_from_device(props.name, props.total_memory, (props.major, props.minor))
+    build = with_measured(installed_build(), measured_archs())
+    folder = Path(tempfile.mkdtemp(prefix="f5lab-bench-gpu-", dir="/tmp"))
+    doc: dict[str, Any] = {"gpu": props.name, "catalogue": card.name, "cc": card.cc_str, "torch": build.label}
+    try:
+        path = build_checkpoint(folder / "f5tts_base_full.safetensors", config="F5TTS_Base", scale="full").path
+        spec = inspect_checkpoint(path).spec
+        doc["verdict"] = judge(spec, card, build).text
+        print(doc["verdict"])
+        doc.update(memory=[], memory_4gib_cap=[], speed=[])
+        for dtype in ("fp32", "fp16"):
+            _one_dtype(path, spec, card, dtype, props.total_memory, doc)
+        doc["synth"] = _synth_once(path, folder / "synth")
+        for part in ("memory", "memory_4gib_cap", "speed"):
+            print(f"-- {part}")
+            for row in doc[part]:
+                print("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+                                       if k in ("dtype", "seconds", "nfe", "attn", "fits", "allocated_rel_error",
+                                                "estimated_allocated_bytes", "measured_max_allocated_bytes",
+                                                "gtx_1050_ti_predicts_fit", "predicted_s", "measured_s", "ratio")))
+        print(f"-- synth --device cuda: rc {doc['synth']['rc']}, {doc['synth']['wall_s']:.1f} s")
+        if args.json_out:
+            Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json_out).write_text(json.dumps(doc, indent=2, default=str) + "\n")
+            print(f"wrote {args.json_out}")
+        return 0 if doc["synth"]["rc"] == 0 else 1
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
