@@ -137,6 +137,16 @@ def test_verdict_max_seconds_is_the_fit_boundary():
     assert any("Pascal" in c and "1/64" in c for c in v.caveats)
 
 
+def test_a_dtype_fix_keeps_the_forced_attention_path():
+    """--attn math --seconds 30 on the GTX 1050 Ti: the fp16 fix is fp16 WITH math attention (one
+    change at a time), which tops out near 32.7 s, not the efficient kernel's frame cap of 87.3 s."""
+    (v,) = verdicts(BASE, seconds=30, dtype="fp32", attn="math", gpus=["GTX 1050 Ti"])
+    (fix,) = [f for f in v.fixes if f.startswith("dtype fp16")]
+    (fp16_math,) = verdicts(BASE, seconds=30, dtype="fp16", attn="math", gpus=["GTX 1050 Ti"])
+    assert f"fits up to {fp16_math.max_seconds:g} s" in fix and 30 <= fp16_math.max_seconds < 40
+    assert "87.3" not in fix
+
+
 def test_verdict_defaults_follow_what_f5_tts_and_pytorch_pick():
     by_name = {v.gpu.name: v for v in verdicts(BASE, seconds=10, dtype="auto", gpus=["GTX 1050 Ti", "T4", "A100 80GB"])}
     assert by_name["GTX 1050 Ti"].settings["dtype"] == "fp32" and by_name["T4"].settings["dtype"] == "fp16"

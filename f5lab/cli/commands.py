@@ -747,7 +747,7 @@ def profile(path: str, gpus: tuple[str, ...], torch_spec: str | None, dtype: str
     first GPU's knob table (NFE, dtype, seconds per chunk, batch, CFG, attention kernel).
 
     \b
-    Example: the seed's question, a 4 GB Pascal card, fp16, 10 s per chunk:
+    Example: will a 4 GB Pascal card (GTX 1050 Ti) run it in fp16, 10 s per chunk?
       f5lab profile model.safetensors --gpu "GTX 1050 Ti" --dtype fp16 --seconds 10
       f5lab profile model.safetensors --gpu "GTX 1050 Ti" --torch 2.6.0+cu124
       f5lab profile model.safetensors --sweep --plot peak.png

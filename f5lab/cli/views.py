@@ -218,6 +218,11 @@ def show_matrix(rows: list[Any], path: str) -> None:
 
 
 # -- f5lab profile (memory) -----------------------------------------------------------------------------
+def _plain(x: float) -> str:
+    """3 significant digits without an exponent: 4921 s, not 4.92e+03."""
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
+
+
 def _gib(n: float) -> str:
     return f"{n / 2**30:.2f} GiB"
 
@@ -263,7 +268,7 @@ def show_verdicts(runs: list[Any]) -> None:
                   f"{v.settings['dtype']}, {v.settings['attn']}",
                   f"{v.total_bytes / 2**30:.2f} / {v.budget_bytes / 2**30:.2f} GiB" + ("" if v.fits else " [red]no[/red]"),
                   f"{v.max_seconds:g}" + ("*" if v.limited_by != "memory" else ""),
-                  f"{r.speed.seconds_per_call:.3g}" if r.speed else "-", f"{r.speed.rtf:.2g}" if r.speed else "-")
+                  _plain(r.speed.seconds_per_call) if r.speed else "-", _plain(r.speed.rtf) if r.speed else "-")
     out.print(t)
     for r in runs:
         if r.runs is not True:

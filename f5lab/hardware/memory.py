@@ -644,13 +644,15 @@ def verdicts(spec: ArchSpec, *, seconds: float = 10.0, dtype: str = "fp16", batc
         longest = max_seconds(spec, limit, **kw)
         out.append(Verdict(gpu=gpu, settings={"seconds": seconds, **kw}, total_bytes=est.total_bytes,
                            budget_bytes=limit, fits=fits, max_seconds=longest,
-                           fixes=[] if fits else _fixes(spec, gpu, seconds, kw, longest),
+                           fixes=[] if fits else _fixes(spec, gpu, seconds, kw, longest, forced=attn != "auto"),
                            caveats=_caveats(gpu, dt, path, attn)))
     return out
 
 
-def _fixes(spec: ArchSpec, gpu: GPU, seconds: float, kw: dict[str, Any], longest: float) -> list[str]:
-    """Single changes that make the call fit, cheapest for quality first."""
+def _fixes(spec: ArchSpec, gpu: GPU, seconds: float, kw: dict[str, Any], longest: float,
+           forced: bool = False) -> list[str]:
+    """Single changes that make the call fit, cheapest for quality first. One change at a time: with
+    the attention path ``forced`` (``--attn``), another dtype keeps that path."""
     limit, out = budget(gpu), []
 
     def fits_with(**change: Any) -> float:
@@ -664,7 +666,8 @@ def _fixes(spec: ArchSpec, gpu: GPU, seconds: float, kw: dict[str, Any], longest
         for dt in ("fp16", "bf16"):
             if dt == "bf16" and not gpu.bf16_native:
                 continue
-            if (s := fits_with(dtype=dt, attn=resolve_attn("auto", gpu, dt))) >= seconds:
+            path = kw["attn"] if forced else resolve_attn("auto", gpu, dt)
+            if (s := fits_with(dtype=dt, attn=path)) >= seconds:
                 slow = "" if gpu.fp16_fast or dt != "fp16" else " (memory only: fp16 is slow on this card)"
                 out.append(f"dtype {dt}: fits up to {s:g} s{slow}")
                 break
