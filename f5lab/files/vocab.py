@@ -60,11 +60,11 @@ def check_unique(tokens: list[str], path: str | Path | None) -> None:
                           "each token must have one line")
 
 
-def write_vocab(tokens: list[str], path: str | Path) -> Path:
-    """Write tokens one a line, the inverse of read_vocab."""
-    p = Path(path)
-    p.write_text("".join(t + "\n" for t in tokens), encoding="utf-8")
-    return p
+def write_vocab(tokens: list[str], path: str | Path, force: bool = False) -> Path:
+    """Write tokens one a line, the inverse of read_vocab (through f5lab.outputs: whole or not at all)."""
+    from f5lab import outputs
+
+    return outputs.write_text(path, "".join(t + "\n" for t in tokens), force=force)
 
 
 def vocab_sha256(path: str | Path) -> str:

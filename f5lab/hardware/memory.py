@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from f5lab.model.arch import ArchSpec
@@ -768,7 +769,7 @@ def gpu_curves(spec: ArchSpec, gpu: str | GPU, dtypes: Sequence[str] = ("fp32", 
     return out
 
 
-def plot_gpu_curves(curves: Sequence[dict], path: str | None = None) -> Any:
+def plot_gpu_curves(curves: Sequence[dict], path: str | None = None, force: bool = False) -> Any:
     """The figure of ``gpu_curves`` for one card: each curve labelled with its dtype and attention
     kernel (math dashed, marked "if forced" where the card would use another), the usable budget
     line the verdicts use, f5-tts's frame cap, and the longest call of each curve marked.
@@ -809,12 +810,12 @@ def plot_gpu_curves(curves: Sequence[dict], path: str | None = None) -> Any:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     if path:
-        fig.savefig(path, dpi=100, metadata={"Software": None})
+        save_png(fig, path, force=force)
     return fig
 
 
 def plot_sweep(data: dict[str, Any], gpus: Sequence[str] | None = ("GTX 1050 Ti", "RTX 2060", "RTX 3060", "T4"),
-               highlight: str | None = "GTX 1050 Ti", path: str | None = None) -> Any:
+               highlight: str | None = "GTX 1050 Ti", path: str | None = None, force: bool = False) -> Any:
     """A matplotlib Figure (Agg) of ``sweep`` data: GiB vs seconds per dtype, GPU memory as
     horizontal lines, ``highlight`` drawn bold red; saved as PNG (no metadata) when ``path``.
 
@@ -844,8 +845,17 @@ def plot_sweep(data: dict[str, Any], gpus: Sequence[str] | None = ("GTX 1050 Ti"
     ax.grid(alpha=0.3)
     fig.tight_layout()
     if path:
-        fig.savefig(path, dpi=100, metadata={"Software": None})
+        save_png(fig, path, force=force)
     return fig
+
+
+def save_png(fig: Any, path: str | os.PathLike, force: bool = False) -> Path:
+    """A figure as PNG (no software stamp) through f5lab.outputs: whole or not at all."""
+    from f5lab import outputs
+
+    with outputs.file(path, force=force) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    return Path(path)
 
 
 @dataclass
@@ -875,7 +885,7 @@ class Profile:
 def profile(path: str, *, gpus: Sequence[str] = (), dtype: str = "auto", seconds: float = 10.0,
             ref_seconds: float = 0.0, batch: int = 1, cfg: bool = True, attn: str = "auto", nfe: int = DEFAULT_NFE,
             vocoder: str = "vocos", with_sweep: bool = False, plot: str | None = None,
-            measure_on: str | None = None, config: str | None = None) -> Profile:
+            measure_on: str | None = None, config: str | None = None, force: bool = False) -> Profile:
     """Size one call of ``path`` on each GPU (the whole catalogue when ``gpus`` is empty) from its
     shapes alone; ``with_sweep``: peak vs 5-60 s; ``plot``: save the first GPU's figure (``gpu_curves``,
     the function its verdict uses); ``measure_on`` ("cpu"/"cuda"): load the weights, run one real call
@@ -894,7 +904,7 @@ def profile(path: str, *, gpus: Sequence[str] = (), dtype: str = "auto", seconds
     if plot:
         card = cards[0] if cards else get_gpu("GTX 1050 Ti")
         prof.curves = gpu_curves(spec, card, dtypes=("fp32", "fp16") if dtype == "auto" else (dtype,), **opts)
-        plot_gpu_curves(prof.curves, path=plot)
+        plot_gpu_curves(prof.curves, path=plot, force=force)
     if measure_on:
         kernel = first["attn"] if measure_on == "cuda" else ("math" if first["attn"] == "math" else "flash")
         prof.measurement = measure(path, seconds, device=measure_on, dtype=first["dtype"], cfg=cfg, batch=batch,

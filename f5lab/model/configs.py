@@ -392,23 +392,27 @@ def _scalar(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def write_config_file(text: str, path: str | os.PathLike, force: bool = False) -> Path:
-    """Write ``text`` to ``path``; replace only a file f5lab wrote itself (or any with ``force``)."""
+def write_config_file(text: str, path: str | os.PathLike, force: bool = False,
+                      inputs: tuple[str | os.PathLike, ...] = ()) -> Path:
+    """Write ``text`` to ``path``; replace only a file f5lab wrote itself (or any with ``force``),
+    never one of ``inputs`` (the checkpoint it describes)."""
+    from f5lab import outputs
+
     p = Path(path)
     if p.is_dir():
         raise ConfigError(f"{p}: is a directory; give the YAML file name (e.g. {p / 'my_model.yaml'})")
-    if p.exists() and not force:
-        try:
-            ours = p.read_text(encoding="utf-8").startswith(WRITTEN_MARK)
-        except (OSError, UnicodeDecodeError):
-            ours = False
-        if not ours:
-            raise ConfigError(f"{p}: exists and was not written by f5lab; give another path or pass --force")
     if not p.parent.is_dir():
         raise ConfigError(f"{p.parent}: no such directory for the config")
-    from f5lab.outputs import write_text_atomic
+    return outputs.write_text(p, text, force=force, inputs=inputs, replace_if=written_by_f5lab)
 
-    return write_text_atomic(p, text)
+
+def written_by_f5lab(path: Path) -> bool:
+    """A YAML ``inspect --write-config`` wrote (its first line says so): replaced without --force."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(WRITTEN_MARK)).decode("utf-8", "replace") == WRITTEN_MARK
+    except OSError:
+        return False
 
 
 def own_config_path(checkpoint: str | os.PathLike) -> Path:

@@ -127,5 +127,6 @@ def write_own_config(path: str | os.PathLike, out: str | os.PathLike, force: boo
     spec = infer_spec(ckpt.model_state().tensors, source=ckpt.path)
     beside = vocab_beside(ckpt.path, spec.text_embed_rows) if spec.text_embed_rows != DEFAULT_VOCAB_LINES + 1 else None
     entry, base, comments = config_for_spec(spec, str(out), str(beside.resolve()) if beside else None)
-    written = write_config_file(dump_config(entry, base, comments, source=Path(path).name), out, force=force)
+    written = write_config_file(dump_config(entry, base, comments, source=Path(path).name), out, force=force,
+                                inputs=(path,))
     return written, [f"{k}: {v}" for k, v in comments.items()]

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from f5lab.errors import TextError  # noqa: F401  (TextError lives in errors; cli imports it from here)
+from f5lab.errors import F5LabError, TextError  # noqa: F401  (TextError lives in errors; cli imports it from here)
 from f5lab.settings import MAX_SEED, SettingsError, check_float, check_int  # noqa: F401  (SettingsError re-exported)
 
 # f5-tts's inference defaults (utils_infer)
@@ -287,7 +287,7 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
                dtype: str | None = None, device: str = "cpu", vocoder: Any = None, out_dir: str | Path | None = None,
                cross_fade: float = CROSS_FADE_SECONDS, strict_text: bool = False, config: Any = None,
                vocab: str | None = None, probe: Any = None, catalogue: Any = None,
-               progress: bool = False) -> SynthResult:
+               progress: bool = False, force: bool = False) -> SynthResult:
     """Speak ``gen_text`` in the voice of ``ref_audio`` (transcript ``ref_text``) with ``model``.
 
     ``model``: a loaded CFM, or a checkpoint path (loaded with f5lab.compat.loading.load_model using
@@ -296,11 +296,13 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     ``(array, sr)``.
     ``duration``: total seconds, reference included (f5-tts's ``fix_duration``).
     ``vocoder``: an f5lab Vocoder, a local vocos/BigVGAN directory, or None for Griffin-Lim.
+    ``out_dir``: where the four files go (``OUTPUT_NAMES``); a previous run's are replaced only with
+    ``force``, and never the reference clip or any other input.
     Same seed and settings on the same machine give bit-identical audio.
     """
     from f5lab.speech.audio import prepare_reference
     from f5lab.hardware.devices import check_device
-    from f5lab.outputs import check_output_dir
+    from f5lab import outputs
     from f5lab.speech.vocoders import Vocoder, load_vocoder
 
     t_start = time.perf_counter()
@@ -313,8 +315,11 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
                    cross_fade=cross_fade)
     if isinstance(model, (str, Path)):
         check_device(device)
-    if out_dir is not None:
-        check_output_dir(out_dir)
+    inputs = tuple(str(x) for x in (model, ref_audio, vocab, vocoder) if isinstance(x, (str, Path)))
+    if out_dir is not None:  # an input among the outputs, or a previous run without force: refused now
+        outputs.check_output_dir(out_dir)
+        for name in OUTPUT_NAMES if Path(out_dir).is_dir() else ():
+            outputs.check_output_file(Path(out_dir) / name, force=force, inputs=outputs.Inputs(list(inputs)))
     if vocab is not None:
         from f5lab.files.vocab import read_vocab
 
@@ -341,6 +346,10 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
                                  cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration,
                                  device=device, cross_fade=cross_fade, progress=progress)
     t_done = time.perf_counter()
+    bad = int(np.count_nonzero(~np.isfinite(wav))) + int(np.count_nonzero(~np.isfinite(mel)))
+    if bad:
+        raise NonFiniteAudio(f"f5-tts produced {bad} non-finite values (NaN/inf) in the audio or mel; nothing "
+                             "written (lower --cfg, or synthesise in fp32)")
     settings = dict(nfe=nfe, cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration,
                     dtype=model_info["dtype"], device=device, cross_fade=cross_fade, target_rms=TARGET_RMS,
                     ode_method=cfm.odeint_kwargs.get("method", "euler"), max_chars=max_chars_for(
@@ -373,7 +382,7 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     }
     result = SynthResult(wav=wav, sample_rate=ref.sample_rate, mel=mel, record=record)
     if out_dir is not None:
-        write_outputs(result, out_dir)
+        write_outputs(result, out_dir, force=force, inputs=inputs)
     return result
 
 
@@ -431,26 +440,42 @@ def run_f5tts(cfm: Any, ref_wav: np.ndarray, sr: int, ref_text: str, chunks: lis
             {"sample": sampler.sample_seconds, "vocoder": timed.seconds, "steps": steps.steps})
 
 
-def write_outputs(result: SynthResult, out_dir: str | Path, stem: str = "synth") -> dict[str, str]:
-    """``<stem>.wav``, ``<stem>_mel.npy``, ``<stem>_mel.png`` and ``<stem>.json`` under ``out_dir``."""
+OUTPUT_NAMES = ("synth.wav", "synth_mel.npy", "synth_mel.png", "synth.json")  # what ``--out`` receives
+
+
+class NonFiniteAudio(F5LabError):
+    """f5-tts returned NaN or infinite samples: nothing is written (exit 1, a negative result)."""
+
+    exit_code = 1
+
+
+def write_outputs(result: SynthResult, out_dir: str | Path, stem: str = "synth", force: bool = False,
+                  inputs: tuple[Any, ...] = ()) -> dict[str, str]:
+    """``<stem>.wav``, ``<stem>_mel.npy``, ``<stem>_mel.png`` and ``<stem>.json`` under ``out_dir``, put
+    in place together once all four are complete (``f5lab.outputs.unit``): a signal or a full disk
+    leave the previous run's files whole. The record (written last) gives each file's size, which
+    ``compare`` checks before trusting the others."""
+    from f5lab import outputs
     from f5lab.speech.audio import write_wav
-    from f5lab.outputs import writing
 
     d = Path(out_dir)
     files = {"wav": d / f"{stem}.wav", "mel": d / f"{stem}_mel.npy", "mel_png": d / f"{stem}_mel.png",
              "record": d / f"{stem}.json"}
-    with writing(d):
-        d.mkdir(parents=True, exist_ok=True)
-        write_wav(files["wav"], result.wav, result.sample_rate)  # byte-stable: no PEAK chunk timestamp
-        np.save(files["mel"], result.mel)
-        save_mel_png(result.mel, files["mel_png"], title=result.record["vocoder"]["label"])
+    if not d.is_dir():
+        outputs.make_dirs(d)
+    with outputs.unit(list(files.values()), force=force, inputs=inputs):
+        write_wav(files["wav"], result.wav, result.sample_rate, force=force)  # byte-stable: no PEAK chunk
+        with outputs.file(files["mel"], force=force) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, result.mel)
+        save_mel_png(result.mel, files["mel_png"], title=result.record["vocoder"]["label"], force=force)
         result.files = {k: str(v) for k, v in files.items()}
         result.record["files"] = result.files
-        files["record"].write_text(json.dumps(result.record, indent=2, ensure_ascii=False), encoding="utf-8")
+        result.record["file_bytes"] = {k: outputs.pending_size(files[k]) for k in ("wav", "mel", "mel_png")}
+        outputs.write_text(files["record"], json.dumps(result.record, indent=2, ensure_ascii=False), force=force)
     return result.files
 
 
-def save_mel_png(mel: np.ndarray, path: str | Path, title: str = "") -> None:
+def save_mel_png(mel: np.ndarray, path: str | Path, title: str = "", force: bool = False) -> None:
     """The mel spectrogram as a picture (Agg, no software metadata so reruns are byte-stable)."""
     import matplotlib
 
@@ -465,5 +490,10 @@ def save_mel_png(mel: np.ndarray, path: str | Path, title: str = "") -> None:
         ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax)
     fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    from f5lab import outputs
+
+    try:
+        with outputs.file(path, force=force) as tmp:
+            fig.savefig(tmp, format="png", metadata={"Software": None})
+    finally:
+        plt.close(fig)
