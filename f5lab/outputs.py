@@ -39,7 +39,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, NewType, Sequence
 
 from f5lab.errors import F5LabError
 
@@ -51,6 +51,9 @@ ENDING_SIGNALS = ("SIGTERM", "SIGHUP")
 YOUNG_LOCK_S = 60.0  # an empty lock this young is being written by its owner
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
+
+
+Partial = NewType("Partial", Path)  # a path handed out by ``file``: the only kind a writer may be given
 
 
 class OutputError(F5LabError, OSError):
@@ -452,6 +455,9 @@ def _take_lock(final: Path) -> Path:
             parent = final.parent if str(final.parent) else Path(".")
             raise OutputError(exc.errno or errno.EACCES, f"{final}: cannot be created ({exc.strerror} in "
                                                          f"{parent}); choose another path") from None
+        s = current()
+        if s is not None:  # registered at once: a signal right after still finds it to remove
+            s.locks.append(lock)
         try:
             os.write(fd, f"{os.getpid()}\n".encode())
         finally:
@@ -492,9 +498,15 @@ class FolderClaim:
         for _attempt in range(1000):
             try:
                 os.mkdir(path)
+                if current() is not None:  # registered at once: a signal right after still finds it
+                    current().created.append(path)
                 break
             except FileExistsError:
                 state = folder_state(path)
+                if auto_suffix and state != "missing" and not (state == "complete" and not any(path.iterdir())):
+                    n += 1  # a name of the clock, taken (another run started in the same second): the next
+                    path = base.with_name(f"{base.name}-{n}")
+                    continue
                 if state.startswith("busy"):
                     raise OutputError(errno.EBUSY, f"{path}: being written by another f5lab run "
                                                    f"({state.split(':', 1)[1]}); wait for it or choose another "
@@ -630,6 +642,8 @@ class Session:
         self.files: dict[str, FileClaim] = {}
         self.folders: list[FolderClaim] = []
         self.made: list[Path] = []  # output folders this session created (removed again if left empty)
+        self.locks: list[Path] = []  # every lock taken, as soon as it exists
+        self.created: list[Path] = []  # every folder result made, as soon as it exists
         self.notes: list[str] = []
 
     def _allowed(self, path: Path) -> None:
@@ -688,6 +702,12 @@ class Session:
         for folder in reversed(self.folders):
             if not ok:
                 folder.abort()
+        for path in self.created:  # made, but a signal came before its claim was recorded
+            if not ok and path.is_dir() and (_read_pid(path / INCOMPLETE) == os.getpid() or not any(path.iterdir())):
+                _remove(path)
+        for lock in self.locks:
+            if lock.exists() and _read_pid(lock) == os.getpid():
+                lock.unlink(missing_ok=True)
         for p in self.made:  # deepest first: an output folder left empty is removed again
             if not ok or not any(p.iterdir()):
                 with contextlib.suppress(OSError):
@@ -811,10 +831,7 @@ def exclusive(path: str | os.PathLike, what: str = "folder") -> Iterator[None]:
     p = Path(path)
     if not p.parent.is_dir():
         make_dirs(p.parent)
-    try:
-        lock = _take_lock(p)
-    except OutputError as exc:
-        raise OutputError(exc.errno, str(exc).replace("being written", f"being written (this {what})")) from None
+    lock = _take_lock(p)
     try:
         yield
     finally:

@@ -195,16 +195,17 @@ def test_f5tts_own_loader_accepts_the_written_config(which, request):
         assert yaml.safe_load(cfg.read_text())["model"]["tokenizer_path"] == str(fx.vocab_path.resolve())
 
 
-def test_write_config_refuses_to_replace_a_file_it_did_not_write(tmp_path, custom):
+def test_write_config_replaces_a_file_only_with_force(tmp_path, custom):
     fx, _ = custom
     mine = tmp_path / "mine.yaml"
     mine.write_text("model: {}\n")
     result = run("inspect", fx.path, "--write-config", mine)
-    assert result.exit_code == 2 and "was not written by f5lab" in result.output
+    assert result.exit_code == 2 and "exists; pass --force" in result.output
     assert mine.read_text() == "model: {}\n"
     ok = run("inspect", fx.path, "--write-config", tmp_path / "w.yaml")
-    again = run("inspect", fx.path, "--write-config", tmp_path / "w.yaml")  # its own file: replaced
-    assert ok.exit_code == 0 and again.exit_code == 0, again.output
+    again = run("inspect", fx.path, "--write-config", tmp_path / "w.yaml")  # its own file too: it may hold edits
+    forced = run("inspect", fx.path, "--write-config", tmp_path / "w.yaml", "--force")
+    assert ok.exit_code == 0 and again.exit_code == 2 and forced.exit_code == 0, again.output
 
 
 def test_inspect_ranks_a_config_file_beside_the_shipped_ones(custom):

@@ -114,11 +114,11 @@ def main() -> None:
               "format) beside the installed ones.")
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
-@click.option("--write-config", "write_config", type=OutFile(replace_if="f5lab.model.configs:written_by_f5lab"),
-              default=None,
+@click.option("--write-config", "write_config", type=OutFile(), default=None,
               help="Write a complete f5-tts config for PATH here (shape facts from the file, the rest from the "
                    "closest shipped config; a comment on each value shapes cannot decide).")
-@click.option("--force", is_flag=True, help="With --write-config: replace a YAML f5lab did not write.")
+@click.option("--force", is_flag=True, help="With --write-config: replace an existing file (once the new one is "
+              "complete; never PATH).")
 @friendly_errors
 def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs: str, write_config: str | None,
             force: bool) -> None:

@@ -22,11 +22,10 @@ declarations.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import click
 
@@ -108,15 +107,13 @@ def _value_problem(param: click.Parameter, item: Any) -> str | None:
 class OutFile(click.Path):
     """A file the command writes. ``force``: the flag that allows replacing an existing one;
     ``skip``: a flag under which nothing is written (``--dry-run``); ``companions``: files written
-    beside it in the same unit (``{stem}``/``{name}`` filled in); ``replace_if``: a predicate
-    ("module:function") saying an existing file may be replaced without ``force`` (f5lab's own)."""
+    beside it in the same unit (``{stem}``/``{name}`` filled in)."""
 
     f5lab_output = "file"
 
-    def __init__(self, force: str | None = "force", skip: str | None = None, companions: tuple[str, ...] = (),
-                 replace_if: str | None = None) -> None:
+    def __init__(self, force: str | None = "force", skip: str | None = None, companions: tuple[str, ...] = ()) -> None:
         super().__init__(dir_okay=False, path_type=str)
-        self.force, self.skip, self.companions, self.replace_if = force, skip, companions, replace_if
+        self.force, self.skip, self.companions = force, skip, companions
 
 
 class OutDir(click.Path):
@@ -137,13 +134,6 @@ def declared_outputs(command: click.Command) -> list[click.Parameter]:
 
 def _flag(ctx: click.Context, name: str | None) -> bool:
     return bool(name and ctx.params.get(name))
-
-
-def _resolve(ref: str | None) -> Callable[[Path], bool] | None:
-    if not ref:
-        return None
-    module, _, name = ref.partition(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def _inputs(ctx: click.Context) -> list[str]:
@@ -190,13 +180,13 @@ def guarded(ctx: click.Context | None) -> Iterator[Any]:
         force = force or _flag(ctx, kind.force)
         if kind.f5lab_output == "file":
             declared.files += [Path(value), *companion_paths(value, kind.companions)]
-            files.append((Path(value), _flag(ctx, kind.force), _resolve(kind.replace_if)))
+            files.append((Path(value), _flag(ctx, kind.force)))
         else:
             declared.folders.append(Path(value))
             dirs.append((Path(value), _flag(ctx, kind.force), kind.files))
     with outputs.session(_inputs(ctx), force=False, declared=declared) as s:
-        for path, forced, replace_if in files:  # before any work: refused now, or ours until the end
-            s.claim_file(path, force=forced, replace_if=replace_if)
+        for path, forced in files:  # before any work: refused now, or ours until the end
+            s.claim_file(path, force=forced)
         for path, forced, names in dirs:
             outputs.check_output_dir(path)
             if names:  # a fixed set of files: the folder is made now (removed again if left empty)

@@ -35,6 +35,7 @@ from f5lab.model.arch import ConfigEntry, compare, infer_spec, rank_configs
 from f5lab.model.configs import entry_metadata, resolve_config, write_config_fix
 from f5lab.files.checkpoint import (EMA_DICT, FLOAT_DTYPES, ROOT, USER_DTYPES, Checkpoint, ModelState, TensorInfo,
                               open_checkpoint, read_safetensors_layout, torch_dtype)
+from f5lab.outputs import Partial
 from f5lab.errors import ConfigError, F5LabError
 
 TEXT_EMBED = "transformer.text_embed.text_embed.weight"
@@ -381,7 +382,7 @@ def execute_plan(plan: RemapPlan, dst: str | os.PathLike, force: bool = False, p
     return dst
 
 
-def _write_file(plan: RemapPlan, tmp: Path, fsync: bool, source_sha256: str | None, progress: bool) -> None:
+def _write_file(plan: RemapPlan, tmp: Partial, fsync: bool, source_sha256: str | None, progress: bool) -> None:
     """The plan's bytes into ``tmp``: header with a placeholder hash, tensors, final header."""
     with open(tmp, "wb", buffering=0) as out:  # tmp: a claim's partial; unbuffered: copy_file_range shares it
         given = {"f5lab_source_sha256_given": "true"} if source_sha256 else {}

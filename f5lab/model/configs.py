@@ -394,8 +394,8 @@ def _scalar(value: Any) -> str:
 
 def write_config_file(text: str, path: str | os.PathLike, force: bool = False,
                       inputs: tuple[str | os.PathLike, ...] = ()) -> Path:
-    """Write ``text`` to ``path``; replace only a file f5lab wrote itself (or any with ``force``),
-    never one of ``inputs`` (the checkpoint it describes)."""
+    """Write ``text`` to ``path``: an existing file is replaced only with ``force`` (a YAML one wrote
+    may since hold one's own edits), never one of ``inputs`` (the checkpoint it describes)."""
     from f5lab import outputs
 
     p = Path(path)
@@ -403,16 +403,7 @@ def write_config_file(text: str, path: str | os.PathLike, force: bool = False,
         raise ConfigError(f"{p}: is a directory; give the YAML file name (e.g. {p / 'my_model.yaml'})")
     if not p.parent.is_dir():
         raise ConfigError(f"{p.parent}: no such directory for the config")
-    return outputs.write_text(p, text, force=force, inputs=inputs, replace_if=written_by_f5lab)
-
-
-def written_by_f5lab(path: Path) -> bool:
-    """A YAML ``inspect --write-config`` wrote (its first line says so): replaced without --force."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(len(WRITTEN_MARK)).decode("utf-8", "replace") == WRITTEN_MARK
-    except OSError:
-        return False
+    return outputs.write_text(p, text, force=force, inputs=inputs)
 
 
 def own_config_path(checkpoint: str | os.PathLike) -> Path:

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from f5lab.model.arch import ConfigEntry, get_config, shipped_configs, tiny_catalogue, tiny_entry  # noqa: F401
 from f5lab.errors import ConfigError
+from f5lab.outputs import Partial
 from f5lab.files.vocab import read_vocab, write_vocab
 
 LAYOUTS = {
@@ -160,13 +161,13 @@ def _ema_dict(sd: dict[str, Any], step: int, prefix: str = "ema_model.") -> dict
     return {"initted": torch.tensor(True), "step": torch.tensor(step), **_prefixed(sd, prefix)}
 
 
-def _save_safetensors(path: Path, sd: dict[str, Any]) -> None:
+def _save_safetensors(path: Partial, sd: dict[str, Any]) -> None:
     from safetensors.torch import save_file
 
     save_file(sd, str(path), metadata={"format": "pt"})
 
 
-def _save_pt(path: Path, obj: dict[str, Any]) -> None:
+def _save_pt(path: Partial, obj: dict[str, Any]) -> None:
     import torch
 
     torch.save(obj, str(path))
