@@ -111,7 +111,17 @@ BAD = {
                   "  arch: {dim: 96, depth: 3, heads: 3, ff_mult: 2}\n",
                   r"model\.tokenizer_path 'nowhere/vocab\.txt' does not exist"),
     "mel_type": ("model:\n  backbone: DiT\n  arch: {dim: 96, depth: 3, heads: 3, ff_mult: 2}\n"
-                 "  mel_spec: {mel_spec_type: hifigan}\n", r"model\.mel_spec\.mel_spec_type is 'hifigan'"),
+                 "  mel_spec: {mel_spec_type: hifigan}\n", r"model\.mel_spec\.mel_spec_type 'hifigan' is not one of vocos"),
+    # issue 16: a typo'd mel_spec key was rated "exact", then crashed three commands
+    "mel_typo": ("model:\n  backbone: DiT\n  arch: {dim: 96, depth: 3, heads: 3, ff_mult: 2}\n"
+                 "  mel_spec: {n_mel_channel: 100}\n", r"model\.mel_spec\.n_mel_channel is not a setting of f5-tts's MelSpec"),
+    "negative": ("model:\n  backbone: DiT\n  arch: {dim: -96, depth: 3, heads: 3, ff_mult: 2}\n",
+                 r"model\.arch\.dim is -96; expected a positive integer"),
+    # issue 16: a 5000-deep YAML was a RecursionError; a 470-byte alias bomb took 52 s and 770 MB
+    "deep": ("model: " + "[" * 5000 + "]" * 5000 + "\n", r"YAML nested deeper than 64 levels"),
+    "alias_bomb": ("".join(f"{a}: &{a} [" + ", ".join([f"*{p}" if p else "x"] * 9) + "]\n"
+                           for p, a in zip([""] + list("abcdefgh"), "abcdefghi")) + "model: {backbone: DiT}\n",
+                   r"YAML aliases expand .*alias bomb"),
     "list": ("- model\n- arch\n", r"the YAML is list, not a mapping"),
     "empty": ("", r"the YAML is empty, not a mapping"),
     "no_model": ("datasets: {name: x}\n", r"no 'model' mapping"),

@@ -194,20 +194,15 @@ def load_sweep_file(path: str | os.PathLike, **overrides: Any) -> SweepSpec:
     device, refs ([{audio, text}]) or ref_audio + ref_text, gen_text, val ([{audio, text}]),
     seed, loss_samples, asr, speaker, configs, name.
     """
-    import yaml
+    from f5lab.model.configs import load_yaml
+    from f5lab.schemas import validate
 
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SweepError(f"{path}: not a readable YAML sweep file ({str(exc).splitlines()[0]})") from None
+    data = load_yaml(path, "sweep")
     if not isinstance(data, dict) or "checkpoints" not in data:
         raise SweepError(f"{path}: a sweep file needs a 'checkpoints' key (folder, glob or list)")
-    known = {"checkpoints", "config", "nfe", "dtype", "device", "refs", "ref_audio", "ref_text", "gen_text", "val",
-             "seed", "loss_samples", "asr", "speaker", "configs", "name"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise SweepError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    data = validate(sweep_file_schema(), data, path, error=SweepError, explain=_explain_sweep).model_dump(
+        exclude_unset=True)
     base = path.parent
 
     def here(p: str) -> str:
@@ -227,6 +222,62 @@ def load_sweep_file(path: str | os.PathLike, **overrides: Any) -> SweepSpec:
         spec.grid["ref"] = [(here(r["audio"]), str(r["text"])) for r in refs]
         check_spec(spec)
     return spec
+
+
+SWEEP_KEYS = ("checkpoints", "config", "nfe", "dtype", "device", "refs", "ref_audio", "ref_text", "gen_text", "val",
+              "seed", "loss_samples", "asr", "speaker", "configs", "name")
+
+
+@functools.lru_cache(maxsize=1)
+def sweep_file_schema() -> Any:
+    """What each key of a sweep file holds (pydantic): an axis is a value or a non-empty list of them."""
+    from typing import Annotated, Literal, Union
+
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from f5lab.settings import MAX_SEED
+
+    Text = Annotated[str, Field(min_length=1)]
+    Nfe = Annotated[int, Field(ge=1, le=1000)]
+    Dtype = Literal["fp32", "fp16", "bf16"]
+    Device = Literal["cpu", "cuda"]
+
+    def axis(kind: Any) -> Any:
+        return Union[kind, Annotated[list[kind], Field(min_length=1)]]
+
+    class Clip(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        audio: Text
+        text: Text
+
+    class SweepFile(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        checkpoints: axis(Text)
+        config: axis(Union[Text, None]) | None = None
+        nfe: axis(Nfe) = 32
+        dtype: axis(Dtype) = "fp32"
+        device: axis(Device) = "cpu"
+        refs: Annotated[list[Clip], Field(min_length=1)] | None = None
+        ref_audio: Text | None = None
+        ref_text: Text | None = None
+        gen_text: axis(Text) | None = None
+        val: list[Clip] | None = None
+        seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
+        loss_samples: Annotated[int, Field(ge=1, le=10_000)] = 4
+        asr: Literal["pocketsphinx", "none"] | None | Literal[False] = None
+        speaker: Literal["resemblyzer"] | None = None
+        configs: Literal["auto", "shipped", "tiny"] = "auto"
+        name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[\w.-]+$")] | None = None
+
+    return SweepFile
+
+
+def _explain_sweep(err: dict[str, Any], key: str) -> str | None:
+    from f5lab.schemas import describe
+
+    if err["type"] == "extra_forbidden":
+        return f"unknown key(s) {key}; known: {', '.join(SWEEP_KEYS)}"
+    return describe(err, key)
 
 
 def make_points(spec: SweepSpec) -> list[dict[str, Any]]:

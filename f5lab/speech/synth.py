@@ -39,7 +39,11 @@ F5_TRANSLATE = str.maketrans({";": ",", "“": '"', "”": '"', "‘": "'", "’
 
 MAX_NFE = 1000  # f5-tts uses 16-32; beyond this a typo is likelier than a wish
 MAX_SPEED = 10.0  # f5-tts's own UI offers 0.3-2.0
-MAX_DURATION_S = 600.0  # every chunk gets this many seconds (f5-tts's fix_duration)
+MAX_DURATION_S = 600.0  # f5-tts's fix_duration, shared out between the chunks
+MAX_CFG = 10.0  # f5-tts uses 2; 1e30 overflowed to an all-NaN wav
+SWAY_RANGE = (-1.0, 1.75)  # t + s(cos(pi t / 2) - 1 + t) increases on [0, 1] only for -1 <= s <= 1 / (pi/2 - 1)
+HOP, SAMPLE_RATE = 256, 24000
+FRAME_CAP = 8192  # f5-tts's DiT holds text positions for 8192 frames (87.4 s) per call: beyond, a RuntimeError
 
 
 def check_settings(*, nfe: int = 32, cfg_strength: float = 2.0, sway: float | None = -1.0, speed: float = 1.0,
@@ -54,9 +58,9 @@ def check_settings(*, nfe: int = 32, cfg_strength: float = 2.0, sway: float | No
     """
     check_int("nfe", nfe, 1, MAX_NFE)
     check_int("seed", seed, 0, MAX_SEED)
-    check_float("cfg_strength", cfg_strength, "--cfg", low=0.0)
-    if sway is not None:
-        check_float("sway", sway, "--sway")
+    check_float("cfg_strength", cfg_strength, "--cfg", low=0.0, high=MAX_CFG)
+    if sway is not None:  # beyond this range torchdiffeq's time grid stops increasing: an AssertionError
+        check_float("sway", sway, "--sway", low=SWAY_RANGE[0], high=SWAY_RANGE[1])
     check_float("speed", speed, "--speed", low=0.0, high=MAX_SPEED, low_open=True)
     check_float("cross_fade", cross_fade, "cross_fade", low=0.0)
     if duration is not None:
@@ -138,6 +142,71 @@ def chunk(gen_text: str, ref_text: str, ref_seconds: float, speed: float = 1.0) 
     from f5_tts.infer.utils_infer import chunk_text
 
     return chunk_text(gen_text, max_chars=max(1, max_chars_for(ref_text, ref_seconds, speed)))
+
+
+def call_frames(chunks: list[str], ref_text: str, ref_frames: int, speed: float, duration: float | None,
+                cross_fade: float = CROSS_FADE_SECONDS) -> list[int]:
+    """The frames (reference included) of each call ``infer_batch_process`` makes for ``chunks``:
+    its duration rule (UTF-8 byte ratio, speed 0.3 under 10 bytes, ``fix_duration`` shared out by
+    bytes between chunks), computed before any model is loaded."""
+    ref = ref_text + " " if len(ref_text[-1].encode("utf-8")) == 1 else ref_text  # as it appends one
+    ref_bytes = len(ref.encode("utf-8"))
+    sizes = [len(c.encode("utf-8")) for c in chunks]
+    if duration is not None:
+        ref_sec = ref_frames * HOP / SAMPLE_RATE
+        if len(chunks) > 1:
+            share = duration - ref_sec + cross_fade * (len(chunks) - 1)
+            return [int((ref_sec + share * n / sum(sizes)) * SAMPLE_RATE / HOP) for n in sizes]
+        return [int(duration * SAMPLE_RATE / HOP)]
+    return [ref_frames + int(ref_frames / ref_bytes * n / (0.3 if n < 10 else speed)) for n in sizes]
+
+
+def plan_chunks(gen_text: str, ref_text: str, ref_frames: int, speed: float = 1.0, duration: float | None = None,
+                cross_fade: float = CROSS_FADE_SECONDS) -> list[str]:
+    """f5-tts's chunks, split further wherever a call would pass its 8192-frame cap (as its chunker
+    means ``max_chars`` to be a maximum: a sentence longer than a chunk, or a slow ``speed``, would
+    otherwise crash it after the model loaded). Split at the space nearest a chunk's middle, or
+    between characters in a text without spaces. Refused in one line naming the option when even a
+    single word is too long for one call, or when ``duration`` leaves a chunk no frame to speak."""
+    ref_seconds = ref_frames * HOP / SAMPLE_RATE
+    chunks = chunk(gen_text, ref_text, ref_seconds, speed)
+    if not chunks:
+        raise TextError("the text to speak splits into no chunk f5-tts can say (only spaces or punctuation?)")
+    option = "--duration" if duration is not None else "--speed"
+    for _ in range(4 * len(gen_text.encode("utf-8")) + 8):
+        frames = call_frames(chunks, ref_text, ref_frames, speed, duration, cross_fade)
+        over = [i for i, f in enumerate(frames) if f > FRAME_CAP]
+        if not over:
+            break
+        i = over[0]
+        halves = _split(chunks[i])
+        if halves is None:
+            raise SettingsError(f"{option}: the call for {chunks[i][:40]!r} needs {frames[i]} frames, over f5-tts's "
+                                f"cap of {FRAME_CAP} ({FRAME_CAP * HOP / SAMPLE_RATE:.1f} s with the "
+                                f"{ref_seconds:.1f} s reference) and it cannot be split further; "
+                                + ("give a shorter --duration or a longer text" if duration is not None
+                                   else "give a faster --speed or a shorter reference clip"))
+        chunks[i:i + 1] = halves
+    empty = [c for c, f in zip(chunks, call_frames(chunks, ref_text, ref_frames, speed, duration, cross_fade))
+             if f - ref_frames < 2]
+    if empty:
+        raise SettingsError(f"--duration {duration:g} s leaves {empty[0][:30]!r} under 2 frames to speak after the "
+                            f"{ref_seconds:.1f} s reference ({len(chunks)} chunk(s)); give a longer --duration")
+    return chunks
+
+
+def _split(text: str) -> list[str] | None:
+    """Two halves of a chunk: at the space nearest the middle, else between characters (a text without
+    spaces, such as Chinese); None for a single character."""
+    words = text.split()
+    if len(words) > 1:
+        middle = len(text) / 2
+        cuts = [i for i, c in enumerate(text) if c.isspace()]
+        cut = min(cuts, key=lambda i: abs(i - middle))
+        return [text[:cut].strip(), text[cut:].strip()]
+    if len(text) > 1:
+        return [text[:len(text) // 2], text[len(text) // 2:]]
+    return None
 
 
 def normalise_ref_text(ref_text: str) -> str:
@@ -326,6 +395,9 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
         read_vocab(vocab)  # a broken vocab file: one line now, not after the model is built
     ref = prepare_reference(ref_audio)  # before the model: a bad clip should not cost a 1.3 GB load
     check_settings(nfe=nfe, duration=duration, ref_seconds=ref.seconds, seed=seed)
+    ref_text_used = normalise_ref_text(ref_text)
+    # the calls f5-tts will make, within its frame cap, before the model loads
+    chunks = plan_chunks(gen_text, ref_text_used, len(ref.wav) // HOP, speed, duration, cross_fade)
     t_ref = time.perf_counter()
     if probe is True:  # decide an ambiguous config by probe on this very reference clip
         from f5lab.speech.probe import ProbeHook
@@ -339,8 +411,6 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     unknown = text_report(cfm, ref_text, gen_text, strict_text)
     voc = vocoder if isinstance(vocoder, Vocoder) else load_vocoder(vocoder, device=device,
                                                                     mel_spec_type=mel_spec_type(cfm))
-    ref_text_used = normalise_ref_text(ref_text)
-    chunks = chunk(gen_text, ref_text_used, ref.seconds, speed)
     t_prepared = time.perf_counter()
     wav, mel, timing = run_f5tts(cfm, ref.wav, ref.sample_rate, ref_text_used, chunks, voc, nfe=nfe,
                                  cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration,
