@@ -398,8 +398,8 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
               "used: a name or the path of a YAML in f5-tts's format. [default: E2TTS_Base]")
 @click.option("--ref-audio", type=click.Path(dir_okay=False, path_type=str),
               help="Reference clip for synthesis and the probe. [default: f5-tts's basic_ref_en.wav]")
-@click.option("--ref-text", type=Text(), help="Transcript of --ref-audio (give both or neither).")
-@click.option("--gen-text", type=Text(), default=None, help="Text to synthesise. [default: a short sentence]")
+@click.option("--ref-text", type=Text(allow_empty=False), help="Transcript of --ref-audio (give both or neither).")
+@click.option("--gen-text", type=Text(allow_empty=False), default=None, help="Text to synthesise. [default: a short sentence]")
 @click.option("--gpu", default="GTX 1050 Ti", show_default=True, help="GPU the memory verdicts highlight.")
 @click.option("--nfe", type=click.IntRange(1, 1000), default=None, help="Flow-matching steps for synthesis. [default: 32, "
               "f5-tts's own; the demo uses 4 to stay quick on a CPU]")
@@ -415,7 +415,7 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
               help="Where synthesis, the probe and the measurement run (auto: the GPU if torch sees one).")
 @click.option("--out", default="reports", show_default=True, type=OutDir(),
               help="Folder that receives <run-id>/.")
-@click.option("--run-id", type=Text(max_bytes=120), default=None,
+@click.option("--run-id", type=Text(max_bytes=120, allow_empty=False), default=None,
               help="Name of the run folder (refused if taken). [default: UTC date-time, -2, -3... if taken]")
 @click.option("--notebook", "notebooks", multiple=True, help="Run only this notebook (repeatable), "
               "e.g. --notebook 01_inspect.")
@@ -463,11 +463,11 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--ref-audio", type=click.Path(dir_okay=False, path_type=str),
               help="Reference clip for synthesis and speaker similarity. [default: f5-tts's basic_ref_en.wav]")
-@click.option("--ref-text", type=Text(), help="Transcript of --ref-audio (give both or neither).")
-@click.option("--gen-text", multiple=True, type=Text(), help="Text to synthesise (repeatable: a grid axis).")
+@click.option("--ref-text", type=Text(allow_empty=False), help="Transcript of --ref-audio (give both or neither).")
+@click.option("--gen-text", multiple=True, type=Text(allow_empty=False), help="Text to synthesise (repeatable: a grid axis).")
 @click.option("--val-audio", multiple=True, type=click.Path(dir_okay=False, path_type=str),
               help="Held-out clip for the validation loss (repeatable). [default: the reference clip]")
-@click.option("--val-text", multiple=True, type=Text(), help="Transcript of each --val-audio, in order.")
+@click.option("--val-text", multiple=True, type=Text(allow_empty=False), help="Transcript of each --val-audio, in order.")
 @click.option("--config", multiple=True, help="Config the checkpoints were trained under (repeatable: an axis). "
               "[default: the shapes decide, or the behavioural probe]")
 @click.option("--nfe", multiple=True, type=click.IntRange(1, 1000),
@@ -492,7 +492,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
               "[default: sweep_point; 01_inspect / 03_memory run once per architecture]")
 @click.option("--out", default="reports", show_default=True, type=OutDir(),
               help="Folder that receives <sweep-id>/.")
-@click.option("--sweep-id", type=Text(max_bytes=120), default=None, help="Name of the sweep folder. [default: <name>-<hash of the "
+@click.option("--sweep-id", type=Text(max_bytes=120, allow_empty=False), default=None, help="Name of the sweep folder. [default: <name>-<hash of the "
               "points>, so re-running the same sweep resumes it]")
 @click.option("--no-compare", is_flag=True, help="Skip the 05_sweep comparison notebook.")
 @friendly_errors
@@ -634,8 +634,8 @@ def _catalogue(configs: str) -> Any:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--ref-audio", required=True, type=click.Path(path_type=str),
               help="Reference clip (wav/flac/ogg/mp3); resampled to 24 kHz mono, clipped to ~12 s like f5-tts.")
-@click.option("--ref-text", type=Text(), default=None, help="Transcript of --ref-audio (or use --asr).")
-@click.option("--text", "gen_text", type=Text(), default=None, help="Text to speak.")
+@click.option("--ref-text", type=Text(allow_empty=False), default=None, help="Transcript of --ref-audio (or use --asr).")
+@click.option("--text", "gen_text", type=Text(allow_empty=False), default=None, help="Text to speak.")
 @click.option("--text-file", type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="Read the text to speak from a UTF-8 file (long texts are chunked and cross-faded).")
 @click.option("--out", default="synth_out", show_default=True,
@@ -732,7 +732,7 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--ref-audio", required=True, type=click.Path(path_type=str), help="Reference clip (real speech).")
-@click.option("--ref-text", required=True, type=Text(), help="Its transcript.")
+@click.option("--ref-text", required=True, type=Text(allow_empty=False), help="Its transcript.")
 @click.option("--candidate", "candidates", multiple=True,
               help="Config to try (repeatable). [default: every config the shapes fit]")
 @click.option("--samples", type=click.IntRange(1, 10_000), default=8, show_default=True,

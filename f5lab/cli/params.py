@@ -60,7 +60,7 @@ class Text(click.ParamType):
         if problem:
             self.fail(problem, param, ctx)
         if not self.allow_empty and not str(value).strip():
-            self.fail("is empty", param, ctx)
+            self.fail("is empty (or only spaces)", param, ctx)
         return value
 
 

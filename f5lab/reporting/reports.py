@@ -113,7 +113,7 @@ def select_notebooks(folder: Path, wanted: Sequence[str] | None) -> list[str]:
     names = list(wanted or [n for n in NOTEBOOKS if (folder / f"{n}.ipynb").exists()])
     unknown = [n for n in names if n not in NOTEBOOKS or not (folder / f"{n}.ipynb").exists()]
     if unknown:
-        raise ReportError(f"unknown notebook(s) {', '.join(unknown)}; known: {', '.join(NOTEBOOKS)}")
+        raise ReportError(f"--notebook {', '.join(repr(n) for n in unknown)}: unknown; known: {', '.join(NOTEBOOKS)}")
     return names
 
 

@@ -376,9 +376,9 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
 
     t_start = time.perf_counter()
     if not gen_text or not gen_text.strip():
-        raise TextError("the text to speak is empty")
+        raise TextError("the text to speak (--text) is empty")
     if not ref_text or not ref_text.strip():
-        raise TextError("the reference transcript is empty: give the words spoken in the reference audio "
+        raise TextError("the reference transcript (--ref-text) is empty: give the words spoken in the reference audio "
                         "(or transcribe it with f5lab.speech.quality.get_asr)")
     check_settings(nfe=nfe, cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration,
                    cross_fade=cross_fade)
@@ -467,7 +467,7 @@ def text_report(cfm: Any, ref_text: str, gen_text: str, strict: bool) -> list[Un
     missing = {u.char for u in unknown if u.where == "gen_text"}
     spoken = {c for c in gen_text if not c.isspace()}
     if spoken and spoken <= missing:
-        raise TextError("no character of the text to speak is in the vocabulary (f5-tts would read it all as "
+        raise TextError("no character of the text to speak (--text) is in the vocabulary (f5-tts would read it all as "
                         f"spaces): {''.join(sorted(spoken))[:40]!r}; pass the checkpoint's vocab.txt (--vocab) "
                         "or write the text in its script")
     if unknown:
