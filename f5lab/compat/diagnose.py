@@ -371,8 +371,12 @@ def ambiguity_findings(spec: ArchSpec, catalogue: Mapping[str, ConfigEntry]) -> 
 # -- explain a captured error text -----------------------------------------------------------------------
 _MARKERS = re.compile(r"(Missing key\(?s?\)?(?: in state_dict)?:?|Unexpected key\(?s?\)?(?: in state_dict)?:?|"
                       r"size mismatch)", re.I)
-_SIZE = re.compile(r"size mismatch(?: for)?\s+([\w.]+):?[^\[]*?\[([\d,\s]+)\][^\[]*?\[([\d,\s]+)\]", re.I)
-_KEY = re.compile(r"[A-Za-z_][\w]*(?:\.(?:[\w]+|\*))+")
+# Linear in the text, whatever it holds (a long dot-less token after "Missing key(s)" made the old
+# patterns quadratic: 200 KB took 262 s): keys start only at a word's start and nothing backtracks
+# (possessive quantifiers), and the words between a key and its shapes are bounded.
+_SIZE = re.compile(r"size mismatch(?: for)?\s++([\w.]++):?[^\[]{0,400}+\[([\d,\s]++)\][^\[]{0,400}+\[([\d,\s]++)\]",
+                   re.I)
+_KEY = re.compile(r"(?<![\w.*])[A-Za-z_]\w*+(?:\.(?:\w++|\*))++")
 
 
 @dataclass
@@ -428,7 +432,7 @@ def _depth_of(keys: list[str]) -> int | None:
     return max(idx) + 1 if idx else None
 
 
-MAX_ERROR_TEXT = 50_000_000
+MAX_ERROR_TEXT = 8 * 2**20  # a load_state_dict error for a 5 GB trainer file is ~200 KB
 
 
 def read_error_text(path: str | os.PathLike) -> str:

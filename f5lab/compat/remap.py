@@ -82,6 +82,7 @@ class VocabPlan:
     dropped: list[str]
     init: str  # key of ROW_INITS
     row_map: list[int | None] = field(repr=False)  # new row -> old row, None = initialise
+    notes: list[str] = field(default_factory=list)  # how f5-tts reads the files (a BOM)
 
     def summary(self) -> str:
         return (f"{self.shared} shared tokens keep their trained rows ({self.moved} at a new index), "
@@ -178,7 +179,7 @@ def plan_remap(src: str | os.PathLike | Checkpoint, config: str | ConfigEntry, v
     dropped = [{"key": k, "reason": _drop_reason(k)} for k in state.dropped]
     dropped += [{"key": c, "reason": "not used for inference"} for c in ckpt.other_containers]
     dropped += [{"key": s, "reason": "the other state dict"} for s in ckpt.state_dicts if s != state.source]
-    notes = []
+    notes = list(vocab.notes) if vocab else []
     if vocab is None and rows != len(_default_tokens()) + 1:
         notes.append(f"{rows} embedding rows: loading needs the fine-tune's {rows - 1}-line vocab.txt")
     return RemapPlan(src=str(ckpt.path), src_format=ckpt.format, config=entry.name, source_dict=state.source,
@@ -271,10 +272,13 @@ def _plan_vocab(rows: int, vocab_from: str | None, vocab_to: str | None, init: s
         raise RemapError(f"{vocab_to}: shares no token with {vocab_from or 'the default vocab.txt'} "
                          f"({len(new)} vs {len(old)} tokens): every row would be new, nothing trained would be "
                          "kept; check that --vocab-to is a vocab.txt of the same script/language")
+    from f5lab.files.vocab import vocab_notes
+
     return VocabPlan(vocab_from=vocab_from, vocab_to=str(vocab_to),
                      sha256_from=vocab_sha256(vocab_from or default_vocab_path()), sha256_to=vocab_sha256(vocab_to),
                      shared=diff.shared, moved=diff.moved, added=diff.added, dropped=diff.dropped, init=init,
-                     row_map=row_mapping(old, new))
+                     row_map=row_mapping(old, new),
+                     notes=vocab_notes(old, vocab_from or default_vocab_path()) + vocab_notes(new, vocab_to))
 
 
 def _read_order(ckpt: Checkpoint, state: ModelState) -> list[str]:

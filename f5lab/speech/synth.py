@@ -463,6 +463,9 @@ def text_report(cfm: Any, ref_text: str, gen_text: str, strict: bool) -> list[Un
     tokens = model_vocab(cfm)
     if tokens is None:  # a model without a vocab map tokenises utf-8 bytes: nothing is unknown
         return []
+    from f5lab.files.vocab import effective
+
+    tokens = effective(tokens)  # a BOM'd token 0 still stands for what follows the BOM
     unknown = check_text(ref_text, tokens, "ref_text") + check_text(gen_text, tokens, "gen_text")
     missing = {u.char for u in unknown if u.where == "gen_text"}
     spoken = {c for c in gen_text if not c.isspace()}
