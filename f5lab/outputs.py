@@ -323,7 +323,8 @@ def _is_write_failure(exc: BaseException) -> bool:
     """safetensors' SafetensorError (raised while serialising to the file) and torch.save's
     stream-writer errors; anything else is a bug and keeps its traceback."""
     text = str(exc)
-    return type(exc).__name__ == "SafetensorError" or "PytorchStreamWriter" in text or "file write failed" in text
+    return type(exc).__name__ == "SafetensorError" or any(
+        t in text for t in ("PytorchStreamWriter", "file write failed", "inline_container"))  # torch.save's zip writer
 
 
 def _first_line(exc: BaseException) -> str:

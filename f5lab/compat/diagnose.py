@@ -432,7 +432,7 @@ def _depth_of(keys: list[str]) -> int | None:
     return max(idx) + 1 if idx else None
 
 
-MAX_ERROR_TEXT = 8 * 2**20  # a load_state_dict error for a 5 GB trainer file is ~200 KB
+MAX_ERROR_TEXT = 2 * 2**20  # a load_state_dict error listing every key of a 5 GB trainer file is ~200 KB
 
 
 def read_error_text(path: str | os.PathLike) -> str:
@@ -464,7 +464,12 @@ def read_error_text(path: str | os.PathLike) -> str:
 
 
 def explain_load_error(text: str, catalogue: Mapping[str, ConfigEntry] | None = None) -> Diagnosis:
-    """Explain a failed ``load_state_dict`` from its text alone (no checkpoint at hand)."""
+    """Explain a failed ``load_state_dict`` from its text alone (no checkpoint at hand), in time
+    linear in the text (at most MAX_ERROR_TEXT characters)."""
+    if len(text) > MAX_ERROR_TEXT:
+        from f5lab.errors import ConfigError
+
+        raise ConfigError(f"{len(text):,} characters is not the text of a load error (at most {MAX_ERROR_TEXT:,})")
     catalogue = shipped_configs() if catalogue is None else catalogue
     err = parse_load_error(text)
     findings: list[Finding] = []

@@ -51,10 +51,13 @@ TORCH_DTYPES = {"float64": "F64", "float32": "F32", "float16": "F16", "bfloat16"
                 "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "uint16": "U16", "uint32": "U32",
                 "uint64": "U64"}
 MAX_PICKLE_BYTES = 512 * 2**20  # data.pkl of a 5 GB trainer file is well under 1 MB
-# what data.pkl may cost, proportional to what the archive holds: a state dict's pickle is a few
-# hundred bytes per storage (name, shape, stride, dtype); beyond this budget it is refused unread
-PICKLE_BASE_BYTES = 1 << 20
+# what data.pkl may cost, proportional to what the archive holds: a state dict's pickle is ~100
+# bytes per storage (name, shape, stride, dtype: 43 KB for a trainer file's 422 storages), and a
+# storage holds bytes; beyond this budget it is refused unread (a 195 KB file whose data.pkl
+# inflated to 200 MB of one opcode made inspect peak at 3.3 GB)
+PICKLE_BASE_BYTES = 256 * 1024
 PICKLE_BYTES_PER_RECORD = 4096
+STORAGE_BYTES_PER_PICKLE_BYTE = 16
 ZIP_BASE_RECORDS = 4096  # zip entries: a state dict has one per storage; bounded before zipfile reads them
 ZIP_BYTES_PER_RECORD = 4096
 LEGACY_MAGIC = bytes.fromhex("6cfc9c46f9206aa85019")  # torch's MAGIC_NUMBER, as a pickled long
@@ -304,8 +307,9 @@ def _records(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> t
             f"a zip archive without {prefix}/data.pkl"
         raise CheckpointError(f"{path}: not a torch checkpoint ({what})")
     storage = f"{prefix}/data/"
-    records = sum(1 for n in names if n.startswith(storage))
-    budget = pickle_budget(records)
+    stored = [i for n, i in names.items() if n.startswith(storage)]
+    budget = pickle_budget(len(stored), sum(i.compress_size for i in stored))
+    records = len(stored)
     if pkl.file_size > budget:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({prefix}/data.pkl holds {pkl.file_size:,} "
                               f"bytes for {records} tensor storage(s); a state dict's takes a few hundred per "
@@ -319,9 +323,11 @@ def _records(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> t
     return prefix, byteorder, zf.read(pkl), sizes
 
 
-def pickle_budget(records: int) -> int:
-    """Bytes of data.pkl f5lab reads for an archive of ``records`` storages."""
-    return min(MAX_PICKLE_BYTES, PICKLE_BASE_BYTES + PICKLE_BYTES_PER_RECORD * records)
+def pickle_budget(records: int, stored_bytes: int) -> int:
+    """Bytes of data.pkl f5lab reads for an archive of ``records`` storages holding ``stored_bytes``
+    (as stored in the zip: compressing zeros buys no budget)."""
+    per_record = min(PICKLE_BYTES_PER_RECORD * records, stored_bytes // STORAGE_BYTES_PER_PICKLE_BYTE)
+    return min(MAX_PICKLE_BYTES, PICKLE_BASE_BYTES + per_record)
 
 
 def check_entry_count(path: Path) -> None:

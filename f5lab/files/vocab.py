@@ -11,6 +11,7 @@ from typing import Any
 from f5lab.errors import ConfigError
 
 DEFAULT_VOCAB_LINES = 2545  # lines of f5-tts's infer/examples/vocab.txt
+MAX_VOCAB_BYTES = 2 * 2**20  # f5-tts's vocab.txt is 11 KB; the largest extension seen (5934 tokens) ~60 KB
 
 
 def f5_tts_root() -> Path:
@@ -43,6 +44,10 @@ def read_vocab(path: str | Path | None = None) -> list[str]:
         raise ConfigError(f"{p}: is a directory, not a vocab file (give its vocab.txt)")
     if not p.is_file():
         raise ConfigError(f"{p}: vocab file not found")
+    size = p.stat().st_size
+    if size > MAX_VOCAB_BYTES:
+        raise ConfigError(f"{p}: {size:,} bytes is not a vocab.txt (one token a line; f5lab reads at most "
+                          f"{MAX_VOCAB_BYTES:,})")
     try:
         with open(p, encoding="utf-8") as fh:
             tokens = [line[:-1] for line in fh]

@@ -329,7 +329,8 @@ def _now(pattern: str = "%Y-%m-%d") -> str:
 
 
 # -- reading YAML with a budget ----------------------------------------------------------------------------
-MAX_YAML_BYTES = 16 * 2**20  # a config or sweep file is kilobytes
+MAX_YAML_BYTES = 256 * 1024  # a config or sweep file is kilobytes (f5-tts's: 2 KB)
+MAX_YAML_NODES = 20_000  # nodes written (f5-tts's configs: ~100); PyYAML spends ~0.5 KB on each
 MAX_YAML_DEPTH = 64  # f5-tts's configs nest 4 deep
 YAML_NODE_BUDGET = 10_000  # nodes after alias expansion: this many, plus ...
 YAML_NODES_PER_NODE = 64  # ... this many per node written: anchors reused, never a billion laughs
@@ -371,9 +372,13 @@ def _bounded_loader() -> type:
     class Loader(yaml.SafeLoader):
         source = "YAML"
         depth = 0
+        nodes = 0
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             self.depth += 1
+            self.nodes += 1
+            if self.nodes > MAX_YAML_NODES:
+                raise ConfigError(f"{self.source}: more than {MAX_YAML_NODES:,} YAML values; not a file f5lab reads")
             if self.depth > MAX_YAML_DEPTH:
                 mark = self.peek_event().start_mark
                 raise ConfigError(f"{self.source}: YAML nested deeper than {MAX_YAML_DEPTH} levels (line "
