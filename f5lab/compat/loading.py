@@ -494,6 +494,14 @@ def _fp32_weights(ckpt: Checkpoint, state: Any, names: Mapping[str, str]) -> dic
     import torch
 
     out, later = {}, []
+    ranges = _byte_ranges(ckpt, state)
+    if ranges is not None:  # .safetensors: decided from the header, so no tensor is touched to decide
+        width = {n: torch_dtype(state.tensors[n].dtype) for n in names}
+        views = [n for n in names if width[n] == torch.float32 and ranges[n][0] % WEIGHT_ALIGNMENT == 0]
+        later = [(n, tuple(state.tensors[n].shape), width[n]) for n in names if n not in set(views)]
+        out = {names[n]: view for n, view in ckpt.iter_tensors(state, views)}
+        out.update(_copied(ckpt, state, names, later))
+        return out
     for name, view in ckpt.iter_tensors(state, list(names)):
         if (view.is_floating_point() and view.dtype != torch.float32) or view.data_ptr() % WEIGHT_ALIGNMENT \
                 or not view.is_contiguous():
