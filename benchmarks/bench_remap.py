@@ -67,26 +67,36 @@ def warm(path: Path) -> None:
             pass
 
 
+EXPORT_CHILD = r"""
+import json, sys
+from safetensors import safe_open
+from safetensors.torch import save_file
+from f5lab.files.checkpoint import read_safetensors_layout
+with safe_open(sys.argv[1], framework="pt") as fh:
+    sd = {k: fh.get_tensor(k).clone() for k in fh.keys()}
+best = (-1, 0)
+for pad in range(8):
+    save_file(sd, sys.argv[2], metadata={"format": "pt", "note": "pruned" + "." * pad})
+    _, _, layout = read_safetensors_layout(sys.argv[2])
+    unaligned = sum(1 for b, _ in layout.offsets.values() if (layout.data_start + b) % 64)
+    best = max(best, (unaligned, pad))
+    if unaligned > 0.9 * len(sd):
+        break
+else:
+    save_file(sd, sys.argv[2], metadata={"format": "pt", "note": "pruned" + "." * best[1]})
+print(json.dumps({"unaligned": best[0], "total": len(sd)}))
+"""
+
+
 def pruned_export(src: Path, out: Path) -> tuple[Path, int, int]:
     """SRC's tensors written by safetensors.save_file with 'ema_model.' keys, as a pruning script
     writes them, with a metadata note sized so that most tensors lie off the 64-byte alignment
-    (the layout of the pt-BR user's file). Returns the file, its unaligned and total tensor counts."""
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
-    from f5lab.files.checkpoint import read_safetensors_layout
-
-    with safe_open(str(src), framework="pt") as fh:
-        sd = {k: fh.get_tensor(k).clone() for k in fh.keys()}
-    best = (out, -1, len(sd))
-    for pad in range(8):
-        save_file(sd, str(out), metadata={"format": "pt", "note": "pruned" + "." * pad})
-        _, _, layout = read_safetensors_layout(out)
-        unaligned = sum(1 for b, _ in layout.offsets.values() if (layout.data_start + b) % 64)
-        if unaligned > 0.9 * len(sd):
-            return out, unaligned, len(sd)
-        best = max(best, (out, unaligned, len(sd)), key=lambda x: x[1])
-    return best
+    (the layout of the pt-BR user's file). Written by a child process: this one stays small, since
+    a child forked from it would start with its resident set (wait4 reports the maximum).
+    Returns the file, its unaligned and total tensor counts."""
+    done = json.loads(subprocess.run([sys.executable, "-c", EXPORT_CHILD, str(src), str(out)], capture_output=True,
+                                     text=True, check=True).stdout)
+    return out, done["unaligned"], done["total"]
 
 
 def measure_verify(layouts: dict[str, tuple[Path, Path]], repeats: int) -> dict:
@@ -127,8 +137,9 @@ def print_verify(v: dict, repeats: int) -> None:
     imp = v["import"]
     walls = ", ".join(f"{r['wall_s']:.2f}" for r in v["runs"]["import"])
     print(f"verify, best of {repeats} (fresh processes, alternating):")
-    print(f"  {'python -c \"import f5_tts.model\"':44s} {imp['best_wall_s']:6.2f} s wall, {imp['best_cpu_s']:5.2f} s "
-          f"CPU, peak RSS {imp['peak_rss_bytes'] / mb:5.0f} MB  (runs: {walls})")
+    label = 'python -c "import f5_tts.model"'
+    print(f"  {label:44s} {imp['best_wall_s']:6.2f} s wall, {imp['best_cpu_s']:5.2f} s CPU, peak RSS "
+          f"{imp['peak_rss_bytes'] / mb:5.0f} MB  (runs: {walls})")
     for name, r in v["layouts"].items():
         walls = ", ".join(f"{x['wall_s']:.2f}" for x in v["runs"][name])
         print(f"  {'f5lab verify, ' + name:44s} {r['best_wall_s']:6.2f} s wall, {r['best_cpu_s']:5.2f} s CPU, peak RSS "
