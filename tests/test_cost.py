@@ -12,15 +12,12 @@ issue, 195 KB of pickle took inspect to 3.3 GB and 200 KB of error text took dia
 from __future__ import annotations
 
 import io
-import json
 import struct
 import time
 import tracemalloc
 import zipfile
-from pathlib import Path
 from typing import Any, Callable
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import struct
 import time
@@ -24,7 +23,6 @@ import torch
 from click.testing import CliRunner
 
 from f5lab.cli.commands import main
-from f5lab.errors import F5LabError
 from f5lab.model.arch import f5_tts_root
 from tests._forkrun import ForkRunner
 from tests.test_outputs import FAKE_NOTEBOOKS

@@ -17,7 +17,6 @@ range). Report and sweep run with their notebook runner replaced (``tests/test_o
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -45,9 +44,10 @@ NOT_DRAWN = {("demo-checkpoint", "scale"): ["full"],  # a 1.35 GB build
 
 
 def base_argv(command: str, c: dict[str, str], out: Path) -> list[str]:
-    """A valid, cheap run of ``command``: positionals first (in declaration order), then options."""
+    """A valid, cheap run of ``command``: positionals first (in declaration order), then options.
+    A new command adds its own here (``test_every_command_has_a_cheap_valid_run`` asks for it)."""
     common = {"tiny": ["--configs", "tiny"]}
-    return {
+    runs = {
         "inspect": [c["good"]],
         "demo-checkpoint": [str(out / "d.safetensors")],
         "demo": [],
@@ -65,7 +65,15 @@ def base_argv(command: str, c: dict[str, str], out: Path) -> list[str]:
         "probe": [c["good"], "--ref-audio", c["ref"], "--ref-text", "Hello there.", *common["tiny"], "--samples", "1",
                   "--candidate", "F5TTS_Base"],
         "compare": [c["record"], c["record"]],
-    }[command]
+    }
+    if command not in runs:
+        pytest.fail(f"no cheap valid run of `f5lab {command}` in tests/test_params.py base_argv: add one, so that "
+                    "its parameters are fuzzed from their declarations")
+    return runs[command]
+
+
+BASES = {"inspect", "demo-checkpoint", "demo", "diagnose", "remap", "verify", "matrix", "report", "sweep", "profile",
+         "synth", "probe", "compare"}
 
 
 @pytest.fixture(scope="module")
@@ -180,12 +188,14 @@ def names_the_option(line: str, param: click.Parameter, value: str) -> bool:
     return any(n and n in line for n in names) or (value and (value[:40] in line or Path(value).name[:40] in line))
 
 
-PARAMS = [(name, p) for name, cmd in main.commands.items() for p in cmd.params if not getattr(p, "is_flag", False)]
+PARAMS = [(name, p) for name, cmd in main.commands.items() if name in BASES for p in cmd.params
+          if not getattr(p, "is_flag", False)]
+ALL_PARAMS = [(name, p) for name, cmd in main.commands.items() for p in cmd.params]
 
 
 def test_every_number_has_a_declared_range():
     """A number option without a range would take 1e300 or 2**64 to the work; declare it."""
-    loose = [f"{name} {p.name}" for name, p in PARAMS
+    loose = [f"{name} {p.name}" for name, p in ALL_PARAMS
              if p.type in (click.INT, click.FLOAT) or isinstance(p.type, (click.types.IntParamType,
                                                                           click.types.FloatParamType))
              and not isinstance(p.type, (click.IntRange, click.FloatRange))]
