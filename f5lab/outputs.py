@@ -186,7 +186,10 @@ def _refuse_input(out: Path, inputs: Inputs) -> None:
 def _check_name(p: Path) -> None:
     if not p.name or p.name in (".", ".."):
         raise OutputError(errno.EISDIR, f"{p}: is a directory; give the output file name")
-    limit = name_limit(p.parent if p.parent.is_dir() else Path("."))
+    try:
+        limit = name_limit(p.parent if p.parent.is_dir() else Path("."))
+    except OSError:
+        limit = NAME_MAX
     if len(os.fsencode(p.name)) > limit:
         raise OutputError(errno.ENAMETOOLONG, f"{p.name[:60]}...: file name of {len(os.fsencode(p.name))} bytes, "
                                               f"over the file system's limit of {limit}; choose a shorter name")
@@ -199,6 +202,8 @@ def check_output_file(path: str | os.PathLike, force: bool = False, inputs: Inpu
     p = Path(path)
     if inputs is not None:
         _refuse_input(p, inputs)
+    if len(os.fsencode(p.name)) > NAME_MAX:
+        _check_name(p)  # before any stat: a name past the limit is ENAMETOOLONG to every call
     if p.is_dir():
         raise OutputError(errno.EISDIR, f"{p}: is a directory; give the output file name")
     _check_name(p)

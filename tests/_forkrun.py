@@ -169,5 +169,8 @@ class ForkRunner:
         return self.start(argv, **kw).wait(timeout)
 
     def close(self) -> None:
+        import shutil
+
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -436,3 +436,17 @@ def test_sigterm_leaves_the_old_output_whole_and_no_partial(name, case, point, c
                                    and any(after[k] != before[k] for k in after)), (after, before)
     else:
         assert after == before, (after, before)
+
+
+def test_partial_and_lock_names_stay_within_the_name_limit(tmp_path):
+    """A 250-byte output name (legal) would make a 275-byte partial name (ENAMETOOLONG): hashed."""
+    final = tmp_path / ("n" * 246 + ".wav")
+    assert len(final.name.encode()) == 250
+    with outputs.file(final) as tmp:
+        assert len(tmp.name.encode()) <= 255 and tmp.suffix == ".wav"
+        assert len(outputs.lock_of(final).name.encode()) <= 255
+        tmp.write_bytes(b"RIFF")
+    assert final.read_bytes() == b"RIFF" and sorted(p.name for p in tmp_path.iterdir()) == [final.name]
+    with pytest.raises(outputs.OutputError, match="over the file system's limit"):
+        with outputs.file(tmp_path / ("n" * 300)):
+            pass
