@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from f5lab.cli.commands import main
 from f5lab.model.arch import f5_tts_root
 from tests._forkrun import ForkRunner
-from tests.test_outputs import FAKE_NOTEBOOKS
+from tests.test_outputs import FAKE_DEFS
 
 REF_WAV = f5_tts_root() / "infer" / "examples" / "basic" / "basic_ref_en.wav"
 REF_TEXT = "Some call me nature, others call me mother nature."
@@ -98,7 +98,7 @@ def test_a_full_disk_under_demo_checkpoint_force_keeps_the_old_file(tmp_path):
 
 def test_a_run_id_left_by_a_killed_report_starts_again(good, tmp_path, monkeypatch):
     scope: dict = {}
-    exec(FAKE_NOTEBOOKS, scope)
+    exec(FAKE_DEFS, scope)
     import f5lab.reporting.reports as R
 
     monkeypatch.setattr(R, "execute", scope["_fake_execute"])
@@ -120,7 +120,7 @@ def test_a_run_id_left_by_a_killed_report_starts_again(good, tmp_path, monkeypat
 
 def test_a_resumed_sweep_rechecks_the_outputs_not_only_done_json(good, tmp_path, monkeypatch):
     scope: dict = {}
-    exec(FAKE_NOTEBOOKS, scope)
+    exec(FAKE_DEFS, scope)
     import f5lab.reporting.reports as R
     import f5lab.reporting.sweep as S
 

@@ -49,7 +49,7 @@ REF_TEXT = "Some call me nature, others call me mother nature."
 OUTPUT_LIKE = re.compile(r"^(out|outdir|output.*|dst|dest.*|plot|.*write.*|save.*|dump.*|export.*)$")
 CACHE_WRITERS = {"demo"}  # write only into f5lab's cache (tested below through $F5LAB_CACHE)
 
-FAKE_NOTEBOOKS = '''
+FAKE_DEFS = '''
 import json
 import f5lab.reporting.reports as _R, f5lab.reporting.sweep as _S
 from f5lab import outputs as _o
@@ -67,11 +67,12 @@ def _inline_submit(units, workers, scheduler, progress):
     for u in units:
         _S.run_unit(asdict(u))
     return 0
-
+'''
+FAKE_NOTEBOOKS = FAKE_DEFS + """
 _R.execute = _fake_execute
 _R.ensure_kernel = lambda: None
 _S.submit_all = _inline_submit
-'''
+"""  # a child's prelude; in this process the fakes are monkeypatched (fake_notebooks), never assigned
 
 
 def pause(target: str, when: str = "before", seconds: float = 60.0) -> str:
@@ -207,7 +208,7 @@ def forks():
 def fake_notebooks(monkeypatch):
     """The in-process twin of FAKE_NOTEBOOKS."""
     scope: dict = {}
-    exec(FAKE_NOTEBOOKS, scope)
+    exec(FAKE_DEFS, scope)
     import f5lab.reporting.reports as R
     import f5lab.reporting.sweep as S
 

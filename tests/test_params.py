@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from f5lab.cli.commands import main
 from f5lab.model.arch import f5_tts_root
-from tests.test_outputs import FAKE_NOTEBOOKS
+from tests.test_outputs import FAKE_DEFS
 
 REF_WAV = f5_tts_root() / "infer" / "examples" / "basic" / "basic_ref_en.wav"
 REF_TEXT = "Some call me nature, others call me mother nature."
@@ -104,7 +104,7 @@ def corpus(tmp_path_factory) -> dict[str, str]:
 def cheap_runs(tmp_path_factory):
     """Report and sweep without notebooks, the demo tiny and in its own cache."""
     scope: dict[str, Any] = {}
-    exec(FAKE_NOTEBOOKS, scope)
+    exec(FAKE_DEFS, scope)
     import f5lab.reporting.reports as R
     import f5lab.reporting.sweep as S
     import f5lab.testing.demo as demo
