@@ -523,7 +523,8 @@ def test_a_signal_mid_remap_leaves_no_partial_file(make_fixture, tmp_path, sig):
     try:
         line = proc.stdout.readline()  # --json: nothing else is printed before the end
         assert line.strip() == "writing", proc.stderr.read()[-3000:]
-        assert [p.name for p in out.iterdir()][0].startswith(".o.safetensors.f5lab-partial-")
+        names = sorted(p.name for p in out.iterdir())  # the claim's lock and the partial file beside DST
+        assert names == [".f5lab-lock-o.safetensors", f".f5lab-partial-{proc.pid}-o.safetensors"], names
         proc.send_signal(getattr(signal, sig))
         _, err = proc.communicate(timeout=60)
     finally:
@@ -589,9 +590,9 @@ def test_a_killed_runs_partial_file_is_removed_by_the_next_run(make_fixture, cat
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True).stdout.strip()
-    stale = tmp_path / f".o.safetensors.f5lab-partial-{dead}"
+    stale = tmp_path / f".f5lab-partial-{dead}-o.safetensors"
     stale.write_bytes(b"half")
-    live = tmp_path / f".o.safetensors.f5lab-partial-{os.getppid()}"  # a live process's file is kept
+    live = tmp_path / f".f5lab-partial-{os.getppid()}-o.safetensors"  # a live process's file is kept
     live.write_bytes(b"busy")
     execute_plan(plan_remap(make_fixture().path, "F5TTS_Base", catalogue=catalogue), tmp_path / "o.safetensors",
                  fsync=False)

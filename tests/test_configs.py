@@ -112,7 +112,17 @@ BAD = {
                   "  arch: {dim: 96, depth: 3, heads: 3, ff_mult: 2}\n",
                   r"model\.tokenizer_path 'nowhere/vocab\.txt' does not exist"),
     "mel_type": ("model:\n  backbone: DiT\n  arch: {dim: 96, depth: 3, heads: 3, ff_mult: 2}\n"
-                 "  mel_spec: {mel_spec_type: hifigan}\n", r"model\.mel_spec\.mel_spec_type is 'hifigan'"),
+                 "  mel_spec: {mel_spec_type: hifigan}\n", r"model\.mel_spec\.mel_spec_type 'hifigan' is not one of vocos"),
+    # issue 16: a typo'd mel_spec key was rated "exact", then crashed three commands
+    "mel_typo": ("model:\n  backbone: DiT\n  arch: {dim: 96, depth: 3, heads: 3, ff_mult: 2}\n"
+                 "  mel_spec: {n_mel_channel: 100}\n", r"model\.mel_spec\.n_mel_channel is not a setting of f5-tts's MelSpec"),
+    "negative": ("model:\n  backbone: DiT\n  arch: {dim: -96, depth: 3, heads: 3, ff_mult: 2}\n",
+                 r"model\.arch\.dim is -96; expected a positive integer"),
+    # issue 16: a 5000-deep YAML was a RecursionError; a 470-byte alias bomb took 52 s and 770 MB
+    "deep": ("model: " + "[" * 5000 + "]" * 5000 + "\n", r"YAML nested deeper than 64 levels"),
+    "alias_bomb": ("".join(f"{a}: &{a} [" + ", ".join([f"*{p}" if p else "x"] * 9) + "]\n"
+                           for p, a in zip([""] + list("abcdefgh"), "abcdefghi")) + "model: {backbone: DiT}\n",
+                   r"YAML aliases expand .*alias bomb"),
     "list": ("- model\n- arch\n", r"the YAML is list, not a mapping"),
     "empty": ("", r"the YAML is empty, not a mapping"),
     "no_model": ("datasets: {name: x}\n", r"no 'model' mapping"),
@@ -222,16 +232,17 @@ def test_a_written_config_uses_tokenizer_custom_whenever_it_needs_a_vocab(tmp_pa
     assert wrong.exit_code == 2 and "wrong vocab file" in wrong.output and not (tmp_path / "wrong.yaml").exists()
 
 
-def test_write_config_refuses_to_replace_a_file_it_did_not_write(tmp_path, custom):
+def test_write_config_replaces_a_file_only_with_force(tmp_path, custom):
     fx, _ = custom
     mine = tmp_path / "mine.yaml"
     mine.write_text("model: {}\n")
     result = run("inspect", fx.path, "--write-config", mine)
-    assert result.exit_code == 2 and "was not written by f5lab" in result.output
+    assert result.exit_code == 2 and "exists; pass --force" in result.output
     assert mine.read_text() == "model: {}\n"
     ok = run("inspect", fx.path, "--write-config", tmp_path / "w.yaml")
-    again = run("inspect", fx.path, "--write-config", tmp_path / "w.yaml")  # its own file: replaced
-    assert ok.exit_code == 0 and again.exit_code == 0, again.output
+    again = run("inspect", fx.path, "--write-config", tmp_path / "w.yaml")  # its own file too: it may hold edits
+    forced = run("inspect", fx.path, "--write-config", tmp_path / "w.yaml", "--force")
+    assert ok.exit_code == 0 and again.exit_code == 2 and forced.exit_code == 0, again.output
 
 
 def test_inspect_ranks_a_config_file_beside_the_shipped_ones(custom):

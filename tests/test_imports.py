@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "f5lab"
 # may import each other only without a cycle between the folders (asserted below)
 STAGE_RANK = {"": 0, "files": 1, "model": 2, "hardware": 3, "compat": 3, "speech": 4, "testing": 5,
               "reporting": 6, "cli": 7}
-ROOT_MODULES = {"__init__", "__main__", "errors", "units", "outputs", "settings"}
+ROOT_MODULES = {"__init__", "__main__", "errors", "units", "outputs", "settings", "schemas"}
 
 
 def module_name(path: Path) -> str:
@@ -173,5 +173,5 @@ def test_the_config_resolver_sits_at_the_bottom_of_model():
     """configs is imported by arch and imports nothing above files/ itself."""
     graph = import_graph()
     assert "model.configs" in graph["model.arch"]
-    assert graph["model.configs"] <= {"errors", "outputs", "files.vocab"}
-    assert graph["outputs"] <= {"errors"}
+    assert graph["model.configs"] <= {"errors", "outputs", "schemas", "files.vocab"}
+    assert graph["outputs"] <= {"errors"} and graph["schemas"] <= {"errors"}

@@ -22,6 +22,7 @@ from f5lab.model.inspection import file_sha256
 from f5lab.compat.loading import build_model, load_state, verify
 from f5lab.compat.remap import RemapError, build_header, execute_plan, plan_remap
 from f5lab.files.vocab import default_vocab_path, read_vocab, write_vocab
+from f5lab.outputs import OutputError
 from tests.conftest import ALL_LAYOUTS
 
 TEXT = "transformer.text_embed.text_embed.weight"
@@ -153,17 +154,17 @@ def test_wrong_vocab_file_is_refused(make_fixture, catalogue):
 def test_destination_rules(make_fixture, catalogue, tmp_path):
     fx = make_fixture("F5TTS_Base", "release_safetensors")
     plan = plan_remap(fx.path, "F5TTS_Base", catalogue=catalogue)
-    with pytest.raises(RemapError, match="is the source file"):
+    with pytest.raises(OutputError, match="is an input of this command"):  # f5lab.outputs' one rule
         execute_plan(plan, fx.path, force=True)
     dst = tmp_path / "o.safetensors"
     dst.write_bytes(b"keep me")
-    with pytest.raises(RemapError, match="exists; pass --force"):
+    with pytest.raises(OutputError, match="exists; pass --force"):
         execute_plan(plan, dst)
     assert dst.read_bytes() == b"keep me"
     execute_plan(plan, dst, force=True)
     assert len(load_file(str(dst))) == len(plan.steps)
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(RemapError, match="no such directory"):
+    with pytest.raises(OutputError, match="is a file for the output"):
         execute_plan(plan, tmp_path / "afile" / "o.safetensors")
     with pytest.raises((RemapError, OSError)):
         execute_plan(plan, "/proc/f5lab_cannot_write_here.safetensors")
@@ -231,7 +232,7 @@ def test_cli_remap_refusals(make_fixture, tmp_path):
     result = CliRunner().invoke(main, ["remap", str(fx.path), str(dst), "--config", "F5TTS_Base"])
     assert result.exit_code == 2 and "exists; pass --force" in result.output
     result = CliRunner().invoke(main, ["remap", str(fx.path), str(fx.path), "--config", "F5TTS_Base", "--force"])
-    assert result.exit_code == 2 and "is the source file" in result.output
+    assert result.exit_code == 2 and "is an input of this command" in result.output
 
 
 def install_tiny_configs(monkeypatch, catalogue) -> None:

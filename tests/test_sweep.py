@@ -244,7 +244,7 @@ def test_bad_sweep_input_is_one_line_and_exit_2(run, tmp_path):
     cases = [
         (["sweep", str(tmp_path / "nothing")], "no such checkpoint, folder or glob match"),
         (["sweep", str(run.folder), "--ref-audio", str(run.held_out)], "--ref-text"),
-        (["sweep", str(run.folder), "--nfe", "0"], "--nfe must be at least 1"),
+        (["sweep", str(run.folder), "--nfe", "0"], "'--nfe': 0 is not in the range 1<=x<=1000"),
         (["sweep", str(run.folder), "--val-audio", str(run.held_out)], "--val-text"),
     ]
     empty = tmp_path / "empty"

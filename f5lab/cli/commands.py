@@ -13,20 +13,25 @@ from typing import Any, Callable
 
 import click
 
+from f5lab.cli.params import OutDir, OutFile, Real, Text  # noqa: F401  (declarations on the parameters)
 from f5lab.errors import F5LabError
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The one place an error becomes a one-line message: F5LabError (and a missing/unreadable
-    file) exit 2, a signal that ended a write 128 + its number (docs/exit-codes.md).
+    file) exit 2, a signal 128 + its number (docs/exit-codes.md). Also where every command's values
+    are checked and its declared outputs claimed before its body runs (``f5lab.cli.params.guarded``).
 
     Library code raises F5LabError naming the file or option at the read site; the
     UnicodeDecodeError branch is only a last resort for a reader that forgot to."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from f5lab.cli.params import guarded
+
         try:
-            return fn(*args, **kwargs)
+            with guarded(click.get_current_context(silent=True)):  # values checked, outputs claimed: then work
+                return fn(*args, **kwargs)
         except F5LabError as exc:
             click.echo(f"f5lab: error: {_one_line(exc)}", err=True)
             sys.exit(getattr(exc, "exit_code", 2))
@@ -43,8 +48,10 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+def _one_line(exc: BaseException, limit: int = 2000) -> str:
+    """One printable line: whitespace folded, undecodable bytes (lone surrogates) escaped, cut short."""
+    text = " ".join(str(exc).split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    text = text if len(text) <= limit else text[:limit] + " ..."
     return text or type(exc).__name__
 
 
@@ -57,7 +64,7 @@ class _OneLineUsageError(click.UsageError):
 
     def show(self, file: Any = None) -> None:
         where = self.ctx.command_path if self.ctx is not None else "f5lab"
-        message = " ".join(self.format_message().split())
+        message = _one_line(Exception(self.format_message()), limit=500)
         click.echo(f"f5lab: error: {message} (see {where} --help)", err=True)
 
 
@@ -146,10 +153,11 @@ def main() -> None:
               "format) beside the installed ones.")
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
-@click.option("--write-config", "write_config", type=click.Path(dir_okay=False, path_type=str), default=None,
+@click.option("--write-config", "write_config", type=OutFile(), default=None,
               help="Write a complete f5-tts config for PATH here (shape facts from the file, the rest from the "
                    "closest shipped config; a comment on each value shapes cannot decide).")
-@click.option("--force", is_flag=True, help="With --write-config: replace a YAML f5lab did not write.")
+@click.option("--force", is_flag=True, help="With --write-config: replace an existing file (once the new one is "
+              "complete; never PATH).")
 @click.option("--vocab", type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="The vocab.txt the checkpoint was trained with: checked against its text embedding; with "
                    "--write-config it becomes the config's tokenizer_path (tokenizer: custom).")
@@ -192,14 +200,14 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
 
 
 @main.command("demo-checkpoint")
-@click.argument("out", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.argument("out", required=False, type=OutFile(skip="list_layouts", companions=("{stem}_vocab.txt",)))
 @click.option("--config", default="F5TTS_Base", show_default=True, help="Shipped f5-tts config to build.")
 @click.option("--layout", default="release_safetensors", show_default=True,
               help="Container layout; see --list-layouts.")
 @click.option("--scale", type=click.Choice(["tiny", "full"]), default="tiny", show_default=True,
               help="tiny: a few MB for tests; full: the config's real size (1.35 GB for F5TTS_Base).")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Replace OUT if it exists (once the new one is complete).")
 @click.option("--list-layouts", is_flag=True, help="List the layouts and exit.")
 @friendly_errors
 def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed: int, force: bool,
@@ -211,7 +219,6 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
     """
     from f5lab.errors import ConfigError
     from f5lab.testing.fixtures import LAYOUTS, build_checkpoint, check_suffix
-    from f5lab.outputs import check_output_file, complete_or_absent
 
     if list_layouts:
         for name, what in LAYOUTS.items():
@@ -219,11 +226,10 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
         return
     if not out:
         raise ConfigError("give the output path, e.g. f5lab demo-checkpoint demo.safetensors")
-    check_output_file(out, force)  # a read-only folder is refused before minutes of building
     if layout in LAYOUTS:
         check_suffix(Path(out), layout)  # safetensors bytes under a .pt name would read as a bad pickle
-    with complete_or_absent(out):  # disk full, SIGTERM: no half checkpoint under OUT's name
-        fixture = build_checkpoint(out, config=config, layout=layout, scale=scale, seed=seed)
+    # OUT was claimed before this body ran (f5lab.cli.params): written aside, put in place whole
+    fixture = build_checkpoint(out, config=config, layout=layout, scale=scale, seed=seed, force=force)
     click.echo(f"wrote {fixture.path} ({fixture.config}, {fixture.layout}, {fixture.scale})")
     if fixture.vocab_path:
         click.echo(f"wrote {fixture.vocab_path} (its vocabulary)")
@@ -304,7 +310,7 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
 
 @main.command()
 @click.argument("src", type=click.Path(dir_okay=False, path_type=str))
-@click.argument("dst", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("dst", type=OutFile(skip="dry_run"))
 @click.option("--config", required=True, help="The f5-tts config the output must load under: a name (e.g. "
               "F5TTS_Base) or the path of a YAML in f5-tts's format (recorded in DST).")
 @click.option("--vocab-from", type=click.Path(exists=True, dir_okay=False, path_type=str),
@@ -381,7 +387,8 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
               type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="DST's vocab.txt (remap's --vocab-to).")
 @click.option("--ema/--raw", "use_ema", default=True, show_default=True, help="Which weights of SRC.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the forward pass inputs.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Seed of the forward pass inputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
@@ -493,20 +500,22 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
               "config loads PATH; the built-in demo names E2TTS_Base]")
 @click.option("--ref-audio", type=click.Path(dir_okay=False, path_type=str),
               help="Reference clip for synthesis and the probe. [default: f5-tts's basic_ref_en.wav]")
-@click.option("--ref-text", help="Transcript of --ref-audio (give both or neither).")
-@click.option("--gen-text", default=None, help="Text to synthesise. [default: a short sentence in --lang]")
+@click.option("--ref-text", type=Text(allow_empty=False), help="Transcript of --ref-audio (give both or neither).")
+@click.option("--gen-text", type=Text(allow_empty=False), default=None,
+              help="Text to synthesise. [default: a short sentence in --lang]")
 @click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP)
 @click.option("--normalize/--no-normalize", default=True, show_default=True, help=NORMALIZE_HELP)
 @click.option("--gpu", default="GTX 1050 Ti", show_default=True, help="GPU the verdicts (runs? memory, speed) are for.")
 @click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help="Judge the GPU under this torch "
               "build instead of the installed one, e.g. 2.6.0+cu124 (from f5lab's table of PyTorch's builds).")
-@click.option("--nfe", type=int, default=None, help="Flow-matching steps for synthesis. [default: 32, "
+@click.option("--nfe", type=click.IntRange(1, 1000), default=None, help="Flow-matching steps for synthesis. [default: 32, "
               "f5-tts's own; the demo uses 4 to stay quick on a CPU]")
 @click.option("--vocab", type=click.Path(dir_okay=False, path_type=str), help="vocab.txt of an "
               "extended-vocabulary fine-tune.")
 @click.option("--configs", type=click.Choice(["auto", "shipped", "tiny"]), default="auto", show_default=True,
               help="Catalogue to rank against: shipped configs, or them shrunk for --scale tiny checkpoints.")
-@click.option("--seed", default=0, show_default=True, help="Seed for synthesis and measurements.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Seed for synthesis and measurements.")
 @click.option("--asr", type=click.Choice(ASR_CHOICES), default="auto", show_default=True, help=ASR_HELP)
 @click.option("--asr-model-dir", type=click.Path(path_type=str), default=None, help=ASR_DIR_HELP)
 @click.option("--language", "asr_language", default=None, help=ASR_LANGUAGE_HELP)
@@ -514,9 +523,10 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True,
               help="Where synthesis, the probe and the measurement run (cpu, as in every f5lab command; auto: "
                    "the GPU if torch sees one). See docs/synthesis.md#devices.")
-@click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=str),
+@click.option("--out", default="reports", show_default=True, type=OutDir(),
               help="Folder that receives <run-id>/.")
-@click.option("--run-id", default=None, help="Name of the run folder. [default: UTC date-time]")
+@click.option("--run-id", type=Text(max_bytes=120, allow_empty=False), default=None,
+              help="Name of the run folder (refused if taken). [default: UTC date-time, -2, -3... if taken]")
 @click.option("--notebook", "notebooks", multiple=True, help="Run only this notebook (repeatable), "
               "e.g. --notebook 01_inspect.")
 @click.option("--base", "bases", multiple=True, type=click.Path(dir_okay=False, path_type=str),
@@ -578,36 +588,40 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--ref-audio", type=click.Path(dir_okay=False, path_type=str),
               help="Reference clip for synthesis and speaker similarity. [default: f5-tts's basic_ref_en.wav]")
-@click.option("--ref-text", help="Transcript of --ref-audio (give both or neither).")
-@click.option("--gen-text", multiple=True, help="Text to synthesise (repeatable: a grid axis).")
+@click.option("--ref-text", type=Text(allow_empty=False), help="Transcript of --ref-audio (give both or neither).")
+@click.option("--gen-text", multiple=True, type=Text(allow_empty=False), help="Text to synthesise (repeatable: a grid axis).")
 @click.option("--val-audio", multiple=True, type=click.Path(dir_okay=False, path_type=str),
               help="Held-out clip for the validation loss (repeatable). [default: the reference clip]")
-@click.option("--val-text", multiple=True, help="Transcript of each --val-audio, in order.")
+@click.option("--val-text", multiple=True, type=Text(allow_empty=False), help="Transcript of each --val-audio, in order.")
 @click.option("--config", multiple=True, help="Config the checkpoints were trained under (repeatable: an axis). "
               "[default: the shapes decide, or the behavioural probe]")
-@click.option("--nfe", multiple=True, type=int, help="Flow-matching steps (repeatable: an axis). [default: 32]")
+@click.option("--nfe", multiple=True, type=click.IntRange(1, 1000),
+              help="Flow-matching steps (repeatable: an axis). [default: 32]")
 @click.option("--dtype", multiple=True, type=click.Choice(["fp32", "fp16", "bf16"]),
               help="Weights dtype for synthesis (repeatable: an axis). [default: fp32]")
 @click.option("--device", multiple=True, type=click.Choice(["cpu", "cuda"]),
               help="Where a point runs (repeatable: an axis); cuda points ask Dask for a GPU. [default: cpu]")
 @click.option("--configs", type=click.Choice(["auto", "shipped", "tiny"]), default=None,
               help="Config catalogue (tiny: `demo-checkpoint --scale tiny` files). [default: auto]")
-@click.option("--loss-samples", type=int, default=None, help="Paired noise/time samples per held-out clip. [default: 4]")
+@click.option("--loss-samples", type=click.IntRange(1, 10_000), default=None,
+              help="Paired noise/time samples per held-out clip. [default: 4]")
 @click.option("--asr", type=click.Choice(ASR_CHOICES), default=None, help=ASR_HELP + " [default: auto]")
 @click.option("--asr-model-dir", type=click.Path(path_type=str), default=None, help=ASR_DIR_HELP)
 @click.option("--language", "asr_language", default=None, help=ASR_LANGUAGE_HELP)
 @click.option("--lang", default=None, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP + " [default: en]")
 @click.option("--normalize/--no-normalize", default=None, help=NORMALIZE_HELP + " [default: normalize]")
 @click.option("--vocoder", type=click.Path(path_type=str), default=None, help=VOCODER_HELP)
-@click.option("--seed", type=int, default=None, help="Seed of noise, times and synthesis. [default: 0]")
-@click.option("--workers", default=2, show_default=True, help="Local Dask worker processes (1 thread each).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
+              help="Seed of noise, times and synthesis. [default: 0]")
+@click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True,
+              help="Local Dask worker processes (1 thread each).")
 @click.option("--scheduler", default=None, help="Address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 "
               "(workers must see the --out folder).")
 @click.option("--notebook", "notebooks", multiple=True, help="Point notebook to run (repeatable). "
               "[default: sweep_point; 01_inspect / 03_memory run once per architecture]")
-@click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=str),
+@click.option("--out", default="reports", show_default=True, type=OutDir(),
               help="Folder that receives <sweep-id>/.")
-@click.option("--sweep-id", default=None, help="Name of the sweep folder. [default: <name>-<hash of the "
+@click.option("--sweep-id", type=Text(max_bytes=120, allow_empty=False), default=None, help="Name of the sweep folder. [default: <name>-<hash of the "
               "points>, so re-running the same sweep resumes it]")
 @click.option("--no-compare", is_flag=True, help="Skip the 05_sweep comparison notebook.")
 @friendly_errors
@@ -656,8 +670,12 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
         click.echo(f"  no best {t['label']}: {tie_text(key, t)}")
     click.echo(f"sweep: {result.index}")
     if result.interrupted:
-        click.echo("f5lab: interrupted; finished points are kept, re-run the same command to resume", err=True)
-        sys.exit(130)
+        import signal
+
+        name = signal.Signals(result.interrupted).name
+        click.echo(f"f5lab: interrupted by {name}; finished points are kept, re-run the same command to resume",
+                   err=True)
+        sys.exit(128 + result.interrupted)
     if not result.ok:
         s = result.summary
         click.echo(f"f5lab: failed: {', '.join(s['failed']) or 'none'}; missing: {', '.join(s['missing']) or 'none'}",
@@ -712,19 +730,20 @@ def doctor(gpus: tuple[str, ...], torch_spec: str | None, as_json: bool) -> None
 @click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help=TORCH_HELP)
 @click.option("--dtype", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True,
               help="auto: what f5-tts picks on each card (fp16 from compute capability 7.0, else fp32).")
-@click.option("--seconds", default=10.0, show_default=True, help="Audio generated per call (one chunk).")
-@click.option("--ref-seconds", default=0.0, show_default=True,
+@click.option("--seconds", type=Real(0, 600, min_open=True), default=10.0, show_default=True,
+              help="Audio generated per call (one chunk).")
+@click.option("--ref-seconds", type=Real(0, 60), default=0.0, show_default=True,
               help="Reference clip in the same sequence (f5-tts clips it to ~12 s).")
-@click.option("--batch", default=1, show_default=True)
+@click.option("--batch", type=click.IntRange(1, 1024), default=1, show_default=True)
 @click.option("--no-cfg", is_flag=True, help="Classifier-free guidance off (f5-tts doubles the batch with it).")
 @click.option("--attn", type=click.Choice(["auto", "math", "efficient", "flash"]), default="auto", show_default=True,
               help="SDPA kernel; auto = what PyTorch picks on the card; math materialises heads x N x N scores.")
-@click.option("--nfe", default=32, show_default=True, help="ODE steps (f5-tts default 32).")
+@click.option("--nfe", type=click.IntRange(1, 1000), default=32, show_default=True, help="ODE steps (f5-tts default 32).")
 @click.option("--vocoder", type=click.Choice(["vocos", "bigvgan", "none"]), default="vocos", show_default=True)
 @click.option("--terms", is_flag=True, help="Also print every term of the estimate (first GPU's settings).")
 @click.option("--sweep", is_flag=True, help="Print peak memory vs seconds (5-60 s) for fp32 and fp16 "
               "(math attention unless --attn names another: the worst case).")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=str),
+@click.option("--plot", type=OutFile(),
               help="Save the first GPU's figure as PNG (implies --sweep): peak vs seconds on the attention "
               "path that card uses (math dashed where it would be forced), its usable budget and f5-tts's "
               "frame cap: the report's figure, computed by the function the verdict uses.")
@@ -733,10 +752,11 @@ def doctor(gpus: tuple[str, ...], torch_spec: str | None, as_json: bool) -> None
               "prediction. Use --nfe 1 to keep it short: the step peak is the same.")
 @click.option("--config", help="Config for --measure when several match: a name or a YAML path.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--force", is_flag=True, help="With --plot: replace an existing file (once the new one is complete).")
 @friendly_errors
 def profile(path: str, gpus: tuple[str, ...], torch_spec: str | None, dtype: str, seconds: float, ref_seconds: float,
             batch: int, no_cfg: bool, attn: str, nfe: int, vocoder: str, terms: bool, sweep: bool, plot: str | None,
-            measure: str | None, config: str | None, as_json: bool) -> None:
+            measure: str | None, config: str | None, as_json: bool, force: bool) -> None:
     """Will one inference call of checkpoint PATH run on each GPU, how fast, and what each knob costs.
 
     Works from the checkpoint's shapes alone (no weights loaded): weights by dtype, vocoder,
@@ -754,18 +774,15 @@ def profile(path: str, gpus: tuple[str, ...], torch_spec: str | None, dtype: str
     """
     from f5lab.hardware.profiling import profile as run_profile
 
-    if plot:  # a plot is of the sweep: asking for one asks for the sweep
-        from f5lab.outputs import check_output_file
-
+    if plot:  # a plot is of the sweep: asking for one asks for the sweep (PLOT was claimed already)
         sweep = True
-        check_output_file(plot, force=True)
     if measure:
         from f5lab.hardware.devices import check_device
 
         check_device(measure, "--measure")
     prof = run_profile(path, gpus=gpus, dtype=dtype, seconds=seconds, ref_seconds=ref_seconds, batch=batch,
                        cfg=not no_cfg, attn=attn, nfe=nfe, vocoder=vocoder, with_sweep=sweep, plot=plot,
-                       measure_on=measure, config=config, torch=torch_spec)
+                       measure_on=measure, config=config, torch=torch_spec, force=force)
     if as_json:
         print_json(prof.to_dict())
         return
@@ -849,12 +866,15 @@ def _catalogue(configs: str) -> Any:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--ref-audio", required=True, type=click.Path(path_type=str),
               help="Reference clip (wav/flac/ogg/mp3); resampled to 24 kHz mono, clipped to ~12 s like f5-tts.")
-@click.option("--ref-text", default=None, help="Transcript of --ref-audio (or use --asr).")
-@click.option("--text", "gen_text", default=None, help="Text to speak.")
+@click.option("--ref-text", type=Text(allow_empty=False), default=None, help="Transcript of --ref-audio (or use --asr).")
+@click.option("--text", "gen_text", type=Text(allow_empty=False), default=None, help="Text to speak.")
 @click.option("--text-file", type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="Read the text to speak from a UTF-8 file (long texts are chunked and cross-faded).")
-@click.option("--out", default="synth_out", show_default=True, type=click.Path(file_okay=False, path_type=str),
+@click.option("--out", default="synth_out", show_default=True,
+              type=OutDir(files=("synth.wav", "synth_mel.npy", "synth_mel.png", "synth.json")),
               help="Folder for synth.wav, synth_mel.npy, synth_mel.png and synth.json.")
+@click.option("--force", is_flag=True, help="Replace a previous synthesis in --out (once the new one is complete; "
+              "never the reference clip or another input).")
 @click.option("--config", default=None, help="Config to build (default: the one the shapes fit; see --probe).")
 @click.option("--probe", "use_probe", is_flag=True,
               help="If the shapes fit several configs (F5TTS_Base vs F5TTS_v1_Base), decide by the behavioural "
@@ -862,12 +882,18 @@ def _catalogue(configs: str) -> Any:
 @click.option("--vocab", type=click.Path(dir_okay=False, path_type=str), help="vocab.txt of the checkpoint.")
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
-@click.option("--nfe", default=32, show_default=True, help="Flow-matching (ODE) steps: 16 is faster, 32 f5-tts's default.")
-@click.option("--cfg", "cfg_strength", default=2.0, show_default=True, help="Classifier-free guidance strength.")
-@click.option("--sway", default=-1.0, show_default=True, help="Sway sampling coefficient.")
-@click.option("--speed", default=1.0, show_default=True, help="Speaking rate (scales the estimated duration).")
-@click.option("--seed", default=0, show_default=True, help="Seed: same seed and settings give bit-identical audio.")
-@click.option("--duration", type=float, default=None, help="Fixed total seconds, reference included.")
+@click.option("--nfe", type=click.IntRange(1, 1000), default=32, show_default=True,
+              help="Flow-matching (ODE) steps: 16 is faster, 32 f5-tts's default.")
+@click.option("--cfg", "cfg_strength", type=Real(0, 10), default=2.0, show_default=True,
+              help="Classifier-free guidance strength.")
+@click.option("--sway", type=Real(-1, 1.75), default=-1.0, show_default=True,
+              help="Sway sampling coefficient (beyond 1.75 f5-tts's time steps stop increasing).")
+@click.option("--speed", type=Real(0, 10, min_open=True), default=1.0, show_default=True,
+              help="Speaking rate (scales the estimated duration).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Seed: same seed and settings give bit-identical audio.")
+@click.option("--duration", type=Real(0, 600, min_open=True), default=None,
+              help="Fixed total seconds, reference included.")
 @click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]), default=None, help="Weights dtype.")
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda "
               "(cpu, as in every f5lab command: see docs/synthesis.md#devices).")
@@ -883,7 +909,7 @@ def _catalogue(configs: str) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON record instead of a summary.")
 @friendly_errors
 def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None, text_file: str | None, out: str,
-          config: str | None, use_probe: bool, vocab: str | None, configs: str, nfe: int, cfg_strength: float,
+          force: bool, config: str | None, use_probe: bool, vocab: str | None, configs: str, nfe: int, cfg_strength: float,
           sway: float, speed: float, seed: int, duration: float | None, dtype: str | None, device: str,
           vocoder_dir: str | None, strict_text: bool, asr: str | None, asr_model_dir: str | None, lang: str,
           normalize: bool, as_json: bool) -> None:
@@ -902,13 +928,12 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
     import warnings
 
     from f5lab.hardware.devices import check_device
-    from f5lab.outputs import check_output_dir
     from f5lab.speech.synth import TextError, UnknownCharWarning, check_settings, read_text_file, synthesize
 
-    # every refusal before the reference is transcribed or the model loaded (seconds each)
+    # every refusal before the reference is transcribed or the model loaded (seconds each); --out's
+    # files were claimed already (f5lab.cli.params)
     check_settings(nfe=nfe, cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration)
     check_device(device)
-    check_output_dir(out)
     if text_file:
         gen_text = read_text_file(text_file)
     if gen_text is None:
@@ -930,7 +955,7 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
                             speed=speed, seed=seed, duration=duration, dtype=dtype, device=device,
                             vocoder=vocoder_dir, out_dir=out, strict_text=strict_text, config=config, vocab=vocab,
                             probe=use_probe or None, catalogue=catalogue, lang=lang, normalize=normalize,
-                            progress=True)
+                            progress=True, force=force)
     for w in caught:
         if issubclass(w.category, UnknownCharWarning):
             click.echo(f"f5lab: warning: {w.message}", err=True)
@@ -945,11 +970,12 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--ref-audio", required=True, type=click.Path(path_type=str), help="Reference clip (real speech).")
-@click.option("--ref-text", required=True, help="Its transcript.")
+@click.option("--ref-text", required=True, type=Text(allow_empty=False), help="Its transcript.")
 @click.option("--candidate", "candidates", multiple=True,
               help="Config to try (repeatable). [default: every config the shapes fit]")
-@click.option("--samples", default=8, show_default=True, help="Paired noise/time samples per config.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the first sample.")
+@click.option("--samples", type=click.IntRange(1, 10_000), default=8, show_default=True,
+              help="Paired noise/time samples per config.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of the first sample.")
 @click.option("--vocab", type=click.Path(dir_okay=False, path_type=str), help="vocab.txt of the checkpoint.")
 @click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
               help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")

@@ -408,8 +408,12 @@ def ambiguity_findings(spec: ArchSpec, catalogue: Mapping[str, ConfigEntry], lin
 # -- explain a captured error text -----------------------------------------------------------------------
 _MARKERS = re.compile(r"(Missing key\(?s?\)?(?: in state_dict)?:?|Unexpected key\(?s?\)?(?: in state_dict)?:?|"
                       r"size mismatch)", re.I)
-_SIZE = re.compile(r"size mismatch(?: for)?\s+([\w.]+):?[^\[]*?\[([\d,\s]+)\][^\[]*?\[([\d,\s]+)\]", re.I)
-_KEY = re.compile(r"[A-Za-z_][\w]*(?:\.(?:[\w]+|\*))+")
+# Linear in the text, whatever it holds (a long dot-less token after "Missing key(s)" made the old
+# patterns quadratic: 200 KB took 262 s): keys start only at a word's start and nothing backtracks
+# (possessive quantifiers), and the words between a key and its shapes are bounded.
+_SIZE = re.compile(r"size mismatch(?: for)?\s++([\w.]++):?[^\[]{0,400}+\[([\d,\s]++)\][^\[]{0,400}+\[([\d,\s]++)\]",
+                   re.I)
+_KEY = re.compile(r"(?<![\w.*])[A-Za-z_]\w*+(?:\.(?:\w++|\*))++")
 
 
 @dataclass
@@ -465,7 +469,7 @@ def _depth_of(keys: list[str]) -> int | None:
     return max(idx) + 1 if idx else None
 
 
-MAX_ERROR_TEXT = 50_000_000
+MAX_ERROR_TEXT = 2 * 2**20  # a load_state_dict error listing every key of a 5 GB trainer file is ~200 KB
 
 
 def read_error_text(path: str | os.PathLike) -> str:
@@ -497,7 +501,12 @@ def read_error_text(path: str | os.PathLike) -> str:
 
 
 def explain_load_error(text: str, catalogue: Mapping[str, ConfigEntry] | None = None) -> Diagnosis:
-    """Explain a failed ``load_state_dict`` from its text alone (no checkpoint at hand)."""
+    """Explain a failed ``load_state_dict`` from its text alone (no checkpoint at hand), in time
+    linear in the text (at most MAX_ERROR_TEXT characters)."""
+    if len(text) > MAX_ERROR_TEXT:
+        from f5lab.errors import ConfigError
+
+        raise ConfigError(f"{len(text):,} characters is not the text of a load error (at most {MAX_ERROR_TEXT:,})")
     catalogue = shipped_configs() if catalogue is None else catalogue
     err = parse_load_error(text)
     findings: list[Finding] = []

@@ -21,7 +21,8 @@ from typing import Any, Callable, Mapping
 from f5lab.model.arch import ConfigEntry, compare, differences, infer_spec, rank_configs, shipped_configs  # noqa: F401
 from f5lab.model.build import (MEL_DEFAULTS, build_model, expected_state, f5tts_accepts, f5tts_view,  # noqa: F401
                          load_state)
-from f5lab.files.checkpoint import FLOAT_DTYPES, USER_DTYPES, Checkpoint, TensorInfo, open_checkpoint, torch_dtype
+from f5lab.files.checkpoint import (FLOAT_DTYPES, USER_DTYPES, Checkpoint, CheckpointError, TensorInfo, open_checkpoint,
+                                    torch_dtype)
 from f5lab.model.configs import entry_from_metadata, resolve_config, with_config, write_config_fix
 from f5lab.errors import ConfigError, F5LabError
 
@@ -494,8 +495,10 @@ def _compare_forward(plan: Any, entry: ConfigEntry, src_ck: Checkpoint, dst_ck: 
 
     ref_plan = plan_remap(src_ck, entry, vocab_from=vocab_src, use_ema=plan.use_ema,
                           catalogue={entry.name: entry})  # no cast, no rows moved: every step a copy
-    old_ids = {t: i for i, t in enumerate(read_vocab(vocab_src))}
-    new_ids = {t: i for i, t in enumerate(read_vocab(vocab_dst))} if vocab_dst else old_ids
+    from f5lab.files.vocab import token_ids
+
+    old_ids = token_ids(read_vocab(vocab_src))  # as f5-tts's lookups reach them (a BOM'd token 0 included)
+    new_ids = token_ids(read_vocab(vocab_dst)) if vocab_dst else old_ids
     shared = [t for t in new_ids if t in old_ids and old_ids[t] < ref_plan.text_num_embeds
               and new_ids[t] < plan.text_num_embeds]
     if not shared:
@@ -535,24 +538,81 @@ WEIGHT_ALIGNMENT = 64
 
 
 def _fp32_weights(ckpt: Checkpoint, state: Any, names: Mapping[str, str]) -> dict[str, Any]:
-    """Model key -> tensor for an fp32 model (fp16/bf16 weights are computed in fp32).
+    """Model key -> tensor for an fp32 model (fp16/bf16 weights are computed in fp32), laid out as
+    f5-tts's ``load_state_dict`` leaves them: contiguous parameters.
 
-    fp32 tensors lying aligned in the file are views of the memory-mapped file, not copies (getting
-    a view reads nothing). The others are copied, or widened, one at a time, each read on its own
-    and released once copied, so their bytes in the file do not stay resident beside the copy.
+    fp32 tensors that lie contiguous and aligned in the file are views of the memory-mapped file, not
+    copies (getting a view reads nothing). The others (another dtype; off WEIGHT_ALIGNMENT, as
+    ``safetensors.save_file`` often writes them; strided, as a .pt of transposed views holds them) are
+    copied into one aligned arena (``_copied``).
     """
     import torch
 
     out, later = {}, []
+    ranges = _byte_ranges(ckpt, state)
+    if ranges is not None:  # .safetensors: decided from the header, so no tensor is touched to decide
+        width = {n: torch_dtype(state.tensors[n].dtype) for n in names}
+        views = [n for n in names if width[n] == torch.float32 and ranges[n][0] % WEIGHT_ALIGNMENT == 0]
+        later = [(n, tuple(state.tensors[n].shape), width[n]) for n in names if n not in set(views)]
+        out = {names[n]: view for n, view in ckpt.iter_tensors(state, views)}
+        out.update(_copied(ckpt, state, names, later))
+        return out
     for name, view in ckpt.iter_tensors(state, list(names)):
-        if view.is_floating_point() and view.dtype != torch.float32 or view.data_ptr() % WEIGHT_ALIGNMENT:
-            later.append(name)
+        if (view.is_floating_point() and view.dtype != torch.float32) or view.data_ptr() % WEIGHT_ALIGNMENT \
+                or not view.is_contiguous():
+            later.append((name, tuple(view.shape), view.dtype))
         else:
             out[names[name]] = view
-    for name in later:
-        tensor = _read_one(ckpt, state, name)
-        out[names[name]] = tensor.to(torch.float32, copy=True) if tensor.is_floating_point() else tensor.clone()
+    out.update(_copied(ckpt, state, names, later))
     return out
+
+
+def _copied(ckpt: Checkpoint, state: Any, names: Mapping[str, str], todo: list[tuple[str, tuple, Any]]) -> dict:
+    """Contiguous fp32 copies (other dtypes kept) of ``todo``, each at a WEIGHT_ALIGNMENT offset of one
+    arena allocated once and freed at once with the model. From a .safetensors file the bytes are
+    read straight into place (``readinto``, widened through a scratch buffer for fp16/bf16): no page
+    of the file is mapped into this process for them, so none stays resident beside the copy (the
+    pt-BR export, save_file's layout, peaked at import + 1.6x the file when copied from a mapping)."""
+    import torch
+
+    if not todo:
+        return {}
+    kinds = [(name, shape, dtype, torch.float32 if dtype.is_floating_point else dtype) for name, shape, dtype in todo]
+    offsets, cursor = [], 0
+    for _, shape, _, kind in kinds:
+        cursor = -(-cursor // WEIGHT_ALIGNMENT) * WEIGHT_ALIGNMENT
+        offsets.append(cursor)
+        cursor += math.prod(shape) * torch.empty((), dtype=kind).element_size()
+    arena = torch.empty(max(cursor, 1), dtype=torch.uint8)
+    ranges = _byte_ranges(ckpt, state)
+    out = {}
+    with open(ckpt.path, "rb", buffering=0) as fh:
+        for (name, shape, dtype, kind), offset in zip(kinds, offsets):
+            size = math.prod(shape) * torch.empty((), dtype=kind).element_size()
+            dst = arena[offset:offset + size]
+            if ranges is not None and dtype == kind:
+                _read_exactly(fh, ranges[name], dst.numpy())
+            elif ranges is not None:
+                raw = bytearray(ranges[name][1])  # fp16/bf16 bytes, widened into place
+                _read_exactly(fh, ranges[name], raw)
+                if raw:
+                    dst.view(kind).copy_(torch.frombuffer(raw, dtype=dtype))
+            else:  # a .pt: from the object torch.load mapped (strides and dtype handled by copy_)
+                dst.view(kind).view(shape).copy_(_read_one(ckpt, state, name))
+            out[names[name]] = dst.view(kind).view(shape)
+    return out
+
+
+def _read_exactly(fh: Any, where: tuple[int, int], buf: Any) -> None:
+    offset, length = where
+    view = memoryview(buf).cast("B")
+    fh.seek(offset)
+    done = 0
+    while done < length:
+        n = fh.readinto(view[done:length])
+        if not n:
+            raise CheckpointError(f"{fh.name}: truncated: a tensor ends past the end of the file")
+        done += n
 
 
 def build_assigned(entry: ConfigEntry, text_num_embeds: int, tensors: Mapping[str, Any]) -> Any:

@@ -35,6 +35,7 @@ from f5lab.model.arch import ConfigEntry, compare, infer_spec, rank_configs
 from f5lab.model.configs import entry_metadata, resolve_config, write_config_fix
 from f5lab.files.checkpoint import (EMA_DICT, FLOAT_DTYPES, ROOT, USER_DTYPES, Checkpoint, ModelState, TensorInfo,
                               open_checkpoint, read_safetensors_layout, torch_dtype)
+from f5lab.outputs import Partial
 from f5lab.errors import ConfigError, F5LabError
 
 TEXT_EMBED = "transformer.text_embed.text_embed.weight"
@@ -48,7 +49,6 @@ ROW_INITS = {
 SHA_PLACEHOLDER = "0" * 64
 CHUNK = 1 << 24
 HASH_WINDOW = 1 << 26  # a multiple of mmap.ALLOCATIONGRANULARITY
-PARTIAL_PREFIX = ".{name}.f5lab-partial-"  # + pid: the hidden file a remap writes before renaming it
 
 
 class RemapError(F5LabError):
@@ -82,6 +82,7 @@ class VocabPlan:
     dropped: list[str]
     init: str  # key of ROW_INITS
     row_map: list[int | None] = field(repr=False)  # new row -> old row, None = initialise
+    notes: list[str] = field(default_factory=list)  # how f5-tts reads the files (a BOM)
 
     def summary(self) -> str:
         return (f"{self.shared} shared tokens keep their trained rows ({self.moved} at a new index), "
@@ -179,7 +180,7 @@ def plan_remap(src: str | os.PathLike | Checkpoint, config: str | ConfigEntry, v
     dropped = [{"key": k, "reason": _drop_reason(k)} for k in state.dropped]
     dropped += [{"key": c, "reason": "not used for inference"} for c in ckpt.other_containers]
     dropped += [{"key": s, "reason": "the other state dict"} for s in ckpt.state_dicts if s != state.source]
-    notes = []
+    notes = list(vocab.notes) if vocab else []
     if vocab is None and rows != len(_default_tokens()) + 1:
         notes.append(f"{rows} embedding rows: loading needs the fine-tune's {rows - 1}-line vocab.txt")
     return RemapPlan(src=str(ckpt.path), src_format=ckpt.format, config=entry.name, source_dict=state.source,
@@ -272,10 +273,13 @@ def _plan_vocab(rows: int, vocab_from: str | None, vocab_to: str | None, init: s
         raise RemapError(f"{vocab_to}: shares no token with {vocab_from or 'the default vocab.txt'} "
                          f"({len(new)} vs {len(old)} tokens): every row would be new, nothing trained would be "
                          "kept; check that --vocab-to is a vocab.txt of the same script/language")
+    from f5lab.files.vocab import vocab_notes
+
     return VocabPlan(vocab_from=vocab_from, vocab_to=str(vocab_to),
                      sha256_from=vocab_sha256(vocab_from or default_vocab_path()), sha256_to=vocab_sha256(vocab_to),
                      shared=diff.shared, moved=diff.moved, added=diff.added, dropped=diff.dropped, init=init,
-                     row_map=row_mapping(old, new))
+                     row_map=row_mapping(old, new),
+                     notes=vocab_notes(old, vocab_from or default_vocab_path()) + vocab_notes(new, vocab_to))
 
 
 def _read_order(ckpt: Checkpoint, state: ModelState) -> list[str]:
@@ -353,23 +357,16 @@ def provenance(plan: RemapPlan, source_sha256: str) -> dict[str, str]:
 
 # -- execution ---------------------------------------------------------------------------------------
 def check_destination(src: str | os.PathLike, dst: str | os.PathLike, force: bool) -> Path:
-    """Refuse DST == SRC, an existing DST without force, and an unwritable folder, before any work."""
-    s, d = Path(src), Path(dst)
-    if d.resolve() == s.resolve() or (d.exists() and os.path.samefile(s, d)):
-        raise RemapError(f"{d}: is the source file; f5lab never overwrites its input, give another DST")
-    if d.is_dir():
-        raise RemapError(f"{d}: is a directory; give the output file name (e.g. {d / 'model.safetensors'})")
+    """Refuse, before any work, a DST that is SRC (or resolves to it), is not named .safetensors, exists
+    without force, or cannot be written (f5lab.outputs' rules)."""
+    from f5lab import outputs
+
+    d = Path(dst)
+    outputs.check_output_file(d, force=True, inputs=outputs.Inputs([Path(src)]))  # DST = SRC first, force or not
     if d.suffix.lower() != ".safetensors":
         raise RemapError(f"{d}: remap writes safetensors; name the output *.safetensors "
                          f"(e.g. {d.with_suffix('.safetensors').name}), which f5-tts loads too")
-    if d.exists() and not force:
-        raise RemapError(f"{d}: exists; pass --force (force=True) to replace it")
-    parent = d.parent if str(d.parent) else Path(".")
-    if not parent.is_dir():
-        raise RemapError(f"{parent}: no such directory for the output")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise RemapError(f"{parent}: not writable; choose another destination")
-    return d
+    return outputs.check_output_file(d, force=force)
 
 
 def execute_plan(plan: RemapPlan, dst: str | os.PathLike, force: bool = False, progress: bool = False,
@@ -382,48 +379,17 @@ def execute_plan(plan: RemapPlan, dst: str | os.PathLike, force: bool = False, p
     alongside the copy for the provenance record, unless the caller passes the sha256 it
     already has (``source_sha256``; recorded as given, with ``f5lab_source_sha256_given``).
     """
-    from f5lab.outputs import signals_raise, writing
+    from f5lab import outputs
 
     dst = check_destination(plan.src, dst, force)
-    remove_stale_partials(dst)
-    tmp = dst.with_name(f"{PARTIAL_PREFIX.format(name=dst.name)}{os.getpid()}")
-    with signals_raise(f"removed the partial output, {dst} untouched"):
-        try:
-            with writing(dst):
-                _write_file(plan, tmp, fsync, source_sha256, progress)
-            os.replace(tmp, dst)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+    with outputs.file(dst, force=force, inputs=[plan.src]) as tmp:  # DST untouched until the file is whole
+        _write_file(plan, tmp, fsync, source_sha256, progress)
     return dst
 
 
-def remove_stale_partials(dst: Path) -> list[Path]:
-    """Partial files of DST left by a process that no longer exists (SIGKILL, power loss): removed,
-    so a killed run costs no disk space after the next one. Files of live processes are kept."""
-    removed = []
-    for p in dst.parent.glob(PARTIAL_PREFIX.format(name=dst.name) + "*"):
-        pid = p.name.rsplit("-", 1)[-1]
-        if not pid.isdigit() or _alive(int(pid)):
-            continue
-        p.unlink(missing_ok=True)
-        removed.append(p)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _write_file(plan: RemapPlan, tmp: Path, fsync: bool, source_sha256: str | None, progress: bool) -> None:
+def _write_file(plan: RemapPlan, tmp: Partial, fsync: bool, source_sha256: str | None, progress: bool) -> None:
     """The plan's bytes into ``tmp``: header with a placeholder hash, tensors, final header."""
-    with open(tmp, "wb", buffering=0) as out:  # unbuffered: copy_file_range shares the descriptor
+    with open(tmp, "wb", buffering=0) as out:  # tmp: a claim's partial; unbuffered: copy_file_range shares it
         given = {"f5lab_source_sha256_given": "true"} if source_sha256 else {}
         header = build_header(plan.steps, {**provenance(plan, SHA_PLACEHOLDER), **given})
         _write_all(out, header)

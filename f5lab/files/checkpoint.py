@@ -37,6 +37,14 @@ USER_DTYPES = {"fp32": "F32", "fp16": "F16", "bf16": "BF16"}
 FLOAT_DTYPES = ("F64", "F32", "F16", "BF16")
 # the safetensors library refuses headers above 100 MB; so do we
 MAX_HEADER_BYTES = 100_000_000
+# and what f5lab reads is proportional to what the file holds: a tensor's header entry is ~100
+# bytes and a tensor worth describing holds bytes, so the header may take 1 MiB plus 1/64 of the
+# data section, and the tensors number at most 4096 plus one per 256 bytes of data (an F5 model:
+# ~360 tensors, a 60 KB header). A 96 MB header of 1.15 M empty tensors cost 15 s and 1.1 GB.
+HEADER_BASE_BYTES = 1 << 20
+HEADER_BYTES_PER_DATA = 64
+TENSOR_BASE_COUNT = 4096
+DATA_BYTES_PER_TENSOR = 256
 
 # Wrappers that training code puts in front of the model's own key names, outermost first.
 WRAPPER_PREFIXES = ("ema_model.", "module.", "_orig_mod.", "model.")
@@ -261,16 +269,29 @@ def read_safetensors_layout(path: str | os.PathLike, size: int | None = None) ->
         if n > MAX_HEADER_BYTES or 8 + n > size:
             raise CheckpointError(f"{path}: corrupt or truncated safetensors: header claims {n} bytes "
                                   f"but the file has {size - 8} after the length field")
+        data_len = size - 8 - n
+        budget = HEADER_BASE_BYTES + data_len // HEADER_BYTES_PER_DATA
+        if n > budget:
+            raise CheckpointError(f"{path}: not a checkpoint f5lab reads: a {n:,}-byte header for {data_len:,} bytes "
+                                  f"of tensor data (at most {budget:,}: a model's header is ~100 bytes a tensor)")
         raw = fh.read(n)
     header = _parse_header_json(path, raw)
     metadata = _validate_metadata(path, header.pop("__metadata__", None))
-    data_len = size - 8 - n
+    check_tensor_count(path, len(header), data_len)
     tensors: dict[str, TensorInfo] = {}
     offsets: dict[str, tuple[int, int]] = {}
     for name, entry in header.items():
         tensors[name], offsets[name] = _validate_entry(path, name, entry, data_len)
     _check_contiguous(path, offsets, data_len)
     return tensors, metadata, SafetensorsLayout(data_start=8 + n, offsets=offsets)
+
+
+def check_tensor_count(path: Path, count: int, data_len: int) -> None:
+    """At most TENSOR_BASE_COUNT tensors plus one per DATA_BYTES_PER_TENSOR bytes of their data."""
+    budget = TENSOR_BASE_COUNT + data_len // DATA_BYTES_PER_TENSOR
+    if count > budget:
+        raise CheckpointError(f"{path}: not a checkpoint f5lab reads: {count:,} tensors in {data_len:,} bytes of data "
+                              f"(at most {budget:,}; an F5-TTS model has a few hundred)")
 
 
 class _BadJson(ValueError):
@@ -472,6 +493,7 @@ def _describe_pt_object(path: Path, size: int, obj: Any, tensor_type: type, info
                 extras[key] = value
             else:
                 others.append(key)
+    check_tensor_count(path, sum(len(t) for t in state_dicts.values()), size)
     return Checkpoint(path=path, format="pt", size_bytes=size, state_dicts=state_dicts,
                       extras=extras, other_containers=others)
 

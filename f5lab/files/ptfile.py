@@ -51,6 +51,15 @@ TORCH_DTYPES = {"float64": "F64", "float32": "F32", "float16": "F16", "bfloat16"
                 "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "uint16": "U16", "uint32": "U32",
                 "uint64": "U64"}
 MAX_PICKLE_BYTES = 512 * 2**20  # data.pkl of a 5 GB trainer file is well under 1 MB
+# what data.pkl may cost, proportional to what the archive holds: a state dict's pickle is ~100
+# bytes per storage (name, shape, stride, dtype: 43 KB for a trainer file's 422 storages), and a
+# storage holds bytes; beyond this budget it is refused unread (a 195 KB file whose data.pkl
+# inflated to 200 MB of one opcode made inspect peak at 3.3 GB)
+PICKLE_BASE_BYTES = 256 * 1024
+PICKLE_BYTES_PER_RECORD = 4096
+STORAGE_BYTES_PER_PICKLE_BYTE = 16
+ZIP_BASE_RECORDS = 4096  # zip entries: a state dict has one per storage; bounded before zipfile reads them
+ZIP_BYTES_PER_RECORD = 4096
 LEGACY_MAGIC = bytes.fromhex("6cfc9c46f9206aa85019")  # torch's MAGIC_NUMBER, as a pickled long
 
 
@@ -272,7 +281,10 @@ def is_legacy_torch_pickle(head: bytes) -> bool:
 
 
 def read_pt_archive(path: Path) -> PtArchive:
-    """Open the zip, check the records torch needs, and unpickle data.pkl through the allowlist."""
+    """Open the zip, check the records torch needs, and unpickle data.pkl through the allowlist,
+    each within a budget proportional to what the archive holds (``check_entry_count``,
+    ``pickle_budget``, ``check_memo``), so a hostile file costs milliseconds, not gigabytes."""
+    check_entry_count(path)
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -294,20 +306,70 @@ def _records(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> t
         what = "a TorchScript archive, not a state dict" if f"{prefix}/constants.pkl" in names else \
             f"a zip archive without {prefix}/data.pkl"
         raise CheckpointError(f"{path}: not a torch checkpoint ({what})")
-    if pkl.file_size > MAX_PICKLE_BYTES:
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({prefix}/data.pkl claims "
-                              f"{pkl.file_size} bytes)")
+    storage = f"{prefix}/data/"
+    stored = [i for n, i in names.items() if n.startswith(storage)]
+    budget = pickle_budget(len(stored), sum(i.compress_size for i in stored))
+    records = len(stored)
+    if pkl.file_size > budget:
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({prefix}/data.pkl holds {pkl.file_size:,} "
+                              f"bytes for {records} tensor storage(s); a state dict's takes a few hundred per "
+                              f"storage, f5lab reads at most {budget:,})")
     byteorder = "little"
     if f"{prefix}/byteorder" in names:
         byteorder = zf.read(f"{prefix}/byteorder").decode("ascii", "replace").strip()
         if byteorder not in ("little", "big"):
             raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (byteorder {byteorder[:20]!r})")
-    storage = f"{prefix}/data/"
     sizes = {n[len(storage):]: i.file_size for n, i in names.items() if n.startswith(storage)}
     return prefix, byteorder, zf.read(pkl), sizes
 
 
+def pickle_budget(records: int, stored_bytes: int) -> int:
+    """Bytes of data.pkl f5lab reads for an archive of ``records`` storages holding ``stored_bytes``
+    (as stored in the zip: compressing zeros buys no budget)."""
+    per_record = min(PICKLE_BYTES_PER_RECORD * records, stored_bytes // STORAGE_BYTES_PER_PICKLE_BYTE)
+    return min(MAX_PICKLE_BYTES, PICKLE_BASE_BYTES + per_record)
+
+
+def check_entry_count(path: Path) -> None:
+    """The zip's own count of entries, read from its end record before zipfile builds an object per
+    entry: a few thousand for any state dict, proportional to the file's size otherwise."""
+    try:
+        with open(path, "rb") as fh:
+            end = zipfile._EndRecData(fh)  # the (zip64-aware) end-of-central-directory record
+    except OSError:
+        return
+    if not end:
+        return  # not a zip zipfile can read: it says so itself
+    entries, size = end[zipfile._ECD_ENTRIES_TOTAL], path.stat().st_size
+    budget = ZIP_BASE_RECORDS + size // ZIP_BYTES_PER_RECORD
+    if entries > budget:
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({entries:,} zip entries in {size:,} bytes; "
+                              f"f5lab reads at most {budget:,})")
+
+
+def check_memo(path: Path, data: bytes) -> None:
+    """Every memo index within the pickle's own opcode count: a pickler numbers its memo 0, 1, 2...;
+    one huge index makes the unpickler allocate a memo table of that size (gigabytes for 5 bytes)."""
+    import pickletools
+
+    ops = 0
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            ops += 1
+            if op.name in ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET") and \
+                    isinstance(arg, int) and arg > ops:
+                raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (data.pkl {op.name} {arg} past "
+                                      f"its {ops} opcodes: a memo no pickler writes)")
+            if op.name == "STOP":
+                return
+    except CheckpointError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a mangled stream: the unpickler names it below
+        del exc
+
+
 def _unpickle(path: Path, data: bytes, sizes: dict[str, int]) -> Any:
+    check_memo(path, data)
     try:
         return _StateDictUnpickler(data, sizes).load()
     except NeedsTorch:

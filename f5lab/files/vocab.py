@@ -11,6 +11,7 @@ from typing import Any
 from f5lab.errors import ConfigError
 
 DEFAULT_VOCAB_LINES = 2545  # lines of f5-tts's infer/examples/vocab.txt
+MAX_VOCAB_BYTES = 2 * 2**20  # f5-tts's vocab.txt is 11 KB; the largest extension seen (5934 tokens) ~60 KB
 
 
 def f5_tts_root() -> Path:
@@ -26,9 +27,14 @@ def default_vocab_path() -> Path:
     return f5_tts_root() / "infer" / "examples" / "vocab.txt"
 
 
+BOM = "\ufeff"
+
+
 def read_vocab(path: str | Path | None = None) -> list[str]:
-    """Tokens in id order, read as f5-tts does: UTF-8 text, universal newlines (a CRLF file gives the
-    same tokens as its LF twin), each line minus its newline.
+    """Tokens in id order, read as f5-tts's ``get_tokenizer`` does: UTF-8 text (a BOM is not
+    removed: it becomes part of token 0, see ``effective``), universal newlines (a CRLF file gives
+    the same tokens as its LF twin), each line minus its last character (``char[:-1]``: the newline,
+    or, on a last line without one, its last character, exactly as f5-tts loses it).
 
     Raises a one-line ConfigError naming the file when it is missing, a directory, not UTF-8
     text, or empty: f5-tts would fail later with a traceback or build a 1-row embedding.
@@ -38,9 +44,13 @@ def read_vocab(path: str | Path | None = None) -> list[str]:
         raise ConfigError(f"{p}: is a directory, not a vocab file (give its vocab.txt)")
     if not p.is_file():
         raise ConfigError(f"{p}: vocab file not found")
+    size = p.stat().st_size
+    if size > MAX_VOCAB_BYTES:
+        raise ConfigError(f"{p}: {size:,} bytes is not a vocab.txt (one token a line; f5lab reads at most "
+                          f"{MAX_VOCAB_BYTES:,})")
     try:
         with open(p, encoding="utf-8") as fh:
-            tokens = [line[:-1] if line.endswith("\n") else line for line in fh]
+            tokens = [line[:-1] for line in fh]
     except UnicodeDecodeError as exc:
         bad = exc.object[exc.start:exc.start + 1]
         raise ConfigError(f"{p}: vocab file is not UTF-8 text (byte {exc.start}: {bad!r}); f5-tts reads vocab.txt "
@@ -48,6 +58,25 @@ def read_vocab(path: str | Path | None = None) -> list[str]:
     if not tokens:
         raise ConfigError(f"{p}: vocab file is empty (0 tokens); f5-tts's has {DEFAULT_VOCAB_LINES} lines")
     return tokens
+
+
+def effective(tokens: list[str]) -> list[str]:
+    """The tokens as f5-tts's lookups use them. A file saved with a UTF-8 BOM gives f5-tts the token
+    '\ufeff ' at id 0; no text holds it, so a space is "unknown", which f5-tts maps to id 0: the
+    same row. So id 0 still means what the line says without the BOM, and rows are mapped (and
+    texts checked) by that token: the trained space row is kept, never re-initialised."""
+    if tokens and tokens[0].startswith(BOM):
+        return [tokens[0][len(BOM):]] + tokens[1:]
+    return tokens
+
+
+def vocab_notes(tokens: list[str], path: str | Path | None) -> list[str]:
+    """What to say about how f5-tts reads this vocabulary (a BOM)."""
+    if tokens and tokens[0].startswith(BOM):
+        return [f"{path}: begins with a UTF-8 BOM; f5-tts reads its first token as {tokens[0]!r} and looks "
+                f"{effective(tokens)[0]!r} up as an unknown character, i.e. id 0: the same row, so row 0 is kept "
+                "(saving the file without a BOM changes nothing else)"]
+    return []
 
 
 def check_unique(tokens: list[str], path: str | Path | None) -> None:
@@ -60,11 +89,11 @@ def check_unique(tokens: list[str], path: str | Path | None) -> None:
                           "each token must have one line")
 
 
-def write_vocab(tokens: list[str], path: str | Path) -> Path:
-    """Write tokens one a line, the inverse of read_vocab."""
-    p = Path(path)
-    p.write_text("".join(t + "\n" for t in tokens), encoding="utf-8")
-    return p
+def write_vocab(tokens: list[str], path: str | Path, force: bool = False) -> Path:
+    """Write tokens one a line, the inverse of read_vocab (through f5lab.outputs: whole or not at all)."""
+    from f5lab import outputs
+
+    return outputs.write_text(path, "".join(t + "\n" for t in tokens), force=force)
 
 
 def vocab_sha256(path: str | Path) -> str:
@@ -93,7 +122,7 @@ class VocabDiff:
 def diff_vocab(old: list[str], new: list[str]) -> VocabDiff:
     """Token-level comparison of an old and a new vocabulary."""
     old_index = token_ids(old)
-    new_set = set(new)
+    new_set = set(effective(new))
     shared = [t for t in token_ids(new) if t in old_index]
     new_index = token_ids(new)
     return VocabDiff(old_size=len(old), new_size=len(new), shared=len(shared),
@@ -104,8 +133,9 @@ def diff_vocab(old: list[str], new: list[str]) -> VocabDiff:
 
 def token_ids(tokens: list[str]) -> dict[str, int]:
     """token -> id exactly as f5-tts builds ``vocab_char_map`` (a duplicated line: the last id
-    wins), so a mapped row is the row the model really reads for that token."""
-    return {t: i for i, t in enumerate(tokens)}
+    wins), so a mapped row is the row the model really reads for that token; token 0 as f5-tts's
+    lookups reach it (``effective``: a BOM left on it by the file is not part of any text)."""
+    return {t: i for i, t in enumerate(effective(tokens))}
 
 
 def duplicates(tokens: list[str]) -> list[str]:
@@ -121,7 +151,7 @@ def row_mapping(old: list[str], new: list[str]) -> list[int | None]:
     """
     old_index = token_ids(old)
     mapping: list[int | None] = [FILLER_ROW]
-    for token in new:
+    for token in effective(new):
         j = old_index.get(token)
         mapping.append(None if j is None else j + 1)
     return mapping

@@ -114,7 +114,7 @@ def get_gpu(name: str | GPU) -> GPU:
     for gpu in GPUS.values():
         if key in {_norm(gpu.name), *map(_norm, gpu.aliases)}:
             return gpu
-    raise ConfigError(f"unknown GPU {name!r}; known: {', '.join(GPUS)}")
+    raise ConfigError(f"--gpu {name!r}: unknown GPU; known: {', '.join(GPUS)}")
 
 
 def find_gpu(name: str) -> GPU | None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from f5lab.model.arch import ArchSpec
@@ -755,7 +756,7 @@ def gpu_curves(spec: ArchSpec, gpu: str | GPU, dtypes: Sequence[str] = ("fp32", 
     return out
 
 
-def plot_gpu_curves(curves: Sequence[dict], path: str | None = None) -> Any:
+def plot_gpu_curves(curves: Sequence[dict], path: str | None = None, force: bool = False) -> Any:
     """The figure of ``gpu_curves`` for one card: each curve labelled with its dtype and attention
     kernel (math dashed, marked "if forced" where the card would use another), the usable budget
     line the verdicts use, f5-tts's frame cap, and the longest call of each curve marked.
@@ -796,12 +797,12 @@ def plot_gpu_curves(curves: Sequence[dict], path: str | None = None) -> Any:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     if path:
-        fig.savefig(path, dpi=100, metadata={"Software": None})
+        save_png(fig, path, force=force)
     return fig
 
 
 def plot_sweep(data: dict[str, Any], gpus: Sequence[str] | None = ("GTX 1050 Ti", "RTX 2060", "RTX 3060", "T4"),
-               highlight: str | None = "GTX 1050 Ti", path: str | None = None) -> Any:
+               highlight: str | None = "GTX 1050 Ti", path: str | None = None, force: bool = False) -> Any:
     """A matplotlib Figure (Agg) of ``sweep`` data: GiB vs seconds per dtype, GPU memory as
     horizontal lines, ``highlight`` drawn bold red; saved as PNG (no metadata) when ``path``.
 
@@ -831,5 +832,14 @@ def plot_sweep(data: dict[str, Any], gpus: Sequence[str] | None = ("GTX 1050 Ti"
     ax.grid(alpha=0.3)
     fig.tight_layout()
     if path:
-        fig.savefig(path, dpi=100, metadata={"Software": None})
+        save_png(fig, path, force=force)
     return fig
+
+
+def save_png(fig: Any, path: str | os.PathLike, force: bool = False) -> Path:
+    """A figure as PNG (no software stamp) through f5lab.outputs: whole or not at all."""
+    from f5lab import outputs
+
+    with outputs.file(path, force=force) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    return Path(path)

@@ -60,7 +60,8 @@ class Profile:
 def profile(path: str, *, gpus: Sequence[str] = (), dtype: str = "auto", seconds: float = 10.0,
             ref_seconds: float = 0.0, batch: int = 1, cfg: bool = True, attn: str = "auto", nfe: int = DEFAULT_NFE,
             vocoder: str = "vocos", with_sweep: bool = False, plot: str | None = None,
-            measure_on: str | None = None, config: str | None = None, torch: str | None = None) -> Profile:
+            measure_on: str | None = None, config: str | None = None, torch: str | None = None,
+            force: bool = False) -> Profile:
     """Judge one call of ``path`` on each GPU (the whole catalogue when ``gpus`` is empty) under the
     installed torch (or ``torch``, e.g. "2.6.0+cu124"); ``with_sweep``: peak vs 5-60 s; ``plot``: the
     first GPU's figure; ``measure_on`` ("cpu"/"cuda"): load the weights, run one real call and compare
@@ -81,7 +82,7 @@ def profile(path: str, *, gpus: Sequence[str] = (), dtype: str = "auto", seconds
     if plot:
         card = cards[0] if cards else get_gpu("GTX 1050 Ti")
         prof.curves = gpu_curves(spec, card, dtypes=("fp32", "fp16") if dtype == "auto" else (dtype,), **opts)
-        plot_gpu_curves(prof.curves, path=plot)
+        plot_gpu_curves(prof.curves, path=plot, force=force)
     if measure_on:
         _measure(prof, spec, path, measure_on, config, first, seconds, opts)
     return prof

@@ -12,21 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from f5lab.files.checkpoint import DROPPED_BUFFERS, EMA_BOOKKEEPING, EMA_DICT, ROOT, Checkpoint, TensorInfo
 from f5lab.model.configs import ConfigEntry
-from f5lab.outputs import write_text_atomic
-
-
-def cache_dir() -> Path:
-    """f5lab's cache (signatures, the demo checkpoint): ``$F5LAB_CACHE``, default ``~/.cache/f5lab``."""
-    root = Path(os.environ.get("F5LAB_CACHE", Path.home() / ".cache" / "f5lab"))
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+from f5lab.outputs import cache_dir, make_dirs, write_text_atomic  # noqa: F401  (cache_dir re-exported)
 
 
 # f5-tts's inference mel settings (utils_infer); every shipped config uses them
@@ -80,8 +71,11 @@ def _signature(key: str) -> dict[str, tuple[list[int], str]]:
         except (OSError, ValueError):
             pass  # a damaged cache entry is recomputed
     sig = _compute_signature(json.loads(key))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps(sig))
+    make_dirs(path.parent)
+    try:
+        write_text_atomic(path, json.dumps(sig))
+    except OSError:  # another process writes the same entry, or the cache is full: the value is in hand
+        pass
     return sig
 
 

@@ -191,7 +191,10 @@ def with_config(catalogue: Mapping[str, ConfigEntry] | None, entry: ConfigEntry 
 
 # -- a user's YAML -----------------------------------------------------------------------------------
 def load_config_file(path: str | os.PathLike) -> ConfigEntry:
-    """Read and check a YAML in f5-tts's config format; one-line ConfigError naming file and key."""
+    """Read and check a YAML in f5-tts's config format against ``ConfigModel``; one-line ConfigError
+    naming the file and the key."""
+    from f5lab.schemas import validate
+
     name = os.fspath(path)
     p = Path(name)
     if not p.is_file():
@@ -200,21 +203,18 @@ def load_config_file(path: str | os.PathLike) -> ConfigEntry:
     model = _model_section(p)
     if not isinstance(model, dict):
         raise ConfigError(f"{name}: no 'model' mapping (f5-tts's configs hold model.backbone and model.arch)")
-    backbone = model.get("backbone")
-    if backbone not in BACKBONES:
-        raise ConfigError(f"{name}: model.backbone {backbone!r} is not one of {', '.join(BACKBONES)}"
-                          if backbone is not None else f"{name}: model.backbone missing ({', '.join(BACKBONES)})")
+    if "backbone" not in model:
+        raise ConfigError(f"{name}: model.backbone missing ({', '.join(BACKBONES)})")
     arch = model.get("arch")
-    if not isinstance(arch, dict):
-        raise ConfigError(f"{name}: model.arch missing or not a mapping")
-    _check_arch(name, backbone, arch)
-    mel = model.get("mel_spec") or {}
-    if not isinstance(mel, dict):
-        raise ConfigError(f"{name}: model.mel_spec is not a mapping")
-    _check_values(name, "model.mel_spec", mel, MEL_KEYS, unknown_ok=True)
-    return ConfigEntry(name=name, backbone=backbone, arch=dict(arch), mel_spec=dict(mel), source="file",
-                       path=str(p.resolve()), model_name=_str_or_none(name, model, "name"),
-                       tokenizer=_str_or_none(name, model, "tokenizer"),
+    for key in ("mel_dim", "text_num_embeds"):
+        if isinstance(arch, dict) and key in arch:
+            raise ConfigError(f"{name}: model.arch.{key} must not be set: f5-tts's loader passes it itself "
+                              "(from mel_spec and the vocab file)")
+    schemas = _schemas()
+    checked = validate(schemas["Model"], model, name, prefix="model", explain=_explain(None))
+    validate(schemas[checked.backbone], arch, name, prefix="model.arch", explain=_explain(checked.backbone))
+    return ConfigEntry(name=name, backbone=checked.backbone, arch=dict(arch), mel_spec=dict(model.get("mel_spec") or {}),
+                       source="file", path=str(p.resolve()), model_name=checked.name, tokenizer=checked.tokenizer,
                        tokenizer_path=_tokenizer_path(name, p, model), written=_written_by_f5lab(p))
 
 
@@ -223,22 +223,96 @@ def _written_by_f5lab(p: Path) -> bool:
         return fh.read(len(WRITTEN_MARK)) == WRITTEN_MARK
 
 
+def _explain(backbone: str | None) -> Any:
+    """The config schema's own sentences: what f5-tts would do with a missing or unknown key."""
+    from f5lab.schemas import describe
+
+    def explain(err: dict[str, Any], key: str) -> str:
+        loc = [str(x) for x in err["loc"]]
+        if backbone and err["type"] == "missing" and len(loc) == 1:
+            return (f"{key} missing (a {backbone} config needs {', '.join(REQUIRED_ARCH)}; f5-tts would silently "
+                    "use its default)")
+        if backbone and err["type"] == "extra_forbidden":
+            return f"{key} is not an argument of f5-tts's {backbone} (known: {', '.join(ARCH_KEYS[backbone])})"
+        if err["type"] == "extra_forbidden" and loc[:1] == ["mel_spec"]:
+            return f"{key} is not a setting of f5-tts's MelSpec (known: {', '.join(MEL_KEYS)})"
+        if err["type"] == "model_type" and loc[:1] == ["mel_spec"]:
+            return f"{key} is not a mapping"
+        if err["type"] in ("greater_than", "greater_than_equal") and isinstance(err.get("input"), (int, float)):
+            return f"{key} is {err['input']!r}; expected a positive {'integer' if isinstance(err['input'], int) else 'number'}"
+        return describe(err, key)
+
+    return explain
+
+
+# -- the schema of a config's model block (f5-tts 1.1.22's constructors) ---------------------------------
+def _schemas() -> dict[str, Any]:
+    """Pydantic models, built on first use (pydantic's import is not paid by commands that read no YAML)."""
+    from typing import Annotated, Literal, Union
+
+    from pydantic import BaseModel, ConfigDict, Field
+
+    Pos = Annotated[int, Field(gt=0)]
+    PosNum = Annotated[Union[int, float], Field(gt=0)]
+
+    class Strict(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+
+    class Common(Strict):
+        dim: Pos
+        depth: Pos
+        heads: Pos
+        ff_mult: PosNum
+        dim_head: Pos = 64
+        dropout: Annotated[Union[int, float], Field(ge=0, le=1)] = 0.1
+        text_mask_padding: bool = True
+        qk_norm: Literal["rms_norm"] | None = None
+        attn_backend: Literal["torch", "flash_attn"] = "torch"
+        attn_mask_enabled: bool = False
+
+    class DiT(Common):
+        text_dim: Pos | None = None
+        text_embedding_average_upsampling: bool = False
+        conv_layers: Annotated[int, Field(ge=0)] = 0
+        pe_attn_head: Pos | None = None
+        long_skip_connection: bool = False
+        checkpoint_activations: bool = False
+
+    class UNetT(Common):
+        text_dim: Pos | None = None
+        conv_layers: Annotated[int, Field(ge=0)] = 0
+        pe_attn_head: Pos | None = None
+        skip_connect_type: Literal["add", "concat", "none"] = "concat"
+
+    class MMDiT(Common):
+        checkpoint_activations: bool = False
+
+    class MelSpec(Strict):
+        target_sample_rate: Pos = 24000
+        n_mel_channels: Pos = 100
+        hop_length: Pos = 256
+        win_length: Pos = 1024
+        n_fft: Pos = 1024
+        mel_spec_type: Literal["vocos", "bigvgan"] = "vocos"
+
+    class Model(BaseModel):
+        model_config = ConfigDict(extra="allow", strict=True)  # hydra run configs add keys of their own
+        name: str | None = None
+        tokenizer: str | None = None
+        tokenizer_path: str | None = None
+        backbone: Literal["DiT", "UNetT", "MMDiT"]
+        arch: dict[str, Any]
+        mel_spec: MelSpec | None = None
+
+    return {"DiT": DiT, "UNetT": UNetT, "MMDiT": MMDiT, "MelSpec": MelSpec, "Model": Model}
+
+
 def _model_section(p: Path) -> Any:
     """The ``model`` block with every ``${...}`` resolved (omegaconf, as hydra resolves it)."""
-    import yaml
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    try:
-        text = p.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: not a text file (a YAML config must be UTF-8)") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{p}: not valid YAML{where}: {problem}") from None
+    raw = load_yaml(p)
     if not isinstance(raw, dict):
         raise ConfigError(f"{p}: the YAML is {type(raw).__name__ if raw is not None else 'empty'}, not a mapping "
                           "with a 'model' key")
@@ -261,50 +335,122 @@ def _now(pattern: str = "%Y-%m-%d") -> str:
     return datetime.datetime.now().strftime(pattern)
 
 
-def _check_arch(name: str, backbone: str, arch: dict[str, Any]) -> None:
-    missing = [k for k in REQUIRED_ARCH if k not in arch]
-    if missing:
-        raise ConfigError(f"{name}: model.arch.{missing[0]} missing (a {backbone} config needs "
-                          f"{', '.join(REQUIRED_ARCH)}; f5-tts would silently use its default)")
-    for key in ("mel_dim", "text_num_embeds"):
-        if key in arch:
-            raise ConfigError(f"{name}: model.arch.{key} must not be set: f5-tts's loader passes it itself "
-                              "(from mel_spec and the vocab file)")
-    _check_values(name, "model.arch", arch, ARCH_KEYS[backbone], unknown_ok=False, backbone=backbone)
+# -- reading YAML with a budget ----------------------------------------------------------------------------
+MAX_YAML_BYTES = 256 * 1024  # a config or sweep file is kilobytes (f5-tts's: 2 KB)
+MAX_YAML_NODES = 20_000  # nodes written (f5-tts's configs: ~100); PyYAML spends ~0.5 KB on each
+MAX_YAML_DEPTH = 64  # f5-tts's configs nest 4 deep
+YAML_NODE_BUDGET = 10_000  # nodes after alias expansion: this many, plus ...
+YAML_NODES_PER_NODE = 64  # ... this many per node written: anchors reused, never a billion laughs
 
 
-def _check_values(name: str, where: str, values: dict[str, Any], types: dict[str, Any], unknown_ok: bool,
-                  backbone: str = "") -> None:
-    for key, value in values.items():
-        if key not in types:
-            if unknown_ok:
-                continue
-            raise ConfigError(f"{name}: {where}.{key} is not an argument of f5-tts's {backbone} "
-                              f"(known: {', '.join(types)})")
-        if not _type_ok(value, types[key]):
-            raise ConfigError(f"{name}: {where}.{key} is {value!r} ({type(value).__name__}); expected "
-                              f"{_expected(types[key])}")
-        if types[key] == _INT and (value < 0 if key == "conv_layers" else value <= 0):
-            raise ConfigError(f"{name}: {where}.{key} is {value!r}; expected a positive integer")
+def load_yaml(path: str | os.PathLike, what: str = "YAML") -> Any:
+    """A YAML file, safely and at bounded cost: UTF-8 text, at most MAX_YAML_BYTES, nested at most
+    MAX_YAML_DEPTH deep, and its aliases expanding to at most YAML_NODE_BUDGET + YAML_NODES_PER_NODE
+    x the nodes written (a 470-byte alias bomb expands to hundreds of millions). Refused in one line
+    naming the file, before anything walks the expanded tree (omegaconf, pydantic, json)."""
+    import yaml
+
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(f"{p}: {size} bytes is not a {what} file f5lab reads (at most {MAX_YAML_BYTES})")
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a text file (a {what} file must be UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    loader = _BoundedLoader(text)
+    loader.source = str(p)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{p}: not valid YAML{where}: {problem}") from None
+    finally:
+        loader.dispose()
 
 
-def _type_ok(value: Any, kind: Any) -> bool:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    for k in kinds:
-        if k == _INT and isinstance(value, int) and not isinstance(value, bool):
-            return True
-        if k == _NUM and isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-            return True
-        if k == _BOOL and isinstance(value, bool):
-            return True
-        if k not in (_INT, _NUM, _BOOL) and value == k and type(value) is type(k):
-            return True
-    return False
+def _bounded_loader() -> type:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        source = "YAML"
+        depth = 0
+        nodes = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.depth += 1
+            self.nodes += 1
+            if self.nodes > MAX_YAML_NODES:
+                raise ConfigError(f"{self.source}: more than {MAX_YAML_NODES:,} YAML values; not a file f5lab reads")
+            if self.depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ConfigError(f"{self.source}: YAML nested deeper than {MAX_YAML_DEPTH} levels (line "
+                                  f"{mark.line + 1}); not a file f5lab reads")
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+        def compose_document(self) -> Any:
+            node = super().compose_document()
+            _check_expansion(node, self.source)
+            return node
+
+    return Loader
 
 
-def _expected(kind: Any) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(k if k in (_INT, _NUM, _BOOL) else ("null" if k is None else repr(k)) for k in kinds)
+def _check_expansion(root: Any, source: str) -> None:
+    """Nodes the document expands to (an alias counts its anchor's whole subtree each time), computed
+    once per distinct node, so the count costs the nodes written, not the expansion."""
+    import yaml
+
+    def children(node: Any) -> list[Any]:
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        if isinstance(node, yaml.MappingNode):
+            return [x for pair in node.value for x in pair]
+        return []
+
+    def recursive(node: Any) -> ConfigError:
+        return ConfigError(f"{source}: a YAML alias refers to itself (line {node.start_mark.line + 1}); not a "
+                           "file f5lab reads")
+
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in sizes:
+            continue
+        kids = children(node)
+        if ready or not kids:
+            open_.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(k)] for k in kids)
+            continue
+        open_.add(id(node))
+        stack.append((node, True))
+        for k in kids:
+            if id(k) in open_:
+                raise recursive(k)
+            if id(k) not in sizes:
+                stack.append((k, False))
+    budget = YAML_NODE_BUDGET + YAML_NODES_PER_NODE * len(sizes)
+    if sizes[id(root)] > budget:
+        raise ConfigError(f"{source}: YAML aliases expand {len(sizes)} nodes to {sizes[id(root)]:,}, over the "
+                          f"{budget:,} f5lab reads (an alias bomb?); write the values out")
+
+
+@lru_cache(maxsize=1)
+def _bounded_loader_class() -> type:
+    return _bounded_loader()
+
+
+def _BoundedLoader(text: str) -> Any:  # noqa: N802  (a loader instance, as yaml.SafeLoader(text) is)
+    return _bounded_loader_class()(text)
 
 
 def _str_or_none(name: str, model: dict[str, Any], key: str) -> str | None:
@@ -399,23 +545,18 @@ def _scalar(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def write_config_file(text: str, path: str | os.PathLike, force: bool = False) -> Path:
-    """Write ``text`` to ``path``; replace only a file f5lab wrote itself (or any with ``force``)."""
+def write_config_file(text: str, path: str | os.PathLike, force: bool = False,
+                      inputs: tuple[str | os.PathLike, ...] = ()) -> Path:
+    """Write ``text`` to ``path``: an existing file is replaced only with ``force`` (a YAML one wrote
+    may since hold one's own edits), never one of ``inputs`` (the checkpoint it describes)."""
+    from f5lab import outputs
+
     p = Path(path)
     if p.is_dir():
         raise ConfigError(f"{p}: is a directory; give the YAML file name (e.g. {p / 'my_model.yaml'})")
-    if p.exists() and not force:
-        try:
-            ours = p.read_text(encoding="utf-8").startswith(WRITTEN_MARK)
-        except (OSError, UnicodeDecodeError):
-            ours = False
-        if not ours:
-            raise ConfigError(f"{p}: exists and was not written by f5lab; give another path or pass --force")
     if not p.parent.is_dir():
         raise ConfigError(f"{p.parent}: no such directory for the config")
-    from f5lab.outputs import write_text_atomic
-
-    return write_text_atomic(p, text)
+    return outputs.write_text(p, text, force=force, inputs=inputs)
 
 
 def writable(folder: str | os.PathLike) -> bool:

@@ -138,7 +138,8 @@ def write_own_config(path: str | os.PathLike, out: str | os.PathLike, force: boo
     from f5lab.model.configs import dump_config, write_config_file
 
     entry, base, comments = own_config(path, str(out), vocab)
-    written = write_config_file(dump_config(entry, base, comments, source=Path(path).name), out, force=force)
+    written = write_config_file(dump_config(entry, base, comments, source=Path(path).name), out, force=force,
+                                inputs=(path, *([vocab] if vocab else [])))
     return written, [f"{k}: {v}" for k, v in comments.items()]
 
 

@@ -33,6 +33,25 @@ def _load(path: Path) -> dict[str, Any]:
         return {}
 
 
+def read_done(folder: Path) -> dict[str, Any]:
+    """A unit's ``done.json``, or {} when the unit cannot be trusted: no marker, the folder still
+    marked incomplete (being written, or left by a stopped worker), or a file it recorded missing
+    or of another size (deleted or damaged since)."""
+    from f5lab.outputs import incomplete
+
+    marker = _load(folder / "done.json")
+    if not marker or incomplete(folder, levels=1):
+        return {}
+    for name, size in (marker.get("files") or {}).items():
+        p = folder / name
+        try:
+            if p.stat().st_size != size:
+                return {}
+        except OSError:
+            return {}
+    return marker
+
+
 def build_sweep_summary(sweep_dir: str | Path) -> dict[str, Any]:
     """``summary.json`` of a sweep folder: points (status, settings, numbers), shared units, best, timings."""
     sweep_dir = Path(sweep_dir)
@@ -43,7 +62,7 @@ def build_sweep_summary(sweep_dir: str | Path) -> dict[str, Any]:
     timings: dict[str, Any] = {}
     for p in plan.get("points", []):
         unit = units.get(p["id"])
-        marker = _load(sweep_dir / p["id"] / "done.json") if unit else {}
+        marker = read_done(sweep_dir / p["id"]) if unit else {}
         status = "missing" if not marker or marker.get("key") != unit["key"] else marker["status"]
         nbs = (marker.get("summary") or {}).get("notebooks", {}) if status != "missing" else {}
         numbers = {(k if name == POINT_NOTEBOOK else f"{name}.{k}"): v
@@ -91,7 +110,7 @@ def _settings(point: dict[str, Any], numbers: dict[str, Any], hashes: dict[str, 
 
 
 def _shared_entry(sweep_dir: Path, unit: dict[str, Any]) -> dict[str, Any]:
-    marker = _load(sweep_dir / unit["id"] / "done.json")
+    marker = read_done(sweep_dir / unit["id"])
     status = "missing" if not marker or marker.get("key") != unit["key"] else marker["status"]
     return {"status": status, "notebooks": unit["notebooks"], "points": unit["points"],
             "error": next((n["error"] for n in marker.get("notebooks", []) if n["status"] != "ok"), None)}
@@ -326,9 +345,9 @@ def write_sweep_index(sweep_dir: str | Path, summary: dict[str, Any]) -> Path:
 <a href="sweep.json">sweep.json</a> (the points and their parameters)</p>
 </body></html>
 """
-    out = sweep_dir / "index.html"
-    out.write_text(page, encoding="utf-8")
-    return out
+    from f5lab import outputs
+
+    return outputs.write_text(sweep_dir / "index.html", page, force=True)
 
 
 def tie_text(key: str, t: dict[str, Any]) -> str:

@@ -36,13 +36,13 @@ def ipc_base() -> str | None:
     """The path stem of the kernel's IPC sockets (``<stem>-<port>``), None where IPC is not offered."""
     if os.name != "posix":
         return None
-    from jupyter_core.paths import jupyter_runtime_dir
+    from jupyter_core.paths import ensure_dir_exists, jupyter_runtime_dir
 
     name = f"f5lab-kernel-{uuid.uuid4().hex[:12]}"
     for folder in (jupyter_runtime_dir(), "/tmp"):
         base = os.path.join(folder, name)
         if len(base) + 8 <= UNIX_SOCKET_MAX:
-            Path(folder).mkdir(parents=True, exist_ok=True, mode=0o700)
+            ensure_dir_exists(folder, mode=0o700)  # Jupyter's own runtime folder, made as Jupyter makes it
             return base
     return None
 

@@ -162,8 +162,11 @@ def compatibility(nb: NotebookContext, config: Any, target: Any = None, vocab: A
     if decide.remap_needed(rows, chosen):
         import time
 
+        from f5lab import outputs
+
         folder = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="f5lab-nb-"))
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            outputs.make_dirs(folder)
         out.plan = plan_remap(nb.checkpoint, chosen, vocab_from=vocab, catalogue=catalogue)
         t0 = time.perf_counter()
         out.remapped = execute_plan(out.plan, folder / remapped_file_name(nb.checkpoint, out.plan.config), force=True)
@@ -680,9 +683,10 @@ def renderings(nb: NotebookContext, grid: Sequence[tuple[str, str, int]], ref_au
             if r.files.get("record"):  # synth.json: the record as written, now naming the checkpoint
                 import json
 
-                from f5lab.outputs import write_text_atomic
+                from f5lab import outputs
 
-                write_text_atomic(Path(r.files["record"]), json.dumps(r.record, indent=2, ensure_ascii=False))
+                outputs.write_text(r.files["record"], json.dumps(r.record, indent=2, ensure_ascii=False),
+                                   force=True)
             results[(config, dtype, steps)] = r
         del model
     return results

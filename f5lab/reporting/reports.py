@@ -114,7 +114,7 @@ def select_notebooks(folder: Path, wanted: Sequence[str] | None) -> list[str]:
     names = list(wanted or [n for n in NOTEBOOKS if (folder / f"{n}.ipynb").exists()])
     unknown = [n for n in names if n not in NOTEBOOKS or not (folder / f"{n}.ipynb").exists()]
     if unknown:
-        raise ReportError(f"unknown notebook(s) {', '.join(unknown)}; known: {', '.join(NOTEBOOKS)}")
+        raise ReportError(f"--notebook {', '.join(repr(n) for n in unknown)}: unknown; known: {', '.join(NOTEBOOKS)}")
     return names
 
 
@@ -292,39 +292,42 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
 
     check_signal(*read_audio(ref_audio), str(ref_audio))  # undecodable or silent: one line, before any notebook
 
-    run_dir = Path(out).resolve() / (run_id or new_run_id())
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise ReportError(f"{run_dir} exists and is not empty; choose another --run-id")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    params = {
-        "checkpoint": str(checkpoint), "config": asked_config(config, demo), "configs": catalogue,
-        "vocab": str(Path(vocab).resolve()) if vocab else None, "gpu": gpu,
-        "ref_audio": str(ref_audio), "ref_text": ref_text, "gen_text": gen_text or default_sentence(lang),
-        "nfe": nfe if nfe is not None else (list(DEMO_NFE) if demo else DEFAULT_NFE), "seed": seed,
-        "asr": None if asr in (None, "none") else asr, "asr_model_dir": asr_choice.model_dir,
-        "asr_language": asr_choice.language, "lang": lang, "normalize": normalize,
-        "vocoder": str(Path(vocoder).resolve()) if vocoder else None, "device": device,
-        "work_dir": str(run_dir), "bases": bases, "torch_build": torch_build,
-        "demo": demo, **(DEMO_EXTRA if demo else {}),
-    }
-    params.update(config_params(checkpoint, params["config"], catalogue, params["vocab"], run_dir))
-    ensure_kernel()
-    os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels; our own bars pass disable=False
-    os.environ["MPLBACKEND"] = "Agg"
-    started = time.time()
-    results = []
-    for i, name in enumerate(names, 1):
-        echo(f"[{i}/{len(names)}] {name}")
-        results.append(execute(folder / f"{name}.ipynb", run_dir, params, progress=progress,
-                               desc=f"[{i}/{len(names)}] {name}", title=page_title(name, checkpoint)))
-        if results[-1].status != "ok":
-            echo(f"    FAILED: {results[-1].error}")
-    summary = build_summary(results, params)
-    manifest = build_manifest(run_dir, checkpoint, params, results, started, demo)
-    write_json(run_dir / "summary.json", summary)
-    write_json(run_dir / "manifest.json", manifest)
-    write_index(run_dir, summary, manifest, results)
-    write_report_html(run_dir, summary, manifest, results)
+    from f5lab import outputs
+
+    auto = run_id is None  # an id of the clock: two runs started in the same second get -2, -3...
+    with outputs.folder(Path(out).resolve() / (run_id or new_run_id()), auto_suffix=auto, what="report") as run:
+        if run.note:
+            echo(f"f5lab: note: {run.note}")
+        run_dir = run.path
+        params = {
+            "checkpoint": str(checkpoint), "config": asked_config(config, demo), "configs": catalogue,
+            "vocab": str(Path(vocab).resolve()) if vocab else None, "gpu": gpu,
+            "ref_audio": str(ref_audio), "ref_text": ref_text, "gen_text": gen_text or default_sentence(lang),
+            "nfe": nfe if nfe is not None else (list(DEMO_NFE) if demo else DEFAULT_NFE), "seed": seed,
+            "asr": None if asr in (None, "none") else asr, "asr_model_dir": asr_choice.model_dir,
+            "asr_language": asr_choice.language, "lang": lang, "normalize": normalize,
+            "vocoder": str(Path(vocoder).resolve()) if vocoder else None, "device": device,
+            "work_dir": str(run_dir), "bases": bases, "torch_build": torch_build,
+            "demo": demo, **(DEMO_EXTRA if demo else {}),
+        }
+        params.update(config_params(checkpoint, params["config"], catalogue, params["vocab"], run_dir))
+        ensure_kernel()
+        os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels; our own bars pass disable=False
+        os.environ["MPLBACKEND"] = "Agg"
+        started = time.time()
+        results = []
+        for i, name in enumerate(names, 1):
+            echo(f"[{i}/{len(names)}] {name}")
+            results.append(execute(folder / f"{name}.ipynb", run_dir, params, progress=progress,
+                                   desc=f"[{i}/{len(names)}] {name}", title=page_title(name, checkpoint)))
+            if results[-1].status != "ok":
+                echo(f"    FAILED: {results[-1].error}")
+        summary = build_summary(results, params)
+        manifest = build_manifest(run_dir, checkpoint, params, results, started, demo)
+        write_json(run_dir / "summary.json", summary)
+        write_index(run_dir, summary, manifest, results)
+        write_report_html(run_dir, summary, manifest, results)
+        write_json(run_dir / "manifest.json", manifest)  # last: a run folder with its manifest is complete
     return Report(run_dir=run_dir, results=results, summary=summary, manifest=manifest,
                   failed=[r.name for r in results if r.status != "ok"])
 
@@ -361,14 +364,17 @@ def execute(notebook: Path, run_dir: Path, params: dict[str, Any], progress: boo
     bar: bool | dict[str, Any] = {"disable": False, "desc": desc or name, "leave": True} if progress else False
     error = None
     t0 = time.perf_counter()
-    try:
-        pm.execute_notebook(str(notebook), str(out_nb), parameters=passed, kernel_name=KERNEL_NAME,
-                            cwd=str(run_dir), progress_bar=bar, log_output=False,
-                            kernel_manager_class=QuietKernelManager)
-    except pm.PapermillExecutionError as exc:
-        error = f"{exc.ename}: {exc.evalue}".strip().splitlines()[0][:300]
-    except Exception as exc:  # a kernel that died or could not start: still a failed notebook
-        error = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
+    from f5lab import outputs
+
+    with outputs.file(out_nb, force=True) as tmp:  # the run folder's own: a failed notebook's copy is kept
+        try:
+            pm.execute_notebook(str(notebook), str(tmp), parameters=passed, kernel_name=KERNEL_NAME,
+                                cwd=str(run_dir), progress_bar=bar, log_output=False,
+                                kernel_manager_class=QuietKernelManager)
+        except pm.PapermillExecutionError as exc:
+            error = f"{exc.ename}: {exc.evalue}".strip().splitlines()[0][:300]
+        except Exception as exc:  # a kernel that died or could not start: still a failed notebook
+            error = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
     seconds = time.perf_counter() - t0
     if out_nb.exists():
         trust(out_nb)
@@ -393,9 +399,9 @@ def export_html(ipynb: Path, title: str | None = None) -> Path | None:
         body = notebook_html(nbformat.read(ipynb, as_version=4), title or ipynb.stem)
     except Exception:  # an export problem must not hide the notebook's own result
         return None
-    out = ipynb.with_suffix(".html")
-    out.write_text(body, encoding="utf-8")
-    return out
+    from f5lab import outputs
+
+    return outputs.write_text(ipynb.with_suffix(".html"), body, force=True)
 
 
 def notebook_html(nb: Any, title: str, exclude_input: bool = False) -> str:
@@ -700,9 +706,9 @@ f5-tts {v.get('f5-tts')}, torch {v.get('torch')}, device {html.escape(str(manife
 seed {manifest['seeds']['seed']}</p>
 </body></html>
 """
-    out = run_dir / "index.html"
-    out.write_text(page, encoding="utf-8")
-    return out
+    from f5lab import outputs
+
+    return outputs.write_text(run_dir / "index.html", page, force=True)
 
 
 def write_report_html(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any],
@@ -732,6 +738,6 @@ def write_report_html(run_dir: Path, summary: dict[str, Any], manifest: dict[str
     except Exception:  # the index still links every part
         return None
     body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + "\n" + card, body, count=1)
-    out = run_dir / "report.html"
-    out.write_text(body, encoding="utf-8")
-    return out
+    from f5lab import outputs
+
+    return outputs.write_text(run_dir / "report.html", body, force=True)

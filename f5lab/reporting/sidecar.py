@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from f5lab.outputs import write_text_atomic
+from f5lab.outputs import make_dirs, write_bytes, write_text_atomic
 
 SCHEMA = 1
 
@@ -105,7 +105,7 @@ class Sidecar:
         png = png_bytes(fig)
         if self.path is not None:
             out = self.path.with_name(f"{self.data['notebook']}_{name}.png")
-            out.write_bytes(png)
+            write_bytes(out, png, force=True)  # the sidecar's own figure: replaced
             if out.name not in self.data["figures"]:
                 self.data["figures"].append(out.name)
             self.save()
@@ -116,7 +116,8 @@ class Sidecar:
     def save(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.parent.is_dir():
+            make_dirs(self.path.parent)
         write_text_atomic(self.path, json.dumps(self.data, indent=2, sort_keys=False) + "\n")
 
 

@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -95,7 +94,7 @@ class SweepResult:
     summary: dict[str, Any]
     ran: list[str]
     skipped: list[str]
-    interrupted: bool = False
+    interrupted: int = 0  # the signal that stopped it (2 for Ctrl-C), 0 when it ran to the end
 
     @property
     def ok(self) -> bool:
@@ -217,20 +216,15 @@ def load_sweep_file(path: str | os.PathLike, **overrides: Any) -> SweepSpec:
     seed, loss_samples, asr, speaker, configs, name, lang, normalize, vocoder, asr_model_dir,
     asr_language.
     """
-    import yaml
+    from f5lab.model.configs import load_yaml
+    from f5lab.schemas import validate
 
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SweepError(f"{path}: not a readable YAML sweep file ({str(exc).splitlines()[0]})") from None
+    data = load_yaml(path, "sweep")
     if not isinstance(data, dict) or "checkpoints" not in data:
         raise SweepError(f"{path}: a sweep file needs a 'checkpoints' key (folder, glob or list)")
-    known = {"checkpoints", "config", "nfe", "dtype", "device", "refs", "ref_audio", "ref_text", "gen_text", "val",
-             *SHARED}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise SweepError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    data = validate(sweep_file_schema(), data, path, error=SweepError, explain=_explain_sweep).model_dump(
+        exclude_unset=True)
     base = path.parent
 
     def here(p: str) -> str:
@@ -255,8 +249,65 @@ def load_sweep_file(path: str | os.PathLike, **overrides: Any) -> SweepSpec:
     return spec
 
 
+SWEEP_KEYS = ("checkpoints", "config", "nfe", "dtype", "device", "refs", "ref_audio", "ref_text", "gen_text", "val",
+              "seed", "loss_samples", "asr", "speaker", "configs", "name")
+
+
+@functools.lru_cache(maxsize=1)
+def sweep_file_schema() -> Any:
+    """What each key of a sweep file holds (pydantic): an axis is a value or a non-empty list of them."""
+    from typing import Annotated, Literal, Union
+
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from f5lab.settings import MAX_SEED
+
+    Text = Annotated[str, Field(min_length=1)]
+    Nfe = Annotated[int, Field(ge=1, le=1000)]
+    Dtype = Literal["fp32", "fp16", "bf16"]
+    Device = Literal["cpu", "cuda"]
+
+    def axis(kind: Any) -> Any:
+        return Union[kind, Annotated[list[kind], Field(min_length=1)]]
+
+    class Clip(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        audio: Text
+        text: Text
+
+    class SweepFile(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        checkpoints: axis(Text)
+        config: axis(Union[Text, None]) | None = None
+        nfe: axis(Nfe) = 32
+        dtype: axis(Dtype) = "fp32"
+        device: axis(Device) = "cpu"
+        refs: Annotated[list[Clip], Field(min_length=1)] | None = None
+        ref_audio: Text | None = None
+        ref_text: Text | None = None
+        gen_text: axis(Text) | None = None
+        val: list[Clip] | None = None
+        seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
+        loss_samples: Annotated[int, Field(ge=1, le=10_000)] = 4
+        asr: Literal["pocketsphinx", "none"] | None | Literal[False] = None
+        speaker: Literal["resemblyzer"] | None = None
+        configs: Literal["auto", "shipped", "tiny"] = "auto"
+        name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[\w.-]+$")] | None = None
+
+    return SweepFile
+
+
+def _explain_sweep(err: dict[str, Any], key: str) -> str | None:
+    from f5lab.schemas import describe
+
+    if err["type"] == "extra_forbidden":
+        return f"unknown key(s) {key}; known: {', '.join(SWEEP_KEYS)}"
+    return describe(err, key)
+
+
 def make_points(spec: SweepSpec) -> list[dict[str, Any]]:
-    """Every checkpoint x grid combination, each with a stable, readable, unique id."""
+    """Every checkpoint x grid combination, each with a stable, readable id, unique for every name
+    (non-ASCII names kept as they are; ids that would collide or pass MAX_ID_BYTES get a hash)."""
     names = _checkpoint_labels(spec.checkpoints)
     varying = [a for a in AXES if len(spec.grid[a]) > 1]
     points = []
@@ -265,6 +316,24 @@ def make_points(spec: SweepSpec) -> list[dict[str, Any]]:
             settings = dict(zip(AXES, combo))
             parts = [names[ck]] + [_label(a, settings[a], spec.grid[a]) for a in varying]
             points.append({"id": "__".join(parts), "checkpoint": str(ck), **settings})
+    return _unique_ids(points)
+
+
+MAX_ID_BYTES = 120  # a point id is a folder name: well under the 255-byte limit, with room for partials
+
+
+def _unique_ids(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ids that collide (or are too long for a folder name) get the hash of their point appended."""
+    seen: dict[str, int] = {}
+    for p in points:
+        seen[p["id"]] = seen.get(p["id"], 0) + 1
+    for p in points:
+        pid = p["id"]
+        if seen[pid] > 1 or len(pid.encode("utf-8")) > MAX_ID_BYTES or pid.startswith("."):
+            digest = hashlib.sha256(json.dumps({k: v for k, v in p.items() if k != "id"}, sort_keys=True,
+                                               default=str).encode()).hexdigest()[:8]
+            head = pid.encode("utf-8")[:MAX_ID_BYTES - 10].decode("utf-8", "ignore").lstrip(".")
+            p["id"] = f"{head}-{digest}"
     return points
 
 
@@ -283,7 +352,8 @@ def _label(axis: str, value: Any, values: list[Any]) -> str:
 
 
 def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
+    """A folder-name fragment: letters and digits of any script kept, anything else one '_'."""
+    return re.sub(r"[^\w.-]+", "_", text).strip("_.") or "x"
 
 
 def sweep_id_for(spec: SweepSpec, points: list[dict[str, Any]]) -> str:
@@ -392,15 +462,15 @@ def _declared(notebook: str) -> frozenset[str]:
 
 
 def is_done(unit: Unit) -> bool:
+    """Done with the same inputs, and still whole: no incomplete marker, every file it recorded there."""
     marker = read_marker(Path(unit.dir))
     return bool(marker) and marker.get("key") == unit.key and marker.get("status") == "ok"
 
 
 def read_marker(folder: Path) -> dict[str, Any]:
-    try:
-        return json.loads((folder / DONE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    from f5lab.reporting.comparison import read_done
+
+    return read_done(folder)
 
 
 # -- one unit, on a Dask worker ---------------------------------------------------------------------------
@@ -412,21 +482,24 @@ def run_unit(unit: dict[str, Any]) -> dict[str, Any]:
     """
     from f5lab.reporting.reports import ensure_kernel, execute, notebooks_dir
 
+    from f5lab import outputs
+
     os.environ["TQDM_DISABLE"] = "1"
     os.environ["MPLBACKEND"] = "Agg"
-    folder = Path(unit["dir"])
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    t0 = time.perf_counter()
-    results, crash = [], None
-    try:
-        ensure_kernel()
-        nb_dir = notebooks_dir()
-        for name in unit["notebooks"]:
-            results.append(execute(nb_dir / f"{name}.ipynb", folder, unit["params"], progress=False))
-    except Exception:  # the unit failed outside a notebook (kernel would not start, disk full...)
-        crash = traceback.format_exc()
-    return write_marker(unit, results, crash, time.perf_counter() - t0)
+    # a fresh folder at its final name, marked incomplete until done.json is in it (an earlier try's
+    # folder, finished, failed or left by a killed worker, is replaced: the sweep's lock says it is ours)
+    with outputs.folder(unit["dir"], replace=True, what="sweep point") as claim:
+        folder = claim.path
+        t0 = time.perf_counter()
+        results, crash = [], None
+        try:
+            ensure_kernel()
+            nb_dir = notebooks_dir()
+            for name in unit["notebooks"]:
+                results.append(execute(nb_dir / f"{name}.ipynb", folder, unit["params"], progress=False))
+        except Exception:  # the unit failed outside a notebook (kernel would not start, disk full...)
+            crash = traceback.format_exc()
+        return write_marker(unit, results, crash, time.perf_counter() - t0)
 
 
 def write_marker(unit: dict[str, Any], results: list[Any], crash: str | None, seconds: float) -> dict[str, Any]:
@@ -437,11 +510,27 @@ def write_marker(unit: dict[str, Any], results: list[Any], crash: str | None, se
                   "traceback": notebook_traceback(r.ipynb) if r.status != "ok" else None,
                   "html": r.html.name if r.html else None, "seconds": round(r.seconds, 3)} for r in results]
     ok = crash is None and len(results) == len(unit["notebooks"]) and all(r.status == "ok" for r in results)
+    from f5lab import outputs
+
+    folder = Path(unit["dir"])
+    if not folder.is_dir():  # a worker that died before making it
+        outputs.make_dirs(folder)
     marker = {"unit": unit["id"], "key": unit["key"], "status": "ok" if ok else "failed", "points": unit["points"],
               "notebooks": notebooks, "crash": crash, "summary": build_summary(results),
-              "seconds": round(seconds, 3)}
-    write_json(Path(unit["dir"]) / DONE, marker)
+              "seconds": round(seconds, 3), "files": unit_files(folder)}
+    write_json(folder / DONE, marker)
     return marker
+
+
+def unit_files(folder: Path) -> dict[str, int]:
+    """Every file a unit wrote (relative name -> bytes): what a resumed sweep checks is still there."""
+    from f5lab.outputs import INCOMPLETE, LOCK_TAG, PARTIAL_TAG
+
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and not p.name.startswith((INCOMPLETE, LOCK_TAG, PARTIAL_TAG)) and p.name != DONE:
+            out[str(p.relative_to(folder))] = p.stat().st_size
+    return out
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -517,48 +606,52 @@ def run_sweep(spec: SweepSpec, *, out: str | os.PathLike = "reports", sweep_id: 
         raise ConfigError(f"--workers must be at least 1 (got {workers})")
     points = make_points(spec)
     sweep_dir = Path(out).resolve() / (sweep_id or sweep_id_for(spec, points))
-    with _removed_if_refused(sweep_dir):  # bad input leaves no empty sweep folder behind
-        units = plan_units(points, spec, names, sweep_dir, folder, Hasher(sweep_dir / "hashes.json"))
-        write_json(sweep_dir / "sweep.json", {"spec": _spec_dict(spec), "points": points, "notebooks": names,
-                                              "units": [asdict(u) for u in units]})
+    from f5lab import outputs
+
+    with outputs.exclusive(sweep_dir, what="sweep"):  # the same sweep started twice: the second is refused
+        with _new_folder(sweep_dir):  # bad input leaves no empty sweep folder behind
+            units = plan_units(points, spec, names, sweep_dir, folder, Hasher(sweep_dir / "hashes.json"))
+            write_json(sweep_dir / "sweep.json", {"spec": _spec_dict(spec), "points": points, "notebooks": names,
+                                                  "units": [asdict(u) for u in units]})
         todo = [u for u in units if not is_done(u)]
         skipped = [u.id for u in units if u not in todo]
         echo(f"sweep {sweep_dir.name}: {len(points)} point(s), {len(units)} unit(s); "
              f"{len(skipped)} already done, {len(todo)} to run")
-        interrupted = submit_all(todo, workers, scheduler, progress) if todo else False
-    summary = build_sweep_summary(sweep_dir)
-    write_json(sweep_dir / "summary.json", summary)
-    if compare and not interrupted:
-        run_compare_notebook(sweep_dir, folder)
-    write_sweep_index(sweep_dir, summary)
+        interrupted = submit_all(todo, workers, scheduler, progress) if todo else 0
+        summary = build_sweep_summary(sweep_dir)
+        write_json(sweep_dir / "summary.json", summary)
+        if compare and not interrupted:
+            run_compare_notebook(sweep_dir, folder)
+        write_sweep_index(sweep_dir, summary)
     return SweepResult(sweep_dir=sweep_dir, summary=summary, ran=[u.id for u in todo], skipped=skipped,
                        interrupted=interrupted)
 
 
 @contextlib.contextmanager
-def _removed_if_refused(sweep_dir: Path) -> Any:
-    """Create ``sweep_dir``; if an f5lab error refuses the sweep before any unit finished, and the
-    folder is new, remove it again (a resumed sweep's folder is never touched)."""
-    top = sweep_dir  # the outermost folder this call creates (--out may be new too)
-    while not top.parent.exists():
-        top = top.parent
-    created = not sweep_dir.exists()
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    try:
+def _new_folder(sweep_dir: Path) -> Any:
+    """A sweep folder made by this run is claimed (marked incomplete) until its plan is written, so a
+    refusal or a signal before then removes it; a resumed sweep's folder is never touched."""
+    from f5lab import outputs
+
+    if sweep_dir.is_dir():
         yield
-    except F5LabError:
-        if created and not any(sweep_dir.rglob(DONE)):
-            shutil.rmtree(top, ignore_errors=True)
-        raise
+        return
+    with outputs.folder(sweep_dir, what="sweep"):
+        yield
 
 
-def submit_all(units: list[Unit], workers: int, scheduler: str | None, progress: bool) -> bool:
-    """Submit every unit to Dask, follow them with a progress bar; True when interrupted (Ctrl-C)."""
+def submit_all(units: list[Unit], workers: int, scheduler: str | None, progress: bool) -> int:
+    """Submit every unit to Dask, follow them with a progress bar. Returns 0, or the number of the
+    signal (SIGINT, SIGTERM, SIGHUP) that interrupted it: what runs is cancelled, the folders of the
+    cancelled units are removed, what finished is kept."""
     from dask.distributed import as_completed
     from tqdm import tqdm
 
+    from f5lab.outputs import Interrupted
+
     client, cluster = connect(workers, scheduler, any(u.gpu for u in units))
     futures: dict[Any, Unit] = {}
+    stopped = 0
     try:
         for u in units:
             fut = client.submit(run_unit, asdict(u), key=f"f5lab-sweep-{u.key[:16]}-{_safe(u.id)}", pure=False,
@@ -571,15 +664,29 @@ def submit_all(units: list[Unit], workers: int, scheduler: str | None, progress:
                 write_marker(asdict(u), [], f"{type(fut.exception()).__name__}: {fut.exception()}", 0.0)
             bar.update(1)
         bar.close()
-        return False
     except KeyboardInterrupt:
-        for fut in futures:
-            fut.cancel()
-        return True
+        stopped = 2
+    except Interrupted as exc:
+        stopped = exc.signum
     finally:
+        if stopped:
+            for fut in futures:
+                fut.cancel()
         client.close()
         if cluster is not None:
             cluster.close()
+    if stopped:
+        _remove_unfinished(units)
+    return stopped
+
+
+def _remove_unfinished(units: list[Unit]) -> None:
+    """The folders of units whose worker was stopped mid-way (still marked incomplete)."""
+    from f5lab import outputs
+
+    for u in units:
+        if outputs.folder_state(Path(u.dir)).startswith(("stale", "busy")):
+            outputs.remove_tree(u.dir)
 
 
 def run_compare_notebook(sweep_dir: Path, folder: Path) -> Any:
@@ -606,21 +713,23 @@ def run_inline(spec: SweepSpec, out: str | os.PathLike, sweep_id: str | None = N
     from f5lab.reporting.comparison import build_sweep_summary
     from f5lab.reporting.reports import NotebookResult, notebooks_dir
 
+    from f5lab import outputs
+
     folder = notebooks_dir()
     points = make_points(spec)
     sweep_dir = Path(out).resolve() / (sweep_id or sweep_id_for(spec, points))
-    sweep_dir.mkdir(parents=True, exist_ok=True)
+    outputs.make_dirs(sweep_dir)
     units = plan_units(points, spec, [POINT_NOTEBOOK], sweep_dir, folder, Hasher(sweep_dir / "hashes.json"))
     write_json(sweep_dir / "sweep.json", {"spec": _spec_dict(spec), "points": points, "notebooks": [POINT_NOTEBOOK],
                                           "units": [asdict(u) for u in units]})
     for u in units:
-        Path(u.dir).mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        sidecar = Path(u.dir) / f"{POINT_NOTEBOOK}.json"
-        evaluate_into(sidecar, u.params)
-        result = NotebookResult(name=POINT_NOTEBOOK, status="ok", ipynb=Path(u.dir) / f"{POINT_NOTEBOOK}.ipynb",
-                                html=None, sidecar=sidecar, seconds=time.perf_counter() - t0)
-        write_marker(asdict(u), [result], None, result.seconds)
+        with outputs.folder(u.dir, replace=True, what="sweep point"):
+            t0 = time.perf_counter()
+            sidecar = Path(u.dir) / f"{POINT_NOTEBOOK}.json"
+            evaluate_into(sidecar, u.params)
+            result = NotebookResult(name=POINT_NOTEBOOK, status="ok", ipynb=Path(u.dir) / f"{POINT_NOTEBOOK}.ipynb",
+                                    html=None, sidecar=sidecar, seconds=time.perf_counter() - t0)
+            write_marker(asdict(u), [result], None, result.seconds)
     summary = build_sweep_summary(sweep_dir)
     write_json(sweep_dir / "summary.json", summary)
     return SweepResult(sweep_dir=sweep_dir, summary=summary, ran=[u.id for u in units], skipped=[])

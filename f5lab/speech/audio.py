@@ -214,7 +214,7 @@ def check_signal(wav: np.ndarray, sr: int, source: str) -> None:
         raise AudioError(f"{source}: reference audio is silent (RMS {shown} dBFS, below {SILENCE_DBFS:.0f})")
 
 
-def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int) -> Path:
+def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int, force: bool = False) -> Path:
     """A mono 32-bit float WAV whose bytes depend on the samples and rate alone.
 
     libsndfile (soundfile) adds a PEAK chunk carrying the write time to float WAVs, so two
@@ -230,8 +230,10 @@ def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int) -> Path:
     chunks = (b"fmt " + struct.pack("<I", len(fmt)) + fmt
               + b"fact" + struct.pack("<II", 4, len(samples))
               + b"data" + struct.pack("<I", len(data)))
+    from f5lab import outputs
+
     p = Path(path)
-    with open(p, "wb") as fh:
+    with outputs.file(p, force=force) as tmp, open(tmp, "wb") as fh:
         fh.write(b"RIFF" + struct.pack("<I", 4 + len(chunks) + len(data)) + b"WAVE" + chunks)
         fh.write(data)
     return p

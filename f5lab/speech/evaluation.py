@@ -160,9 +160,13 @@ def save_mel(mel: Any, work_dir: str | Path | None) -> Path | None:
 
     if work_dir is None:
         return None
+    from f5lab import outputs
+
     path = Path(work_dir) / "mel.npy"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, np.asarray(mel, dtype=np.float32))
+    if not path.parent.is_dir():
+        outputs.make_dirs(path.parent)
+    with outputs.file(path, force=True) as tmp, open(tmp, "wb") as fh:  # the point's own folder: replaced
+        np.save(fh, np.asarray(mel, dtype=np.float32))
     return path
 
 

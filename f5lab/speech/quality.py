@@ -388,7 +388,63 @@ def load_record(r: str | Path | dict[str, Any]) -> dict[str, Any]:
         raise QualityError(f"{p}: not JSON ({why})") from None
     if not isinstance(rec, dict) or not str(rec.get("f5lab_record", "")).startswith("synthesis/"):
         raise QualityError(f"{p}: not an f5lab synthesis record (no 'f5lab_record' field)")
+    from f5lab.schemas import validate
+
+    validate(record_schema(), rec, p, error=QualityError)
+    check_complete(p, rec)
     return rec
+
+
+def record_schema() -> Any:
+    """What compare reads of a synthesis record (pydantic); other keys are kept, unread."""
+    from typing import Annotated, Literal
+
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class Audio(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        sha256: str | None = None
+        seconds: Annotated[float, Field(allow_inf_nan=False)] | None = None
+
+    class Record(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        f5lab_record: Literal["synthesis/1"]
+        settings: dict[str, Any] = {}
+        model: dict[str, Any] = {}
+        vocoder: dict[str, Any] = {}
+        text: dict[str, Any] = {}
+        reference: dict[str, Any] = {}
+        versions: dict[str, Any] = {}
+        timings: dict[str, Any] = {}
+        audio: Audio = Audio()
+        metrics: dict[str, Any] = {}
+        files: dict[str, str] = {}
+        file_bytes: dict[str, int | None] = {}
+
+    return Record
+
+
+def check_complete(path: Path, rec: dict[str, Any]) -> None:
+    """A record is trusted only whole: not inside a folder still being written, and every file it
+    lists of the size it recorded (a deleted or replaced wav/mel is named, not compared)."""
+    from f5lab.outputs import incomplete
+
+    why = incomplete(path, levels=2)
+    if why:
+        raise QualityError(f"{path}: part of an unfinished result ({why})")
+    for kind, size in rec.get("file_bytes", {}).items():
+        f = rec.get("files", {}).get(kind)
+        if not f or size is None:
+            continue
+        if not Path(f).exists() and (path.parent / Path(f).name).exists():  # the folder was moved
+            f = str(path.parent / Path(f).name)
+        try:
+            actual = Path(f).stat().st_size
+        except OSError:
+            raise QualityError(f"{path}: its {kind} file {f} is missing; the record is incomplete") from None
+        if actual != size:
+            raise QualityError(f"{path}: its {kind} file {f} has {actual} bytes, the record says {size}: changed "
+                               "since the synthesis")
 
 
 def _diff(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:

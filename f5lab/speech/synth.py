@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from f5lab.errors import TextError  # noqa: F401  (TextError lives in errors; cli imports it from here)
+from f5lab.errors import F5LabError, TextError  # noqa: F401  (TextError lives in errors; cli imports it from here)
 from f5lab.settings import MAX_SEED, SettingsError, check_float, check_int  # noqa: F401  (SettingsError re-exported)
 
 # what f5-tts does with text, torch-free, lives in f5lab.speech.text.f5tts (re-exported here)
-from f5lab.speech.text.f5tts import (F5_TRANSLATE, MAX_CHUNK_SECONDS, UnknownChar, check_text,  # noqa: F401,E402
-                                     max_chars_for, normalise_ref_text)
+from f5lab.speech.text.f5tts import (F5_TRANSLATE, HOP_LENGTH, MAX_CHUNK_SECONDS, SAMPLE_RATE,  # noqa: F401,E402
+                                     UnknownChar, check_text, chunk_frames, max_chars_for, normalise_ref_text)
 
 # f5-tts's inference defaults (utils_infer)
 TARGET_RMS = 0.1
@@ -39,7 +39,11 @@ CROSS_FADE_SECONDS = 0.15
 
 MAX_NFE = 1000  # f5-tts uses 16-32; beyond this a typo is likelier than a wish
 MAX_SPEED = 10.0  # f5-tts's own UI offers 0.3-2.0
-MAX_DURATION_S = 600.0  # every chunk gets this many seconds (f5-tts's fix_duration)
+MAX_DURATION_S = 600.0  # f5-tts's fix_duration, shared out between the chunks
+MAX_CFG = 10.0  # f5-tts uses 2; 1e30 overflowed to an all-NaN wav
+SWAY_RANGE = (-1.0, 1.75)  # t + s(cos(pi t / 2) - 1 + t) increases on [0, 1] only for -1 <= s <= 1 / (pi/2 - 1)
+HOP = HOP_LENGTH
+FRAME_CAP = 8192  # f5-tts's DiT holds text positions for 8192 frames (87.4 s) per call: beyond, a RuntimeError
 
 
 def check_settings(*, nfe: int = 32, cfg_strength: float = 2.0, sway: float | None = -1.0, speed: float = 1.0,
@@ -54,9 +58,9 @@ def check_settings(*, nfe: int = 32, cfg_strength: float = 2.0, sway: float | No
     """
     check_int("nfe", nfe, 1, MAX_NFE)
     check_int("seed", seed, 0, MAX_SEED)
-    check_float("cfg_strength", cfg_strength, "--cfg", low=0.0)
-    if sway is not None:
-        check_float("sway", sway, "--sway")
+    check_float("cfg_strength", cfg_strength, "--cfg", low=0.0, high=MAX_CFG)
+    if sway is not None:  # beyond this range torchdiffeq's time grid stops increasing: an AssertionError
+        check_float("sway", sway, "--sway", low=SWAY_RANGE[0], high=SWAY_RANGE[1])
     check_float("speed", speed, "--speed", low=0.0, high=MAX_SPEED, low_open=True)
     check_float("cross_fade", cross_fade, "cross_fade", low=0.0)
     if duration is not None:
@@ -89,6 +93,69 @@ def chunk(gen_text: str, ref_text: str, ref_seconds: float, speed: float = 1.0) 
     from f5_tts.infer.utils_infer import chunk_text
 
     return chunk_text(gen_text, max_chars=max(1, max_chars_for(ref_text, ref_seconds, speed)))
+
+
+def call_frames(chunks: list[str], ref_text: str, ref_frames: int, speed: float, duration: float | None,
+                cross_fade: float = CROSS_FADE_SECONDS) -> list[int]:
+    """The frames (reference included) of each call ``infer_batch_process`` makes for ``chunks``:
+    its duration rule (UTF-8 byte ratio, speed 0.3 under 10 bytes, ``fix_duration`` shared out by
+    bytes between chunks), computed before any model is loaded."""
+    if duration is not None:
+        ref_sec = ref_frames * HOP / SAMPLE_RATE
+        if len(chunks) > 1:
+            sizes = [len(c.encode("utf-8")) for c in chunks]
+            share = duration - ref_sec + cross_fade * (len(chunks) - 1)
+            return [int((ref_sec + share * n / sum(sizes)) * SAMPLE_RATE / HOP) for n in sizes]
+        return [int(duration * SAMPLE_RATE / HOP)]
+    return [chunk_frames(ref_text, c, ref_frames, speed) for c in chunks]
+
+
+def plan_chunks(gen_text: str, ref_text: str, ref_frames: int, speed: float = 1.0, duration: float | None = None,
+                cross_fade: float = CROSS_FADE_SECONDS) -> list[str]:
+    """f5-tts's chunks, split further wherever a call would pass its 8192-frame cap (as its chunker
+    means ``max_chars`` to be a maximum: a sentence longer than a chunk, or a slow ``speed``, would
+    otherwise crash it after the model loaded). Split at the space nearest a chunk's middle, or
+    between characters in a text without spaces. Refused in one line naming the option when even a
+    single word is too long for one call, or when ``duration`` leaves a chunk no frame to speak."""
+    ref_seconds = ref_frames * HOP / SAMPLE_RATE
+    chunks = chunk(gen_text, ref_text, ref_seconds, speed)
+    if not chunks:
+        raise TextError("the text to speak splits into no chunk f5-tts can say (only spaces or punctuation?)")
+    option = "--duration" if duration is not None else "--speed"
+    for _ in range(4 * len(gen_text.encode("utf-8")) + 8):
+        frames = call_frames(chunks, ref_text, ref_frames, speed, duration, cross_fade)
+        over = [i for i, f in enumerate(frames) if f > FRAME_CAP]
+        if not over:
+            break
+        i = over[0]
+        halves = _split(chunks[i])
+        if halves is None:
+            raise SettingsError(f"{option}: the call for {chunks[i][:40]!r} needs {frames[i]} frames, over f5-tts's "
+                                f"cap of {FRAME_CAP} ({FRAME_CAP * HOP / SAMPLE_RATE:.1f} s with the "
+                                f"{ref_seconds:.1f} s reference) and it cannot be split further; "
+                                + ("give a shorter --duration or a longer text" if duration is not None
+                                   else "give a faster --speed or a shorter reference clip"))
+        chunks[i:i + 1] = halves
+    empty = [c for c, f in zip(chunks, call_frames(chunks, ref_text, ref_frames, speed, duration, cross_fade))
+             if f - ref_frames < 2]
+    if empty:
+        raise SettingsError(f"--duration {duration:g} s leaves {empty[0][:30]!r} under 2 frames to speak after the "
+                            f"{ref_seconds:.1f} s reference ({len(chunks)} chunk(s)); give a longer --duration")
+    return chunks
+
+
+def _split(text: str) -> list[str] | None:
+    """Two halves of a chunk: at the space nearest the middle, else between characters (a text without
+    spaces, such as Chinese); None for a single character."""
+    words = text.split()
+    if len(words) > 1:
+        middle = len(text) / 2
+        cuts = [i for i, c in enumerate(text) if c.isspace()]
+        cut = min(cuts, key=lambda i: abs(i - middle))
+        return [text[:cut].strip(), text[cut:].strip()]
+    if len(text) > 1:
+        return [text[:len(text) // 2], text[len(text) // 2:]]
+    return None
 
 
 @dataclass
@@ -231,7 +298,7 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
                dtype: str | None = None, device: str = "cpu", vocoder: Any = None, out_dir: str | Path | None = None,
                cross_fade: float = CROSS_FADE_SECONDS, strict_text: bool = False, config: Any = None,
                vocab: str | None = None, probe: Any = None, catalogue: Any = None, lang: str = "en",
-               normalize: bool = False, progress: bool = False) -> SynthResult:
+               normalize: bool = False, progress: bool = False, force: bool = False) -> SynthResult:
     """Speak ``gen_text`` in the voice of ``ref_audio`` (transcript ``ref_text``) with ``model``.
 
     ``model``: a loaded CFM, or a checkpoint path (loaded with f5lab.compat.loading.load_model using
@@ -244,63 +311,77 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     money, dates, times, units as words; case and characters fixed against the model's vocab)
     before f5-tts sees them; the record keeps the written and the spoken texts. Off by default:
     the library speaks what it is given, the commands normalise unless ``--no-normalize``.
+    ``out_dir``: where the four files go (``OUTPUT_NAMES``); a previous run's are replaced only with
+    ``force``, and never the reference clip or any other input.
     Same seed and settings on the same machine give bit-identical audio.
     """
     from f5lab.speech.audio import prepare_reference
     from f5lab.hardware.devices import check_device
-    from f5lab.outputs import check_output_dir
+    from f5lab import outputs
     from f5lab.speech.vocoders import Vocoder, load_vocoder
 
     t_start = time.perf_counter()
     if not gen_text or not gen_text.strip():
-        raise TextError("the text to speak is empty")
+        raise TextError("the text to speak (--text) is empty")
     if not ref_text or not ref_text.strip():
-        raise TextError("the reference transcript is empty: give the words spoken in the reference audio "
+        raise TextError("the reference transcript (--ref-text) is empty: give the words spoken in the reference audio "
                         "(or transcribe it with f5lab.speech.quality.get_asr)")
     check_settings(nfe=nfe, cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration,
                    cross_fade=cross_fade)
     if isinstance(model, (str, Path)):
         check_device(device)
-    if out_dir is not None:
-        check_output_dir(out_dir)
+    inputs = tuple(str(x) for x in (model, ref_audio, vocab, vocoder) if isinstance(x, (str, Path)))
+    if out_dir is not None:  # an input among the outputs, or a previous run without force: refused now
+        outputs.check_output_dir(out_dir)
+        for name in OUTPUT_NAMES if Path(out_dir).is_dir() else ():
+            outputs.check_output_file(Path(out_dir) / name, force=force, inputs=outputs.Inputs(list(inputs)))
     if vocab is not None:
         from f5lab.files.vocab import read_vocab
 
         read_vocab(vocab)  # a broken vocab file: one line now, not after the model is built
     ref = prepare_reference(ref_audio)  # before the model: a bad clip should not cost a 1.3 GB load
     check_settings(nfe=nfe, duration=duration, ref_seconds=ref.seconds, seed=seed)
-    t_ref = time.perf_counter()
     from f5lab.speech.text import canonical, prepare
     from f5lab.speech.text.analysis import reference_lang
 
+    # the texts the model will get, then the calls f5-tts will make with them, within its frame cap:
+    # all before the model loads (normalised against the vocab at hand: the given model's, the --vocab
+    # file, else f5-tts's default; checked against the loaded model's below)
     lang = canonical(lang)
     ref_lang = reference_lang(ref_audio if isinstance(ref_audio, (str, Path)) else None, lang)
+    raw = {"gen_text": gen_text, "ref_text": ref_text}
+    if isinstance(model, (str, Path)):
+        from f5lab.files.vocab import read_vocab
+
+        tokens = read_vocab(vocab) if vocab else None
+    else:
+        tokens = model_vocab(model)
+    gen_text = prepare(gen_text, lang, normalize, tokens).text
+    ref_text = prepare(ref_text, ref_lang, normalize, tokens).text
+    ref_text_used = normalise_ref_text(ref_text)
+    chunks = plan_chunks(gen_text, ref_text_used, len(ref.wav) // HOP, speed, duration, cross_fade)
+    t_ref = time.perf_counter()
     if probe is True:  # decide an ambiguous config by probe on this very reference clip
         from f5lab.speech.probe import ProbeHook
 
-        from f5lab.files.vocab import read_vocab
-
-        spoken_ref = prepare(ref_text, ref_lang, normalize, read_vocab(vocab) if vocab else None).text
-        probe = ProbeHook(ref_audio, spoken_ref, seed=seed, vocab=vocab, catalogue=catalogue, device=device)
+        probe = ProbeHook(ref_audio, ref_text, seed=seed, vocab=vocab, catalogue=catalogue, device=device)
     cfm, model_info = resolve_model(model, config=config, vocab=vocab, device=device, dtype=dtype, probe=probe,
                                     catalogue=catalogue)
     if getattr(probe, "result", None) is not None:
         model_info["probe"] = probe.result.to_dict()
     t_loaded = time.perf_counter()
-    raw = {"gen_text": gen_text, "ref_text": ref_text}
-    tokens = model_vocab(cfm)
-    gen_text = prepare(gen_text, lang, normalize, tokens).text
-    ref_text = prepare(ref_text, ref_lang, normalize, tokens).text
     unknown = text_report(cfm, ref_text, gen_text, strict_text)
     voc = vocoder if isinstance(vocoder, Vocoder) else load_vocoder(vocoder, device=device,
                                                                     mel_spec_type=mel_spec_type(cfm))
-    ref_text_used = normalise_ref_text(ref_text)
-    chunks = chunk(gen_text, ref_text_used, ref.seconds, speed)
     t_prepared = time.perf_counter()
     wav, mel, timing = run_f5tts(cfm, ref.wav, ref.sample_rate, ref_text_used, chunks, voc, nfe=nfe,
                                  cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration,
                                  device=device, cross_fade=cross_fade, progress=progress)
     t_done = time.perf_counter()
+    bad = int(np.count_nonzero(~np.isfinite(wav))) + int(np.count_nonzero(~np.isfinite(mel)))
+    if bad:
+        raise NonFiniteAudio(f"f5-tts produced {bad} non-finite values (NaN/inf) in the audio or mel; nothing "
+                             "written (lower --cfg, or synthesise in fp32)")
     settings = dict(nfe=nfe, cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration,
                     dtype=model_info["dtype"], device=device, cross_fade=cross_fade, target_rms=TARGET_RMS,
                     ode_method=cfm.odeint_kwargs.get("method", "euler"), max_chars=max_chars_for(
@@ -334,7 +415,7 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     }
     result = SynthResult(wav=wav, sample_rate=ref.sample_rate, mel=mel, record=record)
     if out_dir is not None:
-        write_outputs(result, out_dir)
+        write_outputs(result, out_dir, force=force, inputs=inputs)
     return result
 
 
@@ -345,11 +426,14 @@ def text_report(cfm: Any, ref_text: str, gen_text: str, strict: bool) -> list[Un
     tokens = model_vocab(cfm)
     if tokens is None:  # a model without a vocab map tokenises utf-8 bytes: nothing is unknown
         return []
+    from f5lab.files.vocab import effective
+
+    tokens = effective(tokens)  # a BOM'd token 0 still stands for what follows the BOM
     unknown = check_text(ref_text, tokens, "ref_text") + check_text(gen_text, tokens, "gen_text")
     missing = {u.char for u in unknown if u.where == "gen_text"}
     spoken = {c for c in gen_text if not c.isspace()}
     if spoken and spoken <= missing:
-        raise TextError("no character of the text to speak is in the vocabulary (f5-tts would read it all as "
+        raise TextError("no character of the text to speak (--text) is in the vocabulary (f5-tts would read it all as "
                         f"spaces): {''.join(sorted(spoken))[:40]!r}; pass the checkpoint's vocab.txt (--vocab) "
                         "or write the text in its script")
     if unknown:
@@ -392,26 +476,39 @@ def run_f5tts(cfm: Any, ref_wav: np.ndarray, sr: int, ref_text: str, chunks: lis
             {"sample": sampler.sample_seconds, "vocoder": timed.seconds, "steps": steps.steps})
 
 
-def write_outputs(result: SynthResult, out_dir: str | Path, stem: str = "synth") -> dict[str, str]:
-    """``<stem>.wav``, ``<stem>_mel.npy``, ``<stem>_mel.png`` and ``<stem>.json`` under ``out_dir``."""
+OUTPUT_NAMES = ("synth.wav", "synth_mel.npy", "synth_mel.png", "synth.json")  # what ``--out`` receives
+
+
+class NonFiniteAudio(F5LabError):
+    """f5-tts returned NaN or infinite samples: nothing is written (exit 1, a negative result)."""
+
+    exit_code = 1
+
+
+def write_outputs(result: SynthResult, out_dir: str | Path, stem: str = "synth", force: bool = False,
+                  inputs: tuple[Any, ...] = ()) -> dict[str, str]:
+    """``<stem>.wav``, ``<stem>_mel.npy``, ``<stem>_mel.png`` and ``<stem>.json`` under ``out_dir``, put
+    in place together once all four are complete (``f5lab.outputs.unit``): a signal or a full disk
+    leave the previous run's files whole. The record (written last) gives each file's size, which
+    ``compare`` checks before trusting the others."""
+    from f5lab import outputs
     from f5lab.speech.audio import write_wav
-    from f5lab.outputs import writing
 
     d = Path(out_dir)
     files = {"wav": d / f"{stem}.wav", "mel": d / f"{stem}_mel.npy", "mel_png": d / f"{stem}_mel.png",
              "record": d / f"{stem}.json"}
-    with writing(d):
-        d.mkdir(parents=True, exist_ok=True)
-        write_wav(files["wav"], result.wav, result.sample_rate)  # byte-stable: no PEAK chunk timestamp
-        np.save(files["mel"], result.mel)
-        save_mel_png(result.mel, files["mel_png"], title=result.record["vocoder"]["label"])
+    if not d.is_dir():
+        outputs.make_dirs(d)
+    with outputs.unit(list(files.values()), force=force, inputs=inputs):
+        write_wav(files["wav"], result.wav, result.sample_rate, force=force)  # byte-stable: no PEAK chunk
+        with outputs.file(files["mel"], force=force) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, result.mel)
+        save_mel_png(result.mel, files["mel_png"], title=result.record["vocoder"]["label"], force=force)
         result.files = {k: str(v) for k, v in files.items()}
         result.record["files"] = result.files
-        files["record"].write_text(json.dumps(result.record, indent=2, ensure_ascii=False), encoding="utf-8")
+        result.record["file_bytes"] = {k: outputs.pending_size(files[k]) for k in ("wav", "mel", "mel_png")}
+        outputs.write_text(files["record"], json.dumps(result.record, indent=2, ensure_ascii=False), force=force)
     return result.files
-
-
-HOP_LENGTH = 256  # f5-tts's mel hop at 24 kHz (every shipped config)
 
 
 def draw_mel(ax: Any, mel: np.ndarray, sample_rate: int = 24000, hop: int = HOP_LENGTH, title: str = "") -> Any:
@@ -428,7 +525,8 @@ def draw_mel(ax: Any, mel: np.ndarray, sample_rate: int = 24000, hop: int = HOP_
     return im
 
 
-def save_mel_png(mel: np.ndarray, path: str | Path, title: str = "", sample_rate: int = 24000) -> None:
+def save_mel_png(mel: np.ndarray, path: str | Path, title: str = "", sample_rate: int = 24000,
+                 force: bool = False) -> None:
     """The mel spectrogram as a picture at 2x resolution (Agg, no software metadata so reruns are
     byte-stable)."""
     import matplotlib
@@ -439,5 +537,10 @@ def save_mel_png(mel: np.ndarray, path: str | Path, title: str = "", sample_rate
     fig, ax = plt.subplots(figsize=(10, 3.5))
     draw_mel(ax, mel, sample_rate, title=title)
     fig.tight_layout()
-    fig.savefig(path, dpi=200, metadata={"Software": None})
-    plt.close(fig)
+    from f5lab import outputs
+
+    try:
+        with outputs.file(path, force=force) as tmp:
+            fig.savefig(tmp, format="png", dpi=200, metadata={"Software": None})
+    finally:
+        plt.close(fig)

@@ -171,10 +171,18 @@ def write_random_vocos(directory: str | Path, seed: int = 0, dim: int = 32, inte
     import yaml
     from vocos import Vocos
 
+    from f5lab import outputs
+
     d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "config.yaml").write_text(yaml.safe_dump(random_vocos_config(dim, intermediate_dim, num_layers)))
-    torch.manual_seed(seed)
-    model = Vocos.from_hparams(str(d / "config.yaml"))
-    torch.save(model.state_dict(), d / "pytorch_model.bin")
+    if not d.is_dir():
+        outputs.make_dirs(d)
+    with outputs.unit([d / "config.yaml", d / "pytorch_model.bin"]):
+        with outputs.file(d / "config.yaml") as cfg:
+            cfg_text = yaml.safe_dump(random_vocos_config(dim, intermediate_dim, num_layers))
+            with open(cfg, "w", encoding="utf-8") as fh:
+                fh.write(cfg_text)
+        torch.manual_seed(seed)
+        model = Vocos.from_hparams(str(outputs.current().find(d / "config.yaml").partial))
+        with outputs.file(d / "pytorch_model.bin") as weights:
+            torch.save(model.state_dict(), weights)
     return d

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from f5lab.model.arch import ConfigEntry, get_config, shipped_configs, tiny_catalogue, tiny_entry  # noqa: F401
 from f5lab.errors import ConfigError
+from f5lab.outputs import Partial
 from f5lab.files.vocab import read_vocab, write_vocab
 
 LAYOUTS = {
@@ -118,24 +119,30 @@ def check_suffix(path: Path, layout: str) -> None:
 
 def build_checkpoint(path: str | Path, config: str | ConfigEntry = "F5TTS_Base",
                      layout: str = "release_safetensors", scale: str = "tiny", seed: int = 0,
-                     extra_tokens: int = 40, update: int | None = None) -> Fixture:
-    """Write a checkpoint of ``config`` in ``layout`` to ``path`` and describe it. ``update``: the
+                     extra_tokens: int = 40, update: int | None = None, force: bool = False) -> Fixture:
+    """Write a checkpoint of ``config`` in ``layout`` to ``path`` (with its vocab.txt beside it for
+    the extended-vocabulary layout, the two put in place together) and describe it. ``update``: the
     training update a .pt layout records (default: the one ``model_<update>.pt`` names, else 1200)."""
+    from f5lab import outputs
+
     if layout not in LAYOUTS:
         raise ConfigError(f"unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
     path = Path(path)
     check_suffix(path, layout)
     entry = resolve_entry(config, scale)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        outputs.make_dirs(path.parent)
     tokens = read_vocab()
-    vocab_path = None
-    if layout == "extended_vocab_safetensors":
-        tokens = tokens + extra_symbols(tokens, extra_tokens)
-        vocab_path = write_vocab(tokens, path.with_name(path.stem + "_vocab.txt"))
-    sd = random_state_dict(entry, len(tokens) if vocab_path is None else len(read_vocab()), seed)
-    if vocab_path is not None:
-        sd = extend_embedding(sd, len(tokens) + 1)
-    WRITERS[layout](path, sd, update_from_name(path) if update is None else update)
+    vocab_path = path.with_name(path.stem + "_vocab.txt") if layout == "extended_vocab_safetensors" else None
+    with outputs.unit([path] + ([vocab_path] if vocab_path else []), force=force):
+        if vocab_path is not None:
+            tokens = tokens + extra_symbols(tokens, extra_tokens)
+            write_vocab(tokens, vocab_path, force=force)
+        sd = random_state_dict(entry, len(tokens) if vocab_path is None else len(read_vocab()), seed)
+        if vocab_path is not None:
+            sd = extend_embedding(sd, len(tokens) + 1)
+        with outputs.file(path, force=force) as tmp:
+            WRITERS[layout](tmp, sd, update_from_name(path) if update is None else update)
     return Fixture(path=path, config=entry.name, layout=layout, scale=scale, vocab_path=vocab_path)
 
 
@@ -173,13 +180,13 @@ def _ema_dict(sd: dict[str, Any], step: int, prefix: str = "ema_model.") -> dict
     return {"initted": torch.tensor(True), "step": torch.tensor(step), **_prefixed(sd, prefix)}
 
 
-def _save_safetensors(path: Path, sd: dict[str, Any]) -> None:
+def _save_safetensors(path: Partial, sd: dict[str, Any]) -> None:
     from safetensors.torch import save_file
 
     save_file(sd, str(path), metadata={"format": "pt"})
 
 
-def _save_pt(path: Path, obj: dict[str, Any]) -> None:
+def _save_pt(path: Partial, obj: dict[str, Any]) -> None:
     import torch
 
     torch.save(obj, str(path))
@@ -254,8 +261,10 @@ def write_shape_only_safetensors(path: str | Path, config: str | ConfigEntry = "
         offset += info.nbytes
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-len(raw) % 8)  # safetensors aligns the data section to 8 bytes
+    from f5lab import outputs
+
     path = Path(path)
-    with open(path, "wb") as fh:
+    with outputs.file(path) as tmp, open(tmp, "wb") as fh:
         fh.write(struct.pack("<Q", len(raw)) + raw)
         fh.truncate(8 + len(raw) + offset)  # sparse: no blocks allocated for the zeros
     return path

@@ -157,25 +157,29 @@ def write_finetune(ft: FineTune, path: str | Path, layout: str) -> Path:
 
     from f5lab.files.vocab import write_vocab
 
+    from f5lab import outputs
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    outputs.make_dirs(path.parent)
     ema = ft.ema_weights
     trainer = {"model_state_dict": ft.raw, "optimizer_state_dict": ft.optimizer, "ema_model_state_dict": ft.ema,
                "update": ft.update}
-    if layout in ("release_safetensors", "extended_vocab_safetensors"):
-        save_file(_prefixed(ema, "ema_model."), str(path), metadata={"format": "pt"})
-    elif layout == "pruned_fp16_safetensors":
-        save_file(_prefixed({k: v.half() for k, v in ema.items()}, "ema_model."), str(path), metadata={"format": "pt"})
-    elif layout == "release_pt":
-        torch.save({"ema_model_state_dict": ft.ema}, str(path))
-    elif layout == "trainer_pt":
-        torch.save(trainer, str(path))
-    elif layout == "ddp_pt":
-        torch.save({**trainer, "model_state_dict": _prefixed(ft.raw, "module.")}, str(path))
-    elif layout == "compiled_pt":
-        torch.save({"model_state_dict": _prefixed(ft.raw, "_orig_mod."), "update": ft.update}, str(path))
-    else:
+    if layout not in FINETUNE_LAYOUTS:
         raise ValueError(f"unknown fine-tune layout {layout!r}; known: {', '.join(FINETUNE_LAYOUTS)}")
+    with outputs.file(path, force=True) as tmp:
+        if layout in ("release_safetensors", "extended_vocab_safetensors"):
+            save_file(_prefixed(ema, "ema_model."), str(tmp), metadata={"format": "pt"})
+        elif layout == "pruned_fp16_safetensors":
+            save_file(_prefixed({k: v.half() for k, v in ema.items()}, "ema_model."), str(tmp),
+                      metadata={"format": "pt"})
+        elif layout == "release_pt":
+            torch.save({"ema_model_state_dict": ft.ema}, str(tmp))
+        elif layout == "trainer_pt":
+            torch.save(trainer, str(tmp))
+        elif layout == "ddp_pt":
+            torch.save({**trainer, "model_state_dict": _prefixed(ft.raw, "module.")}, str(tmp))
+        elif layout == "compiled_pt":
+            torch.save({"model_state_dict": _prefixed(ft.raw, "_orig_mod."), "update": ft.update}, str(tmp))
     if len(ft.tokens) != len(_default_tokens()):
         write_vocab(ft.tokens, path.with_name(path.stem + "_vocab.txt"))
     return path
@@ -201,9 +205,12 @@ def notebook_stand_ins(checkpoint: str | Path, folder: str | Path, updates: int 
 
     ft = fine_tune(checkpoint, updates=updates, lr=lr, ema="live")
     sub, stem = STAND_INS["F5TTS_Base"]
+    from f5lab import outputs
+
     v0 = Path(folder) / sub / f"{stem}.safetensors"
-    v0.parent.mkdir(parents=True, exist_ok=True)
-    save_file(_prefixed(ft.raw, "ema_model."), str(v0), metadata={"format": "pt"})
+    outputs.make_dirs(v0.parent)
+    with outputs.file(v0, force=True) as tmp:
+        save_file(_prefixed(ft.raw, "ema_model."), str(tmp), metadata={"format": "pt"})
     sub, stem = STAND_INS["F5TTS_v1_Base"]
     v1 = build_checkpoint(Path(folder) / sub / f"{stem}.safetensors", config="F5TTS_v1_Base", scale="tiny",
                           seed=101).path

@@ -80,8 +80,11 @@ def build_training_run(folder: str | Path, saves: tuple[int, ...] = (10, 20), la
     from f5lab.compat.loading import build_model
     from f5lab.files.vocab import read_vocab
 
+    from f5lab import outputs
+
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        outputs.make_dirs(folder)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny tensors: one thread beats two fighting over a shared CPU
     try:
@@ -108,13 +111,15 @@ def build_training_run(folder: str | Path, saves: tuple[int, ...] = (10, 20), la
             losses.append(round(float(loss.detach()), 6))
             if update in saves or update == last:
                 name = "model_last.pt" if update == last else f"model_{update}.pt"
-                torch.save({"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict(),
-                            "ema_model_state_dict": ema.state_dict(), "scheduler_state_dict": sched.state_dict(),
-                            "update": update}, folder / name)
+                with outputs.file(folder / name, force=True) as tmp:
+                    torch.save({"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict(),
+                                "ema_model_state_dict": ema.state_dict(), "scheduler_state_dict": sched.state_dict(),
+                                "update": update}, tmp)
                 saved[update] = folder / name
     finally:
         torch.set_num_threads(threads)
     held = example_clip(*HELD_OUT)
     held_path = folder.parent / f"{folder.name}_held_out.wav"
-    sf.write(held_path, held.wav, SR)
+    with outputs.file(held_path, force=True) as tmp:
+        sf.write(tmp, held.wav, SR, format="WAV")
     return TrainingRun(folder=folder, config=config, checkpoints=saved, losses=losses, held_out=held_path)
