@@ -209,12 +209,18 @@ def cli(*argv: object):
 def run_printed(commands: list[str], path: Path, flag: str | None) -> list[str]:
     """Run each printed command as printed, and what those print in turn; every one must succeed."""
     ran: list[str] = []
+    written: set[str] = set()  # --write-config targets already written by a command run here
     while commands:
         cmd = commands.pop(0)
         argv = shlex.split(cmd)
         assert argv[0] == "f5lab" and argv[1] in SUBCOMMANDS, cmd
         result, output = cli(*argv[1:])
+        target = argv[argv.index("--write-config") + 1] if "--write-config" in argv else None
+        if target in written:  # a second suggestion for the same file: never replaced without --force
+            assert result.exit_code == 2 and "exists; pass --force" in output, output
+            continue
         assert result.exit_code == 0, f"printed command failed: {cmd}\n{output}"
+        written |= {target} - {None}
         check_options_named(argv[1], output)
         ran.append(cmd)
         commands += [c for c in commands_printed_by(output) if c not in ran and c not in commands]

@@ -36,7 +36,8 @@ def ipc_base() -> str | None:
     """The path stem of the kernel's IPC sockets (``<stem>-<port>``), None where IPC is not offered."""
     if os.name != "posix":
         return None
-    from jupyter_core.paths import ensure_dir_exists, jupyter_runtime_dir
+    from jupyter_core.paths import jupyter_runtime_dir
+    from jupyter_core.utils import ensure_dir_exists
 
     name = f"f5lab-kernel-{uuid.uuid4().hex[:12]}"
     for folder in (jupyter_runtime_dir(), "/tmp"):
