@@ -35,9 +35,9 @@ for name in sys.argv[2:]:
 
 
 def main() -> None:
-    from f5lab.testing.demo import demo_checkpoint
+    from _measure import demo_checkpoint_built_apart
 
-    path = str(demo_checkpoint())
+    path = str(demo_checkpoint_built_apart())
     size_gb = Path(path).stat().st_size / 1e9
     py = sys.executable
     inspect = run_measured([py, "-m", "f5lab", "inspect", path, "--json"])

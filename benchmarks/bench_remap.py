@@ -175,10 +175,10 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
-    from f5lab.testing.demo import demo_checkpoint
+    from _measure import demo_checkpoint_built_apart
     from f5lab.compat.remap import plan_remap
 
-    src = demo_checkpoint()
+    src = demo_checkpoint_built_apart()
     size = src.stat().st_size
     plan_remap(src, "F5TTS_Base")  # fills the config-signature cache, as any earlier f5lab use would
     warm(src)
