@@ -102,7 +102,7 @@ def test_remap_only_when_it_changes_something():
     assert decide.remap_needed([Row("F5TTS_Base", "loads after remap")], "F5TTS_Base") is True
     assert decide.remap_needed(ROWS, "E2TTS_Base") is False
     assert decide.fix_line("m.pt", "E2TTS_Base", ROWS, "F5TTS_Base") == \
-        "f5lab.load_model('m.pt', config='F5TTS_Base')  # not E2TTS_Base; F5TTS_v1_Base loads too: f5lab probe decides"
+        "f5lab.load_model('m.pt', config='F5TTS_Base')  # not E2TTS_Base; F5TTS_v1_Base loads too: f5lab lineage or f5lab probe decides"
     assert decide.fix_line("m.pt", "F5TTS_Base", [Row("F5TTS_Base", "loads after remap")], "F5TTS_Base") == \
         "f5lab remap m.pt m.F5TTS_Base.safetensors --config F5TTS_Base"
     assert decide.loads_under(ROWS) == {"loads": ["F5TTS_Base", "F5TTS_v1_Base"], "loads after remap": [],
@@ -130,7 +130,7 @@ def test_loads_line_tells_a_failure_only_for_a_config_named():
     assert nothing == {"text": "no config loads it: another backbone", "ok": False}
     assert decide.fix_line("m.pt", None, ROWS, "F5TTS_Base", vocab="v.txt") == (
         "f5lab.load_model('m.pt', config='F5TTS_Base', vocab='v.txt')  # loads as stored; F5TTS_v1_Base loads too: "
-        "f5lab probe decides")
+        "f5lab lineage or f5lab probe decides")
 
 
 def test_a_single_own_config_probe_says_its_flags_are_assumed_not_decided():

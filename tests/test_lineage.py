@@ -364,7 +364,7 @@ def test_drift_figure_has_one_line_per_base_and_the_blocks_on_x(files):
 
 
 # -- the report: the answer card and the decision rules -------------------------------------------------------
-UNDETERMINED = ["F5TTS_Base vs F5TTS_v1_Base (v0 or v1: the probe decides)", "vocoder (vocos or BigVGAN)"]
+UNDETERMINED = ["F5TTS_Base vs F5TTS_v1_Base (v0 or v1: f5lab lineage against the base, else the probe, decides)", "vocoder (vocos or BigVGAN)"]
 
 
 def card(lineage_fact=None, probe_fact=None) -> dict:
@@ -420,4 +420,4 @@ def test_the_target_and_the_fix_follow_lineage():
     assert decide.choose_target(rows, preferred="E2TTS_Base") == "F5TTS_Base"  # a config that cannot load: ignored
     line = decide.fix_line("m.pt", "E2TTS_Base", rows, "F5TTS_v1_Base", settled="descends from X (lineage)")
     assert line == "f5lab.load_model('m.pt', config='F5TTS_v1_Base')  # not E2TTS_Base; descends from X (lineage)"
-    assert "f5lab probe decides" in decide.fix_line("m.pt", "E2TTS_Base", rows, "F5TTS_Base")
+    assert "f5lab lineage or f5lab probe decides" in decide.fix_line("m.pt", "E2TTS_Base", rows, "F5TTS_Base")

@@ -319,7 +319,7 @@ def _use_configs(fits: list[str], spec: ArchSpec, checkpoint: Any = None, vocab:
     if len(fits) == 1:
         return f"use config {fits[0]}"
     return (f"use config {fits[0]} (or {' or '.join(fits[1:])}: shapes cannot tell them apart, "
-            "decide by provenance or f5lab probe)")
+            "decide with f5lab lineage against the base, or f5lab probe)")
 
 
 def _arch_finding(spec: ArchSpec, entry: ConfigEntry, comp: Comparison, mismatches: list[dict[str, Any]],

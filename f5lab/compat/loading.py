@@ -700,7 +700,7 @@ def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
         for r in rows:
             if r.config in fits and diff:
                 r.note = "; ".join(filter(None, [r.note, f"shapes cannot separate {' / '.join(fits)} "
-                                                  f"({', '.join(diff)} differ): decide by provenance or f5lab probe"]))
+                                                  f"({', '.join(diff)} differ): decide with f5lab lineage against the base, or f5lab probe"]))
     return rows
 
 

@@ -59,7 +59,7 @@ def fix_line(path_name: str, asked: str | None, rows: Sequence[Any], target: str
                              catalogue_flag=catalogue_flag(catalogue))
     if {r.config: r.status for r in rows}.get(target) == "loads":
         twins = [r.config for r in rows if r.status == "loads" and r.config != target]
-        also = (f"; {settled}" if settled else f"; {' / '.join(twins)} loads too: f5lab probe decides") if twins else ""
+        also = (f"; {settled}" if settled else f"; {' / '.join(twins)} loads too: f5lab lineage or f5lab probe decides") if twins else ""
         tiny = ", catalogue=f5lab.model.arch.tiny_catalogue()" if catalogue_flag(catalogue) else ""
         voc = f", vocab={str(vocab)!r}" if vocab else ""
         call = f"f5lab.load_model({path_name!r}, config={target!r}{voc}{tiny})"  # Python, runnable after `import f5lab`

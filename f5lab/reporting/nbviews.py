@@ -32,7 +32,7 @@ def short_undetermined(items: Sequence[str]) -> list[str]:
     out = []
     for item in items:
         head = item.split(":", 1)[0]
-        out.append(names.get(head, head + (" (v0 or v1: the probe decides)" if "_v1_" in head else "")))
+        out.append(names.get(head, head + (" (v0 or v1: f5lab lineage against the base, else the probe, decides)" if "_v1_" in head else "")))
     return out
 
 
