@@ -46,13 +46,9 @@ trust: $(STAMP)
 demo: $(STAMP) trust
 	$(VENV)/bin/f5lab report
 
-# unit tests + nbval (native kernels), then nbval again under each other CPU capability
+# unit tests + nbval (native kernels, then under each other CPU capability), as two streams at once
 test: $(STAMP) trust
-	$(TESTENV) $(PY) -m pytest
-	@for cap in $(CPU_CAPABILITIES); do \
-	  echo "== nbval with ATEN_CPU_CAPABILITY=$$cap"; \
-	  $(TESTENV) ATEN_CPU_CAPABILITY=$$cap $(PY) -m pytest notebooks -q -p no:cacheprovider || exit 1; \
-	done
+	$(TESTENV) CPU_CAPABILITIES="$(CPU_CAPABILITIES)" sh tools/run-tests.sh $(PY)
 
 # after changing a notebook or a message it shows: execute and store them again on their tiny
 # defaults (no per-cell timestamps, so a stored file changes only where its outputs do), re-trust

@@ -463,16 +463,6 @@ def prepare(ckpt: Checkpoint, state: ModelState, spec: Any, paths: Sequence[Path
 
 
 # -- the streaming pass ------------------------------------------------------------------------------------
-def _read(ckpt: Checkpoint, state: ModelState, name: str) -> Any:
-    """One tensor, read on its own, as verify reads (``f5lab.compat.loading._read_one``): from a
-    .safetensors file through a mapping of its own, released with the tensor."""
-    reader = ckpt.iter_tensors(state, [name])
-    try:
-        return next(reader)[1]
-    finally:
-        reader.close()
-
-
 def read_order(ckpt: Checkpoint, state: ModelState) -> list[str]:
     """The float tensors to compare, in the order their bytes lie in the file (sequential reads)."""
     names = [n for n, info in state.tensors.items() if info.dtype in FLOAT_DTYPES and n not in BUFFERS]
@@ -517,8 +507,8 @@ def compare_all(ckpt: Checkpoint, state: ModelState, raw: ModelState | None, can
                                                              for j in range(i + 1, n)}, rows={}, skipped_keys=[])
     with one_thread():
         for name in read_order(ckpt, state):
-            a = _read(ckpt, state, name)
-            r = _read(ckpt, raw, name) if raw is not None and name in raw.tensors else None
+            a = ckpt.read_tensor(state, name)
+            r = ckpt.read_tensor(raw, name) if raw is not None and name in raw.tensors else None
             seen = [_compare_key(name, a, r, i, c, out) for i, c in enumerate(cands)]
             for (i, j), acc in out.pairs.items():
                 if seen[i] is not None and seen[j] is not None and seen[i].shape == seen[j].shape:
@@ -533,7 +523,7 @@ def _compare_key(name: str, a: Any, r: Any, i: int, cand: Candidate, out: Pass) 
     """The checkpoint's tensor (and its raw twin) against candidate ``i``'s; returns the base's tensor."""
     if name not in cand.state.tensors:
         return None
-    b = _read(cand.ckpt, cand.state, name)
+    b = cand.ckpt.read_tensor(cand.state, name)
     pair = cand.align(name, a, b)
     if pair is None:
         out.skipped_keys.append(name)

@@ -357,16 +357,6 @@ def _model_difference(plan: Any, dst_ck: Checkpoint, dst: Mapping[str, TensorInf
     return f"DST is another model than SRC under {plan.config}: " + "; ".join(parts)
 
 
-def _read_one(ckpt: Checkpoint, state: Any, name: str) -> Any:
-    """One tensor, read on its own: from a .safetensors file through a mapping of its own, released
-    with the tensor (one mapping for many tensors keeps every page read resident until closed)."""
-    reader = ckpt.iter_tensors(state, [name])
-    try:
-        return next(reader)[1]
-    finally:
-        reader.close()
-
-
 def _identical(a: Any, b: Any) -> bool:
     """Same dtype, shape and values, a NaN wherever the other has one (NaN != NaN otherwise)."""
     import torch
@@ -404,7 +394,7 @@ def _compare_tensors(plan: Any, src_ck: Checkpoint, dst_ck: Checkpoint, result: 
                 result.tensors_checked += 1
                 result.tensors_equal += 1
                 continue
-            _compare_one(plan, step, src_ck, src_state, name, _read_one(dst_ck, dst_state, step.dst), result)
+            _compare_one(plan, step, src_ck, src_state, name, dst_ck.read_tensor(dst_state, step.dst), result)
 
 
 def _compare_one(plan: Any, step: Any, src_ck: Checkpoint, src_state: Any, name: str, got: Any,
@@ -414,7 +404,7 @@ def _compare_one(plan: Any, step: Any, src_ck: Checkpoint, src_state: Any, name:
 
     if "rows" in step.op and list(got.shape) == step.shape:
         _check_rows(plan, src_ck, src_state, got, step, result)
-    want = transform(_read_one(src_ck, src_state, name), step, plan)
+    want = transform(src_ck.read_tensor(src_state, name), step, plan)
     result.tensors_checked += 1
     if _identical(got, want):
         result.tensors_equal += 1
@@ -477,7 +467,7 @@ def _check_rows(plan: Any, src_ck: Checkpoint, state: Any, got: Any, step: Any, 
     """Every token in both vocabularies: its new row equals its old row, bit for bit."""
     import torch
 
-    old = _read_one(src_ck, state, next(n for n, raw in state.raw_keys.items() if raw == step.src))
+    old = src_ck.read_tensor(state, next(n for n, raw in state.raw_keys.items() if raw == step.src))
     old = old.to(torch_dtype(step.dtype))
     pairs = [(i, j) for i, j in enumerate(plan.vocab.row_map) if j is not None and i > 0]
     same = sum(1 for i, j in pairs if torch.equal(got[i], old[j]))
@@ -598,7 +588,7 @@ def _copied(ckpt: Checkpoint, state: Any, names: Mapping[str, str], todo: list[t
                 if raw:
                     dst.view(kind).copy_(torch.frombuffer(raw, dtype=dtype))
             else:  # a .pt: from the object torch.load mapped (strides and dtype handled by copy_)
-                dst.view(kind).view(shape).copy_(_read_one(ckpt, state, name))
+                dst.view(kind).view(shape).copy_(ckpt.read_tensor(state, name))
             out[names[name]] = dst.view(kind).view(shape)
     return out
 

@@ -147,6 +147,16 @@ class Checkpoint:
             for name in names:
                 yield name, sd[state.raw_keys[name]]
 
+    def read_tensor(self, state: ModelState, name: str) -> Any:
+        """One tensor, read on its own: from a .safetensors file through a mapping of its own,
+        released with the tensor (one mapping for many tensors keeps every page read resident until
+        closed). What verify and lineage read with, so their peak RSS stays a few tensors."""
+        reader = self.iter_tensors(state, [name])
+        try:
+            return next(reader)[1]
+        finally:
+            reader.close()
+
 
 def detect_prefixes(keys: list[str]) -> list[str]:
     """Wrapper prefixes shared by (almost) every key, outermost first."""
