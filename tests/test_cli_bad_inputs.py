@@ -351,6 +351,8 @@ CASES += [
     ("sweep-ref-missing", ["sweep", "{good}", "--ref-audio", "{missing}", "--ref-text", "x", "--out", "{out}"], 2,
      ["{missing}"]),
     ("sweep-workers-0", ["sweep", "{good}", "--workers", "0", "--out", "{out}"], 2, ["--workers"]),
+    *[(f"sweep-base-{x}", ["sweep", "{good}", "--base", "{" + x + "}", "--out", "{out}"], 2, ["{" + x + "}"])
+      for x in ("missing", "random")],
     # lineage: bases and vocabularies refused before any tensor is compared
     *[(f"lineage-vocab-{x}", ["lineage", "{ext}", "--base", "{good}", "--vocab", "{" + x + "}"], 2, ["{" + x + "}"])
       for x in ("vocab_empty", "vocab_nonutf8", "missing", "dir")],

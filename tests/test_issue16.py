@@ -127,7 +127,8 @@ def test_a_resumed_sweep_rechecks_the_outputs_not_only_done_json(good, tmp_path,
     monkeypatch.setattr(R, "execute", scope["_fake_execute"])
     monkeypatch.setattr(R, "ensure_kernel", lambda: None)
     monkeypatch.setattr(S, "submit_all", scope["_inline_submit"])
-    argv = ["sweep", good, "--out", tmp_path, "--sweep-id", "s", "--configs", "tiny", "--no-compare", "--asr", "none"]
+    argv = ["sweep", good, "--out", tmp_path, "--sweep-id", "s", "--config", "F5TTS_Base", "--configs", "tiny",
+            "--no-compare", "--asr", "none"]  # a random checkpoint: no config decides, so it is named
     assert run(*argv).exit_code == 0
     point = next(p for p in (tmp_path / "s").iterdir() if (p / "done.json").exists())
     assert "1 already done" in run(*argv).output

@@ -164,8 +164,8 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         as_input=lambda out, c: (["report", c["good"], "--out", c["good"], "--notebook", "01_inspect"],
                                  Path(c["good"]))),
     ("sweep", "out"): Scenario(
-        argv=lambda out, c: ["sweep", c["good"], "--out", out, "--sweep-id", "s", "--configs", "tiny",
-                             "--no-compare", "--asr", "none", "--workers", "1"],
+        argv=lambda out, c: ["sweep", c["good"], "--out", out, "--sweep-id", "s", "--config", "F5TTS_Base",
+                             "--configs", "tiny", "--no-compare", "--asr", "none", "--workers", "1"],
         written=lambda out: [out / "s" / "sweep.json"],
         work="f5lab.reporting.sweep:run_unit", force=False, kind="dir", prelude=FAKE_NOTEBOOKS,
         as_input=lambda out, c: (["sweep", c["good"], "--out", c["good"]], Path(c["good"]))),

@@ -405,6 +405,63 @@ def test_the_answer_comes_first_and_agrees_with_the_notebooks(runs, tiny):
     assert 'name="viewport"' in index and "@media (max-width:40em)" in index  # readable at phone width
 
 
+def front_matter(text: str) -> dict:
+    import yaml
+
+    assert text.startswith("---\n")
+    return yaml.safe_load(text[4:text.index("\n---\n", 4)])
+
+
+def test_model_card_is_the_answer_in_the_hugging_face_format(runs, tiny):
+    from f5lab.files.vocab import default_vocab_path, read_vocab
+
+    first, second, _ = runs
+    text = (first.run_dir / "MODEL_CARD.md").read_text()
+    head = front_matter(text)
+    assert {"language", "library_name", "base_config", "base_config_evidence", "vocab_size", "vocab_sha256",
+            "license", "tags"} <= set(head)
+    assert head["language"] == ["en"] and head["library_name"] == "f5-tts" and head["license"] is None
+    assert head["vocab_size"] == len(read_vocab(default_vocab_path())) == 2545
+    assert head["vocab_sha256"] == file_sha256(default_vocab_path())
+    assert {"text-to-speech", "f5-tts", "dit"} <= set(head["tags"])
+    answer = first.summary["answer"]
+    assert head["base_config"] is None and head["base_config_evidence"] == answer["base_config"]["evidence"]
+    assert head["base_config_evidence"].startswith("undecided between F5TTS_Base and F5TTS_v1_Base")
+    assert "under its 5% bar" in head["base_config_evidence"] and "/" not in head["base_config_evidence"]
+    assert "license:  # fill in" in text  # left for the user, saying what goes there
+    assert f"```python\n{answer['service'].rstrip()}\n```" in text  # the card's snippet, verbatim
+    runs_line = next(line["text"] for line in answer["lines"] if line["label"] == "runs on the GPU?")
+    assert "## Does it run on GTX 1050 Ti?\n\n" + runs_line in text
+    import re
+
+    (link,) = re.findall(r"\]\((04_synthesis_audio/[^)]+\.wav)\)", text)
+    assert (first.run_dir / link).is_file() and not Path(link).is_absolute()
+    assert front_matter((second / "MODEL_CARD.md").read_text()) == head  # the CLI's run, other CPU kernels: the same
+
+
+def test_the_card_names_the_config_that_decided_with_its_evidence():
+    from f5lab.reporting.decide import card_config
+
+    fits = {"fits": ["F5TTS_Base", "F5TTS_v1_Base"], "loads": {"loads": ["F5TTS_Base", "F5TTS_v1_Base"],
+                                                              "after_remap": [], "target": "F5TTS_Base"}}
+    lin = {"decided": True, "config": "F5TTS_Base", "base": "F5TTS_Base model_1200000", "distance": 0.0123,
+           "next_distance": 1.41, "margin": 0.99}
+    assert card_config({**fits, "lineage": lin}) == {
+        "config": "F5TTS_Base", "how": "lineage", "distance": 0.0123, "margin": 0.99,
+        "evidence": "lineage: descends from F5TTS_Base model_1200000, relative distance 0.0123 (next base: 1.41)"}
+    probe = {"decided": True, "best": "F5TTS_v1_Base", "runner_up": "F5TTS_Base", "margin_pct": 64.4, "bar_pct": 5.0}
+    got = card_config({**fits, "lineage": {"decided": False}, "probe": probe})
+    assert got["config"] == "F5TTS_v1_Base" and got["how"] == "probe" and got["margin_pct"] == 64.4
+    assert got["evidence"] == "behavioural probe: 64.4% lower loss than F5TTS_Base (bar 5%)"
+    below = {**probe, "decided": False, "margin_pct": 1.2}
+    assert card_config({**fits, "probe": below})["config"] is None  # never the probe's best under its bar
+    assert card_config({**fits, "probe": below}, demo=True)["how"] == "demo"
+    named = card_config({**fits, "config_asked": "/my/configs/mine.yaml", "loads": {**fits["loads"],
+                                                                                     "loads_as_asked": True}})
+    assert named == {"config": "mine.yaml", "how": "named", "evidence": "named by the user (--config)"}
+    assert card_config({"fits": ["E2TTS_Base"]})["how"] == "only fit"
+
+
 def test_a_named_config_gets_the_failure_story_and_only_the_demo_names_one_itself(tiny, tmp_path):
     """--config E2TTS_Base: "does not load under E2TTS_Base", why, and that no remap helps; the
     built-in demo names E2TTS_Base itself (the motivating service's), a user's checkpoint does not."""

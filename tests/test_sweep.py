@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,7 +24,8 @@ from f5lab.cli.commands import main
 from f5lab.reporting.sweep import SweepError, connect, load_sweep_file, make_points, make_spec, run_sweep
 
 VENV_BIN = Path(sys.executable).parent
-COMMON = ["--config", "F5TTS_v1_Base", "--configs", "tiny", "--nfe", "2", "--asr", "none", "--gen-text", "Hi there."]
+UNNAMED = ["--configs", "tiny", "--nfe", "2", "--asr", "none", "--gen-text", "Hi there."]
+COMMON = ["--config", "F5TTS_v1_Base", *UNNAMED]
 
 
 def without_timings(summary: dict) -> dict:
@@ -43,9 +45,10 @@ def val_args(run) -> list[str]:
 
 @pytest.fixture(scope="module")
 def swept(run, tmp_path_factory):
-    """The issue's command: the run's folder, 2 local workers; 01_inspect shared by the 3 checkpoints."""
+    """The issue's command: the run's folder, 2 local workers; 01_inspect shared by the 3 checkpoints.
+    No --config: the run's shapes fit F5TTS_Base and F5TTS_v1_Base, so the sweep decides one for all."""
     out = tmp_path_factory.mktemp("sweeps")
-    args = ["sweep", str(run.folder), *COMMON, "--asr", "pocketsphinx", *val_args(run), "--workers", "2", "--out", str(out),
+    args = ["sweep", str(run.folder), *UNNAMED, "--asr", "pocketsphinx", *val_args(run), "--workers", "2", "--out", str(out),
             "--notebook", "sweep_point", "--notebook", "01_inspect"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -101,7 +104,7 @@ def test_sweep_runs_shape_only_notebooks_once_and_writes_its_parts(swept):
     assert marker["status"] == "ok" and marker["points"] == ["model_10", "model_20", "model_last"]
     for pid in ("model_10", "model_20", "model_last"):
         assert sorted(p.name for p in (sweep_dir / pid).iterdir()) == [
-            "done.json", "mel.npy", "sweep_point.html", "sweep_point.ipynb", "sweep_point.json"]
+            "done.json", "mel.npy", "mel.png", "render.wav", "sweep_point.html", "sweep_point.ipynb", "sweep_point.json"]
     index = (sweep_dir / "index.html").read_text()
     assert "model_last" in index and "held-out loss" in index and "05_sweep.html" in index
     assert (sweep_dir / "05_sweep.html").exists() and (sweep_dir / "05_sweep_vs_step.png").exists()
@@ -114,6 +117,101 @@ def test_rerunning_the_same_sweep_skips_every_point_and_keeps_the_summary(swept)
     assert result.exit_code == 0, result.output
     assert "4 already done, 0 to run" in result.output
     assert json.loads((sweep_dir / "summary.json").read_text()) == before
+
+
+# -- one config per sweep, and what a listener needs -----------------------------------------------------
+def test_every_point_runs_under_the_one_config_the_probe_decided_above_its_bar(swept):
+    sweep_dir, output, _ = swept
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    (decision,) = summary["config"]
+    assert decision["config"] == "F5TTS_v1_Base" and decision["how"] == "probe"  # the run trained under v1
+    assert decision["checkpoints"] == ["model_10.pt", "model_20.pt", "model_last.pt"]
+    ev = decision["evidence"]
+    assert ev["checkpoint"] == "model_last.pt" and ev["runner_up"] == "F5TTS_Base" and ev["bar_pct"] == 5.0
+    assert ev["margin_pct"] >= ev["bar_pct"] and ev["wins"] >= 6 and ev["samples"] == 8
+    assert f"{ev['margin_pct']:g}% lower loss than F5TTS_Base (bar 5%)" in decision["text"]
+    assert {p["settings"]["config"] for p in summary["points"].values()} == {"F5TTS_v1_Base"}
+    assert {p["numbers"]["config_reason"]["value"] for p in summary["points"].values()} == {decision["text"]}
+    plan = json.loads((sweep_dir / "sweep.json").read_text())
+    assert plan["config_decision"]["decisions"][0]["probe"]["margin_pct"] == ev["margin_pct"]
+    assert {p["config"] for p in plan["points"]} == {"F5TTS_v1_Base"}
+    assert f"config: {decision['text']}" in output
+    index = (sweep_dir / "index.html").read_text()
+    assert "decided by the behavioural probe" in index and f"{ev['margin_pct']:g}% lower loss" in index
+    heads = re.findall(r'<th class="sort">([^<]*)</th>', index)
+    assert heads[:4] == ["point", "checkpoint", "step", "config"]  # the config column, before the numbers
+    assert index.count("data-label='config' data-v=\"F5TTS_v1_Base\"") == 3
+
+
+def test_the_sweep_page_plays_each_point_beside_the_reference_and_its_ab_pair(swept):
+    import soundfile as sf
+
+    sweep_dir, _, _ = swept
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    for pid, p in summary["points"].items():
+        assert p["media"] == {"audio": f"{pid}/render.wav", "mel": f"{pid}/mel.png"}
+        info = sf.info(sweep_dir / p["media"]["audio"])  # 16-bit PCM: what every browser plays
+        assert info.subtype == "PCM_16" and info.samplerate == 24000 and info.frames > 0
+        png = (sweep_dir / p["media"]["mel"]).read_bytes()
+        assert png[:4] == b"\x89PNG" and int.from_bytes(png[16:20], "big") == 1000  # 2x: 1000 px shown at 320
+    assert summary["ab"] == {"model_10": {"previous": None, "best": "model_last"},
+                             "model_20": {"previous": "model_10", "best": "model_last"},
+                             "model_last": {"previous": "model_20", "best": None}}
+    (ref,) = summary["references"]
+    assert ref["audio"] == "_reference/ref1.wav" and ref["mel"] == "_reference/ref1_mel.png"
+    assert sf.info(sweep_dir / ref["audio"]).frames > 0 and (sweep_dir / ref["mel"]).is_file()
+    index = (sweep_dir / "index.html").read_text()
+    links = re.findall(r'(?:src|href)="([^"#]+)"', index)
+    assert links and all(not re.match(r"[a-z]+:|/", link) for link in links)  # relative, no external asset
+    assert all((sweep_dir / link).exists() for link in links)
+    assert set(re.findall(r'<audio controls preload="none" src="([^"]+)"', index)) == {
+        "_reference/ref1.wav", "model_10/render.wav", "model_20/render.wav", "model_last/render.wav"}
+    row = index[index.index("<tr id='listen-model_20'>"):]
+    row = row[:row.index("</tr>")]
+    assert re.findall(r'<audio[^>]* src="([^"]+)"', row) == [
+        "model_20/render.wav", "model_10/render.wav", "model_last/render.wav"]  # this, previous, best
+    assert '<table class="sortable">' in index and "function f5sort" in index and "<script src" not in index
+    assert "@media (max-width:40em)" in index and 'name="viewport"' in index
+
+
+def test_an_undecided_config_is_refused_in_one_line_before_anything_is_written(tmp_path, monkeypatch):
+    """Random weights: shapes fit F5TTS_Base and F5TTS_v1_Base, no base at hand, the probe under its bar."""
+    from f5lab.testing.fixtures import build_checkpoint
+
+    for update in (10, 20):
+        build_checkpoint(tmp_path / "run" / f"model_{update}.pt", config="F5TTS_Base", layout="trainer_pt", seed=update)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty_hub"))
+    result = CliRunner().invoke(main, ["sweep", str(tmp_path / "run"), *UNNAMED, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("f5lab: error: model_10.pt and 1 more of the same shapes: "), lines
+    assert "the shapes fit F5TTS_Base and F5TTS_v1_Base" in lines[0] and "no base checkpoint at hand" in lines[0]
+    assert "probe on model_20.pt: undecided, margin under the bar" in lines[0] and "(bar 5%)" in lines[0]
+    assert lines[0].endswith("name it with --config F5TTS_Base (or --config F5TTS_Base --config F5TTS_v1_Base "
+                             "to compare both)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_lineage_decides_the_sweeps_config_where_the_shapes_cannot(tmp_path):
+    """A v0 fine-tune: lineage against stand-in bases names F5TTS_Base before any probe is run."""
+    from f5lab.reporting import sweepconfig
+    from f5lab.reporting.sweep import catalogues_of
+    from f5lab.testing.lineage_fixture import fine_tune, stand_in_bases, write_finetune
+
+    bases = stand_in_bases(tmp_path / "bases")
+    write_finetune(fine_tune(bases["F5TTS_Base"], updates=3), tmp_path / "run" / "model_3.pt", "trainer_pt")
+    spec = make_spec([tmp_path / "run"], configs="tiny", bases=[str(b) for b in bases.values()])
+    decided = sweepconfig.decide_configs(spec, catalogues_of(spec))
+    (d,) = decided["decisions"]
+    assert d["config"] == "F5TTS_Base" and d["how"] == "lineage" and "probe" not in d
+    assert d["lineage"]["base"].startswith("F5TTS_Base") and d["lineage"]["distance"] < d["lineage"]["next_distance"]
+    assert d["text"].startswith("F5TTS_Base for every point: lineage of model_3.pt")
+    points = make_points(spec)
+    reasons = sweepconfig.apply(points, decided)
+    assert [p["config"] for p in points] == ["F5TTS_Base"] and list(reasons.values()) == [d["text"]]
+    named = make_spec([tmp_path / "run"], configs="tiny", config="F5TTS_v1_Base")
+    (n,) = sweepconfig.decide_configs(named, catalogues_of(named))["decisions"]
+    assert n["how"] == "named" and n["config"] == "F5TTS_v1_Base"  # named: nothing decided, nothing probed
 
 
 @pytest.fixture()
@@ -160,7 +258,9 @@ def test_same_sweep_on_a_separate_scheduler_records_a_failed_point_and_goes_on(d
     good = s["points"]["model_last"]
     assert good["status"] == "ok"
     first = json.loads((sweep_dir / "summary.json").read_text())["points"]["model_last"]
+    reasons = good["numbers"].pop("config_reason"), first["numbers"].pop("config_reason")
     assert good["numbers"] == first["numbers"]  # the same point on another cluster: the same numbers
+    assert "named with --config" in reasons[0]["value"] and "behavioural probe" in reasons[1]["value"]
     assert s["best"]["val_loss"]["point"] == "model_last"
     assert "FAILED" in result.index.read_text()
     with pytest.raises(SweepError, match="--resources GPU=1"):  # GPU points on a cluster without GPUs: refused

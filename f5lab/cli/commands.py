@@ -594,7 +594,8 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
               help="Held-out clip for the validation loss (repeatable). [default: the reference clip]")
 @click.option("--val-text", multiple=True, type=Text(allow_empty=False), help="Transcript of each --val-audio, in order.")
 @click.option("--config", multiple=True, help="Config the checkpoints were trained under (repeatable: an axis). "
-              "[default: the shapes decide, or the behavioural probe]")
+              "[default: one config for every point, decided once: the shapes, else lineage (--base), else the "
+              "behavioural probe when it clears its 5% bar; else the sweep asks for --config]")
 @click.option("--nfe", multiple=True, type=click.IntRange(1, 1000),
               help="Flow-matching steps (repeatable: an axis). [default: 32]")
 @click.option("--dtype", multiple=True, type=click.Choice(["fp32", "fp16", "bf16"]),
@@ -624,13 +625,16 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
 @click.option("--sweep-id", type=Text(max_bytes=120, allow_empty=False), default=None, help="Name of the sweep folder. [default: <name>-<hash of the "
               "points>, so re-running the same sweep resumes it]")
 @click.option("--no-compare", is_flag=True, help="Skip the 05_sweep comparison notebook.")
+@click.option("--base", "bases", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              help="A base checkpoint the run was fine-tuned from, for lineage to decide the config (repeatable). "
+                   "[default: f5-tts's checkpoints in the local Hugging Face cache]")
 @friendly_errors
 def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None, gen_text: tuple[str, ...],
           val_audio: tuple[str, ...], val_text: tuple[str, ...], config: tuple[str, ...], nfe: tuple[int, ...],
           dtype: tuple[str, ...], device: tuple[str, ...], configs: str | None, loss_samples: int | None, asr: str,
           asr_model_dir: str | None, asr_language: str | None, lang: str | None, normalize: bool | None,
           vocoder: str | None, seed: int | None, workers: int, scheduler: str | None, notebooks: tuple[str, ...],
-          out: str, sweep_id: str | None, no_compare: bool) -> None:
+          out: str, sweep_id: str | None, no_compare: bool, bases: tuple[str, ...]) -> None:
     """Compare checkpoints and settings: SOURCES are checkpoints, folders, globs or one sweep.yaml.
 
     Every checkpoint x --config x --nfe x --dtype x --device x --gen-text is a point; each
@@ -638,6 +642,12 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
     --scheduler) into OUT/<sweep-id>/<point-id>/. Re-running the same sweep skips the points
     already done with the same inputs; Ctrl-C keeps finished points. Exit 1 if a point failed
     or is missing, 130 when interrupted.
+
+    Without --config every point runs under one config, decided once before any point runs:
+    the only config the shapes fit, else lineage (against --base), else the behavioural probe
+    on the last checkpoint when it clears its 5% bar; else the sweep stops (exit 2) and asks for
+    --config. index.html says how, and plays each rendering beside the reference, the previous
+    checkpoint's and the best one's.
 
     \b
     Examples:
@@ -658,7 +668,7 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
                              val_audio=val_audio, val_text=val_text, config=config, nfe=nfe, dtype=dtype,
                              device=device, configs=configs, loss_samples=loss_samples,
                              asr=asr, seed=seed, lang=lang, normalize=normalize, vocoder=vocoder,
-                             asr_model_dir=asr_model_dir, asr_language=asr_language)
+                             asr_model_dir=asr_model_dir, asr_language=asr_language, bases=list(bases) or None)
     result = run_sweep(spec, out=out, sweep_id=sweep_id, workers=workers, scheduler=scheduler,
                        notebooks=list(notebooks) or None, compare=not no_compare, echo=click.echo)
     from f5lab.reporting.comparison import tie_text

@@ -2,10 +2,13 @@
 
 Reads what the sweep left in its folder (``sweep.json``, each unit's ``done.json`` and the
 point's ``mel.npy``) and computes only what needs several points at once: the mel distance
-of each rendering to the best setting of the same checkpoint (highest NFE, fp32 when swept)
-and the best point per metric. ``summary.json`` follows the report's rules: every number
-with its unit, timings apart, nothing run-specific (two runs give equal summaries except
-``timings``); missing and failed points are marked, never dropped.
+of each rendering to the best setting of the same checkpoint (highest NFE, fp32 when swept),
+the best point per metric, and the listening pairs (``ab_pairs``: each point against the
+previous checkpoint and the best one at the same settings). ``summary.json`` follows the
+report's rules: every number with its unit, timings apart, nothing run-specific (two runs give
+equal summaries except ``timings``); missing and failed points are marked, never dropped. It
+also carries how the sweep's config was decided (``config``, from ``sweep.json``) and each
+point's media, relative to the sweep folder. The index page is ``f5lab.reporting.sweeppage``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from f5lab.speech.evaluation import METRICS, TIMED
 
 POINT_NOTEBOOK = "sweep_point"  # the notebook each sweep point runs (f5lab.reporting.sweep imports it from here: no cycle)
+REFERENCE_DIR = "_reference"  # the sweep's reference clips as players and mels: _reference/ref<i>.wav, ref<i>_mel.png
 
 SCHEMA = 1
 DISTANCES = {"mel_l1_vs_best": ("log-mel L1", "min", "mel L1 vs best setting"),
@@ -71,7 +75,9 @@ def build_sweep_summary(sweep_dir: str | Path) -> dict[str, Any]:
         points[p["id"]] = {"status": status, "settings": _settings(p, numbers, hashes), "numbers": numbers,
                            "error": (failed_nb or {}).get("error") or _last_line(marker.get("crash")),
                            "traceback": (failed_nb or {}).get("traceback") or marker.get("crash"),
-                           "notebooks": {n["name"]: n["html"] for n in marker.get("notebooks", []) if n["html"]}}
+                           "notebooks": {n["name"]: n["html"] for n in marker.get("notebooks", []) if n["html"]},
+                           "media": point_media(p["id"], marker) if status == "ok" else {},
+                           "reference": reference_index(p, plan)}
         if status != "missing":
             timings[p["id"]] = {**(marker.get("summary") or {}).get("timings", {}),
                                 "point_total": {"value": marker.get("seconds"), "unit": "s"}}
@@ -84,9 +90,72 @@ def build_sweep_summary(sweep_dir: str | Path) -> dict[str, Any]:
     labels = {"val_loss": loss_label(points)}
     units = {k: {"unit": u, "goal": g, "label": labels.get(k, lab)} for k, (u, g, lab) in {**METRICS, **DISTANCES}.items()}
     best, tied = best_points(points, units)
-    return {"schema": SCHEMA, "ok": not failed and not missing, "points": points, "shared": shared,
-            "axes": axes(points), "best": best, "tied": tied, "failed": failed, "missing": missing,
-            "units": units, "timings": timings, "best_timings": best_timings(points, timings)}
+    return {"schema": SCHEMA, "ok": not failed and not missing, "config": config_entry(plan), "points": points,
+            "shared": shared, "axes": axes(points), "best": best, "tied": tied, "failed": failed, "missing": missing,
+            "units": units, "references": reference_media(sweep_dir, plan), "ab": ab_pairs(points, best),
+            "timings": timings, "best_timings": best_timings(points, timings)}
+
+
+def config_entry(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """How the sweep's config was decided (``sweepconfig``): per architecture, the config, how
+    (named, only fit, recorded, lineage, probe), the line that says it, the checkpoints it covers and
+    the evidence (lineage's distance and margin, the probe's margin against its bar); no paths."""
+    out = []
+    for d in (plan.get("config_decision") or {}).get("decisions", []):
+        entry = {k: d[k] for k in ("config", "how", "text", "checkpoints") if k in d}
+        if d.get("configs"):
+            entry["configs"] = d["configs"]
+        if d["how"] == "lineage":
+            entry["evidence"] = {k: d["lineage"].get(k) for k in ("base", "distance", "next_distance", "margin",
+                                                                   "bases_apart")}
+        elif d["how"] == "probe":
+            entry["evidence"] = {k: d["probe"].get(k) for k in ("checkpoint", "best", "runner_up", "margin_pct",
+                                                                 "bar_pct", "wins", "samples")}
+        out.append(entry)
+    return out
+
+
+def point_media(pid: str, marker: dict[str, Any]) -> dict[str, str]:
+    """A finished point's player and picture (``evaluation.MEDIA``), relative to the sweep folder:
+    only files its done.json recorded (so they were checked to be there, whole)."""
+    from f5lab.speech.evaluation import MEDIA
+
+    files = marker.get("files") or {}
+    return {k: f"{pid}/{name}" for k, name in MEDIA.items() if name in files}
+
+
+def reference_index(point: dict[str, Any], plan: dict[str, Any]) -> int:
+    """Which of the sweep's reference clips (1-based, ``_reference/ref<i>``) the point imitates."""
+    refs = [list(r) for r in ((plan.get("spec") or {}).get("grid") or {}).get("ref", [])]
+    return refs.index(list(point["ref"])) + 1 if list(point["ref"]) in refs else 1
+
+
+def reference_media(sweep_dir: Path, plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each reference clip's player and picture under ``_reference/`` (relative), and its transcript."""
+    out = []
+    for i, (audio, text) in enumerate(((plan.get("spec") or {}).get("grid") or {}).get("ref", []), 1):
+        files = {"audio": f"{REFERENCE_DIR}/ref{i}.wav", "mel": f"{REFERENCE_DIR}/ref{i}_mel.png"}
+        out.append({"name": Path(audio).name, "text": text,
+                    **{k: v for k, v in files.items() if (sweep_dir / v).is_file()}})
+    return out
+
+
+def ab_pairs(points: dict[str, Any], best: dict[str, Any]) -> dict[str, dict[str, str | None]]:
+    """For each finished point: the point of the previous checkpoint in training order and the point of
+    the best checkpoint (by the loss, when one is crowned) at the same settings (config, NFE, dtype,
+    device, reference, text); None where there is none, or it is the point itself."""
+    best_ck = (best.get("val_loss") or {}).get("checkpoint")
+    groups: dict[tuple, list[str]] = {}
+    for pid, p in points.items():
+        s = p["settings"]
+        groups.setdefault(tuple(s[k] for k in ("config", "nfe", "dtype", "device", "ref", "gen_text")), []).append(pid)
+    out: dict[str, dict[str, str | None]] = {}
+    for members in groups.values():
+        done = [pid for pid in members if points[pid]["status"] == "ok" and points[pid]["media"].get("audio")]
+        for i, pid in enumerate(done):
+            top = next((q for q in done if points[q]["settings"]["checkpoint"] == best_ck), None)
+            out[pid] = {"previous": done[i - 1] if i else None, "best": top if top != pid else None}
+    return out
 
 
 def loss_label(points: dict[str, Any]) -> str:
@@ -233,10 +302,13 @@ def _shown(key: str, value: Any) -> Any:
 
 
 def points_table(summary: dict[str, Any]) -> Any:
-    """One row per point: the settings that vary, status, then every headline number (units in headers)."""
+    """One row per point: the settings that vary (and the config, always), status, then every headline
+    number (units in headers)."""
     import pandas as pd
 
-    varying = [k for k in SETTINGS if k in summary["axes"]] or ["checkpoint"]
+    varying = [k for k in SETTINGS if k in summary["axes"] or k == "config"]
+    if varying == ["config"]:
+        varying = ["checkpoint", "config"]
     rows = []
     for pid, p in summary["points"].items():
         row = {"point": pid, **{k: p["settings"][k] for k in varying}, "status": p["status"]}
@@ -298,56 +370,6 @@ def plot_against(summary: dict[str, Any], axis: str, metrics: tuple[str, ...] = 
         axs[0][-1].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
-
-
-def write_sweep_index(sweep_dir: str | Path, summary: dict[str, Any]) -> Path:
-    """The sweep's static page: the best point per metric first, then every point, failures marked."""
-    from f5lab.reporting.reports import CSS, VIEWPORT
-
-    sweep_dir = Path(sweep_dir)
-    best = "".join(f"<tr><td>{html.escape(b['label'])}</td><td>{'lowest' if b['goal'] == 'min' else 'highest'}</td>"
-                   f"<td><b>{html.escape(b['point'])}</b></td><td>{_fmt(key, b['value'], b['unit'])}</td></tr>"
-                   for key, b in summary["best"].items())
-    best += "".join(f"<tr><td>{html.escape(t['label'])}</td><td>-</td><td class='neutral'>none: {tie_text(key, t)}</td>"
-                    "<td>-</td></tr>" for key, t in summary.get("tied", {}).items())
-    heads = "".join(f"<th>{html.escape(header(summary, k))}</th>" for k in COLUMNS)
-    rows = []
-    for pid, p in summary["points"].items():
-        s = p["settings"]
-        status = {"ok": '<span class="ok">ok</span>', "missing": '<span class="bad">MISSING</span>'}.get(
-            p["status"], f'<span class="bad">FAILED</span><br><code>{html.escape(p["error"] or "")}</code>')
-        links = " ".join(f'<a href="{html.escape(pid)}/{html.escape(h)}">{html.escape(n)}</a>'
-                         for n, h in p["notebooks"].items())
-        cells = "".join(f"<td>{_fmt(k, _value(p, k))}</td>" for k in COLUMNS)
-        rows.append(f"<tr><td><b>{html.escape(pid)}</b><br><span class='small'>{html.escape(str(s['checkpoint']))}"
-                    f" · step {s['step']} · NFE {s['nfe']} · {s['dtype']} · {s['device']}</span></td>"
-                    f"<td>{status}</td>{cells}<td>{links}</td></tr>")
-    banner = (f'<p class="bad">failed: {html.escape(", ".join(summary["failed"]) or "none")}; '
-              f'missing: {html.escape(", ".join(summary["missing"]) or "none")}</p>' if not summary["ok"]
-              else '<p class="ok">every point ran</p>')
-    timed = "".join(f"<li>{html.escape(b['label'])}: fastest {html.escape(b['point'])} ({b['value']} {b['unit']})</li>"
-                    for b in summary.get("best_timings", {}).values())
-    compare = ('<p><a href="05_sweep.html">the comparison notebook</a> (plots against step, NFE and dtype)</p>'
-               if (sweep_dir / "05_sweep.html").exists() else "")
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8">{VIEWPORT}<title>f5lab sweep {html.escape(sweep_dir.name)}</title>
-<style>{CSS}</style></head><body>
-<h1>f5lab sweep <code>{html.escape(sweep_dir.name)}</code></h1>
-{banner}
-<h2>Best point per metric</h2>
-<table><tr><th>metric</th><th>goal</th><th>best point</th><th>value</th></tr>{best}</table>
-<h2>Every point</h2>
-<table><tr><th>point</th><th>status</th>{heads}<th>parts</th></tr>{''.join(rows)}</table>
-<h2>Timings</h2>
-<p class="small">Wall clock, so they vary run to run; in summary.json under <code>timings</code>.</p>
-<ul>{timed or "<li>-</li>"}</ul>
-{compare}<p><a href="summary.json">summary.json</a> (every number with its unit; timings apart) &middot;
-<a href="sweep.json">sweep.json</a> (the points and their parameters)</p>
-</body></html>
-"""
-    from f5lab import outputs
-
-    return outputs.write_text(sweep_dir / "index.html", page, force=True)
 
 
 def tie_text(key: str, t: dict[str, Any]) -> str:

@@ -279,3 +279,79 @@ def crown(scored: Sequence[tuple[float, str]], goal: str, failure: float | None 
     if failure is not None and (best >= failure if goal == "min" else best <= failure):
         return None
     return next(pid for v, pid in scored if v == best)
+
+
+# -- one config per sweep, and the config a model card names ------------------------------------------------
+def sweep_config(fits: Sequence[str], lineage: Mapping[str, Any] | None = None,
+                 probe: Mapping[str, Any] | None = None) -> tuple[str | None, str]:
+    """(config, how) for a sweep's checkpoints of one architecture, none named: the only config the
+    shapes fit ("only fit"); else lineage's when it gives a verdict for one of them ("lineage",
+    ``lineage_verdict``'s facts); else the probe's when it clears its own bar ("probe",
+    ``probe_verdict``'s facts: ``decided``); else (None, "undecided"): the sweep refuses and asks for
+    --config. Never the probe's best below its bar: two checkpoints of one run rendered under
+    different configs would compare the configs, not the checkpoints."""
+    if len(fits) == 1:
+        return fits[0], "only fit"
+    if lineage and lineage.get("decided") and lineage.get("config") in fits:
+        return lineage["config"], "lineage"
+    if probe and probe.get("decided") and probe.get("best") in fits:
+        return probe["best"], "probe"
+    return None, "undecided"
+
+
+def card_config(answer: Mapping[str, Any], demo: bool = False) -> dict[str, Any]:
+    """The config a model card names and the evidence that decided it, from the report's answer:
+    a config of one's own f5lab wrote ("own config"); the one the user named when it loads
+    ("named"); the only config the shapes fit ("only fit"); lineage's verdict ("lineage", with its
+    distance); the probe's above its bar ("probe", with its margin); the built-in demo's provenance
+    ("demo"); otherwise none ("undecided", saying what was tried). ``config`` None: undecided."""
+    from pathlib import Path
+
+    own = answer.get("own_config")
+    if own:
+        assumed = own.get("assumed") or []
+        return {"config": Path(own["path"]).name, "how": "own config",
+                "evidence": "own config: no shipped config builds it; f5lab wrote this one from its shapes"
+                            + (f" (assumed, not in the file: {', '.join(assumed)})" if assumed else "")}
+    loads = answer.get("loads") or {}
+    loadable = list(loads.get("loads") or []) + list(loads.get("after_remap") or [])
+    asked = answer.get("config_asked")
+    if asked and loads.get("loads_as_asked"):
+        from f5lab.model.configs import looks_like_path
+
+        shown = Path(asked).name if looks_like_path(asked) else asked  # a YAML of one's own: its name, not its folder
+        return {"config": shown, "how": "named", "evidence": "named by the user (--config)"}
+    fits = [c for c in (answer.get("fits") or []) if not loadable or c in loadable]
+    if len(fits) == 1:
+        return {"config": fits[0], "how": "only fit", "evidence": "the only config its shapes fit"}
+    lin, pr = answer.get("lineage") or {}, answer.get("probe") or {}
+    config, how = sweep_config(fits or loadable, lin, pr)
+    if how == "lineage":
+        near = f" (next base: {lin['next_distance']:g})" if lin.get("next_distance") is not None else ""
+        return {"config": config, "how": how, "distance": lin.get("distance"), "margin": lin.get("margin"),
+                "evidence": f"lineage: descends from {lin.get('base')}, relative distance {lin.get('distance'):g}"
+                            f"{near}"}
+    if how == "probe":
+        return {"config": config, "how": how, "margin_pct": pr.get("margin_pct"),
+                "evidence": f"behavioural probe: {pr.get('margin_pct'):g}% lower loss than {pr.get('runner_up')} "
+                            f"(bar {pr.get('bar_pct'):g}%)"}
+    if demo and loads.get("target"):
+        return {"config": loads["target"], "how": "demo",
+                "evidence": f"the built-in demo, built as {loads['target']} (random weights: nothing to measure)"}
+    return {"config": None, "how": "undecided",
+            "evidence": f"undecided between {' and '.join(fits or loadable) or 'no config'}"
+                        + (f" ({'; '.join(tried)})" if (tried := _tried(lin, pr)) else "")}
+
+
+def _tried(lin: Mapping[str, Any], pr: Mapping[str, Any]) -> list[str]:
+    """What lineage and the probe said when neither decided, short (no folders: the card is published)."""
+    out = []
+    if lin:
+        out.append("lineage: no base checkpoint at hand (give --base)" if lin.get("distance") is None
+                   else str(lin.get("text")))
+    if pr and pr.get("margin_pct") is not None:
+        out.append(f"probe: {pr.get('best')} {pr['margin_pct']:g}% lower loss than {pr.get('runner_up')}, "
+                   f"under its {pr.get('bar_pct'):g}% bar")
+    elif pr and pr.get("text"):
+        out.append(pr["text"])
+    return out

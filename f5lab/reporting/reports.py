@@ -8,6 +8,8 @@ that links the parts and shows the headline verdicts.
 
 A notebook that fails keeps its executed copy (with the error) and its HTML; the others
 still run, the index marks it failed, and ``Report.ok`` is False so the command exits 1.
+``MODEL_CARD.md`` (``f5lab.reporting.modelcard``) says the same as the answer card in the
+Hugging Face model-card format, for a user who uploads the checkpoint.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from f5lab.errors import ConfigError, F5LabError
+from f5lab.reporting.modelcard import write_model_card
 from f5lab.units import human_bytes
 
 NOTEBOOKS = ("01_inspect", "02_compatibility", "03_memory", "04_synthesis")
@@ -327,6 +330,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         write_json(run_dir / "summary.json", summary)
         write_index(run_dir, summary, manifest, results)
         write_report_html(run_dir, summary, manifest, results)
+        write_model_card(run_dir, summary, manifest)
         write_json(run_dir / "manifest.json", manifest)  # last: a run folder with its manifest is complete
     return Report(run_dir=run_dir, results=results, summary=summary, manifest=manifest,
                   failed=[r.name for r in results if r.status != "ok"])
@@ -483,6 +487,7 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     what = facts.get("checkpoint")
     if what:
         out["is"] = what["text"]
+        out["fits"] = what.get("exact")
         lines.append({"label": "what it is", "text": what["text"], "ok": None})
     if params.get("own_config"):  # no shipped config builds it: the report wrote and used one
         out["own_config"] = {"path": params["own_config"], "assumed": params.get("own_assumed", [])}
@@ -510,11 +515,11 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     lineage = facts.get("lineage")
     if lineage:  # before the probe: the weights' origin decides where the shapes cannot
         out["lineage"] = {k: lineage.get(k) for k in ("decided", "config", "base", "distance", "next_distance",
-                                                      "margin", "bases_apart", "identical", "text")}
+                                                      "margin", "bases_apart", "identical", "text", "stand_in")}
         lines.append({"label": "which config (lineage)", "text": lineage["text"], "ok": lineage["ok"]})
     probe = facts.get("probe")
     if probe:
-        out["probe"] = {k: probe.get(k) for k in ("best", "runner_up", "decided", "margin_pct", "bar_pct")}
+        out["probe"] = {k: probe.get(k) for k in ("best", "runner_up", "decided", "margin_pct", "bar_pct", "text")}
         text = probe["text"]
         if lineage and lineage.get("decided") and probe.get("decided") and probe.get("best") != lineage.get("config"):
             text += f"; lineage says {lineage['config']}: check the base given"
@@ -522,6 +527,9 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     undecided = _undecided(what, probe, lineage)
     out["undecided"] = undecided
     lines.append({"label": "still undecided", "text": "; ".join(undecided) or "nothing", "ok": None})
+    from f5lab.reporting.decide import card_config
+
+    out["base_config"] = card_config(out, bool(params.get("demo")))  # what MODEL_CARD.md names, and why
     return out
 
 

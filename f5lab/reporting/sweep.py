@@ -38,8 +38,9 @@ from typing import Any, Callable, Sequence
 
 from f5lab.errors import ConfigError, F5LabError
 from f5lab.reporting.reports import write_json
+from f5lab.reporting.sweepconfig import training_order
 
-from f5lab.reporting.comparison import POINT_NOTEBOOK  # noqa: E402,F401  (defined beside the summary that reads it)
+from f5lab.reporting.comparison import POINT_NOTEBOOK, REFERENCE_DIR  # noqa: E402,F401  (beside the summary that reads them)
 COMPARE_NOTEBOOK = "05_sweep"
 ARCH_ONLY = ("01_inspect", "02_compatibility", "03_memory")  # read shapes only: once per architecture
 DONE = "done.json"
@@ -47,7 +48,7 @@ CHECKPOINT_SUFFIXES = (".pt", ".safetensors", ".ckpt", ".pth")
 AXES = ("config", "nfe", "dtype", "device", "ref", "gen_text")  # grid axes, in point-id order
 DEFAULT_GEN_TEXT = "Hello from f5lab."  # English; other languages: f5lab.speech.text.default_sentence
 SHARED = ("seed", "loss_samples", "asr", "speaker", "configs", "name", "lang", "normalize", "vocoder", "asr_model_dir",
-          "asr_language")  # settings every point shares (not grid axes)
+          "asr_language", "bases")  # settings every point shares (not grid axes)
 DEFAULTS = {"lang": "en", "normalize": True, "vocoder": None, "asr_model_dir": None, "asr_language": None}
 
 
@@ -73,6 +74,7 @@ class SweepSpec:
     vocoder: str | None = None  # a local vocos / BigVGAN folder; None: Griffin-Lim
     asr_model_dir: str | None = None
     asr_language: str | None = None
+    bases: list[str] | None = None  # lineage's base checkpoints for the config decision; None: the Hugging Face cache
 
 
 @dataclass
@@ -121,19 +123,11 @@ def find_checkpoints(sources: Sequence[str | os.PathLike]) -> list[Path]:
             hits = [Path(p) for p in glob.glob(str(path)) if Path(p).suffix in CHECKPOINT_SUFFIXES]
             if not hits:
                 raise SweepError(f"{src}: no such checkpoint, folder or glob match")
-        found += sorted(hits, key=_training_order)
+        found += sorted(hits, key=training_order)
     unique = list(dict.fromkeys(p.resolve() for p in found))
     if not unique:
         raise SweepError("no checkpoints given: name files, a training run's folder or a glob")
     return unique
-
-
-def _training_order(path: Path) -> tuple[int, str]:
-    """model_100.pt < model_200.pt < model_last.pt, then by name."""
-    m = re.search(r"_(\d+)$", path.stem)
-    if m:
-        return int(m.group(1)), path.name
-    return (1 << 62, path.name) if "last" in path.stem else (1 << 61, path.name)
 
 
 def make_spec(sources: Sequence[str | os.PathLike], *, ref_audio: str | None = None, ref_text: str | None = None,
@@ -159,6 +153,12 @@ def make_spec(sources: Sequence[str | os.PathLike], *, ref_audio: str | None = N
     for key in ("vocoder", "asr_model_dir"):
         if shared.get(key):
             shared[key] = str(Path(shared[key]).resolve())
+    if shared.get("bases"):
+        from f5lab.reporting.reports import check_bases
+
+        shared["bases"] = check_bases(list(shared["bases"]))  # each opened: a bad one is one line, now
+    else:
+        shared["bases"] = None
     checkpoints = find_checkpoints(sources)
     name = shared.pop("name", None) or _default_name(sources, checkpoints)
     spec = SweepSpec(checkpoints=checkpoints, grid=grid, name=name,
@@ -213,8 +213,7 @@ def load_sweep_file(path: str | os.PathLike, **overrides: Any) -> SweepSpec:
 
     Relative paths are taken from the file's folder. Keys: checkpoints, config, nfe, dtype,
     device, refs ([{audio, text}]) or ref_audio + ref_text, gen_text, val ([{audio, text}]),
-    seed, loss_samples, asr, speaker, configs, name, lang, normalize, vocoder, asr_model_dir,
-    asr_language.
+    seed, loss_samples, asr, speaker, configs, name, bases (lineage's base checkpoints).
     """
     from f5lab.model.configs import load_yaml
     from f5lab.schemas import validate
@@ -237,6 +236,8 @@ def load_sweep_file(path: str | os.PathLike, **overrides: Any) -> SweepSpec:
     for key in ("vocoder", "asr_model_dir"):  # folders, relative to the sweep file
         if shared.get(key):
             shared[key] = here(str(shared[key]))
+    if shared.get("bases"):
+        shared["bases"] = [here(b) for b in shared["bases"]]
     spec = make_spec([here(c) for c in _listed(data["checkpoints"])],
                      ref_audio=here(refs[0]["audio"]) if refs else None, ref_text=refs[0]["text"] if refs else None,
                      gen_text=data.get("gen_text"), config=data.get("config"), nfe=data.get("nfe", 32),
@@ -250,7 +251,7 @@ def load_sweep_file(path: str | os.PathLike, **overrides: Any) -> SweepSpec:
 
 
 SWEEP_KEYS = ("checkpoints", "config", "nfe", "dtype", "device", "refs", "ref_audio", "ref_text", "gen_text", "val",
-              "seed", "loss_samples", "asr", "speaker", "configs", "name")
+              "seed", "loss_samples", "asr", "speaker", "configs", "name", "bases")
 
 
 @functools.lru_cache(maxsize=1)
@@ -293,6 +294,7 @@ def sweep_file_schema() -> Any:
         speaker: Literal["resemblyzer"] | None = None
         configs: Literal["auto", "shipped", "tiny"] = "auto"
         name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[\w.-]+$")] | None = None
+        bases: Annotated[list[Text], Field(min_length=1)] | None = None
 
     return SweepFile
 
@@ -365,10 +367,11 @@ def sweep_id_for(spec: SweepSpec, points: list[dict[str, Any]]) -> str:
 
 
 # -- units: what runs where, and the sha256 of its inputs ----------------------------------------------------
-def point_params(point: dict[str, Any], spec: SweepSpec, catalogue: str) -> dict[str, Any]:
-    """The notebook parameters of one point (each notebook takes the ones it declares)."""
+def point_params(point: dict[str, Any], spec: SweepSpec, catalogue: str, reason: str | None = None) -> dict[str, Any]:
+    """The notebook parameters of one point (each notebook takes the ones it declares); ``reason``:
+    why the point runs under its config (the sweep's decision, ``f5lab.reporting.sweepconfig``)."""
     audio, text = point["ref"]
-    return {"checkpoint": point["checkpoint"], "config": point["config"], "configs": catalogue,
+    return {"checkpoint": point["checkpoint"], "config": point["config"], "config_reason": reason, "configs": catalogue,
             "candidates": [point["config"]] if point["config"] else None, "ref_audio": audio, "ref_text": text,
             "gen_text": point["gen_text"], "nfe": point["nfe"], "dtype": point["dtype"], "dtypes": [point["dtype"]],
             "device": point["device"], "val_audio": [a for a, _ in spec.val_clips],
@@ -417,17 +420,23 @@ def arch_fingerprint(checkpoint: str) -> str:
     return hashlib.sha256(json.dumps(blob).encode()).hexdigest()
 
 
-def plan_units(points: list[dict[str, Any]], spec: SweepSpec, notebooks: list[str], sweep_dir: Path,
-               folder: Path, sha: Hasher) -> list[Unit]:
-    """Per-point units for notebooks whose inputs differ; one shared unit per architecture for the others."""
+def catalogues_of(spec: SweepSpec) -> dict[Path, str]:
+    """Each checkpoint's catalogue ("shipped", or "tiny" for shrunk test checkpoints)."""
     from f5lab.reporting.reports import choose_catalogue
 
-    catalogues = {ck: choose_catalogue(ck, spec.configs) for ck in spec.checkpoints}
+    return {ck: choose_catalogue(ck, spec.configs) for ck in spec.checkpoints}
+
+
+def plan_units(points: list[dict[str, Any]], spec: SweepSpec, notebooks: list[str], sweep_dir: Path,
+               folder: Path, sha: Hasher, reasons: dict[str, str] | None = None) -> list[Unit]:
+    """Per-point units for notebooks whose inputs differ; one shared unit per architecture for the others.
+    ``reasons``: point id -> why it runs under its config (``sweepconfig.apply``)."""
+    catalogues = catalogues_of(spec)
     per_point = [n for n in notebooks if n not in ARCH_ONLY]
     units: list[Unit] = []
     shared: dict[tuple[str, str], Unit] = {}
     for point in points:
-        params = point_params(point, spec, catalogues[Path(point["checkpoint"])])
+        params = point_params(point, spec, catalogues[Path(point["checkpoint"])], (reasons or {}).get(point["id"]))
         if per_point:
             units.append(Unit(id=point["id"], dir=str(sweep_dir / point["id"]), notebooks=per_point,
                               params={**params, "work_dir": str(sweep_dir / point["id"])},
@@ -593,8 +602,9 @@ def run_sweep(spec: SweepSpec, *, out: str | os.PathLike = "reports", sweep_id: 
     or ``03_memory`` and they run once per architecture). ``compare``: also execute the
     comparison notebook ``05_sweep`` on the finished sweep folder.
     """
-    from f5lab.reporting.comparison import build_sweep_summary, write_sweep_index
+    from f5lab.reporting.comparison import build_sweep_summary
     from f5lab.reporting.reports import notebooks_dir
+    from f5lab.reporting.sweeppage import write_sweep_index
 
     echo = echo or (lambda _msg: None)
     folder = notebooks_dir()
@@ -606,18 +616,20 @@ def run_sweep(spec: SweepSpec, *, out: str | os.PathLike = "reports", sweep_id: 
         raise ConfigError(f"--workers must be at least 1 (got {workers})")
     points = make_points(spec)
     sweep_dir = Path(out).resolve() / (sweep_id or sweep_id_for(spec, points))
+    decided, reasons = decide_configs(spec, points, sweep_dir, echo)  # before any point runs; refused: nothing written
     from f5lab import outputs
 
     with outputs.exclusive(sweep_dir, what="sweep"):  # the same sweep started twice: the second is refused
         with _new_folder(sweep_dir):  # bad input leaves no empty sweep folder behind
-            units = plan_units(points, spec, names, sweep_dir, folder, Hasher(sweep_dir / "hashes.json"))
+            units = plan_units(points, spec, names, sweep_dir, folder, Hasher(sweep_dir / "hashes.json"), reasons)
             write_json(sweep_dir / "sweep.json", {"spec": _spec_dict(spec), "points": points, "notebooks": names,
-                                                  "units": [asdict(u) for u in units]})
+                                                  "config_decision": decided, "units": [asdict(u) for u in units]})
         todo = [u for u in units if not is_done(u)]
         skipped = [u.id for u in units if u not in todo]
         echo(f"sweep {sweep_dir.name}: {len(points)} point(s), {len(units)} unit(s); "
              f"{len(skipped)} already done, {len(todo)} to run")
         interrupted = submit_all(todo, workers, scheduler, progress) if todo else 0
+        write_reference_media(sweep_dir, spec)
         summary = build_sweep_summary(sweep_dir)
         write_json(sweep_dir / "summary.json", summary)
         if compare and not interrupted:
@@ -625,6 +637,28 @@ def run_sweep(spec: SweepSpec, *, out: str | os.PathLike = "reports", sweep_id: 
         write_sweep_index(sweep_dir, summary)
     return SweepResult(sweep_dir=sweep_dir, summary=summary, ran=[u.id for u in todo], skipped=skipped,
                        interrupted=interrupted)
+
+
+def decide_configs(spec: SweepSpec, points: list[dict[str, Any]], sweep_dir: Path,
+                   echo: Callable[[str], None] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The sweep's config decision (``f5lab.reporting.sweepconfig``), once, before any point runs: the
+    points without a config get it; returns the decision and each point's reason. A resumed sweep
+    reuses the one its sweep.json recorded for the same inputs."""
+    from f5lab.reporting import sweepconfig
+
+    decided = sweepconfig.decide_configs(spec, catalogues_of(spec), sweep_dir)
+    for d in decided["decisions"]:
+        (echo or (lambda _m: None))(f"config: {d['text']}")
+    return decided, sweepconfig.apply(points, decided)
+
+
+def write_reference_media(sweep_dir: Path, spec: SweepSpec) -> None:
+    """Each reference clip as f5-tts conditions on it (its player) and its log-mel (its picture),
+    under ``_reference/`` in the sweep folder: what the index sets beside every rendering."""
+    from f5lab.speech.evaluation import save_reference_media
+
+    for i, (audio, _text) in enumerate(spec.grid["ref"], 1):
+        save_reference_media(audio, sweep_dir / REFERENCE_DIR, f"ref{i}")
 
 
 @contextlib.contextmanager
@@ -718,10 +752,11 @@ def run_inline(spec: SweepSpec, out: str | os.PathLike, sweep_id: str | None = N
     folder = notebooks_dir()
     points = make_points(spec)
     sweep_dir = Path(out).resolve() / (sweep_id or sweep_id_for(spec, points))
+    decided, reasons = decide_configs(spec, points, sweep_dir)
     outputs.make_dirs(sweep_dir)
-    units = plan_units(points, spec, [POINT_NOTEBOOK], sweep_dir, folder, Hasher(sweep_dir / "hashes.json"))
+    units = plan_units(points, spec, [POINT_NOTEBOOK], sweep_dir, folder, Hasher(sweep_dir / "hashes.json"), reasons)
     write_json(sweep_dir / "sweep.json", {"spec": _spec_dict(spec), "points": points, "notebooks": [POINT_NOTEBOOK],
-                                          "units": [asdict(u) for u in units]})
+                                          "config_decision": decided, "units": [asdict(u) for u in units]})
     for u in units:
         with outputs.folder(u.dir, replace=True, what="sweep point"):
             t0 = time.perf_counter()
@@ -730,6 +765,7 @@ def run_inline(spec: SweepSpec, out: str | os.PathLike, sweep_id: str | None = N
             result = NotebookResult(name=POINT_NOTEBOOK, status="ok", ipynb=Path(u.dir) / f"{POINT_NOTEBOOK}.ipynb",
                                     html=None, sidecar=sidecar, seconds=time.perf_counter() - t0)
             write_marker(asdict(u), [result], None, result.seconds)
+    write_reference_media(sweep_dir, spec)
     summary = build_sweep_summary(sweep_dir)
     write_json(sweep_dir / "summary.json", summary)
     return SweepResult(sweep_dir=sweep_dir, summary=summary, ran=[u.id for u in units], skipped=[])
@@ -748,16 +784,19 @@ def evaluate_into(sidecar: Path, params: dict[str, Any]) -> None:
                         loss_samples=params["loss_samples"], seed=params["seed"], asr=params["asr"],
                         speaker=params["speaker"], work_dir=params["work_dir"], lang=params["lang"],
                         normalize=params["normalize"], vocoder=params["vocoder"],
-                        asr_model_dir=params["asr_model_dir"], asr_language=params["asr_language"])
+                        asr_model_dir=params["asr_model_dir"], asr_language=params["asr_language"],
+                        config_reason=params["config_reason"])
     record(side, ev)
 
 
 def tiny_sweep(out: str | os.PathLike, nfe: Sequence[int] = (2, 4), dtype: Sequence[str] = ("fp32", "bf16")) -> Path:
-    """A tiny trained run (``f5lab.testing.training_fixture``) swept in-process: checkpoints x NFE x dtype."""
+    """A tiny trained run (``f5lab.testing.training_fixture``) swept in-process: checkpoints x NFE x dtype,
+    no config named: the probe on the last checkpoint decides it for every point (its shapes fit
+    F5TTS_Base and F5TTS_v1_Base; it trained under the latter)."""
     from f5lab.testing.training_fixture import build_training_run
 
     run = build_training_run(Path(out) / "run")
-    spec = make_spec([run.folder], config=run.config, nfe=list(nfe), dtype=list(dtype), configs="tiny",
+    spec = make_spec([run.folder], nfe=list(nfe), dtype=list(dtype), configs="tiny",
                      val_audio=[str(run.held_out)], val_text=[run.held_out_text], name="tiny_run",
                      gen_text="Hello there.")
     return run_inline(spec, Path(out) / "sweeps").sweep_dir

@@ -41,8 +41,24 @@ def sweep_setup(sidecar: str | os.PathLike | None, sweep_dir: str | os.PathLike 
     status = pd.Series([p["status"] for p in summary["points"].values()]).value_counts()
     side.record_many("points", status.to_dict(), "points")
     print(f"{len(summary['points'])} points; " + ", ".join(f"{n} {s}" for s, n in status.items())
-          + "; varying: " + ", ".join(f"{k} ({len(v)})" for k, v in summary["axes"].items()))
+          + "; varying: " + (", ".join(f"{k} ({len(v)})" for k, v in summary["axes"].items()) or "nothing"))
     return SweepContext(side=side, summary=summary, sweep_dir=Path(sweep_dir))
+
+
+def config_text(sw: SweepContext) -> None:
+    """The config every point ran under and how it was decided (named, the shapes, lineage with its
+    distance, the probe with its margin), recorded as ``config.<i>.*``."""
+    from f5lab.reporting.sidecar import say
+
+    decisions = sw.summary.get("config") or []
+    for i, d in enumerate(decisions):
+        sw.side.record(f"config.{i}.config", d.get("config"))
+        sw.side.record(f"config.{i}.how", d["how"])
+        for k, v in (d.get("evidence") or {}).items():
+            sw.side.record(f"config.{i}.{k}", v)
+        say(d["text"])  # the config, then how: named, the only fit, lineage's distance, the probe's margin
+    if not decisions:
+        say("not recorded (a sweep folder from before the config was decided per sweep)")
 
 
 def points(sw: SweepContext) -> Any:
@@ -139,6 +155,29 @@ def point_result(pt: PointContext) -> Any:
     for note in pt.evaluation.notes:
         print("note:", note)
     return pd.DataFrame(as_table(pt.evaluation)).set_index("what")
+
+
+def point_media(pt: PointContext, ref_audio: Any = None) -> Any:
+    """The rendering's player, then its log-mel beside the reference clip's (seconds on the x axis,
+    colour bars): what the sweep's index shows for this point. Returns the figure (2x PNG)."""
+    from IPython.display import Audio, Image, display
+    from matplotlib.figure import Figure
+
+    from f5lab.reporting.reports import f5tts_example_audio
+    from f5lab.reporting.sidecar import png_bytes
+    from f5lab.speech.audio import prepare_reference
+    from f5lab.speech.quality import log_mel
+    from f5lab.speech.synth import draw_mel
+
+    ev = pt.evaluation
+    display(Audio(ev.wav, rate=ev.sample_rate, normalize=True))
+    ref = prepare_reference(ref_audio or f5tts_example_audio())
+    fig = Figure(figsize=(9, 2.4))
+    left, right = fig.subplots(1, 2)
+    draw_mel(left, log_mel(ref.wav, ref.sample_rate), ref.sample_rate, title="reference (as f5-tts conditions on it)")
+    draw_mel(right, ev.mel, ev.sample_rate, title="this point's rendering (generated part)")
+    fig.tight_layout()
+    return Image(data=png_bytes(fig), format="png", retina=True)
 
 
 def point_timings(pt: PointContext) -> Any:

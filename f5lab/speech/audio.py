@@ -214,22 +214,32 @@ def check_signal(wav: np.ndarray, sr: int, source: str) -> None:
         raise AudioError(f"{source}: reference audio is silent (RMS {shown} dBFS, below {SILENCE_DBFS:.0f})")
 
 
-def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int, force: bool = False) -> Path:
+def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int, force: bool = False, pcm16: bool = False) -> Path:
     """A mono 32-bit float WAV whose bytes depend on the samples and rate alone.
 
     libsndfile (soundfile) adds a PEAK chunk carrying the write time to float WAVs, so two
     bit-identical syntheses gave files with different bytes (and hashes). This writer emits
     only what the format needs: RIFF, ``fmt `` (WAVE_FORMAT_IEEE_FLOAT, 18 bytes), ``fact``
     (sample count, required for non-PCM data) and ``data``.
+
+    ``pcm16``: 16-bit PCM instead (``fmt `` of 16 bytes, no ``fact``), samples clipped to [-1, 1]:
+    half the bytes, and what every browser's audio player decodes (the sweep page's players).
     """
     import struct
 
-    samples = np.ascontiguousarray(np.asarray(wav, dtype="<f4").reshape(-1))
-    data = samples.tobytes()
-    fmt = struct.pack("<HHIIHHH", 3, 1, int(sample_rate), int(sample_rate) * 4, 4, 32, 0)
-    chunks = (b"fmt " + struct.pack("<I", len(fmt)) + fmt
-              + b"fact" + struct.pack("<II", 4, len(samples))
-              + b"data" + struct.pack("<I", len(data)))
+    flat = np.asarray(wav, dtype=np.float32).reshape(-1)
+    if pcm16:
+        samples = np.ascontiguousarray(np.round(np.clip(np.nan_to_num(flat), -1.0, 1.0) * 32767).astype("<i2"))
+        data = samples.tobytes()
+        fmt = struct.pack("<HHIIHH", 1, 1, int(sample_rate), int(sample_rate) * 2, 2, 16)
+        chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data))
+    else:
+        samples = np.ascontiguousarray(flat.astype("<f4"))
+        data = samples.tobytes()
+        fmt = struct.pack("<HHIIHHH", 3, 1, int(sample_rate), int(sample_rate) * 4, 4, 32, 0)
+        chunks = (b"fmt " + struct.pack("<I", len(fmt)) + fmt
+                  + b"fact" + struct.pack("<II", 4, len(samples))
+                  + b"data" + struct.pack("<I", len(data)))
     from f5lab import outputs
 
     p = Path(path)

@@ -7,6 +7,11 @@ the speaker similarity of that rendering to the reference (resemblyzer, weights 
 wheel), the word error rate through an offline ASR when one is asked for, and the peak
 memory of one generation call (``memory.measure``). The sweep's point notebook makes this
 one call and shows the result; the numbers go to its sidecar, timings apart.
+
+With a ``work_dir`` the point also leaves what a listener wants (``save_point_media``): the
+rendering as ``render.wav`` (16-bit PCM, what every browser plays) and its log-mel as ``mel.png``
+(seconds on the x axis, a colour bar, 2x pixels), beside ``mel.npy``; the sweep writes each
+reference clip's once (``save_reference_media``), and its index page sets them side by side.
 """
 
 from __future__ import annotations
@@ -26,22 +31,32 @@ METRICS: dict[str, tuple[str, str, str]] = {
 TIMED: dict[str, tuple[str, str, str]] = {"rtf": ("s per s of audio", "min", "RTF")}
 
 
+MEDIA = {"audio": "render.wav", "mel": "mel.png"}  # a point's media in its folder (beside mel.npy)
+MEL_FIGSIZE = (5.0, 2.2)  # inches at 200 dpi: 1000 x 440 px, shown 500 px wide (2x)
+
+
 @dataclass
 class PointEvaluation:
     numbers: dict[str, tuple[Any, str | None]]  # key -> (value, unit)
     timings: dict[str, float]
     mel_path: Path | None = None
     notes: list[str] = field(default_factory=list)
+    media: dict[str, Path] = field(default_factory=dict)  # "audio", "mel": the files save_point_media wrote
+    wav: Any = field(default=None, repr=False)  # the rendering (float32), for a notebook's player
+    sample_rate: int = 24000
+    mel: Any = field(default=None, repr=False)
 
 
 def load_for_point(checkpoint: str | Path, config: str | None, ref: tuple[Any, str], catalogue: Any,
-                   device: str, seed: int) -> tuple[Any, str, str]:
-    """fp32 model, the config it was built under, and why (named, or the probe on the reference)."""
+                   device: str, seed: int, reason: str | None = None) -> tuple[Any, str, str]:
+    """fp32 model, the config it was built under, and why (``reason``: the sweep's decision for a
+    config it gives; else named, the only fit, or the probe on the reference)."""
     from f5lab.compat.loading import AmbiguousConfigError, load_model
     from f5lab.speech.probe import load_model_by_probe
 
     if config:
-        return load_model(checkpoint, config=config, dtype="fp32", catalogue=catalogue, device=device), config, "named"
+        model = load_model(checkpoint, config=config, dtype="fp32", catalogue=catalogue, device=device)
+        return model, config, reason or "named"
     try:
         model = load_model(checkpoint, dtype="fp32", catalogue=catalogue, device=device)
         return model, "", "the only config the shapes fit"
@@ -57,7 +72,7 @@ def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen
                    asr: str | None = None, speaker: str | None = "resemblyzer",
                    work_dir: str | Path | None = None, lang: str = "en", normalize: bool = True,
                    vocoder: str | Path | None = None, asr_model_dir: str | Path | None = None,
-                   asr_language: str | None = None) -> PointEvaluation:
+                   asr_language: str | None = None, config_reason: str | None = None) -> PointEvaluation:
     """Evaluate one point; ``val_clips`` default to the reference clip itself (say so when used).
 
     Every transcript the model is given (the reference's, the held-out clips', the text to speak)
@@ -76,7 +91,8 @@ def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen
     asr_choice = choose_asr(asr, lang, asr_model_dir, asr_language)  # a bad model dir: before the model loads
     ref_lang = reference_lang(ref_audio, lang)
     spoken_ref = prepare(ref_text, ref_lang, normalize).text
-    model, chosen, reason = load_for_point(checkpoint, config, (ref_audio, spoken_ref), catalogue, device, seed)
+    model, chosen, reason = load_for_point(checkpoint, config, (ref_audio, spoken_ref), catalogue, device, seed,
+                                           config_reason)
     numbers["step"] = (checkpoint_step(checkpoint), "updates")
     numbers["config"] = (chosen or type(model.transformer).__name__, None)
     numbers["config_reason"] = (reason, None)
@@ -103,9 +119,12 @@ def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen
     numbers.update(quality_numbers(r, ref_audio, gen_text, asr_choice, speaker, notes, lang))
     numbers["peak_memory_bytes"] = (peak_memory(model, r, nfe, dtype, device, seed), "bytes")
     mel_path = save_mel(r.mel, work_dir)
+    media = save_point_media(r, work_dir, f"{Path(checkpoint).name} · {Path(str(numbers['config'][0])).name} · "
+                             f"NFE {nfe} · {dtype}")
     timings = {"load_s": t_load - t0, "val_loss_s": t_val - t_load, "synth_s": t_synth - t_val,
                "rtf": r.record["timings"]["rtf"] or 0.0, "total_s": time.perf_counter() - t0}
-    return PointEvaluation(numbers=numbers, timings=timings, mel_path=mel_path, notes=notes)
+    return PointEvaluation(numbers=numbers, timings=timings, mel_path=mel_path, notes=notes, media=media, wav=r.wav,
+                           sample_rate=r.sample_rate, mel=r.mel)
 
 
 def quality_numbers(r: Any, ref_audio: Any, gen_text: str, asr: Any, speaker: str | None,
@@ -168,6 +187,41 @@ def save_mel(mel: Any, work_dir: str | Path | None) -> Path | None:
     with outputs.file(path, force=True) as tmp, open(tmp, "wb") as fh:  # the point's own folder: replaced
         np.save(fh, np.asarray(mel, dtype=np.float32))
     return path
+
+
+def save_point_media(r: Any, work_dir: str | Path | None, title: str) -> dict[str, Path]:
+    """The rendering as ``render.wav`` (16-bit PCM) and its log-mel as ``mel.png`` in the point's
+    folder (replaced: the folder is the point's own); nothing without a ``work_dir``."""
+    if work_dir is None:
+        return {}
+    from f5lab.speech.audio import write_wav
+    from f5lab.speech.synth import save_mel_png
+
+    folder = Path(work_dir)
+    files = {k: folder / name for k, name in MEDIA.items()}
+    write_wav(files["audio"], r.wav, r.sample_rate, force=True, pcm16=True)
+    save_mel_png(r.mel, files["mel"], title=title, sample_rate=r.sample_rate, force=True, figsize=MEL_FIGSIZE)
+    return files
+
+
+def save_reference_media(ref_audio: Any, folder: str | Path, stem: str) -> dict[str, Path]:
+    """A reference clip as f5-tts conditions on it (mono 24 kHz, clipped to ~12 s: ``prepare_reference``)
+    as ``<stem>.wav`` (16-bit PCM) and its log-mel (f5-tts's vocos mel, as the renderings') as
+    ``<stem>_mel.png``, under ``folder``; replaced when there (the same clip gives the same files)."""
+    from f5lab import outputs
+    from f5lab.speech.audio import prepare_reference, write_wav
+    from f5lab.speech.quality import log_mel
+    from f5lab.speech.synth import save_mel_png
+
+    ref = prepare_reference(ref_audio)
+    folder = Path(folder)
+    if not folder.is_dir():
+        outputs.make_dirs(folder)
+    files = {"audio": folder / f"{stem}.wav", "mel": folder / f"{stem}_mel.png"}
+    write_wav(files["audio"], ref.wav, ref.sample_rate, force=True, pcm16=True)
+    save_mel_png(log_mel(ref.wav, ref.sample_rate), files["mel"], title=f"reference · {Path(str(ref.source)).name}",
+                 sample_rate=ref.sample_rate, force=True, figsize=MEL_FIGSIZE)
+    return files
 
 
 def record(side: Any, ev: PointEvaluation) -> None:
