@@ -26,12 +26,11 @@ weights_only=True)``), so peak memory stays a few tensors for safetensors files.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from f5lab.errors import ConfigError
 from f5lab.files.checkpoint import FLOAT_DTYPES, Checkpoint, ModelState, open_checkpoint
@@ -474,19 +473,6 @@ def read_order(ckpt: Checkpoint, state: ModelState) -> list[str]:
     return sorted(names, key=lambda n: offsets[state.raw_keys[n]][0])
 
 
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Per-tensor arithmetic is memory-bound: more intra-op threads only contend (as in remap)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 @dataclass
 class Pass:
     """What one pass over the tensors gathered."""
@@ -505,7 +491,9 @@ def compare_all(ckpt: Checkpoint, state: ModelState, raw: ModelState | None, can
     out = Pass(ema=[Accumulator() for _ in cands], raw=[Accumulator() for _ in cands] if raw else None,
                ema_raw=Accumulator() if raw else None, pairs={(i, j): Accumulator() for i in range(n)
                                                              for j in range(i + 1, n)}, rows={}, skipped_keys=[])
-    with one_thread():
+    from f5lab.compat.remap import one_torch_thread
+
+    with one_torch_thread():
         for name in read_order(ckpt, state):
             a = ckpt.read_tensor(state, name)
             r = ckpt.read_tensor(raw, name) if raw is not None and name in raw.tensors else None

@@ -408,7 +408,7 @@ def _stream(plan: RemapPlan, out: Any, progress: bool, hash_source: bool = True)
     bar = _progress(plan, progress)
     hasher = BackgroundSha256(plan.src) if hash_source else None
     try:
-        with _one_torch_thread(any(s.op != "copy" for s in plan.steps) or plan.src_format != "safetensors"):
+        with one_torch_thread(any(s.op != "copy" for s in plan.steps) or plan.src_format != "safetensors"):
             if plan.src_format == "safetensors":
                 _stream_safetensors(plan, out, bar)
             else:
@@ -424,9 +424,9 @@ def _stream(plan: RemapPlan, out: Any, progress: bool, hash_source: bool = True)
 
 
 @contextlib.contextmanager
-def _one_torch_thread(active: bool) -> Iterator[None]:
+def one_torch_thread(active: bool = True) -> Iterator[None]:
     """Per-tensor casts are memory-bound: extra intra-op threads only contend (measured 50x slower
-    on a busy 2-core machine). Restores the caller's setting."""
+    on a busy 2-core machine; lineage's per-tensor distances likewise). Restores the caller's setting."""
     if not active:
         yield
         return
