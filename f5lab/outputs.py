@@ -63,8 +63,13 @@ class OutputError(F5LabError, OSError):
         return str(self.strerror) if self.strerror else super().__str__()
 
 
-class Interrupted(F5LabError):
-    """A signal (SIGINT, SIGTERM, SIGHUP) ended the command; the CLI exits with 128 + its number."""
+class Interrupted(BaseException):
+    """A signal (SIGINT, SIGTERM, SIGHUP) ended the command; the CLI exits with 128 + its number.
+
+    A BaseException, as KeyboardInterrupt is: the handler raises it wherever the main thread happens
+    to be, often inside code that catches ``Exception`` to carry on (a notebook runner recording a
+    failed kernel, Dask's and tornado's internals). Were it an Exception, such a block would swallow
+    the signal and the command would run to its end and exit 0 after a Ctrl-C."""
 
     def __init__(self, signum: int, what: str = "") -> None:
         self.signum = signum

@@ -451,3 +451,36 @@ def test_partial_and_lock_names_stay_within_the_name_limit(tmp_path):
     with pytest.raises(outputs.OutputError, match="over the file system's limit"):
         with outputs.file(tmp_path / ("n" * 300)):
             pass
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_is_not_swallowed_by_code_that_catches_exception(signum):
+    """The handler raises wherever the main thread is, often inside a library's (or f5lab's own)
+    ``except Exception`` that carries on; an Interrupted that is an Exception would be swallowed
+    there and the command would finish and exit 0 after a Ctrl-C (seen in a sweep on Dask)."""
+    carried_on = []
+    with pytest.raises(outputs.Interrupted) as caught:
+        with outputs.signals_raise("test"):
+            try:
+                os.kill(os.getpid(), signum)
+                for _ in range(100):  # the handler runs between bytecodes, here
+                    pass
+            except Exception:  # noqa: BLE001 - what a notebook runner or an event loop does
+                carried_on.append(True)
+    assert carried_on == [] and caught.value.exit_code == 128 + signum
+    assert not isinstance(caught.value, Exception)
+
+
+def test_the_cli_ends_an_interrupted_command_in_one_line_with_128_plus_n():
+    @click.command()
+    @friendly_errors
+    def slow() -> None:
+        with outputs.signals_raise():
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(100):
+                pass
+
+    result = CliRunner().invoke(slow, [])
+    assert result.exit_code == 143
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("f5lab: interrupted by SIGTERM; "), lines

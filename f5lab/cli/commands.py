@@ -15,6 +15,7 @@ import click
 
 from f5lab.cli.params import OutDir, OutFile, Real, Text  # noqa: F401  (declarations on the parameters)
 from f5lab.errors import F5LabError
+from f5lab.outputs import Interrupted
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,6 +42,9 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except UnicodeDecodeError as exc:
             click.echo(f"f5lab: error: a file is not UTF-8 text (byte {exc.start}); {exc.reason}", err=True)
             sys.exit(2)
+        except Interrupted as exc:  # a signal: partials removed, one line, 128 + its number
+            click.echo(f"f5lab: {_one_line(exc)}", err=True)
+            sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("f5lab: interrupted (SIGINT)", err=True)
             sys.exit(130)
