@@ -521,7 +521,8 @@ def test_a_signal_mid_remap_leaves_no_partial_file(make_fixture, tmp_path, sig):
     dst = out / "o.safetensors"
     proc = subprocess.Popen(_cli_child(["remap", str(src), str(dst), "--config", "F5TTS_Base", "--no-verify",
                                         "--json"], TINY_PRELUDE + PAUSE_MID_WRITE),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CHILD_ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CHILD_ENV,
+                            preexec_fn=as_in_a_terminal)
     try:
         line = proc.stdout.readline()  # --json: nothing else is printed before the end
         assert line.strip() == "writing", proc.stderr.read()[-3000:]
@@ -538,6 +539,13 @@ def test_a_signal_mid_remap_leaves_no_partial_file(make_fixture, tmp_path, sig):
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and sig in lines[0], err
     assert list(out.iterdir()) == []
+
+
+def as_in_a_terminal() -> None:
+    """A child's SIGINT as a terminal's foreground job has it. A job started with `&` from a
+    non-interactive shell (make test's second stream, nohup, some CI runners) inherits SIGINT
+    ignored, and f5lab rightly leaves an ignored signal ignored: Ctrl-C would then test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 TINY_PRELUDE = """

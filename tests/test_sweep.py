@@ -300,7 +300,7 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(run, tmp_path):
     args = [str(VENV_BIN / "f5lab"), "sweep", *ckpts, *COMMON, "--workers", "1", "--no-compare",
             "--out", str(out), "--sweep-id", "resume"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "TQDM_DISABLE": "1"})
+                            env={**os.environ, "TQDM_DISABLE": "1"}, preexec_fn=as_in_a_terminal)
     try:
         deadline = time.time() + 300
         done = []
@@ -325,6 +325,13 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(run, tmp_path):
     again = run_sweep(spec, out=out, sweep_id="resume", workers=1, compare=False, progress=False)
     assert finished <= set(again.skipped) and 1 <= len([u for u in again.ran if not u.startswith("_shared")]) <= 2
     assert again.ok and set(again.summary["points"]) == {"model_10", "model_20", "model_last"}
+
+
+def as_in_a_terminal() -> None:
+    """A child's SIGINT as a terminal's foreground job has it. A job started with `&` from a
+    non-interactive shell (make test's second stream, nohup, some CI runners) inherits SIGINT
+    ignored, and f5lab rightly leaves an ignored signal ignored: Ctrl-C would then test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 # -- points and bad input: no kernels ------------------------------------------------------------------------
