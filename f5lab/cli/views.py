@@ -429,8 +429,13 @@ def show_probe(r: Any) -> None:
                    "under 5% is what an untrained or random checkpoint shows)")
         out.print(f"best: [bold]{r.best}[/bold]; margin {r.margin:.4f} ({100 * (r.relative_margin or 0):.1f}% of "
                   f"its loss), lower on {r.wins}/{r.n_samples} paired samples: {verdict}")
-        out.print(f"use it: --config {r.best} (synth, report, sweep); in Python "
-                  f"f5lab.load_model(path, config={r.best!r})", markup=False, highlight=False)
+        if r.confident:
+            out.print(f"use it: --config {r.best} (synth, report, sweep); in Python "
+                      f"f5lab.load_model(path, config={r.best!r})", markup=False, highlight=False)
+        else:  # a lean under the bar is not an answer: say where one comes from
+            out.print(f"no verdict to use: f5lab lineage {r.path} --base BASE decides it from the weights "
+                      f"(BASE: the checkpoint you fine-tuned from); else name --config yourself "
+                      f"(the loss leans to {r.best}, under the bar)", markup=False, highlight=False)
     else:
         out.print(f"only {r.best} was probed: nothing to compare it with", markup=False, highlight=False)
 
