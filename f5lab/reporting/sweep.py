@@ -38,7 +38,7 @@ from typing import Any, Callable, Sequence
 
 from f5lab.errors import ConfigError, F5LabError
 from f5lab.reporting.reports import write_json
-from f5lab.reporting.sweepconfig import training_order
+from f5lab.reporting.sweepconfig import file_tag, training_order
 
 from f5lab.reporting.comparison import POINT_NOTEBOOK, REFERENCE_DIR  # noqa: E402,F401  (beside the summary that reads them)
 COMPARE_NOTEBOOK = "05_sweep"
@@ -394,8 +394,7 @@ class Hasher:
     def __call__(self, path: str | Path) -> str:
         from f5lab.model.inspection import file_sha256
 
-        st = Path(path).stat()
-        tag = f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        tag = "|".join(map(str, file_tag(path)))
         if tag not in self.cache:
             self.cache[tag] = file_sha256(path)
             write_json(self.cache_path, self.cache)

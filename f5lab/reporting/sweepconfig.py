@@ -32,8 +32,9 @@ from f5lab.errors import ConfigError
 PROBE_SAMPLES = 8  # paired samples: the bar needs 6 of 8 wins (ProbeResult.confident)
 
 
-def _tag(path: str | Path) -> list[Any]:
-    """A file as (path, size, mtime): what decides whether a recorded decision still holds."""
+def file_tag(path: str | Path) -> list[Any]:
+    """A file as [path, size, mtime]: what decides whether a recorded decision (or a cached sha256,
+    ``sweep.Hasher``) still holds, without reading the file."""
     p = Path(path)
     st = p.stat()
     return [str(p.resolve()), st.st_size, st.st_mtime_ns]
@@ -43,8 +44,8 @@ def inputs_key(spec: Any, catalogues: Mapping[Path, str]) -> str:
     """sha256 of what a decision depends on: the checkpoints' and bases' files, the catalogue, the
     reference clip and its transcript, the seed, the language rules and the configs named."""
     audio, text = spec.grid["ref"][0]
-    blob = {"checkpoints": [_tag(c) for c in spec.checkpoints], "catalogues": sorted(set(catalogues.values())),
-            "bases": [_tag(b) for b in spec.bases or []], "ref": [_tag(audio), text], "seed": spec.seed,
+    blob = {"checkpoints": [file_tag(c) for c in spec.checkpoints], "catalogues": sorted(set(catalogues.values())),
+            "bases": [file_tag(b) for b in spec.bases or []], "ref": [file_tag(audio), text], "seed": spec.seed,
             "lang": spec.lang, "normalize": spec.normalize, "configs": spec.grid["config"]}
     return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
