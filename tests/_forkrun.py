@@ -174,3 +174,10 @@ class ForkRunner:
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def as_in_a_terminal() -> None:
+    """A child's SIGINT as a terminal's foreground job has it. A job started with `&` from a
+    non-interactive shell (make test's second stream, nohup, some CI runners) inherits SIGINT
+    ignored, and f5lab rightly leaves an ignored signal ignored: Ctrl-C would then test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -31,6 +31,7 @@ from f5lab.model.arch import f5_tts_root
 from f5lab.speech.audio import write_wav
 from f5lab.cli.commands import main
 from f5lab.files.vocab import default_vocab_path, read_vocab, write_vocab
+from tests._forkrun import as_in_a_terminal
 
 REF_WAV = f5_tts_root() / "infer" / "examples" / "basic" / "basic_ref_en.wav"
 REF_TEXT = "Some call me nature, others call me mother nature."
@@ -540,12 +541,6 @@ def test_a_signal_mid_remap_leaves_no_partial_file(make_fixture, tmp_path, sig):
     assert len(lines) == 1 and sig in lines[0], err
     assert list(out.iterdir()) == []
 
-
-def as_in_a_terminal() -> None:
-    """A child's SIGINT as a terminal's foreground job has it. A job started with `&` from a
-    non-interactive shell (make test's second stream, nohup, some CI runners) inherits SIGINT
-    ignored, and f5lab rightly leaves an ignored signal ignored: Ctrl-C would then test nothing."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 TINY_PRELUDE = """

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from f5lab.cli.commands import main
 from f5lab.reporting.sweep import SweepError, connect, load_sweep_file, make_points, make_spec, run_sweep
+from tests._forkrun import as_in_a_terminal
 
 VENV_BIN = Path(sys.executable).parent
 UNNAMED = ["--configs", "tiny", "--nfe", "2", "--asr", "none", "--gen-text", "Hi there."]
@@ -326,12 +327,6 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(run, tmp_path):
     assert finished <= set(again.skipped) and 1 <= len([u for u in again.ran if not u.startswith("_shared")]) <= 2
     assert again.ok and set(again.summary["points"]) == {"model_10", "model_20", "model_last"}
 
-
-def as_in_a_terminal() -> None:
-    """A child's SIGINT as a terminal's foreground job has it. A job started with `&` from a
-    non-interactive shell (make test's second stream, nohup, some CI runners) inherits SIGINT
-    ignored, and f5lab rightly leaves an ignored signal ignored: Ctrl-C would then test nothing."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 # -- points and bad input: no kernels ------------------------------------------------------------------------
