@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "f5lab"
 # may import each other only without a cycle between the folders (asserted below)
 STAGE_RANK = {"": 0, "files": 1, "model": 2, "hardware": 3, "compat": 3, "speech": 4, "testing": 5,
               "reporting": 6, "cli": 7}
-ROOT_MODULES = {"__init__", "__main__", "errors", "units", "outputs", "settings", "schemas"}
+ROOT_MODULES = {"__init__", "__main__", "errors", "facts", "units", "outputs", "settings", "schemas"}
 
 
 def module_name(path: Path) -> str:
