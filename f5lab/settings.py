@@ -4,11 +4,46 @@ line naming the option, before anything is loaded. Kept apart so probe need not 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from f5lab.errors import ConfigError
 
 MAX_SEED = 2**63 - 1  # torch.manual_seed's range; synthesis chunk i uses seed + i
+
+
+@dataclass(frozen=True)
+class Range:
+    """One numeric setting's bounds, declared once: the click types, the sweep-file schema and the
+    library's checks are all derived from ``RANGES``, so a bound is one edit."""
+
+    low: float | None
+    high: float | None
+    integer: bool = False
+    low_open: bool = False  # low itself refused (a speed or a duration of 0)
+    why: str = ""
+
+
+RANGES: dict[str, Range] = {
+    "nfe": Range(1, 1000, integer=True, why="f5-tts uses 16-32; beyond 1000 a typo is likelier than a wish"),
+    "seed": Range(0, MAX_SEED, integer=True, why="torch.manual_seed's range; chunk i uses seed + i"),
+    "cfg_strength": Range(0.0, 10.0, why="f5-tts uses 2; 1e30 overflowed to an all-NaN wav"),
+    "sway": Range(-1.0, 1.75, why="beyond it the sway-sampled time grid stops increasing"),
+    "speed": Range(0.0, 10.0, low_open=True, why="f5-tts's own UI offers 0.3-2.0"),
+    "duration": Range(0.0, 600.0, low_open=True, why="seconds, the reference included"),
+    "samples": Range(1, 10_000, integer=True, why="paired flow-matching loss samples of the probe"),
+    "workers": Range(1, 256, integer=True, why="Dask workers of a sweep"),
+    "batch": Range(1, 1024, integer=True, why="texts per call (profile)"),
+}
+
+
+def check(name: str, value: Any, option: str | None = None) -> None:
+    """``value`` within ``RANGES[name]``, else one line naming ``option`` (default ``--name``)."""
+    r = RANGES[name]
+    if r.integer:
+        check_int(name, value, int(r.low), int(r.high), option)
+    else:
+        check_float(name, value, option or "--" + name.replace("_", "-"), r.low, r.high, r.low_open)
 
 
 class SettingsError(ConfigError):
