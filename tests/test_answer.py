@@ -91,8 +91,14 @@ ROWS = [Row("F5TTS_Base", "loads"), Row("F5TTS_v1_Base", "loads"), Row("E2TTS_Ba
 
 
 def test_target_is_the_first_config_that_loads_unless_named():
+    from f5lab.compat.decision import ConfigDecision
+
+    named = ConfigDecision("F5TTS_v1_Base", "named", "named")
+    undecided = ConfigDecision(None, "undecided", "undecided between F5TTS_Base and F5TTS_v1_Base",
+                               ("F5TTS_Base", "F5TTS_v1_Base"))
     assert decide.choose_target(ROWS) == "F5TTS_Base"
-    assert decide.choose_target(ROWS, "F5TTS_v1_Base") == "F5TTS_v1_Base"
+    assert decide.choose_target(ROWS, undecided) == "F5TTS_Base"  # something to try; the answer says undecided
+    assert decide.choose_target(ROWS, named) == "F5TTS_v1_Base"
     assert decide.choose_target([Row("A", "cannot"), Row("B", "loads after remap")]) == "B"
     assert decide.choose_target([Row("A", "cannot")]) == "A"
 

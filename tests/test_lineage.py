@@ -413,11 +413,16 @@ def test_the_target_and_the_fix_follow_lineage():
         config: str
         status: str
 
+    from f5lab.compat.decision import ConfigDecision
+
+    def by_lineage(config: str) -> ConfigDecision:
+        return ConfigDecision(config, "lineage", f"lineage: {config}", ("F5TTS_Base", "F5TTS_v1_Base"))
+
     rows = [Row("E2TTS_Base", "cannot"), Row("F5TTS_Base", "loads"), Row("F5TTS_v1_Base", "loads")]
     assert decide.choose_target(rows) == "F5TTS_Base"
-    assert decide.choose_target(rows, preferred="F5TTS_v1_Base") == "F5TTS_v1_Base"
-    assert decide.choose_target(rows, "F5TTS_Base", preferred="F5TTS_v1_Base") == "F5TTS_Base"  # named wins
-    assert decide.choose_target(rows, preferred="E2TTS_Base") == "F5TTS_Base"  # a config that cannot load: ignored
+    assert decide.choose_target(rows, by_lineage("F5TTS_v1_Base")) == "F5TTS_v1_Base"
+    assert decide.choose_target(rows, ConfigDecision("F5TTS_Base", "named", "named")) == "F5TTS_Base"  # named wins
+    assert decide.choose_target(rows, by_lineage("E2TTS_Base")) == "F5TTS_Base"  # a config that cannot load: ignored
     line = decide.fix_line("m.pt", "E2TTS_Base", rows, "F5TTS_v1_Base", settled="descends from X (lineage)")
     assert line == "f5lab.load_model('m.pt', config='F5TTS_v1_Base')  # not E2TTS_Base; descends from X (lineage)"
     assert "f5lab lineage or f5lab probe decides" in decide.fix_line("m.pt", "E2TTS_Base", rows, "F5TTS_Base")

@@ -16,8 +16,8 @@ Nothing parses a sentence: callers branch on ``how`` and read ``evidence``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence
 
 HOWS = ("named", "fallback", "recorded", "only fit", "lineage", "probe", "undecided")
 
@@ -48,3 +48,222 @@ class ConfigDecision:
         """What is recorded wherever the config is used (synth.json, summary.json, sweep points)."""
         return {"config": self.config, "how": self.how, "text": self.text, "fits": list(self.fits),
                 "evidence": dict(self.evidence)}
+
+
+# -- the evidence, normalised ------------------------------------------------------------------------------
+CONFIDENT_MARGIN = 0.05  # the probe's bar: relative loss margin below which it does not call a winner
+
+
+def significant(x: float | None, digits: int = 4) -> float | None:
+    """A number rounded to ``digits`` significant digits: the same under other CPU kernels."""
+    if x is None:
+        return None
+    return float(f"{x:.{digits}g}")
+
+
+def lineage_verdict(lin: Any, searched: Sequence[str] = (), stand_in: bool = False) -> dict[str, Any]:
+    """What lineage decided, as facts and one line (``lin``: a ``f5lab.compat.lineage.Lineage``, or
+    None when no base was at hand; ``searched``: where bases were looked for). ``ok``: True a base
+    was identified, None otherwise (not a failure), never False."""
+    if lin is None:
+        where = ", ".join(searched) or "nowhere"
+        return {"text": f"lineage: no base checkpoint at hand (looked in {where}); give --base with the base it "
+                        "was fine-tuned from (f5-tts's F5TTS_Base/model_1200000, F5TTS_v1_Base/model_1250000)",
+                "ok": None, "decided": False, "config": None, "base": None, "margin": None, "stand_in": stand_in}
+    near, apart = lin.nearest, lin.apart
+    text = f"lineage: {lin.text}" + (f"; the two nearest bases sit {apart:.2g} apart" if apart is not None else "")
+    if stand_in:
+        text += " (tiny fixture: stand-in bases built for this run)"
+    return {"text": text, "ok": True if lin.decided else None, "decided": lin.decided, "config": lin.config,
+            "base": near.name if lin.decided and near else None,
+            "distance": significant(near.distance) if near else None,
+            "next_distance": significant(lin.bases[1].distance) if len(lin.bases) > 1 else None,
+            "margin": significant(lin.margin), "bases_apart": significant(apart),
+            "identical": bool(lin.flags.get("identical")), "stand_in": stand_in,
+            "said": f"descends from {near.name}, {lin.reason}" if lin.decided and near else lin.text}
+
+
+def probe_verdict(pr: Any, random_weights: bool = False) -> dict[str, Any]:
+    """What the behavioural probe (a ``f5lab.speech.probe.ProbeResult``) decided, as facts and one
+    line, with its margin against the bar. ``ok``: True a config was identified, None undecided."""
+    from f5lab.model.configs import looks_like_path
+
+    bar = 100 * CONFIDENT_MARGIN
+    if len(pr.ranking) < 2 and looks_like_path(pr.best):
+        # a config of one's own (or written by f5lab): its v0/v1 flags are stated, not measured
+        return {"text": f"probe: one candidate ({pr.best}), nothing compared: its v0/v1 flags (text_mask_padding, "
+                        "pe_attn_head) are assumed, not decided", "ok": None,
+                "decided": False, "best": pr.best, "margin_pct": None, "bar_pct": bar}
+    if len(pr.ranking) < 2:
+        return {"text": f"probe: only {pr.best} fits the shapes; nothing to decide", "ok": None,
+                "decided": True, "best": pr.best, "margin_pct": None, "bar_pct": bar}
+    margin = 100 * (pr.relative_margin or 0.0)
+    runner = pr.ranking[1].config
+    detail = (f"{pr.best} {margin:.1f}% lower loss than {runner} (bar {bar:g}%), "
+              f"lower on {pr.wins}/{pr.n_samples} paired samples")
+    if random_weights:
+        text, ok, decided = f"probe: no verdict on random weights ({detail})", None, False
+    elif pr.confident:
+        text, ok, decided = f"probe: trained as {pr.best} ({detail})", True, True
+    else:
+        text, ok, decided = f"probe: undecided, margin under the bar ({detail})", None, False
+    return {"text": text, "ok": ok, "decided": decided, "best": pr.best, "runner_up": runner,
+            "margin_pct": round(margin, 1), "bar_pct": bar, "wins": pr.wins, "samples": pr.n_samples}
+
+
+# -- the rungs ------------------------------------------------------------------------------------------
+def named(entry: Any, fits: Sequence[str] = ()) -> ConfigDecision:
+    """The config the user named: nothing to decide. A YAML of one's own keeps its path as ``config``."""
+    own = entry.source not in ("shipped", "tiny")
+    return ConfigDecision(config=entry.path if own and entry.path else entry.name, how="named",
+                          text=f"named: {entry.describe()}" if own else "named", fits=tuple(fits),
+                          evidence={"source": entry.describe()} if own else {}, entry=entry)
+
+
+def decide_among(fits: Sequence[str], lineage: Mapping[str, Any] | None = None,
+                 probe: Mapping[str, Any] | None = None) -> ConfigDecision:
+    """The rungs that need no file: the only fit, lineage's verdict, the probe's (only when it
+    decided: above its bar, or a caller's own chooser), else undecided. ``lineage``/``probe`` are
+    ``lineage_verdict``/``probe_verdict`` facts, as recorded in a report's or sweep's JSON."""
+    fits = tuple(fits)
+    if len(fits) == 1:
+        return ConfigDecision(fits[0], "only fit", "the only config the shapes fit", fits)
+    if lineage and lineage.get("decided") and lineage.get("config") in fits:
+        return ConfigDecision(lineage["config"], "lineage", lineage.get("text") or "lineage", fits,
+                              {"lineage": dict(lineage)})
+    if probe and probe.get("decided") and probe.get("best") in fits:
+        text = ("chosen by the behavioural probe" if probe.get("chooser") else
+                f"the behavioural probe finds it trained as {probe['best']}, {probe['margin_pct']:g}% lower loss "
+                f"than {probe.get('runner_up')} (bar {probe.get('bar_pct'):g}%)"
+                + (f", lower on {probe['wins']}/{probe['samples']} paired samples" if probe.get("wins") is not None
+                   else ""))
+        return ConfigDecision(probe["best"], "probe", text, fits, {"probe": dict(probe)})
+    tried = [f["text"] for f in (lineage, probe) if f and f.get("text")]
+    return ConfigDecision(None, "undecided", f"undecided between {' and '.join(fits) or 'no config'}"
+                          + (f" ({'; '.join(tried)})" if tried else ""), fits,
+                          {k: dict(v) for k, v in (("lineage", lineage), ("probe", probe)) if v})
+
+
+def decide_config(described: Any, config: Any = None, *, fallbacks: Sequence[str] | None = None,
+                  vocab: str | None = None, lineage: Any = None, bases: Any = None,
+                  probe: Any = None) -> ConfigDecision:
+    """Which config ``described`` (a ``f5lab.model.described.Described``) takes, rung by rung:
+    named, the user's fallbacks (first that remaps cleanly), recorded by f5lab remap, the only fit,
+    lineage (``lineage``: a Lineage or its verdict facts; else computed against ``bases``: paths or
+    "auto" for the local Hugging Face cache), the probe (``probe``: a ProbeResult, its verdict
+    facts, or a chooser ``probe(path, fits) -> name`` called only when nothing above decided),
+    else undecided (``evidence["reason"]``: "no fit" or "ambiguous")."""
+    from f5lab.model.configs import resolve_config
+
+    d = described
+    fits = tuple(d.fits)
+    if config is not None:
+        return named(resolve_config(config, d.catalogue, d.metadata), fits)
+    if fallbacks:
+        return _first_fallback(d, list(fallbacks), vocab)
+    rec = _recorded(d)
+    if rec is not None:
+        return rec
+    if not fits:
+        best = d.ranked[0]
+        return ConfigDecision(None, "undecided", f"no installed config builds this {d.spec.backbone} (closest "
+                              f"{best.config}: {best.first_mismatch})", fits,
+                              {"reason": "no fit", "closest": best.config, "mismatch": best.first_mismatch})
+    lin = _lineage_facts(d, lineage, bases, vocab) if len(fits) > 1 else None
+    decision = decide_among(fits, lin)
+    if decision.decided or probe is None:
+        return _with_entry(d, decision, "ambiguous")
+    return _with_entry(d, decide_among(fits, lin, _probe_facts(d, probe, fits)), "ambiguous")
+
+
+def _with_entry(d: Any, decision: ConfigDecision, reason: str) -> ConfigDecision:
+    if decision.decided:
+        return replace(decision, entry=d.entries[decision.config])
+    return replace(decision, evidence={**decision.evidence, "reason": reason})
+
+
+def _recorded(d: Any) -> ConfigDecision | None:
+    """The config an f5lab remap recorded in the file, when the shapes still fit it."""
+    from f5lab.model.arch import compare
+
+    text = "recorded in the file by f5lab remap"
+    if d.recorded_name in d.fits:
+        return ConfigDecision(d.recorded_name, "recorded", text, tuple(d.fits), entry=d.entries[d.recorded_name])
+    own = d.recorded_entry
+    if own is not None and compare(d.spec, own).exact:
+        return ConfigDecision(own.name, "recorded", text, tuple(d.fits), {"source": own.describe()}, entry=own)
+    return None
+
+
+def _first_fallback(d: Any, fallbacks: list[str], vocab: str | None) -> ConfigDecision:
+    """The first of the user's ordered fallbacks that remaps cleanly; the refused ones and why."""
+    from f5lab.compat.remap import plan_remap
+    from f5lab.errors import F5LabError
+    from f5lab.model.configs import resolve_config
+
+    refused = []
+    for name in fallbacks:
+        try:
+            plan_remap(d.ckpt, name, vocab_from=vocab, use_ema=d.use_ema, catalogue=d.catalogue)
+        except F5LabError as exc:
+            refused.append({"config": name, "why": str(exc).split(": ", 1)[-1]})
+            continue
+        return ConfigDecision(name, "fallback", f"first fitting fallback of {fallbacks}", tuple(d.fits),
+                              {"refused": refused}, entry=resolve_config(name, d.catalogue, d.metadata))
+    return ConfigDecision(None, "undecided", "no fallback config fits: " + " | ".join(
+        f"{r['config']}: {r['why']}" for r in refused), tuple(d.fits), {"reason": "no fallback", "refused": refused})
+
+
+def _lineage_facts(d: Any, lineage: Any, bases: Any, vocab: str | None) -> dict[str, Any] | None:
+    """``lineage_verdict`` facts from a Lineage, its facts, or a lineage run against ``bases``
+    (None: no lineage asked; no base at hand: None, the probe decides)."""
+    if isinstance(lineage, Mapping):
+        return dict(lineage)
+    if lineage is not None:
+        return lineage_verdict(lineage)
+    if bases is None:
+        return None
+    import os
+
+    from f5lab.compat.lineage import NoBaseError
+    from f5lab.compat.lineage import lineage as run_lineage
+
+    paths = None if bases == "auto" else [bases] if isinstance(bases, (str, os.PathLike)) else list(bases)
+    if paths == []:
+        return None
+    try:
+        return lineage_verdict(run_lineage(d.path, paths or None, vocab=vocab, catalogue=d.catalogue))
+    except NoBaseError:
+        return None
+
+
+def _probe_facts(d: Any, probe: Any, fits: tuple[str, ...]) -> dict[str, Any]:
+    """``probe_verdict`` facts from a ProbeResult or its facts, or a chooser's pick (trusted: the
+    caller asked for it by name)."""
+    from f5lab.errors import ConfigError
+
+    if isinstance(probe, Mapping):
+        return dict(probe)
+    if callable(probe):
+        chosen = probe(str(d.path), list(fits))
+        if chosen not in fits:
+            raise ConfigError(f"probe returned {chosen!r}, not one of {', '.join(fits)}")
+        return {"decided": True, "best": chosen, "chooser": True, "text": "chosen by the behavioural probe"}
+    return probe_verdict(probe)
+
+
+def choose_target(rows: Sequence[Any], decision: ConfigDecision | None = None) -> str:
+    """The config to load (or remap) a checkpoint for, among matrix rows (ranked best first): the
+    decided config when it loads, as stored or after a remap (a named one always), else the first
+    that loads as stored, else the first after a remap, else the first row: what to try, while the
+    decision itself stays undecided and the answer says so."""
+    status = {r.config: r.status for r in rows}
+    if decision is not None and decision.decided:
+        name = decision.entry.name if decision.entry is not None else decision.config
+        if decision.how == "named" or status.get(name) in ("loads", "loads after remap"):
+            return name
+    for wanted in ("loads", "loads after remap"):
+        for r in rows:
+            if r.status == wanted:
+                return r.config
+    return rows[0].config

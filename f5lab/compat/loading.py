@@ -47,82 +47,37 @@ Probe = Callable[[str, list[str]], str]
 AUTO_BASES = "auto"  # bases="auto": f5-tts's checkpoints in the local Hugging Face cache
 
 
+def decision_for(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fallbacks: list[str] | None = None,
+                 probe: Any = None, catalogue: Mapping[str, ConfigEntry] | None = None, vocab: str | None = None,
+                 use_ema: bool = True, bases: Any = None, lineage: Any = None) -> Any:
+    """``f5lab.compat.decision.decide_config`` for an opened file, as a ``ConfigDecision`` with its
+    entry, or the one-line error that says why nothing was decided: no fallback fits, no installed
+    config builds it (with the command that writes one of its own), or AmbiguousConfigError."""
+    from f5lab.compat.decision import decide_config
+    from f5lab.model.described import describe
+
+    d = describe(ckpt, catalogue, use_ema)
+    decision = decide_config(d, config, fallbacks=fallbacks, vocab=vocab, lineage=lineage, bases=bases, probe=probe)
+    if decision.decided:
+        return decision
+    reason = decision.evidence.get("reason")
+    if reason == "ambiguous":
+        raise AmbiguousConfigError(str(ckpt.path), list(decision.fits), differences(list(decision.fits), catalogue))
+    fix = f"; {write_config_fix(ckpt.path, vocab=vocab)}" if reason == "no fit" else ""
+    raise ConfigError(f"{ckpt.path}: {decision.text}{fix}")
+
+
 def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fallbacks: list[str] | None = None,
                   probe: Probe | None = None, catalogue: Mapping[str, ConfigEntry] | None = None,
                   vocab: str | None = None, use_ema: bool = True, bases: Any = None) -> tuple[ConfigEntry, str]:
-    """(config, how it was chosen). Order: the named config; the user's ordered fallbacks (first
-    that remaps cleanly); the config the file records (f5lab remap output); the single config the
-    shapes fit; among several, the config of the base lineage says the file descends from
-    (``bases``: base checkpoint paths, ``"auto"`` for the Hugging Face cache, or a
-    ``f5lab.compat.lineage.Lineage`` already computed); then the probe's choice. Never a silent
-    pick between equal fits.
-
-    ``probe(path, candidates) -> name`` is the hook for the behavioural probe (flow-matching
-    loss of a reference clip under each candidate; f5lab.speech.probe, issue 5). It is called only
-    when the shapes fit several configs and none was named; it must return one of them.
-    """
-    from f5lab.compat.remap import plan_remap
-
-    if config is not None:
-        entry = resolve_config(config, catalogue, ckpt.metadata)
-        return entry, "named" if entry.source in ("shipped", "tiny") else f"named: {entry.describe()}"
-    if fallbacks:
-        reasons = []
-        for name in fallbacks:
-            try:
-                plan_remap(ckpt, name, vocab_from=vocab, use_ema=use_ema, catalogue=catalogue)
-                return resolve_config(name, catalogue, ckpt.metadata), f"first fitting fallback of {fallbacks}"
-            except F5LabError as exc:
-                reasons.append(f"{name}: {str(exc).split(': ', 1)[-1]}")
-        raise ConfigError(f"{ckpt.path}: no fallback config fits: " + " | ".join(reasons))
-    catalogue = shipped_configs() if catalogue is None else catalogue
-    spec = infer_spec(ckpt.model_state("ema" if use_ema else "raw").tensors, source=ckpt.path)
-    ranked = rank_configs(spec, catalogue)
-    exact = [c.config for c in ranked if c.exact]
-    recorded = ckpt.metadata.get("f5lab_config")
-    if recorded in exact:
-        return catalogue[recorded], "recorded in the file by f5lab remap"
-    own = entry_from_metadata(ckpt.metadata)  # a config of one's own, carried by the remapped file
-    if own is not None and compare(spec, own).exact:
-        return own, "recorded in the file by f5lab remap"
-    if len(exact) == 1:
-        return catalogue[exact[0]], "the only config the shapes fit"
-    if not exact:
-        best = ranked[0]
-        raise ConfigError(f"{ckpt.path}: no installed config builds this {spec.backbone} (closest {best.config}: "
-                          f"{best.first_mismatch}); {write_config_fix(ckpt.path, vocab=vocab)}")
-    decided = by_lineage(ckpt, bases, exact, vocab, catalogue)
-    if decided is not None:
-        return catalogue[decided[0]], decided[1]
-    if probe is not None:
-        chosen = probe(str(ckpt.path), exact)
-        if chosen not in exact:
-            raise ConfigError(f"probe returned {chosen!r}, not one of {', '.join(exact)}")
-        return catalogue[chosen], "chosen by the behavioural probe"
-    raise AmbiguousConfigError(str(ckpt.path), exact, differences(exact, catalogue))
-
-
-def by_lineage(ckpt: Checkpoint, bases: Any, candidates: list[str], vocab: str | None,
-               catalogue: Mapping[str, ConfigEntry] | None) -> tuple[str, str] | None:
-    """(config, why) when lineage attributes the file to a base of one of ``candidates``; None when
-    no base is given (``bases`` None), none is at hand, or lineage gives no verdict: the probe decides."""
-    if bases is None:
-        return None
-    from f5lab.compat.lineage import Lineage, NoBaseError, lineage
-
-    if isinstance(bases, Lineage):
-        found = bases
-    else:
-        paths = None if bases == AUTO_BASES else [bases] if isinstance(bases, (str, os.PathLike)) else list(bases)
-        if paths == []:
-            return None
-        try:
-            found = lineage(ckpt.path, paths or None, vocab=vocab, catalogue=catalogue)
-        except NoBaseError:
-            return None
-    if found.config in candidates:
-        return found.config, f"lineage: {found.text}"
-    return None
+    """(config, why): ``decision_for``'s entry and one line. ``probe(path, candidates) -> name`` is
+    called only when the shapes fit several configs and nothing above it decided; ``bases``: base
+    checkpoint paths, ``"auto"`` for the Hugging Face cache, or a Lineage already computed."""
+    lineage = None
+    if bases is not None and not isinstance(bases, (str, os.PathLike, list, tuple)):
+        lineage, bases = bases, None  # a Lineage already computed
+    decision = decision_for(ckpt, config, fallbacks, probe, catalogue, vocab, use_ema, bases, lineage)
+    return decision.entry, decision.text
 
 
 # -- load ---------------------------------------------------------------------------------------------------
@@ -149,7 +104,11 @@ def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None,
     from f5lab.files.vocab import check_rows, read_vocab
 
     ckpt = open_checkpoint(path)
-    entry, _ = choose_config(ckpt, config, fallbacks, probe, catalogue, vocab, use_ema, bases)
+    lineage = None
+    if bases is not None and not isinstance(bases, (str, os.PathLike, list, tuple)):
+        lineage, bases = bases, None  # a Lineage already computed
+    decision = decision_for(ckpt, config, fallbacks, probe, catalogue, vocab, use_ema, bases, lineage)
+    entry = decision.entry
     if device == "auto":
         device = _auto_device(ckpt, dtype, use_ema)
     vocab = vocab if vocab is not None else entry.tokenizer_path
@@ -162,6 +121,7 @@ def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None,
         if dtype not in USER_DTYPES:
             raise ConfigError(f"unknown dtype {dtype!r}; use one of {', '.join(USER_DTYPES)}")
         model = model.to(torch_dtype(dtype))
+    model.f5lab_config, model.f5lab_decision = entry.name, decision  # which config, and why: a service logs it
     return model.to(device).eval()
 
 

@@ -198,8 +198,12 @@ def canonicalise(source: str, tensors: dict[str, TensorInfo]) -> ModelState:
 PT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
 
 
-def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Open a checkpoint for inspection; raises CheckpointError with a one-line reason."""
+def open_checkpoint(path: str | os.PathLike | Checkpoint) -> Checkpoint:
+    """Open a checkpoint for inspection; raises CheckpointError with a one-line reason. An opened
+    ``Checkpoint`` passes through: a caller that already read the header hands it down instead
+    of a path, and nothing below reads it again."""
+    if isinstance(path, Checkpoint):
+        return path
     p = Path(path)
     if not p.exists():
         raise CheckpointError(f"{p}: no such file")

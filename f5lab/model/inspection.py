@@ -128,7 +128,7 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-def write_own_config(path: str | os.PathLike, out: str | os.PathLike, force: bool = False,
+def write_own_config(path: Any, out: str | os.PathLike, force: bool = False,
                      vocab: str | os.PathLike | None = None) -> tuple[Path, list[str]]:
     """Write a complete f5-tts config for checkpoint ``path`` to ``out``: its shape facts, the rest
     from the closest shipped config, a comment on each value shapes cannot decide. ``vocab`` (checked
@@ -138,12 +138,13 @@ def write_own_config(path: str | os.PathLike, out: str | os.PathLike, force: boo
     from f5lab.model.configs import dump_config, write_config_file
 
     entry, base, comments = own_config(path, str(out), vocab)
-    written = write_config_file(dump_config(entry, base, comments, source=Path(path).name), out, force=force,
-                                inputs=(path, *([vocab] if vocab else [])))
+    file = _file_of(path)
+    written = write_config_file(dump_config(entry, base, comments, source=file.name), out, force=force,
+                                inputs=(file, *([vocab] if vocab else [])))
     return written, [f"{k}: {v}" for k, v in comments.items()]
 
 
-def own_config(path: str | os.PathLike, name: str, vocab: str | os.PathLike | None = None) -> tuple[ConfigEntry,
+def own_config(path: Any, name: str, vocab: str | os.PathLike | None = None) -> tuple[ConfigEntry,
                                                                                                    ConfigEntry,
                                                                                                    dict[str, str]]:
     """(the config that builds checkpoint ``path``, the shipped config it borrows the rest from, the
@@ -151,8 +152,11 @@ def own_config(path: str | os.PathLike, name: str, vocab: str | os.PathLike | No
     from f5lab.model.arch import config_for_spec
     from f5lab.files.vocab import vocab_beside
 
-    ckpt = open_checkpoint(path)
-    spec = infer_spec(ckpt.model_state().tensors, source=ckpt.path)
+    if hasattr(path, "spec"):  # a Described: read once, passed down
+        ckpt, spec = path.ckpt, path.spec
+    else:
+        ckpt = open_checkpoint(path)
+        spec = infer_spec(ckpt.model_state().tensors, source=ckpt.path)
     if vocab is not None:
         vocab_note(vocab, spec.text_embed_rows)  # a vocab that cannot fit: one line, before anything is written
         found: Path | None = Path(vocab)
@@ -161,7 +165,7 @@ def own_config(path: str | os.PathLike, name: str, vocab: str | os.PathLike | No
     return config_for_spec(spec, name, str(found.resolve()) if found else None)
 
 
-def assumed_values(path: str | os.PathLike, vocab: str | os.PathLike | None = None) -> list[str]:
+def assumed_values(path: Any, vocab: str | os.PathLike | None = None) -> list[str]:
     """The values of a checkpoint's own config that its shapes cannot decide, one short phrase each
     ("text_mask_padding false", "mel_spec_type vocos"), for the report's answer card."""
     entry, base, comments = own_config(path, "own", vocab)
@@ -177,6 +181,11 @@ def assumed_values(path: str | os.PathLike, vocab: str | os.PathLike | None = No
         out.insert(0, f"{flags} (the {'v1' if v1 else 'v0'} flags of {base.name}; a {'v0' if v1 else 'v1'} model "
                       f"has {other})")
     return out
+
+
+def _file_of(source: Any) -> Path:
+    """The checkpoint file of a path or of a ``Described``."""
+    return Path(source.path) if hasattr(source, "spec") else Path(source)
 
 
 def _yaml_word(value: Any) -> str:

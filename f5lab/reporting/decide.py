@@ -9,34 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from f5lab.compat.decision import (choose_target, decide_among, lineage_verdict, probe_verdict,  # noqa: F401
+                                   significant)
+from f5lab.compat.workflow import remap_needed  # noqa: F401
+
 ESTIMATE_TOLERANCE = 0.25  # |estimate - measured| / measured within which the memory model is trusted
 
 
 # -- 02: which config to aim at, and whether a remap changes anything ------------------------------------
-def choose_target(rows: Sequence[Any], target: Any = None, preferred: str | None = None) -> str:
-    """The config to load (or remap) the checkpoint for: ``target`` when given (a name, or a
-    resolved config object with ``.name``), else ``preferred`` (the config lineage decided) when it
-    loads, as stored or after a remap, else the first config that loads as stored, else the first
-    that loads after a remap (rows come ranked best first), else the first row."""
-    if target:
-        return getattr(target, "name", target)
-    if preferred and {r.config: r.status for r in rows}.get(preferred) in ("loads", "loads after remap"):
-        return preferred
-    for status in ("loads", "loads after remap"):
-        for r in rows:
-            if r.status == status:
-                return r.config
-    return rows[0].config
-
-
-def remap_needed(rows: Sequence[Any], config: str) -> bool:
-    """Whether a remapped copy changes anything for ``config``: only when f5-tts's own loader
-    refuses the file as stored but a remap makes one it accepts. A file that loads as stored
-    gets no copy (f5-tts already strips ``ema_model.`` itself)."""
-    status = {r.config: r.status for r in rows}.get(config)
-    return status == "loads after remap"
-
-
 def loads_under(rows: Sequence[Any]) -> dict[str, list[str]]:
     """Configs by status: which load the file as stored, which after a remap, which never."""
     out: dict[str, list[str]] = {"loads": [], "loads after remap": [], "cannot": []}
@@ -105,34 +85,6 @@ def _stem(name: str) -> str:
     return name.rsplit(".", 1)[0]
 
 
-def lineage_verdict(lin: Any, searched: Sequence[str] = (), stand_in: bool = False) -> dict[str, Any]:
-    """What lineage decided, in words, for the notebook and the answer card (``lin``: a
-    ``f5lab.compat.lineage.Lineage``, or None when no base was at hand; ``searched``: where bases
-    were looked for). ``ok``: True a base was identified, None otherwise (not a failure), never False."""
-    if lin is None:
-        where = ", ".join(searched) or "nowhere"
-        return {"text": f"lineage: no base checkpoint at hand (looked in {where}); give --base with the base it "
-                        "was fine-tuned from (f5-tts's F5TTS_Base/model_1200000, F5TTS_v1_Base/model_1250000)",
-                "ok": None, "decided": False, "config": None, "base": None, "margin": None, "stand_in": stand_in}
-    near, apart = lin.nearest, lin.apart
-    text = f"lineage: {lin.text}" + (f"; the two nearest bases sit {apart:.2g} apart" if apart is not None else "")
-    if stand_in:
-        text += " (tiny fixture: stand-in bases built for this run)"
-    return {"text": text, "ok": True if lin.decided else None, "decided": lin.decided, "config": lin.config,
-            "base": near.name if lin.decided and near else None,
-            "distance": significant(near.distance) if near else None,
-            "next_distance": significant(lin.bases[1].distance) if len(lin.bases) > 1 else None,
-            "margin": significant(lin.margin), "bases_apart": significant(apart),
-            "identical": bool(lin.flags.get("identical")), "stand_in": stand_in}
-
-
-def significant(x: float | None, digits: int = 4) -> float | None:
-    """A number rounded to ``digits`` significant digits: the same under other CPU kernels."""
-    if x is None:
-        return None
-    return float(f"{x:.{digits}g}")
-
-
 # -- 03: does the memory model hold, and what limits the length ------------------------------------------
 def estimate_agrees(rel_error: float | None, tolerance: float = ESTIMATE_TOLERANCE) -> bool:
     """The analytic estimate is trusted when it is within ``tolerance`` of the measurement."""
@@ -152,37 +104,6 @@ def gpu_sentence(v: Any, seconds: float) -> str:
 
 
 # -- 04: the probe and the synthesis grid ---------------------------------------------------------------
-def probe_verdict(pr: Any, random_weights: bool = False) -> dict[str, Any]:
-    """What the behavioural probe decided, in words, with its margin against the bar.
-
-    ``ok``: True a config was identified, None undecided (not a failure), never False."""
-    from f5lab.speech.probe import CONFIDENT_MARGIN
-
-    from f5lab.model.configs import looks_like_path
-
-    bar = 100 * CONFIDENT_MARGIN
-    if len(pr.ranking) < 2 and looks_like_path(pr.best):
-        # a config of one's own (or written by f5lab): its v0/v1 flags are stated, not measured
-        return {"text": f"probe: one candidate ({pr.best}), nothing compared: its v0/v1 flags (text_mask_padding, "
-                        "pe_attn_head) are assumed, not decided", "ok": None,
-                "decided": False, "best": pr.best, "margin_pct": None, "bar_pct": bar}
-    if len(pr.ranking) < 2:
-        return {"text": f"probe: only {pr.best} fits the shapes; nothing to decide", "ok": None,
-                "decided": True, "best": pr.best, "margin_pct": None, "bar_pct": bar}
-    margin = 100 * (pr.relative_margin or 0.0)
-    runner = pr.ranking[1].config
-    detail = (f"{pr.best} {margin:.1f}% lower loss than {runner} (bar {bar:g}%), "
-              f"lower on {pr.wins}/{pr.n_samples} paired samples")
-    if random_weights:
-        text, ok, decided = f"probe: no verdict on random weights ({detail})", None, False
-    elif pr.confident:
-        text, ok, decided = f"probe: trained as {pr.best} ({detail})", True, True
-    else:
-        text, ok, decided = f"probe: undecided, margin under the bar ({detail})", None, False
-    return {"text": text, "ok": ok, "decided": decided, "best": pr.best, "runner_up": runner,
-            "margin_pct": round(margin, 1), "bar_pct": bar}
-
-
 def references(keys: Sequence[tuple[str, str, int]]) -> dict[tuple[str, str, int], dict[str, tuple]]:
     """For each rendering (config, dtype, nfe): the other renderings it is compared with.
 
@@ -282,29 +203,12 @@ def crown(scored: Sequence[tuple[float, str]], goal: str, failure: float | None 
 
 
 # -- one config per sweep, and the config a model card names ------------------------------------------------
-def sweep_config(fits: Sequence[str], lineage: Mapping[str, Any] | None = None,
-                 probe: Mapping[str, Any] | None = None) -> tuple[str | None, str]:
-    """(config, how) for a sweep's checkpoints of one architecture, none named: the only config the
-    shapes fit ("only fit"); else lineage's when it gives a verdict for one of them ("lineage",
-    ``lineage_verdict``'s facts); else the probe's when it clears its own bar ("probe",
-    ``probe_verdict``'s facts: ``decided``); else (None, "undecided"): the sweep refuses and asks for
-    --config. Never the probe's best below its bar: two checkpoints of one run rendered under
-    different configs would compare the configs, not the checkpoints."""
-    if len(fits) == 1:
-        return fits[0], "only fit"
-    if lineage and lineage.get("decided") and lineage.get("config") in fits:
-        return lineage["config"], "lineage"
-    if probe and probe.get("decided") and probe.get("best") in fits:
-        return probe["best"], "probe"
-    return None, "undecided"
-
-
 def card_config(answer: Mapping[str, Any], demo: bool = False) -> dict[str, Any]:
     """The config a model card names and the evidence that decided it, from the report's answer:
     a config of one's own f5lab wrote ("own config"); the one the user named when it loads
-    ("named"); the only config the shapes fit ("only fit"); lineage's verdict ("lineage", with its
-    distance); the probe's above its bar ("probe", with its margin); the built-in demo's provenance
-    ("demo"); otherwise none ("undecided", saying what was tried). ``config`` None: undecided."""
+    ("named"); else ``decide_among`` over the configs that load (only fit, lineage, the probe
+    above its bar); the built-in demo's provenance ("demo"); otherwise none ("undecided", saying
+    what was tried). ``config`` None: undecided."""
     from pathlib import Path
 
     own = answer.get("own_config")
@@ -322,17 +226,17 @@ def card_config(answer: Mapping[str, Any], demo: bool = False) -> dict[str, Any]
         shown = Path(asked).name if looks_like_path(asked) else asked  # a YAML of one's own: its name, not its folder
         return {"config": shown, "how": "named", "evidence": "named by the user (--config)"}
     fits = [c for c in (answer.get("fits") or []) if not loadable or c in loadable]
-    if len(fits) == 1:
-        return {"config": fits[0], "how": "only fit", "evidence": "the only config its shapes fit"}
     lin, pr = answer.get("lineage") or {}, answer.get("probe") or {}
-    config, how = sweep_config(fits or loadable, lin, pr)
-    if how == "lineage":
+    d = decide_among(fits or loadable, lin, pr)
+    if d.how == "only fit":
+        return {"config": d.config, "how": d.how, "evidence": "the only config its shapes fit"}
+    if d.how == "lineage":
         near = f" (next base: {lin['next_distance']:g})" if lin.get("next_distance") is not None else ""
-        return {"config": config, "how": how, "distance": lin.get("distance"), "margin": lin.get("margin"),
+        return {"config": d.config, "how": d.how, "distance": lin.get("distance"), "margin": lin.get("margin"),
                 "evidence": f"lineage: descends from {lin.get('base')}, relative distance {lin.get('distance'):g}"
                             f"{near}"}
-    if how == "probe":
-        return {"config": config, "how": how, "margin_pct": pr.get("margin_pct"),
+    if d.how == "probe":
+        return {"config": d.config, "how": d.how, "margin_pct": pr.get("margin_pct"),
                 "evidence": f"behavioural probe: {pr.get('margin_pct'):g}% lower loss than {pr.get('runner_up')} "
                             f"(bar {pr.get('bar_pct'):g}%)"}
     if demo and loads.get("target"):

@@ -134,56 +134,17 @@ def undetermined_text(r: Any) -> None:
 
 # -- 02 compatibility ----------------------------------------------------------------------------------
 def compatibility(nb: NotebookContext, config: Any, target: Any = None, vocab: Any = None,
-                  work_dir: Any = None, seed: int = 0, bases: Any = None, base_vocab: Any = None) -> SimpleNamespace:
-    """Lineage first (``lineage_for``: which base the file descends from decides between configs of
-    the same shapes), then the matrix, diagnosis (against ``config`` when one is named, else against
-    the best fit), the target (``decide.choose_target``), and a remap plus its verification only when
-    the target needs one (``decide.remap_needed``). A ``target`` that is a YAML (the config ``f5lab
-    report`` writes from the shapes when no shipped one builds the checkpoint) joins the configs compared."""
-    import tempfile
+                  work_dir: Any = None, seed: int = 0, bases: Any = None, base_vocab: Any = None) -> Any:
+    """Notebook 02's one call: lineage against ``bases`` (``lineage_for``), then the compatibility
+    workflow (``f5lab.compat.workflow.compatibility``: decision, matrix, diagnosis, target, remap)."""
+    from f5lab.compat.workflow import compatibility as workflow
 
-    from f5lab.compat.diagnose import diagnose
-    from f5lab.compat.loading import compatibility_matrix, verify
-    from f5lab.compat.remap import execute_plan, plan_remap
-    from f5lab.model.configs import looks_like_path, resolve_config, with_config
-
-    catalogue = nb.catalogue
-    own = None
-    if target is not None and looks_like_path(str(getattr(target, "name", target))):
-        own = resolve_config(target, catalogue)
-        catalogue = with_config(catalogue, own)
     lin = lineage_for(nb, bases, vocab, base_vocab)
-    rows = compatibility_matrix(nb.checkpoint, vocab=vocab, catalogue=catalogue, config=config)  # a YAML: a row too
-    diagnosis = diagnose(nb.checkpoint, config=config, vocab=vocab, catalogue=catalogue, lineage=lin.result)
-    chosen = decide.choose_target(rows, target, preferred=lin.result.config if lin.result else None)
-    out = SimpleNamespace(rows=rows, diagnosis=diagnosis, config=getattr(config, "name", config), target=chosen,
-                          own=own.name if own is not None else None, catalogue=catalogue, vocab=vocab,
-                          plan=None, remapped=None, verification=None, remap_s=None, lineage=lin)
-    if decide.remap_needed(rows, chosen):
-        import time
-
-        from f5lab import outputs
-
-        folder = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="f5lab-nb-"))
-        if not folder.is_dir():
-            outputs.make_dirs(folder)
-        out.plan = plan_remap(nb.checkpoint, chosen, vocab_from=vocab, catalogue=catalogue)
-        t0 = time.perf_counter()
-        out.remapped = execute_plan(out.plan, folder / remapped_file_name(nb.checkpoint, out.plan.config), force=True)
-        out.remap_s = time.perf_counter() - t0
-        out.verification = verify(nb.checkpoint, out.remapped, config=own if own is not None else out.plan.config,
-                                  vocab_src=vocab, catalogue=catalogue, seed=seed)
-    return out
+    return workflow(nb.checkpoint, catalogue=nb.catalogue, config=config, target=target, vocab=vocab,
+                    work_dir=work_dir, seed=seed, lineage=lin)
 
 
-def remapped_file_name(checkpoint: Path, config: str) -> str:
-    """The remapped copy's name inside the run folder (never a path taken from the config's)."""
-    from f5lab.model.configs import remapped_name
-
-    return remapped_name(Path(checkpoint.name), config).name
-
-
-def compatibility_result(side: Sidecar, nb: NotebookContext, c: SimpleNamespace) -> Any:
+def compatibility_result(side: Sidecar, nb: NotebookContext, c: Any) -> Any:
     """Record the matrix, the diagnosis, the remap (if any) and the answer facts; return the summary."""
     side.record_many("matrix", {r.config: r.status for r in c.rows})
     d = c.diagnosis
@@ -217,9 +178,9 @@ def compatibility_result(side: Sidecar, nb: NotebookContext, c: SimpleNamespace)
         side.verdict("remap", f"remapped for {c.target} ({remapped}, {human_bytes(remapped_bytes)}): "
                      + (f"verified, {v.tensors_equal}/{v.tensors_checked} tensors equal" if v.ok
                         else "FAILED verification"), ok=v.ok)
-    lin = c.lineage.result
-    settled = (f"descends from {lin.nearest.name} (lineage)" if lin is not None and lin.decided and
-               lin.config == c.target else None)
+    d = c.decision
+    settled = (f"descends from {d.evidence['lineage'].get('base')} (lineage)" if d.how == "lineage" and
+               d.config == c.target else None)
     fix = decide.fix_line(str(nb.checkpoint), asked, c.rows, c.target, getattr(c, "catalogue", nb.catalogue),
                           getattr(c, "vocab", None), settled)  # runnable as printed
     side.record("service_code", {r.config: {"needs_remap": r.needs_remap, "remap_command": r.remap_command,
@@ -228,7 +189,8 @@ def compatibility_result(side: Sidecar, nb: NotebookContext, c: SimpleNamespace)
     side.answer("loading", text=text, ok=lv["ok"], asked=asked, loads_as_asked=asked_ok, loads=by["loads"],
                 after_remap=by["loads after remap"], cannot=by["cannot"], target=c.target, fix=fix,
                 remapped=remapped, remapped_bytes=remapped_bytes, verified=verified,
-                service=next((str(_service(r)) for r in c.rows if r.config == c.target and r.code), None))
+                service=next((str(_service(r)) for r in c.rows if r.config == c.target and r.code), None),
+                decision=c.decision.to_json())
     return side.summary()
 
 

@@ -141,66 +141,48 @@ def resolve_inputs(checkpoint: str | os.PathLike | None, ref_audio: str | os.Pat
     return checkpoint, ref_audio, str(ref_text)
 
 
-def choose_catalogue(checkpoint: Path, configs: str) -> str:
-    """``auto``: ``tiny`` when only the shrunk catalogue matches (an ``--scale tiny`` checkpoint)."""
-    if configs in ("shipped", "tiny"):
-        return configs
-    if configs != "auto":
-        raise ConfigError(f"unknown --configs {configs!r}; use auto, shipped or tiny")
-    from f5lab.model.arch import rank_configs
-    from f5lab.model.arch import tiny_catalogue
-    from f5lab.model.inspection import inspect_checkpoint
-
-    spec = inspect_checkpoint(checkpoint).spec
-    if rank_configs(spec)[0].exact:
-        return "shipped"
-    return "tiny" if rank_configs(spec, tiny_catalogue())[0].exact else "shipped"
-
-
-def config_params(checkpoint: Path, config: str | None, catalogue: str, vocab: str | None,
+def config_params(described: Any, config: str | None, vocab: str | None,
                   run_dir: Path | None = None) -> dict[str, Any]:
-    """The notebooks' config parameters: a YAML of one's own as an absolute path (the kernels run
-    in the run folder), its ``tokenizer_path`` as the vocab, it among the synthesis candidates when
-    it builds the checkpoint, and which config was used and from where (``config_source``).
+    """The notebooks' config parameters for ``described`` (a ``Described``, read once): a YAML of
+    one's own as an absolute path (the kernels run in the run folder), its ``tokenizer_path`` as the
+    vocab, it among the synthesis candidates when it builds the checkpoint, and which config was
+    used and from where (``config_source``).
 
     When neither a shipped config nor the one named builds the checkpoint (a custom DiT), the config
     its shapes give is written into ``run_dir`` (what ``inspect --write-config`` writes) and every
     notebook uses it: the target of 02, the one candidate of 04 (``own_config``, and the values it
     had to assume in ``own_assumed``, for the answer card)."""
-    from f5lab.model.arch import compare, infer_spec, rank_configs
-    from f5lab.files.checkpoint import open_checkpoint
-    from f5lab.model.configs import resolve_config, tiny_catalogue
+    from f5lab.model.arch import compare
+    from f5lab.model.configs import resolve_config
 
-    cat = tiny_catalogue() if catalogue == "tiny" else None
-    ckpt = open_checkpoint(checkpoint)
-    spec = infer_spec(ckpt.model_state().tensors, source=ckpt.path)
+    d = described
     out: dict[str, Any] = {}
-    entry = resolve_config(config, cat, ckpt.metadata) if config is not None else None
+    entry = resolve_config(config, d.catalogue, d.metadata) if config is not None else None
     if entry is not None:
         out["config_source"] = entry.describe()
     if entry is not None and entry.source == "file":
         out["config"] = entry.path
         if vocab is None and entry.tokenizer_path:
             out["vocab"] = entry.tokenizer_path
-        if compare(spec, entry).exact:
-            out["candidates"] = [entry.path] + [c.config for c in rank_configs(spec, cat) if c.exact]
+        if compare(d.spec, entry).exact:
+            out["candidates"] = [entry.path] + d.fits
             return out
-    if run_dir is not None and not rank_configs(spec, cat)[0].exact:
-        out.update(own_config_params(checkpoint, run_dir, out.get("vocab", vocab)))
+    if run_dir is not None and not d.fits:
+        out.update(own_config_params(d, run_dir, out.get("vocab", vocab)))
     return out
 
 
-def own_config_params(checkpoint: Path, run_dir: Path, vocab: str | None) -> dict[str, Any]:
+def own_config_params(described: Any, run_dir: Path, vocab: str | None) -> dict[str, Any]:
     """Write the checkpoint's own config into the run folder; the parameters that make every
     notebook use it."""
     from f5lab.model.configs import load_config_file
     from f5lab.model.inspection import assumed_values, write_own_config
 
-    written, _ = write_own_config(checkpoint, run_dir / f"{checkpoint.stem}.yaml", vocab=vocab)
+    written, _ = write_own_config(described, run_dir / f"{described.path.stem}.yaml", vocab=vocab)
     own = str(written.resolve())
     tokenizer_path = load_config_file(own).tokenizer_path
     out: dict[str, Any] = {"target": own, "candidates": [own], "own_config": own,
-                           "own_assumed": assumed_values(checkpoint, vocab)}
+                           "own_assumed": assumed_values(described, vocab)}
     if vocab is None and tokenizer_path:
         out["vocab"] = tokenizer_path
     return out
@@ -290,7 +272,10 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     if demo:
         echo("locating the demo checkpoint (full-scale F5TTS_Base, random weights; built once, cached)...")
     checkpoint, ref_audio, ref_text = resolve_inputs(checkpoint, ref_audio, ref_text)
-    catalogue = choose_catalogue(checkpoint, configs)
+    from f5lab.model.described import describe
+
+    described = describe(checkpoint, configs)  # the one read of its header before the notebooks
+    catalogue = described.catalogue_name
     from f5lab.speech.audio import check_signal, read_audio
 
     check_signal(*read_audio(ref_audio), str(ref_audio))  # undecodable or silent: one line, before any notebook
@@ -313,7 +298,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
             "work_dir": str(run_dir), "bases": bases, "torch_build": torch_build,
             "demo": demo, **(DEMO_EXTRA if demo else {}),
         }
-        params.update(config_params(checkpoint, params["config"], catalogue, params["vocab"], run_dir))
+        params.update(config_params(described, params["config"], params["vocab"], run_dir))
         ensure_kernel()
         os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels; our own bars pass disable=False
         os.environ["MPLBACKEND"] = "Agg"

@@ -15,7 +15,7 @@ So the sweep decides once, for every checkpoint of one architecture (the configs
    4 paired samples);
 5. otherwise a one-line refusal (exit 2, nothing written) asking for ``--config``.
 
-The rule itself is ``f5lab.reporting.decide.sweep_config``. The decision (config, how, and its
+The rule itself is ``f5lab.compat.decision`` (``decide_config``, ``decide_among``). The decision (config, how, and its
 evidence: lineage's distance or the probe's margin) goes into ``sweep.json``, ``summary.json``
 and the index page; a resumed sweep with the same inputs reuses it instead of deciding again.
 """
@@ -92,55 +92,54 @@ def named_text(named: Sequence[str]) -> str:
 
 
 def groups(checkpoints: Sequence[Path], catalogues: Mapping[Path, str]) -> list[dict[str, Any]]:
-    """Checkpoints by the configs their shapes fit (and the catalogue they are ranked in), in sweep order."""
-    from f5lab.files.checkpoint import open_checkpoint
-    from f5lab.model.arch import infer_spec, rank_configs
-    from f5lab.reporting.sidecar import catalogue_for
+    """Checkpoints by the configs their shapes fit (and the catalogue they are ranked in), in sweep
+    order; each checkpoint described once (``described``: path -> ``Described``)."""
+    from f5lab.model.described import describe
 
     out: dict[tuple, dict[str, Any]] = {}
     for ck in checkpoints:
-        cat = catalogue_for(catalogues[Path(ck)])
-        opened = open_checkpoint(ck)
-        fits = tuple(c.config for c in rank_configs(infer_spec(opened.model_state().tensors, source=ck), cat)
-                     if c.exact)
-        key = (catalogues[Path(ck)], fits, opened.metadata.get("f5lab_config"))
-        out.setdefault(key, {"catalogue": catalogues[Path(ck)], "fits": list(fits), "checkpoints": []})
+        d = describe(ck, catalogues[Path(ck)])
+        key = (catalogues[Path(ck)], tuple(d.fits), d.recorded_name)
+        out.setdefault(key, {"catalogue": catalogues[Path(ck)], "fits": list(d.fits), "checkpoints": [],
+                             "described": {}})
         out[key]["checkpoints"].append(Path(ck))
+        out[key]["described"][Path(ck)] = d
     return list(out.values())
 
 
 def decide_group(group: dict[str, Any], spec: Any) -> dict[str, Any]:
-    """The decision for one architecture: the shapes (or the file's record), then lineage, then the
-    probe above its bar; else ConfigError naming the checkpoints, what was tried and --config."""
-    from f5lab.compat.loading import AmbiguousConfigError, choose_config
-    from f5lab.files.checkpoint import open_checkpoint
-    from f5lab.reporting import decide
-    from f5lab.reporting.sidecar import catalogue_for
+    """The decision for one architecture (``f5lab.compat.decision``): the file's record or the only
+    fit, then lineage on the earliest checkpoint, then the probe on the latest above its bar; else
+    ConfigError naming the checkpoints, what was tried and --config."""
+    from f5lab.compat.decision import decide_among, decide_config
+    from f5lab.model.described import describe
 
     cks = sorted(group["checkpoints"], key=training_order)
-    cat = catalogue_for(group["catalogue"])
+    known = group.get("described") or {}
+    first = known.get(cks[0]) or describe(cks[0], group["catalogue"])
     base = {"checkpoints": [c.name for c in cks], "paths": [str(c) for c in cks], "fits": group["fits"]}
-    try:  # no fit: its ConfigError says how to write a config of its own; a record or a single fit: done
-        entry, why = choose_config(open_checkpoint(cks[0]), catalogue=cat)
-    except AmbiguousConfigError:
-        pass
-    else:
-        how = "only fit" if why == "the only config the shapes fit" else "recorded"
-        config = entry.name if entry.source in ("shipped", "tiny") else None
-        return {**base, "config": config, "how": how, "text": f"{entry.name} for every point: {why}"}
+    decision = decide_config(first)  # the record or the only fit; no fit: one line saying how to write a config
+    if decision.evidence.get("reason") == "no fit":
+        from f5lab.model.configs import write_config_fix
+
+        raise ConfigError(f"{first.path}: {decision.text}; {write_config_fix(first.path)}")
+    if decision.decided:
+        shipped = decision.entry is not None and decision.entry.source in ("shipped", "tiny")
+        return {**base, "config": decision.config if shipped else None, "how": decision.how,
+                "text": f"{decision.entry.name} for every point: {decision.text}"}
+    cat = first.catalogue
     lin = lineage_facts(cks[0], spec, cat)
-    config, how = decide.sweep_config(group["fits"], lin)
-    if how == "lineage":
-        said = lin["text"].removeprefix("lineage: ").removeprefix(f"{config}: ")
-        return {**base, "config": config, "how": how, "lineage": lin,
-                "text": f"{config} for every point: lineage of {cks[0].name}: {said}"}
+    decision = decide_among(group["fits"], lin)
+    if decision.how == "lineage":
+        return {**base, "config": decision.config, "how": "lineage", "lineage": lin,
+                "text": f"{decision.config} for every point: lineage of {cks[0].name}: {lin['said']}"}
     pr = probe_facts(cks[-1], spec, cat)
-    config, how = decide.sweep_config(group["fits"], lin, pr)
-    if how == "probe":
-        return {**base, "config": config, "how": how, "lineage": lin, "probe": pr,
-                "text": f"{config} for every point: the behavioural probe on {cks[-1].name} finds it trained as "
-                        f"{config}, {pr['margin_pct']:g}% lower loss than {pr['runner_up']} (bar {pr['bar_pct']:g}%), "
-                        f"lower on {pr['wins']}/{pr['samples']} paired samples"}
+    decision = decide_among(group["fits"], lin, pr)
+    if decision.how == "probe":
+        return {**base, "config": decision.config, "how": "probe", "lineage": lin, "probe": pr,
+                "text": f"{decision.config} for every point: the behavioural probe on {cks[-1].name} finds it trained "
+                        f"as {decision.config}, {pr['margin_pct']:g}% lower loss than {pr['runner_up']} "
+                        f"(bar {pr['bar_pct']:g}%), lower on {pr['wins']}/{pr['samples']} paired samples"}
     raise ConfigError(refusal(cks, group["fits"], lin, pr))
 
 
@@ -157,20 +156,20 @@ def refusal(cks: Sequence[Path], fits: Sequence[str], lin: Mapping[str, Any], pr
 def lineage_facts(checkpoint: Path, spec: Any, catalogue: Any) -> dict[str, Any]:
     """``decide.lineage_verdict`` of ``checkpoint`` against the sweep's --base files, else the Hugging
     Face cache (no base at hand: no verdict, and where it looked)."""
+    from f5lab.compat.decision import lineage_verdict
     from f5lab.compat.lineage import NoBaseError, find_bases, lineage
-    from f5lab.reporting import decide
 
     try:
         lin = lineage(checkpoint, list(spec.bases) if spec.bases else None, catalogue=catalogue)
     except NoBaseError:
-        return decide.lineage_verdict(None, find_bases()[1])
-    return decide.lineage_verdict(lin)
+        return lineage_verdict(None, find_bases()[1])
+    return lineage_verdict(lin)
 
 
 def probe_facts(checkpoint: Path, spec: Any, catalogue: Any) -> dict[str, Any]:
     """``decide.probe_verdict`` of the probe on ``checkpoint`` and the sweep's (first) reference clip,
     its transcript normalised as the points normalise it; with the paired-sample counts."""
-    from f5lab.reporting import decide
+    from f5lab.compat.decision import probe_verdict
     from f5lab.speech.probe import probe
     from f5lab.speech.text import prepare
     from f5lab.speech.text.analysis import reference_lang
@@ -179,7 +178,7 @@ def probe_facts(checkpoint: Path, spec: Any, catalogue: Any) -> dict[str, Any]:
     spoken = prepare(text, reference_lang(audio, spec.lang), spec.normalize).text
     device = "cpu" if "cpu" in spec.grid["device"] else "cuda"
     pr = probe(checkpoint, audio, spoken, seed=spec.seed, n_samples=PROBE_SAMPLES, catalogue=catalogue, device=device)
-    return {**decide.probe_verdict(pr), "wins": pr.wins, "samples": pr.n_samples, "checkpoint": checkpoint.name}
+    return {**probe_verdict(pr), "checkpoint": checkpoint.name}
 
 
 def apply(points: list[dict[str, Any]], decided: dict[str, Any]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 from f5lab.errors import ConfigError
 
-CONFIDENT_MARGIN = 0.05  # relative loss margin below which the probe does not call a winner
+from f5lab.compat.decision import CONFIDENT_MARGIN  # noqa: E402  (the bar is a decision rule, declared there)
 
 
 @dataclass
