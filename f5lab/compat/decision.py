@@ -12,6 +12,9 @@ Nothing parses a sentence: callers branch on ``how`` and read ``evidence``.
    the file descends from;
 6. probe: the behavioural probe's pick, only above its bar (or a caller's own chooser);
 7. undecided: nothing decided; ``fits`` says between what, ``evidence`` what was tried.
+
+"any fit" is for uses that do not depend on which of several fitting configs runs (``verify`` runs
+both of its files under the same one): ``for_comparison`` turns an ambiguous decision into it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
-HOWS = ("named", "fallback", "recorded", "only fit", "lineage", "probe", "undecided")
+HOWS = ("named", "fallback", "recorded", "only fit", "lineage", "probe", "any fit", "undecided")
 
 
 @dataclass(frozen=True)
@@ -267,3 +270,15 @@ def choose_target(rows: Sequence[Any], decision: ConfigDecision | None = None) -
             if r.status == wanted:
                 return r.config
     return rows[0].config
+
+
+def for_comparison(decision: ConfigDecision, entries: Mapping[str, Any]) -> ConfigDecision:
+    """An ambiguous decision made usable where any fitting config serves: two files compared under
+    the same config agree or differ alike under each (v0/v1 flags own no weights). Other decisions
+    pass through."""
+    if decision.decided or decision.evidence.get("reason") != "ambiguous" or not decision.fits:
+        return decision
+    first = decision.fits[0]
+    return replace(decision, config=first, how="any fit", entry=entries[first],
+                   text=f"{first}: the shapes fit {' and '.join(decision.fits)} equally, and both files run under the "
+                        "same one, so the comparison holds under either")

@@ -70,6 +70,7 @@ class Diagnosis:
     source: str | None = None
     service: list[dict[str, Any]] = field(default_factory=list)  # f5lab.compat.service.ServiceCode per loadable config
     asked: str | None = None  # the config the user named, if any
+    decision: dict[str, Any] | None = None  # f5lab.compat.decision's, with lineage when given (ConfigDecision.to_json)
 
     @property
     def ok(self) -> bool:
@@ -85,7 +86,7 @@ class Diagnosis:
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "source": self.source, "asked": self.asked, "ok": self.ok, "spec": self.spec,
                 "comparisons": [c.to_dict() for c in self.comparisons],
-                "findings": [f.to_dict() for f in self.findings], "service": self.service}
+                "findings": [f.to_dict() for f in self.findings], "service": self.service, "decision": self.decision}
 
 
 def _summarise(groups: list[KeyGroup], limit: int = 3) -> str:
@@ -157,9 +158,22 @@ def diagnose(path: str | os.PathLike, config: str | ConfigEntry | None = None, v
     findings += ambiguity_findings(spec, catalogue, lineage)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: order[f.severity])
+    decision = _decision(ckpt, catalogue, use_ema, lineage)
+    service = service_snippets(ckpt, spec, catalogue, vocab, vocoder_dir)
+    if decision.decided and any(s.get("config") == decision.config for s in service):
+        service = [s for s in service if s.get("config") == decision.config]  # not the twin it was decided against
     return Diagnosis(path=str(path), findings=findings, comparisons=comparisons, spec=spec.to_dict(),
-                     source=state.source, service=service_snippets(ckpt, spec, catalogue, vocab, vocoder_dir),
-                     asked=named.name if named is not None else None)
+                     source=state.source, service=service, asked=named.name if named is not None else None,
+                     decision=decision.to_json())
+
+
+def _decision(ckpt: Checkpoint, catalogue: Mapping[str, ConfigEntry], use_ema: bool, lineage: Any) -> Any:
+    """Which config the file takes, named or not (the diagnosis is against the named one; the loading
+    code it prints is for the decided one): ``f5lab.compat.decision.decide_config``."""
+    from f5lab.compat.decision import decide_config
+    from f5lab.model.described import describe
+
+    return decide_config(describe(ckpt, catalogue, use_ema), lineage=lineage)
 
 
 def service_snippets(ckpt: Checkpoint, spec: ArchSpec, catalogue: Mapping[str, ConfigEntry], vocab: str | None,

@@ -328,19 +328,20 @@ def _mtime(p: Path) -> float:
 def implied_config(path: str | Path, ckpt: Checkpoint, catalogue: Mapping[str, Any] | None = None) -> tuple[
         str | None, str, list[str]]:
     """(config or None, how it is known, the configs its shapes fit) for a base checkpoint: f5-tts's
-    own release files by their folder and name, else the config f5lab remap recorded, else the shapes."""
-    from f5lab.model.arch import infer_spec, rank_configs
+    own release files by their folder and name, else ``f5lab.compat.decision`` (the config f5lab
+    remap recorded, else the only fit; nothing else: a base's lineage is not asked)."""
+    from f5lab.compat.decision import decide_config
+    from f5lab.model.described import describe
 
     p = Path(path)
-    fits = [c.config for c in rank_configs(infer_spec(ckpt.model_state().tensors, source=p), catalogue) if c.exact]
+    d = describe(ckpt, catalogue)
     official = OFFICIAL.get((p.parent.name, p.stem))
     if official is not None:
-        return official, f"f5-tts's release file {p.parent.name}/{p.stem}", fits
-    recorded = ckpt.metadata.get("f5lab_config")
-    if recorded:
-        return recorded, "recorded in the file by f5lab remap", fits
-    if len(fits) == 1:
-        return fits[0], "the only config its shapes fit", fits
+        return official, f"f5-tts's release file {p.parent.name}/{p.stem}", d.fits
+    decision = decide_config(d)
+    if decision.decided:
+        return decision.config, decision.text, d.fits
+    fits = d.fits
     return None, (f"shapes fit {' and '.join(fits)}: they cannot tell" if fits else "no installed config fits"), fits
 
 

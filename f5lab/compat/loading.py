@@ -49,15 +49,18 @@ AUTO_BASES = "auto"  # bases="auto": f5-tts's checkpoints in the local Hugging F
 
 def decision_for(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fallbacks: list[str] | None = None,
                  probe: Any = None, catalogue: Mapping[str, ConfigEntry] | None = None, vocab: str | None = None,
-                 use_ema: bool = True, bases: Any = None, lineage: Any = None) -> Any:
+                 use_ema: bool = True, bases: Any = None, lineage: Any = None, any_fit: bool = False) -> Any:
     """``f5lab.compat.decision.decide_config`` for an opened file, as a ``ConfigDecision`` with its
     entry, or the one-line error that says why nothing was decided: no fallback fits, no installed
-    config builds it (with the command that writes one of its own), or AmbiguousConfigError."""
-    from f5lab.compat.decision import decide_config
+    config builds it (with the command that writes one of its own), or AmbiguousConfigError.
+    ``any_fit``: the use does not depend on which fitting config runs (``decision.for_comparison``)."""
+    from f5lab.compat.decision import decide_config, for_comparison
     from f5lab.model.described import describe
 
     d = describe(ckpt, catalogue, use_ema)
     decision = decide_config(d, config, fallbacks=fallbacks, vocab=vocab, lineage=lineage, bases=bases, probe=probe)
+    if any_fit:
+        decision = for_comparison(decision, d.entries)
     if decision.decided:
         return decision
     reason = decision.evidence.get("reason")
@@ -221,7 +224,8 @@ def verify(src: str | os.PathLike, dst: str | os.PathLike, config: str | ConfigE
         reason = ""
     if config is not None:  # a name DST records resolves too (a config of one's own travels with the file)
         config = resolve_config(config, catalogue, dst_ck.metadata)
-    entry, how = choose_config(src_ck, config, catalogue=catalogue, vocab=vocab_src, use_ema=use_ema)
+    decision = decision_for(src_ck, config, catalogue=catalogue, vocab=vocab_src, use_ema=use_ema, any_fit=True)
+    entry, how = decision.entry, decision.text
     dst_state = dst_ck.model_state("ema")
     infer_spec(dst_state.tensors, source=dst)  # a DST that is no F5/E2 model at all is bad input, not a verdict
     dtype = dtype or _dtype_change(src_ck, dst_state.tensors, use_ema)
@@ -639,6 +643,10 @@ def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
         except F5LabError as exc:
             rows.append(MatrixRow(config=name, status="cannot", reason=str(exc).split(": ", 1)[-1]))
             continue
+        missing = _vocab_missing(entry, vocab, plan.text_num_embeds)
+        if missing:
+            rows.append(MatrixRow(config=name, status="cannot", reason=missing))
+            continue
         ok, why = f5tts_accepts(ckpt, entry, plan.text_num_embeds)
         rows.append(MatrixRow(config=name, status="loads" if ok else "loads after remap",
                               plan=[] if ok else plan.changes or ["rewrite as a release .safetensors"], reason=why,
@@ -652,6 +660,19 @@ def compatibility_matrix(path: str | os.PathLike, vocab: str | None = None,
                 r.note = "; ".join(filter(None, [r.note, f"shapes cannot separate {' / '.join(fits)} "
                                                   f"({', '.join(diff)} differ): decide with f5lab lineage against the base, or f5lab probe"]))
     return rows
+
+
+def _vocab_missing(entry: ConfigEntry, vocab: str | None, text_num_embeds: int) -> str:
+    """Why no loader can take the file under ``entry`` with the vocab at hand (empty: it can):
+    an extended embedding needs the fine-tune's own vocab.txt, as f5-tts's loader does."""
+    from f5lab.files.vocab import read_vocab
+
+    own = vocab if vocab is not None else entry.tokenizer_path
+    lines = len(read_vocab(own))
+    if lines == text_num_embeds:
+        return ""
+    return (f"the text embedding holds {text_num_embeds} tokens, {own or 'the default vocab.txt'} {lines}: give the "
+            f"fine-tune's {text_num_embeds}-line vocab.txt (--vocab)")
 
 
 def _add_service_code(row: MatrixRow, ckpt: Checkpoint, entry: ConfigEntry, vocab: str | None, text_num_embeds: int,
