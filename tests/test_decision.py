@@ -202,6 +202,19 @@ def test_report_reads_the_checkpoint_header_once_before_the_notebooks(make_fixtu
     path = (make_fixture("F5TTS_Base").path if kind == "shipped fit" else
             custom_arch_checkpoint(tmp_path / "custom.safetensors").path)
     monkeypatch.setattr(ckmod, "_open_safetensors", counted)
-    run_report(path, out=tmp_path, run_id="reads", notebooks=["01_inspect"], progress=False, nfe=2,
-               asr=None)
+    report = run_report(path, out=tmp_path, run_id="reads", notebooks=["01_inspect"], progress=False, nfe=2,
+                        asr=None)
     assert reads.count(Path(path)) == 1, reads
+    assert report.ok, report.failed
+
+
+def test_the_report_records_the_decision_in_summary_json(make_fixture, tmp_path):
+    from f5lab.reporting.reports import run_report
+
+    path = make_fixture("E2TTS_Base").path
+    report = run_report(path, out=tmp_path, run_id="decision", notebooks=["02_compatibility"], progress=False,
+                        bases=[])
+    assert report.ok, report.failed
+    got = json.loads((report.run_dir / "summary.json").read_text())["answer"]["decision"]
+    assert got == {"config": "E2TTS_Base", "how": "only fit", "text": "the only config the shapes fit",
+                   "fits": ["E2TTS_Base"], "evidence": {}}

@@ -148,14 +148,13 @@ def decide_among(fits: Sequence[str], lineage: Mapping[str, Any] | None = None,
 
 
 def decide_config(described: Any, config: Any = None, *, fallbacks: Sequence[str] | None = None,
-                  vocab: str | None = None, lineage: Any = None, bases: Any = None,
-                  probe: Any = None) -> ConfigDecision:
+                  vocab: str | None = None, lineage: Any = None, probe: Any = None) -> ConfigDecision:
     """Which config ``described`` (a ``f5lab.model.described.Described``) takes, rung by rung:
     named, the user's fallbacks (first that remaps cleanly), recorded by f5lab remap, the only fit,
-    lineage (``lineage``: a Lineage or its verdict facts; else computed against ``bases``: paths or
-    "auto" for the local Hugging Face cache), the probe (``probe``: a ProbeResult, its verdict
-    facts, or a chooser ``probe(path, fits) -> name`` called only when nothing above decided),
-    else undecided (``evidence["reason"]``: "no fit" or "ambiguous")."""
+    lineage (``lineage``: a Lineage the caller ran, or its verdict facts), the probe (``probe``: a
+    ProbeResult, its verdict facts, or a chooser ``probe(path, fits) -> name`` called only when
+    nothing above decided), else undecided (``evidence["reason"]``: "no fit", "no fallback" or
+    "ambiguous"). Reads nothing but ``described`` (and the remap plan of a fallback)."""
     from f5lab.model.configs import resolve_config
 
     d = described
@@ -172,7 +171,7 @@ def decide_config(described: Any, config: Any = None, *, fallbacks: Sequence[str
         return ConfigDecision(None, "undecided", f"no installed config builds this {d.spec.backbone} (closest "
                               f"{best.config}: {best.first_mismatch})", fits,
                               {"reason": "no fit", "closest": best.config, "mismatch": best.first_mismatch})
-    lin = _lineage_facts(d, lineage, bases, vocab) if len(fits) > 1 else None
+    lin = _lineage_facts(lineage) if len(fits) > 1 else None
     decision = decide_among(fits, lin)
     if decision.decided or probe is None:
         return _with_entry(d, decision, "ambiguous")
@@ -217,27 +216,11 @@ def _first_fallback(d: Any, fallbacks: list[str], vocab: str | None) -> ConfigDe
         f"{r['config']}: {r['why']}" for r in refused), tuple(d.fits), {"reason": "no fallback", "refused": refused})
 
 
-def _lineage_facts(d: Any, lineage: Any, bases: Any, vocab: str | None) -> dict[str, Any] | None:
-    """``lineage_verdict`` facts from a Lineage, its facts, or a lineage run against ``bases``
-    (None: no lineage asked; no base at hand: None, the probe decides)."""
-    if isinstance(lineage, Mapping):
-        return dict(lineage)
-    if lineage is not None:
-        return lineage_verdict(lineage)
-    if bases is None:
-        return None
-    import os
-
-    from f5lab.compat.lineage import NoBaseError
-    from f5lab.compat.lineage import lineage as run_lineage
-
-    paths = None if bases == "auto" else [bases] if isinstance(bases, (str, os.PathLike)) else list(bases)
-    if paths == []:
-        return None
-    try:
-        return lineage_verdict(run_lineage(d.path, paths or None, vocab=vocab, catalogue=d.catalogue))
-    except NoBaseError:
-        return None
+def _lineage_facts(lineage: Any) -> dict[str, Any] | None:
+    """``lineage_verdict`` facts from a Lineage or its facts (None: no lineage was run)."""
+    if lineage is None or isinstance(lineage, Mapping):
+        return dict(lineage) if lineage is not None else None
+    return lineage_verdict(lineage)
 
 
 def _probe_facts(d: Any, probe: Any, fits: tuple[str, ...]) -> dict[str, Any]:

@@ -58,7 +58,9 @@ def decision_for(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fall
     from f5lab.model.described import describe
 
     d = describe(ckpt, catalogue, use_ema)
-    decision = decide_config(d, config, fallbacks=fallbacks, vocab=vocab, lineage=lineage, bases=bases, probe=probe)
+    if lineage is None and bases is not None and config is None and not fallbacks and len(d.fits) > 1:
+        lineage = lineage_of(d, bases, vocab)
+    decision = decide_config(d, config, fallbacks=fallbacks, vocab=vocab, lineage=lineage, probe=probe)
     if any_fit:
         decision = for_comparison(decision, d.entries)
     if decision.decided:
@@ -68,6 +70,20 @@ def decision_for(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fall
         raise AmbiguousConfigError(str(ckpt.path), list(decision.fits), differences(list(decision.fits), catalogue))
     fix = f"; {write_config_fix(ckpt.path, vocab=vocab)}" if reason == "no fit" else ""
     raise ConfigError(f"{ckpt.path}: {decision.text}{fix}")
+
+
+def lineage_of(d: Any, bases: Any, vocab: str | None) -> Any:
+    """Lineage of a described file against ``bases`` (paths, or "auto": f5-tts's checkpoints in the
+    local Hugging Face cache); None when none is given or at hand (then the probe decides)."""
+    from f5lab.compat.lineage import NoBaseError, lineage
+
+    paths = None if bases == AUTO_BASES else [bases] if isinstance(bases, (str, os.PathLike)) else list(bases)
+    if paths == []:
+        return None
+    try:
+        return lineage(d.path, paths or None, vocab=vocab, catalogue=d.catalogue)
+    except NoBaseError:
+        return None
 
 
 def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fallbacks: list[str] | None = None,

@@ -93,3 +93,12 @@ def describe(checkpoint: str | os.PathLike | Checkpoint, configs: str | Mapping[
     ranked = tuple(rank_configs(spec, catalogue))
     return Described(ckpt=ckpt, state=state, spec=spec, catalogue_name=name, ranked=ranked, use_ema=use_ema,
                      catalogue=catalogue)
+
+
+def catalogue_word(checkpoint: str | os.PathLike, configs: str) -> str:
+    """"shipped" or "tiny" for ``--configs``: as given, or for "auto" what ``describe`` finds (the
+    only case that opens the file)."""
+    if configs == "auto":
+        return describe(checkpoint, configs).catalogue_name
+    catalogue_named(configs)  # an unknown word: one line
+    return configs

@@ -483,6 +483,7 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
         out["loads"] = {k: load.get(k) for k in ("asked", "ok", "loads_as_asked", "loads", "after_remap", "cannot",
                                                  "target", "remapped", "remapped_bytes", "verified")}
         out["fix"] = load["fix"]
+        out["decision"] = load.get("decision")  # f5lab.compat.decision's, from the shapes and lineage (02)
         lines.append({"label": "loads?", "text": load["text"], "ok": load.get("ok", load["loads_as_asked"])})
         lines.append({"label": "fix", "text": load["fix"], "ok": None, "code": True})
         if load.get("service"):  # what a service runs, with f5-tts alone

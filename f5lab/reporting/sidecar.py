@@ -284,13 +284,8 @@ def tiny_checkpoint(config: str = "F5TTS_Base", layout: str = "release_safetenso
 
 
 def catalogue_for(configs: str | None) -> Any:
-    """The config catalogue a notebook ranks against: None (shipped, real sizes) or the tiny one."""
-    if configs in (None, "shipped"):
-        return None
-    if configs == "tiny":
-        from f5lab.model.arch import tiny_catalogue
+    """The config catalogue a notebook ranks against: None (shipped, real sizes) or the tiny one
+    (``f5lab.model.described.catalogue_named``, the one switch)."""
+    from f5lab.model.described import catalogue_named
 
-        return tiny_catalogue()
-    from f5lab.errors import ConfigError
-
-    raise ConfigError(f"configs must be 'shipped' or 'tiny', not {configs!r}")
+    return catalogue_named(configs)

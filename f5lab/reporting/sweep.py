@@ -421,9 +421,9 @@ def arch_fingerprint(checkpoint: str) -> str:
 
 def catalogues_of(spec: SweepSpec) -> dict[Path, str]:
     """Each checkpoint's catalogue ("shipped", or "tiny" for shrunk test checkpoints)."""
-    from f5lab.model.described import describe
+    from f5lab.model.described import catalogue_word
 
-    return {ck: describe(ck, spec.configs).catalogue_name for ck in spec.checkpoints}
+    return {ck: catalogue_word(ck, spec.configs) for ck in spec.checkpoints}
 
 
 def plan_units(points: list[dict[str, Any]], spec: SweepSpec, notebooks: list[str], sweep_dir: Path,

@@ -59,7 +59,7 @@ def load_for_point(checkpoint: str | Path, config: str | None, ref: tuple[Any, s
         return model, config, reason or "named"
     try:
         model = load_model(checkpoint, dtype="fp32", catalogue=catalogue, device=device)
-        return model, "", "the only config the shapes fit"
+        return model, "", model.f5lab_decision.text
     except AmbiguousConfigError:
         model, result = load_model_by_probe(checkpoint, ref[0], ref[1], seed=seed, n_samples=4, dtype="fp32",
                                             catalogue=catalogue, device=device)
