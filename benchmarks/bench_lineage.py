@@ -9,7 +9,7 @@ REPEATS times each (page cache warm, one untimed run first):
 
 - ``f5lab lineage FT --base BASE --json`` (one base),
 - ``f5lab lineage FT --base BASE --base OTHER --json`` (what a user runs: v0 and v1),
-- verify's tensor comparison of FT against BASE (``f5lab.compat.loading._compare_tensors``: the
+- verify's tensor comparison of FT against BASE (``f5lab.compat.verify._compare_tensors``: the
   part of ``f5lab verify`` that reads every tensor pair; its bytes differ, so every pair is read
   as tensors),
 - ``python -c "import torch"`` (the floor both start from).
@@ -59,7 +59,7 @@ save_file(out, sys.argv[2], metadata={"format": "pt"})
 VERIFY_COMPARE = """
 import json, resource, sys, time
 t0 = time.perf_counter()
-from f5lab.compat.loading import Verification, _compare_tensors
+from f5lab.compat.verify import Verification, _compare_tensors
 from f5lab.compat.remap import plan_remap
 from f5lab.files.checkpoint import open_checkpoint
 src, dst = open_checkpoint(sys.argv[1]), open_checkpoint(sys.argv[2])

@@ -153,7 +153,7 @@ def test_diagnose_prints_the_loading_code_of_the_decided_config_only(files, cata
 
 def test_the_matrix_does_not_say_loads_without_the_vocab_an_extended_file_needs(files, catalogue):
     from f5lab.compat.diagnose import diagnose
-    from f5lab.compat.loading import compatibility_matrix
+    from f5lab.compat.matrix import compatibility_matrix
 
     path = files["extended"]
     rows = {r.config: r for r in compatibility_matrix(path, catalogue=catalogue)}
@@ -165,7 +165,7 @@ def test_the_matrix_does_not_say_loads_without_the_vocab_an_extended_file_needs(
 
 
 def test_verify_runs_f5tts_own_export_pair_without_a_config(files, catalogue):
-    from f5lab.compat.loading import verify
+    from f5lab.compat.verify import verify
 
     v = verify(files["trainer"], files["export"], catalogue=catalogue)
     assert v.ok and v.config == "F5TTS_Base" and "comparison holds under either" in v.config_reason

@@ -26,7 +26,7 @@ from f5lab.model.configs import tiny_catalogue
 from f5lab.compat.diagnose import diagnose
 from f5lab.testing.fixtures import build_checkpoint, custom_arch_checkpoint
 from f5lab.model.inspection import inspect_checkpoint
-from f5lab.compat.loading import compatibility_matrix
+from f5lab.compat.matrix import compatibility_matrix
 
 from f5lab.model.arch import f5_tts_root
 

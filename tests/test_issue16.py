@@ -250,7 +250,8 @@ def test_a_pt_of_transposed_views_remaps_and_verifies(good, tmp_path, catalogue)
     tolerance 0): verify used the strided tensors as parameters, which load_state_dict would copy."""
     from safetensors.torch import load_file
 
-    from f5lab.compat.loading import load_model, verify
+    from f5lab.compat.loading import load_model
+    from f5lab.compat.verify import verify
 
     sd = {k: (v.t().contiguous().t() if v.dim() == 2 else v) for k, v in load_file(str(good)).items()}
     assert sum(not v.is_contiguous() for v in sd.values()) > 10

@@ -12,8 +12,9 @@ from safetensors.torch import load_file, save_file
 
 from f5lab.cli.commands import main
 from f5lab.errors import ConfigError
-from f5lab.compat.loading import (AmbiguousConfigError, build_model, compatibility_matrix, expected_state, load_model,
-                           verify)
+from f5lab.compat.loading import AmbiguousConfigError, build_model, expected_state, load_model
+from f5lab.compat.matrix import compatibility_matrix
+from f5lab.compat.verify import verify
 from f5lab.compat.remap import execute_plan, plan_remap
 from tests.conftest import ALL_LAYOUTS
 

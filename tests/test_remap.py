@@ -19,7 +19,8 @@ from safetensors.torch import load_file, save_file
 from f5lab.cli.commands import main
 from f5lab.errors import ConfigError, F5LabError
 from f5lab.model.inspection import file_sha256
-from f5lab.compat.loading import build_model, load_state, verify
+from f5lab.compat.loading import build_model, load_state
+from f5lab.compat.verify import verify
 from f5lab.compat.remap import RemapError, build_header, execute_plan, plan_remap
 from f5lab.files.vocab import default_vocab_path, read_vocab, write_vocab
 from f5lab.outputs import OutputError

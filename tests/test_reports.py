@@ -215,7 +215,7 @@ def runs(tiny, tmp_path_factory):
 def test_answer_gives_the_f5tts_code_that_loads_the_target(runs, tiny):
     """Issue 10 §5: the report names the Python a service runs with f5-tts alone, the same code
     the matrix gives for the config the answer picks."""
-    from f5lab.compat.loading import compatibility_matrix
+    from f5lab.compat.matrix import compatibility_matrix
     from f5lab.compat.service import ServiceCode
 
     first, _, output = runs
@@ -283,7 +283,8 @@ def test_summary_numbers_equal_the_library_calls(runs, tiny):
 
 def test_summary_compatibility_numbers_equal_the_library_calls(runs, tiny):
     from f5lab.compat.diagnose import diagnose
-    from f5lab.compat.loading import compatibility_matrix, verify
+    from f5lab.compat.matrix import compatibility_matrix
+    from f5lab.compat.verify import verify
     from f5lab.compat.remap import plan_remap
 
     first, _, _ = runs

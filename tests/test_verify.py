@@ -15,7 +15,8 @@ from safetensors.torch import load_file, save_file
 from f5lab.cli.commands import main
 from f5lab.errors import ConfigError
 from f5lab.testing.fixtures import build_checkpoint
-from f5lab.compat.loading import Verification, build_assigned, build_model, load_state, verify
+from f5lab.compat.loading import build_model, load_state
+from f5lab.compat.verify import Verification, build_assigned, verify
 from f5lab.compat.remap import execute_plan, plan_remap
 from f5lab.cli.views import show_verification
 from f5lab.files.vocab import read_vocab, write_vocab

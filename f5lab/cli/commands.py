@@ -365,7 +365,7 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
     if not as_json:
         click.echo(f"wrote {out}")
     if not no_verify:
-        from f5lab.compat.loading import verify as run_verify
+        from f5lab.compat.verify import verify as run_verify
 
         check = run_verify(src, out, config=config, vocab_src=vocab_from, vocab_dst=vocab_to, use_ema=use_ema,
                            catalogue=_catalogue(configs))
@@ -414,7 +414,7 @@ def verify(src: str, dst: str, config: str | None, vocab_from: str | None, vocab
       f5lab verify model_1200.pt model.safetensors
       f5lab verify ft.safetensors ft_pt.safetensors --vocab-from ft_vocab.txt --vocab-to pt_vocab.txt
     """
-    from f5lab.compat.loading import verify as run_verify
+    from f5lab.compat.verify import verify as run_verify
     from f5lab.cli.views import show_verification
 
     check = run_verify(src, dst, config=config, vocab_src=vocab_from, vocab_dst=vocab_to, use_ema=use_ema, seed=seed,
@@ -445,7 +445,7 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
     Example:
       f5lab matrix model_last.safetensors --json
     """
-    from f5lab.compat.loading import compatibility_matrix
+    from f5lab.compat.matrix import compatibility_matrix
     from f5lab.cli.views import show_matrix
 
     rows = compatibility_matrix(path, vocab=vocab, catalogue=_catalogue(configs), config=config)

@@ -48,7 +48,7 @@ def compatibility(checkpoint: str | os.PathLike, *, catalogue: Mapping[str, Any]
     ``f5lab.compat.lineage.Lineage`` or None (no base at hand)."""
     from f5lab.compat.decision import choose_target, decide_config
     from f5lab.compat.diagnose import diagnose
-    from f5lab.compat.loading import compatibility_matrix
+    from f5lab.compat.matrix import compatibility_matrix
     from f5lab.model.configs import looks_like_path, resolve_config, with_config
     from f5lab.model.described import describe
 
@@ -79,7 +79,7 @@ def remap_needed(rows: Any, config: str) -> bool:
 def remap_and_verify(c: Compatibility, checkpoint: Path, own: Any, work_dir: Any, seed: int) -> None:
     """Write the remapped copy into ``work_dir`` (a temporary folder when None) and verify it."""
     from f5lab import outputs
-    from f5lab.compat.loading import verify
+    from f5lab.compat.verify import verify
     from f5lab.compat.remap import execute_plan, plan_remap
 
     folder = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="f5lab-nb-"))
