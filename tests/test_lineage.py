@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from f5lab.cli.commands import main
-from f5lab.compat.lineage import (MAX_DISTANCE, MIN_MARGIN, NoBaseError, UNRELATED, block_of, find_bases, flag_lines,
-                                  lineage, plot_drift)
+from f5lab.compat.drift import flag_lines, plot_drift
+from f5lab.compat.lineage import MAX_DISTANCE, MIN_MARGIN, NoBaseError, UNRELATED, block_of, find_bases, lineage
 from f5lab.testing.lineage_fixture import (FINETUNE_LAYOUTS, extend_vocabulary, fine_tune, hub_cache,
                                            random_checkpoint, stand_in_bases, write_finetune)
 

@@ -463,7 +463,8 @@ def show_compare(d: dict[str, Any], a: str = "A", b: str = "B") -> None:
 
 def show_lineage(lin: Any) -> None:
     """The human form of ``f5lab lineage``: the bases compared, the verdict, the drift per block, the flags."""
-    from f5lab.compat.lineage import base_name, flag_lines
+    from f5lab.compat.bases import base_name
+    from f5lab.compat.drift import flag_lines
 
     out = console()
     source = "the file's top level" if lin.source == "<root>" else lin.source

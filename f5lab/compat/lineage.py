@@ -22,6 +22,10 @@ the checkpoint descends from when it sits at most half as far as unrelated weigh
 Streaming, as ``verify`` reads: one tensor of the checkpoint and one of each base in memory at a
 time (``.safetensors`` through a mapping of its own per tensor; ``.pt`` through ``torch.load(mmap=True,
 weights_only=True)``), so peak memory stays a few tensors for safetensors files.
+
+Here: the comparison (sums, the candidates and their rows, the streaming pass) and the verdict.
+Finding the bases and the config a base implies: ``f5lab.compat.bases``; the result in words and
+the per-block drift figure: ``f5lab.compat.drift``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+# NoBaseError and find_bases are imported from here too (the CLI, the report, the decision)
+from f5lab.compat.bases import NoBaseError, base_name, find_bases, implied_config
 from f5lab.errors import ConfigError
 from f5lab.files.checkpoint import FLOAT_DTYPES, Checkpoint, ModelState, open_checkpoint
 
@@ -41,18 +47,10 @@ UNRELATED = math.sqrt(2.0)
 TEXT_EMBED = "transformer.text_embed.text_embed.weight"
 # buffers f5-tts computes at construction (the same in every model): never evidence of lineage
 BUFFERS = ("transformer.rotary_embed.inv_freq",)
-# f5-tts's own release files, by their place in the Hugging Face snapshot: folder, file stem -> config
-OFFICIAL = {("F5TTS_Base", "model_1200000"): "F5TTS_Base", ("F5TTS_v1_Base", "model_1250000"): "F5TTS_v1_Base",
-            ("F5TTS_Base_bigvgan", "model_1250000"): "F5TTS_Base", ("E2TTS_Base", "model_1200000"): "E2TTS_Base"}
-HUB_REPOS = ("models--SWivid--F5-TTS", "models--SWivid--E2-TTS")
 INIT_SEED = 666  # f5-tts's vocabulary extension: new rows torch.randn after torch.manual_seed(666)
 # a new row "kept its direction" (only weight decay shrank it) within this share of its norm, per dtype
 ROW_DIRECTION_TOLERANCE = {"F32": 1e-4, "F64": 1e-4, "F16": 4e-3, "BF16": 3e-2}
 SPEC_FACTS = ("backbone", "dim", "depth", "ff_mult", "text_dim", "conv_layers", "mel_dim")
-
-
-class NoBaseError(ConfigError):
-    """No base checkpoint to compare with: none given and none in the Hugging Face cache."""
 
 
 # -- sums and their summaries ------------------------------------------------------------------------
@@ -284,70 +282,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list):
         return [_finite(v) for v in value]
     return value
-
-
-# -- finding the bases -----------------------------------------------------------------------------------
-def hub_dirs(env: Mapping[str, str] | None = None) -> list[Path]:
-    """The Hugging Face hub caches this machine may hold, as huggingface_hub resolves them:
-    ``$HF_HUB_CACHE``, ``$HF_HOME/hub``, ``$XDG_CACHE_HOME/huggingface/hub``, ``~/.cache/huggingface/hub``."""
-    env = os.environ if env is None else env
-    found = [env.get("HF_HUB_CACHE"), env.get("HUGGINGFACE_HUB_CACHE"),
-             env["HF_HOME"] + "/hub" if env.get("HF_HOME") else None,
-             env["XDG_CACHE_HOME"] + "/huggingface/hub" if env.get("XDG_CACHE_HOME") else None,
-             str(Path.home() / ".cache" / "huggingface" / "hub")]
-    return list(dict.fromkeys(Path(p).expanduser() for p in found if p))
-
-
-def find_bases(env: Mapping[str, str] | None = None) -> tuple[list[Path], list[str]]:
-    """f5-tts's checkpoints in the local Hugging Face cache (never downloaded): one file per
-    snapshot path (``.safetensors`` preferred over ``.pt``, the newest snapshot first), and the
-    folders looked in."""
-    chosen: dict[tuple[str, str], Path] = {}
-    searched = []
-    for hub in hub_dirs(env):
-        for repo in HUB_REPOS:
-            snapshots = hub / repo / "snapshots"
-            searched.append(str(snapshots))
-            if not snapshots.is_dir():
-                continue
-            for snap in sorted(snapshots.iterdir(), key=_mtime, reverse=True):
-                files = [f for f in sorted(snap.rglob("model_*")) if f.suffix in (".safetensors", ".pt")]
-                for f in sorted(files, key=lambda f: f.suffix != ".safetensors"):
-                    if f.is_file():  # a dangling link: a download that never finished
-                        chosen.setdefault((repo, str(f.relative_to(snap).with_suffix(""))), f)
-    return list(chosen.values()), searched
-
-
-def _mtime(p: Path) -> float:
-    try:
-        return p.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-def implied_config(path: str | Path, ckpt: Checkpoint, catalogue: Mapping[str, Any] | None = None) -> tuple[
-        str | None, str, list[str]]:
-    """(config or None, how it is known, the configs its shapes fit) for a base checkpoint: f5-tts's
-    own release files by their folder and name, else ``f5lab.compat.decision`` (the config f5lab
-    remap recorded, else the only fit; nothing else: a base's lineage is not asked)."""
-    from f5lab.compat.decision import decide_config
-    from f5lab.model.described import describe
-
-    p = Path(path)
-    d = describe(ckpt, catalogue)
-    official = OFFICIAL.get((p.parent.name, p.stem))
-    if official is not None:
-        return official, f"f5-tts's release file {p.parent.name}/{p.stem}", d.fits
-    decision = decide_config(d)
-    if decision.decided:
-        return decision.config, decision.text, d.fits
-    fits = d.fits
-    return None, (f"shapes fit {' and '.join(fits)}: they cannot tell" if fits else "no installed config fits"), fits
-
-
-def base_name(path: str | Path) -> str:
-    p = Path(path)
-    return f"{p.parent.name} {p.stem}" if (p.parent.name, p.stem) in OFFICIAL else p.name
 
 
 # -- the candidates and their text-embedding rows ------------------------------------------------------------
@@ -712,81 +646,3 @@ def notes_of(lin: Lineage, p: Pass, cands: list[Candidate]) -> list[str]:
         if pair["distance"] == 0:
             notes.append(f"{base_name(pair['a'])} and {base_name(pair['b'])} hold the same weights")
     return notes
-
-
-# -- in words ---------------------------------------------------------------------------------------------
-def rows_line(rows: RowReport) -> str:
-    """The text embedding's new rows, in one line."""
-    if not rows.new:
-        return (f"text embedding: {rows.shared} rows compared by {rows.by}, no new token"
-                + (f"; {rows.dropped} of the base's tokens dropped" if rows.dropped else ""))
-    parts = [f"{rows.new_trained} trained (their direction changed)" if rows.new_trained else "",
-             f"{rows.new_untrained} untrained ({rows.new_at_init} exactly f5-tts's initialisation, "
-             f"{rows.new_rescaled} only shrunk by weight decay)" if rows.new_untrained else "",
-             f"{rows.new_unknown} not recognisably f5-tts's initialisation (torch.randn, seed 666): trained far, "
-             "or initialised another way" if rows.new_unknown else ""]
-    median = (f"; median change {100 * rows.new_median_change:.2g}% of their norm, shared rows "
-              f"{100 * (rows.shared_median_change or 0):.2g}%" if rows.new_median_change is not None else "")
-    return (f"text embedding: {rows.new} new rows (tokens the base lacks, matched by {rows.by}): "
-            + ", ".join(p for p in parts if p) + median)
-
-
-def flag_lines(lin: Lineage) -> list[str]:
-    """What the comparison with the nearest base says about the fine-tuning, one line each."""
-    near, f = lin.nearest, lin.flags
-    if near is None:
-        return []
-    out = []
-    if f.get("identical"):
-        out.append(f"identical to {near.name}: nothing was fine-tuned (every tensor equals the base's)")
-    elif near.frozen:
-        from f5lab.files.keys import group_keys
-
-        out.append(f"{len(near.frozen)} of {near.tensors} tensors did not move at all (frozen): "
-                   + ", ".join(group_keys(near.frozen)[:4]))
-    if f.get("ema_equals_init"):
-        out.append(f"the EMA weights are {near.name}'s unchanged while the raw weights moved (distance "
-                   f"{_g(near.raw['distance'] if near.raw else None)}): the EMA never updated, and inference "
-                   "(EMA) runs the base")
-    elif f.get("ema_equals_raw"):
-        out.append("the EMA weights equal the raw weights: the EMA was still copying them (f5-tts's EMA copies "
-                   "until its update 100) or was never kept apart")
-    elif f.get("ema_progress") is not None and f["ema_progress"] < 0.25:
-        out.append(f"the EMA weights moved {100 * f['ema_progress']:.2g}% as far from the base as the raw weights: "
-                   "inference (EMA) runs mostly the base")
-    if near.rows is not None and (near.rows.new or near.rows.dropped or near.rows.by == "index"):
-        out.append(rows_line(near.rows))
-    return out
-
-
-DRIFT_FLOOR = 1e-7  # where an unchanged block (distance 0) is drawn on the log axis
-
-
-def plot_drift(lin: Lineage) -> Any:
-    """The relative change per block, blocks on the x axis (data-flow order), one line per base, on a
-    log axis with the verdict bar and the distance of unrelated weights drawn across."""
-    from matplotlib.figure import Figure
-
-    blocks = sorted({row["block"] for b in lin.bases for row in b.blocks}, key=block_rank)
-    labels = [f"block {blk.split('.')[1]}" if blk.split(".")[-1].isdigit() else blk for blk in blocks]
-    fig = Figure(figsize=(max(6.0, 0.32 * len(blocks) + 3), 4.4))
-    ax = fig.add_subplot()
-    x = list(range(len(blocks)))
-    zero = False
-    for b in lin.bases:
-        by = {row["block"]: row["distance"] for row in b.blocks}
-        ys = [by.get(blk) for blk in blocks]
-        zero = zero or any(y == 0 for y in ys)
-        ax.plot(x, [math.nan if y is None else max(y, DRIFT_FLOOR) for y in ys], marker="o", ms=3,
-                label=f"{b.name} ({b.config or '?'}): {_g(b.distance)} over the model")
-    ax.set_yscale("log")
-    for level, text, style in ((UNRELATED, f"unrelated weights of the same scale ({UNRELATED:.2f})", ":"),
-                               (MAX_DISTANCE, f"verdict bar: the nearest base at most {MAX_DISTANCE:g}", "--")):
-        ax.axhline(level, color="grey", ls=style, lw=1, label=text)
-    ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
-    ax.set_ylabel("relative distance ||a-b|| / ||b||", fontsize=8)
-    ax.set_title(f"what changed, per block: {Path(lin.path).name} against each base"
-                 + (f" (0 drawn at {DRIFT_FLOOR:g})" if zero else ""), fontsize=9)
-    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.14, 1, 1))  # the legend below the block names
-    return fig

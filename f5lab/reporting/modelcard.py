@@ -21,7 +21,7 @@ from typing import Any
 
 CARD = "MODEL_CARD.md"
 HUB_REPOS = {"F5TTS_Base": "SWivid/F5-TTS", "F5TTS_v1_Base": "SWivid/F5-TTS", "F5TTS_Base_bigvgan": "SWivid/F5-TTS",
-             "E2TTS_Base": "SWivid/E2-TTS"}  # f5-tts's release folders (lineage.OFFICIAL) -> their Hub repos
+             "E2TTS_Base": "SWivid/E2-TTS"}  # f5-tts's release folders (bases.OFFICIAL) -> their Hub repos
 LICENSE_NOTE = ("fill in: a fine-tune's terms follow its base weights and its data (f5-tts's README: its "
                 "pre-trained models are CC-BY-NC, from the Emilia training data)")
 AUDIO_DIR = "04_synthesis_audio"  # where 04_synthesis writes its renderings in the run folder

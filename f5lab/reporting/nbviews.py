@@ -288,7 +288,7 @@ def drift_figure(side: Sidecar, c: SimpleNamespace) -> Any:
     lin = c.lineage.result
     if lin is None or not lin.bases:
         return None
-    from f5lab.compat.lineage import plot_drift
+    from f5lab.compat.drift import plot_drift
 
     return side.figure("lineage", plot_drift(lin))
 
@@ -298,7 +298,7 @@ def lineage_flags(c: SimpleNamespace) -> None:
     lin = c.lineage.result
     if lin is None:
         return
-    from f5lab.compat.lineage import flag_lines
+    from f5lab.compat.drift import flag_lines
 
     near = lin.nearest
     lines = flag_lines(lin)
