@@ -25,6 +25,7 @@ from f5lab.files.checkpoint import (FLOAT_DTYPES, USER_DTYPES, Checkpoint, Check
                                     torch_dtype)
 from f5lab.model.configs import entry_from_metadata, resolve_config, with_config, write_config_fix
 from f5lab.errors import ConfigError, F5LabError
+from f5lab.facts import N_MELS
 
 # -- choosing a config -----------------------------------------------------------------------------------
 class AmbiguousConfigError(ConfigError):
@@ -496,7 +497,7 @@ def _compare_forward(plan: Any, entry: ConfigEntry, src_ck: Checkpoint, dst_ck: 
         return
     gen = torch.Generator().manual_seed(result.seed)
     picks = [shared[i] for i in torch.randint(len(shared), (frames // 2,), generator=gen).tolist()]
-    mel = int(entry.mel_spec.get("n_mel_channels", 100))
+    mel = int(entry.mel_spec.get("n_mel_channels", N_MELS))
     inputs = dict(x=torch.randn((1, frames, mel), generator=gen), cond=torch.randn((1, frames, mel), generator=gen),
                   time=torch.full((1,), 0.5))
     src_state, dst_state = src_ck.model_state("ema" if plan.use_ema else "raw"), dst_ck.model_state("ema")

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from f5lab.hardware.gpus import GPU, get_gpu
-from f5lab.hardware.memory import DEFAULT_NFE, estimate, resolve_attn, verdict_settings
+from f5lab.facts import DEFAULT_NFE
+from f5lab.hardware.memory import estimate, resolve_attn, verdict_settings
 from f5lab.hardware.speed import fmt_seconds, gpu_rates, predict
 from f5lab.model.arch import ArchSpec
 

@@ -31,24 +31,21 @@ from typing import Any, Iterable, Sequence
 
 from f5lab.model.arch import ArchSpec
 from f5lab.errors import ConfigError
+from f5lab.facts import DEFAULT_CFG, DEFAULT_NFE, FRAME_CAP, FRAMES_PER_SECOND, N_FFT, N_MELS
 from f5lab.hardware.gpus import GPU, GPUS, get_gpu
 
 __all__ = ["GPUS", "get_gpu", "estimate", "measure", "verdicts", "sweep", "plot_sweep", "compare", "gpu_curve",
            "gpu_curves", "plot_gpu_curves", "verdict_settings", "frame_cap_seconds",
            "parameter_count", "frames_for", "MemoryEstimate", "Measurement", "Verdict", "Term"]
 
-SAMPLE_RATE, HOP = 24000, 256
-FRAMES_PER_SECOND = SAMPLE_RATE / HOP  # 93.75
-MAX_FRAMES = 8192  # f5-tts TextEmbedding.precompute_max_pos: longer sequences fail (~87 s)
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
 ATTN_PATHS = ("math", "efficient", "flash")
 VOCODERS = ("vocos", "bigvgan", "none")
-DEFAULT_NFE = 32
 CHARS_PER_SECOND = 15  # typical speech rate; text length only sizes the (tiny) id tensor
 CUDA_CONTEXT_BYTES = 400 * 2**20  # torch 2.x + CUDA 12 lazy loading: 300-500 MB, outside the allocator
 FRAGMENTATION_RESERVE = 0.05  # of the card: caching-allocator slack (reserved > allocated)
 # vocos-mel-24khz (charactr): backbone dim 512, intermediate 1536, 8 ConvNeXt layers, ISTFT head n_fft 1024
-VOCOS = dict(channels=100, dim=512, intermediate=1536, layers=8, n_fft=1024)
+VOCOS = dict(channels=N_MELS, dim=512, intermediate=1536, layers=8, n_fft=N_FFT)
 BIGVGAN_PARAMS = 112_000_000  # nvidia/bigvgan_v2_24khz_100band_256x model card: 112 M
 
 
@@ -188,7 +185,7 @@ def parameter_count(spec: ArchSpec) -> dict[str, int]:
     out["proj_out"] = lin(d, m)
     params = sum(out.values())
     # TextEmbedding.freqs_cis: 8192 positions (DiT/UNetT with text conv layers), 1024 in MMDiT
-    text_table = 1024 * d if spec.backbone == "MMDiT" else 8192 * t if spec.conv_layers else 0
+    text_table = 1024 * d if spec.backbone == "MMDiT" else FRAME_CAP * t if spec.conv_layers else 0
     buffers = dh // 2 + text_table  # float buffers; MelSpec's int64 ``dummy`` adds 8 bytes
     return {"params": params, "buffers": buffers, **{f"params.{k}": v for k, v in out.items()}}
 
@@ -479,7 +476,7 @@ def measure(path_or_model: Any, seconds: float, *, device: str = "cpu", dtype: s
     def call() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.sample(cond, text, n, steps=nfe, cfg_strength=2.0 if cfg else 0.0, seed=seed)
+            model.sample(cond, text, n, steps=nfe, cfg_strength=DEFAULT_CFG if cfg else 0.0, seed=seed)
 
     settings = dict(seconds=seconds, ref_seconds=ref, batch=batch, cfg=cfg, dtype=dtype, attn=attn, text_len=nt,
                     nfe=nfe, device=device)
@@ -571,13 +568,13 @@ class Verdict:
                 "fixes": self.fixes, "caveats": self.caveats}
 
 
-FRAME_CAP_LABEL = f"f5-tts's {MAX_FRAMES}-frame cap"
+FRAME_CAP_LABEL = f"f5-tts's {FRAME_CAP}-frame cap"
 
 
 def frame_cap_seconds(ref_seconds: float | None = None) -> float:
     """Longest generated audio f5-tts accepts in one call beside ``ref_seconds`` of reference
     (its text position table has 8192 frames), whatever the memory."""
-    return MAX_FRAMES / FRAMES_PER_SECOND - (ref_seconds or 0.0)
+    return FRAME_CAP / FRAMES_PER_SECOND - (ref_seconds or 0.0)
 
 
 def verdict_settings(gpu: GPU, dtype: str = "auto", attn: str = "auto", *, batch: int = 1, cfg: bool = True,
@@ -604,7 +601,7 @@ def max_seconds(spec: ArchSpec, limit_bytes: int, **settings: Any) -> float:
     """Longest generated audio (0.1 s steps) whose estimate stays within ``limit_bytes``; 0.0 if none.
     Capped where f5-tts itself stops: 8192 frames (text position table) including the reference."""
     ref = settings.get("ref_seconds") or 0.0
-    hi = MAX_FRAMES / FRAMES_PER_SECOND - ref
+    hi = FRAME_CAP / FRAMES_PER_SECOND - ref
     if hi <= 0 or estimate(spec, 0.1, **settings).total_bytes > limit_bytes:
         return 0.0
     if estimate(spec, hi, **settings).total_bytes <= limit_bytes:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from f5lab.hardware.gpus import GPU, GPUS, get_gpu
-from f5lab.hardware.memory import DEFAULT_NFE, Verdict, verdicts
+from f5lab.facts import DEFAULT_NFE
+from f5lab.hardware.memory import Verdict, verdicts
 from f5lab.hardware.speed import SpeedEstimate, describe, gpu_rates, predict
 from f5lab.hardware.stack import Fix, KernelCheck, TorchBuild, driver_check, fix_for, kernel_check
 from f5lab.model.arch import ArchSpec

@@ -30,7 +30,8 @@ from typing import Any, Sequence
 
 from f5lab.errors import ConfigError
 from f5lab.hardware.gpus import GPU, get_gpu
-from f5lab.hardware.memory import CHARS_PER_SECOND, DEFAULT_NFE, DTYPE_BYTES, VOCOS, _check, _heads, frames_for
+from f5lab.facts import DEFAULT_CFG, DEFAULT_NFE
+from f5lab.hardware.memory import CHARS_PER_SECOND, DTYPE_BYTES, VOCOS, _check, _heads, frames_for
 from f5lab.model.arch import ArchSpec
 
 # F5TTS_Base at full scale (DESIGN.md section 2): the model the published figures were measured on
@@ -379,11 +380,11 @@ def _sample_times(model: Any, seconds: float, *, nfe: int, cfg: bool, batch: int
     cond = cond.to(next(model.parameters()).dtype)
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
-        model.sample(cond, text, min(n, 94), steps=1, cfg_strength=2.0 if cfg else 0.0, seed=seed)  # warm-up, 1 s
+        model.sample(cond, text, min(n, 94), steps=1, cfg_strength=DEFAULT_CFG if cfg else 0.0, seed=seed)  # warm-up, 1 s
         if device.startswith("cuda"):
             torch.cuda.synchronize(device)
         t0, c0 = time.perf_counter(), time.process_time()
-        model.sample(cond, text, n, steps=nfe, cfg_strength=2.0 if cfg else 0.0, seed=seed)
+        model.sample(cond, text, n, steps=nfe, cfg_strength=DEFAULT_CFG if cfg else 0.0, seed=seed)
         if device.startswith("cuda"):
             torch.cuda.synchronize(device)
         return time.perf_counter() - t0, time.process_time() - c0
