@@ -70,3 +70,15 @@ def test_the_sample_rate_is_spelt_once():
             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
             if re.search(r"\b24_?000\b", line)]
     assert len(hits) <= 2, hits
+
+
+def test_dtype_sizes_are_torchs():
+    """The one table of element sizes (f5lab.files.dtypes) that the readers and the estimate share."""
+    import torch
+
+    from f5lab.files.dtypes import DTYPE_BYTES, TORCH_DTYPES, USER_DTYPES
+    from f5lab.hardware.memory import DTYPE_BYTES as PER_USER_DTYPE
+
+    assert set(TORCH_DTYPES.values()) == set(DTYPE_BYTES)
+    assert {stored: getattr(torch, name).itemsize for name, stored in TORCH_DTYPES.items()} == DTYPE_BYTES
+    assert PER_USER_DTYPE == {"fp32": 4, "fp16": 2, "bf16": 2} and list(PER_USER_DTYPE) == list(USER_DTYPES)

@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from f5lab.errors import ConfigError
-from f5lab.files.checkpoint import FLOAT_DTYPES, Checkpoint, ModelState, open_checkpoint
+from f5lab.files.checkpoint import Checkpoint, ModelState, open_checkpoint
+from f5lab.files.dtypes import FLOAT_DTYPES
 
 MAX_DISTANCE = 0.7  # half of sqrt(2), the distance between unrelated weights of the same scale
 MIN_MARGIN = 0.5  # the next base at least twice as far as the nearest

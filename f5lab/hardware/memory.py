@@ -32,13 +32,15 @@ from typing import Any, Iterable, Sequence
 from f5lab.model.arch import ArchSpec
 from f5lab.errors import ConfigError
 from f5lab.facts import DEFAULT_CFG, DEFAULT_NFE, FRAME_CAP, FRAMES_PER_SECOND, N_FFT, N_MELS
+from f5lab.files.dtypes import USER_DTYPES, user_dtype_bytes
 from f5lab.hardware.gpus import GPU, GPUS, get_gpu
 
 __all__ = ["GPUS", "get_gpu", "estimate", "measure", "verdicts", "sweep", "plot_sweep", "compare", "gpu_curve",
            "gpu_curves", "plot_gpu_curves", "verdict_settings", "frame_cap_seconds",
            "parameter_count", "frames_for", "MemoryEstimate", "Measurement", "Verdict", "Term"]
 
-DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
+# bytes per element of each --dtype (fp32, fp16, bf16), from the one table f5lab.files keeps
+DTYPE_BYTES = {name: user_dtype_bytes(name) for name in USER_DTYPES}
 ATTN_PATHS = ("math", "efficient", "flash")
 VOCODERS = ("vocos", "bigvgan", "none")
 CHARS_PER_SECOND = 15  # typical speech rate; text length only sizes the (tiny) id tensor
