@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 from f5lab.errors import ConfigError
-from f5lab.hardware.gpus import GPU, get_gpu
 from f5lab.facts import DEFAULT_CFG, DEFAULT_NFE
+from f5lab.hardware.gpus import GPU, get_gpu
 from f5lab.hardware.memory import CHARS_PER_SECOND, DTYPE_BYTES, VOCOS, _check, _heads, frames_for
 from f5lab.model.arch import ArchSpec
 

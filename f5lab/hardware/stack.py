@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from f5lab.errors import ConfigError
+from f5lab.units import MIB
 
 BUILDS_FILE = Path(__file__).with_name("torch_builds.json")
 # CUDA toolkit release notes, "CUDA Toolkit and Minimum Required Driver Version for CUDA Minor
@@ -382,7 +383,7 @@ def parse_nvidia_smi(text: str) -> list[PresentGPU]:
         m, c = re.match(r"^(\d+)\.(\d+)$", cap), re.match(r"^(\d+)\s*MiB$", mem)
         if not (m and c):
             continue
-        out.append(PresentGPU(name=name, cc=(int(m[1]), int(m[2])), total_bytes=int(c[1]) * 2**20,
+        out.append(PresentGPU(name=name, cc=(int(m[1]), int(m[2])), total_bytes=int(c[1]) * MIB,
                               driver=driver or None, via="nvidia-smi"))
     return out
 

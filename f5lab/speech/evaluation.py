@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from f5lab.facts import DEFAULT_NFE, SAMPLE_RATE
+from f5lab.units import MIB
 
 # headline metrics: key -> (unit, which way is better, label)
 METRICS: dict[str, tuple[str, str, str]] = {
@@ -241,7 +242,7 @@ def as_table(ev: PointEvaluation, units: Mapping[str, str] | None = None) -> lis
     rows = []
     for key, (value, unit) in ev.numbers.items():
         if key == "peak_memory_bytes" and value is not None:
-            key, value, unit = "peak_memory", round(value / 2**20, 1), "MiB"
+            key, value, unit = "peak_memory", round(value / MIB, 1), "MiB"
         elif isinstance(value, float):
             value = round(value, 3)
         rows.append({"what": key.replace("_", " "), "value": "-" if value is None else value, "unit": unit or ""})
