@@ -888,28 +888,3 @@ def remove_tree(path: str | os.PathLike) -> None:
     if not ((p / INCOMPLETE).exists() or (p / "done.json").exists()):
         raise UndeclaredOutput(f"{p}: not a folder f5lab made; refusing to remove it")
     _remove(p)
-
-
-@contextlib.contextmanager
-def complete_or_absent(path: str | os.PathLike, *companions: str | os.PathLike) -> Iterator[None]:
-    """For writers that write ``path`` directly: if the block fails or a signal ends it, ``path``
-    (and ``companions``) are removed. Prefer ``file``, which never touches ``path`` until the new
-    bytes are complete; kept for callers written before it."""
-    paths = [Path(p) for p in (path, *companions)]
-    before = {p: _identity(p) for p in paths}
-    try:
-        with signals_raise(f"removed the partial {path}"), writing(path):
-            yield
-    except BaseException:
-        for p in paths:
-            if _identity(p) != before[p]:
-                p.unlink(missing_ok=True)
-        raise
-
-
-def _identity(p: Path) -> tuple[int, int, int] | None:
-    try:
-        st = p.stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns

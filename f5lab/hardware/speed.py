@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from f5lab.errors import ConfigError
 from f5lab.facts import DEFAULT_CFG, DEFAULT_NFE
@@ -401,10 +401,6 @@ def fmt_seconds(s: float) -> str:
 
 def ratio(predicted: float, measured: float) -> float:
     return predicted / measured if measured else float("nan")
-
-
-def mean_ratio(pairs: Sequence[tuple[float, float]]) -> float:
-    return sum(ratio(p, m) for p, m in pairs) / len(pairs) if pairs else float("nan")
 
 
 def check_cpu(model: Any, spec: ArchSpec, seconds: float, *, nfe: int, cfg: bool = True, batch: int = 1,
