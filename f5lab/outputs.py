@@ -863,9 +863,9 @@ def write_text(path: str | os.PathLike, text: str, *, force: bool = False, input
     return write_bytes(path, text.encode("utf-8"), force=force, inputs=inputs, replace_if=replace_if)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """``write_text`` replacing what is there: for files f5lab owns (its caches, the JSON files of a
-    run folder it claimed, a sidecar)."""
+def replace_text(path: str | os.PathLike, text: str) -> Path:
+    """``write_text`` replacing what is there, whole or not at all: for files f5lab owns (its caches,
+    the JSON files of a run folder it claimed, a sidecar), which a rerun overwrites without --force."""
     return write_text(path, text, force=True)
 
 

@@ -601,9 +601,9 @@ def build_manifest(run_dir: Path, checkpoint: Path, params: dict[str, Any], resu
 
 def write_json(path: Path, obj: Any) -> None:
     """Summaries, manifests and markers, written atomically (an interrupted run leaves none half-written)."""
-    from f5lab.outputs import write_text_atomic
+    from f5lab.outputs import replace_text
 
-    write_text_atomic(path, json.dumps(obj, indent=2, default=str) + "\n")
+    replace_text(path, json.dumps(obj, indent=2, default=str) + "\n")
 
 
 # -- index.html and report.html -------------------------------------------------------------------
