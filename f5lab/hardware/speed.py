@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from f5lab.errors import ConfigError
-from f5lab.facts import DEFAULT_CFG, DEFAULT_NFE
+from f5lab.facts import DEFAULT_CFG, DEFAULT_NFE, FRAMES_PER_SECOND
 from f5lab.hardware.gpus import GPU, get_gpu
 from f5lab.hardware.memory import CHARS_PER_SECOND, DTYPE_BYTES, VOCOS, _check, _heads, frames_for
 from f5lab.model.arch import ArchSpec
@@ -374,7 +374,7 @@ def _sample_times(model: Any, seconds: float, *, nfe: int, cfg: bool, batch: int
     n = frames_for(seconds, ref)
     nt = text_len if text_len is not None else math.ceil((ref + seconds) * CHARS_PER_SECOND)
     gen = torch.Generator().manual_seed(seed)
-    cond = torch.randn(batch, max(1, round(ref * 93.75)), model.num_channels, generator=gen).to(device)
+    cond = torch.randn(batch, max(1, round(ref * FRAMES_PER_SECOND)), model.num_channels, generator=gen).to(device)
     vocab = model.transformer.text_embed.text_embed.num_embeddings - 1
     text = torch.randint(0, vocab, (batch, max(1, nt)), generator=gen).to(device)
     cond = cond.to(next(model.parameters()).dtype)
