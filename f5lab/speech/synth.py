@@ -32,8 +32,8 @@ from f5lab.facts import (CROSS_FADE_SECONDS, DEFAULT_CFG, DEFAULT_NFE, DEFAULT_S
 from f5lab.settings import SettingsError, check_float  # noqa: F401  (SettingsError re-exported)
 
 # what f5-tts does with text, torch-free, lives in f5lab.speech.text.f5tts (re-exported here)
-from f5lab.speech.text.f5tts import (F5_TRANSLATE, MAX_CHUNK_SECONDS,  # noqa: F401,E402
-                                     UnknownChar, check_text, chunk_frames, max_chars_for, normalise_ref_text)
+from f5lab.speech.text.f5tts import (F5_TRANSLATE, MAX_CHUNK_SECONDS, UnknownChar, check_text,  # noqa: F401,E402
+                                     chunk_frames, max_chars_for, normalise_ref_text)
 
 
 def check_settings(*, nfe: int = DEFAULT_NFE, cfg_strength: float = DEFAULT_CFG, sway: float | None = DEFAULT_SWAY,
