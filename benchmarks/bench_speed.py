@@ -69,12 +69,12 @@ def main() -> int:
         ratios = ", ".join(f"{c['ratio']:.2f}" for c in cases)
         print(f"predicted/measured: {ratios}; {'all' if ok else 'NOT all'} within +-{TOLERANCE:.0%}")
         if args.json_out:
-            from f5lab.outputs import write_text_atomic
+            from f5lab.outputs import replace_text
 
             doc = {"cases": cases, "ok": ok, "tolerance": TOLERANCE, "torch": torch.__version__,
                    "threads": torch.get_num_threads(), "machine": platform.machine(),
                    "processor": platform.processor() or None}
-            write_text_atomic(Path(args.json_out), json.dumps(doc, indent=2) + "\n")
+            replace_text(Path(args.json_out), json.dumps(doc, indent=2) + "\n")
             print(f"wrote {args.json_out}")
         return 0 if ok else 1
     finally:

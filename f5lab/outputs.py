@@ -863,10 +863,13 @@ def write_text(path: str | os.PathLike, text: str, *, force: bool = False, input
     return write_bytes(path, text.encode("utf-8"), force=force, inputs=inputs, replace_if=replace_if)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """``write_text`` replacing what is there: for files f5lab owns (its caches, the JSON files of a
-    run folder it claimed, a sidecar)."""
+def replace_text(path: str | os.PathLike, text: str) -> Path:
+    """``write_text`` replacing what is there, whole or not at all: for files f5lab owns (its caches,
+    the JSON files of a run folder it claimed, a sidecar), which a rerun overwrites without --force."""
     return write_text(path, text, force=True)
+
+
+write_text_atomic = replace_text  # old name, for the CLI and the report runner until they are moved
 
 
 def make_dirs(path: str | os.PathLike) -> Path:
@@ -888,28 +891,3 @@ def remove_tree(path: str | os.PathLike) -> None:
     if not ((p / INCOMPLETE).exists() or (p / "done.json").exists()):
         raise UndeclaredOutput(f"{p}: not a folder f5lab made; refusing to remove it")
     _remove(p)
-
-
-@contextlib.contextmanager
-def complete_or_absent(path: str | os.PathLike, *companions: str | os.PathLike) -> Iterator[None]:
-    """For writers that write ``path`` directly: if the block fails or a signal ends it, ``path``
-    (and ``companions``) are removed. Prefer ``file``, which never touches ``path`` until the new
-    bytes are complete; kept for callers written before it."""
-    paths = [Path(p) for p in (path, *companions)]
-    before = {p: _identity(p) for p in paths}
-    try:
-        with signals_raise(f"removed the partial {path}"), writing(path):
-            yield
-    except BaseException:
-        for p in paths:
-            if _identity(p) != before[p]:
-                p.unlink(missing_ok=True)
-        raise
-
-
-def _identity(p: Path) -> tuple[int, int, int] | None:
-    try:
-        st = p.stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns

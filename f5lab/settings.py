@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from f5lab.errors import ConfigError
+from f5lab.facts import SWAY_RANGE
 
 MAX_SEED = 2**63 - 1  # torch.manual_seed's range; synthesis chunk i uses seed + i
 
@@ -28,7 +29,7 @@ RANGES: dict[str, Range] = {
     "nfe": Range(1, 1000, integer=True, why="f5-tts uses 16-32; beyond 1000 a typo is likelier than a wish"),
     "seed": Range(0, MAX_SEED, integer=True, why="torch.manual_seed's range; chunk i uses seed + i"),
     "cfg_strength": Range(0.0, 10.0, why="f5-tts uses 2; 1e30 overflowed to an all-NaN wav"),
-    "sway": Range(-1.0, 1.75, why="beyond it the sway-sampled time grid stops increasing"),
+    "sway": Range(*SWAY_RANGE, why="beyond it the sway-sampled time grid stops increasing"),
     "speed": Range(0.0, 10.0, low_open=True, why="f5-tts's own UI offers 0.3-2.0"),
     "duration": Range(0.0, 600.0, low_open=True, why="seconds, the reference included"),
     "samples": Range(1, 10_000, integer=True, why="paired flow-matching loss samples of the probe"),
@@ -37,13 +38,16 @@ RANGES: dict[str, Range] = {
 }
 
 
-def check(name: str, value: Any, option: str | None = None) -> None:
-    """``value`` within ``RANGES[name]``, else one line naming ``option`` (default ``--name``)."""
+def check(name: str, value: Any, option: str | None = None, label: str | None = None) -> None:
+    """``value`` within ``RANGES[name]``, else one line naming ``option`` (default ``--name``);
+    ``label`` is the name the line starts with when the caller's parameter is spelt otherwise
+    (the probe's ``n_samples`` is the ``samples`` range)."""
     r = RANGES[name]
+    label = label or name
     if r.integer:
-        check_int(name, value, int(r.low), int(r.high), option)
+        check_int(label, value, int(r.low), int(r.high), option or "--" + name.replace("_", "-"))
     else:
-        check_float(name, value, option or "--" + name.replace("_", "-"), r.low, r.high, r.low_open)
+        check_float(label, value, option or "--" + name.replace("_", "-"), r.low, r.high, r.low_open)
 
 
 class SettingsError(ConfigError):

@@ -1,6 +1,14 @@
-"""Numbers at a human scale, one spelling for the terminal, the notebooks and the report pages."""
+"""Numbers at a human scale, one spelling for the terminal, the notebooks and the report pages.
+
+Sizes of files are decimal (``human_bytes``: as file managers show them); memory is binary
+(``gib``/``mib``: as nvidia-smi and torch.cuda report it). Each has one format here, so a table
+in a notebook and a line in a report never show the same quantity two ways.
+"""
 
 from __future__ import annotations
+
+GIB = 2**30
+MIB = 2**20
 
 
 def human_bytes(n: float | None) -> str:
@@ -11,3 +19,21 @@ def human_bytes(n: float | None) -> str:
         if abs(n) >= size:
             return f"{n / size:.2f} {unit}"
     return f"{n:.0f} B"
+
+
+def human_count(n: float) -> str:
+    """``337.1 M``, ``116.4 K``, ``812``: a parameter count, in millions from one million, in
+    thousands from one thousand (so a tiny model's module rows read 116.4 K, not 0.1 M)."""
+    if n >= 1e6:
+        return f"{n / 1e6:.1f} M"
+    return f"{n / 1e3:.1f} K" if n >= 1e3 else str(int(n))
+
+
+def gib(n: float, signed: bool = False) -> str:
+    """``3.80 GiB`` (``+0.25 GiB`` when ``signed``): GPU memory, two decimals."""
+    return f"{n / GIB:{'+' if signed else ''}.2f} GiB"
+
+
+def mib(n: float, signed: bool = False) -> str:
+    """``512.0 MiB`` (``-3.2 MiB`` when ``signed``): memory below a GiB's scale, one decimal."""
+    return f"{n / MIB:{'+' if signed else ''}.1f} MiB"

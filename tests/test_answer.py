@@ -13,6 +13,7 @@ import pytest
 
 from f5lab.reporting import decide
 from f5lab.model.arch import ArchSpec
+from f5lab.hardware.runs import memory_text
 from f5lab.hardware.memory import (FRAME_CAP_LABEL, budget, estimate, frame_cap_seconds, get_gpu, gpu_curve, gpu_curves,
                           plot_gpu_curves, verdicts)
 
@@ -47,8 +48,8 @@ def test_gtx_1050_ti_uses_the_efficient_kernel_and_only_the_frame_cap_limits_it(
     assert round(v.budget_bytes / 2**30, 2) == 3.80  # 4 GiB less the 5% reserve, not 4.0
     math_path = verdicts(BASE, seconds=10.0, dtype="fp32", attn="math", gpus=["GTX 1050 Ti"])[0]
     assert 20 < math_path.max_seconds < 40 and math_path.limited_by == "memory"
-    assert "limited by f5-tts's 8192-frame cap" in decide.gpu_sentence(v, 10.0)
-    assert "efficient attention kernel" in decide.gpu_sentence(v, 10.0)
+    assert memory_text(v, longest=True) == ("fp32 with the efficient attention kernel fits 1.79 of 3.80 GiB for 10 s "
+                                            "per call (up to 87.3 s, limited by f5-tts's 8192-frame cap)")
 
 
 def test_gpu_curves_show_the_cards_path_and_math_labelled_as_forced():

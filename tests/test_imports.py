@@ -173,5 +173,5 @@ def test_the_config_resolver_sits_at_the_bottom_of_model():
     """configs is imported by arch and imports nothing above files/ itself."""
     graph = import_graph()
     assert "model.configs" in graph["model.arch"]
-    assert graph["model.configs"] <= {"errors", "outputs", "schemas", "files.vocab"}
-    assert graph["outputs"] <= {"errors"} and graph["schemas"] <= {"errors"}
+    assert graph["model.configs"] <= {"errors", "facts", "outputs", "schemas", "files.vocab"}
+    assert graph["outputs"] <= {"errors"} and graph["schemas"] <= {"errors"} and graph["facts"] == set()

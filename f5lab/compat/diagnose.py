@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 from f5lab.model.arch import (DEFAULT_VOCAB_LINES, V0_V1_SOURCES, ArchSpec, ConfigEntry, compare, infer_spec,
                               rank_configs, shipped_configs)
+from f5lab.facts import N_MELS
 from f5lab.files.checkpoint import EMA_DICT, RAW_DICT, Checkpoint, ModelState, open_checkpoint
 from f5lab.model.configs import catalogue_flag, entry_from_metadata, resolve_config, with_config, write_config_fix
 from f5lab.files.keys import KeyGroup, group_keys, key_groups, pattern_of  # noqa: F401  (re-exported)
@@ -620,5 +621,5 @@ def _configs_for(facts: dict[str, Any], catalogue: Mapping[str, ConfigEntry]) ->
 
 def _fake_spec(facts: dict[str, Any]) -> ArchSpec:
     return ArchSpec(backbone=facts.get("backbone") or "?", dim=facts.get("dim") or 0, depth=facts.get("depth") or 0,
-                    ff_mult=0, text_dim=facts.get("text_dim") or 0, conv_layers=0, mel_dim=100,
+                    ff_mult=0, text_dim=facts.get("text_dim") or 0, conv_layers=0, mel_dim=N_MELS,
                     text_embed_rows=facts.get("rows") or 0)

@@ -39,7 +39,8 @@ from typing import Any, Mapping, Sequence
 # NoBaseError and find_bases are imported from here too (the CLI, the report, the decision)
 from f5lab.compat.bases import NoBaseError, base_name, find_bases, implied_config
 from f5lab.errors import ConfigError
-from f5lab.files.checkpoint import FLOAT_DTYPES, Checkpoint, ModelState, open_checkpoint
+from f5lab.files.checkpoint import Checkpoint, ModelState, open_checkpoint
+from f5lab.files.dtypes import FLOAT_DTYPES
 
 MAX_DISTANCE = 0.7  # half of sqrt(2), the distance between unrelated weights of the same scale
 MIN_MARGIN = 0.5  # the next base at least twice as far as the nearest

@@ -16,7 +16,8 @@ from typing import Any, Callable, Mapping
 from f5lab.model.arch import ConfigEntry, compare, differences, infer_spec, rank_configs, shipped_configs  # noqa: F401
 from f5lab.model.build import (MEL_DEFAULTS, build_model, expected_state, f5tts_accepts, f5tts_view,  # noqa: F401
                          load_state)
-from f5lab.files.checkpoint import FLOAT_DTYPES, USER_DTYPES, Checkpoint, TensorInfo, open_checkpoint, torch_dtype
+from f5lab.files.checkpoint import Checkpoint, TensorInfo, open_checkpoint, torch_dtype
+from f5lab.files.dtypes import FLOAT_DTYPES, USER_DTYPES
 from f5lab.model.configs import write_config_fix
 from f5lab.errors import ConfigError
 

@@ -33,8 +33,9 @@ from typing import Any, Iterator, Mapping
 
 from f5lab.model.arch import ConfigEntry, compare, infer_spec, rank_configs
 from f5lab.model.configs import entry_metadata, resolve_config, write_config_fix
-from f5lab.files.checkpoint import (EMA_DICT, FLOAT_DTYPES, ROOT, USER_DTYPES, Checkpoint, ModelState, TensorInfo,
-                              open_checkpoint, read_safetensors_layout, torch_dtype)
+from f5lab.files.checkpoint import (EMA_DICT, ROOT, Checkpoint, ModelState, TensorInfo, open_checkpoint,
+                                    read_safetensors_layout, torch_dtype)
+from f5lab.files.dtypes import FLOAT_DTYPES, USER_DTYPES
 from f5lab.outputs import Partial
 from f5lab.errors import ConfigError, F5LabError
 

@@ -22,7 +22,9 @@ from typing import Any, Callable, Mapping
 
 from f5lab.compat.loading import _float_dtype, decision_for
 from f5lab.errors import ConfigError
-from f5lab.files.checkpoint import USER_DTYPES, Checkpoint, CheckpointError, TensorInfo, open_checkpoint, torch_dtype
+from f5lab.files.checkpoint import Checkpoint, CheckpointError, TensorInfo, open_checkpoint, torch_dtype
+from f5lab.facts import N_MELS
+from f5lab.files.dtypes import USER_DTYPES
 from f5lab.model.arch import ConfigEntry, infer_spec
 from f5lab.model.build import build_model
 from f5lab.model.configs import entry_from_metadata, resolve_config
@@ -339,7 +341,7 @@ def _compare_forward(plan: Any, entry: ConfigEntry, src_ck: Checkpoint, dst_ck: 
         return
     gen = torch.Generator().manual_seed(result.seed)
     picks = [shared[i] for i in torch.randint(len(shared), (frames // 2,), generator=gen).tolist()]
-    mel = int(entry.mel_spec.get("n_mel_channels", 100))
+    mel = int(entry.mel_spec.get("n_mel_channels", N_MELS))
     inputs = dict(x=torch.randn((1, frames, mel), generator=gen), cond=torch.randn((1, frames, mel), generator=gen),
                   time=torch.full((1,), 0.5))
     src_state, dst_state = src_ck.model_state("ema" if plan.use_ema else "raw"), dst_ck.model_state("ema")

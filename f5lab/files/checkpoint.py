@@ -21,20 +21,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from f5lab.errors import CheckpointError
+from f5lab.files.dtypes import DTYPE_BYTES, TORCH_DTYPES, USER_DTYPES
 
-# bytes per element, keyed by safetensors dtype names (torch dtypes are mapped onto these)
-DTYPE_BYTES = {
-    "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1,
-    "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1, "U16": 2, "U32": 4, "U64": 8,
-}
-_TORCH_TO_ST = {
-    "float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16",
-    "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "int64": "I64", "int32": "I32",
-    "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL", "uint16": "U16", "uint32": "U32", "uint64": "U64",
-}
-# what users type (--dtype fp16) -> the stored name
-USER_DTYPES = {"fp32": "F32", "fp16": "F16", "bf16": "BF16"}
-FLOAT_DTYPES = ("F64", "F32", "F16", "BF16")
 # the safetensors library refuses headers above 100 MB; so do we
 MAX_HEADER_BYTES = 100_000_000
 # and what f5lab reads is proportional to what the file holds: a tensor's header entry is ~100
@@ -517,7 +505,7 @@ def torch_dtype(name: str) -> Any:
     import torch
 
     stored = USER_DTYPES.get(name, name)
-    for torch_name, st in _TORCH_TO_ST.items():
+    for torch_name, st in TORCH_DTYPES.items():
         if st == stored:
             return getattr(torch, torch_name)
     raise CheckpointError(f"unknown dtype {name!r}; use one of {', '.join(USER_DTYPES)}")
@@ -525,4 +513,4 @@ def torch_dtype(name: str) -> Any:
 
 def torch_dtype_name(dtype: Any) -> str:
     """safetensors-style name of a torch dtype ('F32' for torch.float32)."""
-    return _TORCH_TO_ST.get(str(dtype).replace("torch.", ""), str(dtype))
+    return TORCH_DTYPES.get(str(dtype).replace("torch.", ""), str(dtype))

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from f5lab.errors import CheckpointError
+from f5lab.files.dtypes import DTYPE_BYTES, TORCH_DTYPES
 
 # torch's legacy storage classes -> safetensors dtype names (newer dtypes are saved as an
 # UntypedStorage of bytes plus the dtype, through _rebuild_tensor_v3)
@@ -40,16 +41,10 @@ TORCH_ONLY_REBUILDS = {"_rebuild_qtensor", "_rebuild_tensor", "_rebuild_sparse_t
                        "_rebuild_meta_tensor_no_storage", "_rebuild_wrapper_subclass",
                        "_rebuild_device_tensor_from_numpy", "_rebuild_device_tensor_from_cpu_tensor"}
 TORCH_CLASS_MODULES = {"torch", "torch.cuda", "torch.sparse", "torch.cuda.sparse"}
-ITEM_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
-              "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
 # struct codes for reading one-element tensors (step, initted)
 _SCALAR_CODES = {"F64": "d", "F32": "f", "F16": "e", "I64": "q", "I32": "i", "I16": "h", "I8": "b",
                  "U8": "B", "BOOL": "?", "U16": "H", "U32": "I", "U64": "Q"}
 # torch dtype objects as pickled (GLOBAL 'torch float32') -> our names
-TORCH_DTYPES = {"float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16", "int64": "I64",
-                "int32": "I32", "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL",
-                "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "uint16": "U16", "uint32": "U32",
-                "uint64": "U64"}
 MAX_PICKLE_BYTES = 512 * 2**20  # data.pkl of a 5 GB trainer file is well under 1 MB
 # what data.pkl may cost, proportional to what the archive holds: a state dict's pickle is ~100
 # bytes per storage (name, shape, stride, dtype: 43 KB for a trainer file's 422 storages), and a
@@ -114,8 +109,8 @@ def _inside(ref: TensorRef) -> TensorRef:
     """The view's last element lies within its storage (torch.load refuses it otherwise)."""
     if ref.numel:
         last = ref.offset + sum((d - 1) * st for d, st in zip(ref.shape, ref.stride))
-        have = ref.storage.numel * ITEM_BYTES[ref.storage.dtype]
-        if (last + 1) * ITEM_BYTES[ref.dtype] > have:
+        have = ref.storage.numel * DTYPE_BYTES[ref.storage.dtype]
+        if (last + 1) * DTYPE_BYTES[ref.dtype] > have:
             raise _Corrupt(f"a {list(ref.shape)} {ref.dtype} view reaches past its storage {ref.storage.key} "
                            f"({have} bytes)")
     return ref
@@ -238,7 +233,7 @@ class _StateDictUnpickler(pickle.Unpickler):
         if not isinstance(numel, int) or isinstance(numel, bool) or numel < 0:
             raise _Corrupt(f"storage {key} has a bad size {numel!r:.40}")
         dtype = storage_type.name
-        if self._sizes[key] < numel * ITEM_BYTES[dtype]:
+        if self._sizes[key] < numel * DTYPE_BYTES[dtype]:
             raise _Corrupt(f"storage {key} holds {self._sizes[key]} bytes, fewer than {numel} x {dtype}")
         return StorageRef(dtype=dtype, key=key, numel=numel)
 
@@ -257,7 +252,7 @@ class PtArchive:
         code = "f" if ref.dtype == "BF16" else _SCALAR_CODES.get(ref.dtype)
         if code is None or ref.numel != 1:
             return None
-        size = ITEM_BYTES[ref.dtype]
+        size = DTYPE_BYTES[ref.dtype]
         try:
             with zipfile.ZipFile(self.path) as zf, zf.open(f"{self.prefix}/data/{ref.storage.key}") as fh:
                 fh.seek(ref.offset * size)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from f5lab.errors import ConfigError
+from f5lab.units import MIB
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class GPU:
 
     @property
     def total_bytes(self) -> int:
-        return self.total_mib * 2**20
+        return self.total_mib * MIB
 
     @property
     def cc_str(self) -> str:
@@ -129,7 +130,7 @@ def gpu_from_device(name: str, total_bytes: int, cc: tuple[int, int]) -> GPU:
     """A card seen on this machine: the catalogue's entry with the memory the device reports,
     or, for a card the catalogue lacks, one with unknown throughput (speed then unknown)."""
     known = find_gpu(name)
-    mib = int(total_bytes // 2**20)
+    mib = int(total_bytes // MIB)
     if known is not None:
         return GPU(**{**asdict(known), "total_mib": mib, "cc": tuple(cc), "aliases": known.aliases})
     return GPU(name, mib, "unknown", tuple(cc), 0.0, "unknown", cc >= (8, 0))

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from f5lab.facts import DEFAULT_NFE
 from f5lab.hardware.gpus import GPU, get_gpu
-from f5lab.hardware.memory import DEFAULT_NFE, estimate, resolve_attn, verdict_settings
+from f5lab.hardware.memory import estimate, resolve_attn, verdict_settings
 from f5lab.hardware.speed import fmt_seconds, gpu_rates, predict
 from f5lab.model.arch import ArchSpec
+from f5lab.units import MIB, gib, mib
 
-SAME_MEMORY_BYTES = 16 * 2**20  # below this a change is "about ±0" on a GPU's scale
+SAME_MEMORY_BYTES = 16 * MIB  # below this a change is "about ±0" on a GPU's scale
 
 
 def _changes(gpu: GPU, kw: dict[str, Any], seconds: float) -> list[tuple[str, str, dict[str, Any], str]]:
@@ -57,8 +59,8 @@ def _size(spec: ArchSpec, gpu: GPU, seconds: float, kw: dict[str, Any]) -> tuple
 def delta_memory(new: int, old: int) -> str:
     d = new - old
     if abs(d) < SAME_MEMORY_BYTES:
-        return f"about \u00b10 ({d / 2**20:+.1f} MiB)"
-    return f"{d / 2**30:+.2f} GiB"
+        return f"about \u00b10 ({mib(d, signed=True)})"
+    return gib(d, signed=True)
 
 
 def delta_time(new: float | None, old: float | None) -> str:
@@ -90,6 +92,6 @@ def knob_table(spec: ArchSpec, gpu: str | GPU, *, seconds: float = 10.0, dtype: 
 
 def knob_rows_for_display(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     """The table as text: GiB and seconds formatted, deltas as they are."""
-    return [{"knob": r["knob"], "setting": r["setting"], "peak memory": f"{r['peak memory'] / 2**30:.2f} GiB",
+    return [{"knob": r["knob"], "setting": r["setting"], "peak memory": gib(r["peak memory"]),
              "memory vs default": r["memory"], "time per call": "unknown" if r["time per call"] is None else
              f"~{fmt_seconds(r['time per call'])}", "time vs default": r["time"], "note": r["note"]} for r in rows]

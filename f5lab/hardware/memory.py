@@ -29,26 +29,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from f5lab.model.arch import ArchSpec
 from f5lab.errors import ConfigError
+from f5lab.facts import DEFAULT_CFG, DEFAULT_NFE, FRAME_CAP, FRAMES_PER_SECOND, N_FFT, N_MELS
+from f5lab.files.dtypes import USER_DTYPES, user_dtype_bytes
 from f5lab.hardware.gpus import GPU, GPUS, get_gpu
+from f5lab.model.arch import ArchSpec
+from f5lab.units import GIB, MIB, gib
 
 __all__ = ["GPUS", "get_gpu", "estimate", "measure", "verdicts", "sweep", "plot_sweep", "compare", "gpu_curve",
            "gpu_curves", "plot_gpu_curves", "verdict_settings", "frame_cap_seconds",
            "parameter_count", "frames_for", "MemoryEstimate", "Measurement", "Verdict", "Term"]
 
-SAMPLE_RATE, HOP = 24000, 256
-FRAMES_PER_SECOND = SAMPLE_RATE / HOP  # 93.75
-MAX_FRAMES = 8192  # f5-tts TextEmbedding.precompute_max_pos: longer sequences fail (~87 s)
-DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
+# bytes per element of each --dtype (fp32, fp16, bf16), from the one table f5lab.files keeps
+DTYPE_BYTES = {name: user_dtype_bytes(name) for name in USER_DTYPES}
 ATTN_PATHS = ("math", "efficient", "flash")
 VOCODERS = ("vocos", "bigvgan", "none")
-DEFAULT_NFE = 32
 CHARS_PER_SECOND = 15  # typical speech rate; text length only sizes the (tiny) id tensor
-CUDA_CONTEXT_BYTES = 400 * 2**20  # torch 2.x + CUDA 12 lazy loading: 300-500 MB, outside the allocator
+CUDA_CONTEXT_BYTES = 400 * MIB  # torch 2.x + CUDA 12 lazy loading: 300-500 MB, outside the allocator
 FRAGMENTATION_RESERVE = 0.05  # of the card: caching-allocator slack (reserved > allocated)
 # vocos-mel-24khz (charactr): backbone dim 512, intermediate 1536, 8 ConvNeXt layers, ISTFT head n_fft 1024
-VOCOS = dict(channels=100, dim=512, intermediate=1536, layers=8, n_fft=1024)
+VOCOS = dict(channels=N_MELS, dim=512, intermediate=1536, layers=8, n_fft=N_FFT)
 BIGVGAN_PARAMS = 112_000_000  # nvidia/bigvgan_v2_24khz_100band_256x model card: 112 M
 
 
@@ -188,7 +188,7 @@ def parameter_count(spec: ArchSpec) -> dict[str, int]:
     out["proj_out"] = lin(d, m)
     params = sum(out.values())
     # TextEmbedding.freqs_cis: 8192 positions (DiT/UNetT with text conv layers), 1024 in MMDiT
-    text_table = 1024 * d if spec.backbone == "MMDiT" else 8192 * t if spec.conv_layers else 0
+    text_table = 1024 * d if spec.backbone == "MMDiT" else FRAME_CAP * t if spec.conv_layers else 0
     buffers = dh // 2 + text_table  # float buffers; MelSpec's int64 ``dummy`` adds 8 bytes
     return {"params": params, "buffers": buffers, **{f"params.{k}": v for k, v in out.items()}}
 
@@ -479,7 +479,7 @@ def measure(path_or_model: Any, seconds: float, *, device: str = "cpu", dtype: s
     def call() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.sample(cond, text, n, steps=nfe, cfg_strength=2.0 if cfg else 0.0, seed=seed)
+            model.sample(cond, text, n, steps=nfe, cfg_strength=DEFAULT_CFG if cfg else 0.0, seed=seed)
 
     settings = dict(seconds=seconds, ref_seconds=ref, batch=batch, cfg=cfg, dtype=dtype, attn=attn, text_len=nt,
                     nfe=nfe, device=device)
@@ -571,13 +571,13 @@ class Verdict:
                 "fixes": self.fixes, "caveats": self.caveats}
 
 
-FRAME_CAP_LABEL = f"f5-tts's {MAX_FRAMES}-frame cap"
+FRAME_CAP_LABEL = f"f5-tts's {FRAME_CAP}-frame cap"
 
 
 def frame_cap_seconds(ref_seconds: float | None = None) -> float:
     """Longest generated audio f5-tts accepts in one call beside ``ref_seconds`` of reference
     (its text position table has 8192 frames), whatever the memory."""
-    return MAX_FRAMES / FRAMES_PER_SECOND - (ref_seconds or 0.0)
+    return FRAME_CAP / FRAMES_PER_SECOND - (ref_seconds or 0.0)
 
 
 def verdict_settings(gpu: GPU, dtype: str = "auto", attn: str = "auto", *, batch: int = 1, cfg: bool = True,
@@ -604,7 +604,7 @@ def max_seconds(spec: ArchSpec, limit_bytes: int, **settings: Any) -> float:
     """Longest generated audio (0.1 s steps) whose estimate stays within ``limit_bytes``; 0.0 if none.
     Capped where f5-tts itself stops: 8192 frames (text position table) including the reference."""
     ref = settings.get("ref_seconds") or 0.0
-    hi = MAX_FRAMES / FRAMES_PER_SECOND - ref
+    hi = FRAME_CAP / FRAMES_PER_SECOND - ref
     if hi <= 0 or estimate(spec, 0.1, **settings).total_bytes > limit_bytes:
         return 0.0
     if estimate(spec, hi, **settings).total_bytes <= limit_bytes:
@@ -683,8 +683,8 @@ def _fixes(spec: ArchSpec, gpu: GPU, seconds: float, kw: dict[str, Any], longest
         out.append(f"no CFG (cfg_strength=0): fits up to {s:g} s, at a clear cost in quality")
     if not out:
         need = estimate(spec, 0.1, **kw).resident_bytes
-        out.append(f"nothing fits: weights, vocoder and CUDA context alone take {need / 2**30:.2f} GiB "
-                   f"of {limit / 2**30:.2f} GiB usable")
+        out.append(f"nothing fits: weights, vocoder and CUDA context alone take {gib(need)} "
+                   f"of {gib(limit)} usable")
     return out
 
 
@@ -765,22 +765,21 @@ def plot_gpu_curves(curves: Sequence[dict], path: str | None = None, force: bool
 
     fig = Figure(figsize=(7.5, 4.4))
     ax = fig.add_subplot()
-    gib = 2**30
     colours = {"fp32": "#1f77b4", "fp16": "#ff7f0e", "bf16": "#2ca02c"}
     for c in curves:
         s = c["settings"]
         label = f"{s['dtype']}, {s['attn']} attention" + (" (if forced)" if c["forced"] else "")
         label += f": up to {c['max_seconds']:g} s" + (" (frame cap)" if c["limited_by"] != "memory" else "")
-        ax.plot(c["seconds"], [y / gib for y in c["bytes"]], ls="--" if c["forced"] else "-",
+        ax.plot(c["seconds"], [y / GIB for y in c["bytes"]], ls="--" if c["forced"] else "-",
                 color=colours.get(s["dtype"], None), lw=1.2 if c["forced"] else 2, label=label)
         if 0 < c["max_seconds"] and c["limited_by"] == "memory":
             i = c["seconds"].index(c["max_seconds"])
-            ax.plot([c["max_seconds"]], [c["bytes"][i] / gib], "o", color=colours.get(s["dtype"], "k"))
+            ax.plot([c["max_seconds"]], [c["bytes"][i] / GIB], "o", color=colours.get(s["dtype"], "k"))
     first = curves[0]
-    ax.axhline(first["budget_bytes"] / gib, color="red", lw=1.5)
-    ax.annotate(f"{first['gpu']}: {first['budget_bytes'] / gib:.2f} GiB usable "
-                f"({first['memory_bytes'] / gib:.2f} GiB less {FRAGMENTATION_RESERVE:.0%} reserve)",
-                (0.01, first["budget_bytes"] / gib), xycoords=("axes fraction", "data"), xytext=(2, 3),
+    ax.axhline(first["budget_bytes"] / GIB, color="red", lw=1.5)
+    ax.annotate(f"{first['gpu']}: {gib(first['budget_bytes'])} usable "
+                f"({gib(first['memory_bytes'])} less {FRAGMENTATION_RESERVE:.0%} reserve)",
+                (0.01, first["budget_bytes"] / GIB), xycoords=("axes fraction", "data"), xytext=(2, 3),
                 textcoords="offset points", fontsize=8, color="red")
     ax.axvline(first["frame_cap_seconds"], color="dimgrey", ls=":", lw=1.2)
     ax.annotate(f"{FRAME_CAP_LABEL}\n({first['frame_cap_seconds']:.1f} s)", (first["frame_cap_seconds"], 0.02),
@@ -791,8 +790,8 @@ def plot_gpu_curves(curves: Sequence[dict], path: str | None = None, force: bool
     ax.set_ylabel("estimated peak GPU memory (GiB)")
     ax.set_title(f"{first['gpu']}: batch {s['batch']}, CFG {'on' if s['cfg'] else 'off'}, NFE {s['nfe']}, "
                  f"vocoder {s['vocoder']}", fontsize=10)
-    ax.set_ylim(0, max(first["budget_bytes"] / gib * 1.6, min(max(max(c["bytes"]) for c in curves) / gib,
-                                                               first["budget_bytes"] / gib * 3)))
+    ax.set_ylim(0, max(first["budget_bytes"] / GIB * 1.6, min(max(max(c["bytes"]) for c in curves) / GIB,
+                                                               first["budget_bytes"] / GIB * 3)))
     ax.legend(loc="upper left", bbox_to_anchor=(0, 0.93), fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -813,13 +812,13 @@ def plot_sweep(data: dict[str, Any], gpus: Sequence[str] | None = ("GTX 1050 Ti"
     fig = Figure(figsize=(7, 4.2))
     ax = fig.add_subplot()
     for dt, ys in data["series"].items():
-        ax.plot(data["seconds"], [y / 2**30 for y in ys], marker=".", label=f"{dt} ({data['settings']['attn']})")
+        ax.plot(data["seconds"], [y / GIB for y in ys], marker=".", label=f"{dt} ({data['settings']['attn']})")
     names = list(gpus) if gpus is not None else list(data["gpus"])
     if highlight and highlight not in names:
         names.append(highlight)
     for name in names:
         gpu = get_gpu(name)
-        limit = data["gpus"].get(gpu.name, gpu.total_bytes) / 2**30
+        limit = data["gpus"].get(gpu.name, gpu.total_bytes) / GIB
         bold = highlight is not None and gpu.name == get_gpu(highlight).name
         ax.axhline(limit, color="red" if bold else "grey", lw=2 if bold else 0.8, ls="-" if bold else "--")
         ax.annotate(gpu.name, (data["seconds"][0], limit), xytext=(2, 2), textcoords="offset points",

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from f5lab.facts import DEFAULT_NFE
 from f5lab.hardware.gpus import get_gpu
 from f5lab.hardware.knobs import knob_table
-from f5lab.hardware.memory import (DEFAULT_NFE, MemoryEstimate, _load, compare, estimate, gpu_curves, measure,
+from f5lab.hardware.memory import (MemoryEstimate, _load, compare, estimate, gpu_curves, measure,
                                    plot_gpu_curves, sweep)
 from f5lab.hardware.runs import RunVerdict, judge_all
 from f5lab.hardware.stack import Stack, stack_for

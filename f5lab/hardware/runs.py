@@ -14,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+from f5lab.facts import DEFAULT_NFE
 from f5lab.hardware.gpus import GPU, GPUS, get_gpu
-from f5lab.hardware.memory import DEFAULT_NFE, Verdict, verdicts
+from f5lab.hardware.memory import Verdict, verdicts
 from f5lab.hardware.speed import SpeedEstimate, describe, gpu_rates, predict
 from f5lab.hardware.stack import Fix, KernelCheck, TorchBuild, driver_check, fix_for, kernel_check
 from f5lab.model.arch import ArchSpec
+from f5lab.units import GIB, gib
 
 MARKS = {True: "\u2713", False: "\u2717", None: "?"}  # the terminal's and doctor's marks
 
@@ -98,8 +100,8 @@ def memory_text(v: Verdict, longest: bool = False) -> str:
     ``longest``: also the longest call that fits and what limits it (memory or f5-tts's frame cap)."""
     s = v.settings
     fits = "fits" if v.fits else "does not fit"
-    text = (f"{s['dtype']} with the {s['attn']} attention kernel {fits} {v.total_bytes / 2**30:.2f} of "
-            f"{v.budget_bytes / 2**30:.2f} GiB for {s['seconds']:g} s per call")
+    text = (f"{s['dtype']} with the {s['attn']} attention kernel {fits} {v.total_bytes / GIB:.2f} of "
+            f"{gib(v.budget_bytes)} for {s['seconds']:g} s per call")
     if longest:
         text += (" (nothing fits)" if v.max_seconds <= 0 else
                  f" (up to {v.max_seconds:g} s, limited by {v.limited_by})")

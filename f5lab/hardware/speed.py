@@ -26,11 +26,12 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from f5lab.errors import ConfigError
+from f5lab.facts import DEFAULT_CFG, DEFAULT_NFE, FRAMES_PER_SECOND
 from f5lab.hardware.gpus import GPU, get_gpu
-from f5lab.hardware.memory import CHARS_PER_SECOND, DEFAULT_NFE, DTYPE_BYTES, VOCOS, _check, _heads, frames_for
+from f5lab.hardware.memory import CHARS_PER_SECOND, DTYPE_BYTES, VOCOS, _check, _heads, frames_for
 from f5lab.model.arch import ArchSpec
 
 # F5TTS_Base at full scale (DESIGN.md section 2): the model the published figures were measured on
@@ -373,17 +374,17 @@ def _sample_times(model: Any, seconds: float, *, nfe: int, cfg: bool, batch: int
     n = frames_for(seconds, ref)
     nt = text_len if text_len is not None else math.ceil((ref + seconds) * CHARS_PER_SECOND)
     gen = torch.Generator().manual_seed(seed)
-    cond = torch.randn(batch, max(1, round(ref * 93.75)), model.num_channels, generator=gen).to(device)
+    cond = torch.randn(batch, max(1, round(ref * FRAMES_PER_SECOND)), model.num_channels, generator=gen).to(device)
     vocab = model.transformer.text_embed.text_embed.num_embeddings - 1
     text = torch.randint(0, vocab, (batch, max(1, nt)), generator=gen).to(device)
     cond = cond.to(next(model.parameters()).dtype)
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
-        model.sample(cond, text, min(n, 94), steps=1, cfg_strength=2.0 if cfg else 0.0, seed=seed)  # warm-up, 1 s
+        model.sample(cond, text, min(n, 94), steps=1, cfg_strength=DEFAULT_CFG if cfg else 0.0, seed=seed)  # warm-up, 1 s
         if device.startswith("cuda"):
             torch.cuda.synchronize(device)
         t0, c0 = time.perf_counter(), time.process_time()
-        model.sample(cond, text, n, steps=nfe, cfg_strength=2.0 if cfg else 0.0, seed=seed)
+        model.sample(cond, text, n, steps=nfe, cfg_strength=DEFAULT_CFG if cfg else 0.0, seed=seed)
         if device.startswith("cuda"):
             torch.cuda.synchronize(device)
         return time.perf_counter() - t0, time.process_time() - c0
@@ -400,10 +401,6 @@ def fmt_seconds(s: float) -> str:
 
 def ratio(predicted: float, measured: float) -> float:
     return predicted / measured if measured else float("nan")
-
-
-def mean_ratio(pairs: Sequence[tuple[float, float]]) -> float:
-    return sum(ratio(p, m) for p, m in pairs) / len(pairs) if pairs else float("nan")
 
 
 def check_cpu(model: Any, spec: ArchSpec, seconds: float, *, nfe: int, cfg: bool = True, batch: int = 1,

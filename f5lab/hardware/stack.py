@@ -33,13 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from f5lab.errors import ConfigError
+from f5lab.units import MIB
 
 BUILDS_FILE = Path(__file__).with_name("torch_builds.json")
 # CUDA toolkit release notes, "CUDA Toolkit and Minimum Required Driver Version for CUDA Minor
 # Version Compatibility" (Linux x86_64): any toolkit of that major runs on at least this driver
 DRIVER_MIN = {11: "450.80.02", 12: "525.60.13", 13: "580.65.06"}
-DRIVER_SOURCE = ("NVIDIA CUDA Toolkit release notes, minimum driver for CUDA minor-version compatibility "
-                 "(Linux): CUDA 11.x 450.80.02, 12.x 525.60.13, 13.x 580.65.06 (the R580 branch)")
 TEGRA = {(5, 3), (6, 2), (7, 2), (8, 7)}  # integrated Jetson chips: only their own SASS runs there
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:\+([A-Za-z0-9_.]+))?$")
 
@@ -382,7 +381,7 @@ def parse_nvidia_smi(text: str) -> list[PresentGPU]:
         m, c = re.match(r"^(\d+)\.(\d+)$", cap), re.match(r"^(\d+)\s*MiB$", mem)
         if not (m and c):
             continue
-        out.append(PresentGPU(name=name, cc=(int(m[1]), int(m[2])), total_bytes=int(c[1]) * 2**20,
+        out.append(PresentGPU(name=name, cc=(int(m[1]), int(m[2])), total_bytes=int(c[1]) * MIB,
                               driver=driver or None, via="nvidia-smi"))
     return out
 

@@ -15,14 +15,15 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from f5lab import facts
 from f5lab.files.checkpoint import DROPPED_BUFFERS, EMA_BOOKKEEPING, EMA_DICT, ROOT, Checkpoint, TensorInfo
 from f5lab.model.configs import ConfigEntry
-from f5lab.outputs import cache_dir, make_dirs, write_text_atomic  # noqa: F401  (cache_dir re-exported)
+from f5lab.outputs import cache_dir, make_dirs, replace_text  # noqa: F401  (cache_dir re-exported)
 
 
 # f5-tts's inference mel settings (utils_infer); every shipped config uses them
-MEL_DEFAULTS = dict(target_sample_rate=24000, n_mel_channels=100, hop_length=256, win_length=1024,
-                    n_fft=1024, mel_spec_type="vocos")
+MEL_DEFAULTS = dict(target_sample_rate=facts.SAMPLE_RATE, n_mel_channels=facts.N_MELS, hop_length=facts.HOP_LENGTH,
+                    win_length=facts.WIN_LENGTH, n_fft=facts.N_FFT, mel_spec_type="vocos")
 
 
 def build_model(entry: ConfigEntry, text_num_embeds: int, vocab_char_map: dict[str, int] | None = None) -> Any:
@@ -73,7 +74,7 @@ def _signature(key: str) -> dict[str, tuple[list[int], str]]:
     sig = _compute_signature(json.loads(key))
     make_dirs(path.parent)
     try:
-        write_text_atomic(path, json.dumps(sig))
+        replace_text(path, json.dumps(sig))
     except OSError:  # another process writes the same entry, or the cache is full: the value is in hand
         pass
     return sig

@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
+from f5lab import facts
 from f5lab.errors import ConfigError
 from f5lab.files.vocab import DEFAULT_VOCAB_LINES, f5_tts_root  # noqa: F401  (re-exported)
 
@@ -79,7 +80,7 @@ class ConfigEntry:
     def expected(self) -> dict[str, Any]:
         """The value of each architecture fact (f5lab.model.arch.FACTS) this config builds."""
         a = self.arch
-        mel = int(self.mel_spec.get("n_mel_channels", 100))
+        mel = int(self.mel_spec.get("n_mel_channels", facts.N_MELS))
         ff = a.get("ff_mult", 4)
         return {
             "backbone": self.backbone, "mel_dim": mel, "dim": a["dim"], "depth": a["depth"],
@@ -288,11 +289,11 @@ def _schemas() -> dict[str, Any]:
         checkpoint_activations: bool = False
 
     class MelSpec(Strict):
-        target_sample_rate: Pos = 24000
-        n_mel_channels: Pos = 100
-        hop_length: Pos = 256
-        win_length: Pos = 1024
-        n_fft: Pos = 1024
+        target_sample_rate: Pos = facts.SAMPLE_RATE
+        n_mel_channels: Pos = facts.N_MELS
+        hop_length: Pos = facts.HOP_LENGTH
+        win_length: Pos = facts.WIN_LENGTH
+        n_fft: Pos = facts.N_FFT
         mel_spec_type: Literal["vocos", "bigvgan"] = "vocos"
 
     class Model(BaseModel):

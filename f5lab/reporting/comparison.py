@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from f5lab.speech.evaluation import METRICS, TIMED
+from f5lab.units import MIB
 
 POINT_NOTEBOOK = "sweep_point"  # the notebook each sweep point runs (f5lab.reporting.sweep imports it from here: no cycle)
 REFERENCE_DIR = "_reference"  # the sweep's reference clips as players and mels: _reference/ref<i>.wav, ref<i>_mel.png
@@ -297,7 +298,7 @@ def _shown(key: str, value: Any) -> Any:
     if value is None:
         return None
     if key == "peak_memory_bytes":
-        value = value / 2**20
+        value = value / MIB
     return significant(value, COLUMNS[key][1])
 
 

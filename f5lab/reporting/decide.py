@@ -81,26 +81,12 @@ def loading_verdict(asked: str | None, rows: Sequence[Any], cause: str | None = 
     return {"text": text, "ok": ok}
 
 
-def _stem(name: str) -> str:
-    return name.rsplit(".", 1)[0]
 
 
 # -- 03: does the memory model hold, and what limits the length ------------------------------------------
 def estimate_agrees(rel_error: float | None, tolerance: float = ESTIMATE_TOLERANCE) -> bool:
     """The analytic estimate is trusted when it is within ``tolerance`` of the measurement."""
     return rel_error is not None and abs(rel_error) <= tolerance
-
-
-def gpu_sentence(v: Any, seconds: float) -> str:
-    """One line for a memory verdict: fits or not, with which dtype and attention kernel, the
-    longest call and what limits it (memory, or f5-tts's 8192-frame cap)."""
-    s = v.settings
-    head = (f"{v.gpu.name}, {s['dtype']} with the {s['attn']} attention kernel: {seconds:g} s "
-            + ("fits" if v.fits else "does not fit")
-            + f" ({v.total_bytes / 2**30:.2f} of {v.budget_bytes / 2**30:.2f} GiB usable)")
-    if v.max_seconds <= 0:
-        return head + "; nothing fits"
-    return head + f"; up to {v.max_seconds:g} s per call, limited by {v.limited_by}"
 
 
 # -- 04: the probe and the synthesis grid ---------------------------------------------------------------

@@ -14,15 +14,10 @@ from typing import Any, Sequence
 
 from f5lab.reporting import decide
 from f5lab.reporting.sidecar import NotebookContext, Sidecar, Table, say
-from f5lab.units import human_bytes
+from f5lab.units import gib, human_bytes, human_count
 
-GIB = 2**30
 COLOURS = {"loads": "background-color:#c8e6c9", "loads after remap": "background-color:#fff3c4",
            "cannot": "background-color:#ffcdd2"}
-
-
-def human_count(n: int) -> str:
-    return f"{n / 1e6:.1f} M" if n >= 1e6 else f"{n / 1e3:.1f} K" if n >= 1e3 else str(n)
 
 
 # -- 01 inspect -----------------------------------------------------------------------------------------
@@ -523,8 +518,8 @@ def gpu_table(m: SimpleNamespace, gpu: str) -> Table:
     marks = {True: "yes", False: "no", None: "?"}
     rows = [{"GPU": r.gpu.name, "cc": r.gpu.cc_str,
              "runs": marks[r.runs], "kernels": marks[r.kernels.ok], "dtype": r.memory.settings["dtype"],
-             "attention": r.memory.settings["attn"], "needs": f"{r.memory.total_bytes / GIB:.2f} GiB",
-             "usable": f"{r.memory.budget_bytes / GIB:.2f} GiB",
+             "attention": r.memory.settings["attn"], "needs": gib(r.memory.total_bytes),
+             "usable": gib(r.memory.budget_bytes),
              "longest call": f"{r.memory.max_seconds:g} s" + ("" if r.memory.limited_by == "memory" else " (cap)"),
              "s per call (predicted)": f"{r.speed.seconds_per_call:.3g}" if r.speed else "-",
              "RTF": f"{r.speed.rtf:.2g}" if r.speed else "-"} for r in m.runs]

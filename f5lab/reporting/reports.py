@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 
 from f5lab.errors import ConfigError, F5LabError
 from f5lab.reporting.modelcard import write_model_card
+from f5lab.facts import DEFAULT_NFE  # for a real checkpoint: f5-tts's own default
 from f5lab.units import human_bytes
 
 NOTEBOOKS = ("01_inspect", "02_compatibility", "03_memory", "04_synthesis")
@@ -40,9 +41,7 @@ DEMO_CONFIG = "E2TTS_Base"  # the config the user's service loaded the DiT check
 DEMO_GPU = "GTX 1050 Ti"
 from f5lab.speech.text.analysis import EXAMPLE_REF_TEXT as DEMO_REF_TEXT  # noqa: E402  (f5-tts's example clip's)
 
-DEMO_GEN_TEXT = "Hello from f5lab."  # the English sentence; other languages: f5lab.speech.text.default_sentence
 DEMO_NFE = (2, 4)  # the demo's NFE axis (f5-tts uses 32): NFE 2 compared with NFE 4, quick on 2 CPU cores
-DEFAULT_NFE = 32  # for a real checkpoint: f5-tts's own default
 # the demo's extra economies (a full-scale 337 M model on 2 CPU cores): the checkpoint is
 # F5TTS_Base by construction (its provenance), so it is remapped to and synthesised with that
 # config only; the probe still compares every config the shapes fit, on 2 paired samples;
@@ -588,9 +587,9 @@ def build_manifest(run_dir: Path, checkpoint: Path, params: dict[str, Any], resu
 
 def write_json(path: Path, obj: Any) -> None:
     """Summaries, manifests and markers, written atomically (an interrupted run leaves none half-written)."""
-    from f5lab.outputs import write_text_atomic
+    from f5lab.outputs import replace_text
 
-    write_text_atomic(path, json.dumps(obj, indent=2, default=str) + "\n")
+    replace_text(path, json.dumps(obj, indent=2, default=str) + "\n")
 
 
 # -- index.html and report.html -------------------------------------------------------------------

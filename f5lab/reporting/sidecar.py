@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from f5lab.outputs import make_dirs, write_bytes, write_text_atomic
+from f5lab.outputs import make_dirs, replace_text, write_bytes
 
 SCHEMA = 1
 
@@ -118,7 +118,7 @@ class Sidecar:
             return
         if not self.path.parent.is_dir():
             make_dirs(self.path.parent)
-        write_text_atomic(self.path, json.dumps(self.data, indent=2, sort_keys=False) + "\n")
+        replace_text(self.path, json.dumps(self.data, indent=2, sort_keys=False) + "\n")
 
 
 FIGURE_DPI = 160  # 2x the 80 dpi the figures are laid out for: Image(retina=True) shows them at 1x size

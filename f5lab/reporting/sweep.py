@@ -46,7 +46,6 @@ ARCH_ONLY = ("01_inspect", "02_compatibility", "03_memory")  # read shapes only:
 DONE = "done.json"
 CHECKPOINT_SUFFIXES = (".pt", ".safetensors", ".ckpt", ".pth")
 AXES = ("config", "nfe", "dtype", "device", "ref", "gen_text")  # grid axes, in point-id order
-DEFAULT_GEN_TEXT = "Hello from f5lab."  # English; other languages: f5lab.speech.text.default_sentence
 SHARED = ("seed", "loss_samples", "asr", "speaker", "configs", "name", "lang", "normalize", "vocoder", "asr_model_dir",
           "asr_language", "bases")  # settings every point shares (not grid axes)
 DEFAULTS = {"lang": "en", "normalize": True, "vocoder": None, "asr_model_dir": None, "asr_language": None}

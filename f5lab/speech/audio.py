@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from f5lab.errors import F5LabError
+from f5lab.facts import SAMPLE_RATE
 
-TARGET_SR = 24000
 MIN_REFERENCE_SECONDS = 0.5  # shorter prompts give f5-tts nothing to time the new text against
 SILENCE_DBFS = -60.0  # a reference whose RMS is below this is treated as silent
 CLIP_MS = 12000  # f5-tts keeps at most 12 s of reference
@@ -82,7 +82,7 @@ def to_mono(data: np.ndarray) -> np.ndarray:
     return data.mean(axis=1).astype(np.float32) if data.ndim == 2 else data
 
 
-def resample(wav: np.ndarray, sr: int, target: int = TARGET_SR) -> np.ndarray:
+def resample(wav: np.ndarray, sr: int, target: int = SAMPLE_RATE) -> np.ndarray:
     """torchaudio's sinc resampler, the one ``infer_batch_process`` uses (same defaults)."""
     if sr == target:
         return np.asarray(wav, dtype=np.float32)
@@ -178,7 +178,7 @@ def prepare_reference(ref: str | Path | tuple[np.ndarray, int], clip: bool = Tru
             raise AudioError(f"{source}: after trimming silence only {len(wav) / sr:.2f} s of speech is left; "
                              f"give at least {MIN_REFERENCE_SECONDS} s")
     out = resample(wav, sr)
-    return Reference(wav=out, sample_rate=TARGET_SR, source=source, source_sample_rate=source_sr,
+    return Reference(wav=out, sample_rate=SAMPLE_RATE, source=source, source_sample_rate=source_sr,
                      source_seconds=source_seconds, clipped=bool(notes), notes=notes, sha256=digest)
 
 
@@ -195,7 +195,7 @@ def reference_length(path: str | Path) -> dict[str, Any]:
                          f"give at least {MIN_REFERENCE_SECONDS} s")
     samples = resampled_length(len(clipped), clip_sr)
     return {"source": str(path), "source_seconds": round(len(wav) / sr, 4), "samples": samples,
-            "seconds": samples / TARGET_SR, "clipped": bool(notes), "notes": notes}
+            "seconds": samples / SAMPLE_RATE, "clipped": bool(notes), "notes": notes}
 
 
 def check_signal(wav: np.ndarray, sr: int, source: str) -> None:

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from f5lab.facts import DEFAULT_NFE, SAMPLE_RATE
+from f5lab.units import MIB
+
 # headline metrics: key -> (unit, which way is better, label)
 METRICS: dict[str, tuple[str, str, str]] = {
     "val_loss": ("flow-matching loss", "min", "held-out loss"),  # "loss on the reference clip" without --val-audio
@@ -43,7 +46,7 @@ class PointEvaluation:
     notes: list[str] = field(default_factory=list)
     media: dict[str, Path] = field(default_factory=dict)  # "audio", "mel": the files save_point_media wrote
     wav: Any = field(default=None, repr=False)  # the rendering (float32), for a notebook's player
-    sample_rate: int = 24000
+    sample_rate: int = SAMPLE_RATE
     mel: Any = field(default=None, repr=False)
 
 
@@ -66,7 +69,7 @@ def load_for_point(checkpoint: str | Path, config: str | None, ref: tuple[Any, s
         return model, result.best, "chosen by the behavioural probe on the reference clip"
 
 
-def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen_text: str, nfe: int = 32,
+def evaluate_point(checkpoint: str | Path, *, ref_audio: Any, ref_text: str, gen_text: str, nfe: int = DEFAULT_NFE,
                    dtype: str = "fp32", device: str = "cpu", config: str | None = None, catalogue: Any = None,
                    val_clips: Sequence[tuple[Any, str]] | None = None, loss_samples: int = 4, seed: int = 0,
                    asr: str | None = None, speaker: str | None = "resemblyzer",
@@ -239,7 +242,7 @@ def as_table(ev: PointEvaluation, units: Mapping[str, str] | None = None) -> lis
     rows = []
     for key, (value, unit) in ev.numbers.items():
         if key == "peak_memory_bytes" and value is not None:
-            key, value, unit = "peak_memory", round(value / 2**20, 1), "MiB"
+            key, value, unit = "peak_memory", round(value / MIB, 1), "MiB"
         elif isinstance(value, float):
             value = round(value, 3)
         rows.append({"what": key.replace("_", " "), "value": "-" if value is None else value, "unit": unit or ""})

@@ -177,18 +177,14 @@ def probe(path: str | Path, ref_audio: Any, ref_text: str, candidates: list[str]
     return out
 
 
-MAX_SAMPLES = 10_000
-
-
 def check_probe_settings(n_samples: int, seed: int, device: str) -> None:
     """Refuse, before any model is loaded, a sample count that would divide by zero, a seed torch
     cannot take, and a device this machine lacks."""
+    from f5lab import settings
     from f5lab.hardware.devices import check_device
 
-    from f5lab.settings import MAX_SEED, check_int
-
-    check_int("n_samples", n_samples, 1, MAX_SAMPLES, "--samples")
-    check_int("seed", seed, 0, MAX_SEED)
+    settings.check("samples", n_samples, label="n_samples")
+    settings.check("seed", seed)
     check_device(device)
 
 

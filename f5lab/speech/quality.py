@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from f5lab import facts
 from f5lab.errors import F5LabError
 
 SILENCE_DBFS = -50.0  # a 20 ms frame quieter than this counts as silence
@@ -64,16 +65,17 @@ def signal_metrics(wav: Any, sr: int, expected_seconds: float | None = None) -> 
 
 
 # -- mel distances -----------------------------------------------------------------------------------------
-def log_mel(wav: Any, sr: int = 24000) -> np.ndarray:
+def log_mel(wav: Any, sr: int = facts.SAMPLE_RATE) -> np.ndarray:
     """f5-tts's vocos log-mel (100 bins, hop 256, natural log of magnitudes clamped at 1e-5)."""
     import torch
     import torchaudio
 
     from f5lab.speech.audio import resample
 
-    x = resample(np.asarray(wav, dtype=np.float32).reshape(-1), sr, 24000)
-    spec = torchaudio.transforms.MelSpectrogram(sample_rate=24000, n_fft=1024, win_length=1024, hop_length=256,
-                                                n_mels=100, power=1, center=True, normalized=False, norm=None)
+    x = resample(np.asarray(wav, dtype=np.float32).reshape(-1), sr, facts.SAMPLE_RATE)
+    spec = torchaudio.transforms.MelSpectrogram(sample_rate=facts.SAMPLE_RATE, n_fft=facts.N_FFT,
+                                                win_length=facts.WIN_LENGTH, hop_length=facts.HOP_LENGTH,
+                                                n_mels=facts.N_MELS, power=1, center=True, normalized=False, norm=None)
     return spec(torch.from_numpy(x)).clamp(min=1e-5).log().numpy()
 
 
@@ -82,7 +84,7 @@ def _as_mel(x: Any, sr: int) -> np.ndarray:
     return a if a.ndim == 2 else log_mel(a, sr)
 
 
-def mel_distance(a: Any, b: Any, sr: int = 24000) -> dict[str, Any]:
+def mel_distance(a: Any, b: Any, sr: int = facts.SAMPLE_RATE) -> dict[str, Any]:
     """Mel L1 and mel-cepstral distortion (dB) between two renderings of the same text.
 
     ``a``/``b``: waveforms (1-D, at ``sr``) or log-mels [n_mels, frames]. Frames are compared

@@ -19,36 +19,26 @@ import json
 import platform
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from f5lab import settings
 from f5lab.errors import F5LabError, TextError  # noqa: F401  (TextError lives in errors; cli imports it from here)
-from f5lab.settings import MAX_SEED, SettingsError, check_float, check_int  # noqa: F401  (SettingsError re-exported)
+from f5lab.facts import (CROSS_FADE_SECONDS, DEFAULT_CFG, DEFAULT_NFE, DEFAULT_SPEED, DEFAULT_SWAY, FRAME_CAP,
+                         HOP_LENGTH, SAMPLE_RATE, TARGET_RMS)
+from f5lab.settings import SettingsError, check_float  # noqa: F401  (SettingsError re-exported)
 
 # what f5-tts does with text, torch-free, lives in f5lab.speech.text.f5tts (re-exported here)
-from f5lab.speech.text.f5tts import (F5_TRANSLATE, HOP_LENGTH, MAX_CHUNK_SECONDS, SAMPLE_RATE,  # noqa: F401,E402
-                                     UnknownChar, check_text, chunk_frames, max_chars_for, normalise_ref_text)
-
-# f5-tts's inference defaults (utils_infer)
-TARGET_RMS = 0.1
-CROSS_FADE_SECONDS = 0.15
+from f5lab.speech.text.f5tts import (F5_TRANSLATE, MAX_CHUNK_SECONDS, UnknownChar, check_text,  # noqa: F401,E402
+                                     chunk_frames, max_chars_for, normalise_ref_text)
 
 
-MAX_NFE = 1000  # f5-tts uses 16-32; beyond this a typo is likelier than a wish
-MAX_SPEED = 10.0  # f5-tts's own UI offers 0.3-2.0
-MAX_DURATION_S = 600.0  # f5-tts's fix_duration, shared out between the chunks
-MAX_CFG = 10.0  # f5-tts uses 2; 1e30 overflowed to an all-NaN wav
-SWAY_RANGE = (-1.0, 1.75)  # t + s(cos(pi t / 2) - 1 + t) increases on [0, 1] only for -1 <= s <= 1 / (pi/2 - 1)
-HOP = HOP_LENGTH
-FRAME_CAP = 8192  # f5-tts's DiT holds text positions for 8192 frames (87.4 s) per call: beyond, a RuntimeError
-
-
-def check_settings(*, nfe: int = 32, cfg_strength: float = 2.0, sway: float | None = -1.0, speed: float = 1.0,
-                   seed: int = 0, duration: float | None = None, cross_fade: float = CROSS_FADE_SECONDS,
-                   ref_seconds: float | None = None) -> None:
+def check_settings(*, nfe: int = DEFAULT_NFE, cfg_strength: float = DEFAULT_CFG, sway: float | None = DEFAULT_SWAY,
+                   speed: float = DEFAULT_SPEED, seed: int = 0, duration: float | None = None,
+                   cross_fade: float = CROSS_FADE_SECONDS, ref_seconds: float | None = None) -> None:
     """Refuse out-of-range synthesis settings in one line, before any model is loaded.
 
     The one rule for every path that synthesises (``synthesize``, the CLI, the report's
@@ -56,15 +46,15 @@ def check_settings(*, nfe: int = 32, cfg_strength: float = 2.0, sway: float | No
     duration failed after seconds of loading with a traceback, a seed beyond 2**63 overflowed
     torch. ``duration`` counts the reference too, so it must exceed ``ref_seconds`` when known.
     """
-    check_int("nfe", nfe, 1, MAX_NFE)
-    check_int("seed", seed, 0, MAX_SEED)
-    check_float("cfg_strength", cfg_strength, "--cfg", low=0.0, high=MAX_CFG)
+    settings.check("nfe", nfe)
+    settings.check("seed", seed)
+    settings.check("cfg_strength", cfg_strength, "--cfg")
     if sway is not None:  # beyond this range torchdiffeq's time grid stops increasing: an AssertionError
-        check_float("sway", sway, "--sway", low=SWAY_RANGE[0], high=SWAY_RANGE[1])
-    check_float("speed", speed, "--speed", low=0.0, high=MAX_SPEED, low_open=True)
+        settings.check("sway", sway)
+    settings.check("speed", speed)
     check_float("cross_fade", cross_fade, "cross_fade", low=0.0)
     if duration is not None:
-        check_float("duration", duration, "--duration", low=0.0, high=MAX_DURATION_S, low_open=True)
+        settings.check("duration", duration)
         if ref_seconds is not None and duration <= ref_seconds:
             raise SettingsError(f"duration (--duration) {duration:g} s is not longer than the reference clip "
                                 f"({ref_seconds:.2f} s): it counts the reference too, nothing would be left to speak")
@@ -101,12 +91,12 @@ def call_frames(chunks: list[str], ref_text: str, ref_frames: int, speed: float,
     its duration rule (UTF-8 byte ratio, speed 0.3 under 10 bytes, ``fix_duration`` shared out by
     bytes between chunks), computed before any model is loaded."""
     if duration is not None:
-        ref_sec = ref_frames * HOP / SAMPLE_RATE
+        ref_sec = ref_frames * HOP_LENGTH / SAMPLE_RATE
         if len(chunks) > 1:
             sizes = [len(c.encode("utf-8")) for c in chunks]
             share = duration - ref_sec + cross_fade * (len(chunks) - 1)
-            return [int((ref_sec + share * n / sum(sizes)) * SAMPLE_RATE / HOP) for n in sizes]
-        return [int(duration * SAMPLE_RATE / HOP)]
+            return [int((ref_sec + share * n / sum(sizes)) * SAMPLE_RATE / HOP_LENGTH) for n in sizes]
+        return [int(duration * SAMPLE_RATE / HOP_LENGTH)]
     return [chunk_frames(ref_text, c, ref_frames, speed) for c in chunks]
 
 
@@ -117,7 +107,7 @@ def plan_chunks(gen_text: str, ref_text: str, ref_frames: int, speed: float = 1.
     otherwise crash it after the model loaded). Split at the space nearest a chunk's middle, or
     between characters in a text without spaces. Refused in one line naming the option when even a
     single word is too long for one call, or when ``duration`` leaves a chunk no frame to speak."""
-    ref_seconds = ref_frames * HOP / SAMPLE_RATE
+    ref_seconds = ref_frames * HOP_LENGTH / SAMPLE_RATE
     chunks = chunk(gen_text, ref_text, ref_seconds, speed)
     if not chunks:
         raise TextError("the text to speak splits into no chunk f5-tts can say (only spaces or punctuation?)")
@@ -131,7 +121,7 @@ def plan_chunks(gen_text: str, ref_text: str, ref_frames: int, speed: float = 1.
         halves = _split(chunks[i])
         if halves is None:
             raise SettingsError(f"{option}: the call for {chunks[i][:40]!r} needs {frames[i]} frames, over f5-tts's "
-                                f"cap of {FRAME_CAP} ({FRAME_CAP * HOP / SAMPLE_RATE:.1f} s with the "
+                                f"cap of {FRAME_CAP} ({FRAME_CAP * HOP_LENGTH / SAMPLE_RATE:.1f} s with the "
                                 f"{ref_seconds:.1f} s reference) and it cannot be split further; "
                                 + ("give a shorter --duration or a longer text" if duration is not None
                                    else "give a faster --speed or a shorter reference clip"))
@@ -293,9 +283,10 @@ def resolve_model(model: Any, *, config: Any = None, vocab: str | None = None, d
     return cfm, info
 
 
-def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe: int = 32, cfg_strength: float = 2.0,
-               sway: float | None = -1.0, speed: float = 1.0, seed: int = 0, duration: float | None = None,
-               dtype: str | None = None, device: str = "cpu", vocoder: Any = None, out_dir: str | Path | None = None,
+def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe: int = DEFAULT_NFE,
+               cfg_strength: float = DEFAULT_CFG, sway: float | None = DEFAULT_SWAY, speed: float = DEFAULT_SPEED,
+               seed: int = 0, duration: float | None = None, dtype: str | None = None, device: str = "cpu",
+               vocoder: Any = None, out_dir: str | Path | None = None,
                cross_fade: float = CROSS_FADE_SECONDS, strict_text: bool = False, config: Any = None,
                vocab: str | None = None, probe: Any = None, catalogue: Any = None, lang: str = "en",
                normalize: bool = False, progress: bool = False, force: bool = False) -> SynthResult:
@@ -359,7 +350,7 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     gen_text = prepare(gen_text, lang, normalize, tokens).text
     ref_text = prepare(ref_text, ref_lang, normalize, tokens).text
     ref_text_used = normalise_ref_text(ref_text)
-    chunks = plan_chunks(gen_text, ref_text_used, len(ref.wav) // HOP, speed, duration, cross_fade)
+    chunks = plan_chunks(gen_text, ref_text_used, len(ref.wav) // HOP_LENGTH, speed, duration, cross_fade)
     t_ref = time.perf_counter()
     if probe is True:  # decide an ambiguous config by probe on this very reference clip
         from f5lab.speech.probe import ProbeHook
@@ -511,7 +502,7 @@ def write_outputs(result: SynthResult, out_dir: str | Path, stem: str = "synth",
     return result.files
 
 
-def draw_mel(ax: Any, mel: np.ndarray, sample_rate: int = 24000, hop: int = HOP_LENGTH, title: str = "") -> Any:
+def draw_mel(ax: Any, mel: np.ndarray, sample_rate: int = SAMPLE_RATE, hop: int = HOP_LENGTH, title: str = "") -> Any:
     """A log-mel spectrogram on ``ax`` with seconds on the x axis (frames x hop / rate) and a
     labelled colour bar; returns the image."""
     frames = mel.shape[1]
@@ -525,7 +516,7 @@ def draw_mel(ax: Any, mel: np.ndarray, sample_rate: int = 24000, hop: int = HOP_
     return im
 
 
-def save_mel_png(mel: np.ndarray, path: str | Path, title: str = "", sample_rate: int = 24000,
+def save_mel_png(mel: np.ndarray, path: str | Path, title: str = "", sample_rate: int = SAMPLE_RATE,
                  force: bool = False, figsize: tuple[float, float] = (10, 3.5)) -> None:
     """The mel spectrogram as a picture at 2x resolution (200 dpi for a page laid out at 100; Agg,
     no software metadata so reruns are byte-stable)."""

@@ -15,20 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from f5lab import facts
 from f5lab.errors import F5LabError
 
 VOCOS_FILES = ("config.yaml", "pytorch_model.bin")  # what f5-tts's load_vocoder(is_local=True) reads
 BIGVGAN_FILES = ("config.json", "bigvgan_generator.pt")
 GRIFFIN_LIM_LABEL = "Griffin-Lim (offline mel inversion, no neural vocoder: expect phasey audio)"
-# charactr/vocos-mel-24khz, the vocoder f5-tts's configs name
+# charactr/vocos-mel-24khz, the vocoder f5-tts's configs name: its mels are f5-tts's mels
 VOCOS_MEL_24KHZ = {
     "feature_extractor": {"class_path": "vocos.feature_extractors.MelSpectrogramFeatures",
-                          "init_args": {"sample_rate": 24000, "n_fft": 1024, "hop_length": 256, "n_mels": 100,
-                                        "padding": "center"}},
+                          "init_args": {"sample_rate": facts.SAMPLE_RATE, "n_fft": facts.N_FFT,
+                                        "hop_length": facts.HOP_LENGTH, "n_mels": facts.N_MELS, "padding": "center"}},
     "backbone": {"class_path": "vocos.models.VocosBackbone",
-                 "init_args": {"input_channels": 100, "dim": 512, "intermediate_dim": 1536, "num_layers": 8}},
+                 "init_args": {"input_channels": facts.N_MELS, "dim": 512, "intermediate_dim": 1536, "num_layers": 8}},
     "head": {"class_path": "vocos.heads.ISTFTHead",
-             "init_args": {"dim": 512, "n_fft": 1024, "hop_length": 256, "padding": "same"}},
+             "init_args": {"dim": 512, "n_fft": facts.N_FFT, "hop_length": facts.HOP_LENGTH, "padding": "same"}},
 }
 
 
@@ -61,8 +62,9 @@ class GriffinLim:
     unnormalised for vocos mels; Slaney-normalised (librosa) for BigVGAN mels.
     """
 
-    def __init__(self, sample_rate: int = 24000, n_fft: int = 1024, hop_length: int = 256, win_length: int = 1024,
-                 n_mels: int = 100, mel_spec_type: str = "vocos", n_iter: int = 32) -> None:
+    def __init__(self, sample_rate: int = facts.SAMPLE_RATE, n_fft: int = facts.N_FFT,
+                 hop_length: int = facts.HOP_LENGTH, win_length: int = facts.WIN_LENGTH,
+                 n_mels: int = facts.N_MELS, mel_spec_type: str = "vocos", n_iter: int = 32) -> None:
         import torch
 
         self.n_fft, self.hop_length, self.win_length, self.n_iter = n_fft, hop_length, win_length, n_iter

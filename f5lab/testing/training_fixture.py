@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from f5lab.facts import SAMPLE_RATE
+
 TRAIN_CONFIG = "F5TTS_v1_Base"  # the config the tiny run trains under (pass it to the sweep)
-SR = 24000
 # f5-tts's shipped clips: (file, start s, end s, transcript). The English clip is cut at its
 # pause: the first half trains, the second half is the held-out validation clip.
 TRAIN_CLIPS = (("basic_ref_en.wav", 0.0, 2.35, "Some call me nature,"),
@@ -37,7 +38,7 @@ class Clip:
 
     @property
     def seconds(self) -> float:
-        return len(self.wav) / SR
+        return len(self.wav) / SAMPLE_RATE
 
 
 @dataclass
@@ -64,8 +65,8 @@ def example_clip(name: str, start: float = 0.0, end: float | None = None, text: 
     from f5lab.speech.audio import read_audio, resample, to_mono
 
     data, sr = read_audio(f5_tts_root() / "infer" / "examples" / "basic" / name)
-    wav = resample(to_mono(data), sr, SR).astype(np.float32)
-    return Clip(wav=wav[int(start * SR): None if end is None else int(end * SR)].copy(), text=text)
+    wav = resample(to_mono(data), sr, SAMPLE_RATE).astype(np.float32)
+    return Clip(wav=wav[int(start * SAMPLE_RATE): None if end is None else int(end * SAMPLE_RATE)].copy(), text=text)
 
 
 def build_training_run(folder: str | Path, saves: tuple[int, ...] = (10, 20), last: int = 40, seed: int = 0,
@@ -121,5 +122,5 @@ def build_training_run(folder: str | Path, saves: tuple[int, ...] = (10, 20), la
     held = example_clip(*HELD_OUT)
     held_path = folder.parent / f"{folder.name}_held_out.wav"
     with outputs.file(held_path, force=True) as tmp:
-        sf.write(tmp, held.wav, SR, format="WAV")
+        sf.write(tmp, held.wav, SAMPLE_RATE, format="WAV")
     return TrainingRun(folder=folder, config=config, checkpoints=saved, losses=losses, held_out=held_path)

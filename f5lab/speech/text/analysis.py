@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from f5lab.errors import ConfigError
+from f5lab.facts import FRAME_CAP
 from f5lab.speech.text import f5tts
 from f5lab.speech.text.normalizer import Normalized, default_vocab, prepare
 from f5lab.speech.text.rules import canonical, load_rules
@@ -214,12 +215,10 @@ def _reference_check(ref: dict[str, Any]) -> dict[str, Any]:
 
 
 def _long_check(report: TextReport) -> dict[str, Any]:
-    from f5lab.hardware.memory import MAX_FRAMES  # f5-tts's TextEmbedding.precompute_max_pos
-
     over = [c for c in report.chunks if c.bytes > report.max_chars]
-    capped = [c for c in report.chunks if c.total_frames > MAX_FRAMES]
+    capped = [c for c in report.chunks if c.total_frames > FRAME_CAP]
     if capped:
-        return _check("long_chunks", False, f"{len(capped)} chunk(s) over f5-tts's {MAX_FRAMES}-frame cap with the "
+        return _check("long_chunks", False, f"{len(capped)} chunk(s) over f5-tts's {FRAME_CAP}-frame cap with the "
                       "reference: split the sentence (a comma or a full stop)")
     if over:
         return _check("long_chunks", False, f"{len(over)} sentence(s) longer than a chunk ({report.max_chars} bytes) "

@@ -27,8 +27,8 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
-SAMPLE_RATE = 24000  # f5-tts's target_sample_rate
-HOP_LENGTH = 256  # f5-tts's hop_length: one mel frame
+from f5lab.facts import HOP_LENGTH, SAMPLE_RATE
+
 MAX_CHUNK_SECONDS = 22  # infer_process: a chunk plus the reference fits in ~22 s
 SHORT_CHUNK_BYTES = 10  # infer_batch_process: a chunk under this many bytes is slowed down
 SHORT_CHUNK_SPEED = 0.3

@@ -1,5 +1,7 @@
-"""Every example of issue 16, as a regression test (the structural tests are test_outputs, test_params,
-test_write_path and test_cost; this file holds the cases exactly as they were reported).
+"""Robustness failures as they were reported (issue 16), one regression test each: a user's file lost,
+a value f5-tts cannot run accepted until after the model loaded, a hostile file's cost unbounded. The
+structural tests that enumerate every command are test_outputs, test_params, test_write_path and
+test_cost; this file holds the reported cases exactly.
 
 Examples run in child processes live in ``tests/test_outputs.py`` (its parameter ids in brackets):
 two remaps to one new DST [test_two_runs_at_once...[remap:dst]]; two ``report --run-id r``
@@ -154,7 +156,8 @@ def test_points_of_checkpoints_named_in_another_script_get_their_own_ids(tmp_pat
 def test_the_frame_cap_is_honoured_before_anything_loads():
     """`--duration 100`, `--speed 0.05` with 63 characters, 5000 characters without punctuation:
     each crashed f5-tts after loading (RuntimeError); now every call fits its 8192 frames."""
-    from f5lab.speech.synth import FRAME_CAP, call_frames, normalise_ref_text, plan_chunks
+    from f5lab.facts import FRAME_CAP
+    from f5lab.speech.synth import call_frames, normalise_ref_text, plan_chunks
 
     ref = normalise_ref_text(REF_TEXT)
     ref_frames = 12 * 24000 // 256
