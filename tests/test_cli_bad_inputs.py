@@ -183,7 +183,7 @@ def tiny_installed(corpus):
     (f5lab's own catalogue function is swapped wherever a module holds it; f5-tts is untouched).
     Fixtures are built outside it (the corpus first): building under it would shrink twice."""
     import f5lab.compat.diagnose, f5lab.model.inspection, f5lab.compat.loading, f5lab.hardware.memory, f5lab.speech.probe  # noqa: E401,F401
-    import f5lab.compat.remap, f5lab.reporting.reports, f5lab.speech.synth, f5lab.cli.views  # noqa: E401,F401
+    import f5lab.compat.remap, f5lab.reporting.reports, f5lab.speech.synth, f5lab.cli.main  # noqa: E401,F401
     from f5lab.model.arch import tiny_catalogue
 
     tiny = tiny_catalogue()
@@ -545,7 +545,7 @@ def test_a_signal_mid_remap_leaves_no_partial_file(make_fixture, tmp_path, sig):
 
 TINY_PRELUDE = """
     import sys
-    import f5lab.cli.commands, f5lab.compat.diagnose, f5lab.model.inspection, f5lab.compat.loading, f5lab.compat.remap, f5lab.cli.views
+    import f5lab.cli.commands, f5lab.compat.diagnose, f5lab.model.inspection, f5lab.compat.loading, f5lab.compat.remap, f5lab.cli.main
     from f5lab.model.arch import tiny_catalogue
     _tiny = tiny_catalogue()
     for _name, _mod in list(sys.modules.items()):
