@@ -10,11 +10,13 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from f5lab.cli.main import AliasedOption, friendly_errors, main, print_json
-from f5lab.cli.options import catalogue
+from f5lab.cli.main import friendly_errors, main, old_spelling, print_json
+from f5lab.cli.options import catalogue, configs_option, seed_option
 from f5lab.cli.params import OutFile
 from f5lab.cli.terminal import console, hang
 from f5lab.units import human_bytes
+
+VOCAB_FILE = click.Path(exists=True, dir_okay=False, path_type=str)
 
 
 # -- diagnose / remap / verify / matrix --------------------------------------------------
@@ -27,8 +29,7 @@ from f5lab.units import human_bytes
 @click.option("--vocab", type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="The vocab.txt the checkpoint was trained with (default: the config's tokenizer_path, "
                    "else f5-tts's).")
-@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
-              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
+@configs_option()
 @click.option("--ema/--raw", "use_ema", default=True, show_default=True,
               help="Which weights of a trainer file to check (EMA: what inference uses).")
 @click.option("--base", "bases", multiple=True, type=click.Path(dir_okay=False, path_type=str),
@@ -64,11 +65,12 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
         from f5lab.compat.diagnose import diagnose as run_diagnose
 
         found = None
+        chosen = catalogue(configs, path)
         if bases:  # the weights are read only when asked: diagnose itself reads shapes
             from f5lab.compat.lineage import lineage as run_lineage
 
-            found = run_lineage(path, list(bases), vocab=vocab, catalogue=catalogue(configs))
-        result = run_diagnose(path, config=config, vocab=vocab, catalogue=catalogue(configs), use_ema=use_ema,
+            found = run_lineage(path, list(bases), vocab=vocab, catalogue=chosen)
+        result = run_diagnose(path, config=config, vocab=vocab, catalogue=chosen, use_ema=use_ema,
                               lineage=found)
     else:
         raise ConfigError("give a checkpoint PATH or --error-file LOG")
@@ -94,8 +96,7 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
 @click.option("--no-verify", is_flag=True, help="Skip the check that DST computes what SRC computes.")
 @click.option("--force", is_flag=True, help="Replace DST if it exists (never SRC).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan (and verification) as JSON.")
-@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
-              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
+@configs_option()
 @friendly_errors
 def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str | None, new_rows: str,
           dtype: str | None, use_ema: bool, dry_run: bool, no_verify: bool, force: bool, as_json: bool,
@@ -117,8 +118,9 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
 
     if not dry_run:
         check_destination(src, dst, force)  # refuse before any work
+    chosen = catalogue(configs, src)
     plan = plan_remap(src, config, vocab_from=vocab_from, vocab_to=vocab_to, dtype=dtype, use_ema=use_ema,
-                      new_rows=new_rows, catalogue=catalogue(configs))
+                      new_rows=new_rows, catalogue=chosen)
     if dry_run:
         print_json(plan.to_dict()) if as_json else show_plan(plan, dry_run=True)
         return
@@ -132,7 +134,7 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
         from f5lab.compat.loading import verify as run_verify
 
         check = run_verify(src, out, config=config, vocab_src=vocab_from, vocab_dst=vocab_to, use_ema=use_ema,
-                           catalogue=catalogue(configs))
+                           catalogue=chosen)
         report["verification"] = check.to_dict()
         if not as_json:
             show_verification(check)
@@ -148,18 +150,14 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
 @click.argument("dst", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.option("--config", default=None, help="Config of both: a name or a YAML path (default: recorded in DST, "
               "or inferred).")
-@click.option("--vocab-from", "--vocab-src", "vocab_from", cls=AliasedOption, old=("--vocab-src",),
-              type=click.Path(exists=True, dir_okay=False, path_type=str),
-              help="SRC's vocab.txt (remap's --vocab-from).")
-@click.option("--vocab-to", "--vocab-dst", "vocab_to", cls=AliasedOption, old=("--vocab-dst",),
-              type=click.Path(exists=True, dir_okay=False, path_type=str),
-              help="DST's vocab.txt (remap's --vocab-to).")
+@click.option("--vocab-from", type=VOCAB_FILE, help="SRC's vocab.txt (remap's --vocab-from).")
+@click.option("--vocab-to", type=VOCAB_FILE, help="DST's vocab.txt (remap's --vocab-to).")
+@old_spelling("--vocab-src", "--vocab-from", type=VOCAB_FILE)
+@old_spelling("--vocab-dst", "--vocab-to", type=VOCAB_FILE)
 @click.option("--ema/--raw", "use_ema", default=True, show_default=True, help="Which weights of SRC.")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
-              help="Seed of the forward pass inputs.")
+@seed_option("Seed of the forward pass inputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
-              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
+@configs_option()
 @friendly_errors
 def verify(src: str, dst: str, config: str | None, vocab_from: str | None, vocab_to: str | None, use_ema: bool,
            seed: int, as_json: bool, configs: str) -> None:
@@ -181,7 +179,7 @@ def verify(src: str, dst: str, config: str | None, vocab_from: str | None, vocab
     from f5lab.compat.loading import verify as run_verify
 
     check = run_verify(src, dst, config=config, vocab_src=vocab_from, vocab_dst=vocab_to, use_ema=use_ema, seed=seed,
-                       catalogue=catalogue(configs))
+                       catalogue=catalogue(configs, src))
     print_json(check.to_dict()) if as_json else show_verification(check)
     if not check.ok:
         sys.exit(1)
@@ -193,8 +191,7 @@ def verify(src: str, dst: str, config: str | None, vocab_from: str | None, vocab
               help="The vocab.txt the checkpoint was trained with.")
 @click.option("--config", default=None, help="Also a row for this config: a name or the path of a YAML in "
               "f5-tts's format.")
-@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
-              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
+@configs_option()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list (with each loadable row's f5-tts code).")
 @friendly_errors
 def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_json: bool) -> None:
@@ -210,7 +207,7 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
     """
     from f5lab.compat.loading import compatibility_matrix
 
-    rows = compatibility_matrix(path, vocab=vocab, catalogue=catalogue(configs), config=config)
+    rows = compatibility_matrix(path, vocab=vocab, catalogue=catalogue(configs, path), config=config)
     print_json([r.to_dict() for r in rows]) if as_json else show_matrix(rows, path)
 
 
@@ -223,8 +220,8 @@ def matrix(path: str, vocab: str | None, config: str | None, configs: str, as_js
               help="vocab.txt of PATH (default: one beside it, else f5-tts's when its rows fit).")
 @click.option("--base-vocab", type=click.Path(dir_okay=False, path_type=str),
               help="vocab.txt of the bases (default: one beside each, else f5-tts's when the rows fit).")
-@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
-              help="Catalogue the bases' shapes are ranked against ('tiny' for `demo-checkpoint --scale tiny`).")
+@configs_option(help="Catalogue the bases' shapes are ranked against: shipped, or shrunk ('tiny', for "
+                "`demo-checkpoint --scale tiny` files); auto: tiny when only the shrunk ones fit PATH.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
 def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: str | None, configs: str,
@@ -247,7 +244,7 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
     """
     from f5lab.compat.lineage import lineage as run_lineage
 
-    result = run_lineage(path, list(bases) or None, vocab=vocab, base_vocab=base_vocab, catalogue=catalogue(configs))
+    result = run_lineage(path, list(bases) or None, vocab=vocab, base_vocab=base_vocab, catalogue=catalogue(configs, path))
     if as_json:
         print_json(result.to_dict())
     else:

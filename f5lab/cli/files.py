@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from f5lab.cli.main import friendly_errors, main, print_json
-from f5lab.cli.options import catalogue
+from f5lab.cli.options import catalogue, configs_option, seed_option
 from f5lab.cli.params import OutFile
 from f5lab.cli.terminal import console, human_count
 from f5lab.units import human_bytes
@@ -23,8 +23,7 @@ from f5lab.units import human_bytes
 @click.option("--sha256", is_flag=True, help="Also hash the file (reads all of it: ~3 s per GB).")
 @click.option("--config", default=None, help="Also rank this config (a name or the path of a YAML in f5-tts's "
               "format) beside the installed ones.")
-@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
-              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
+@configs_option()
 @click.option("--write-config", "write_config", type=OutFile(), default=None,
               help="Write a complete f5-tts config for PATH here (shape facts from the file, the rest from the "
                    "closest shipped config; a comment on each value shapes cannot decide).")
@@ -62,7 +61,7 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
             click.echo(f"  {line}")
         click.echo(f"use it: --config {written} (diagnose, remap, verify, matrix, profile, synth, probe, report)")
         return
-    result = inspect_checkpoint(path, sha256=sha256, catalogue=catalogue(configs), config=config, vocab=vocab)
+    result = inspect_checkpoint(path, sha256=sha256, catalogue=catalogue(configs, path), config=config, vocab=vocab)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -76,7 +75,7 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
               help="Container layout; see --list-layouts.")
 @click.option("--scale", type=click.Choice(["tiny", "full"]), default="tiny", show_default=True,
               help="tiny: a few MB for tests; full: the config's real size (1.35 GB for F5TTS_Base).")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@seed_option("Seed of the random weights.")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists (once the new one is complete).")
 @click.option("--list-layouts", is_flag=True, help="List the layouts and exit.")
 @friendly_errors

@@ -11,7 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from f5lab.cli.main import friendly_errors, main, print_json
-from f5lab.cli.params import OutFile, Real
+from f5lab.cli.options import nfe_option
+from f5lab.cli.params import OutFile, Real, ranged
 from f5lab.cli.terminal import console, hang
 from f5lab.units import human_bytes
 
@@ -61,15 +62,15 @@ def doctor(gpus: tuple[str, ...], torch_spec: str | None, as_json: bool) -> None
 @click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help=TORCH_HELP)
 @click.option("--dtype", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True,
               help="auto: what f5-tts picks on each card (fp16 from compute capability 7.0, else fp32).")
-@click.option("--seconds", type=Real(0, 600, min_open=True), default=10.0, show_default=True,
+@click.option("--seconds", type=ranged("duration"), default=10.0, show_default=True,
               help="Audio generated per call (one chunk).")
 @click.option("--ref-seconds", type=Real(0, 60), default=0.0, show_default=True,
               help="Reference clip in the same sequence (f5-tts clips it to ~12 s).")
-@click.option("--batch", type=click.IntRange(1, 1024), default=1, show_default=True)
+@click.option("--batch", type=ranged("batch"), default=1, show_default=True, help="Texts per call.")
 @click.option("--no-cfg", is_flag=True, help="Classifier-free guidance off (f5-tts doubles the batch with it).")
 @click.option("--attn", type=click.Choice(["auto", "math", "efficient", "flash"]), default="auto", show_default=True,
               help="SDPA kernel; auto = what PyTorch picks on the card; math materialises heads x N x N scores.")
-@click.option("--nfe", type=click.IntRange(1, 1000), default=32, show_default=True, help="ODE steps (f5-tts default 32).")
+@nfe_option("ODE steps (f5-tts default 32).")
 @click.option("--vocoder", type=click.Choice(["vocos", "bigvgan", "none"]), default="vocos", show_default=True)
 @click.option("--terms", is_flag=True, help="Also print every term of the estimate (first GPU's settings).")
 @click.option("--sweep", is_flag=True, help="Print peak memory vs seconds (5-60 s) for fp32 and fp16 "

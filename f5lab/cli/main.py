@@ -74,8 +74,69 @@ class _OneLineUsageError(click.UsageError):
         click.echo(f"f5lab: error: {message} (see {where} --help)", err=True)
 
 
+# -- old spellings -------------------------------------------------------------------------------------
+OLD_SPELLINGS = "f5lab.old_spellings"  # ctx.meta key: the old spellings given, in order
+
+
+class OldSpelling(click.Option):
+    """An option's old spelling, kept for one release: hidden from --help, parsed like the option
+    ``new`` (declare it with the same type), its value handed to ``new`` with a one-line note on
+    stderr; refused beside ``new``. ``new=None`` retires an option that has no successor: its value
+    still reaches the command, ``note`` says why it goes. Declared with ``old_spelling``."""
+
+    def __init__(self, *args: Any, new: str | None = None, note: str = "", **kwargs: Any) -> None:
+        kwargs["hidden"] = True
+        kwargs.setdefault("expose_value", new is None)
+        super().__init__(*args, **kwargs)
+        self.new, self.note = new, note
+
+    def handle_parse_result(self, ctx: click.Context, opts: Any, args: list[str]) -> Any:
+        value, args = super().handle_parse_result(ctx, opts, args)
+        if self.name in opts:  # typed on the command line (a default is no reason for a note)
+            ctx.meta.setdefault(OLD_SPELLINGS, []).append((self, value))
+        return value, args
+
+
+def old_spelling(old: str, new: str | None, note: str = "", name: str | None = None,
+                 **like: Any) -> Callable[[Any], Any]:
+    """The decorator for ``old``, the former name of ``new`` (``like``: ``new``'s type, multiple...).
+    Its parameter gets a name of its own, so it never shadows ``new``'s; a retired option (``new``
+    None) keeps ``name``, the command's parameter it fills."""
+    name = name or "old_" + old.lstrip("-").replace("-", "_")
+    return click.option(old, name, cls=OldSpelling, new=new, note=note, **like)
+
+
+def apply_old_spellings(ctx: click.Context) -> None:
+    """Hand each old spelling's value to its new option, with the note; once, after parsing."""
+    from click.core import ParameterSource
+
+    for old, value in ctx.meta.pop(OLD_SPELLINGS, []):
+        spelt = old.opts[0]
+        if old.new is None:
+            click.echo(f"f5lab: note: {spelt} goes in the next release: {old.note}", err=True)
+            continue
+        new = next(p for p in ctx.command.params if old.new in getattr(p, "opts", ()))
+        if ctx.get_parameter_source(new.name) == ParameterSource.COMMANDLINE:
+            raise click.UsageError(f"give {old.new}, not both {old.new} and {spelt} (its old name)", ctx)
+        ctx.params[new.name] = value
+        ctx.set_parameter_source(new.name, ParameterSource.COMMANDLINE)
+        click.echo(f"f5lab: note: {spelt} is now {old.new}; the old name goes in the next release", err=True)
+
+
+class _Command(click.Command):
+    """A command whose old option spellings reach their new names once its arguments are parsed."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        apply_old_spellings(ctx)
+        return rest
+
+
 class _Group(click.Group):
-    """click's group, with usage errors (bad option values, missing arguments) in one line."""
+    """click's group, with usage errors (bad option values, missing arguments) in one line, and
+    commands that take their options' old spellings (``_Command``)."""
+
+    command_class = _Command
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
@@ -88,31 +149,6 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except click.UsageError as exc:
             raise _one_line_usage(exc) from None
-
-
-class AliasedOption(click.Option):
-    """An option that still accepts its old spellings (``old``) without showing them in --help:
-    one option with several names, so click parses either into the same parameter and an error
-    names the current spelling. ``@click.option("--vocab-from", "--vocab-src", cls=AliasedOption,
-    old=("--vocab-src",))``."""
-
-    def __init__(self, *args: Any, old: tuple[str, ...] = (), **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.old = tuple(old)
-
-    def _shown(self) -> list[str]:
-        return [o for o in self.opts if o not in self.old]
-
-    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        opts = self.opts
-        self.opts = self._shown()
-        try:
-            return super().get_help_record(ctx)
-        finally:
-            self.opts = opts
-
-    def get_error_hint(self, ctx: click.Context | None) -> str:
-        return " / ".join(f"'{o}'" for o in self._shown())
 
 
 def _one_line_usage(exc: click.UsageError) -> click.UsageError:

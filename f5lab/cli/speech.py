@@ -10,21 +10,22 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from f5lab.cli.main import friendly_errors, main, print_json
-from f5lab.cli.options import LANG_CHOICE, LANG_HELP, NORMALIZE_HELP, catalogue
-from f5lab.cli.params import OutDir, Real, Text
+from f5lab import commandlines
+from f5lab.cli.main import friendly_errors, main, old_spelling, print_json
+from f5lab.cli.options import (TEXT_FILE, VOCODER_HELP, asr_options, catalogue, configs_option, device_option,
+                               lang_options, nfe_option, seed_option, spoken_text, text_file_option, text_options,
+                               vocab_option)
+from f5lab.cli.params import OutDir, Text, ranged
 from f5lab.cli.terminal import console, hang, human_count
 
 
 # -- text: what f5-tts will see ------------------------------------------------------------
 @main.command("text")
 @click.argument("text", required=False)
-@click.option("--file", "text_file", type=click.Path(dir_okay=False, path_type=str),
-              help="Read the text from a UTF-8 file instead.")
-@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP)
-@click.option("--normalize/--no-normalize", default=True, show_default=True, help=NORMALIZE_HELP)
-@click.option("--vocab", type=click.Path(dir_okay=False, path_type=str),
-              help="vocab.txt of the checkpoint. [default: f5-tts's base vocab, 2545 tokens]")
+@text_file_option("Read the text from a UTF-8 file instead.")
+@old_spelling("--file", "--text-file", type=TEXT_FILE)
+@lang_options()
+@vocab_option("vocab.txt of the checkpoint. [default: f5-tts's base vocab, 2545 tokens]")
 @click.option("--ref-text", default=None, help="Transcript of --ref-audio: the chunk size and the seconds per "
               "chunk come from it. [default: f5-tts's example clip]")
 @click.option("--ref-audio", type=click.Path(path_type=str), default=None, help="The reference clip (with --ref-text).")
@@ -43,18 +44,15 @@ def text_command(text: str | None, text_file: str | None, lang: str, normalize: 
     \b
     Example:
       f5lab text --lang pt-BR "Custa R$ 1.234,56 às 14h30."
-      f5lab text --lang pt-BR --file roteiro.txt --ref-text "Olá." --ref-audio ref.wav --json
+      f5lab text --lang pt-BR --text-file roteiro.txt --ref-text "Olá." --ref-audio ref.wav --json
     """
     from f5lab.errors import ConfigError
 
-    if text_file:
-        if text is not None:
-            raise ConfigError("give TEXT or --file, not both")
-        from f5lab.speech.synth import read_text_file
-
-        text = read_text_file(text_file)
+    if text_file and text is not None:
+        raise ConfigError("give TEXT or --text-file, not both")
+    text = spoken_text(text, text_file)
     if text is None:
-        raise ConfigError("give the TEXT to check, or --file FILE")
+        raise ConfigError("give the TEXT to check, or --text-file FILE")
     from f5lab.speech.text.analysis import analyse
 
     report = analyse(text, lang, vocab=vocab, ref_text=ref_text, ref_audio=ref_audio, normalize=normalize)
@@ -69,9 +67,8 @@ def text_command(text: str | None, text_file: str | None, lang: str, normalize: 
 @click.option("--ref-audio", required=True, type=click.Path(path_type=str),
               help="Reference clip (wav/flac/ogg/mp3); resampled to 24 kHz mono, clipped to ~12 s like f5-tts.")
 @click.option("--ref-text", type=Text(allow_empty=False), default=None, help="Transcript of --ref-audio (or use --asr).")
-@click.option("--text", "gen_text", type=Text(allow_empty=False), default=None, help="Text to speak.")
-@click.option("--text-file", type=click.Path(exists=True, dir_okay=False, path_type=str),
-              help="Read the text to speak from a UTF-8 file (long texts are chunked and cross-faded).")
+@text_options(file_help="Read the text to speak from a UTF-8 file (long texts are chunked and cross-faded).",
+              retired=False)
 @click.option("--out", default="synth_out", show_default=True,
               type=OutDir(files=("synth.wav", "synth_mel.npy", "synth_mel.png", "synth.json")),
               help="Folder for synth.wav, synth_mel.npy, synth_mel.png and synth.json.")
@@ -81,33 +78,25 @@ def text_command(text: str | None, text_file: str | None, lang: str, normalize: 
 @click.option("--probe", "use_probe", is_flag=True,
               help="If the shapes fit several configs (F5TTS_Base vs F5TTS_v1_Base), decide by the behavioural "
                    "probe on --ref-audio and record its margin.")
-@click.option("--vocab", type=click.Path(dir_okay=False, path_type=str), help="vocab.txt of the checkpoint.")
-@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
-              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
-@click.option("--nfe", type=click.IntRange(1, 1000), default=32, show_default=True,
-              help="Flow-matching (ODE) steps: 16 is faster, 32 f5-tts's default.")
-@click.option("--cfg", "cfg_strength", type=Real(0, 10), default=2.0, show_default=True,
+@vocab_option("vocab.txt of the checkpoint.")
+@configs_option()
+@nfe_option("Flow-matching (ODE) steps: 16 is faster, 32 f5-tts's default.")
+@click.option("--cfg", "cfg_strength", type=ranged("cfg_strength"), default=2.0, show_default=True,
               help="Classifier-free guidance strength.")
-@click.option("--sway", type=Real(-1, 1.75), default=-1.0, show_default=True,
+@click.option("--sway", type=ranged("sway"), default=-1.0, show_default=True,
               help="Sway sampling coefficient (beyond 1.75 f5-tts's time steps stop increasing).")
-@click.option("--speed", type=Real(0, 10, min_open=True), default=1.0, show_default=True,
+@click.option("--speed", type=ranged("speed"), default=1.0, show_default=True,
               help="Speaking rate (scales the estimated duration).")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
-              help="Seed: same seed and settings give bit-identical audio.")
-@click.option("--duration", type=Real(0, 600, min_open=True), default=None,
-              help="Fixed total seconds, reference included.")
+@seed_option("Seed: same seed and settings give bit-identical audio.")
+@click.option("--duration", type=ranged("duration"), default=None, help="Fixed total seconds, reference included.")
 @click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]), default=None, help="Weights dtype.")
-@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda "
-              "(cpu, as in every f5lab command: see docs/synthesis.md#devices).")
-@click.option("--vocoder", "vocoder_dir", type=click.Path(path_type=str), default=None,
-              help="Local vocos (config.yaml + pytorch_model.bin) or BigVGAN directory. Without it: Griffin-Lim.")
+@device_option("Where it runs: cpu (as in every f5lab command: see docs/synthesis.md#devices), cuda, or auto "
+               "(the GPU if torch sees one).")
+@click.option("--vocoder", "vocoder_dir", type=click.Path(path_type=str), default=None, help=VOCODER_HELP)
 @click.option("--strict-text", is_flag=True, help="Fail (instead of warn) on characters the vocabulary lacks.")
-@click.option("--asr", type=click.Choice(["pocketsphinx", "faster-whisper"]), default=None,
-              help="Transcribe --ref-audio when --ref-text is not given.")
-@click.option("--asr-model-dir", type=click.Path(file_okay=False, path_type=str), default=None,
-              help="Local faster-whisper model directory (for --asr faster-whisper).")
-@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help=LANG_HELP)
-@click.option("--normalize/--no-normalize", default=True, show_default=True, help=NORMALIZE_HELP)
+@asr_options(default=None, help="Transcribe --ref-audio when --ref-text is not given: auto = pocketsphinx for "
+             "English (none offline for other languages); faster-whisper needs --asr-model-dir.", retired=False)
+@lang_options()
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON record instead of a summary.")
 @friendly_errors
 def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None, text_file: str | None, out: str,
@@ -129,34 +118,25 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
     """
     import warnings
 
-    from f5lab.hardware.devices import check_device
-    from f5lab.speech.synth import TextError, UnknownCharWarning, check_settings, read_text_file, synthesize
+    from f5lab.hardware.devices import check_device, resolve_device
+    from f5lab.speech.synth import TextError, UnknownCharWarning, check_settings, synthesize
 
     # every refusal before the reference is transcribed or the model loaded (seconds each); --out's
     # files were claimed already (f5lab.cli.params)
     check_settings(nfe=nfe, cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration)
-    check_device(device)
-    if text_file:
-        gen_text = read_text_file(text_file)
+    device = check_device(resolve_device(device))
+    gen_text = spoken_text(gen_text, text_file)
     if gen_text is None:
         raise TextError("give the text to speak: --text '...' or --text-file FILE")
     if not ref_text and asr:
-        from f5lab.speech.audio import check_signal, read_audio
-        from f5lab.speech.quality import get_asr
-
-        wav, sr = read_audio(ref_audio)
-        check_signal(wav, sr, ref_audio)  # a silent clip is refused before any transcript is printed
-        from f5lab.speech.text import asr_language
-
-        ref_text = get_asr(asr, asr_model_dir, language=asr_language(lang)).transcribe(wav, sr)
-        click.echo(f"reference transcript ({asr}): {ref_text}", err=True)
-    catalogue = catalogue(configs)
+        ref_text = _transcribe_reference(ref_audio, asr, asr_model_dir, lang)
+    chosen = catalogue(configs, path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownCharWarning)
         result = synthesize(path, ref_audio, ref_text or "", gen_text, nfe=nfe, cfg_strength=cfg_strength, sway=sway,
                             speed=speed, seed=seed, duration=duration, dtype=dtype, device=device,
                             vocoder=vocoder_dir, out_dir=out, strict_text=strict_text, config=config, vocab=vocab,
-                            probe=use_probe or None, catalogue=catalogue, lang=lang, normalize=normalize,
+                            probe=use_probe or None, catalogue=chosen, lang=lang, normalize=normalize,
                             progress=True, force=force)
     for w in caught:
         if issubclass(w.category, UnknownCharWarning):
@@ -167,24 +147,36 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
         show_synth(result.record)
 
 
+def _transcribe_reference(ref_audio: str, asr: str, asr_model_dir: str | None, lang: str) -> str | None:
+    """The reference's transcript by ``--asr`` (None when it picks no ASR for ``lang``). Library
+    work the CLI still does itself, kept in this one function until synthesize takes an ASR."""
+    from f5lab.speech.audio import check_signal, read_audio
+    from f5lab.speech.quality import choose_asr, get_asr
+
+    chosen = choose_asr(asr, lang, asr_model_dir)
+    if chosen.backend is None:
+        return None
+    wav, sr = read_audio(ref_audio)
+    check_signal(wav, sr, ref_audio)  # a silent clip is refused before any transcript is printed
+    text = get_asr(chosen.backend, asr_model_dir, language=chosen.language).transcribe(wav, sr)
+    click.echo(f"reference transcript ({chosen.backend}): {text}", err=True)
+    return text
+
+
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--ref-audio", required=True, type=click.Path(path_type=str), help="Reference clip (real speech).")
 @click.option("--ref-text", required=True, type=Text(allow_empty=False), help="Its transcript.")
 @click.option("--candidate", "candidates", multiple=True,
               help="Config to try (repeatable). [default: every config the shapes fit]")
-@click.option("--samples", type=click.IntRange(1, 10_000), default=8, show_default=True,
+@click.option("--samples", type=ranged("samples"), default=8, show_default=True,
               help="Paired noise/time samples per config.")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of the first sample.")
-@click.option("--vocab", type=click.Path(dir_okay=False, path_type=str), help="vocab.txt of the checkpoint.")
-@click.option("--configs", type=click.Choice(["shipped", "tiny"]), default="shipped", show_default=True,
-              help="Catalogue of configs ('tiny' for `demo-checkpoint --scale tiny` files).")
-@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda "
-              "(cpu, as in every f5lab command).")
-@click.option("--lang", default="en", show_default=True, type=LANG_CHOICE, metavar="[pt-BR|en]", help="Language of --ref-text (its "
-              "normaliser).")
-@click.option("--normalize/--no-normalize", default=True, show_default=True,
-              help="Normalise --ref-text for --lang first: the loss is on the text the model is given.")
+@seed_option("Seed of the first sample.")
+@vocab_option("vocab.txt of the checkpoint.")
+@configs_option()
+@device_option("Where it runs: cpu (as in every f5lab command), cuda, or auto (the GPU if torch sees one).")
+@lang_options(help="Language of --ref-text (its normaliser).",
+              normalize_help="Normalise --ref-text for --lang first: the loss is on the text the model is given.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
 def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...], samples: int, seed: int,
@@ -201,6 +193,7 @@ def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...],
     Example (a community pt-BR fine-tune):
       f5lab probe model_last.safetensors --ref-audio ref.wav --ref-text "Transcrição do áudio."
     """
+    from f5lab.hardware.devices import resolve_device
     from f5lab.speech.probe import probe as run_probe
     from f5lab.speech.text import prepare
 
@@ -211,7 +204,8 @@ def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...],
         tokens = read_vocab(vocab)
     spoken = prepare(ref_text, lang, normalize, tokens).text
     result = run_probe(path, ref_audio, spoken, list(candidates) or None, seed=seed, n_samples=samples,
-                       vocab=vocab, catalogue=catalogue(configs), device=device, progress=True)
+                       vocab=vocab, catalogue=catalogue(configs, path), device=resolve_device(device),
+                       progress=True)
     if as_json:
         print_json({**result.to_dict(), "text": {"lang": lang, "normalized": normalize, "ref_text_raw": ref_text,
                                                  "ref_text": spoken}})
@@ -298,7 +292,7 @@ def show_probe(r: Any) -> None:
             out.print(f"use it: --config {r.best} (synth, report, sweep); in Python "
                       f"f5lab.load_model(path, config={r.best!r})", markup=False, highlight=False)
         else:  # a lean under the bar is not an answer: say where one comes from
-            out.print(f"no verdict to use: f5lab lineage {r.path} --base BASE decides it from the weights "
+            out.print(f"no verdict to use: {commandlines.lineage(r.path)} decides it from the weights "
                       f"(BASE: the checkpoint you fine-tuned from); else name --config yourself "
                       f"(the loss leans to {r.best}, under the bar)", markup=False, highlight=False)
     else:
