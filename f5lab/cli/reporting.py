@@ -28,8 +28,8 @@ from f5lab.cli.terminal import console, hang
 @text_options(help="Text to synthesise. [default: a short sentence in --lang]",
               file_help="Read the text to synthesise from a UTF-8 file.")
 @lang_options()
-@click.option("--gpu", default=None, help="GPU the verdicts (runs? memory, speed) are for. [default: the demo's "
-              "GTX 1050 Ti for the built-in demo, else the GPU torch sees, else no GPU verdict]")
+@click.option("--gpu", default=None, help="GPU the verdicts (runs? memory, speed) are for. [default: the report "
+              "picks; for now the demo's GTX 1050 Ti]")
 @click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help="Judge the GPU under this torch "
               "build instead of the installed one, e.g. 2.6.0+cu124 (from f5lab's table of PyTorch's builds).")
 @nfe_option("Flow-matching steps for synthesis. [default: 32, f5-tts's own; the demo uses 4 to stay quick on a "
@@ -85,8 +85,9 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
     """
     from f5lab.reporting.reports import run_report
 
-    # TODO(issue 24): pass gpu=gpu as is once run_report takes None (the demo's card, else the GPU
-    # torch sees, else no GPU verdict); until then a missing --gpu keeps run_report's default card.
+    # TODO(issue 24): pass gpu=gpu as is once run_report takes None (the demo's card for the demo, else
+    # the GPU torch sees, else no GPU verdict), and say so in --gpu's help; until then a missing --gpu
+    # keeps run_report's default card.
     target = {"gpu": gpu} if gpu is not None else {}
     result = run_report(path, config=config, ref_audio=ref_audio, ref_text=ref_text,
                         gen_text=spoken_text(gen_text, text_file), **target, out=out, run_id=run_id, configs=configs, vocab=vocab, nfe=nfe, seed=seed,

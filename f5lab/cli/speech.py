@@ -195,14 +195,8 @@ def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...],
     """
     from f5lab.hardware.devices import resolve_device
     from f5lab.speech.probe import probe as run_probe
-    from f5lab.speech.text import prepare
 
-    tokens = None
-    if vocab:
-        from f5lab.files.vocab import read_vocab
-
-        tokens = read_vocab(vocab)
-    spoken = prepare(ref_text, lang, normalize, tokens).text
+    spoken = _spoken_reference(ref_text, lang, normalize, vocab)
     result = run_probe(path, ref_audio, spoken, list(candidates) or None, seed=seed, n_samples=samples,
                        vocab=vocab, catalogue=catalogue(configs, path), device=resolve_device(device),
                        progress=True)
@@ -211,6 +205,19 @@ def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...],
                                                  "ref_text": spoken}})
     else:
         show_probe(result)
+
+
+def _spoken_reference(ref_text: str, lang: str, normalize: bool, vocab: str | None) -> str:
+    """--ref-text as the model is given it (normalised for --lang, checked against the vocab).
+    Library work the CLI still does itself, kept in this one function until probe takes a language."""
+    from f5lab.speech.text import prepare
+
+    tokens = None
+    if vocab:
+        from f5lab.files.vocab import read_vocab
+
+        tokens = read_vocab(vocab)
+    return prepare(ref_text, lang, normalize, tokens).text
 
 
 @main.command()
