@@ -1,5 +1,5 @@
 """``python -m f5lab`` is the ``f5lab`` command."""
 
-from f5lab.cli.commands import main
+from f5lab.cli.main import main
 
 main()

@@ -307,7 +307,7 @@ def test_say_wraps_with_a_hanging_indent(capsys):
 def test_cli_long_lines_wrap_with_a_hanging_indent():
     from rich.console import Console
 
-    from f5lab.cli.views import hang
+    from f5lab.cli.terminal import hang
 
     out = Console(width=100, record=True, soft_wrap=True)
     hang(out, "    evidence: ", "every transformer.norm_out.* (1 key) missing " * 12)

@@ -183,7 +183,7 @@ def tiny_installed(corpus):
     (f5lab's own catalogue function is swapped wherever a module holds it; f5-tts is untouched).
     Fixtures are built outside it (the corpus first): building under it would shrink twice."""
     import f5lab.compat.diagnose, f5lab.model.inspection, f5lab.compat.loading, f5lab.hardware.memory, f5lab.speech.probe  # noqa: E401,F401
-    import f5lab.compat.remap, f5lab.reporting.reports, f5lab.speech.synth, f5lab.cli.views  # noqa: E401,F401
+    import f5lab.compat.remap, f5lab.reporting.reports, f5lab.speech.synth, f5lab.cli.main  # noqa: E401,F401
     from f5lab.model.arch import tiny_catalogue
 
     tiny = tiny_catalogue()
@@ -336,7 +336,7 @@ CASES += [
     ("verify-vocab-remap-without-vocabs", ["verify", "{ext}", "{ext_moved}", "--config", "F5TTS_Base"], 2,
      ["vocab"]),
     ("verify-another-model", ["verify", "{good}", "{e2}", "--config", "F5TTS_Base"], 1, []),  # a verdict: not verified
-    *[(f"verify-vocab-src-{x}", ["verify", "{good}", "{good}", "--config", "F5TTS_Base", "--vocab-src",
+    *[(f"verify-vocab-from-{x}", ["verify", "{good}", "{good}", "--config", "F5TTS_Base", "--vocab-from",
                                  "{" + x + "}"], 2, ["{" + x + "}"]) for x in ("vocab_empty", "vocab_nonutf8")],
     # compare: records, not audio or random bytes
     *[(f"compare-{x}", ["compare", "{" + x + "}", "{" + x + "}"], 2, ["{" + x + "}"])
@@ -368,8 +368,8 @@ CASES += [
     # text: what f5-tts will see; the language and the ASR of the commands that speak or score
     ("text-nothing", ["text"], 2, ["TEXT"]),
     ("text-blank", ["text", "   "], 2, ["empty"]),
-    ("text-and-file", ["text", "Olá", "--file", "{a_file}"], 2, ["--file"]),
-    *[(f"text-file-{x}", ["text", "--file", "{" + x + "}"], 2, ["{" + x + "}"])
+    ("text-and-file", ["text", "Olá", "--text-file", "{a_file}"], 2, ["--text-file"]),
+    *[(f"text-file-{x}", ["text", "--text-file", "{" + x + "}"], 2, ["{" + x + "}"])
       for x in ("nonutf8", "empty_text", "blank_text", "dir", "missing")],
     *[(f"text-vocab-{x}", ["text", "Olá", "--vocab", "{" + x + "}"], 2, ["{" + x + "}"])
       for x in ("vocab_empty", "vocab_nonutf8", "missing", "dir")],
@@ -545,7 +545,7 @@ def test_a_signal_mid_remap_leaves_no_partial_file(make_fixture, tmp_path, sig):
 
 TINY_PRELUDE = """
     import sys
-    import f5lab.cli.commands, f5lab.compat.diagnose, f5lab.model.inspection, f5lab.compat.loading, f5lab.compat.remap, f5lab.cli.views
+    import f5lab.cli.commands, f5lab.compat.diagnose, f5lab.model.inspection, f5lab.compat.loading, f5lab.compat.remap, f5lab.cli.main
     from f5lab.model.arch import tiny_catalogue
     _tiny = tiny_catalogue()
     for _name, _mod in list(sys.modules.items()):

@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "f5lab"
 # may import each other only without a cycle between the folders (asserted below)
 STAGE_RANK = {"": 0, "files": 1, "model": 2, "hardware": 3, "compat": 3, "speech": 4, "testing": 5,
               "reporting": 6, "cli": 7}
-ROOT_MODULES = {"__init__", "__main__", "errors", "facts", "units", "outputs", "settings", "schemas"}
+ROOT_MODULES = {"__init__", "__main__", "errors", "facts", "units", "outputs", "settings", "schemas",
+                "commandlines"}
 
 
 def module_name(path: Path) -> str:
@@ -170,8 +171,9 @@ def test_the_order_checker_catches_an_upward_arrow():
 
 
 def test_the_config_resolver_sits_at_the_bottom_of_model():
-    """configs is imported by arch and imports nothing above files/ itself."""
+    """configs is imported by arch and imports nothing above files/ itself (commandlines: root, no imports)."""
     graph = import_graph()
     assert "model.configs" in graph["model.arch"]
-    assert graph["model.configs"] <= {"errors", "facts", "outputs", "schemas", "files.vocab"}
+    assert graph["model.configs"] <= {"errors", "facts", "outputs", "schemas", "commandlines", "files.vocab"}
     assert graph["outputs"] <= {"errors"} and graph["schemas"] <= {"errors"} and graph["facts"] == set()
+    assert graph["commandlines"] == set()  # every stage prints commands through it: it imports no f5lab module

@@ -31,7 +31,7 @@ def test_report_on_a_checkpoint_no_shipped_config_builds_runs_every_notebook(tmp
     cwd.mkdir()
     outside = files_written(tmp_path)
     proc = subprocess.run([sys.executable, "-m", "f5lab", "report", str(path), "--out", str(tmp_path / "reports"),
-                           "--run-id", "r", "--nfe", "2", "--gen-text", "Hi there.", "--asr", "none"],
+                           "--run-id", "r", "--nfe", "2", "--text", "Hi there.", "--asr", "none"],
                           cwd=cwd, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
     assert proc.returncode == 0, proc.stdout + proc.stderr

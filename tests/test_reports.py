@@ -207,7 +207,7 @@ def runs(tiny, tmp_path_factory):
         first = run_report(tiny, out=out, run_id="one", progress=False, **CHEAP)
     with cpu_capability("avx2"):
         result = CliRunner().invoke(main, ["report", str(tiny), "--out", str(out), "--run-id", "two",
-                                           "--nfe", str(CHEAP["nfe"]), "--gen-text", CHEAP["gen_text"]])
+                                           "--nfe", str(CHEAP["nfe"]), "--text", CHEAP["gen_text"]])
     assert result.exit_code == 0, result.output
     return first, out / "two", result.output
 

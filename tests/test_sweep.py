@@ -25,7 +25,7 @@ from f5lab.reporting.sweep import SweepError, connect, load_sweep_file, make_poi
 from tests._forkrun import as_in_a_terminal
 
 VENV_BIN = Path(sys.executable).parent
-UNNAMED = ["--configs", "tiny", "--nfe", "2", "--asr", "none", "--gen-text", "Hi there."]
+UNNAMED = ["--configs", "tiny", "--nfe", "2", "--asr", "none", "--text", "Hi there."]
 COMMON = ["--config", "F5TTS_v1_Base", *UNNAMED]
 
 

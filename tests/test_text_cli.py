@@ -64,7 +64,7 @@ def test_with_a_reference_and_a_file(tmp_path):
     sf.write(long_ref, np.concatenate([wav, wav, wav]), sr)  # 16 s: f5-tts keeps 12 s at most
     script = tmp_path / "roteiro.txt"
     script.write_text("Olá! Sim. O Sr. Silva pagou R$ 2.500,00 em 01/12/2024, às 9h.\n", encoding="utf-8")
-    res = CliRunner().invoke(main, ["text", "--lang", "pt-BR", "--file", str(script), "--ref-text", REF_TEXT_PT,
+    res = CliRunner().invoke(main, ["text", "--lang", "pt-BR", "--text-file", str(script), "--ref-text", REF_TEXT_PT,
                                     "--ref-audio", str(long_ref), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
@@ -76,7 +76,7 @@ def test_with_a_reference_and_a_file(tmp_path):
     assert out["normalized"].startswith("olá! sim. o senhor silva pagou dois mil e quinhentos reais em primeiro de "
                                         "dezembro de dois mil e vinte e quatro, às nove horas.")
     # the human form says the same, with the chunks and the advice
-    human = CliRunner().invoke(main, ["text", "--lang", "pt-BR", "--file", str(script)])
+    human = CliRunner().invoke(main, ["text", "--lang", "pt-BR", "--text-file", str(script)])
     assert human.exit_code == 0 and "model gets:" in human.output and "dois mil e quinhentos reais" in human.output
 
 

@@ -18,7 +18,7 @@ from f5lab.testing.fixtures import build_checkpoint
 from f5lab.compat.loading import build_model, load_state
 from f5lab.compat.verify import Verification, build_assigned, verify
 from f5lab.compat.remap import execute_plan, plan_remap
-from f5lab.cli.views import show_verification
+from f5lab.cli.compat import show_verification
 from f5lab.files.vocab import read_vocab, write_vocab
 
 PROJ_OUT = ("transformer.proj_out.weight", "transformer.proj_out.bias")

@@ -12,9 +12,10 @@ declaration and tries each output against an input, an existing file, a full dis
 once and signals.
 
 Values. Numbers are declared with their range (``click.IntRange``, ``Real``: finite, bounds shown
-in ``--help``); text with ``Text`` (UTF-8, no NUL, bounded length). ``check_values`` applies the
-same rules to every parameter whatever its type, so a plain ``float``/``int``/``str`` option still
-refuses NaN, infinities, 10**30 or undecodable bytes in one line naming the option.
+in ``--help``), a setting's taken from ``f5lab.settings.RANGES`` by ``ranged``; text with ``Text``
+(UTF-8, no NUL, bounded length). ``check_values`` applies the same rules to every parameter
+whatever its type, so a plain ``float``/``int``/``str`` option still refuses NaN, infinities, 10**30
+or undecodable bytes in one line naming the option.
 ``tests/test_params.py`` generates values for every parameter of every command from these
 declarations.
 """
@@ -44,6 +45,17 @@ class Real(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return super().convert(number, param, ctx)
+
+
+def ranged(name: str) -> click.ParamType:
+    """The click type of the numeric setting ``name``, from its bounds in ``f5lab.settings.RANGES``:
+    one table for the options, the sweep file's schema and the library's own checks."""
+    from f5lab.settings import RANGES
+
+    r = RANGES[name]
+    if r.integer:
+        return click.IntRange(int(r.low), int(r.high))
+    return Real(r.low, r.high, min_open=r.low_open)
 
 
 class Text(click.ParamType):

@@ -19,7 +19,7 @@ from f5lab.model.arch import (DEFAULT_VOCAB_LINES, V0_V1_SOURCES, ArchSpec, Conf
                               rank_configs, shipped_configs)
 from f5lab.facts import N_MELS
 from f5lab.files.checkpoint import EMA_DICT, RAW_DICT, Checkpoint, ModelState, open_checkpoint
-from f5lab.model.configs import catalogue_flag, entry_from_metadata, resolve_config, with_config, write_config_fix
+from f5lab.model.configs import catalogue_name, entry_from_metadata, resolve_config, with_config, write_config_fix
 from f5lab.files.keys import KeyGroup, group_keys, key_groups, pattern_of  # noqa: F401  (re-exported)
 
 SEVERITIES = ("error", "warning", "info")
@@ -196,7 +196,7 @@ def service_snippets(ckpt: Checkpoint, spec: ArchSpec, catalogue: Mapping[str, C
             continue  # not loadable with this vocab: the vocab finding says which file is needed
         ok, _ = f5tts_accepts(ckpt, entry, rows - 1)
         out.append(service_code(ckpt.path, entry, needs_remap=not ok, vocab=own, vocoder_dir=vocoder_dir,
-                                catalogue_flag=catalogue_flag(catalogue), needs_bytes=needs).to_dict())
+                                configs=catalogue_name(catalogue), needs_bytes=needs).to_dict())
     return out
 
 
@@ -219,12 +219,12 @@ def remap_command(ckpt: Checkpoint, config: str | None, extra: str = "",
                   catalogue: Mapping[str, ConfigEntry] | None = None, vocab: str | None = None) -> str:
     """The remap fix in backticks, runnable as printed (with the user's ``vocab`` as --vocab-from);
     for an architecture no config builds (``config`` None) the config of its own comes first."""
-    from f5lab.model.configs import place_note, vocab_flag
+    from f5lab.model.configs import place_note
     from f5lab.compat.service import remap_command as command
 
     if config is None:
         return write_config_fix(ckpt.path, then="remap", vocab=vocab)
-    return f"`{command(ckpt.path, config, vocab_flag(vocab, '--vocab-from') + extra, catalogue_flag(catalogue))}`" \
+    return f"`{command(ckpt.path, config, vocab, catalogue_name(catalogue))}{extra}`" \
         + place_note(ckpt.path)
 
 
@@ -365,7 +365,7 @@ def _arch_finding(spec: ArchSpec, entry: ConfigEntry, comp: Comparison, mismatch
 
 def _vocab_finding(ckpt: Checkpoint, entry: ConfigEntry, rows: int, text_num_embeds: int,
                    vocab: str | None, catalogue: Mapping[str, ConfigEntry] | None = None) -> Finding:
-    import shlex
+    from f5lab import commandlines
 
     from f5lab.files.vocab import vocab_beside
 
@@ -375,9 +375,9 @@ def _vocab_finding(ckpt: Checkpoint, entry: ConfigEntry, rows: int, text_num_emb
             "and --vocab-to (the new one)")
     found = vocab_beside(ckpt.path, rows)
     if found is not None:
-        config = "" if entry.source == "shipped" else f" --config {shlex.quote(entry.name)}"
-        move = (f"`f5lab diagnose {shlex.quote(str(ckpt.path))}{config}{catalogue_flag(catalogue)} --vocab "
-                f"{shlex.quote(str(found))}` ({found.name} beside the checkpoint has {rows - 1} lines); " + move)
+        config = None if entry.source == "shipped" else entry.name
+        command = commandlines.diagnose(ckpt.path, config=config, configs=catalogue_name(catalogue), vocab=found)
+        move = f"`{command}` ({found.name} beside the checkpoint has {rows - 1} lines); " + move
     if vocab is not None:
         return Finding("wrong_vocab", "error", f"wrong vocab file: {vocab} is not the one the checkpoint was "
                        "trained with", evidence,

@@ -98,7 +98,7 @@ def _vocab_missing(entry: ConfigEntry, vocab: str | None, text_num_embeds: int) 
 def _add_service_code(row: MatrixRow, ckpt: Checkpoint, entry: ConfigEntry, vocab: str | None, text_num_embeds: int,
                       catalogue: Mapping[str, ConfigEntry], vocoder_dir: str | None, spec: Any = None) -> None:
     """The row's f5-tts code, when the vocab at hand fits the embedding (else the note says which is needed)."""
-    from f5lab.model.configs import catalogue_flag
+    from f5lab.model.configs import catalogue_name
     from f5lab.compat.service import call_bytes, service_code
     from f5lab.files.vocab import read_vocab
 
@@ -107,5 +107,5 @@ def _add_service_code(row: MatrixRow, ckpt: Checkpoint, entry: ConfigEntry, voca
         return
     snippet = service_code(ckpt.path, entry, needs_remap=bool(row.needs_remap), vocab=own, vocoder_dir=vocoder_dir,
                            needs_bytes=call_bytes(spec) if spec is not None else None,
-                           catalogue_flag=catalogue_flag(catalogue))
+                           configs=catalogue_name(catalogue))
     row.remap_command, row.code = snippet.remap_command, snippet.code

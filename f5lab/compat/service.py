@@ -22,7 +22,6 @@ one warning line: the rule of ``f5lab.load_model(device="auto")``, in f5-tts alo
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -59,21 +58,21 @@ def remapped_path(checkpoint: str | Path, config: str) -> Path:
     return remapped_name(checkpoint, config)
 
 
-def remap_command(checkpoint: str | Path, config: str, extra: str = "", catalogue_flag: str = "") -> str:
-    """``f5lab remap SRC DST --config C`` with shell quoting: runnable as printed (``extra``: more
-    options, already quoted, e.g. `` --vocab-from FILE``)."""
-    q = shlex.quote
-    return (f"f5lab remap {q(str(checkpoint))} {q(str(remapped_path(checkpoint, config)))} --config {q(config)}"
-            f"{catalogue_flag}{extra}")
+def remap_command(checkpoint: str | Path, config: str, vocab_from: str | Path | None = None,
+                  configs: str | None = None) -> str:
+    """``f5lab remap SRC DST --config C``, runnable as printed, into ``remapped_path``; ``configs``:
+    the catalogue's name when not the shipped one (f5lab.commandlines spells it)."""
+    from f5lab import commandlines
+
+    return commandlines.remap(checkpoint, remapped_path(checkpoint, config), config, configs=configs,
+                              vocab_from=vocab_from)
 
 
 def service_code(checkpoint: str | Path, entry: ConfigEntry, *, needs_remap: bool, vocab: str | None = None,
-                 vocoder_dir: str | None = None, catalogue_flag: str = "", needs_bytes: int | None = None) -> ServiceCode:
+                 vocoder_dir: str | None = None, configs: str | None = None, needs_bytes: int | None = None) -> ServiceCode:
     """The snippet for one config. ``vocab``: the checkpoint's vocab.txt (default: the config's
     tokenizer_path, else f5-tts's own); ``vocoder_dir``: a local vocos folder to name; ``needs_bytes``:
     the GPU memory one call needs (f5lab's estimate), checked by the snippet's ``pick_device``."""
-    from f5lab.model.configs import vocab_flag
-
     vocab = vocab if vocab is not None else entry.tokenizer_path
     target = remapped_path(checkpoint, entry.name) if needs_remap else Path(checkpoint)
     if entry.shipped:
@@ -81,10 +80,10 @@ def service_code(checkpoint: str | Path, entry: ConfigEntry, *, needs_remap: boo
     else:
         code = _load_model_code(entry, target, vocab)
     # the remap reads the config's tokenizer_path itself; another vocab must be named
-    extra = vocab_flag(vocab, "--vocab-from") if vocab and vocab != entry.tokenizer_path else ""
+    vocab_from = vocab if vocab and vocab != entry.tokenizer_path else None
     code = pick_device_code(needs_bytes) + code
     return ServiceCode(config=entry.name, needs_remap=needs_remap,
-                       remap_command=remap_command(checkpoint, entry.name, extra, catalogue_flag=catalogue_flag)
+                       remap_command=remap_command(checkpoint, entry.name, vocab_from, configs=configs)
                        if needs_remap else None, code=code)
 
 

@@ -12,6 +12,16 @@ from f5lab.errors import ConfigError
 KNOWN = "cpu, cuda or cuda:N"
 
 
+def resolve_device(device: str) -> str:
+    """``auto``: ``cuda`` when torch sees a GPU, else ``cpu``; any other device unchanged (checked
+    by ``check_device`` where it runs). The one place every command's ``--device auto`` resolves."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def check_device(device: str, option: str = "--device") -> str:
     """Return ``device`` when torch can use it on this machine, else raise a one-line ConfigError."""
     if not isinstance(device, str) or not device.strip():

@@ -149,10 +149,10 @@ def tiny_catalogue() -> dict[str, ConfigEntry]:
     return {name: tiny_entry(e) for name, e in shipped_configs().items()}
 
 
-def catalogue_flag(catalogue: Mapping[str, ConfigEntry] | None) -> str:
-    """The option a printed command needs to see the same configs: `` --configs tiny`` for f5lab's
-    tiny test catalogue, nothing for the shipped one."""
-    return " --configs tiny" if catalogue and any(e.source == "tiny" for e in catalogue.values()) else ""
+def catalogue_name(catalogue: Mapping[str, ConfigEntry] | None) -> str | None:
+    """The ``--configs`` value a printed command needs to see the same configs: "tiny" for f5lab's
+    tiny test catalogue, None for the shipped one (f5lab.commandlines spells the option)."""
+    return "tiny" if catalogue and any(e.source == "tiny" for e in catalogue.values()) else None
 
 
 # -- the resolver ----------------------------------------------------------------------------------
@@ -602,31 +602,22 @@ def remapped_name(checkpoint: str | os.PathLike, config: str | os.PathLike) -> P
     return output_place(p, f"{p.stem}.{'remapped' if tag == p.stem else tag}.safetensors")
 
 
-def vocab_flag(vocab: str | os.PathLike | None, option: str = "--vocab") -> str:
-    """`` --vocab FILE`` (shell-quoted) for a printed command when the user gave a vocab, else ""."""
-    import shlex
-
-    return f" {option} {shlex.quote(str(vocab))}" if vocab else ""
-
-
 def write_config_command(checkpoint: str | os.PathLike, vocab: str | os.PathLike | None = None) -> str:
     """The command that writes a config of one's own for ``checkpoint`` (runnable as printed); the
     vocab the user gave becomes the config's ``tokenizer_path``."""
-    import shlex
+    from f5lab import commandlines
 
-    return (f"f5lab inspect {shlex.quote(str(checkpoint))} --write-config "
-            f"{shlex.quote(str(own_config_path(checkpoint)))}{vocab_flag(vocab)}")
+    return commandlines.inspect_write_config(checkpoint, own_config_path(checkpoint), vocab=vocab or None)
 
 
 def write_config_fix(checkpoint: str | os.PathLike, then: str = "diagnose", vocab: str | os.PathLike | None = None) -> str:
     """The fix for an architecture no config builds: write its own config, then use it
     (``then``: "diagnose", or "remap" as ``<stem>.remapped.safetensors``). ``vocab`` (the one the
     user passed) goes into the written config, so the follow-up command needs no vocab option."""
-    import shlex
+    from f5lab import commandlines
 
-    q = shlex.quote
-    p, own = Path(checkpoint), q(str(own_config_path(checkpoint)))
-    follow = (f"f5lab remap {q(str(p))} {q(str(remapped_name(p, own_config_path(p))))} --config {own}"
-              if then == "remap" else f"f5lab diagnose {q(str(p))} --config {own}")
+    p, own = Path(checkpoint), own_config_path(checkpoint)
+    follow = (commandlines.remap(p, remapped_name(p, own), own) if then == "remap"
+              else commandlines.diagnose(p, config=own))
     return (f"no installed config builds it: write its own with `{write_config_command(checkpoint, vocab)}`, then "
             f"`{follow}`{place_note(p)}")

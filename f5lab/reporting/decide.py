@@ -31,16 +31,15 @@ def fix_line(path_name: str, asked: str | None, rows: Sequence[Any], target: str
     when given the checkpoint's full path (shell-quoted; ``--configs tiny`` for the tiny catalogue;
     the user's ``vocab`` carried along). ``asked``: the config the user named, or None.
     ``settled``: why ``target`` among configs of the same shapes (lineage), said instead of "the probe decides"."""
-    from f5lab.model.configs import catalogue_flag, own_config_path, vocab_flag, write_config_command
+    from f5lab.model.configs import catalogue_name, own_config_path, write_config_command
     from f5lab.compat.service import remap_command
 
     if remap_needed(rows, target):
-        return remap_command(path_name, target, vocab_flag(vocab, "--vocab-from"),
-                             catalogue_flag=catalogue_flag(catalogue))
+        return remap_command(path_name, target, vocab, configs=catalogue_name(catalogue))
     if {r.config: r.status for r in rows}.get(target) == "loads":
         twins = [r.config for r in rows if r.status == "loads" and r.config != target]
         also = (f"; {settled}" if settled else f"; {' / '.join(twins)} loads too: f5lab lineage or f5lab probe decides") if twins else ""
-        tiny = ", catalogue=f5lab.model.arch.tiny_catalogue()" if catalogue_flag(catalogue) else ""
+        tiny = ", catalogue=f5lab.model.arch.tiny_catalogue()" if catalogue_name(catalogue) else ""
         voc = f", vocab={str(vocab)!r}" if vocab else ""
         call = f"f5lab.load_model({path_name!r}, config={target!r}{voc}{tiny})"  # Python, runnable after `import f5lab`
         return f"{call}  # " + ("loads as stored" if asked in (None, target) else f"not {asked}") + also

@@ -1,4 +1,5 @@
-"""Every fix f5lab prints is runnable as printed, and every service snippet loads in f5-tts.
+"""Every command f5lab prints is built in one place (f5lab.commandlines) and runs as printed, and every
+service snippet loads in f5-tts.
 
 For each checkpoint below, the commands that diagnose, matrix and inspect print (in backticks
 in a finding's fix, `matrix --json`'s remap_command, inspect's notes) are run, as printed, in
@@ -305,3 +306,36 @@ def test_suggested_names_never_double_the_stem_and_keep_the_vocab(tmp_path):
     moved.write_bytes(vocab.read_bytes())
     d = diagnose(path, vocab=str(moved))
     assert all(f"--vocab {moved}" in c for f in d.findings for c in COMMAND.findall(f.fix) if "inspect" in c)
+
+
+def test_the_builders_quote_every_path_and_split_back_to_the_same_words(tmp_path):
+    """f5lab.commandlines: the one place a printed command is spelt; a path with spaces, quotes or
+    parentheses comes back from the shell as the very path."""
+    from f5lab import commandlines
+
+    src, dst = tmp_path / "my model's (v2).pt", tmp_path / "out dir" / "x.safetensors"
+    vocab, own = tmp_path / "v 1.txt", tmp_path / "own config.yaml"
+    cases = {
+        commandlines.remap(src, dst, own, configs="tiny", vocab_from=vocab):
+            ["remap", src, dst, "--config", own, "--configs", "tiny", "--vocab-from", vocab],
+        commandlines.remap(src, dst, "F5TTS_Base", configs="shipped"): ["remap", src, dst, "--config", "F5TTS_Base"],
+        commandlines.diagnose(src, config=own, configs="tiny", vocab=vocab):
+            ["diagnose", src, "--config", own, "--configs", "tiny", "--vocab", vocab],
+        commandlines.diagnose(src): ["diagnose", src],
+        commandlines.inspect_write_config(src, own, vocab=vocab): ["inspect", src, "--write-config", own, "--vocab", vocab],
+        commandlines.lineage(src): ["lineage", src, "--base", "BASE"],
+    }
+    for line, words in cases.items():
+        assert shlex.split(line) == ["f5lab", *map(str, words)], line
+    assert commandlines.remap("a.pt", "b.safetensors", "F5TTS_Base", vocab_from="v.txt") == \
+        "f5lab remap a.pt b.safetensors --config F5TTS_Base --vocab-from v.txt"  # plain paths stay as typed
+
+
+def test_no_module_below_the_cli_spells_a_command_itself():
+    """Every printed ``f5lab <command> ...`` line with a value in it comes from f5lab.commandlines."""
+    package = Path(__file__).resolve().parent.parent / "f5lab"
+    spelt = re.compile(r"""f["'][^"'\n]*f5lab (?:%s) [^"'\n]*\{""" % "|".join(SUBCOMMANDS + ("lineage", "sweep")))
+    found = [f"{p.relative_to(package)}:{i}" for p in sorted(package.rglob("*.py"))
+             if p.name != "commandlines.py" and p.parent.name != "cli"
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if spelt.search(line)]
+    assert not found, f"build these with f5lab.commandlines: {found}"
