@@ -78,7 +78,7 @@ def _one_dtype(path: Path, spec: Any, card: Any, dtype: str, total: int, doc: di
     """Everything for one dtype with only that model on the GPU (the cap must see one model's weights)."""
     import torch
 
-    from f5lab.hardware.memory import _load
+    from f5lab.hardware.memory_measure import _load
     from f5lab.hardware.speed import measure_sampling
 
     model = _load(str(path), "F5TTS_Base", "cuda", dtype)

@@ -39,7 +39,8 @@ def main() -> int:
 
     from f5lab.testing.demo import demo_checkpoint
     from f5lab.model.inspection import inspect_checkpoint
-    from f5lab.hardware.memory import _load, compare, estimate, measure
+    from f5lab.hardware.memory import compare, estimate, measure
+    from f5lab.hardware.memory_measure import _load
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     path = demo_checkpoint()

@@ -44,7 +44,7 @@ def main() -> int:
 
     torch.set_num_threads(max(1, args.threads))
 
-    from f5lab.hardware.memory import _load
+    from f5lab.hardware.memory_measure import _load
     from f5lab.hardware.speed import check_cpu
     from f5lab.model.inspection import inspect_checkpoint
     from f5lab.testing.fixtures import build_checkpoint

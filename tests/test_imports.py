@@ -18,8 +18,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "f5lab"
 # may import each other only without a cycle between the folders (asserted below)
 STAGE_RANK = {"": 0, "files": 1, "model": 2, "hardware": 3, "compat": 3, "speech": 4, "testing": 5,
               "reporting": 6, "cli": 7}
-ROOT_MODULES = {"__init__", "__main__", "errors", "facts", "units", "outputs", "settings", "schemas",
-                "commandlines"}
+# a root package is root code split into modules (outputs: the one write path), at rank 0 with the rest
+ROOT_PACKAGES = {"outputs"}
+OUTPUTS_MODULES = {"outputs", "outputs.hidden", "outputs.running", "outputs.checks", "outputs.claims",
+                   "outputs.folders", "outputs.sessions"}
+ROOT_MODULES = {"__init__", "__main__", "errors", "facts", "units", "settings", "schemas", "commandlines",
+                *OUTPUTS_MODULES}
 
 
 def module_name(path: Path) -> str:
@@ -32,7 +36,10 @@ def module_name(path: Path) -> str:
 
 
 def folder(module: str) -> str:
-    return module.split(".")[0] if "." in module or module in STAGE_RANK else ""
+    top = module.split(".")[0]
+    if top in ROOT_PACKAGES:
+        return ""
+    return top if "." in module or module in STAGE_RANK else ""
 
 
 def _resolve(name: str, modules: set[str]) -> str | None:
@@ -175,5 +182,6 @@ def test_the_config_resolver_sits_at_the_bottom_of_model():
     graph = import_graph()
     assert "model.configs" in graph["model.arch"]
     assert graph["model.configs"] <= {"errors", "facts", "outputs", "schemas", "commandlines", "files.vocab"}
-    assert graph["outputs"] <= {"errors"} and graph["schemas"] <= {"errors"} and graph["facts"] == set()
+    assert all(graph[m] - OUTPUTS_MODULES <= {"errors"} for m in OUTPUTS_MODULES)  # the write path, at the bottom
+    assert graph["schemas"] <= {"errors"} and graph["facts"] == set()
     assert graph["commandlines"] == set()  # every stage prints commands through it: it imports no f5lab module

@@ -251,7 +251,8 @@ def test_vocos_decode_activation_matches_profiled_random_vocos():
     from vocos.heads import ISTFTHead
     from vocos.models import VocosBackbone
 
-    from f5lab.hardware.memory import _profiled_peak, vocoder_params
+    from f5lab.hardware.memory import vocoder_params
+    from f5lab.hardware.memory_measure import _profiled_peak
 
     voc = Vocos(MelSpectrogramFeatures(sample_rate=24000, n_fft=1024, hop_length=256, n_mels=100, padding="center"),
                 VocosBackbone(input_channels=100, dim=512, intermediate_dim=1536, num_layers=8),

@@ -16,8 +16,9 @@ from typing import Any, Sequence
 from f5lab.facts import DEFAULT_NFE
 from f5lab.hardware.gpus import get_gpu
 from f5lab.hardware.knobs import knob_table
-from f5lab.hardware.memory import (MemoryEstimate, _load, compare, estimate, gpu_curves, measure,
-                                   plot_gpu_curves, sweep)
+from f5lab.hardware.memory import (MemoryEstimate, compare, estimate, gpu_curves, measure, plot_gpu_curves,
+                                   sweep)
+from f5lab.hardware.memory_measure import _load
 from f5lab.hardware.runs import RunVerdict, judge_all
 from f5lab.hardware.stack import Stack, stack_for
 

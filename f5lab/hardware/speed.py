@@ -31,7 +31,7 @@ from typing import Any
 from f5lab.errors import ConfigError
 from f5lab.facts import DEFAULT_CFG, DEFAULT_NFE, FRAMES_PER_SECOND
 from f5lab.hardware.gpus import GPU, get_gpu
-from f5lab.hardware.memory import CHARS_PER_SECOND, DTYPE_BYTES, VOCOS, _check, _heads, frames_for
+from f5lab.hardware.memory_estimate import CHARS_PER_SECOND, DTYPE_BYTES, VOCOS, _check, _heads, frames_for
 from f5lab.model.arch import ArchSpec
 
 # F5TTS_Base at full scale (DESIGN.md section 2): the model the published figures were measured on
