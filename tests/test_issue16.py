@@ -139,7 +139,7 @@ def test_a_resumed_sweep_rechecks_the_outputs_not_only_done_json(good, tmp_path,
 
 
 def test_points_of_checkpoints_named_in_another_script_get_their_own_ids(tmp_path):
-    from f5lab.reporting.sweep import SweepSpec, make_points
+    from f5lab.reporting.sweepspec import SweepSpec, make_points
 
     a, b = tmp_path / "模型一.safetensors", tmp_path / "模型二.safetensors"
     spec = SweepSpec(checkpoints=[a, b], grid={"config": [None], "nfe": [8], "dtype": ["fp32"], "device": ["cpu"],

@@ -20,7 +20,8 @@ from click.testing import CliRunner
 from f5lab.cli.commands import main
 from f5lab.testing.fixtures import tiny_catalogue
 from f5lab.model.inspection import file_sha256, inspect_checkpoint
-from f5lab.reporting.reports import NOTEBOOKS, notebooks_dir, run_report
+from f5lab.reporting.reports import run_report
+from f5lab.reporting.runner import NOTEBOOKS, notebooks_dir
 from f5lab.reporting.sidecar import Sidecar, load, png_bytes
 
 REPO = Path(__file__).resolve().parent.parent
