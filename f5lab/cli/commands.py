@@ -952,24 +952,16 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
         gen_text = read_text_file(text_file)
     if gen_text is None:
         raise TextError("give the text to speak: --text '...' or --text-file FILE")
-    if not ref_text and asr:
-        from f5lab.speech.audio import check_signal, read_audio
-        from f5lab.speech.quality import get_asr
-
-        wav, sr = read_audio(ref_audio)
-        check_signal(wav, sr, ref_audio)  # a silent clip is refused before any transcript is printed
-        from f5lab.speech.text import asr_language
-
-        ref_text = get_asr(asr, asr_model_dir, language=asr_language(lang)).transcribe(wav, sr)
-        click.echo(f"reference transcript ({asr}): {ref_text}", err=True)
     catalogue = _catalogue(configs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownCharWarning)
-        result = synthesize(path, ref_audio, ref_text or "", gen_text, nfe=nfe, cfg_strength=cfg_strength, sway=sway,
+        result = synthesize(path, ref_audio, ref_text or None, gen_text, nfe=nfe, cfg_strength=cfg_strength, sway=sway,
                             speed=speed, seed=seed, duration=duration, dtype=dtype, device=device,
                             vocoder=vocoder_dir, out_dir=out, strict_text=strict_text, config=config, vocab=vocab,
                             probe=use_probe or None, catalogue=catalogue, lang=lang, normalize=normalize,
-                            progress=True, force=force)
+                            progress=True, force=force, asr=asr, asr_model_dir=asr_model_dir)
+    if not ref_text:  # the library transcribed the reference
+        click.echo(f"reference transcript ({asr}): {result.record['text']['ref_text_raw']}", err=True)
     for w in caught:
         if issubclass(w.category, UnknownCharWarning):
             click.echo(f"f5lab: warning: {w.message}", err=True)
@@ -1016,19 +1008,12 @@ def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...],
       f5lab probe model_last.safetensors --ref-audio ref.wav --ref-text "Transcrição do áudio."
     """
     from f5lab.speech.probe import probe as run_probe
-    from f5lab.speech.text import prepare
 
-    tokens = None
-    if vocab:
-        from f5lab.files.vocab import read_vocab
-
-        tokens = read_vocab(vocab)
-    spoken = prepare(ref_text, lang, normalize, tokens).text
-    result = run_probe(path, ref_audio, spoken, list(candidates) or None, seed=seed, n_samples=samples,
-                       vocab=vocab, catalogue=_catalogue(configs), device=device, progress=True)
+    result = run_probe(path, ref_audio, ref_text, list(candidates) or None, seed=seed, n_samples=samples,
+                       vocab=vocab, catalogue=_catalogue(configs), device=device, progress=True, lang=lang,
+                       normalize=normalize)
     if as_json:
-        print_json({**result.to_dict(), "text": {"lang": lang, "normalized": normalize, "ref_text_raw": ref_text,
-                                                 "ref_text": spoken}})
+        print_json(result.to_dict())
     else:
         from f5lab.cli.views import show_probe
 

@@ -598,6 +598,23 @@ def curves_figure(side: Sidecar, m: SimpleNamespace) -> Any:
 
 
 # -- 04 synthesis --------------------------------------------------------------------------------------
+def synthesis_plan(nb: NotebookContext, ref_audio: Any, ref_text: str | None, gen_text: str | None, lang: str,
+                   candidates: Sequence[str] | None, dtypes: Sequence[str], nfe: int | Sequence[int],
+                   work_dir: Any = None) -> Any:
+    """The notebook's parameters as the grid to render (``f5lab.speech.grid.plan_grid``): f5-tts's
+    example clip and ``lang``'s sentence where none is given, every config the shapes fit where no
+    candidate is, the renderings' files under ``<work_dir>/04_synthesis_audio`` (none without)."""
+    from f5lab.reporting.modelcard import AUDIO_DIR
+    from f5lab.reporting.reports import reference_clip
+    from f5lab.speech.grid import plan_grid
+    from f5lab.speech.text import default_sentence
+
+    ref_audio, ref_text = reference_clip(ref_audio, ref_text)
+    return plan_grid(nb.checkpoint, nb.catalogue, ref_audio=ref_audio, ref_text=ref_text,
+                     gen_text=gen_text or default_sentence(lang), candidates=candidates, dtypes=dtypes, nfe=nfe,
+                     out_dir=Path(work_dir) / AUDIO_DIR if work_dir else None)
+
+
 def grid_table(grid: Sequence[tuple[str, str, int]]) -> Table:
     return Table([{"config": c, "dtype": d, "NFE": n} for c, d, n in grid])
 
@@ -660,50 +677,6 @@ def reference_player(ref_audio: Any, ref_text: str) -> None:
     display(Audio(ref.wav, rate=ref.sample_rate, normalize=True))
 
 
-def renderings(nb: NotebookContext, grid: Sequence[tuple[str, str, int]], ref_audio: Any, ref_text: str,
-               gen_text: str, *, vocab: Any = None, vocoder: Any = None, device: str = "cpu", seed: int = 0,
-               out_dir: Any = None, lang: str = "en", normalize: bool = True) -> dict[tuple[str, str, int], Any]:
-    """Every rendering of the grid, each model loaded once per (config, dtype); each record names
-    the checkpoint file and the config it was loaded with, and keeps the written and the spoken
-    texts (normalised for ``lang`` unless ``normalize`` is off)."""
-    from f5lab.compat.loading import load_model
-    from f5lab.speech.synth import synthesize
-
-    results: dict[tuple[str, str, int], Any] = {}
-    for config, dtype in dict.fromkeys((c, d) for c, d, _ in grid):
-        model = load_model(nb.checkpoint, config=config, vocab=vocab, dtype=dtype, catalogue=nb.catalogue,
-                           device=device)
-        model.f5lab_config = getattr(config, "name", str(config))  # synthesize records it
-        for _, _, steps in [k for k in grid if k[:2] == (config, dtype)]:
-            folder = Path(out_dir) / f"{folder_label(config)}_{dtype}_nfe{steps}" if out_dir else None
-            r = synthesize(model, ref_audio, ref_text, gen_text, nfe=steps, seed=seed, vocoder=vocoder,
-                           device=device, out_dir=folder, lang=lang, normalize=normalize)
-            r.record["model"].update(path=str(nb.checkpoint), file=nb.checkpoint.name,
-                                     config=getattr(config, "name", str(config)))
-            if r.files.get("record"):  # synth.json: the record as written, now naming the checkpoint
-                import json
-
-                from f5lab import outputs
-
-                outputs.write_text(r.files["record"], json.dumps(r.record, indent=2, ensure_ascii=False),
-                                   force=True)
-            results[(config, dtype, steps)] = r
-        del model
-    return results
-
-
-def folder_label(config: Any) -> str:
-    """A config as one folder name inside the run folder: a name as is, a YAML by its stem. Joining
-    the YAML's absolute path instead would write the renderings next to the YAML."""
-    import re
-
-    from f5lab.model.configs import looks_like_path
-
-    name = str(getattr(config, "name", config))
-    label = Path(name).stem if looks_like_path(name) else name
-    return re.sub(r"[^\w.+-]", "_", label) or "config"
-
-
 def renderings_text(side: Sidecar, results: dict) -> None:
     for key, r in results.items():
         for what in ("synth_s", "sample_s", "vocoder_s", "rtf"):
@@ -729,6 +702,7 @@ def mels_figure(side: Sidecar, results: dict) -> Any:
     """Each rendering's log-mel, seconds on the x axis, with its colour bar."""
     from matplotlib.figure import Figure
 
+    from f5lab.speech.grid import folder_label
     from f5lab.speech.synth import draw_mel
 
     fig = Figure(figsize=(8, 1.9 * len(results) + 0.5))
