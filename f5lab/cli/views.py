@@ -35,7 +35,7 @@ def show_answer(answer: dict[str, Any]) -> None:
     marks = {True: "ok ", False: "NO ", None: " - "}
     asked = answer.get("config_asked") or "none named"
     out.print(f"[bold]answer[/bold] for {escape(str(answer.get('checkpoint')))} (config tried: {escape(asked)}, "
-              f"target GPU: {escape(str(answer.get('gpu')))})", highlight=False)
+              f"target GPU: {escape(str(answer.get('gpu') or 'none named (--gpu)'))})", highlight=False)
     width = max([len(line["label"]) for line in answer["lines"]] + [0])
     for line in answer["lines"]:
         head = f"  [{marks.get(line.get('ok'), ' - ')}] {line['label']:<{width}}  "

@@ -458,12 +458,13 @@ def verification_table(c: SimpleNamespace) -> Table | None:
 
 
 # -- 03 memory -----------------------------------------------------------------------------------------
-def memory_result(side: Sidecar, spec: Any, gpu: str, seconds: float, dtypes: Sequence[str],
+def memory_result(side: Sidecar, spec: Any, gpu: str | None, seconds: float, dtypes: Sequence[str],
                   torch_build: str | None = None) -> SimpleNamespace:
     """The run verdicts (every card, f5-tts's own dtype pick; kernels of the installed torch or of
     ``torch_build``, memory, speed: ``f5lab.hardware.runs.judge``), the focus card per dtype, its
     curves and its knob table: recorded, with the answer facts, from the functions the figure and
-    the CLI use too."""
+    the CLI use too. ``gpu`` None (none named): every card is still judged, but no card gets the
+    verdict, the curves or the knobs of a target, and the notebook says so once, here."""
     from f5lab.hardware.knobs import knob_table
     from f5lab.hardware.memory import gpu_curves
     from f5lab.hardware.runs import judge, judge_all
@@ -484,6 +485,10 @@ def memory_result(side: Sidecar, spec: Any, gpu: str, seconds: float, dtypes: Se
         if r.speed:
             side.record(f"{key}.seconds_per_call", round(r.speed.seconds_per_call, 3), "s (predicted)")
             side.record(f"{key}.rtf", round(r.speed.rtf, 4), "real-time factor (predicted)")
+    if gpu is None:
+        say("no GPU named (--gpu): every card of the catalogue is judged below; none is the target")
+        return SimpleNamespace(runs=runs, cards=[r.memory for r in runs], focus=[], default=None, curves=[],
+                               knobs=[], build=build)
     focus = [judge(spec, gpu, build, seconds=seconds, dtype=dt) for dt in dtypes]
     for r in focus:
         v, key = r.memory, f"focus.{r.memory.settings['dtype']}"
@@ -557,7 +562,7 @@ def measured_result(side: Sidecar, est: Any, meas: Any) -> Table:
          "difference": "exact" if row["estimated_weights_bytes"] == row["measured_weights_bytes"] else "differs"}])
 
 
-def gpu_table(m: SimpleNamespace, gpu: str) -> Table:
+def gpu_table(m: SimpleNamespace, gpu: str | None) -> Table:
     marks = {True: "yes", False: "no", None: "?"}
     rows = [{"GPU": r.gpu.name, "cc": r.gpu.cc_str,
              "runs": marks[r.runs], "kernels": marks[r.kernels.ok], "dtype": r.memory.settings["dtype"],
@@ -584,15 +589,23 @@ def focus_text(m: SimpleNamespace, seconds: float) -> None:
             indent=" " * 12)
 
 
-def knob_table(m: SimpleNamespace) -> Table:
-    """What each knob costs on the target GPU (``f5lab.hardware.knobs``), against the default row."""
+def knob_table(m: SimpleNamespace) -> Table | None:
+    """What each knob costs on the target GPU (``f5lab.hardware.knobs``), against the default row;
+    None (nothing shown) without a target."""
     from f5lab.hardware.knobs import knob_rows_for_display
+
+    if not m.knobs:
+        return None
 
     return Table(knob_rows_for_display(m.knobs))
 
 
 def curves_figure(side: Sidecar, m: SimpleNamespace) -> Any:
+    """The target's peak memory against audio length; None (nothing shown) without a target."""
     from f5lab.hardware.memory import plot_gpu_curves
+
+    if not m.curves:
+        return None
 
     return side.figure("gpu", plot_gpu_curves(m.curves))
 

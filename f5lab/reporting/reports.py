@@ -203,7 +203,7 @@ def new_run_id() -> str:
 # -- the run -------------------------------------------------------------------------------------
 def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | None = None,
                ref_audio: str | os.PathLike | None = None, ref_text: str | None = None,
-               gen_text: str | None = None, gpu: str = DEMO_GPU, out: str | os.PathLike = "reports",
+               gen_text: str | None = None, gpu: str | None = DEMO_GPU, out: str | os.PathLike = "reports",
                run_id: str | None = None, configs: str = "auto", vocab: str | os.PathLike | None = None,
                nfe: int | None = None, seed: int = 0, asr: str | None = "auto", device: str = "cpu",
                notebooks: Sequence[str] | None = None, lang: str = "en", normalize: bool = True,
@@ -239,7 +239,9 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         check_vocoder(vocoder)
     from f5lab.hardware.gpus import get_gpu
 
-    get_gpu(gpu)  # an unknown card name: one line now, not a failed notebook later
+    gpu = report_gpu(gpu, demo=checkpoint is None)  # the demo's card; else the one named, or this machine's
+    if gpu is not None:
+        get_gpu(gpu)  # an unknown card name: one line now, not a failed notebook later
     if torch_build is not None:
         from f5lab.hardware.stack import named_build
 
@@ -300,6 +302,22 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         write_json(run_dir / "manifest.json", manifest)  # last: a run folder with its manifest is complete
     return Report(run_dir=run_dir, results=results, summary=summary, manifest=manifest,
                   failed=[r.name for r in results if r.status != "ok"])
+
+
+def report_gpu(gpu: str | None, demo: bool) -> str | None:
+    """The card the GPU verdicts are for: the one named; for the built-in demo the motivating
+    GTX 1050 Ti; otherwise the card torch sees on this machine when the catalogue knows it, else
+    none (03_memory then judges every card and names no target rather than an arbitrary one)."""
+    if gpu is not None or demo:
+        return gpu or DEMO_GPU
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    from f5lab.hardware.gpus import find_gpu
+
+    found = find_gpu(torch.cuda.get_device_name(0))
+    return None if found is None else found.name
 
 
 def check_bases(bases: Sequence[str | os.PathLike] | None) -> list[str] | None:
@@ -514,7 +532,8 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
     ck = manifest["checkpoint"]
     head = (f"<p><b>{html.escape(Path(ck['path']).name)}</b> ({human_bytes(ck['size_bytes'])}) &middot; config tried: "
             f"{asked_html(answer.get('config_asked'))} &middot; target GPU: "
-            f"<b>{html.escape(str(answer.get('gpu')))}</b> &middot; {ran}</p>")
+            + (f"<b>{html.escape(str(answer['gpu']))}</b>" if answer.get("gpu") else "none named (--gpu)")
+            + f" &middot; {ran}</p>")
     rows = []
     for line in answer["lines"]:
         cls, mark = MARKS.get(line.get("ok"), MARKS[None])
