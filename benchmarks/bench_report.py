@@ -31,7 +31,7 @@ def baseline(tmp: Path) -> float:
     import nbformat
     import papermill as pm
 
-    from f5lab.reporting.reports import KERNEL_NAME, ensure_kernel
+    from f5lab.reporting.runner import KERNEL_NAME, ensure_kernel
 
     ensure_kernel()
     nb = nbformat.v4.new_notebook()

@@ -4,7 +4,7 @@ One small sweep (a tiny trained run: 2 checkpoints x NFE 2 and 4 = 4 points, the
 ``sweep_point`` notebook each) three ways:
 
 - direct: papermill runs the same notebook with the same parameters, point after point, in
-  this process (``reports.execute``, as the sweep's workers do): the baseline;
+  this process (``runner.execute``, as the sweep's workers do): the baseline;
 - ``run_sweep(workers=1)``: the same points through a Dask LocalCluster of one process;
 - ``run_sweep(workers=2)``: two worker processes.
 
@@ -31,7 +31,7 @@ TARGET_SPEEDUP, TARGET_OVERHEAD = 1.5, 1.10
 
 
 def spec_for(run):
-    from f5lab.reporting.sweep import make_spec
+    from f5lab.reporting.sweepspec import make_spec
 
     return make_spec([run.folder / "model_10.pt", run.last], config=run.config, configs="tiny", nfe=[2, 4], asr=None,
                      gen_text="Hi there.", val_audio=[str(run.held_out)], val_text=[run.held_out_text])
@@ -39,8 +39,10 @@ def spec_for(run):
 
 def direct(spec, out: Path) -> float:
     """The baseline: the same notebook and parameters, executed one after another with papermill."""
-    from f5lab.reporting.reports import ensure_kernel, execute, notebooks_dir
-    from f5lab.reporting.sweep import POINT_NOTEBOOK, make_points, point_params
+    from f5lab.reporting.comparison import POINT_NOTEBOOK
+    from f5lab.reporting.runner import ensure_kernel, execute, notebooks_dir
+    from f5lab.reporting.sweepspec import make_points
+    from f5lab.reporting.sweepunits import point_params
 
     ensure_kernel()
     nb = notebooks_dir() / f"{POINT_NOTEBOOK}.ipynb"

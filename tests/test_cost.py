@@ -118,7 +118,7 @@ def yaml_texts(draw) -> str:
 @given(text=yaml_texts(), reader=st.sampled_from(["config", "sweep"]))
 def test_yaml_costs_what_its_file_holds(tmp_path_factory, text, reader):
     from f5lab.model.configs import resolve_config
-    from f5lab.reporting.sweep import load_sweep_file
+    from f5lab.reporting.sweepspec import load_sweep_file
 
     path = tmp_path_factory.mktemp("y") / "x.yaml"
     path.write_text(text)

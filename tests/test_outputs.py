@@ -51,7 +51,8 @@ CACHE_WRITERS = {"demo"}  # write only into f5lab's cache (tested below through 
 
 FAKE_DEFS = '''
 import json
-import f5lab.reporting.reports as _R, f5lab.reporting.sweep as _S
+import f5lab.reporting.reports as _R, f5lab.reporting.runner as _N
+import f5lab.reporting.sweepdask as _D, f5lab.reporting.sweepunits as _U
 from f5lab import outputs as _o
 
 def _fake_execute(notebook, run_dir, params, progress=True, desc=None, title=None):
@@ -60,18 +61,21 @@ def _fake_execute(notebook, run_dir, params, progress=True, desc=None, title=Non
     _o.write_text(nb, json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}), force=True)
     _o.write_text(side, json.dumps({"notebook": name, "numbers": {"x": {"value": 1, "unit": "s"}}, "verdicts": [],
                                     "timings": {}, "answer": {}, "figures": []}), force=True)
-    return _R.NotebookResult(name=name, status="ok", ipynb=nb, html=None, sidecar=side, seconds=0.0)
+    return _N.NotebookResult(name=name, status="ok", ipynb=nb, html=None, sidecar=side, seconds=0.0)
 
 def _inline_submit(units, workers, scheduler, progress):
     from dataclasses import asdict
     for u in units:
-        _S.run_unit(asdict(u))
+        _U.run_unit(asdict(u))
     return 0
+
+# every home of what a fake notebook run replaces: the report's names and the runner's the sweep units call
+FAKED = [(_R, "execute", _fake_execute), (_N, "execute", _fake_execute), (_R, "ensure_kernel", lambda: None),
+         (_N, "ensure_kernel", lambda: None), (_D, "submit_all", _inline_submit)]
 '''
 FAKE_NOTEBOOKS = FAKE_DEFS + """
-_R.execute = _fake_execute
-_R.ensure_kernel = lambda: None
-_S.submit_all = _inline_submit
+for _m, _k, _v in FAKED:
+    setattr(_m, _k, _v)
 """  # a child's prelude; in this process the fakes are monkeypatched (fake_notebooks), never assigned
 
 
@@ -167,7 +171,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         argv=lambda out, c: ["sweep", c["good"], "--out", out, "--sweep-id", "s", "--config", "F5TTS_Base",
                              "--configs", "tiny", "--no-compare", "--asr", "none", "--workers", "1"],
         written=lambda out: [out / "s" / "sweep.json"],
-        work="f5lab.reporting.sweep:run_unit", force=False, kind="dir", prelude=FAKE_NOTEBOOKS,
+        work="f5lab.reporting.sweepunits:run_unit", force=False, kind="dir", prelude=FAKE_NOTEBOOKS,
         as_input=lambda out, c: (["sweep", c["good"], "--out", c["good"]], Path(c["good"]))),
 }
 CACHE = Scenario(argv=lambda out, c: ["demo"], written=lambda out: [out / "demo_F5TTS_Base_release_safetensors_tiny"
@@ -209,12 +213,8 @@ def fake_notebooks(monkeypatch):
     """The in-process twin of FAKE_NOTEBOOKS."""
     scope: dict = {}
     exec(FAKE_DEFS, scope)
-    import f5lab.reporting.reports as R
-    import f5lab.reporting.sweep as S
-
-    monkeypatch.setattr(R, "execute", scope["_fake_execute"])
-    monkeypatch.setattr(R, "ensure_kernel", lambda: None)
-    monkeypatch.setattr(S, "submit_all", scope["_inline_submit"])
+    for module, name, fake in scope["FAKED"]:
+        monkeypatch.setattr(module, name, fake)
 
 
 def invoke(argv: list) -> click.testing.Result:

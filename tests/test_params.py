@@ -111,14 +111,11 @@ def cheap_runs(tmp_path_factory):
     """Report and sweep without notebooks, the demo tiny and in its own cache."""
     scope: dict[str, Any] = {}
     exec(FAKE_DEFS, scope)
-    import f5lab.reporting.reports as R
-    import f5lab.reporting.sweep as S
     import f5lab.testing.demo as demo
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(R, "execute", scope["_fake_execute"])
-        mp.setattr(R, "ensure_kernel", lambda: None)
-        mp.setattr(S, "submit_all", scope["_inline_submit"])
+        for module, name, fake in scope["FAKED"]:
+            mp.setattr(module, name, fake)
         mp.setattr(demo, "DEMO_SCALE", "tiny")
         mp.setenv("F5LAB_CACHE", str(tmp_path_factory.mktemp("cache")))
         yield

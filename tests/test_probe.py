@@ -137,3 +137,15 @@ def test_synthesize_with_probe_true_records_the_choice(trained, catalogue, clip)
     m = r.record["model"]
     assert m["config"] == "F5TTS_v1_Base" and m["config_reason"] == "chosen by the behavioural probe"
     assert m["probe"]["best"] == "F5TTS_v1_Base" and m["probe"]["margin"] > 0
+
+
+def test_probe_normalises_its_transcript_as_synthesize_does(trained, catalogue, clip):
+    """The loss is on the text the model is given: `probe(..., lang, normalize=True)` normalises it
+    (the CLI no longer does it for the library), and the result keeps both texts."""
+    kw = dict(seed=0, n_samples=2, catalogue=catalogue)
+    spoken = probe(trained["F5TTS_Base"], clip, "São 2 horas.", lang="pt-BR", normalize=True, **kw)
+    assert spoken.text == {"lang": "pt-BR", "normalized": True, "ref_text_raw": "São 2 horas.",
+                           "ref_text": "são duas horas."}
+    same = probe(trained["F5TTS_Base"], clip, "são duas horas.", lang="pt-BR", **kw)
+    assert [c.losses for c in spoken.ranking] == [c.losses for c in same.ranking]
+    assert same.text["ref_text"] == same.text["ref_text_raw"] == "são duas horas."

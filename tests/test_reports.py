@@ -20,7 +20,8 @@ from click.testing import CliRunner
 from f5lab.cli.commands import main
 from f5lab.testing.fixtures import tiny_catalogue
 from f5lab.model.inspection import file_sha256, inspect_checkpoint
-from f5lab.reporting.reports import NOTEBOOKS, notebooks_dir, run_report
+from f5lab.reporting.reports import run_report
+from f5lab.reporting.runner import NOTEBOOKS, notebooks_dir
 from f5lab.reporting.sidecar import Sidecar, load, png_bytes
 
 REPO = Path(__file__).resolve().parent.parent
@@ -206,8 +207,8 @@ def runs(tiny, tmp_path_factory):
     with cpu_capability("default"):
         first = run_report(tiny, out=out, run_id="one", progress=False, **CHEAP)
     with cpu_capability("avx2"):
-        result = CliRunner().invoke(main, ["report", str(tiny), "--out", str(out), "--run-id", "two",
-                                           "--nfe", str(CHEAP["nfe"]), "--text", CHEAP["gen_text"]])
+        result = CliRunner().invoke(main, ["report", str(tiny), "--out", str(out), "--run-id", "two", "--gpu",
+                                           "GTX 1050 Ti", "--nfe", str(CHEAP["nfe"]), "--text", CHEAP["gen_text"]])
     assert result.exit_code == 0, result.output
     return first, out / "two", result.output
 
@@ -585,3 +586,53 @@ def test_report_help_teaches_with_an_example():
     result = CliRunner().invoke(main, ["report", "--help"])
     assert result.exit_code == 0
     assert "Without PATH it runs the built-in demo" in result.output and "f5lab report model_last" in result.output
+
+
+# -- no GPU named ------------------------------------------------------------------------------------------
+def test_the_report_gpu_is_the_one_named_the_demos_or_this_machines():
+    import torch
+
+    from f5lab.hardware.gpus import find_gpu
+    from f5lab.reporting.reports import DEMO_GPU, report_gpu
+
+    assert report_gpu(None, demo=True) == DEMO_GPU == "GTX 1050 Ti"
+    assert report_gpu("T4", demo=False) == "T4" and report_gpu("T4", demo=True) == "T4"
+    here = find_gpu(torch.cuda.get_device_name(0)) if torch.cuda.is_available() else None
+    assert report_gpu(None, demo=False) == (here.name if here else None)
+
+
+def test_memory_without_a_gpu_judges_every_card_and_names_no_target(tiny, capsys):
+    """03_memory's helpers with ``gpu = None``: every card still judged and recorded, no GPU verdict,
+    answer, curves or knobs, and one line saying why."""
+    from f5lab.hardware.memory import verdicts
+    from f5lab.reporting import nbviews as view
+
+    side = Sidecar(None, "03_memory")
+    spec = inspect_checkpoint(tiny).spec
+    m = view.memory_result(side, spec, None, 10.0, ["fp32", "fp16"], "2.11.0")
+    assert capsys.readouterr().out.count("no GPU named (--gpu)") == 1
+    assert "gpu" not in [v["key"] for v in side.data["verdicts"]] and "runs" not in side.data.get("answer", {})
+    got = {k: v["value"] for k, v in side.data["numbers"].items()}
+    for v in verdicts(spec, seconds=10.0, dtype="auto"):
+        assert got[f"gpus.{v.gpu.name}.total_bytes"] == v.total_bytes
+    assert not [k for k in got if k.startswith(("focus.", "curve.", "knobs."))]
+    assert view.curves_figure(side, m) is None and view.knob_table(m) is None
+    assert len(view.gpu_table(m, None).rows) == len(m.runs) and m.default is None
+
+
+def test_a_report_given_no_gpu_passes_none_through_to_the_memory_notebook(tiny, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: a report given none judges that one")
+    report = run_report(tiny, gpu=None, out=tmp_path, run_id="nogpu", notebooks=["03_memory"], asr=None,
+                        progress=False)
+    assert report.ok, report.failed
+    assert report.manifest["parameters"]["gpu"] is None and report.summary["answer"]["gpu"] is None
+    assert "runs" not in report.summary["answer"]
+    assert "runs on the GPU?" not in [line["label"] for line in report.summary["answer"]["lines"]]
+    assert [v["key"] for v in report.summary["notebooks"]["03_memory"]["verdicts"]] == ["estimate"]
+    executed = (report.run_dir / "03_memory.ipynb").read_text()
+    assert executed.count("no GPU named (--gpu)") == 1
+    assert "target GPU: none named (--gpu)" in (report.run_dir / "index.html").read_text()
+    assert "not judged: no GPU named (--gpu)." in (report.run_dir / "MODEL_CARD.md").read_text()

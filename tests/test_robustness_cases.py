@@ -101,10 +101,8 @@ def test_a_full_disk_under_demo_checkpoint_force_keeps_the_old_file(tmp_path):
 def test_a_run_id_left_by_a_killed_report_starts_again(good, tmp_path, monkeypatch):
     scope: dict = {}
     exec(FAKE_DEFS, scope)
-    import f5lab.reporting.reports as R
-
-    monkeypatch.setattr(R, "execute", scope["_fake_execute"])
-    monkeypatch.setattr(R, "ensure_kernel", lambda: None)
+    for module, name, fake in scope["FAKED"]:
+        monkeypatch.setattr(module, name, fake)
     stale = tmp_path / "reports" / "r"
     stale.mkdir(parents=True)
     (stale / "01_inspect.ipynb").write_text("half")
@@ -123,12 +121,8 @@ def test_a_run_id_left_by_a_killed_report_starts_again(good, tmp_path, monkeypat
 def test_a_resumed_sweep_rechecks_the_outputs_not_only_done_json(good, tmp_path, monkeypatch):
     scope: dict = {}
     exec(FAKE_DEFS, scope)
-    import f5lab.reporting.reports as R
-    import f5lab.reporting.sweep as S
-
-    monkeypatch.setattr(R, "execute", scope["_fake_execute"])
-    monkeypatch.setattr(R, "ensure_kernel", lambda: None)
-    monkeypatch.setattr(S, "submit_all", scope["_inline_submit"])
+    for module, name, fake in scope["FAKED"]:
+        monkeypatch.setattr(module, name, fake)
     argv = ["sweep", good, "--out", tmp_path, "--sweep-id", "s", "--config", "F5TTS_Base", "--configs", "tiny",
             "--no-compare", "--asr", "none"]  # a random checkpoint: no config decides, so it is named
     assert run(*argv).exit_code == 0
@@ -141,7 +135,7 @@ def test_a_resumed_sweep_rechecks_the_outputs_not_only_done_json(good, tmp_path,
 
 
 def test_points_of_checkpoints_named_in_another_script_get_their_own_ids(tmp_path):
-    from f5lab.reporting.sweep import SweepSpec, make_points
+    from f5lab.reporting.sweepspec import SweepSpec, make_points
 
     a, b = tmp_path / "模型一.safetensors", tmp_path / "模型二.safetensors"
     spec = SweepSpec(checkpoints=[a, b], grid={"config": [None], "nfe": [8], "dtype": ["fp32"], "device": ["cpu"],

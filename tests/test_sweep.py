@@ -21,7 +21,9 @@ import pytest
 from click.testing import CliRunner
 
 from f5lab.cli.commands import main
-from f5lab.reporting.sweep import SweepError, connect, load_sweep_file, make_points, make_spec, run_sweep
+from f5lab.reporting.sweep import run_sweep
+from f5lab.reporting.sweepdask import connect
+from f5lab.reporting.sweepspec import SweepError, load_sweep_file, make_points, make_spec
 from tests._forkrun import as_in_a_terminal
 
 VENV_BIN = Path(sys.executable).parent
@@ -196,7 +198,7 @@ def test_an_undecided_config_is_refused_in_one_line_before_anything_is_written(t
 def test_lineage_decides_the_sweeps_config_where_the_shapes_cannot(tmp_path):
     """A v0 fine-tune: lineage against stand-in bases names F5TTS_Base before any probe is run."""
     from f5lab.reporting import sweepconfig
-    from f5lab.reporting.sweep import catalogues_of
+    from f5lab.reporting.sweepunits import catalogues_of
     from f5lab.testing.lineage_fixture import fine_tune, stand_in_bases, write_finetune
 
     bases = stand_in_bases(tmp_path / "bases")
@@ -269,8 +271,8 @@ def test_same_sweep_on_a_separate_scheduler_records_a_failed_point_and_goes_on(d
 
 
 def test_gpu_points_ask_dask_for_a_gpu(run, tmp_path):
-    from f5lab.reporting.reports import notebooks_dir
-    from f5lab.reporting.sweep import Hasher, plan_units
+    from f5lab.reporting.runner import notebooks_dir
+    from f5lab.reporting.sweepunits import Hasher, plan_units
 
     spec = make_spec([run.last], config="F5TTS_v1_Base", configs="tiny", device=["cpu", "cuda"])
     units = plan_units(make_points(spec), spec, ["sweep_point"], tmp_path, notebooks_dir(), Hasher(tmp_path / "h.json"))

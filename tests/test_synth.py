@@ -287,3 +287,39 @@ def test_bigvgan_directory_without_its_code(tmp_path):
         load_vocoder(tmp_path, kind="vocos")
     with pytest.raises(VocoderError, match="never downloads"):
         load_vocoder(None, kind="vocos")
+
+
+# -- what the record says of a loaded model, and a reference given without its transcript ----------------
+def test_a_loaded_models_record_names_its_file_and_decision_as_written(tiny_model, make_fixture, tmp_path):
+    """synth.json names the checkpoint and the config decision it was loaded under, written once by
+    synthesize itself (nothing on the model, nothing rewritten after)."""
+    from f5lab.compat.decision import ConfigDecision
+
+    path = make_fixture("F5TTS_Base").path
+    decision = ConfigDecision(config="F5TTS_Base", how="named", text="F5TTS_Base: named by the test",
+                              fits=("F5TTS_Base", "F5TTS_v1_Base"))
+    r = say(tiny_model, nfe=1, out_dir=tmp_path / "out", checkpoint=path, decision=decision)
+    written = json.loads((tmp_path / "out" / "synth.json").read_text())
+    assert written["model"]["path"] == str(path) and written["model"]["file"] == path.name
+    assert written["model"]["config"] == "F5TTS_Base"
+    assert written["decision"] == decision.to_json() == r.record["decision"]
+    assert not hasattr(tiny_model, "f5lab_config")
+    bare = say(tiny_model, nfe=1)
+    assert bare.record["model"]["path"] is None and bare.record["model"]["config"] is None
+    assert bare.record["decision"] is None and bare.record["text"]["ref_text_from"] == "given"
+
+
+def test_a_reference_without_its_transcript_is_transcribed_by_the_library(tiny_model):
+    r = synthesize(tiny_model, REF_WAV, None, "Hello.", nfe=1, asr="pocketsphinx")
+    heard = r.record["text"]["ref_text_raw"]
+    assert r.record["text"]["ref_text_from"] == "asr: pocketsphinx"
+    assert "nature" in heard.lower() and r.record["text"]["ref_text"].startswith(heard.strip())
+
+
+def test_no_transcript_and_no_asr_for_the_language_is_one_line_before_any_audio(tiny_model):
+    from f5lab.speech.quality import QualityError
+
+    with pytest.raises(QualityError, match="--ref-text.*no ASR for pt offline"):
+        synthesize(tiny_model, "/no/such/clip.wav", None, "Olá.", lang="pt-BR")
+    with pytest.raises(QualityError, match="no --asr given"):
+        synthesize(tiny_model, REF_WAV, None, "Hello.", asr=None)

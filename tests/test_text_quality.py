@@ -101,7 +101,8 @@ def test_report_in_pt_br_records_the_normalised_text_and_says_no_wer(make_fixtur
 
 def test_a_sweep_point_in_pt_br(make_fixture, tmp_path):
     from f5lab.model.arch import f5_tts_root, tiny_catalogue
-    from f5lab.reporting.sweep import point_params, spec_from_options
+    from f5lab.reporting.sweepspec import spec_from_options
+    from f5lab.reporting.sweepunits import point_params
     from f5lab.speech.evaluation import evaluate_point
 
     ckpt = make_fixture("F5TTS_Base").path
@@ -123,7 +124,7 @@ def test_the_notebooks_declare_the_language_and_asr_parameters():
     the report's and the sweep's new settings must reach 04 and sweep_point."""
     import papermill as pm
 
-    from f5lab.reporting.reports import notebooks_dir
+    from f5lab.reporting.runner import notebooks_dir
 
     wanted = {"lang", "normalize", "asr", "asr_model_dir", "asr_language", "vocoder", "gen_text"}
     for name in ("04_synthesis", "sweep_point"):

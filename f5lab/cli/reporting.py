@@ -28,8 +28,8 @@ from f5lab.cli.terminal import console, hang
 @text_options(help="Text to synthesise. [default: a short sentence in --lang]",
               file_help="Read the text to synthesise from a UTF-8 file.")
 @lang_options()
-@click.option("--gpu", default=None, help="GPU the verdicts (runs? memory, speed) are for. [default: the report "
-              "picks; for now the demo's GTX 1050 Ti]")
+@click.option("--gpu", default=None, help="GPU the verdicts (runs? memory, speed) are for. [default: none named: "
+              "the GPU torch sees, if any; the built-in demo keeps its GTX 1050 Ti; else no GPU verdict]")
 @click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help="Judge the GPU under this torch "
               "build instead of the installed one, e.g. 2.6.0+cu124 (from f5lab's table of PyTorch's builds).")
 @nfe_option("Flow-matching steps for synthesis. [default: 32, f5-tts's own; the demo uses 4 to stay quick on a "
@@ -85,12 +85,8 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
     """
     from f5lab.reporting.reports import run_report
 
-    # TODO(issue 24): pass gpu=gpu as is once run_report takes None (the demo's card for the demo, else
-    # the GPU torch sees, else no GPU verdict), and say so in --gpu's help; until then a missing --gpu
-    # keeps run_report's default card.
-    target = {"gpu": gpu} if gpu is not None else {}
     result = run_report(path, config=config, ref_audio=ref_audio, ref_text=ref_text,
-                        gen_text=spoken_text(gen_text, text_file), **target, out=out, run_id=run_id, configs=configs, vocab=vocab, nfe=nfe, seed=seed,
+                        gen_text=spoken_text(gen_text, text_file), gpu=gpu, out=out, run_id=run_id, configs=configs, vocab=vocab, nfe=nfe, seed=seed,
                         asr=None if asr == "none" else asr, device=device, notebooks=list(notebooks) or None,
                         lang=lang, normalize=normalize, vocoder=vocoder, asr_model_dir=asr_model_dir,
                         asr_language=asr_language, bases=list(bases) or None, torch_build=torch_spec,
@@ -174,7 +170,8 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
       f5lab sweep sweep.yaml --scheduler tcp://login-node:8786
     """
     from f5lab.hardware.devices import resolve_device
-    from f5lab.reporting.sweep import run_sweep, spec_from_options
+    from f5lab.reporting.sweep import run_sweep
+    from f5lab.reporting.sweepspec import spec_from_options
 
     # --seed and --loss-samples are in range already (their click types come from f5lab.settings.RANGES)
     spec = spec_from_options(list(sources), ref_audio=ref_audio, ref_text=ref_text,
@@ -214,7 +211,7 @@ def show_answer(answer: dict[str, Any]) -> None:
     marks = {True: "ok ", False: "NO ", None: " - "}
     asked = answer.get("config_asked") or "none named"
     out.print(f"[bold]answer[/bold] for {escape(str(answer.get('checkpoint')))} (config tried: {escape(asked)}, "
-              f"target GPU: {escape(str(answer.get('gpu')))})", highlight=False)
+              f"target GPU: {escape(str(answer.get('gpu') or 'none named (--gpu)'))})", highlight=False)
     width = max([len(line["label"]) for line in answer["lines"]] + [0])
     for line in answer["lines"]:
         head = f"  [{marks.get(line.get('ok'), ' - ')}] {line['label']:<{width}}  "

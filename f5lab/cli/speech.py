@@ -128,16 +128,18 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
     gen_text = spoken_text(gen_text, text_file)
     if gen_text is None:
         raise TextError("give the text to speak: --text '...' or --text-file FILE")
-    if not ref_text and asr:
-        ref_text = _transcribe_reference(ref_audio, asr, asr_model_dir, lang)
     chosen = catalogue(configs, path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownCharWarning)
-        result = synthesize(path, ref_audio, ref_text or "", gen_text, nfe=nfe, cfg_strength=cfg_strength, sway=sway,
-                            speed=speed, seed=seed, duration=duration, dtype=dtype, device=device,
+        result = synthesize(path, ref_audio, ref_text or None, gen_text, nfe=nfe, cfg_strength=cfg_strength,
+                            sway=sway, speed=speed, seed=seed, duration=duration, dtype=dtype, device=device,
                             vocoder=vocoder_dir, out_dir=out, strict_text=strict_text, config=config, vocab=vocab,
                             probe=use_probe or None, catalogue=chosen, lang=lang, normalize=normalize,
-                            progress=True, force=force)
+                            progress=True, force=force, asr=None if asr == "none" else asr,
+                            asr_model_dir=asr_model_dir)
+    if not ref_text:  # the library transcribed the reference
+        text = result.record["text"]
+        click.echo(f"reference transcript ({text.get('ref_text_from', 'asr')}): {text['ref_text_raw']}", err=True)
     for w in caught:
         if issubclass(w.category, UnknownCharWarning):
             click.echo(f"f5lab: warning: {w.message}", err=True)
@@ -145,22 +147,6 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
         print_json(result.record)
     else:
         show_synth(result.record)
-
-
-def _transcribe_reference(ref_audio: str, asr: str, asr_model_dir: str | None, lang: str) -> str | None:
-    """The reference's transcript by ``--asr`` (None when it picks no ASR for ``lang``). Library
-    work the CLI still does itself, kept in this one function until synthesize takes an ASR."""
-    from f5lab.speech.audio import check_signal, read_audio
-    from f5lab.speech.quality import choose_asr, get_asr
-
-    chosen = choose_asr(asr, lang, asr_model_dir)
-    if chosen.backend is None:
-        return None
-    wav, sr = read_audio(ref_audio)
-    check_signal(wav, sr, ref_audio)  # a silent clip is refused before any transcript is printed
-    text = get_asr(chosen.backend, asr_model_dir, language=chosen.language).transcribe(wav, sr)
-    click.echo(f"reference transcript ({chosen.backend}): {text}", err=True)
-    return text
 
 
 @main.command()
@@ -196,28 +182,13 @@ def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...],
     from f5lab.hardware.devices import resolve_device
     from f5lab.speech.probe import probe as run_probe
 
-    spoken = _spoken_reference(ref_text, lang, normalize, vocab)
-    result = run_probe(path, ref_audio, spoken, list(candidates) or None, seed=seed, n_samples=samples,
+    result = run_probe(path, ref_audio, ref_text, list(candidates) or None, seed=seed, n_samples=samples,
                        vocab=vocab, catalogue=catalogue(configs, path), device=resolve_device(device),
-                       progress=True)
+                       progress=True, lang=lang, normalize=normalize)
     if as_json:
-        print_json({**result.to_dict(), "text": {"lang": lang, "normalized": normalize, "ref_text_raw": ref_text,
-                                                 "ref_text": spoken}})
+        print_json(result.to_dict())
     else:
         show_probe(result)
-
-
-def _spoken_reference(ref_text: str, lang: str, normalize: bool, vocab: str | None) -> str:
-    """--ref-text as the model is given it (normalised for --lang, checked against the vocab).
-    Library work the CLI still does itself, kept in this one function until probe takes a language."""
-    from f5lab.speech.text import prepare
-
-    tokens = None
-    if vocab:
-        from f5lab.files.vocab import read_vocab
-
-        tokens = read_vocab(vocab)
-    return prepare(ref_text, lang, normalize, tokens).text
 
 
 @main.command()

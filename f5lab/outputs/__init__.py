@@ -151,7 +151,6 @@ def replace_text(path: str | os.PathLike, text: str) -> Path:
     return write_text(path, text, force=True)
 
 
-write_text_atomic = replace_text  # old name, for the CLI and the report runner until they are moved
 
 
 def make_dirs(path: str | os.PathLike) -> Path:

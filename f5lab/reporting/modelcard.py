@@ -129,7 +129,9 @@ def body(answer: dict[str, Any], manifest: dict[str, Any], vocab: dict[str, Any]
     else:
         out.append(f"No snippet: {lines.get('fix') or 'the compatibility notebook did not run'}.")
     gpu = (answer.get("runs") or {}).get("gpu") or answer.get("gpu")
-    out += ["", f"## Does it run on {gpu}?", "", lines.get("runs on the GPU?") or "not judged (03_memory did not run)."]
+    ran = {nb.get("name") for nb in manifest.get("notebooks") or []}
+    unjudged = "not judged: no GPU named (--gpu)." if "03_memory" in ran else "not judged (03_memory did not run)."
+    out += ["", f"## Does it run on {gpu or 'a GPU'}?", "", lines.get("runs on the GPU?") or unjudged]
     out += ["", "## Listen", "", sample_line(sample, params, bool(manifest.get("demo")))]
     out += ["", "## License", "", f"Not filled in: set `license:` in the front matter ({LICENSE_NOTE}).", ""]
     return "\n".join(out)

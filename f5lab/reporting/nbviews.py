@@ -1,6 +1,7 @@
-"""What each notebook section records (sidecar) and shows (a table, a figure, wrapped text).
+"""What each section of notebooks 01-03 records (sidecar) and shows (a table, a figure, wrapped text).
 
-The notebooks call one function here per cell, so a notebook holds parameters, calls and
+Notebook 04's cells are in ``f5lab.reporting.synthviews``, the sweep notebooks' in
+``f5lab.reporting.sweepviews``. The notebooks call one function here per cell, so a notebook holds parameters, calls and
 prose, and every number it shows has a unit, a human scale and a tested rule behind it
 (``f5lab.reporting.decide``). Nothing here computes a result: the results come from the library
 functions the notebooks call first.
@@ -415,12 +416,13 @@ def verification_table(c: SimpleNamespace) -> Table | None:
 
 
 # -- 03 memory -----------------------------------------------------------------------------------------
-def memory_result(side: Sidecar, spec: Any, gpu: str, seconds: float, dtypes: Sequence[str],
+def memory_result(side: Sidecar, spec: Any, gpu: str | None, seconds: float, dtypes: Sequence[str],
                   torch_build: str | None = None) -> SimpleNamespace:
     """The run verdicts (every card, f5-tts's own dtype pick; kernels of the installed torch or of
     ``torch_build``, memory, speed: ``f5lab.hardware.runs.judge``), the focus card per dtype, its
     curves and its knob table: recorded, with the answer facts, from the functions the figure and
-    the CLI use too."""
+    the CLI use too. ``gpu`` None (none named): every card is still judged, but no card gets the
+    verdict, the curves or the knobs of a target, and the notebook says so once, here."""
     from f5lab.hardware.knobs import knob_table
     from f5lab.hardware.memory import gpu_curves
     from f5lab.hardware.runs import judge, judge_all
@@ -441,6 +443,10 @@ def memory_result(side: Sidecar, spec: Any, gpu: str, seconds: float, dtypes: Se
         if r.speed:
             side.record(f"{key}.seconds_per_call", round(r.speed.seconds_per_call, 3), "s (predicted)")
             side.record(f"{key}.rtf", round(r.speed.rtf, 4), "real-time factor (predicted)")
+    if gpu is None:
+        say("no GPU named (--gpu): every card of the catalogue is judged below; none is the target")
+        return SimpleNamespace(runs=runs, cards=[r.memory for r in runs], focus=[], default=None, curves=[],
+                               knobs=[], build=build)
     focus = [judge(spec, gpu, build, seconds=seconds, dtype=dt) for dt in dtypes]
     for r in focus:
         v, key = r.memory, f"focus.{r.memory.settings['dtype']}"
@@ -514,7 +520,7 @@ def measured_result(side: Sidecar, est: Any, meas: Any) -> Table:
          "difference": "exact" if row["estimated_weights_bytes"] == row["measured_weights_bytes"] else "differs"}])
 
 
-def gpu_table(m: SimpleNamespace, gpu: str) -> Table:
+def gpu_table(m: SimpleNamespace, gpu: str | None) -> Table:
     marks = {True: "yes", False: "no", None: "?"}
     rows = [{"GPU": r.gpu.name, "cc": r.gpu.cc_str,
              "runs": marks[r.runs], "kernels": marks[r.kernels.ok], "dtype": r.memory.settings["dtype"],
@@ -541,213 +547,22 @@ def focus_text(m: SimpleNamespace, seconds: float) -> None:
             indent=" " * 12)
 
 
-def knob_table(m: SimpleNamespace) -> Table:
-    """What each knob costs on the target GPU (``f5lab.hardware.knobs``), against the default row."""
+def knob_table(m: SimpleNamespace) -> Table | None:
+    """What each knob costs on the target GPU (``f5lab.hardware.knobs``), against the default row;
+    None (nothing shown) without a target."""
     from f5lab.hardware.knobs import knob_rows_for_display
+
+    if not m.knobs:
+        return None
 
     return Table(knob_rows_for_display(m.knobs))
 
 
 def curves_figure(side: Sidecar, m: SimpleNamespace) -> Any:
+    """The target's peak memory against audio length; None (nothing shown) without a target."""
     from f5lab.hardware.memory import plot_gpu_curves
 
+    if not m.curves:
+        return None
+
     return side.figure("gpu", plot_gpu_curves(m.curves))
-
-
-# -- 04 synthesis --------------------------------------------------------------------------------------
-def grid_table(grid: Sequence[tuple[str, str, int]]) -> Table:
-    return Table([{"config": c, "dtype": d, "NFE": n} for c, d, n in grid])
-
-
-def text_result(side: Sidecar, gen_text: str, ref_audio: Any, ref_text: str, lang: str = "en",
-                normalize: bool = True, vocab: Any = None) -> Any:
-    """What the model will read (``f5lab.speech.text.analysis``): recorded, with its verdict; shown
-    as the written and the spoken text, the characters the vocab lacks, the chunks and the advice."""
-    from f5lab.speech.text.analysis import analyse, reference_lang
-
-    r = analyse(gen_text, lang, vocab=vocab, normalize=normalize, ref_text=ref_text, ref_audio=ref_audio,
-                ref_lang=reference_lang(ref_audio, lang))
-    side.record("text.lang", r.lang)
-    side.record("text.normalized", r.normalize)
-    side.record("text.gen_text_raw", r.raw)
-    side.record("text.gen_text", r.normalized)
-    side.record("text.ref_text", r.reference["text_used"])
-    side.record("text.chunks", len(r.chunks), "chunks")
-    side.record("text.seconds", r.seconds, "s of speech (f5-tts's estimate)")
-    silent = sorted({u["char"] for u in r.unknown if u["became"] == "silence"})
-    side.record("text.silent_chars", "".join(silent))
-    side.verdict("text", f"text ({r.lang}, {'normalised' if r.normalize else 'as written'}): {len(r.chunks)} "
-                 f"chunk(s), {r.seconds:g} s by f5-tts's rule; "
-                 + (f"{len(silent)} character(s) read as silence: {''.join(silent)!r}" if silent
-                    else "every character in the vocab"), ok=False if silent else None)
-    return r
-
-
-def text_lines(r: Any) -> None:
-    """The written text, what the model gets, and each character the vocab lacks with what it became."""
-    from f5lab.speech.text.analysis import describe_unknown
-
-    how = "normalised" if r.normalize else "as written (normalize=False)"
-    say(f"{r.lang}, {how}; vocab: {r.vocab} ({r.vocab_tokens} tokens)", f"written:    {r.raw}",
-        f"model gets: {r.normalized}", f"reference transcript as the model gets it: {r.reference['text_used']}",
-        *(describe_unknown(r.unknown) or ["every character of the text is in the vocab"]))
-
-
-def text_table(r: Any) -> Table:
-    """The chunks f5-tts makes and the seconds it allots each; then the language's advice."""
-    return Table([{"chunk": i, "bytes": c.bytes, "speed": f"{c.speed:g}" + (" (slowed)" if c.slowed else ""),
-                   "seconds": f"{c.seconds:.2f}", "text": c.text} for i, c in enumerate(r.chunks, 1)])
-
-
-def text_advice(r: Any) -> None:
-    marks = {True: "ok", False: "NO", None: " -"}
-    say(*[f"[{marks[a['ok']]}] {a['rule']}: {a['text']}" for a in r.advice])
-
-
-def reference_player(ref_audio: Any, ref_text: str) -> None:
-    """The reference clip as f5-tts conditions on it (clipped to ~12 s, 24 kHz) and its transcript."""
-    from IPython.display import Audio, Markdown, display
-
-    from f5lab.speech.audio import prepare_reference
-
-    ref = prepare_reference(ref_audio)
-    clipped = f"; clipped from {ref.source_seconds:.2f} s ({'; '.join(ref.notes)})" if ref.clipped else ""
-    display(Markdown(f"reference `{Path(str(ref.source)).name}` · {ref.seconds:.2f} s{clipped} · "
-                     f"transcript: *{ref_text}*"))
-    display(Audio(ref.wav, rate=ref.sample_rate, normalize=True))
-
-
-def renderings(nb: NotebookContext, grid: Sequence[tuple[str, str, int]], ref_audio: Any, ref_text: str,
-               gen_text: str, *, vocab: Any = None, vocoder: Any = None, device: str = "cpu", seed: int = 0,
-               out_dir: Any = None, lang: str = "en", normalize: bool = True) -> dict[tuple[str, str, int], Any]:
-    """Every rendering of the grid, each model loaded once per (config, dtype); each record names
-    the checkpoint file and the config it was loaded with, and keeps the written and the spoken
-    texts (normalised for ``lang`` unless ``normalize`` is off)."""
-    from f5lab.compat.loading import load_model
-    from f5lab.speech.synth import synthesize
-
-    results: dict[tuple[str, str, int], Any] = {}
-    for config, dtype in dict.fromkeys((c, d) for c, d, _ in grid):
-        model = load_model(nb.checkpoint, config=config, vocab=vocab, dtype=dtype, catalogue=nb.catalogue,
-                           device=device)
-        model.f5lab_config = getattr(config, "name", str(config))  # synthesize records it
-        for _, _, steps in [k for k in grid if k[:2] == (config, dtype)]:
-            folder = Path(out_dir) / f"{folder_label(config)}_{dtype}_nfe{steps}" if out_dir else None
-            r = synthesize(model, ref_audio, ref_text, gen_text, nfe=steps, seed=seed, vocoder=vocoder,
-                           device=device, out_dir=folder, lang=lang, normalize=normalize)
-            r.record["model"].update(path=str(nb.checkpoint), file=nb.checkpoint.name,
-                                     config=getattr(config, "name", str(config)))
-            if r.files.get("record"):  # synth.json: the record as written, now naming the checkpoint
-                import json
-
-                from f5lab import outputs
-
-                outputs.write_text(r.files["record"], json.dumps(r.record, indent=2, ensure_ascii=False),
-                                   force=True)
-            results[(config, dtype, steps)] = r
-        del model
-    return results
-
-
-def folder_label(config: Any) -> str:
-    """A config as one folder name inside the run folder: a name as is, a YAML by its stem. Joining
-    the YAML's absolute path instead would write the renderings next to the YAML."""
-    import re
-
-    from f5lab.model.configs import looks_like_path
-
-    name = str(getattr(config, "name", config))
-    label = Path(name).stem if looks_like_path(name) else name
-    return re.sub(r"[^\w.+-]", "_", label) or "config"
-
-
-def renderings_text(side: Sidecar, results: dict) -> None:
-    for key, r in results.items():
-        for what in ("synth_s", "sample_s", "vocoder_s", "rtf"):
-            side.timing(f"synth.{'_'.join(map(str, key))}.{what}", r.record["timings"][what] or 0.0)
-    side.record("grid.size", len(results), "settings")
-    side.record("grid.candidates", list(dict.fromkeys(k[0] for k in results)))
-    first = next(iter(results.values()))
-    say(f"{len(results)} renderings of the grid; vocoder: {first.record['vocoder']['label']}")
-
-
-def players(results: dict, random_weights: bool) -> None:
-    from IPython.display import Audio, Markdown, display
-
-    if random_weights:
-        display(Markdown("**These weights are random (a demo / test checkpoint): the audio below is noise, "
-                         "by construction. A trained checkpoint speaks here.**"))
-    for (config, dtype, steps), r in results.items():
-        display(Markdown(f"`{config}` · {dtype} · NFE {steps} · {r.seconds:.2f} s"))
-        display(Audio(r.wav, rate=r.sample_rate, normalize=True))
-
-
-def mels_figure(side: Sidecar, results: dict) -> Any:
-    """Each rendering's log-mel, seconds on the x axis, with its colour bar."""
-    from matplotlib.figure import Figure
-
-    from f5lab.speech.synth import draw_mel
-
-    fig = Figure(figsize=(8, 1.9 * len(results) + 0.5))
-    axes = fig.subplots(len(results), 1, squeeze=False)
-    for ax, ((config, dtype, steps), r) in zip(axes[:, 0], results.items()):
-        draw_mel(ax, r.mel, r.sample_rate, title=f"{folder_label(config)} · {dtype} · NFE {steps}")
-    fig.tight_layout()
-    return side.figure("mels", fig)
-
-
-UNITS = {"seconds": "s", "peak": "full scale", "RMS dBFS": "dBFS", "silence %": "%", "clipping %": "%",
-         "non-finite": "samples", "mel L1 vs top NFE": "log-mel", "MCD dB vs top NFE": "dB",
-         "mel L1 vs fp32": "log-mel", "MCD dB vs fp32": "dB", "WER %": "%"}
-
-
-def quality_result(side: Sidecar, results: dict, gen_text: str, asr: str | None, random_weights: bool,
-                   lang: str = "en", asr_model_dir: Any = None, asr_language: str | None = None) -> Table:
-    """Quality rows (``decide.quality_rows``), recorded, with the synthesis verdict; the table.
-
-    ``asr``: 'auto' (the offline ASR for ``lang``: pocketsphinx for English; none for pt, and the
-    verdict says "no WER: no ASR for pt offline"), 'pocketsphinx', 'faster-whisper' (with
-    ``asr_model_dir``), or None (no WER column)."""
-    from f5lab.speech.quality import choose_asr
-
-    choice = choose_asr(asr, lang, asr_model_dir, asr_language)
-    side.record("wer.asr", choice.backend)
-    side.record("wer.language", choice.language)
-    if choice.note:
-        side.record("wer.note", choice.note)
-    rows = decide.quality_rows(results, gen_text, choice.load(), lang)
-    for row in rows:
-        key = f"quality.{row['config']}.{row['dtype']}.nfe{row['NFE']}"
-        for col, unit in UNITS.items():
-            if col in row:
-                side.record(f"{key}.{col}", row[col], unit)
-        if "heard" in row:
-            side.record(f"{key}.heard", row["heard"])
-    v = decide.synthesis_verdict(rows, random_weights, choice.note)
-    side.verdict("synthesis", v["text"], ok=v["ok"])
-    side.answer("synthesis", **v)
-    cols = [c for c in rows[0] if not all(r[c] is None for r in rows)] if rows else []
-    return Table(rows, columns=cols)
-
-
-def timings_table(results: dict) -> Table:
-    return Table([{"config": c, "dtype": d, "NFE": n, "sampling": f"{r.record['timings']['sample_s']:.2f} s",
-                   "vocoder": f"{r.record['timings']['vocoder_s']:.2f} s",
-                   "real-time factor": f"{r.record['timings']['rtf']:.2f}"} for (c, d, n), r in results.items()])
-
-
-def probe_result(side: Sidecar, pr: Any, random_weights: bool) -> Table:
-    """The probe's losses, recorded, with its verdict (``decide.probe_verdict``); the table."""
-    side.timing("probe", pr.seconds)
-    side.record_many("probe.loss_mean", {c.config: round(c.loss_mean, 3) for c in pr.ranking}, "flow-matching loss")
-    side.record_many("probe.loss_std", {c.config: round(c.loss_std, 3) for c in pr.ranking}, "flow-matching loss")
-    side.record("probe.best", pr.best)
-    side.record("probe.wins", pr.wins, f"of {pr.n_samples} paired samples")
-    margin = None if pr.relative_margin is None else round(100 * pr.relative_margin, 1)
-    side.record("probe.relative_margin", margin, "% of the best loss")
-    side.record("probe.confident", pr.confident)
-    v = decide.probe_verdict(pr, random_weights)
-    side.verdict("probe", v["text"], ok=v["ok"])
-    side.answer("probe", **v)
-    return Table([{"config": c.config, "loss (mean)": f"{c.loss_mean:.3f}", "loss (std)": f"{c.loss_std:.3f}"}
-                  for c in pr.ranking])

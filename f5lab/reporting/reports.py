@@ -26,14 +26,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from f5lab.errors import ConfigError, F5LabError
+from f5lab.errors import ConfigError
 from f5lab.reporting.modelcard import write_model_card
 from f5lab.facts import DEFAULT_NFE  # for a real checkpoint: f5-tts's own default
+from f5lab.reporting.runner import (KERNEL_NAME, NotebookResult, ReportError, ensure_kernel, execute,
+                                    notebook_html, notebooks_dir, read_sidecar, select_notebooks, write_json)
 from f5lab.units import human_bytes
 
-NOTEBOOKS = ("01_inspect", "02_compatibility", "03_memory", "04_synthesis")
-KERNEL_NAME = "f5lab"
-KERNEL_DISPLAY = "Python (f5lab)"
 SUMMARY_SCHEMA = 1
 
 # the built-in demo: the motivating case, sized to finish in minutes on 2 CPU cores
@@ -47,21 +46,6 @@ DEMO_NFE = (2, 4)  # the demo's NFE axis (f5-tts uses 32): NFE 2 compared with N
 # config only; the probe still compares every config the shapes fit, on 2 paired samples;
 # the memory measurement runs one ODE step (every step has the same shapes)
 DEMO_EXTRA = {"target": "F5TTS_Base", "candidates": ["F5TTS_Base"], "probe_samples": 2, "measure_nfe": 1}
-
-
-class ReportError(F5LabError):
-    """The report cannot start (no notebooks folder, bad option)."""
-
-
-@dataclass
-class NotebookResult:
-    name: str
-    status: str  # "ok" or "failed"
-    ipynb: Path
-    html: Path | None
-    sidecar: Path
-    seconds: float
-    error: str | None = None
 
 
 @dataclass
@@ -82,15 +66,6 @@ class Report:
 
 
 # -- locating inputs -----------------------------------------------------------------------------
-def notebooks_dir() -> Path:
-    """The folder holding the ``NN_*.ipynb`` notebooks (``$F5LAB_NOTEBOOKS`` overrides)."""
-    env = os.environ.get("F5LAB_NOTEBOOKS")
-    folder = Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
-    if not (folder / f"{NOTEBOOKS[0]}.ipynb").exists():
-        raise ReportError(f"no notebooks in {folder}; set F5LAB_NOTEBOOKS to the f5lab notebooks/ folder")
-    return folder
-
-
 def f5tts_example_audio() -> Path:
     """f5-tts's shipped English reference clip (offline; f5-tts is not imported)."""
     import importlib.util
@@ -109,15 +84,6 @@ def reference_clip(ref_audio: str | os.PathLike | None, ref_text: str | None) ->
     if ref_text is None:
         raise ConfigError("ref_text (the transcript of ref_audio) is required with ref_audio")
     return Path(ref_audio), str(ref_text)
-
-
-def select_notebooks(folder: Path, wanted: Sequence[str] | None) -> list[str]:
-    """The notebooks to run, in order: ``wanted`` (checked) or every one present."""
-    names = list(wanted or [n for n in NOTEBOOKS if (folder / f"{n}.ipynb").exists()])
-    unknown = [n for n in names if n not in NOTEBOOKS or not (folder / f"{n}.ipynb").exists()]
-    if unknown:
-        raise ReportError(f"--notebook {', '.join(repr(n) for n in unknown)}: unknown; known: {', '.join(NOTEBOOKS)}")
-    return names
 
 
 def resolve_inputs(checkpoint: str | os.PathLike | None, ref_audio: str | os.PathLike | None,
@@ -218,7 +184,7 @@ def new_run_id() -> str:
 # -- the run -------------------------------------------------------------------------------------
 def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | None = None,
                ref_audio: str | os.PathLike | None = None, ref_text: str | None = None,
-               gen_text: str | None = None, gpu: str = DEMO_GPU, out: str | os.PathLike = "reports",
+               gen_text: str | None = None, gpu: str | None = DEMO_GPU, out: str | os.PathLike = "reports",
                run_id: str | None = None, configs: str = "auto", vocab: str | os.PathLike | None = None,
                nfe: int | None = None, seed: int = 0, asr: str | None = "auto", device: str = "cpu",
                notebooks: Sequence[str] | None = None, lang: str = "en", normalize: bool = True,
@@ -254,7 +220,9 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         check_vocoder(vocoder)
     from f5lab.hardware.gpus import get_gpu
 
-    get_gpu(gpu)  # an unknown card name: one line now, not a failed notebook later
+    gpu = report_gpu(gpu, demo=checkpoint is None)  # the demo's card; else the one named, or this machine's
+    if gpu is not None:
+        get_gpu(gpu)  # an unknown card name: one line now, not a failed notebook later
     if torch_build is not None:
         from f5lab.hardware.stack import named_build
 
@@ -320,6 +288,22 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
                   failed=[r.name for r in results if r.status != "ok"])
 
 
+def report_gpu(gpu: str | None, demo: bool) -> str | None:
+    """The card the GPU verdicts are for: the one named; for the built-in demo the motivating
+    GTX 1050 Ti; otherwise the card torch sees on this machine when the catalogue knows it, else
+    none (03_memory then judges every card and names no target rather than an arbitrary one)."""
+    if gpu is not None or demo:
+        return gpu or DEMO_GPU
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    from f5lab.hardware.gpus import find_gpu
+
+    found = find_gpu(torch.cuda.get_device_name(0))
+    return None if found is None else found.name
+
+
 def check_bases(bases: Sequence[str | os.PathLike] | None) -> list[str] | None:
     """Absolute paths of the lineage bases, each opened as a checkpoint (a bad one: one line now, not a
     failed notebook later); None stays None (the notebook looks in the Hugging Face cache)."""
@@ -335,105 +319,7 @@ def page_title(name: str, checkpoint: str | os.PathLike) -> str:
     return f"{name}: {TITLES.get(name, name)} · {Path(checkpoint).name}"
 
 
-def execute(notebook: Path, run_dir: Path, params: dict[str, Any], progress: bool = True,
-            desc: str | None = None, title: str | None = None) -> NotebookResult:
-    """Run one notebook with papermill (only the parameters it declares) in a quiet kernel
-    (``f5lab.reporting.kernel``), sign the executed copy so JupyterLab plays its audio, and
-    export its HTML."""
-    import papermill as pm
-
-    from f5lab.reporting.kernel import QuietKernelManager, trust
-
-    name = notebook.stem
-    out_nb = run_dir / f"{name}.ipynb"
-    sidecar = run_dir / f"{name}.json"
-    declared = pm.inspect_notebook(str(notebook))
-    passed = {k: v for k, v in {**params, "sidecar": str(sidecar)}.items() if k in declared}
-    bar: bool | dict[str, Any] = {"disable": False, "desc": desc or name, "leave": True} if progress else False
-    error = None
-    t0 = time.perf_counter()
-    from f5lab import outputs
-
-    with outputs.file(out_nb, force=True) as tmp:  # the run folder's own: a failed notebook's copy is kept
-        try:
-            pm.execute_notebook(str(notebook), str(tmp), parameters=passed, kernel_name=KERNEL_NAME,
-                                cwd=str(run_dir), progress_bar=bar, log_output=False,
-                                kernel_manager_class=QuietKernelManager)
-        except pm.PapermillExecutionError as exc:
-            error = f"{exc.ename}: {exc.evalue}".strip().splitlines()[0][:300]
-        except Exception as exc:  # a kernel that died or could not start: still a failed notebook
-            error = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
-    seconds = time.perf_counter() - t0
-    if out_nb.exists():
-        trust(out_nb)
-    html_path = export_html(out_nb, title) if out_nb.exists() else None
-    return NotebookResult(name=name, status="ok" if error is None else "failed", ipynb=out_nb,
-                          html=html_path, sidecar=sidecar, seconds=seconds, error=error)
-
-
-# JupyterLab's CSS breaks printed text anywhere (word-break: break-all): "pro|venance". Words
-# stay whole here; the notebooks wrap their own lines at 100 columns.
-TEXT_CSS = ("<style>.jp-RenderedText pre, .jp-OutputArea-output pre {word-break: normal; "
-            "overflow-wrap: anywhere;} .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th "
-            "{text-align: left;}</style>")
-
-
-def export_html(ipynb: Path, title: str | None = None) -> Path | None:
-    """nbconvert's HTML (lab template) next to the executed notebook, titled ``title`` (default:
-    the notebook's name); None if export fails."""
-    import nbformat
-
-    try:
-        body = notebook_html(nbformat.read(ipynb, as_version=4), title or ipynb.stem)
-    except Exception:  # an export problem must not hide the notebook's own result
-        return None
-    from f5lab import outputs
-
-    return outputs.write_text(ipynb.with_suffix(".html"), body, force=True)
-
-
-def notebook_html(nb: Any, title: str, exclude_input: bool = False) -> str:
-    """One notebook as a self-contained page: figures and audio are already data URIs in the
-    outputs; the lab template's CDN scripts (MathJax, require.js) are dropped, since no output
-    needs them, so the page opens offline and can be attached to an e-mail."""
-    import re
-
-    from nbconvert import HTMLExporter
-
-    from traitlets.config import Config
-
-    hide_setup = Config({"TagRemovePreprocessor": {"enabled": True, "remove_input_tags": ["setup"]}})
-    exporter = HTMLExporter(template_name="lab", exclude_input=exclude_input,
-                            exclude_output_prompt=exclude_input, exclude_input_prompt=exclude_input, config=hide_setup)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    body = re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
-    body = re.sub(r'<link[^>]*\bhref="https?://[^"]*"[^>]*>', "", body)
-    return body.replace("</head>", TEXT_CSS + "\n</head>", 1)
-
-
-def ensure_kernel() -> str:
-    """Make sure the ``f5lab`` Jupyter kernel (this interpreter) exists; register it if not."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        KernelSpecManager().get_kernel_spec(KERNEL_NAME)
-        return KERNEL_NAME
-    except NoSuchKernel:
-        pass
-    from ipykernel.kernelspec import install
-
-    install(kernel_name=KERNEL_NAME, display_name=KERNEL_DISPLAY, prefix=sys.prefix)
-    return KERNEL_NAME
-
-
 # -- gathering -----------------------------------------------------------------------------------
-def read_sidecar(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def build_summary(results: Sequence[NotebookResult], params: dict[str, Any] | None = None) -> dict[str, Any]:
     """The answer first, then every number the notebooks showed, with units; timings apart
     under ``timings``.
@@ -585,13 +471,6 @@ def build_manifest(run_dir: Path, checkpoint: Path, params: dict[str, Any], resu
     }
 
 
-def write_json(path: Path, obj: Any) -> None:
-    """Summaries, manifests and markers, written atomically (an interrupted run leaves none half-written)."""
-    from f5lab.outputs import replace_text
-
-    replace_text(path, json.dumps(obj, indent=2, default=str) + "\n")
-
-
 # -- index.html and report.html -------------------------------------------------------------------
 TITLES = {"01_inspect": "What the checkpoint is", "02_compatibility": "Compatibility and remap",
           "03_memory": "Memory and GPU verdicts", "04_synthesis": "Synthesis and quality"}
@@ -638,7 +517,8 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
     ck = manifest["checkpoint"]
     head = (f"<p><b>{html.escape(Path(ck['path']).name)}</b> ({human_bytes(ck['size_bytes'])}) &middot; config tried: "
             f"{asked_html(answer.get('config_asked'))} &middot; target GPU: "
-            f"<b>{html.escape(str(answer.get('gpu')))}</b> &middot; {ran}</p>")
+            + (f"<b>{html.escape(str(answer['gpu']))}</b>" if answer.get("gpu") else "none named (--gpu)")
+            + f" &middot; {ran}</p>")
     rows = []
     for line in answer["lines"]:
         cls, mark = MARKS.get(line.get("ok"), MARKS[None])

@@ -44,6 +44,7 @@ class ProbeResult:
     wins: int = 0  # samples on which the best beat the runner-up (paired: same noise and time)
     margin: float | None = None  # runner-up mean loss minus best mean loss
     relative_margin: float | None = None  # margin / best mean loss
+    text: dict[str, Any] = field(default_factory=dict)  # the transcript as written and as the model got it
 
     @property
     def best(self) -> str:
@@ -140,8 +141,12 @@ def validation_loss(model: Any, clips: list[tuple[Any, str]], n_samples: int = 4
 
 def probe(path: str | Path, ref_audio: Any, ref_text: str, candidates: list[str] | None = None, seed: int = 0, *,
           n_samples: int = 8, vocab: str | None = None, catalogue: Mapping[str, Any] | None = None,
-          device: str = "cpu", progress: bool = False) -> ProbeResult:
-    """Rank ``candidates`` (default: every config the shapes fit) by the checkpoint's loss on the clip."""
+          device: str = "cpu", progress: bool = False, lang: str = "en", normalize: bool = False) -> ProbeResult:
+    """Rank ``candidates`` (default: every config the shapes fit) by the checkpoint's loss on the clip.
+
+    ``normalize``: ``ref_text`` goes through the ``lang`` normaliser first (against ``vocab``), as
+    ``synthesize`` does, since the loss must be on the text the model is given; off by default, like
+    synthesize: the library probes what it is given. The result's ``text`` keeps both."""
     import torch
     from f5_tts.model.utils import convert_char_to_pinyin
 
@@ -152,9 +157,10 @@ def probe(path: str | Path, ref_audio: Any, ref_text: str, candidates: list[str]
     if not ref_text or not ref_text.strip():
         raise TextError("the probe needs the transcript of the reference audio")
     check_inputs(ref_audio, vocab)
+    spoken = spoken_text(ref_text, lang, normalize, vocab)
     start = time.perf_counter()
     names = list(candidates) if candidates else candidates_for(path, catalogue)
-    text = convert_char_to_pinyin([ref_text.strip()])
+    text = convert_char_to_pinyin([spoken["ref_text"].strip()])
     results, mel, ref_seconds = [], None, 0.0
     for name in _progress(names, progress):
         model = load_model(str(path), config=name, vocab=vocab, device=device, dtype="fp32", catalogue=catalogue)
@@ -167,7 +173,7 @@ def probe(path: str | Path, ref_audio: Any, ref_text: str, candidates: list[str]
         del model
     ranking = sorted(results, key=lambda r: r.loss_mean)
     out = ProbeResult(path=str(path), ranking=ranking, n_samples=n_samples, seed=seed,
-                      ref_seconds=round(ref_seconds, 4), seconds=0.0)
+                      ref_seconds=round(ref_seconds, 4), seconds=0.0, text=spoken)
     if len(ranking) > 1:
         best, second = ranking[0], ranking[1]
         out.wins = sum(b < s for b, s in zip(best.losses, second.losses))
@@ -175,6 +181,20 @@ def probe(path: str | Path, ref_audio: Any, ref_text: str, candidates: list[str]
         out.relative_margin = round(out.margin / best.loss_mean, 4) if best.loss_mean else None
     out.seconds = round(time.perf_counter() - start, 3)
     return out
+
+
+def spoken_text(ref_text: str, lang: str, normalize: bool, vocab: str | None) -> dict[str, Any]:
+    """The transcript as written and as the model gets it (``f5lab.speech.text.prepare``)."""
+    from f5lab.speech.text import canonical, prepare
+
+    tokens = None
+    if vocab is not None:
+        from f5lab.files.vocab import read_vocab
+
+        tokens = read_vocab(vocab)
+    lang = canonical(lang)
+    return {"lang": lang, "normalized": normalize, "ref_text_raw": ref_text,
+            "ref_text": prepare(ref_text, lang, normalize, tokens).text}
 
 
 def check_probe_settings(n_samples: int, seed: int, device: str) -> None:

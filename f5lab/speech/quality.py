@@ -234,6 +234,28 @@ def choose_asr(asr: str | None, lang: str = "en", model_dir: str | Path | None =
     return ASRChoice("faster-whisper", language, model_dir=str(check_whisper_dir(model_dir)))
 
 
+def reference_asr(asr: str | None, lang: str = "en", model_dir: str | Path | None = None) -> ASRChoice:
+    """The ASR that will transcribe a reference given without its transcript, checked before any
+    audio is read: none at all (``asr`` None, or 'auto' in a language no offline ASR hears) is
+    refused in one line rather than guessing the words the model is conditioned on."""
+    choice = choose_asr(asr, lang, model_dir)
+    if choice.backend is None:
+        why = choice.note.replace("no WER: ", "") if choice.note else "no --asr given"
+        raise QualityError(f"no reference transcript (--ref-text) and nothing to transcribe it ({why}): give "
+                           "--ref-text, or --asr faster-whisper --asr-model-dir DIR")
+    return choice
+
+
+def transcribe_reference(wav: Any, sr: int, choice: ASRChoice, device: str = "cpu") -> str:
+    """The words of a reference clip, heard by ``choice`` (``reference_asr``): what f5-tts's own
+    ``preprocess_ref_audio_text`` does with Whisper when no reference text is given, offline here.
+    An empty transcript is refused: the model would be conditioned on silence."""
+    text = choice.load(device).transcribe(wav, sr).strip()
+    if not text:
+        raise QualityError(f"{choice.backend} heard no words in the reference clip: give --ref-text")
+    return text
+
+
 def no_wer_note(language: str) -> str:
     return f"no WER: no ASR for {language.split('-')[0]} offline"
 

@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from f5lab.settings import SettingsError, check_float  # noqa: F401  (SettingsEr
 # what f5-tts does with text, torch-free, lives in f5lab.speech.text.f5tts (re-exported here)
 from f5lab.speech.text.f5tts import (F5_TRANSLATE, MAX_CHUNK_SECONDS, UnknownChar, check_text,  # noqa: F401,E402
                                      chunk_frames, max_chars_for, normalise_ref_text)
+
+if TYPE_CHECKING:
+    from f5lab.compat.decision import ConfigDecision
 
 
 def check_settings(*, nfe: int = DEFAULT_NFE, cfg_strength: float = DEFAULT_CFG, sway: float | None = DEFAULT_SWAY,
@@ -254,9 +257,16 @@ def model_vocab(model: Any) -> list[str] | None:
 
 
 def resolve_model(model: Any, *, config: Any = None, vocab: str | None = None, device: str = "cpu",
-                  dtype: str | None = None, probe: Any = None, catalogue: Any = None) -> tuple[Any, dict[str, Any]]:
-    """A CFM and what the record says about it: loads a path (timed), or moves a given model."""
+                  dtype: str | None = None, probe: Any = None, catalogue: Any = None,
+                  checkpoint: str | Path | None = None, decision: Any = None) -> tuple[Any, dict[str, Any]]:
+    """A CFM and what the record says about it: loads a path (timed), or moves a given model.
+
+    A given model carries no file name or config of its own: ``checkpoint`` (the file it was loaded
+    from) and ``decision`` (the ``ConfigDecision`` it was loaded under) say them, so the record
+    names both without anyone rewriting it afterwards."""
     info: dict[str, Any] = {}
+    if decision is not None and config is None:
+        config = decision.entry if decision.entry is not None else decision.config
     if isinstance(model, (str, Path)):
         from f5lab.files.checkpoint import open_checkpoint
         from f5lab.compat.loading import choose_config, load_model
@@ -266,8 +276,8 @@ def resolve_model(model: Any, *, config: Any = None, vocab: str | None = None, d
         entry, reason = choose_config(open_checkpoint(str(model)), config=config, probe=probe, catalogue=catalogue,
                                       vocab=vocab)
         cfm = load_model(str(model), config=entry, vocab=vocab, device=device, dtype=dtype, catalogue=catalogue)
-        info.update(path=str(model), load_s=round(time.perf_counter() - start, 4), config=entry.name,
-                    config_reason=reason)
+        info.update(path=str(model), file=Path(model).name, load_s=round(time.perf_counter() - start, 4),
+                    config=entry.name, config_reason=reason if decision is None else decision.text)
     else:
         cfm = model
         if dtype is not None:
@@ -275,7 +285,10 @@ def resolve_model(model: Any, *, config: Any = None, vocab: str | None = None, d
 
             cfm = cfm.to(torch_dtype(dtype))
         cfm = cfm.to(device).eval()
-        info.update(path=None, load_s=None, config=getattr(cfm, "f5lab_config", None))
+        named = decision.config if decision is not None else getattr(config, "name", config)
+        info.update(path=None if checkpoint is None else str(checkpoint),
+                    file=None if checkpoint is None else Path(checkpoint).name, load_s=None,
+                    config=None if named is None else str(named))
     first = next(cfm.parameters())
     info.update(backbone=type(cfm.transformer).__name__, parameters=sum(p.numel() for p in cfm.parameters()),
                 dtype=str(first.dtype).replace("torch.", ""), device=str(first.device),
@@ -283,19 +296,26 @@ def resolve_model(model: Any, *, config: Any = None, vocab: str | None = None, d
     return cfm, info
 
 
-def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe: int = DEFAULT_NFE,
+def synthesize(model: Any, ref_audio: Any, ref_text: str | None, gen_text: str, *, nfe: int = DEFAULT_NFE,
                cfg_strength: float = DEFAULT_CFG, sway: float | None = DEFAULT_SWAY, speed: float = DEFAULT_SPEED,
                seed: int = 0, duration: float | None = None, dtype: str | None = None, device: str = "cpu",
                vocoder: Any = None, out_dir: str | Path | None = None,
                cross_fade: float = CROSS_FADE_SECONDS, strict_text: bool = False, config: Any = None,
                vocab: str | None = None, probe: Any = None, catalogue: Any = None, lang: str = "en",
-               normalize: bool = False, progress: bool = False, force: bool = False) -> SynthResult:
+               normalize: bool = False, progress: bool = False, force: bool = False, asr: str | None = "auto",
+               asr_model_dir: str | Path | None = None, checkpoint: str | Path | None = None,
+               decision: ConfigDecision | None = None) -> SynthResult:
     """Speak ``gen_text`` in the voice of ``ref_audio`` (transcript ``ref_text``) with ``model``.
 
     ``model``: a loaded CFM, or a checkpoint path (loaded with f5lab.compat.loading.load_model using
     ``config``/``vocab``/``catalogue``; ``probe=True`` settles a config the shapes cannot decide
     by the behavioural probe on ``ref_audio`` and records its margin). ``ref_audio``: a file or
-    ``(array, sr)``.
+    ``(array, sr)``. ``ref_text`` None: the reference is transcribed here (``transcribe_reference``,
+    with ``asr``/``asr_model_dir``: 'auto' is the offline ASR for ``lang``), as f5-tts transcribes a
+    reference given without its text; the record says which ASR heard it.
+    ``checkpoint``/``decision``: for a loaded ``model``, the file it came from and the
+    ``f5lab.compat.decision.ConfigDecision`` it was loaded under, recorded in the record's
+    ``model`` and ``decision``; for a path, ``decision`` names the config to load.
     ``duration``: total seconds, reference included (f5-tts's ``fix_duration``).
     ``vocoder``: an f5lab Vocoder, a local vocos/BigVGAN directory, or None for Griffin-Lim.
     ``normalize``: both texts go through the ``lang`` normaliser (f5lab.speech.text: numbers,
@@ -314,9 +334,12 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
     t_start = time.perf_counter()
     if not gen_text or not gen_text.strip():
         raise TextError("the text to speak (--text) is empty")
-    if not ref_text or not ref_text.strip():
+    if ref_text is not None and not ref_text.strip():
         raise TextError("the reference transcript (--ref-text) is empty: give the words spoken in the reference audio "
-                        "(or transcribe it with f5lab.speech.quality.get_asr)")
+                        "(or none, and an --asr to transcribe it)")
+    from f5lab.speech.quality import reference_asr, transcribe_reference
+
+    heard_by = reference_asr(asr, lang, asr_model_dir) if ref_text is None else None  # no ASR: one line, now
     check_settings(nfe=nfe, cfg_strength=cfg_strength, sway=sway, speed=speed, seed=seed, duration=duration,
                    cross_fade=cross_fade)
     if isinstance(model, (str, Path)):
@@ -331,6 +354,8 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
 
         read_vocab(vocab)  # a broken vocab file: one line now, not after the model is built
     ref = prepare_reference(ref_audio)  # before the model: a bad clip should not cost a 1.3 GB load
+    if heard_by is not None:  # what the model conditions on (the clipped reference), heard before it loads
+        ref_text = transcribe_reference(ref.wav, ref.sample_rate, heard_by, device)
     check_settings(nfe=nfe, duration=duration, ref_seconds=ref.seconds, seed=seed)
     from f5lab.speech.text import canonical, prepare
     from f5lab.speech.text.analysis import reference_lang
@@ -357,7 +382,7 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
 
         probe = ProbeHook(ref_audio, ref_text, seed=seed, vocab=vocab, catalogue=catalogue, device=device)
     cfm, model_info = resolve_model(model, config=config, vocab=vocab, device=device, dtype=dtype, probe=probe,
-                                    catalogue=catalogue)
+                                    catalogue=catalogue, checkpoint=checkpoint, decision=decision)
     if getattr(probe, "result", None) is not None:
         model_info["probe"] = probe.result.to_dict()
     t_loaded = time.perf_counter()
@@ -392,9 +417,11 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str, gen_text: str, *, nfe:
         "settings": settings,
         "text": {"lang": lang, "ref_lang": ref_lang, "normalized": normalize, "ref_text": ref_text_used,
                  "gen_text": gen_text, "ref_text_raw": raw["ref_text"], "gen_text_raw": raw["gen_text"], "chunks": chunks,
+                 "ref_text_from": "given" if heard_by is None else f"asr: {heard_by.backend}",
                  "unknown_chars": [u.to_dict() for u in unknown]},
         "reference": ref.to_dict(),
         "model": model_info,
+        "decision": None if decision is None else decision.to_json(),
         "vocoder": voc.to_dict(),
         "versions": versions(),
         "timings": timings,
