@@ -11,6 +11,7 @@ issue, 195 KB of pickle took inspect to 3.3 GB and 200 KB of error text took dia
 
 from __future__ import annotations
 
+
 import io
 import struct
 import time
@@ -123,7 +124,30 @@ def test_yaml_costs_what_its_file_holds(tmp_path_factory, text, reader):
     path = tmp_path_factory.mktemp("y") / "x.yaml"
     path.write_text(text)
     read = (lambda: resolve_config(str(path))) if reader == "config" else (lambda: load_sweep_file(path))
+    _warm_yaml_readers(tmp_path_factory)  # the readers' one-time set-up (imports, schemas) is not the file's cost
     within_budget(read, path.stat().st_size)
+
+
+_WARM: list[bool] = []
+
+
+def _warm_yaml_readers(tmp_path_factory: Any) -> None:
+    """Both YAML readers run once on a small file, outside any budget: under tracemalloc their first
+    call pays for imports and pydantic's schema build (seconds on a loaded machine), which depends on
+    which test ran first, not on what the file holds."""
+    if _WARM:
+        return
+    _WARM.append(True)
+    from f5lab.model.configs import resolve_config
+    from f5lab.reporting.sweepspec import load_sweep_file
+
+    path = tmp_path_factory.mktemp("warm") / "w.yaml"
+    path.write_text("model:\n  backbone: DiT\n")
+    for read in (lambda: resolve_config(str(path)), lambda: load_sweep_file(path)):
+        try:
+            read()
+        except F5LabError:
+            pass
 
 
 # -- captured load-error text ---------------------------------------------------------------------------------

@@ -171,6 +171,18 @@ def test_verify_runs_f5tts_own_export_pair_without_a_config(files, catalogue):
     assert v.ok and v.config == "F5TTS_Base" and "comparison holds under either" in v.config_reason
 
 
+def test_synth_records_the_decision_load_model_made(make_fixture, catalogue, tmp_path):
+    from f5lab.model.configs import f5_tts_root
+    from f5lab.speech.synth import synthesize
+
+    ref = f5_tts_root() / "infer" / "examples" / "basic" / "basic_ref_en.wav"
+    r = synthesize(make_fixture("E2TTS_Base").path, ref, "Some call me nature, others call me mother nature.", "Hi.",
+                   nfe=1, catalogue=catalogue, out_dir=tmp_path / "out")
+    written = json.loads((tmp_path / "out" / "synth.json").read_text())
+    assert written["decision"]["how"] == "only fit" and written["decision"]["config"] == "E2TTS_Base"
+    assert written["model"]["config_reason"] == "the only config the shapes fit" == r.record["decision"]["text"]
+
+
 def test_the_sweep_decides_by_the_same_rule(files):
     from types import SimpleNamespace
 

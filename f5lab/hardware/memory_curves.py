@@ -155,8 +155,6 @@ def plot_sweep(data: dict[str, Any], gpus: Sequence[str] | None = ("GTX 1050 Ti"
 
 def save_png(fig: Any, path: str | os.PathLike, force: bool = False) -> Path:
     """A figure as PNG (no software stamp) through f5lab.outputs: whole or not at all."""
-    from f5lab import outputs
+    from f5lab.figures import save_png as save
 
-    with outputs.file(path, force=force) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-    return Path(path)
+    return save(fig, path, dpi=100, force=force)

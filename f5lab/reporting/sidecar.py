@@ -121,19 +121,7 @@ class Sidecar:
         replace_text(self.path, json.dumps(self.data, indent=2, sort_keys=False) + "\n")
 
 
-FIGURE_DPI = 160  # 2x the 80 dpi the figures are laid out for: Image(retina=True) shows them at 1x size
-
-
-def png_bytes(fig: Any, dpi: int = FIGURE_DPI) -> bytes:
-    """PNG of a matplotlib figure with no ``Software`` stamp (same bytes every run); closes it."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+from f5lab.figures import PAGE_DPI as FIGURE_DPI, png_bytes  # noqa: E402,F401  (the one way figures are saved)
 
 
 WIDTH = 100  # the console width notebooks render at: pandas, rich and printed text wrap within it

@@ -268,16 +268,15 @@ def resolve_model(model: Any, *, config: Any = None, vocab: str | None = None, d
     if decision is not None and config is None:
         config = decision.entry if decision.entry is not None else decision.config
     if isinstance(model, (str, Path)):
-        from f5lab.files.checkpoint import open_checkpoint
-        from f5lab.compat.loading import choose_config, load_model
+        from f5lab.compat.loading import load_model
 
         start = time.perf_counter()
-        # choose first (named / recorded / only fit / probe) so the record can say which and why
-        entry, reason = choose_config(open_checkpoint(str(model)), config=config, probe=probe, catalogue=catalogue,
-                                      vocab=vocab)
-        cfm = load_model(str(model), config=entry, vocab=vocab, device=device, dtype=dtype, catalogue=catalogue)
+        # load_model decides (named / recorded / only fit / probe) and keeps the decision on the model
+        cfm = load_model(str(model), config=config, vocab=vocab, device=device, dtype=dtype, catalogue=catalogue,
+                         probe=probe)
+        made = decision or cfm.f5lab_decision
         info.update(path=str(model), file=Path(model).name, load_s=round(time.perf_counter() - start, 4),
-                    config=entry.name, config_reason=reason if decision is None else decision.text)
+                    config=cfm.f5lab_config, config_reason=made.text, decision=made)
     else:
         cfm = model
         if dtype is not None:
@@ -383,6 +382,7 @@ def synthesize(model: Any, ref_audio: Any, ref_text: str | None, gen_text: str, 
         probe = ProbeHook(ref_audio, ref_text, seed=seed, vocab=vocab, catalogue=catalogue, device=device)
     cfm, model_info = resolve_model(model, config=config, vocab=vocab, device=device, dtype=dtype, probe=probe,
                                     catalogue=catalogue, checkpoint=checkpoint, decision=decision)
+    decision = model_info.pop("decision", decision)  # a path's own decision, when none was given
     if getattr(probe, "result", None) is not None:
         model_info["probe"] = probe.result.to_dict()
     t_loaded = time.perf_counter()
@@ -555,10 +555,6 @@ def save_mel_png(mel: np.ndarray, path: str | Path, title: str = "", sample_rate
     fig, ax = plt.subplots(figsize=figsize)
     draw_mel(ax, mel, sample_rate, title=title)
     fig.tight_layout()
-    from f5lab import outputs
+    from f5lab.figures import save_png
 
-    try:
-        with outputs.file(path, force=force) as tmp:
-            fig.savefig(tmp, format="png", dpi=200, metadata={"Software": None})
-    finally:
-        plt.close(fig)
+    save_png(fig, path, dpi=200, force=force, close=True)
