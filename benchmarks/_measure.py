@@ -27,6 +27,6 @@ def demo_checkpoint_built_apart() -> "Path":
     import sys
     from pathlib import Path
 
-    out = subprocess.run([sys.executable, "-c", "from f5lab.testing.demo import demo_checkpoint; "
+    out = subprocess.run([sys.executable, "-c", "from f5lab.synthetic.demo import demo_checkpoint; "
                           "print(demo_checkpoint())"], capture_output=True, text=True, check=True).stdout
     return Path(out.strip().splitlines()[-1])

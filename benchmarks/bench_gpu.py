@@ -124,7 +124,7 @@ def main() -> int:
     from f5lab.hardware.runs import judge
     from f5lab.hardware.stack import installed_build, measured_archs, with_measured
     from f5lab.model.inspection import inspect_checkpoint
-    from f5lab.testing.fixtures import build_checkpoint
+    from f5lab.synthetic.layouts import build_checkpoint
 
     props = torch.cuda.get_device_properties(0)
     card = gpu_from_device(props.name, props.total_memory, (props.major, props.minor))

@@ -40,7 +40,7 @@ PERTURB = 0.02  # x each tensor's standard deviation
 
 BUILD = """
 import sys
-from f5lab.testing.fixtures import build_checkpoint
+from f5lab.synthetic.layouts import build_checkpoint
 build_checkpoint(sys.argv[1], sys.argv[2], "release_safetensors", "full", seed=int(sys.argv[3]))
 """
 PERTURBED = """

@@ -37,7 +37,7 @@ def main() -> int:
 
     import torch
 
-    from f5lab.testing.demo import demo_checkpoint
+    from f5lab.synthetic.demo import demo_checkpoint
     from f5lab.model.inspection import inspect_checkpoint
     from f5lab.hardware.memory import compare, estimate, measure
     from f5lab.hardware.memory_measure import _load

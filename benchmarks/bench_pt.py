@@ -47,7 +47,7 @@ def build(folder: Path) -> dict[str, Path]:
     paths = {}
     for label, (layout, name) in LAYOUTS.items():
         path = folder / name
-        code = ("import sys; from f5lab.testing.fixtures import build_checkpoint; "
+        code = ("import sys; from f5lab.synthetic.layouts import build_checkpoint; "
                 "build_checkpoint(sys.argv[1], 'F5TTS_Base', sys.argv[2], 'full')")
         subprocess.run([PY, "-c", code, str(path), layout], check=True)
         paths[label] = path

@@ -45,7 +45,7 @@ def baseline(tmp: Path) -> float:
 
 
 def tiny_report(tmp: Path) -> tuple[float, dict[str, float], bool]:
-    from f5lab.testing.fixtures import build_checkpoint
+    from f5lab.synthetic.layouts import build_checkpoint
     from f5lab.reporting.reports import run_report
 
     ckpt = build_checkpoint(tmp / "tiny.safetensors", config="F5TTS_Base", scale="tiny").path

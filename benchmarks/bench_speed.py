@@ -47,7 +47,7 @@ def main() -> int:
     from f5lab.hardware.memory_measure import _load
     from f5lab.hardware.speed import check_cpu
     from f5lab.model.inspection import inspect_checkpoint
-    from f5lab.testing.fixtures import build_checkpoint
+    from f5lab.synthetic.layouts import build_checkpoint
 
     folder = Path(tempfile.mkdtemp(prefix="f5lab-bench-speed-", dir="/tmp"))
     try:

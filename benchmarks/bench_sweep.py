@@ -65,7 +65,7 @@ def swept(spec, out: Path, workers: int) -> float:
 
 
 def main() -> None:
-    from f5lab.testing.training_fixture import build_training_run
+    from f5lab.synthetic.training_run import build_training_run
 
     with tempfile.TemporaryDirectory(prefix="f5lab-bench-sweep-") as tmp:
         tmp = Path(tmp)

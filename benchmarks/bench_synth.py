@@ -75,7 +75,7 @@ def fixed_overhead(ref_path: str, repeats: int = 5) -> dict:
     """The same comparison on a tiny model, where sampling is fast: what f5lab adds per call, in seconds."""
     import tempfile
 
-    from f5lab.testing.fixtures import build_checkpoint, tiny_catalogue
+    from f5lab.synthetic.layouts import build_checkpoint, tiny_catalogue
     from f5lab.compat.loading import load_model
     from f5lab.speech.vocoders import griffin_lim
 
@@ -105,7 +105,7 @@ def main() -> int:
     import torch
 
     from f5lab.model.arch import f5_tts_root
-    from f5lab.testing.demo import demo_checkpoint
+    from f5lab.synthetic.demo import demo_checkpoint
     from f5lab.compat.loading import load_model
     from f5lab.speech.vocoders import griffin_lim
 

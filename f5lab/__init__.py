@@ -18,7 +18,7 @@ _EXPORTS = {
     "rank_configs": ("f5lab.model.arch", "rank_configs"),
     "resolve_config": ("f5lab.model.configs", "resolve_config"),
     "write_config": ("f5lab.model.inspection", "write_own_config"),
-    "build_checkpoint": ("f5lab.testing.fixtures", "build_checkpoint"),
+    "build_checkpoint": ("f5lab.synthetic.layouts", "build_checkpoint"),
     "diagnose": ("f5lab.compat.diagnose", "diagnose"),
     "explain_load_error": ("f5lab.compat.diagnose", "explain_load_error"),
     "plan_remap": ("f5lab.compat.remap", "plan_remap"),

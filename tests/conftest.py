@@ -15,7 +15,7 @@ import torch  # noqa: E402
 # tiny models gain nothing from intra-op threads; on a loaded 2-core box they lose 50x
 torch.set_num_threads(1)
 
-from f5lab.testing.fixtures import LAYOUTS, Fixture, build_checkpoint, tiny_catalogue  # noqa: E402
+from f5lab.synthetic.layouts import LAYOUTS, Fixture, build_checkpoint, tiny_catalogue  # noqa: E402
 
 
 def suffix_for(layout: str) -> str:

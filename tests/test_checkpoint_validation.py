@@ -13,7 +13,7 @@ import pytest
 
 from f5lab.files.checkpoint import open_checkpoint, read_safetensors_layout
 from f5lab.errors import CheckpointError
-from f5lab.testing.fixtures import write_shape_only_safetensors
+from f5lab.synthetic.layouts import write_shape_only_safetensors
 
 F32_4 = {"dtype": "F32", "shape": [4]}  # 16 bytes
 

@@ -20,7 +20,7 @@ from f5lab.model.configs import (ConfigEntry, entry_from_metadata, load_config_f
                            tiny_catalogue)
 from f5lab.errors import ConfigError
 from f5lab.files.vocab import default_vocab_path
-from f5lab.testing.fixtures import CUSTOM_DIT, custom_arch_checkpoint
+from f5lab.synthetic.layouts import CUSTOM_DIT, custom_arch_checkpoint
 from f5lab.model.inspection import inspect_checkpoint, write_own_config
 
 SHIPPED = shipped_configs()
@@ -316,7 +316,7 @@ def test_report_on_a_custom_architecture_runs_every_notebook(tmp_path, custom_vo
     import stat
 
     from f5lab.reporting.reports import run_report
-    from f5lab.testing.fixtures import old_dit_checkpoint
+    from f5lab.synthetic.layouts import old_dit_checkpoint
 
     old = old_dit_checkpoint(tmp_path / "models" / "old_dit.pt").path
     ro = tmp_path / "readonly"

@@ -2,7 +2,7 @@
 config for a file naming the same one from the same evidence.
 
 Real tiny checkpoints: stand-in v0/v1 bases and a fine-tune of v0 trained with f5-tts's loss
-(``f5lab.testing.lineage_fixture``), and the layouts of ``f5lab.testing.fixtures``.
+(``f5lab.synthetic.finetunes``), and the layouts of ``f5lab.synthetic.layouts``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from f5lab.compat.decision import (HOWS, ConfigDecision, decide_among, decide_co
                                    lineage_verdict)
 from f5lab.compat.lineage import lineage
 from f5lab.model.described import describe
-from f5lab.testing.fixtures import custom_arch_checkpoint
-from f5lab.testing.lineage_fixture import fine_tune, random_checkpoint, stand_in_bases, write_finetune
+from f5lab.synthetic.layouts import custom_arch_checkpoint
+from f5lab.synthetic.finetunes import fine_tune, random_checkpoint, stand_in_bases, write_finetune
 
 DIT = ("F5TTS_Base", "F5TTS_v1_Base")  # identical shapes: what only lineage or the probe separates
 

@@ -1,6 +1,6 @@
 """The import graph of f5lab/ has no cycle, and arrows between the stage folders only point down:
 
-    root <- files <- model <- hardware, compat <- speech <- testing <- reporting <- cli
+    root <- files <- model <- hardware, compat <- speech <- synthetic <- reporting <- cli
 
 Built with ast over every f5lab/**/*.py, counting both top-level imports and the imports inside
 functions (a lazy import is still a dependency: it only moves the cost, not the arrow), and the
@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "f5lab"
 
 # a folder may import its own modules and any folder of a lower rank; equal ranks are siblings that
 # may import each other only without a cycle between the folders (asserted below)
-STAGE_RANK = {"": 0, "files": 1, "model": 2, "hardware": 3, "compat": 3, "speech": 4, "testing": 5,
+STAGE_RANK = {"": 0, "files": 1, "model": 2, "hardware": 3, "compat": 3, "speech": 4, "synthetic": 5,
               "reporting": 6, "cli": 7}
 # a root package is root code split into modules (outputs: the one write path), at rank 0 with the rest
 ROOT_PACKAGES = {"outputs"}
@@ -162,11 +162,11 @@ def test_folders_have_no_cycle_and_arrows_point_down():
     assert not upward, "imports against the stage order: " + ", ".join(upward)
 
 
-def test_testing_is_used_by_reporting_and_the_cli_only():
+def test_synthetic_checkpoints_are_used_by_reporting_and_the_cli_only():
     graph = import_graph()
     users = {folder(m) for m, deps in graph.items() if m not in ("__init__", "__main__")
-             and any(folder(d) == "testing" for d in deps)} - {"testing"}
-    assert users <= {"reporting", "cli"}, f"testing imported by {users - {'reporting', 'cli'}}"
+             and any(folder(d) == "synthetic" for d in deps)} - {"synthetic"}
+    assert users <= {"reporting", "cli"}, f"synthetic imported by {users - {'reporting', 'cli'}}"
 
 
 def test_the_order_checker_catches_an_upward_arrow():

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from f5lab.model.arch import get_config
 from f5lab.cli.commands import main
-from f5lab.testing.fixtures import custom_entry, tiny_entry, write_shape_only_safetensors
+from f5lab.synthetic.layouts import custom_entry, tiny_entry, write_shape_only_safetensors
 from f5lab.model.inspection import inspect_checkpoint
 
 from conftest import ALL_LAYOUTS

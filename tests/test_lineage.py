@@ -2,7 +2,7 @@
 
 Two tiny F5TTS-shaped models of different seeds stand in for the official v0 and v1 bases, at the
 paths f5-tts's own files have in a Hugging Face snapshot; fine-tunes take a few updates of
-f5-tts's training loss from one of them (f5lab.testing.lineage_fixture). Nothing is downloaded.
+f5-tts's training loss from one of them (f5lab.synthetic.finetunes). Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from f5lab.cli.commands import main
 from f5lab.compat.drift import flag_lines, plot_drift
 from f5lab.compat.lineage import MAX_DISTANCE, MIN_MARGIN, NoBaseError, UNRELATED, block_of, find_bases, lineage
-from f5lab.testing.lineage_fixture import (FINETUNE_LAYOUTS, extend_vocabulary, fine_tune, hub_cache,
+from f5lab.synthetic.finetunes import (FINETUNE_LAYOUTS, extend_vocabulary, fine_tune, hub_cache,
                                            random_checkpoint, stand_in_bases, write_finetune)
 
 SUFFIX = {layout: ".safetensors" if "safetensors" in layout else ".pt" for layout in FINETUNE_LAYOUTS}
@@ -231,7 +231,7 @@ def test_an_extended_base_never_trained_is_identical_with_its_new_rows_at_init(f
     from safetensors.torch import save_file
 
     from f5lab.files.vocab import read_vocab, write_vocab
-    from f5lab.testing.lineage_fixture import _base_weights
+    from f5lab.synthetic.finetunes import _base_weights
 
     weights, tokens = extend_vocabulary(_base_weights(files["st"]["F5TTS_Base"]), read_vocab(), 12)
     path = tmp_path / "pretrained_model_1200000.safetensors"

@@ -233,7 +233,7 @@ def test_cli_profile_bad_input_is_one_line(make_fixture, args, word):
 
 
 def test_mmdit_weights_exact_and_activation_within_15_percent(tmp_path):
-    from f5lab.testing.fixtures import build_checkpoint, custom_entry
+    from f5lab.synthetic.layouts import build_checkpoint, custom_entry
 
     entry = custom_entry("MMDiT", name="mmdit-tiny", dim=64, depth=2, heads=4, dim_head=16, ff_mult=2)
     path = build_checkpoint(tmp_path / "mm.safetensors", config=entry, scale="tiny").path

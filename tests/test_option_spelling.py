@@ -83,7 +83,7 @@ def test_the_choices_are_the_ones_the_library_takes(tmp_path):
     from f5lab.errors import ConfigError
     from f5lab.model.described import catalogue_word
     from f5lab.speech.quality import ASR_CHOICES
-    from f5lab.testing.fixtures import build_checkpoint
+    from f5lab.synthetic.layouts import build_checkpoint
 
     assert SPELLING["asr"][1][1] == ASR_CHOICES
     tiny = build_checkpoint(tmp_path / "t.safetensors", config="F5TTS_Base", scale="tiny").path

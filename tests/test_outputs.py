@@ -147,7 +147,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
                                                                            c["good"]], Path(c["good"]))),
     ("demo-checkpoint", "out"): Scenario(
         argv=lambda out, c: ["demo-checkpoint", out], written=lambda out: [out],
-        work="f5lab.testing.fixtures:random_state_dict"),
+        work="f5lab.synthetic.layouts:random_state_dict"),
     ("remap", "dst"): Scenario(
         argv=lambda out, c: ["remap", c["good"], out, "--config", "F5TTS_Base", "--configs", "tiny", "--no-verify"],
         written=lambda out: [out], work="f5lab.compat.remap:_stream",
@@ -176,15 +176,15 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
 }
 CACHE = Scenario(argv=lambda out, c: ["demo"], written=lambda out: [out / "demo_F5TTS_Base_release_safetensors_tiny"
                                                                             "_seed0.safetensors"],
-                 work="f5lab.testing.fixtures:random_state_dict", force=False, kind="dir",
-                 prelude="import f5lab.testing.demo as _d\n_d.DEMO_SCALE = 'tiny'\n",
+                 work="f5lab.synthetic.layouts:random_state_dict", force=False, kind="dir",
+                 prelude="import f5lab.synthetic.demo as _d\n_d.DEMO_SCALE = 'tiny'\n",
                  env=lambda out: {"F5LAB_CACHE": str(out)})
 CASES = [(f"{cmd}:{param}", s) for (cmd, param), s in SCENARIOS.items()] + [("demo:cache", CACHE)]
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> dict:
-    from f5lab.testing.fixtures import build_checkpoint
+    from f5lab.synthetic.layouts import build_checkpoint
 
     import soundfile as sf
 
@@ -309,7 +309,7 @@ def test_an_existing_output_is_kept_without_force_and_replaced_whole_with_it(nam
     for k, v in case.env(out).items():
         monkeypatch.setenv(k, v)
     if case.prelude and "DEMO_SCALE" in case.prelude:
-        import f5lab.testing.demo as demo
+        import f5lab.synthetic.demo as demo
 
         monkeypatch.setattr(demo, "DEMO_SCALE", "tiny")
     first = invoke(case.argv(out, corpus))

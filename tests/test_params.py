@@ -84,7 +84,7 @@ def corpus(tmp_path_factory) -> dict[str, str]:
     import soundfile as sf
 
     from f5lab.speech.audio import write_wav
-    from f5lab.testing.fixtures import build_checkpoint
+    from f5lab.synthetic.layouts import build_checkpoint
 
     d = tmp_path_factory.mktemp("params_corpus")
     good = build_checkpoint(d / "good.safetensors", config="F5TTS_Base", scale="tiny").path
@@ -111,7 +111,7 @@ def cheap_runs(tmp_path_factory):
     """Report and sweep without notebooks, the demo tiny and in its own cache."""
     scope: dict[str, Any] = {}
     exec(FAKE_DEFS, scope)
-    import f5lab.testing.demo as demo
+    import f5lab.synthetic.demo as demo
 
     with pytest.MonkeyPatch.context() as mp:
         for module, name, fake in scope["FAKED"]:

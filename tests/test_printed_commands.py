@@ -25,7 +25,7 @@ from f5lab.reporting import decide
 from f5lab.cli.commands import main
 from f5lab.model.configs import tiny_catalogue
 from f5lab.compat.diagnose import diagnose
-from f5lab.testing.fixtures import build_checkpoint, custom_arch_checkpoint
+from f5lab.synthetic.layouts import build_checkpoint, custom_arch_checkpoint
 from f5lab.model.inspection import inspect_checkpoint
 from f5lab.compat.matrix import compatibility_matrix
 
@@ -127,7 +127,7 @@ def _loads_exactly(model: torch.nn.Module, path: Path) -> None:
 
 def test_the_api_snippet_for_a_shipped_config_loads_the_full_scale_file_offline(tmp_path):
     """F5TTS(model="F5TTS_Base", ckpt_file=..., vocoder_local_path=DIR): the exact code diagnose prints."""
-    from f5lab.testing.fixtures import write_shape_only_safetensors
+    from f5lab.synthetic.layouts import write_shape_only_safetensors
 
     path = write_shape_only_safetensors(tmp_path / "full.safetensors", "F5TTS_Base")
     d = diagnose(path, vocoder_dir=_vocos(tmp_path))

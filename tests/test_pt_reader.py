@@ -16,7 +16,7 @@ import torch
 
 from f5lab.files.checkpoint import TensorInfo, _describe_pt_object, open_checkpoint, torch_dtype_name
 from f5lab.errors import CheckpointError
-from f5lab.testing.fixtures import LAYOUTS
+from f5lab.synthetic.layouts import LAYOUTS
 from f5lab.files.ptfile import TensorRef, read_pt_archive
 
 PT_LAYOUTS = [name for name in LAYOUTS if not name.endswith("safetensors")]

@@ -199,7 +199,7 @@ def test_disk_full_leaves_no_half_file(make_fixture, catalogue, tmp_path):
     script = textwrap.dedent(f"""
         import errno, resource, signal, sys
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        from f5lab.testing.fixtures import tiny_catalogue
+        from f5lab.synthetic.layouts import tiny_catalogue
         from f5lab.compat.remap import execute_plan, plan_remap
         plan = plan_remap({str(fx.path)!r}, "F5TTS_Base", catalogue=tiny_catalogue())
         resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))

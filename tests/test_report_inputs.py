@@ -21,7 +21,7 @@ import nbformat
 from nbformat.sign import NotebookNotary
 
 from f5lab.model.configs import WRITTEN_MARK
-from f5lab.testing.fixtures import CUSTOM_DIT, OLD_DIT, custom_arch_checkpoint
+from f5lab.synthetic.layouts import CUSTOM_DIT, OLD_DIT, custom_arch_checkpoint
 
 
 def test_report_on_a_checkpoint_no_shipped_config_builds_runs_every_notebook(tmp_path, files_written):

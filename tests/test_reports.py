@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from f5lab.cli.commands import main
-from f5lab.testing.fixtures import tiny_catalogue
+from f5lab.synthetic.layouts import tiny_catalogue
 from f5lab.model.inspection import file_sha256, inspect_checkpoint
 from f5lab.reporting.reports import run_report
 from f5lab.reporting.runner import NOTEBOOKS, notebooks_dir
@@ -179,7 +179,7 @@ CHEAP = {"nfe": 2, "gen_text": "Hi there."}  # short audio: synthesis and the of
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from f5lab.testing.fixtures import build_checkpoint
+    from f5lab.synthetic.layouts import build_checkpoint
 
     path = tmp_path_factory.mktemp("ckpt") / "model_last.safetensors"
     return build_checkpoint(path, config="F5TTS_Base", scale="tiny", seed=0).path

@@ -53,7 +53,7 @@ def sha(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory) -> Path:
-    from f5lab.testing.fixtures import build_checkpoint
+    from f5lab.synthetic.layouts import build_checkpoint
 
     return build_checkpoint(tmp_path_factory.mktemp("i16") / "x.safetensors", scale="tiny").path
 

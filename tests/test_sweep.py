@@ -1,4 +1,4 @@
-"""``f5lab sweep`` on a tiny training run that really learned (f5lab.testing.training_fixture).
+"""``f5lab sweep`` on a tiny training run that really learned (f5lab.synthetic.training_run).
 
 Real Dask clusters (a LocalCluster, and a scheduler + worker started here as separate
 processes on 127.0.0.1), real papermill kernels, real checkpoints: the runs are shared
@@ -37,7 +37,7 @@ def without_timings(summary: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from f5lab.testing.training_fixture import build_training_run
+    from f5lab.synthetic.training_run import build_training_run
 
     return build_training_run(tmp_path_factory.mktemp("train") / "my_finetune")
 
@@ -179,7 +179,7 @@ def test_the_sweep_page_plays_each_point_beside_the_reference_and_its_ab_pair(sw
 
 def test_an_undecided_config_is_refused_in_one_line_before_anything_is_written(tmp_path, monkeypatch):
     """Random weights: shapes fit F5TTS_Base and F5TTS_v1_Base, no base at hand, the probe under its bar."""
-    from f5lab.testing.fixtures import build_checkpoint
+    from f5lab.synthetic.layouts import build_checkpoint
 
     for update in (10, 20):
         build_checkpoint(tmp_path / "run" / f"model_{update}.pt", config="F5TTS_Base", layout="trainer_pt", seed=update)
@@ -199,7 +199,7 @@ def test_lineage_decides_the_sweeps_config_where_the_shapes_cannot(tmp_path):
     """A v0 fine-tune: lineage against stand-in bases names F5TTS_Base before any probe is run."""
     from f5lab.reporting import sweepconfig
     from f5lab.reporting.sweepunits import catalogues_of
-    from f5lab.testing.lineage_fixture import fine_tune, stand_in_bases, write_finetune
+    from f5lab.synthetic.finetunes import fine_tune, stand_in_bases, write_finetune
 
     bases = stand_in_bases(tmp_path / "bases")
     write_finetune(fine_tune(bases["F5TTS_Base"], updates=3), tmp_path / "run" / "model_3.pt", "trainer_pt")

@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from f5lab.cli.commands import main
 from f5lab.errors import ConfigError
-from f5lab.testing.fixtures import build_checkpoint
+from f5lab.synthetic.layouts import build_checkpoint
 from f5lab.compat.loading import build_model, load_state
 from f5lab.compat.verify import Verification, build_assigned, verify
 from f5lab.compat.remap import execute_plan, plan_remap

@@ -87,7 +87,7 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
     speaks noise. Use it to try f5lab, to reproduce a loading error, or to benchmark.
     """
     from f5lab.errors import ConfigError
-    from f5lab.testing.fixtures import LAYOUTS, build_checkpoint, check_suffix
+    from f5lab.synthetic.layouts import LAYOUTS, build_checkpoint, check_suffix
 
     if list_layouts:
         for name, what in LAYOUTS.items():
@@ -108,7 +108,7 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
 @friendly_errors
 def demo() -> None:
     """Build (once, cached) a full-scale F5TTS_Base checkpoint and inspect it."""
-    from f5lab.testing.demo import demo_checkpoint
+    from f5lab.synthetic.demo import demo_checkpoint
     from f5lab.model.inspection import inspect_checkpoint
 
     click.echo("building/locating the demo checkpoint (full-scale F5TTS_Base, random weights)...")

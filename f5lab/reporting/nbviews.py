@@ -194,7 +194,7 @@ def compatibility_result(side: Sidecar, nb: NotebookContext, c: Any) -> Any:
 def lineage_for(nb: NotebookContext, bases: Any, vocab: Any = None, base_vocab: Any = None) -> SimpleNamespace:
     """Lineage of the notebook's checkpoint: against ``bases`` (paths), or the Hugging Face cache
     (``bases`` None), or nothing (``[]``). A notebook's own tiny fixture gets stand-in bases built
-    for the run (``f5lab.testing.lineage_fixture.notebook_stand_ins``). ``result`` is None when no
+    for the run (``f5lab.synthetic.finetunes.notebook_stand_ins``). ``result`` is None when no
     base is at hand; ``searched`` says where it looked."""
     import tempfile
 
@@ -205,7 +205,7 @@ def lineage_for(nb: NotebookContext, bases: Any, vocab: Any = None, base_vocab: 
         return out
     paths = [str(b) for b in bases] if bases is not None else None
     if paths is None and nb.fixture:
-        from f5lab.testing.lineage_fixture import notebook_stand_ins
+        from f5lab.synthetic.finetunes import notebook_stand_ins
 
         folder = Path(tempfile.mkdtemp(prefix="f5lab-nb-bases-"))
         paths, out.stand_in = [str(p) for p in notebook_stand_ins(nb.checkpoint, folder).values()], True

@@ -90,7 +90,7 @@ def resolve_inputs(checkpoint: str | os.PathLike | None, ref_audio: str | os.Pat
                    ref_text: str | None) -> tuple[Path, Path, str]:
     """Absolute checkpoint and reference paths (the demo's when not given), checked to exist."""
     if checkpoint is None:
-        from f5lab.testing.demo import demo_checkpoint
+        from f5lab.synthetic.demo import demo_checkpoint
 
         checkpoint = demo_checkpoint()
     checkpoint = Path(checkpoint).resolve()

@@ -263,7 +263,7 @@ def tiny_checkpoint(config: str = "F5TTS_Base", layout: str = "release_safetenso
     """A notebook's cheap default input: a tiny real checkpoint (a few MB) in a fresh temp folder."""
     import tempfile
 
-    from f5lab.testing.fixtures import build_checkpoint
+    from f5lab.synthetic.layouts import build_checkpoint
 
     folder = Path(tempfile.mkdtemp(prefix="f5lab-nb-"))
     suffix = ".safetensors" if "safetensors" in layout else ".pt"

@@ -168,10 +168,10 @@ def _spec_dict(spec: SweepSpec) -> dict[str, Any]:
 
 
 def tiny_sweep(out: str | os.PathLike, nfe: Sequence[int] = (2, 4), dtype: Sequence[str] = ("fp32", "bf16")) -> Path:
-    """A tiny trained run (``f5lab.testing.training_fixture``) swept in this process: checkpoints x NFE x dtype,
+    """A tiny trained run (``f5lab.synthetic.training_run``) swept in this process: checkpoints x NFE x dtype,
     no config named: the probe on the last checkpoint decides it for every point (its shapes fit
     F5TTS_Base and F5TTS_v1_Base; it trained under the latter)."""
-    from f5lab.testing.training_fixture import build_training_run
+    from f5lab.synthetic.training_run import build_training_run
 
     run = build_training_run(Path(out) / "run")
     spec = make_spec([run.folder], nfe=list(nfe), dtype=list(dtype), configs="tiny",

@@ -1,6 +1,6 @@
 """A tiny, really trained F5-TTS run on disk: what a sweep over checkpoints is for.
 
-Random-weight fixtures (``f5lab.testing.fixtures``) have no trend: every checkpoint is as bad as
+Random-weight fixtures (``f5lab.synthetic.layouts``) have no trend: every checkpoint is as bad as
 the next. A sweep's first question, "which of my checkpoints is best?", needs a run that
 learns. This trains a tiny real ``CFM`` (the shipped config shrunk like the tiny catalogue)
 for a few dozen AdamW steps with f5-tts's own training loss (``CFM.forward``) on real speech

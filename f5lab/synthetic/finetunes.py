@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from f5lab.testing.fixtures import build_checkpoint, extra_symbols, layout_suffix
+from f5lab.synthetic.layouts import build_checkpoint, extra_symbols, layout_suffix
 
 STAND_INS = {"F5TTS_Base": ("F5TTS_Base", "model_1200000"), "F5TTS_v1_Base": ("F5TTS_v1_Base", "model_1250000")}
 SNAPSHOT = "models--SWivid--F5-TTS/snapshots/0123456789abcdef0123456789abcdef01234567"
@@ -129,7 +129,7 @@ def _train(model: Any, averaged: Any, opt: Any, updates: int, new_symbols: list[
     import torch
     from f5_tts.model.utils import convert_char_to_pinyin
 
-    from f5lab.testing.training_fixture import TRAIN_CLIPS, example_clip
+    from f5lab.synthetic.training_run import TRAIN_CLIPS, example_clip
 
     clips = [example_clip(*c) for c in TRAIN_CLIPS]
     batches = [(model.mel_spec(torch.from_numpy(c.wav)[None]).permute(0, 2, 1),

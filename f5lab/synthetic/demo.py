@@ -18,7 +18,7 @@ def demo_checkpoint(config: str = "F5TTS_Base", layout: str = "release_safetenso
     """Path of the cached demo checkpoint, building it first if needed, through f5lab.outputs: a
     signal or a full disk leave no partial file in the cache, and two runs building it at once
     are told so (one builds, the other is refused in one line)."""
-    from f5lab.testing.fixtures import build_checkpoint
+    from f5lab.synthetic.layouts import build_checkpoint
 
     scale = scale or DEMO_SCALE
     suffix = ".safetensors" if "safetensors" in layout else ".pt"
