@@ -279,7 +279,8 @@ def show_diagnosis(d: Any) -> None:
         hang(out, "    fix:      ", f.fix)
     decision = getattr(d, "decision", None)
     if decision:  # which config the file takes, whatever was asked: the rule every command shares
-        hang(out, "config: ", f"{decision['config'] or 'undecided'} ({decision['how']}): {decision['text']}")
+        said = f"{decision['config']} ({decision['how']}): {decision['text']}" if decision["config"] else decision["text"]
+        hang(out, "config: ", said)
     show_service(getattr(d, "service", None) or [])
     out.print(diagnosis_verdict(d), highlight=False)
 
