@@ -139,8 +139,7 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
                             asr_model_dir=asr_model_dir)
     if not ref_text:  # the library transcribed the reference
         text = result.record["text"]
-        heard_by = str(text.get("ref_text_from", "asr")).removeprefix("asr: ")  # the record's "asr: <backend>"
-        click.echo(f"reference transcript ({heard_by}): {text['ref_text_raw']}", err=True)
+        click.echo(f"reference transcript ({text['ref_text_asr']}): {text['ref_text_raw']}", err=True)
     for w in caught:
         if issubclass(w.category, UnknownCharWarning):
             click.echo(f"f5lab: warning: {w.message}", err=True)

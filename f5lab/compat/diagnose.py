@@ -159,7 +159,7 @@ def diagnose(path: str | os.PathLike, config: str | ConfigEntry | None = None, v
     findings += ambiguity_findings(spec, catalogue, lineage)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: order[f.severity])
-    decision = _decision(ckpt, catalogue, use_ema, lineage)
+    decision = _decision(ckpt, state, spec, ranked, catalogue, use_ema, lineage)
     service = service_snippets(ckpt, spec, catalogue, vocab, vocoder_dir)
     if decision.decided and any(s.get("config") == decision.config for s in service):
         service = [s for s in service if s.get("config") == decision.config]  # not the twin it was decided against
@@ -168,13 +168,18 @@ def diagnose(path: str | os.PathLike, config: str | ConfigEntry | None = None, v
                      decision=decision.to_json())
 
 
-def _decision(ckpt: Checkpoint, catalogue: Mapping[str, ConfigEntry], use_ema: bool, lineage: Any) -> Any:
+def _decision(ckpt: Checkpoint, state: ModelState, spec: ArchSpec, ranked: list[Any],
+              catalogue: Mapping[str, ConfigEntry], use_ema: bool, lineage: Any) -> Any:
     """Which config the file takes, named or not (the diagnosis is against the named one; the loading
-    code it prints is for the decided one): ``f5lab.compat.decision.decide_config``."""
+    code it prints is for the decided one): ``f5lab.compat.decision.decide_config`` on what diagnose
+    already read and ranked."""
     from f5lab.compat.decision import decide_config
-    from f5lab.model.described import describe
+    from f5lab.model.described import Described, catalogue_label
 
-    return decide_config(describe(ckpt, catalogue, use_ema), lineage=lineage)
+    described = Described(ckpt=ckpt, state=state, spec=spec, catalogue_name=catalogue_label(catalogue),
+                          ranked=tuple(ranked),
+                          use_ema=use_ema, catalogue=catalogue)
+    return decide_config(described, lineage=lineage)
 
 
 def service_snippets(ckpt: Checkpoint, spec: ArchSpec, catalogue: Mapping[str, ConfigEntry], vocab: str | None,

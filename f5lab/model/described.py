@@ -88,11 +88,15 @@ def describe(checkpoint: str | os.PathLike | Checkpoint, configs: str | Mapping[
                 "tiny" if rank_configs(spec, tiny_catalogue())[0].exact else "shipped")
         catalogue = catalogue_named(name)
     else:
-        catalogue = configs
-        name = "tiny" if catalogue and any(e.source == "tiny" for e in catalogue.values()) else "shipped"
+        catalogue, name = configs, catalogue_label(configs)
     ranked = tuple(rank_configs(spec, catalogue))
     return Described(ckpt=ckpt, state=state, spec=spec, catalogue_name=name, ranked=ranked, use_ema=use_ema,
                      catalogue=catalogue)
+
+
+def catalogue_label(catalogue: Mapping[str, ConfigEntry] | None) -> str:
+    """"tiny" for a catalogue of shrunk configs, else "shipped" (a user's config beside them counts as shipped)."""
+    return "tiny" if catalogue and any(e.source == "tiny" for e in catalogue.values()) else "shipped"
 
 
 def catalogue_word(checkpoint: str | os.PathLike, configs: str) -> str:
