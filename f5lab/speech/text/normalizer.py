@@ -90,9 +90,12 @@ def number_pattern(num: dict[str, Any]) -> str:
 class Normalizer:
     """One language's rules (its table) applied to a text, against one vocabulary."""
 
-    def __init__(self, lang: str = "pt-BR", vocab: Iterable[str] | None = None) -> None:
+    def __init__(self, lang: str = "pt-BR", vocab: Iterable[str] | None = None,
+                 overrides: dict[str, dict[str, Any]] | None = None) -> None:
         self.lang = canonical(lang)
         self.rules = load_rules(self.lang)
+        if overrides:  # a table's sections changed for this normaliser only (the benchmark's other decimal style)
+            self.rules = {**self.rules, **{k: {**self.rules[k], **v} for k, v in overrides.items()}}
         self.words = NumberWords(self.rules)
         self.vocab = frozenset(vocab) if vocab is not None else default_vocab()
         self.num = number_pattern(self.rules["numbers"])
