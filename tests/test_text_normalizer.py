@@ -24,7 +24,7 @@ from f5lab.speech.text.rules import HERE, LANGUAGES, REQUIRED, load_rules
 PT_BR = [
     # the issue's own case: money, thousands, decimals, a time
     ("Custa R$ 1.234,56 às 14h30.", "custa mil duzentos e trinta e quatro reais e cinquenta e seis centavos às "
-                                    "catorze horas e trinta minutos."),
+                                    "catorze horas e trinta."),
     # integers: num2words' commas removed, '.' thousands
     ("1234", "mil duzentos e trinta e quatro"),
     ("1.234", "mil duzentos e trinta e quatro"),
@@ -42,7 +42,7 @@ PT_BR = [
     ("Acabou em 3,14159.", "acabou em três vírgula um quatro um cinco nove."),
     ("Mede 1,80 m.", "mede um vírgula oitenta metros."),
     ("A versão 2.0.1 saiu.", "a versão dois ponto zero ponto um saiu."),
-    ("192.168.0.1", "cento e noventa e dois ponto cento e sessenta e oito ponto zero ponto um"),
+    ("192.168.0.1", "um nove dois ponto um seis oito ponto zero ponto um"),  # an IP address: digit by digit
     ("versão 1.2", "versão um ponto dois"),
     # negatives
     ("-5 graus", "menos cinco graus"),
@@ -97,13 +97,13 @@ PT_BR = [
     ("Dia 15/08/1947.", "dia quinze de agosto de mil novecentos e quarenta e sete."),
     ("31/13/2020", "trinta e um/treze/dois mil e vinte"),  # no month 13: not a date
     # times 14h30, 14h, 20:45
-    ("20:45", "vinte horas e quarenta e cinco minutos"),
-    ("0h30", "zero hora e trinta minutos"),
+    ("20:45", "vinte horas e quarenta e cinco"),
+    ("0h30", "zero horas e trinta"),
     ("1h", "uma hora"),
     ("12h00", "doze horas"),
-    ("Às 9h, às 9h05 e às 23h59min.", "às nove horas, às nove horas e cinco minutos e às vinte e três horas e "
+    ("Às 9h, às 9h05 e às 23h59min.", "às nove horas, às nove horas e cinco e às vinte e três horas e "
                                       "cinquenta e nove minutos."),
-    ("Das 8:00 às 18:30.", "das oito horas às dezoito horas e trinta minutos."),
+    ("Das 8:00 às 18:30.", "das oito horas às dezoito horas e trinta."),
     ("ÔNIBUS às 7h", "ônibus às sete horas"),
     ("São 2 horas.", "são duas horas."),
     # units: singular for 1, the unit's gender

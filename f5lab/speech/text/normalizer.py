@@ -3,22 +3,32 @@
 f5-tts reads characters: "R$ 1.234,56" reaches the model as R, $, 1, ., 2 ... and a fine-tune
 trained on words reads them badly or not at all; a character its vocab lacks (``Ô``, ``Õ``,
 ``ª`` in the base vocab) becomes silence. The normaliser applies, in this order, each kind of
-rule its language's table holds:
+rule its language's table holds (a kind the table lacks is skipped), on the text as written:
+case is lowered only at the end, after the rules have seen it (``7H``, ``IBGE``, ``XXI``).
 
-1. abbreviations (``Sr.`` -> senhor, ``nº`` -> número, ``etc.`` -> etcétera; a sentence-ending
-   one keeps its period);
-2. money (``R$ 1.234,56``, ``US$ 5``, ``5 €``, ``R$ 2 milhões``): integer and cents, the
-   currency's gender, "de" after milhão/milhões;
-3. dates ``dd/mm/aaaa`` (``mm/dd/yyyy`` in English), times ``14h30``, ``14h``, ``20:45``;
-4. ordinals (``1º``/``1ª`` take the gender of their sign; ``1st``), percent, units (``km``,
-   ``kg``, ``°C``: singular for 1, the unit's gender);
-5. every other number: ``.`` thousands and ``,`` decimals (English the other way round),
-   negatives, versions and addresses (``1.2.3`` -> um ponto dois ponto três), digits inside
-   words (``f5lab`` -> f cinco lab); a cardinal agrees with the next word's gender;
-6. symbols (``%``, ``&``, ``+``, ``=``, ``@``) as words;
-7. case: lowered everywhere (pt-BR) or only where the vocab lacks the capital (English);
-8. fallbacks for characters the vocab still lacks (``ª`` -> a, accents dropped when only the
-   base letter is known); what is left is reported, since f5-tts reads it as a space.
+1. URLs, e-mail addresses and @handles (``ponto``, ``arroba``, ``barra``; unknown parts spelled);
+2. abbreviations (``Sr.`` -> senhor, ``apto.``, ``seg.``, ``jan.``, ``p/``, ``c/``; a
+   sentence-ending one keeps its period);
+3. digit strings read digit by digit in their groups: CNPJ, CPF, CEP, telephone numbers
+   (``(11) 98765-4321``, ``+55``, ``ext.``), IP addresses;
+4. money (``R$ 1.234,56``, ``R$ 1234.56``, ``US$ 5``, ``5 €``, ``£ 2``, ``R$ 2 milhões``);
+5. dates (``dd/mm/aaaa`` with ``/ . -``, ISO ``aaaa-mm-dd``, ``15/3``, ``03/2025``, ``1 de
+   janeiro``), times (``14h30``, ``14H30``, ``7H``, ``20:45``, ``14:30h``, ``14.30``,
+   ``hh:mm:ss``, ``15h da tarde``);
+6. ``x``: installments (``12x de``), scores (``3x1``), dimensions; fractions (``3/4``, ``1 1/2``,
+   ``1/2 xícara``); ordinals (``1º``/``1ª``, ``3ª feira``), percent, units (``km``, ``m/s``, ``s``);
+7. roman numerals in context (``século XXI``, ``Dom Pedro II``), initialisms spelled with the
+   letters' names (``IBGE`` -> i bê gê é, ``BR-116``), number ranges (``2020-2024``);
+8. every other number: ``.`` or space thousands and ``,`` decimals (English the other way
+   round), negatives, versions (``1.2.3`` -> um ponto dois ponto três), digits inside words
+   (``f5lab`` -> f cinco lab); a cardinal agrees with the next word's gender;
+9. symbols (``%``, ``&``, ``+``, ``=``, ``@``) as words; case lowered everywhere (pt-BR, except
+   capitals a vocab was extended for) or only where the vocab lacks the capital (English);
+   fallbacks for characters the vocab still lacks. What is left is reported.
+
+Every pattern is linear in the text: a repeated class at a pattern's start is guarded by a
+look-behind on the same class (no attempt starts inside a run), and what follows a match is
+read from the match's position, never copied (``tests/test_text_linear.py``).
 
 Numbers become words through ``f5lab.speech.text.numbers`` (num2words, its commas removed).
 Every change is kept (``Normalized.changes``) so ``f5lab text`` can say what each character the
@@ -38,6 +48,12 @@ from f5lab.speech.text.numbers import NumberWords
 from f5lab.speech.text.rules import canonical, load_rules
 
 LETTER = r"[^\W\d_]"
+SPACE = "[ \u00a0\u202f\u2009]"
+NEXT_WORD = re.compile(rf"[ \t\u00a0]*-?({LETTER}+)")
+PREV_WORD = re.compile(r"(\S+)\s+$")
+BEFORE_NUMBER = re.compile(r"\s?\d")
+BEFORE_CAPITAL = re.compile(r"\s+[A-ZÀ-Ý]")
+END = re.compile(r"\s*$")
 NEG = r"(?P<neg>(?<![^\s(\[{\"'«])[-−])?"  # a minus sign at the start of a word
 
 
@@ -57,6 +73,7 @@ class Normalized:
     text: str
     lang: str
     changes: list[Change] = field(default_factory=list)
+    notes: list[dict[str, str]] = field(default_factory=list)  # what the rules saw but could not read
 
 
 @functools.lru_cache(maxsize=4)
@@ -80,11 +97,13 @@ def number_pattern(num: dict[str, Any]) -> str:
     mark). A plain integer never stops before a dot that a dotted number would continue."""
     t, d = re.escape(num["thousands"]), re.escape(num["decimal"])
     grouped = rf"\d{{1,3}}(?:{t}\d{{3}})+(?!\d)(?!{t}\d)"
+    if num.get("thousands_space"):  # '1 000', '10 000 000'
+        grouped += rf"|\d{{1,3}}(?:{SPACE}\d{{3}})+(?!\d)(?![.,]\d)"
     if num["decimal"] == ".":
         plain, dotted = r"\d+(?!\d)(?!(?:\.\d+){2})", r"\d+(?:\.\d+){2,}"
     else:
         plain, dotted = r"\d+(?!\d)(?!\.\d)", r"\d+(?:\.\d+)+"
-    return rf"(?<!\d)(?:(?P<int>{grouped}|{plain})(?:{d}(?P<frac>\d+))?|(?P<dotted>{dotted}))"
+    return rf"(?<![\d.,])(?:(?P<int>{grouped}|{plain})(?:{d}(?P<frac>\d+))?|(?P<dotted>{dotted}))"
 
 
 class Normalizer:
@@ -104,13 +123,15 @@ class Normalizer:
     # -- the passes ---------------------------------------------------------------------------
     def __call__(self, text: str) -> Normalized:
         self.changes = []
+        self.notes = []
         raw = text
         text = unicodedata.normalize("NFC", text)
-        for step in (self.abbreviations, self.money, self.dates, self.times, self.ordinals, self.percent,
-                     self.units, self.numbers, self.symbols, self.case, self.fallbacks):
+        for step in (self.electronic, self.abbreviations, self.digit_strings, self.money, self.dates, self.times,
+                     self.multiplied, self.ordinals, self.percent, self.units, self.fractions, self.roman,
+                     self.initialisms, self.ranges, self.numbers, self.symbols, self.case, self.fallbacks):
             text = step(text)
         text = " ".join(text.split())
-        return Normalized(raw=raw, text=text, lang=self.lang, changes=self.changes)
+        return Normalized(raw=raw, text=text, lang=self.lang, changes=self.changes, notes=self.notes)
 
     def _sub(self, rule: str, pattern: str, fn: Callable[[re.Match], str | None], text: str) -> str:
         """``re.sub`` that records each change and keeps a replaced number apart from letters it
@@ -138,31 +159,40 @@ class Normalizer:
         def fn(m: re.Match) -> str | None:
             entry = table[m.group("abbr")]
             entry = entry if isinstance(entry, dict) else {"words": entry}
-            rest = m.string[m.end():]
-            if entry.get("before_number") and not re.match(r"\s?\d", rest):
+            s, end = m.string, m.end()
+            if entry.get("before_number") and not BEFORE_NUMBER.match(s, end):
                 return None
-            ends = entry.get("sentence_end") and (not rest.strip() or re.match(r"\s+[A-ZÀ-Ý]", rest))
+            if entry.get("before_capital") and not BEFORE_CAPITAL.match(s, end):
+                return None
+            ends = entry.get("sentence_end") and (END.match(s, end) or BEFORE_CAPITAL.match(s, end))
             return entry["words"] + ("." if ends else "")
 
-        return self._sub("abbreviation", rf"(?<![\w.])(?P<abbr>{_alternatives(table)})(?!{LETTER})", fn, text)
+        return self._sub("abbreviation", rf"(?<![\w.])(?P<abbr>{_alternatives(table)})(?:(?<=/)|(?!{LETTER}))", fn,
+                         text)
 
-    def _gender_after(self, text: str) -> str:
-        """'f' when the word after a number is feminine by the table's rule, else 'm'."""
+    def _gender_after(self, text: str, pos: int = 0) -> str:
+        """'f' when the word at ``text[pos:]`` (the next word; a comma ends the search) is feminine by
+        the table's rule, else 'm'. Read from ``pos``: the rest of the text is never copied."""
         g = self.rules.get("gender")
         if not g:
             return "m"
         skip = set(g["skip"])
         while True:
-            m = re.match(rf"\s*({LETTER}+)", text)  # the very next word: a comma ends the search
+            m = NEXT_WORD.match(text, pos)
             if m is None:
                 return "m"
             w = m.group(1).lower()
             if w not in skip:
                 break
-            text = text[m.end():]
+            pos = m.end()
         if w in g["not_feminine"]:
             return "m"
         return "f" if w in g["nouns"] or any(len(w) > len(e) and w.endswith(e) for e in g["endings"]) else "m"
+
+    def _prev_word(self, text: str, pos: int) -> str:
+        """The word before ``pos`` (looked for in a bounded window: linear)."""
+        m = PREV_WORD.search(text[max(0, pos - 40):pos])
+        return m.group(1) if m else ""
 
     def _amount(self, m: re.Match, gender: str = "m") -> str:
         """The words of a matched number (groups neg, int, frac, dotted)."""
@@ -181,12 +211,15 @@ class Normalizer:
         return self._sub("money", after, self._money_words, self._sub("money", before, self._money_words, text))
 
     def _money_words(self, m: re.Match) -> str | None:
-        if m.group("dotted"):
-            return None
+        if m.group("dotted"):  # 'R$ 1234.56': a dot before two digits is the decimal mark in an amount
+            parts = m.group("dotted").split(".")
+            if not (self.rules["numbers"].get("dot_decimal_money") and len(parts) == 2 and len(parts[1]) == 2):
+                return None
+            digits, frac = parts
+        else:
+            digits, frac = re.sub(r"\D", "", m.group("int")), m.group("frac")
         c, money = self.rules["currencies"][m.group("sym")], self.rules["money"]
         scale = m.groupdict().get("scale")
-        frac = m.group("frac")
-        digits = re.sub(r"\D", "", m.group("int"))
         minus = self.rules["numbers"]["minus"] + " " if m.group("neg") else ""
         if scale or (frac and len(frac) > 2):  # "R$ 1,5 milhão", "US$ 0,125": a number of the currency
             amount = self.words.number(digits, frac, c["gender"])
@@ -202,47 +235,103 @@ class Normalizer:
             parts.append(f"{self.words.cardinal(str(cents), c['gender'])} {c['cents'][0 if cents == 1 else 1]}")
         return minus + f" {money['and']} ".join(parts)
 
+    def _date(self, day: int, month: int, year: str | None) -> str | None:
+        d = self.rules["dates"]
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            return None
+        if day == 1 and d.get("first_day"):
+            day_words = d["first_day"]
+        elif d.get("day_ordinal"):
+            day_words = self.words.ordinal(str(day))
+        else:
+            day_words = self.words.cardinal(str(day))
+        if year is None:
+            return d.get("format_no_year", "{day} {month}").format(day=day_words, month=d["months"][month - 1])
+        return d["format"].format(day=day_words, month=d["months"][month - 1], year=self.words.integer(year, year_ok=True))
+
     def dates(self, text: str) -> str:
         d = self.rules["dates"]
         if not d or not d.get("order"):
             return text
 
-        def fn(m: re.Match) -> str | None:
-            a, b, year = int(m.group(1)), int(m.group(2)), m.group(3)
-            day, month = (a, b) if d["order"] == "dmy" else (b, a)
-            if not (1 <= month <= 12 and 1 <= day <= 31):
-                return None
-            if day == 1 and d.get("first_day"):
-                day_words = d["first_day"]
-            elif d.get("day_ordinal"):
-                day_words = self.words.ordinal(str(day))
-            else:
-                day_words = self.words.cardinal(str(day))
-            return d["format"].format(day=day_words, month=d["months"][month - 1],
-                                      year=self.words.integer(year, year_ok=True))
+        def dmy(m: re.Match) -> str | None:
+            a, b, year = int(m.group("a")), int(m.group("b")), m.group("y")
+            first, second = ((a, b), (b, a)) if d["order"] == "dmy" else ((b, a), (a, b))
+            return self._date(*first, year) or (self._date(*second, year) if d.get("iso") else None)
 
-        return self._sub("date", r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])", fn, text)
+        sep = "/" if not d.get("iso") else r"[/.-]"
+        text = self._sub("date", rf"(?<![\d/.,-])(?P<a>\d{{1,2}})(?P<s>{sep})(?P<b>\d{{1,2}})(?P=s)(?P<y>\d{{4}})"
+                                 r"(?![\d/]|[.,-]\d)", dmy, text)
+        if not d.get("iso"):
+            return text
+        # ISO and its cousins: 2024-03-15, 2024/03/15, 2024.03.15
+        text = self._sub("date", r"(?<![\d/.,-])(?P<y>\d{4})(?P<s>[/.-])(?P<m>\d{1,2})(?P=s)(?P<d>\d{1,2})(?![\d/]|[.,-]\d)",
+                         lambda m: self._date(int(m.group("d")), int(m.group("m")), m.group("y")), text)
+        months = "|".join(d["months"])
+        first = d.get("first_day")
+
+        def day_of(m: re.Match) -> str:  # '1 de janeiro' -> 'primeiro de janeiro'; '01 de maio' -> 'primeiro'
+            day = int(m.group(1))
+            return f"{first if day == 1 and first else self.words.cardinal(str(day))} "
+
+        text = self._sub("date", rf"(?<![\d.,/])(\d{{1,2}})º?\s(?=de\s(?i:{months})(?!{LETTER}))", day_of, text)
+        if d.get("month_year"):  # 03/2025 -> março de dois mil e vinte e cinco
+            text = self._sub("date", r"(?<![\d/.,-])(0?[1-9]|1[0-2])/(1[5-9]\d\d|2[01]\d\d)(?![\d/]|[.,]\d)",
+                             lambda m: f"{d['months'][int(m.group(1)) - 1]} de {self.words.integer(m.group(2), year_ok=True)}",
+                             text)
+        context = set(d.get("day_month_context", []))
+
+        def day_month(m: re.Match) -> str | None:  # '15/3' is a date after 'dia', 'até', ... or with a day over 12
+            day, month = int(m.group(1)), int(m.group(2))
+            prev = self._prev_word(m.string, m.start()).lower().strip(",;:(")
+            if day <= 12 and prev not in context:
+                return None
+            return self._date(day, month, None)
+
+        return self._sub("date", r"(?<![\d/.,-])(\d{1,2})/(\d{1,2})(?![\d/]|[.,]\d)", day_month, text)
 
     def times(self, text: str) -> str:
         t = self.rules["times"]
+        periods = t.get("afternoon") or {}
+        after_periods = re.compile(rf"\s({_alternatives(periods)})(?!{LETTER})") if periods else None
 
         def fn(m: re.Match) -> str | None:
-            h, mins = int(m.group("h")), int(m.group("m") or 0)
-            if h > 24 or mins > 59:
+            g = m.groupdict()
+            h, mins, secs = int(g["h"]), int(g.get("m") or 0), g.get("s")
+            if h > 24 or mins > 59 or (secs is not None and int(secs) > 59):
                 return None
-            return self._clock(h, mins) if t["style"] == "clock" else self._hours(h, mins)
+            if t["style"] == "clock":
+                return self._clock(h, mins)
+            if after_periods is not None:
+                p = after_periods.match(m.string, m.end())
+                if p and periods[p.group(1)][0] <= h <= periods[p.group(1)][1]:
+                    h -= 12
+            minutes_word = secs is not None or bool(g.get("min")) or t.get("minutes_word", "always") == "always"
+            return self._hours(h, mins, None if secs is None else int(secs), minutes_word)
 
         if t.get("h_form"):
-            text = self._sub("time", rf"(?<![\w:])(?P<h>\d{{1,2}})h(?:(?P<m>\d{{2}})(?:min)?)?(?!{LETTER})", fn, text)
+            text = self._sub("time", r"(?<![\w:.,])(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2})(?![\d:])", fn, text)
+            text = self._sub("time", rf"(?<![\w:.,])(?P<h>\d{{1,2}})[hH](?:(?P<m>\d{{2}})(?P<min>min)?)?(?!{LETTER})",
+                             fn, text)
+            text = self._sub("time", rf"(?<![\d:.,])(?P<h>\d{{1,2}}):(?P<m>\d{{2}})(?:\s?h(?!{LETTER}))?(?![\d:])",
+                             fn, text)
+            if t.get("dot_form"):
+                text = self._sub("time", r"(?<![\d:.,])(?P<h>[01]?\d|2[0-3])\.(?P<m>[0-5]\d)(?![\d]|[.,]\d)", fn,
+                                 text)
+            return text
         return self._sub("time", r"(?<![\d:.,])(?P<h>\d{1,2}):(?P<m>\d{2})(?![\d:])", fn, text)
 
-    def _hours(self, h: int, mins: int) -> str:
+    def _hours(self, h: int, mins: int, secs: int | None = None, minutes_word: bool = True) -> str:
         t = self.rules["times"]
         hour, minute = t["hour"], t["minute"]
         out = f"{self.words.cardinal(str(h), hour[2])} {hour[0] if h in t['singular'] else hour[1]}"
-        if mins:
-            out += f" {t['join']} {self.words.cardinal(str(mins), minute[2])} " \
-                   f"{minute[0] if mins in t['singular'] else minute[1]}"
+        if mins or secs is not None:
+            out += f" {t['join']} {self.words.cardinal(str(mins), minute[2])}"
+            if minutes_word:
+                out += f" {minute[0] if mins in t['singular'] else minute[1]}"
+        if secs is not None:
+            second = t["second"]
+            out += f" {t['join']} {self.words.cardinal(str(secs), second[2])} {second[0] if secs in t['singular'] else second[1]}"
         return out
 
     def _clock(self, h: int, mins: int) -> str:
@@ -257,6 +346,11 @@ class Normalizer:
         signs = {**o.get("signs", {}), **o.get("suffixes", {})}
         if not signs:
             return text
+
+        weekdays = {k: v for k, v in self.rules.get("weekday_ordinals", {}).items() if not k.startswith("_")}
+        if weekdays:  # '3ª feira', '3ª-feira' -> 'terça-feira'
+            text = self._sub("ordinal", r"(?<![\w.,])([2-6])(?:ª|a|\.ª)[\s-]?(feira)(?!\w)",
+                             lambda m: f"{weekdays[m.group(1)]}-{m.group(2)}", text)
 
         def fn(m: re.Match) -> str:
             return self.words.ordinal(m.group("n"), signs[m.group("sign")])
@@ -276,7 +370,7 @@ class Normalizer:
                 int(re.sub(r"\D", "", m.group("int"))) in self.rules["singular"]
             return f"{self._amount(m, gender)} {one if single else many}"
 
-        return self._sub("unit", rf"{NEG}{self.num}\s?(?P<unit>{_alternatives(units)})(?!{LETTER}|/)", fn, text)
+        return self._sub("unit", rf"(?<!/){NEG}{self.num}\s?(?P<unit>{_alternatives(units)})(?!{LETTER}|/)", fn, text)
 
     def decades(self, text: str) -> str:
         """English decades: '1990s' -> 'nineteen nineties' (the table's ``numbers.decades`` suffix)."""
@@ -292,11 +386,226 @@ class Normalizer:
 
         return self._sub("number", rf"(?<!\d)(\d{{4}}){re.escape(suffix)}(?!{LETTER})", fn, text)
 
+    # -- the classes that are not plain numbers ------------------------------------------------
+    def electronic(self, text: str) -> str:
+        """URLs, e-mail addresses and @handles: each symbol as its word, each part as a word when the
+        table knows it, else letter by letter ('test@gmail.com' -> 't e s t arroba gmail ponto com')."""
+        e = self.rules.get("electronic")
+        if not e:
+            return text
+        words, symbols = set(e["words"]), e["symbols"]
+
+        def part(p: str) -> str:
+            if p.isdigit():
+                return self.words.digits(p)
+            if p.lower() in words:
+                return p.lower()
+            return " ".join(self.words.digits(c) if c.isdigit() else c.lower() for c in p)
+
+        def spell(m: re.Match) -> str:
+            address = m.group(0)
+            trail = ""
+            while address and address[-1] in ".,;:!?)":  # a sentence's punctuation after the address
+                trail, address = address[-1] + trail, address[:-1]
+            out = []
+            for tok in re.findall(r"[^\W_]+|.", address):
+                out.append(symbols.get(tok, part(tok)) if not tok.isspace() else "")
+            return " ".join(o for o in out if o) + trail
+
+        url = r"(?<![\w@./-])(?:https?://|www\.)[^\s<>\"']+"
+        email = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+        domain = r"(?<![\w@./-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|gov|edu|io|dev|app)(?:\.br)?(?:/[^\s<>\"']*)?(?![\w@])"
+        for pattern in (url, email, domain):
+            text = self._sub("electronic", pattern, spell, text)
+        handle = r"(?<![\w@.])@(?P<h>[^\W\d_][\w.]*\w|[^\W\d_])"
+        return self._sub("electronic", handle, lambda m: f"{symbols['@']} {m.group('h').replace('.', ' ' + symbols['.'] + ' ')}",
+                         text)
+
+    def digit_strings(self, text: str) -> str:
+        """CNPJ, CPF, CEP, telephone numbers and IP addresses: digit by digit, group by group."""
+        ds = self.rules.get("digit_strings")
+        if not ds:
+            return text
+        ext = ds.get("extension", []) + [ds["extension_word"]] if ds.get("extension_word") else []
+
+        def extension(m: re.Match) -> str:
+            return f", {ds['extension_word']} {self.words.digits(m.group(1))}"
+
+        if ext:
+            text = self._sub("extension", rf"(?<=\d)\s*(?:{_alternatives(ext)})\s*(\d{{1,5}})(?!\d)", extension, text)
+
+        def groups(s: str) -> str:
+            out = []
+            for tok in re.findall(r"\d+|\+|\.", s):
+                if tok == "+":
+                    out.append(ds["plus"])
+                elif tok == ".":
+                    out.append(ds["point"])
+                else:
+                    out.append(self.words.digits(tok) + ",")
+            return " ".join(out).rstrip(",").replace(", " + ds["point"], " " + ds["point"])
+
+        for kind, pattern in ds["patterns"].items():
+            def fn(m: re.Match, kind: str = kind) -> str | None:
+                s = m.group(0)
+                if kind == "phone":  # '2020-2024' is a range of years, not a telephone number
+                    parts = re.findall(r"\d+", s)
+                    if len(parts) == 2 and all(len(p) == 4 and 1000 <= int(p) <= 2100 for p in parts):
+                        return None
+                if kind == "ip":
+                    return groups(s).replace(",", "")
+                return groups(s)
+
+            text = self._sub(kind, rf"(?<![\w.,/+-])(?:{pattern})(?![\w/-]|[.,]\d)", fn, text)
+        return text
+
+    def multiplied(self, text: str) -> str:
+        """'12x de R$ 10' -> 'doze vezes de ...'; a score '3x1' -> 'três a um'; '1920x1080' -> '... por ...'."""
+        x = self.rules.get("times_x")
+        if not x:
+            return text
+        once, many = x["installments"]
+
+        def times_(m: re.Match) -> str:
+            n = m.group(1)
+            return f"{self.words.cardinal(n, 'f')} {once if int(n) == 1 else many}"
+
+        def pair(m: re.Match) -> str:
+            a, b = m.group(1), m.group(2)
+            word = x["score"] if len(a) <= 2 and len(b) <= 2 else x["dimension"]
+            return f"{self.words.cardinal(a)} {word} {self.words.cardinal(b)}"
+
+        text = self._sub("x", r"(?<![\w.,])(\d{1,4})\s?[xX×]\s?(\d{1,4})(?![\w]|[.,]\d)", pair, text)
+        return self._sub("x", r"(?<![\w.,])(\d{1,3})\s?[xX×](?!\w)", times_, text)
+
+    def fractions(self, text: str) -> str:
+        """'3/4' -> 'três quartos', '3/11' -> 'três onze avos', '1 1/2' -> 'um e um meio', '1/2 xícara'
+        -> 'meia xícara', '1/2 kg' -> 'meio quilo'."""
+        f = self.rules.get("fractions")
+        if not f:
+            return text
+        dens, units = f["denominators"], self.rules["units"]
+
+        def frac(n: str, d: str) -> str:
+            many = int(n) != 1
+            if d in dens:
+                return f"{self.words.cardinal(n)} {dens[d][many]}"
+            return f"{self.words.cardinal(n)} {self.words.cardinal(d)} {f['other']}"
+
+        def fn(m: re.Match) -> str | None:
+            whole, n, d, unit = m.group("w"), m.group("n"), m.group("d"), m.group("u")
+            if int(d) == 0:
+                return None
+            if whole is not None and int(n) >= int(d):
+                return None
+            if unit:
+                one, _, gender = units[unit]
+                if whole is None and n == "1" and d == "2":
+                    return f"{f['half_before_noun'][gender == 'f']} {one}"
+                head = f"{self.words.cardinal(whole, gender)} {f['mixed_join']} " if whole else ""
+                return f"{head}{frac(n, d)} de {one}" if not whole else f"{head}{frac(n, d)} {units[unit][1]}"
+            if whole is None and n == "1" and d == "2" and NEXT_WORD.match(m.string, m.end()) and \
+                    not re.match(r"\s*(?:de|do|da|dos|das|e|ou|a|o)\b", m.string[m.end():m.end() + 6]):
+                return f["half_before_noun"][self._gender_after(m.string, m.end()) == "f"]
+            head = f"{self.words.cardinal(whole)} {f['mixed_join']} " if whole else ""
+            return head + frac(n, d)
+
+        unit_alt = _alternatives(units)
+        return self._sub("fraction", rf"(?<![\d/.,])(?:(?P<w>\d{{1,3}})\s)?(?P<n>\d{{1,6}})/(?P<d>\d{{1,6}})"
+                                     rf"(?:\s?(?P<u>{unit_alt})(?!{LETTER}|/))?(?![\d/]|[.,]\d)", fn, text)
+
+    def roman(self, text: str) -> str:
+        """Roman numerals where their context says they are numbers: 'século XXI' -> 'vinte e um',
+        'Dom Pedro II' -> 'segundo', 'II Guerra Mundial' -> 'segunda guerra mundial'."""
+        r = self.rules.get("roman")
+        if not r:
+            return text
+        after, titles, fem = {w.lower() for w in r["after_words"]}, set(r["titles"]), set(r.get("feminine_titles", []))
+        cardinal_after = {w.lower() for w in r.get("cardinal_after", [])}
+
+        def fn(m: re.Match) -> str | None:
+            numeral = m.group(0)
+            value = roman_value(numeral)
+            if value is None or value == 0:
+                return None
+            prev = self._prev_word(m.string, m.start()).strip("(\"'«")
+            gender = "m"
+            if prev.lower().rstrip(",") in after:
+                word = prev.lower().rstrip(",")
+                if word in cardinal_after:
+                    return self.words.cardinal(str(value))
+                gender = self._gender_after(word)
+            elif prev in titles or (prev[:1].isupper() and prev.isalpha() and len(numeral) > 1 and value <= 40):
+                gender = "f" if prev in fem else "m"
+            elif BEFORE_CAPITAL.match(m.string, m.end()) and len(numeral) > 1 and value <= 40 and \
+                    (not prev or prev[-1] in ".!?:" or prev.lower() in ("a", "o", "na", "no", "da", "do")):
+                gender = self._gender_after(m.string.lower(), m.end())
+            else:
+                return None
+            if value <= r["ordinal_max"]:
+                return self.words.ordinal(str(value), gender)
+            return self.words.cardinal(str(value))
+
+        return self._sub("roman", r"(?<![\w.-])[IVXLCDM]+(?![\w-])", fn, text)
+
+    def initialisms(self, text: str) -> str:
+        """An all-capital word spelled with the letters' names ('IBGE' -> 'i bê gê é', 'BR-116' ->
+        'bê erre cento e dezesseis') unless it is read as a word (PIB, ONU... the table's list); in a
+        line written mostly in capitals, only words without a vowel and listed ones are spelled."""
+        ini = self.rules.get("initialisms")
+        if not ini:
+            return text
+        letters, words, spelled = ini["letters"], set(ini["as_words"]), set(ini["spelled"])
+        vowels = set("AEIOUÁÉÍÓÚÂÊÔÃÕÀ")
+
+        def spell(w: str) -> str:
+            return " ".join(letters.get(c, c.lower()) for c in w if c != ".")
+
+        def line(text_line: str) -> str:
+            tokens = re.findall(rf"{LETTER}{{2,}}", text_line)
+            caps = sum(t.isupper() for t in tokens)
+            shouting = len(tokens) >= 3 and caps * 2 > len(tokens)
+
+            def fn(m: re.Match) -> str | None:
+                w, plural = m.group("w"), m.group("pl") or ""
+                if w in words or (w + plural) in words:
+                    return None
+                bare = w.replace(".", "")
+                if "." in w:
+                    return spell(bare) + (" " if m.group("h") else "")
+                listed = bare in spelled
+                no_vowel = not any(c in vowels for c in bare)
+                if not (listed or no_vowel or (not shouting and len(bare) <= ini["max_letters"])):
+                    if not shouting and len(bare) <= 8:
+                        self.notes.append({"kind": "initialism", "text": w, "why": "capitals read as a word; "
+                                           "if it is an initialism, spell it"})
+                    return None
+                if not all(c in letters for c in bare):
+                    if not shouting:
+                        self.notes.append({"kind": "initialism", "text": w, "why": "not spelled"})
+                    return None
+                return spell(bare) + (" esse" if plural else "") + (" " if m.group("h") else "")
+
+            dotted = r"(?:[A-Z]\.){2,}" if ini.get("dotted") else r"(?!)"
+            return self._sub("initialism", rf"(?<![\w.-])(?P<w>{dotted}|[A-ZÀ-Ý]{{2,}})(?P<pl>s)?(?P<h>-(?=\d))?(?![\w])",
+                             fn, text_line)
+
+        return "\n".join(line(t) for t in text.split("\n"))
+
+    def ranges(self, text: str) -> str:
+        """Two plain numbers joined by a hyphen: '2020-2024' -> '... a ...'."""
+        r = self.rules.get("ranges")
+        if not r:
+            return text
+        return self._sub("range", rf"(?<![\w.,/-])(\d{{1,4}})\s?[-–]\s?(\d{{1,4}})(?![\w/-]|[.,]\d)",
+                         lambda m: f"{self.words.integer(m.group(1), year_ok=True)} {r['word']} "
+                                   f"{self.words.integer(m.group(2), year_ok=True)}", text)
+
     def numbers(self, text: str) -> str:
         text = self.decades(text)
 
         def fn(m: re.Match) -> str:
-            gender = "m" if m.group("frac") else self._gender_after(m.string[m.end():])
+            gender = "m" if m.group("frac") else self._gender_after(m.string, m.end())
             return self._amount(m, gender)
 
         text = self._sub("number", NEG + self.num, fn, text)
@@ -308,9 +617,14 @@ class Normalizer:
         return self._sub("symbol", _alternatives(table), lambda m: f" {table[m.group(0)]} ", text) if table else text
 
     def case(self, text: str) -> str:
-        """Lowercase everything (``"lowercase": "all"``) or only the capitals the vocab lacks."""
+        """Lowercase everything (``"lowercase": "all"``) or only the capitals the vocab lacks; with
+        ``keep_extended_capitals``, a capital the vocab has and f5-tts's base vocab lacks (a vocab
+        extended with Ô, Õ) is kept: the fine-tune was extended for it."""
+        base = default_vocab()
+        keep = self.rules.get("keep_extended_capitals") and self.vocab != base
         if self.rules["lowercase"] == "all":
-            lowered = text.lower()
+            lowered = "".join(c if keep and c.isupper() and known(c, self.vocab) and not known(c, base) else c.lower()
+                              for c in text) if keep else text.lower()
         else:
             lowered = "".join(c.lower() if not known(c, self.vocab) and known(c.lower(), self.vocab) else c
                               for c in text)
@@ -332,6 +646,21 @@ class Normalizer:
                 self.changes.append(Change("fallback", c, new))
             out.append(new)
         return "".join(out)
+
+
+ROMAN = re.compile(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
+ROMAN_VALUES = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
+
+
+def roman_value(numeral: str) -> int | None:
+    """The value of a well-formed roman numeral ('XXI' -> 21), None for anything else ('IIII', 'VX')."""
+    if not numeral or not ROMAN.fullmatch(numeral):
+        return None
+    total = 0
+    for a, b in zip(numeral, numeral[1:] + " "):
+        v = ROMAN_VALUES[a]
+        total += -v if b != " " and ROMAN_VALUES[b] > v else v
+    return total
 
 
 def normalize_detailed(text: str, lang: str = "pt-BR", vocab: Iterable[str] | None = None) -> Normalized:

@@ -10,6 +10,9 @@ num2words (``lang="pt_BR"`` / ``"en"``) takes numbers, not written strings, so t
   mil pessoas": "milhões" is itself masculine);
 - it reads decimals digit by digit; the table says whether a language reads them as a number
   ("três vírgula catorze") or digit by digit ("three point one four");
+- in Portuguese it puts "e" before every group ("um milhão e mil e um"): with the table's
+  ``compose: "pt"`` the groups of three digits are joined here, "e" only before the last non-zero
+  group when it is under 100 or a round hundred ("um milhão e mil", "um milhão mil e um");
 - it overflows past 10**18: longer digit runs, and any run with a leading zero ("007"), are read
   digit by digit.
 """
@@ -52,10 +55,40 @@ class NumberWords:
         if len(digits) > 1 and int(digits[0]) == 0 or len(digits) > self.num["digit_by_digit_over"]:
             return self.digits(digits)
         try:
-            words = self._n2w(int(digits))
+            words = self._compose(int(digits)) if self.num.get("compose") == "pt" else self._n2w(int(digits))
         except OverflowError:
             return self.digits(digits)
         return self.feminise(words) if gender == "f" else words
+
+    def _compose(self, value: int) -> str:
+        """A Portuguese cardinal from its groups of three digits (the table's scale words and 'e' rule)."""
+        scales, join = self.num["scales"], self.num["and"]
+        groups = []
+        while value:
+            groups.append(value % 1000)
+            value //= 1000
+        if not groups:
+            return self._n2w(0)
+        if len(groups) > len(scales) + 1:
+            raise OverflowError
+        parts = []  # (words, group value), the highest group first
+        for i in range(len(groups) - 1, -1, -1):
+            g = groups[i]
+            if not g:
+                continue
+            if i == 0:
+                words = self._n2w(g)
+            elif i == 1:
+                words = scales[0][0] if g == 1 else f"{self._n2w(g)} {scales[0][1]}"
+            else:
+                one, many = scales[i - 1]
+                words = f"{self._n2w(g)} {one if g == 1 else many}"
+            parts.append((words, g))
+        out = parts[0][0]
+        for k, (words, g) in enumerate(parts[1:], 1):
+            last = k == len(parts) - 1
+            out += f" {join} {words}" if last and (g < 100 or g % 100 == 0) else f" {words}"
+        return out
 
     def feminise(self, words: str) -> str:
         """The feminine of a cardinal: only the words after its last large scale change."""
