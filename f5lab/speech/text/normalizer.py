@@ -434,16 +434,12 @@ class Normalizer:
         if ext:
             text = self._sub("extension", rf"(?<=\d)\s*(?:{_alternatives(ext)})\s*(\d{{1,5}})(?!\d)", extension, text)
 
-        def groups(s: str) -> str:
-            out = []
-            for tok in re.findall(r"\d+|\+|\.", s):
-                if tok == "+":
-                    out.append(ds["plus"])
-                elif tok == ".":
-                    out.append(ds["point"])
-                else:
-                    out.append(self.words.digits(tok) + ",")
-            return " ".join(out).rstrip(",").replace(", " + ds["point"], " " + ds["point"])
+        def groups(s: str) -> str:  # a comma between groups: the pause a reader makes
+            plus = [ds["plus"]] if s.startswith("+") else []
+            return " ".join(plus + [self.words.digits(g) + "," for g in re.findall(r"\d+", s)]).rstrip(",")
+
+        def ip(s: str) -> str:
+            return f" {ds['point']} ".join(self.words.digits(g) for g in s.split("."))
 
         for kind, pattern in ds["patterns"].items():
             def fn(m: re.Match, kind: str = kind) -> str | None:
@@ -453,7 +449,7 @@ class Normalizer:
                     if len(parts) == 2 and all(len(p) == 4 and 1000 <= int(p) <= 2100 for p in parts):
                         return None
                 if kind == "ip":
-                    return groups(s).replace(",", "")
+                    return ip(s)
                 return groups(s)
 
             text = self._sub(kind, rf"(?<![\w.,/+-])(?:{pattern})(?![\w/-]|[.,]\d)", fn, text)
@@ -587,7 +583,7 @@ class Normalizer:
                 return spell(bare) + (" esse" if plural else "") + (" " if m.group("h") else "")
 
             dotted = r"(?:[A-Z]\.){2,}" if ini.get("dotted") else r"(?!)"
-            return self._sub("initialism", rf"(?<![\w.-])(?P<w>{dotted}|[A-ZÀ-Ý]{{2,}})(?P<pl>s)?(?P<h>-(?=\d))?(?![\w])",
+            return self._sub("initialism", rf"(?<![\w.-])(?P<w>{dotted}|[A-ZÀ-Ý]{{2,}})(?P<pl>s)?(?:(?P<h>-(?=\d))|(?![\w]))",
                              fn, text_line)
 
         return "\n".join(line(t) for t in text.split("\n"))
