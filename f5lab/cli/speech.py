@@ -320,7 +320,9 @@ def show_text(r: Any) -> None:
     how = "normalised" if r.normalize else "as written (--no-normalize)"
     out.print(f"[bold]{r.lang}[/bold], {how}; vocab: {r.vocab} ({r.vocab_tokens} tokens)", highlight=False)
     hang(out, "  written:    ", r.raw)
-    hang(out, "  model gets: ", r.normalized)
+    if r.normalize:
+        hang(out, "  normalised: ", r.normalized)
+    hang(out, "  model gets: ", r.model_text or r.normalized)  # f5-tts's own convert_char_to_pinyin
     lines = describe_unknown(r.unknown)
     out.print("characters the vocab lacks:" + ("" if lines else " none"), markup=False)
     for line in lines:

@@ -62,6 +62,10 @@ class TextReport:
     chunks: list[Chunk]
     advice: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, str]] = field(default_factory=list)
+    model_text: str = ""  # what f5-tts's own convert_char_to_pinyin makes of ``normalized``
+    model_splits: list[dict[str, str]] = field(default_factory=list)  # words it cut ('ônibus' -> 'ô nibus')
+    model_unknown_tokens: int = 0  # characters its vocab lookup sends to index 0 (other than spaces)
+    notes: list[dict[str, str]] = field(default_factory=list)  # what the rules saw and left as written
 
     @property
     def seconds(self) -> float:
@@ -83,6 +87,17 @@ def vocab_tokens(vocab: str | Path | Iterable[str] | None) -> tuple[frozenset[st
 
         return frozenset(read_vocab(vocab)), str(vocab)
     return frozenset(vocab), "the model's vocab"
+
+
+def vocab_char_map(vocab: str | Path | Iterable[str] | None, tokens: frozenset[str]) -> dict[str, int]:
+    """f5-tts's ``vocab_char_map`` ({token: id}, a later duplicate line winning, as in its get_tokenizer)."""
+    from f5lab.files.vocab import read_vocab
+
+    if vocab is None or isinstance(vocab, (str, Path)):
+        ordered = read_vocab(vocab)
+    else:
+        ordered = list(vocab) if not isinstance(vocab, (set, frozenset)) else sorted(tokens)
+    return {t: i for i, t in enumerate(ordered)}
 
 
 def unknown_report(done: Normalized, vocab: frozenset[str]) -> list[dict[str, Any]]:
@@ -159,9 +174,43 @@ def chunks_for(text: str, ref: dict[str, Any], speed: float = 1.0) -> tuple[int,
 
 
 # -- the advice ------------------------------------------------------------------------------------
+PAUSE = re.compile(r"[;:,.!?…]+(?=\s|$)|\s[—–-]\s|[()\"«»]")  # a mark a reader pauses at; never the ',' of '1.234,56'
+SYMBOLS = re.compile(r"[^\w\s.,;:!?'\"()«»…—–-]|_")  # characters the model reads as a sign, not a word
+ADDRESS = re.compile(r"(?<![\w.])[^\W\d_]+(?:[./][^\W\d_]+)+")  # 'empresa.com', 'www.x.br', 'a/b'
+
+
 def _longest_run(text: str) -> int:
-    """The most words between two pauses (any of f5-tts's split marks, or a dash)."""
-    return max((len(part.split()) for part in re.split(r"[;:,.!?—–()\"]", text)), default=0)
+    """The most words between two pauses in ``text`` as the user wrote it: a number ('R$ 1.234,56')
+    is the words it was written as, and the comma inside it is no pause."""
+    return max((len(part.split()) for part in PAUSE.split(text)), default=0)
+
+
+def _symbols_check(report: "TextReport") -> dict[str, Any]:
+    """What the model will read as a sign or an unknown letter sequence: symbols left in what it
+    gets ('$', '/', '@'), address-like runs ('empresa.com'), capitals the rules left unspelled."""
+    found = sorted(set(SYMBOLS.findall(report.normalized)))
+    addresses = sorted(set(ADDRESS.findall(report.normalized)))
+    letters = sorted({n["text"] for n in report.notes if n.get("kind") == "initialism"})
+    problems = []
+    if found:
+        problems.append(f"symbol(s) read as written: {' '.join(found)!r}")
+    if addresses:
+        problems.append(f"address-like text read as written: {', '.join(addresses[:5])}")
+    if letters:
+        problems.append(f"capitals left as a word (spell an initialism out): {', '.join(letters[:5])}")
+    if not problems:
+        return _check("symbols", True, "no symbol, address or unspelled capitals left")
+    return _check("symbols", False, "; ".join(problems))
+
+
+def _split_check(report: "TextReport") -> dict[str, Any]:
+    s = report.model_splits
+    if not s:
+        return _check("split", None, "f5-tts's convert_char_to_pinyin cuts no word")
+    shown = ", ".join(f"{x['word']!r} -> {x['as']!r}" for x in s[:4]) + (" ..." if len(s) > 4 else "")
+    return _check("split", None, f"f5-tts's convert_char_to_pinyin cuts {len(s)} word(s) at an accented letter: {shown}. "
+                  "A fine-tune trained with f5-tts's own scripts saw the same cuts (it learned them); one trained on "
+                  "text prepared another way did not")
 
 
 def advice(report: TextReport, rules: dict[str, Any]) -> list[dict[str, Any]]:
@@ -179,13 +228,18 @@ def advice(report: TextReport, rules: dict[str, Any]) -> list[dict[str, Any]]:
                                  f"{n} digit(s) left: numbers are read badly as digits; write them as words "
                                  "(or normalise: --normalize)"))
         elif rule == "lowercase":
-            n = sum(c.isupper() for c in text)
+            n = sum(c.isupper() and not _kept_capital(c, report) for c in text)
             checks.append(_check(rule, n == 0, "lowercase: no capital left" if n == 0 else
                                  f"{n} capital(s): {src} advise lowercase (capitals can be spelled letter by letter)"))
         elif rule == "commas":
-            run, bar = _longest_run(text), a["words_without_pause"]
+            run, bar = _longest_run(report.raw), a["words_without_pause"]
             checks.append(_check(rule, run <= bar, f"at most {run} words between pauses" if run <= bar else
-                                 f"{run} words without a pause (over {bar}): add commas where words get lost"))
+                                 f"{run} words as written without a pause (over {bar}): add a comma between two "
+                                 "words where a breath fits"))
+        elif rule == "symbols":
+            checks.append(_symbols_check(report))
+        elif rule == "split":
+            checks.append(_split_check(report))
         elif rule == "reference":
             checks.append(_reference_check(report.reference))
         elif rule == "short_chunks":
@@ -196,6 +250,12 @@ def advice(report: TextReport, rules: dict[str, Any]) -> list[dict[str, Any]]:
         elif rule == "long_chunks":
             checks.append(_long_check(report))
     return checks
+
+
+def _kept_capital(c: str, report: "TextReport") -> bool:
+    """A capital the normaliser kept on purpose (pt-BR lowers every other one): one the model's vocab
+    was extended with, which f5-tts's base vocab lacks."""
+    return report.normalize and f5tts.token_of(c) not in default_vocab()
 
 
 def _check(rule: str, ok: bool | None, text: str) -> dict[str, Any]:
@@ -240,9 +300,14 @@ def analyse(text: str, lang: str | None = "en", *, vocab: str | Path | Iterable[
     ref = reference(ref_text, ref_audio, ref_lang or reference_lang(ref_audio, lang), normalize, tokens)
     done = prepare(text, lang, normalize, tokens)
     max_chars, chunks = chunks_for(done.text, ref, speed)
+    chars = f5tts.model_chars(done.text)
+    ids = f5tts.token_ids(chars, vocab_char_map(vocab, tokens))
     report = TextReport(lang=lang, normalize=normalize, raw=text, normalized=done.text, vocab=vocab_name,
                         vocab_tokens=len(tokens), unknown=unknown_report(done, tokens), reference=ref,
-                        max_chars=max_chars, chunks=chunks, changes=[c.to_dict() for c in done.changes])
+                        max_chars=max_chars, chunks=chunks, changes=[c.to_dict() for c in done.changes],
+                        model_text="".join(chars), model_splits=f5tts.splits(done.text, chars),
+                        model_unknown_tokens=sum(1 for c, i in zip(chars, ids) if i == 0 and not c.isspace()),
+                        notes=list(done.notes))
     report.advice = advice(report, load_rules(lang))
     return report
 

@@ -16,17 +16,21 @@ rules below are copied from that module and checked against f5-tts's own functio
   character, before it is measured.
 - tokens (``convert_char_to_pinyin`` + ``list_str_to_idx``): ``;`` becomes ``,``, curly quotes
   straight ones, Chinese characters their pinyin; a character the vocab lacks becomes index 0,
-  the space: silence.
+  the space: silence. What the model gets is computed by f5-tts's own ``convert_char_to_pinyin``
+  (``own_convert_char_to_pinyin``: its source, compiled without importing torch), which also
+  cuts words at accented letters: "o ônibus" reaches the model as "o ô nibus".
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
+from f5lab.errors import ConfigError
 from f5lab.facts import HOP_LENGTH, SAMPLE_RATE
 
 MAX_CHUNK_SECONDS = 22  # infer_process: a chunk plus the reference fits in ~22 s
@@ -160,3 +164,58 @@ def check_text(text: str, vocab_tokens: Iterable[str], where: str = "gen_text") 
             found.setdefault(c, []).append(i)
     return [UnknownChar(char=c, positions=pos, name=unicodedata.name(c, "unnamed"), where=where)
             for c, pos in found.items()]
+
+
+# -- f5-tts's own tokenizer step, run without importing its module ------------------------------------
+@functools.lru_cache(maxsize=1)
+def own_convert_char_to_pinyin() -> Callable[..., list[list[str]]]:
+    """f5-tts's ``convert_char_to_pinyin`` itself: its source is taken from the installed
+    ``f5_tts/model/utils.py`` and compiled as is, with the names it uses (``rjieba``, pypinyin's
+    ``lazy_pinyin`` and ``Style``), because importing that module imports torch. Every f5-tts
+    inference and training path runs this function on the text before the vocab lookup."""
+    import ast
+
+    import rjieba
+    from pypinyin import Style, lazy_pinyin
+
+    from f5lab.files.vocab import f5_tts_root
+
+    path = f5_tts_root() / "model" / "utils.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    node = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "convert_char_to_pinyin"), None)
+    if node is None:
+        raise ConfigError(f"{path}: no convert_char_to_pinyin (an f5-tts version f5lab does not know)")
+    namespace: dict[str, Any] = {"rjieba": rjieba, "lazy_pinyin": lazy_pinyin, "Style": Style}
+    exec(compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec"), namespace)  # noqa: S102 - f5-tts's own code
+    return namespace["convert_char_to_pinyin"]
+
+
+def model_chars(text: str) -> list[str]:
+    """The characters (pinyin syllables for Chinese) f5-tts looks up in the vocab for ``text``:
+    the output of its own ``convert_char_to_pinyin``."""
+    return own_convert_char_to_pinyin()([text])[0]
+
+
+def token_ids(chars: Iterable[str], vocab_char_map: dict[str, int]) -> list[int]:
+    """f5-tts's lookup (``list_str_to_idx``: ``vocab_char_map.get(c, 0)``) on those characters."""
+    return [vocab_char_map.get(c, 0) for c in chars]
+
+
+def splits(normalized: str, chars: list[str]) -> list[dict[str, str]]:
+    """The words of ``normalized`` that f5-tts's tokenizer step cut in two or more ('ônibus' -> 'ô nibus'):
+    rjieba cuts a Latin word at its non-ASCII letters and ``convert_char_to_pinyin`` puts a space
+    before a run of plain letters that follows another piece."""
+    pieces = "".join(chars).split()
+    out, i = [], 0
+    for word in normalized.translate(F5_TRANSLATE).split():
+        got, j = "", i
+        while j < len(pieces) and len(got) < len(word):
+            got += pieces[j]
+            j += 1
+        if got != word:  # pinyin or anything else that does not line up: stop comparing
+            break
+        if j - i > 1:
+            strip = ".,;:!?\"'()"
+            out.append({"word": word.strip(strip), "as": " ".join(pieces[i:j]).strip(strip)})
+        i = j
+    return out
