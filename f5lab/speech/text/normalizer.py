@@ -142,7 +142,7 @@ class Normalizer:
             if out is None:
                 return m.group(0)
             s, a, b = m.string, m.start(), m.end()
-            if a > 0 and (s[a - 1].isalnum()):
+            if a > 0 and s[a - 1].isalnum() and out[:1] not in ",.;:":
                 out = " " + out
             if b < len(s) and s[b].isalnum():
                 out += " "
@@ -531,11 +531,12 @@ class Normalizer:
                 if word in cardinal_after:
                     return self.words.cardinal(str(value))
                 gender = self._gender_after(word)
-            elif prev in titles or (prev[:1].isupper() and prev.isalpha() and len(numeral) > 1 and value <= 40):
+            elif prev in titles or (prev[:1].isupper() and prev.isalpha() and len(prev) > 2 and len(numeral) > 1
+                                    and value <= 40):
                 gender = "f" if prev in fem else "m"
             elif BEFORE_CAPITAL.match(m.string, m.end()) and len(numeral) > 1 and value <= 40 and \
                     (not prev or prev[-1] in ".!?:" or prev.lower() in ("a", "o", "na", "no", "da", "do")):
-                gender = self._gender_after(m.string.lower(), m.end())
+                gender = self._gender_after(m.string, m.end())
             else:
                 return None
             if value <= r["ordinal_max"]:
