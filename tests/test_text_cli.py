@@ -135,3 +135,34 @@ def test_the_docs_worked_example_is_what_the_command_prints():
         res = CliRunner().invoke(main, ["text", *argv], env={"COLUMNS": "100"})
         assert res.exit_code == 0, res.output
         assert res.output == shown, f"f5lab text {args} prints:\n{res.output}"
+
+
+def test_model_gets_is_f5tts_tokenizer_output_and_checks_are_honest():
+    r = analyse("O ônibus custa R$ 1.234,56; veja https://www.gov.br/receita ou pague $ com XPTOAB.", "pt-BR")
+    assert r.model_text.startswith("o ô nibus custa mil")
+    assert {"word": "ônibus", "as": "ô nibus"} in r.model_splits
+    advice = {a["rule"]: a for a in r.advice}
+    assert advice["split"]["ok"] is None and "'ônibus' -> 'ô nibus'" in advice["split"]["text"]
+    sym = advice["symbols"]
+    assert sym["ok"] is False and "'$'" in sym["text"] and "XPTOAB" in sym["text"]
+    clean = {a["rule"]: a for a in analyse("O IBGE divulgou o PIB de 2023.", "pt-BR").advice}
+    assert clean["symbols"]["ok"] is True
+
+
+def test_pause_advice_counts_the_words_written_and_no_comma_inside_a_number():
+    """'R$ 1.234.567,89' is 3 words as written (30 once normalised): no advice to add commas."""
+    r = analyse("Paguei R$ 1.234.567,89 ontem.", "pt-BR")
+    advice = {a["rule"]: a for a in r.advice}
+    assert len(r.normalized.split()) > 20
+    assert advice["commas"]["ok"] is True and advice["commas"]["text"] == "at most 4 words between pauses"
+
+
+def test_text_file_over_the_cap_is_one_line_and_exit_2(tmp_path):
+    from f5lab.cli.params import MAX_TEXT_BYTES
+
+    big = tmp_path / "big.txt"
+    big.write_text("a" * (MAX_TEXT_BYTES + 1), encoding="utf-8")
+    res = CliRunner().invoke(main, ["text", "--lang", "pt-BR", "--text-file", str(big)])
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"{MAX_TEXT_BYTES}-byte cap" in lines[0] and "big.txt" in lines[0]

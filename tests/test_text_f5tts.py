@@ -135,3 +135,27 @@ def test_unknown_characters_are_the_ones_f5tts_reads_as_index_0():
         theirs = {c for c, i in zip(chars, ids) if i == 0 and c != " "}
         assert {f5tts.token_of(c) for c in unknown} == theirs, text
     assert re.fullmatch(r"[a-z]+\d", f5tts.token_of("你"))  # Chinese is looked up as its pinyin
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.lists(st.sampled_from(["o", "ônibus", "água", "náutico", "vovô", "põe", "Ô", " ", ",", ";", "“", "”",
+                                      "日本", "你好", "word", "é", "ç", ".", "'", "1"]), min_size=1, max_size=30).map("".join))
+def test_model_chars_are_f5tts_convert_char_to_pinyin(text):
+    """'model gets' is f5-tts's own function's output, not a copy of its rules."""
+    from f5_tts.model.utils import convert_char_to_pinyin
+
+    assert f5tts.model_chars(text) == convert_char_to_pinyin([text])[0]
+
+
+def test_model_gets_splits_words_at_an_accented_first_letter():
+    from f5_tts.model.utils import convert_char_to_pinyin, list_str_to_idx
+
+    text = "o ônibus e a água do náutico; vovô põe"
+    chars = f5tts.model_chars(text)
+    assert "".join(chars) == "o ô nibus e a á gua do ná utico, vovô põe"
+    assert f5tts.splits(text, chars) == [{"word": "ônibus", "as": "ô nibus"}, {"word": "água", "as": "á gua"},
+                                         {"word": "náutico", "as": "ná utico"}]
+    tokens = read_vocab()
+    vocab_char_map = {t: i for i, t in enumerate(tokens)}
+    assert f5tts.token_ids(chars, vocab_char_map) == list_str_to_idx(convert_char_to_pinyin([text]),
+                                                                     vocab_char_map)[0].tolist()
