@@ -99,7 +99,7 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
         ("O PIB cresceu", "o pib cresceu"),  # read as a word
         ("BR-116", "bê erre cento e dezesseis"),
         ("Petrobras S.A.", "petrobras esse a."),
-        ("os EUA e a ONU", "os é u a e a ó ene u"),
+        ("os EUA e a ONU", "os é u a e a onu"),  # ONU is read as a word
         ("AVISO: LEIA COM ATENÇÃO.", "aviso: leia com atenção."),  # a line in capitals is not spelled
         ("ÔNIBUS às 7h", "ônibus às sete horas"),
     ],

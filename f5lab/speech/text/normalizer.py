@@ -54,6 +54,8 @@ PREV_WORD = re.compile(r"(\S+)\s+$")
 BEFORE_NUMBER = re.compile(r"\s?\d")
 BEFORE_CAPITAL = re.compile(r"\s+[A-ZÀ-Ý]")
 END = re.compile(r"\s*$")
+CAPS_WORD_END = re.compile(r"(?<![\w.])[A-ZÀ-Ý]{2,}[\s,;:]+$")  # an all-capital word just before
+CAPS_WORD_START = re.compile(r"[\s,;:]+[A-ZÀ-Ý]{2,}(?!\w)")  # and just after
 NEG = r"(?P<neg>(?<![^\s(\[{\"'«])[-−])?"  # a minus sign at the start of a word
 
 
@@ -572,14 +574,15 @@ class Normalizer:
                     return spell(bare) + (" " if m.group("h") else "")
                 listed = bare in spelled
                 no_vowel = not any(c in vowels for c in bare)
-                if not (listed or no_vowel or (not shouting and len(bare) <= ini["max_letters"])):
-                    if not shouting and len(bare) <= 8:
+                if not listed and not all(c in letters for c in bare):  # 'VOVÔ': initialisms carry no accent
+                    return None
+                a, b = m.start(), m.end()
+                beside = CAPS_WORD_END.search(text_line[max(0, a - 30):a]) or CAPS_WORD_START.match(text_line, b)
+                loud = shouting or beside is not None  # 'LEIA COM ATENÇÃO': capitals for emphasis, not letters
+                if not (listed or no_vowel or (not loud and len(bare) <= ini["max_letters"])):
+                    if not loud and len(bare) <= 8:
                         self.notes.append({"kind": "initialism", "text": w, "why": "capitals read as a word; "
                                            "if it is an initialism, spell it"})
-                    return None
-                if not all(c in letters for c in bare):
-                    if not shouting:
-                        self.notes.append({"kind": "initialism", "text": w, "why": "not spelled"})
                     return None
                 return spell(bare) + (" esse" if plural else "") + (" " if m.group("h") else "")
 
