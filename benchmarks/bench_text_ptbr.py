@@ -38,7 +38,9 @@ def read_suite(path: Path) -> list[tuple[str, str, list[str]]]:
             if "~" not in line or not line.strip():
                 continue
             written, *spoken = line.split("~")
-            cases.append((cls, written, [s.strip() for s in spoken if s.strip()]))
+            expected = [s.strip() for s in spoken if s.strip()]
+            if expected:
+                cases.append((cls, written, expected))
     return cases
 
 

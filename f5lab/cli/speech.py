@@ -314,29 +314,30 @@ def show_compare(d: dict[str, Any], a: str = "A", b: str = "B") -> None:
 def show_text(r: Any) -> None:
     """The human form of ``f5lab text``: the text as the model gets it, its unknown characters,
     the chunks with their seconds, and the advice."""
+    from f5lab.escaping import terminal as t
     from f5lab.speech.text.analysis import describe_unknown
 
-    out = console()
+    out = console()  # every user string shown with its control characters as escapes
     how = "normalised" if r.normalize else "as written (--no-normalize)"
-    out.print(f"[bold]{r.lang}[/bold], {how}; vocab: {r.vocab} ({r.vocab_tokens} tokens)", highlight=False)
-    hang(out, "  written:    ", r.raw)
+    out.print(f"[bold]{r.lang}[/bold], {how}; vocab: {escape(t(r.vocab))} ({r.vocab_tokens} tokens)", highlight=False)
+    hang(out, "  written:    ", t(r.raw))
     if r.normalize:
-        hang(out, "  normalised: ", r.normalized)
-    hang(out, "  model gets: ", r.model_text or r.normalized)  # f5-tts's own convert_char_to_pinyin
+        hang(out, "  normalised: ", t(r.normalized))
+    hang(out, "  model gets: ", t(r.model_text or r.normalized))  # f5-tts's own convert_char_to_pinyin
     lines = describe_unknown(r.unknown)
     out.print("characters the vocab lacks:" + ("" if lines else " none"), markup=False)
     for line in lines:
-        hang(out, "  ", line)
+        hang(out, "  ", t(line))
     ref = r.reference
-    where = "f5-tts's example clip" if ref["default"] else ref["source"]
+    where = "f5-tts's example clip" if ref["default"] else t(ref["source"])
     out.print(f"reference: {where}, {ref['seconds']:.2f} s ({ref['frames']} frames); chunks of at most "
               f"{r.max_chars} bytes", markup=False, highlight=False)
     table = Table("#", "bytes", "speed", "seconds", "text")
     for i, c in enumerate(r.chunks, 1):
         speed = f"[yellow]{c.speed:g} (slowed)[/yellow]" if c.slowed else f"{c.speed:g}"
-        table.add_row(str(i), str(c.bytes), speed, f"{c.seconds:.2f}", escape(c.text))
+        table.add_row(str(i), str(c.bytes), speed, f"{c.seconds:.2f}", escape(t(c.text)))
     out.print(table)
     out.print(f"{r.seconds:.2f} s of speech in {len(r.chunks)} chunk(s)", highlight=False)
     marks = {True: "ok ", False: "NO ", None: " - "}
     for a in r.advice:
-        hang(out, f"  [{marks[a['ok']]}] {a['rule']:<12} ", a["text"])
+        hang(out, f"  [{marks[a['ok']]}] {a['rule']:<12} ", t(a["text"]))

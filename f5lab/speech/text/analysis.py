@@ -174,7 +174,8 @@ def chunks_for(text: str, ref: dict[str, Any], speed: float = 1.0) -> tuple[int,
 
 
 # -- the advice ------------------------------------------------------------------------------------
-PAUSE = re.compile(r"[;:,.!?…]+(?=\s|$)|\s[—–-]\s|[()\"«»]")  # a mark a reader pauses at; never the ',' of '1.234,56'
+# a mark a reader pauses at; never the ',' of '1.234,56'
+PAUSE = re.compile(r"[;:,.!?…]+(?=\s|$)|\s[—–-]\s|[()\"«»]")
 SYMBOLS = re.compile(r"[^\w\s.,;:!?'\"()«»…—–-]|_")  # characters the model reads as a sign, not a word
 ADDRESS = re.compile(r"(?<![\w.])[^\W\d_]+(?:[./][^\W\d_]+)+")  # 'empresa.com', 'www.x.br', 'a/b'
 
@@ -208,7 +209,8 @@ def _split_check(report: "TextReport") -> dict[str, Any]:
     if not s:
         return _check("split", None, "f5-tts's convert_char_to_pinyin cuts no word")
     shown = ", ".join(f"{x['word']!r} -> {x['as']!r}" for x in s[:4]) + (" ..." if len(s) > 4 else "")
-    return _check("split", None, f"f5-tts's convert_char_to_pinyin cuts {len(s)} word(s) at an accented letter: {shown}. "
+    return _check("split", None, f"f5-tts's convert_char_to_pinyin cuts {len(s)} word(s) at an accented letter: "
+                  f"{shown}. "
                   "A fine-tune trained with f5-tts's own scripts saw the same cuts (it learned them); one trained on "
                   "text prepared another way did not")
 

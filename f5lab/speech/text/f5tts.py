@@ -186,7 +186,8 @@ def own_convert_char_to_pinyin() -> Callable[..., list[list[str]]]:
     if node is None:
         raise ConfigError(f"{path}: no convert_char_to_pinyin (an f5-tts version f5lab does not know)")
     namespace: dict[str, Any] = {"rjieba": rjieba, "lazy_pinyin": lazy_pinyin, "Style": Style}
-    exec(compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec"), namespace)  # noqa: S102 - f5-tts's own code
+    code = compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec")
+    exec(code, namespace)  # noqa: S102 - f5-tts's own function, as installed
     return namespace["convert_char_to_pinyin"]
 
 

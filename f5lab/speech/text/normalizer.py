@@ -88,6 +88,11 @@ def default_vocab() -> frozenset[str]:
 
 def _alternatives(keys: Iterable[str]) -> str:
     """A regex alternation of literal ``keys``, longest first (so 'US$' wins over '$')."""
+    return _alternation(tuple(keys))
+
+
+@functools.lru_cache(maxsize=256)
+def _alternation(keys: tuple[str, ...]) -> str:
     return "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
 
 
@@ -215,6 +220,11 @@ class Normalizer:
     def _money_words(self, m: re.Match) -> str | None:
         if m.group("dotted"):  # 'R$ 1234.56': a dot before two digits is the decimal mark in an amount
             parts = m.group("dotted").split(".")
+            scale = m.groupdict().get("scale")
+            if scale:  # 'US$ 4.8 milhões': the number as written, then its scale and currency
+                c, money = self.rules["currencies"][m.group("sym")], self.rules["money"]
+                of = f" {money['of']}" if scale in money["of_after"] and money["of"] else ""
+                return f"{self._amount(m)} {scale}{of} {c['unit'][1]}"
             if not (self.rules["numbers"].get("dot_decimal_money") and len(parts) == 2 and len(parts[1]) == 2):
                 return None
             digits, frac = parts
@@ -249,7 +259,8 @@ class Normalizer:
             day_words = self.words.cardinal(str(day))
         if year is None:
             return d.get("format_no_year", "{day} {month}").format(day=day_words, month=d["months"][month - 1])
-        return d["format"].format(day=day_words, month=d["months"][month - 1], year=self.words.integer(year, year_ok=True))
+        return d["format"].format(day=day_words, month=d["months"][month - 1],
+                                  year=self.words.integer(year, year_ok=True))
 
     def dates(self, text: str) -> str:
         d = self.rules["dates"]
@@ -267,7 +278,8 @@ class Normalizer:
         if not d.get("iso"):
             return text
         # ISO and its cousins: 2024-03-15, 2024/03/15, 2024.03.15
-        text = self._sub("date", r"(?<![\d/.,-])(?P<y>\d{4})(?P<s>[/.-])(?P<m>\d{1,2})(?P=s)(?P<d>\d{1,2})(?![\d/]|[.,-]\d)",
+        text = self._sub("date", r"(?<![\d/.,-])(?P<y>\d{4})(?P<s>[/.-])(?P<m>\d{1,2})(?P=s)(?P<d>\d{1,2})"
+                                 r"(?![\d/]|[.,-]\d)",
                          lambda m: self._date(int(m.group("d")), int(m.group("m")), m.group("y")), text)
         months = "|".join(d["months"])
         first = d.get("first_day")
@@ -279,14 +291,16 @@ class Normalizer:
         text = self._sub("date", rf"(?<![\d.,/])(\d{{1,2}})º?\s(?=de\s(?i:{months})(?!{LETTER}))", day_of, text)
         if d.get("month_year"):  # 03/2025 -> março de dois mil e vinte e cinco
             text = self._sub("date", r"(?<![\d/.,-])(0?[1-9]|1[0-2])/(1[5-9]\d\d|2[01]\d\d)(?![\d/]|[.,]\d)",
-                             lambda m: f"{d['months'][int(m.group(1)) - 1]} de {self.words.integer(m.group(2), year_ok=True)}",
+                             lambda m: f"{d['months'][int(m.group(1)) - 1]} de "
+                                       f"{self.words.integer(m.group(2), year_ok=True)}",
                              text)
         context = set(d.get("day_month_context", []))
 
         def day_month(m: re.Match) -> str | None:  # '15/3' is a date after 'dia', 'até', ... or with a day over 12
             day, month = int(m.group(1)), int(m.group(2))
             prev = self._prev_word(m.string, m.start()).lower().strip(",;:(")
-            if day <= 12 and prev not in context:
+            padded = len(m.group(1)) == 2 and len(m.group(2)) == 2 and "0" in (m.group(1)[0], m.group(2)[0])
+            if day <= 12 and prev not in context and not padded:  # '01/02' is written as a date, '1/2' is not
                 return None
             return self._date(day, month, None)
 
@@ -315,11 +329,12 @@ class Normalizer:
             text = self._sub("time", r"(?<![\w:.,])(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2})(?![\d:])", fn, text)
             text = self._sub("time", rf"(?<![\w:.,])(?P<h>\d{{1,2}})[hH](?:(?P<m>\d{{2}})(?P<min>min)?)?(?!{LETTER})",
                              fn, text)
-            text = self._sub("time", rf"(?<![\d:.,])(?P<h>\d{{1,2}}):(?P<m>\d{{2}})(?:\s?h(?!{LETTER}))?(?![\d:])",
-                             fn, text)
+            hours_word = rf"(?:\s?(?:horas|hrs|hs|h)(?!{LETTER}))?"  # '14:30h', '09.30 horas': said once
+            text = self._sub("time", rf"(?<![\d:.,])(?P<h>\d{{1,2}}):(?P<m>\d{{2}})(?![\d:]){hours_word}", fn, text)
             if t.get("dot_form"):
-                text = self._sub("time", r"(?<![\d:.,])(?P<h>[01]?\d|2[0-3])\.(?P<m>[0-5]\d)(?![\d]|[.,]\d)", fn,
-                                 text)
+                scales = _alternatives(self.rules["money"]["scales"] + list(self.rules["units"]) + ["%"])
+                text = self._sub("time", rf"(?<![\d:.,])(?P<h>[01]\d|2[0-3])\.(?P<m>[0-5]\d)(?![\d]|[.,]\d)"
+                                         rf"(?!\s?(?:{scales})(?!{LETTER})){hours_word}", fn, text)
             return text
         return self._sub("time", r"(?<![\d:.,])(?P<h>\d{1,2}):(?P<m>\d{2})(?![\d:])", fn, text)
 
@@ -333,7 +348,8 @@ class Normalizer:
                 out += f" {minute[0] if mins in t['singular'] else minute[1]}"
         if secs is not None:
             second = t["second"]
-            out += f" {t['join']} {self.words.cardinal(str(secs), second[2])} {second[0] if secs in t['singular'] else second[1]}"
+            out += f" {t['join']} {self.words.cardinal(str(secs), second[2])} " \
+                   f"{second[0] if secs in t['singular'] else second[1]}"
         return out
 
     def _clock(self, h: int, mins: int) -> str:
@@ -416,12 +432,13 @@ class Normalizer:
 
         url = r"(?<![\w@./-])(?:https?://|www\.)[^\s<>\"']+"
         email = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-        domain = r"(?<![\w@./-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|gov|edu|io|dev|app)(?:\.br)?(?:/[^\s<>\"']*)?(?![\w@])"
+        domain = r"(?<![\w@./-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|gov|edu|io|dev|app)(?:\.br)?" \
+                 r"(?:/[^\s<>\"']*)?(?![\w@])"
         for pattern in (url, email, domain):
             text = self._sub("electronic", pattern, spell, text)
         handle = r"(?<![\w@.])@(?P<h>[^\W\d_][\w.]*\w|[^\W\d_])"
-        return self._sub("electronic", handle, lambda m: f"{symbols['@']} {m.group('h').replace('.', ' ' + symbols['.'] + ' ')}",
-                         text)
+        dot = f" {symbols['.']} "
+        return self._sub("electronic", handle, lambda m: f"{symbols['@']} {m.group('h').replace('.', dot)}", text)
 
     def digit_strings(self, text: str) -> str:
         """CNPJ, CPF, CEP, telephone numbers and IP addresses: digit by digit, group by group."""
@@ -587,7 +604,8 @@ class Normalizer:
                 return spell(bare) + (" esse" if plural else "") + (" " if m.group("h") else "")
 
             dotted = r"(?:[A-Z]\.){2,}" if ini.get("dotted") else r"(?!)"
-            return self._sub("initialism", rf"(?<![\w.-])(?P<w>{dotted}|[A-ZÀ-Ý]{{2,}})(?P<pl>s)?(?:(?P<h>-(?=\d))|(?![\w]))",
+            return self._sub("initialism", rf"(?<![\w.-])(?P<w>{dotted}|[A-ZÀ-Ý]{{2,}})(?P<pl>s)?"
+                                           r"(?:(?P<h>-(?=\d))|(?![\w]))",
                              fn, text_line)
 
         return "\n".join(line(t) for t in text.split("\n"))
@@ -597,7 +615,7 @@ class Normalizer:
         r = self.rules.get("ranges")
         if not r:
             return text
-        return self._sub("range", rf"(?<![\w.,/-])(\d{{1,4}})\s?[-–]\s?(\d{{1,4}})(?![\w/-]|[.,]\d)",
+        return self._sub("range", r"(?<![\w.,/-])(\d{1,4})\s?[-–]\s?(\d{1,4})(?![\w/-]|[.,]\d)",
                          lambda m: f"{self.words.integer(m.group(1), year_ok=True)} {r['word']} "
                                    f"{self.words.integer(m.group(2), year_ok=True)}", text)
 
