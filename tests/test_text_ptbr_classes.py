@@ -37,6 +37,7 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
         ("CEP 01310-100", "cep zero um três um zero, um zero zero"),
         ("CPF 123.456.789-09", "cê pê efe um dois três, quatro cinco seis, sete oito nove, zero nove"),
         ("12.345.678/0001-90", "um dois, três quatro cinco, seis sete oito, zero zero zero um, nove zero"),
+        ("+1 (555) 123-4567", "mais um, cinco cinco cinco, um dois três, quatro cinco seis sete"),
         ("0800 123 4567", "zero oito zero zero, um dois três, quatro cinco seis sete"),
         ("192.168.0.1", "um nove dois ponto um seis oito ponto zero ponto um"),
         ("(11) 3333-4444 ramal 12", "um um, três três três três, quatro quatro quatro quatro, extensão um dois"),
@@ -50,6 +51,7 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
         ("03/2025", "março de dois mil e vinte e cinco"),
         ("até 15/3", "até quinze de março"),
         ("no dia 5/10", "no dia cinco de outubro"),
+        ("01/02", "primeiro de fevereiro"),  # zero-padded: written as a date
         ("10 de Dezembro de 1999", "dez de dezembro de mil novecentos e noventa e nove"),
         ("31/13/2020", "trinta e um/treze/dois mil e vinte"),  # no month 13: not a date
     ],
@@ -62,6 +64,8 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
         ("15h da tarde", "três horas da tarde"),
         ("21:00", "vinte e uma horas"),
         ("1h", "uma hora"),
+        ("às 09.30 horas", "às nove horas e trinta"),
+        ("1.33 milhões", "um ponto trinta e três milhões"),  # not a time
         ("14h30min", "catorze horas e trinta minutos"),
     ],
     "money": [
@@ -70,6 +74,9 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
         ("12x de R$ 102,88", "doze vezes de cento e dois reais e oitenta e oito centavos"),
         ("£ 2", "duas libras"),
         ("R$ 1000000", "um milhão de reais"),
+        ("R$ 2,5 mi", "dois vírgula cinco milhões de reais"),
+        ("R$ 1 bi", "um bilhão de reais"),
+        ("US$ 4.8 milhões", "quatro ponto oito milhões de dólares"),
     ],
     "x": [
         ("O Brasil venceu por 3x1.", "o brasil venceu por três a um."),
@@ -81,6 +88,10 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
         ("3ª feira", "terça-feira"),
         ("na 2ª-feira", "na segunda-feira"),
         ("11ª casa", "décima primeira casa"),
+        ("1° lugar no 2° turno", "primeiro lugar no segundo turno"),
+        ("1° de maio", "primeiro de maio"),
+        ("faz 30° hoje", "faz trinta graus hoje"),  # a degree sign elsewhere is a degree
+        ("1a vez", "primeira vez"),
     ],
     "roman": [
         ("Século XXI", "século vinte e um"),
@@ -110,6 +121,7 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
         ("p/ você", "para você"),
         ("café c/ leite", "café com leite"),
         ("Sr. Silva", "senhor silva"),
+        ("no km 23", "no quilômetro vinte e três"),
         ("VENDO CASA, TRATAR COM O SR. JOÃO.", "vendo casa, tratar com o senhor joão."),
     ],
     "electronic": [

@@ -212,7 +212,8 @@ class Normalizer:
 
     def money(self, text: str) -> str:
         cur = self.rules["currencies"]
-        syms, scales = _alternatives(cur), _alternatives(self.rules["money"]["scales"])
+        abbreviated = self.rules["money"].get("scale_abbreviations", {})
+        syms, scales = _alternatives(cur), _alternatives(list(self.rules["money"]["scales"]) + list(abbreviated))
         before = rf"(?<!{LETTER}){NEG}(?P<sym>{syms})\s?{self.num}(?:\s(?P<scale>{scales})(?!{LETTER}))?"
         after = rf"{NEG}{self.num}\s?(?P<sym>{syms})(?!{LETTER})"
         return self._sub("money", after, self._money_words, self._sub("money", before, self._money_words, text))
@@ -233,6 +234,9 @@ class Normalizer:
         c, money = self.rules["currencies"][m.group("sym")], self.rules["money"]
         scale = m.groupdict().get("scale")
         minus = self.rules["numbers"]["minus"] + " " if m.group("neg") else ""
+        if scale in money.get("scale_abbreviations", {}):  # 'R$ 2,5 mi': milhões
+            one, many = money["scale_abbreviations"][scale]
+            scale = one if digits.lstrip("0") == "1" and not frac else many
         if scale or (frac and len(frac) > 2):  # "R$ 1,5 milhão", "US$ 0,125": a number of the currency
             amount = self.words.number(digits, frac, c["gender"])
             of = f" {money['of']}" if scale and scale in money["of_after"] and money["of"] else ""
@@ -369,6 +373,14 @@ class Normalizer:
         if weekdays:  # '3ª feira', '3ª-feira' -> 'terça-feira'
             text = self._sub("ordinal", r"(?<![\w.,])([2-6])(?:ª|a|\.ª)[\s-]?(feira)(?!\w)",
                              lambda m: f"{weekdays[m.group(1)]}-{m.group(2)}", text)
+
+        before = o.get("degree_sign_before")
+        if before:  # '1° lugar', '2° turno', '1° de maio': the degree sign used as the ordinal's
+            text = self._sub("ordinal", rf"(?<![\w.,])(\d{{1,3}})°(?=\s+(?:{_alternatives(before)})(?!{LETTER}))",
+                             lambda m: self.words.ordinal(m.group(1), self._gender_after(m.string, m.end())), text)
+        if o.get("letter_signs"):  # '1a vez', '2o lugar'
+            text = self._sub("ordinal", r"(?<![\w.,])(\d{1,3})([oa])(?=\s+[a-zà-ý])",
+                             lambda m: self.words.ordinal(m.group(1), "f" if m.group(2) == "a" else "m"), text)
 
         def fn(m: re.Match) -> str:
             return self.words.ordinal(m.group("n"), signs[m.group("sign")])
