@@ -95,7 +95,7 @@ PT_BR = [
     ("01/12/2024", "primeiro de dezembro de dois mil e vinte e quatro"),
     ("25/12/1999", "vinte e cinco de dezembro de mil novecentos e noventa e nove"),
     ("Dia 15/08/1947.", "dia quinze de agosto de mil novecentos e quarenta e sete."),
-    ("31/13/2020", "trinta e um/treze/dois mil e vinte"),  # no month 13: not a date
+    ("31/13/2020", "trinta e um barra treze barra dois mil e vinte"),  # no month 13: not a date
     # times 14h30, 14h, 20:45
     ("20:45", "vinte horas e quarenta e cinco"),
     ("0h30", "zero horas e trinta"),

@@ -53,7 +53,7 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
         ("no dia 5/10", "no dia cinco de outubro"),
         ("01/02", "primeiro de fevereiro"),  # zero-padded: written as a date
         ("10 de Dezembro de 1999", "dez de dezembro de mil novecentos e noventa e nove"),
-        ("31/13/2020", "trinta e um/treze/dois mil e vinte"),  # no month 13: not a date
+        ("31/13/2020", "trinta e um barra treze barra dois mil e vinte"),  # no month 13: not a date
     ],
     "time": [
         ("14.30", "catorze horas e trinta"),
@@ -122,6 +122,9 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
         ("café c/ leite", "café com leite"),
         ("Sr. Silva", "senhor silva"),
         ("no km 23", "no quilômetro vinte e três"),
+        ("em 3 vol. pelos correios", "em três volumes pelos correios"),
+        ("e/ou", "e ou"),
+        ("São Paulo/SP", "são paulo esse pê"),
         ("VENDO CASA, TRATAR COM O SR. JOÃO.", "vendo casa, tratar com o senhor joão."),
     ],
     "electronic": [

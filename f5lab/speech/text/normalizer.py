@@ -54,6 +54,8 @@ PREV_WORD = re.compile(r"(\S+)\s+$")
 BEFORE_NUMBER = re.compile(r"\s?\d")
 BEFORE_CAPITAL = re.compile(r"\s+[A-ZÀ-Ý]")
 END = re.compile(r"\s*$")
+SLASH_MARK = "\ue000"  # a private-use character: a slash between numbers, until the numbers are words
+COUNT_BEFORE = re.compile(r"(?<![\d.,])(\d+)\s?$")
 CAPS_WORD_END = re.compile(r"(?<![\w.])[A-ZÀ-Ý]{2,}[\s,;:]+$")  # an all-capital word just before
 CAPS_WORD_START = re.compile(r"[\s,;:]+[A-ZÀ-Ý]{2,}(?!\w)")  # and just after
 NEG = r"(?P<neg>(?<![^\s(\[{\"'«])[-−])?"  # a minus sign at the start of a word
@@ -134,7 +136,7 @@ class Normalizer:
         raw = text
         text = unicodedata.normalize("NFC", text)
         for step in (self.electronic, self.abbreviations, self.digit_strings, self.money, self.dates, self.times,
-                     self.multiplied, self.ordinals, self.percent, self.units, self.fractions, self.roman,
+                     self.multiplied, self.ordinals, self.percent, self.units, self.fractions, self.word_slashes, self.roman,
                      self.initialisms, self.ranges, self.numbers, self.symbols, self.case, self.fallbacks):
             text = step(text)
         text = " ".join(text.split())
@@ -172,7 +174,12 @@ class Normalizer:
             if entry.get("before_capital") and not BEFORE_CAPITAL.match(s, end):
                 return None
             ends = entry.get("sentence_end") and (END.match(s, end) or BEFORE_CAPITAL.match(s, end))
-            return entry["words"] + ("." if ends else "")
+            words = entry["words"]
+            if entry.get("plural"):  # '3 vol.' -> três volumes
+                count = COUNT_BEFORE.search(s[max(0, m.start() - 20):m.start()])
+                if count and count.group(1).lstrip("0") != "1":
+                    words = entry["plural"]
+            return words + ("." if ends else "")
 
         return self._sub("abbreviation", rf"(?<![\w.])(?P<abbr>{_alternatives(table)})(?:(?<=/)|(?!{LETTER}))", fn,
                          text)
@@ -541,6 +548,12 @@ class Normalizer:
         return self._sub("fraction", rf"(?<![\d/.,])(?:(?P<w>\d{{1,3}})\s)?(?P<n>\d{{1,6}})/(?P<d>\d{{1,6}})"
                                      rf"(?:\s?(?P<u>{unit_alt})(?!{LETTER}|/))?(?![\d/]|[.,]\d)", fn, text)
 
+    def word_slashes(self, text: str) -> str:
+        """'e/ou', 'São Paulo/SP': a slash between two written words (not numbers) as a short gap."""
+        if self.rules.get("word_slash") is None:
+            return text
+        return self._sub("symbol", rf"(?<={LETTER})/(?={LETTER})", lambda m: self.rules["word_slash"], text)
+
     def roman(self, text: str) -> str:
         """Roman numerals where their context says they are numbers: 'século XXI' -> 'vinte e um',
         'Dom Pedro II' -> 'segundo', 'II Guerra Mundial' -> 'segunda guerra mundial'."""
@@ -633,17 +646,23 @@ class Normalizer:
 
     def numbers(self, text: str) -> str:
         text = self.decades(text)
+        slash = self.rules["numbers"].get("slash_word")
+        if slash:  # a slash left between numbers (no date, no fraction: 'Lei 8.078/90', '31/13/2020'), said
+            text = re.sub(r"(?<=\d)/(?=\d)", SLASH_MARK, text)  # after the numbers (no gender from 'barra')
 
         def fn(m: re.Match) -> str:
             gender = "m" if m.group("frac") else self._gender_after(m.string, m.end())
             return self._amount(m, gender)
 
         text = self._sub("number", NEG + self.num, fn, text)
+        if slash and SLASH_MARK in text:
+            text = self._sub("number", SLASH_MARK, lambda m: f" {slash} ", text)
         # whatever digits a pattern above left (none known): digit by digit, so no digit reaches the model
         return self._sub("number", r"\d+", lambda m: self.words.digits(m.group(0)), text)
 
     def symbols(self, text: str) -> str:
         table = self.rules["symbols"]
+
         return self._sub("symbol", _alternatives(table), lambda m: f" {table[m.group(0)]} ", text) if table else text
 
     def case(self, text: str) -> str:
