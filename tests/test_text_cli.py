@@ -166,3 +166,14 @@ def test_text_file_over_the_cap_is_one_line_and_exit_2(tmp_path):
     assert res.exit_code == 2, res.output
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert len(lines) == 1 and f"{MAX_TEXT_BYTES}-byte cap" in lines[0] and "big.txt" in lines[0]
+
+
+def test_a_vocab_extended_with_capitals_keeps_them_and_the_lowercase_check_agrees():
+    """f5-tts's vocab-extension helper adds 'Ô': a normaliser that lowered it would defeat the extension."""
+    extended = sorted(default_vocab()) + ["Ô"]
+    r = analyse("O VOVÔ chegou.", "pt-BR", vocab=extended)
+    assert r.normalized == "o vovÔ chegou."
+    advice = {a["rule"]: a for a in r.advice}
+    assert advice["lowercase"]["ok"] is True and advice["vocab"]["ok"] is True
+    base = analyse("O VOVÔ chegou.", "pt-BR")
+    assert base.normalized == "o vovô chegou."

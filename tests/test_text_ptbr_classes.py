@@ -113,6 +113,8 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
         ("os EUA e a ONU", "os é u a e a onu"),  # ONU is read as a word
         ("AVISO: LEIA COM ATENÇÃO.", "aviso: leia com atenção."),  # a line in capitals is not spelled
         ("ÔNIBUS às 7h", "ônibus às sete horas"),
+        ("G20, 5G e 3D", "gê vinte, cinco gê e três dê"),
+        ("f5lab", "f cinco lab"),  # lowercase: not a letter's name
     ],
     "abbreviation": [
         ("apto. 42", "apartamento quarenta e dois"),

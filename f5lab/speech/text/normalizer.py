@@ -633,7 +633,9 @@ class Normalizer:
                                            r"(?:(?P<h>-(?=\d))|(?![\w]))",
                              fn, text_line)
 
-        return "\n".join(line(t) for t in text.split("\n"))
+        text = "\n".join(line(t) for t in text.split("\n"))
+        # one capital against digits: 'G20' -> gê vinte, '5G' -> cinco gê, '3D', 'A4'
+        return self._sub("initialism", r"(?<![\w.-])[A-Z](?=\d)|(?<=\d)[A-Z](?![\w])", lambda m: letters[m.group(0)], text)
 
     def ranges(self, text: str) -> str:
         """Two plain numbers joined by a hyphen: '2020-2024' -> '... a ...'."""
