@@ -449,7 +449,7 @@ def settings_text(settings: dict[str, Any]) -> str:
     """``NFE 16, fp32, 12 s speech + 4.3 s reference, batch 1``: the call a prediction is for."""
     s = settings
     ref = s.get("ref_seconds") or 0.0
-    lengths = f"{s['seconds']:.3g} s speech" + (f" + {ref:.2g} s reference" if ref else ", no reference")
+    lengths = f"{s['seconds']:.3g} s speech" + (f" + {ref:.3g} s reference" if ref else ", no reference")
     cfg = "" if s.get("cfg", True) else ", CFG off"
     return f"NFE {s['nfe']}, {s['dtype']}, {lengths}, batch {s['batch']}{cfg}"
 
