@@ -96,6 +96,7 @@ LINE_RULES: dict[str, Callable[[], Evidence]] = {
     "remapped file": lambda: measured("remapped and verified here: the same tensors, the same outputs (CPU)"),
     "which config (lineage)": lambda: measured("tensor distances to the base checkpoints, computed here"),
     "which config (probe)": lambda: measured("the behavioural probe's flow-matching losses, run here (CPU)"),
+    "still undecided": _header,
 }
 
 
@@ -116,7 +117,7 @@ def label_numbers(notebook: str, numbers: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-HAS_FIGURE = re.compile(r"\d")
+HAS_FIGURE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?!\w)")  # a number, not a digit inside a name (F5TTS_v1_Base)
 
 
 def label_lines(lines: list[dict[str, Any]]) -> None:
