@@ -556,10 +556,9 @@ def gpu_table(m: SimpleNamespace, gpu: str | None) -> Table:
     marks = {True: "yes", False: "no", None: "?"}
     rows = [{"GPU": r.gpu.name, "cc": r.gpu.cc_str,
              "runs": marks[r.runs], "kernels": marks[r.kernels.ok], "dtype": r.memory.settings["dtype"],
-             "attention": r.memory.settings["attn"], "needs (predicted)": gib(r.memory.total_bytes),
+             "attention": r.memory.settings["attn"], "needs": gib(r.memory.total_bytes),
              "usable": gib(r.memory.budget_bytes),
-             "longest call (predicted)": f"{r.memory.max_seconds:g} s" + ("" if r.memory.limited_by == "memory"
-                                                                          else " (cap)"),
+             "longest call": f"{r.memory.max_seconds:g} s" + ("" if r.memory.limited_by == "memory" else " (cap)"),
              "s per call (predicted)": f"{r.speed.seconds_per_call:.3g}" if r.speed else "-",
              "RTF": f"{r.speed.rtf:.2g}" if r.speed else "-"} for r in m.runs]
 
