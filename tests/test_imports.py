@@ -23,6 +23,7 @@ ROOT_PACKAGES = {"outputs"}
 OUTPUTS_MODULES = {"outputs", "outputs.hidden", "outputs.running", "outputs.checks", "outputs.claims",
                    "outputs.folders", "outputs.sessions"}
 ROOT_MODULES = {"__init__", "__main__", "errors", "facts", "figures", "units", "settings", "schemas", "commandlines",
+                "escaping", "evidence",
                 *OUTPUTS_MODULES}
 
 

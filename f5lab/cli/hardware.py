@@ -298,7 +298,8 @@ def show_sweep(data: dict[str, Any]) -> None:
 def show_measurement(row: dict[str, Any]) -> None:
     """Estimate and measurement side by side (``f5lab.hardware.memory.compare``)."""
     out = console()
-    t = Table(title=f"estimate (predicted) vs measured (one real call on {row.get('device', 'this machine')})",
+    t = Table(title=f"estimate vs measured (the estimate predicted; measured: one real call on "
+                    f"{row.get('device', 'this machine')})",
               title_justify="left")
     t.add_column("quantity")
     t.add_column("estimate", justify="right")
