@@ -85,6 +85,8 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
       f5lab report model_last.safetensors                  # which config loads it, and the rest
       f5lab report model_last.safetensors --config E2TTS_Base \\
           --ref-audio me.wav --ref-text "What I say in me.wav." --gpu "GTX 1050 Ti"
+      f5lab report model_last.safetensors --gpu "GTX 1050 Ti" --nfe 16 --dtype fp32 \\
+          --ref-audio eu.wav --ref-text "O que digo." --lang pt-BR   # the GPU verdict for that very call
       f5lab report model_last.safetensors --lang pt-BR --ref-audio eu.wav --ref-text "O que digo." \\
           --vocoder vocos-mel-24khz/ --asr faster-whisper --asr-model-dir whisper-small-ct2/
     """

@@ -206,5 +206,8 @@ def auto_device(spec: ArchSpec, dtype: str | None = None, seconds: float = 10.0)
         why = f"{p.name}: {v.reason}"
     est = predict(spec, seconds, cpu_rates(calibrate_cpu(dim=spec.dim, budget_s=0.05)), dtype=dtype or "fp32",
                   attn="flash")
+    from f5lab.hardware.speed import CPU_CHECK
+
     return "cpu", (f"running on the CPU: {why}; predicted ~{fmt_seconds(est.seconds_per_call)} per "
-                   f"{seconds:g} s call here (RTF {est.rtf:.2g})")
+                   f"{seconds:g} s call here (RTF {est.rtf:.2g}; the speed model landed "
+                   f"{100 * (CPU_CHECK['low'] - 1):+.0f}% to {100 * (CPU_CHECK['high'] - 1):+.0f}% from real CPU calls)")
