@@ -94,9 +94,10 @@ LINE_RULES: dict[str, Callable[[], Evidence]] = {
     "config used": _header,
     "loads?": _loading,
     "remapped file": lambda: measured("remapped and verified here: the same tensors, the same outputs (CPU)"),
-    "which config (lineage)": lambda: measured("tensor distances to the base checkpoints, computed here"),
+    "which config (lineage)": lambda: measured("the checkpoint's tensors compared here with the base checkpoints "
+                                                "at hand (with none at hand, nothing was compared)"),
     "which config (probe)": lambda: measured("the behavioural probe's flow-matching losses, run here (CPU)"),
-    "still undecided": _header,
+    "still undecided": lambda: measured("what the checkpoint's shapes, read here, cannot tell"),
 }
 
 

@@ -580,10 +580,12 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
 
 
 def evidence_note(line: dict[str, Any]) -> str | None:
-    """What a card line says of its evidence after its text: measured or published with the source;
-    nothing for a prediction, whose text already says "predicted" and gives the model's error."""
+    """What a card line with a figure says of its evidence after its text: measured or published with the
+    source; nothing for a prediction, whose text already says "predicted" and gives the model's error."""
+    from f5lab.reporting.labels import HAS_FIGURE
+
     ev = line.get("evidence") or {}
-    if not ev or ev.get("kind") == "predicted":
+    if not ev or ev.get("kind") == "predicted" or not HAS_FIGURE.search(str(line.get("text", ""))):
         return None
     return f"{ev['kind']}: {ev['source']}"
 
