@@ -97,6 +97,10 @@ def profile(path: str, gpus: tuple[str, ...], torch_spec: str | None, dtype: str
     the installed or --torch build, and memory), the longest audio per call that fits, predicted
     seconds per call and real-time factor, settings that would make it fit, caveats; then the
     first GPU's knob table (NFE, dtype, seconds per chunk, batch, CFG, attention kernel).
+    Every GPU figure is predicted; under the table each model's checked error is stated. For a
+    text, --seconds is its longest chunk and --ref-seconds the reference as f5-tts clips it (what
+    `f5lab text --ref-audio ... --json` prints, and what `f5lab report` judges with the same
+    --nfe, --dtype and --batch).
 
     \b
     Example: will a 4 GB Pascal card (GTX 1050 Ti) run it in fp16, 10 s per chunk?
