@@ -10,7 +10,16 @@ F5TTS_Base checkpoint of random weights built in /tmp (removed at the end) it me
 3. seconds per call: ``CFM.sample`` at NFE 16 and 32 for 10 s, fp32 and fp16, against
    ``speed.predict`` with this card's catalogue rates (when the card is in the catalogue), so the
    efficiency the paper's RTX 3090 figure gave can be checked here;
-4. ``f5lab synth --device cuda`` once (the CLI end to end on the GPU, NFE 16).
+4. fp16 against fp32 (``fp16_vs_fp32``): the measured time ratio per NFE beside the speed model's, on
+   the attention kernel PyTorch picks and on the memory-efficient kernel a Pascal card (cc 6.1) runs
+   fp16 with, each under the 4 GiB cap too. The speed model's fp16 rate on consumer Pascal (about the
+   fp32 rate: fp16 stored, fp32-compute GEMMs; ``f5lab.hardware.gpus.PASCAL_FP16``) is settled only on a
+   Pascal card (``pascal`` in the JSON says whether this was one); elsewhere the rows check the model's
+   fp16/fp32 ratio on that card;
+5. ``f5lab synth --device cuda`` once (the CLI end to end on the GPU, NFE 16).
+
+``speed_check`` in the JSON is the spread of predicted / measured seconds over every timed call: the
+figure ``f5lab.hardware.speed.GPU_CHECK`` takes once a GPU run has measured it.
 
 Run: python benchmarks/bench_gpu.py [--json benchmarks/results/gpu.json] (a few minutes on a
 datacenter card; needs about 8 GB of GPU memory). Prints one table per part and writes JSON.
@@ -74,6 +83,59 @@ def _speed_rows(model: Any, spec: Any, card: Any, dtype: str) -> list[dict[str, 
     return rows
 
 
+def _timed_rows(model: Any, spec: Any, card: Any, dtype: str, attn: str, cap: bool) -> list[dict[str, Any]]:
+    """Seconds of ``CFM.sample`` (10 s, NFE 16 and 32) with ``attn`` forced, optionally under the 4 GiB cap,
+    beside the speed model's prediction for the same settings."""
+    import torch
+
+    from f5lab.hardware.memory_measure import _sdpa_backends
+    from f5lab.hardware.speed import gpu_rates, measure_sampling, predict
+
+    rows = []
+    for nfe in (16, 32):
+        row: dict[str, Any] = {"dtype": dtype, "attn": attn, "nfe": nfe, "seconds": 10.0, "cap_4gib": cap}
+        try:
+            with torch.nn.attention.sdpa_kernel(_sdpa_backends(attn)):
+                row["measured_s"] = measure_sampling(model, 10.0, nfe=nfe, device="cuda")
+        except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:  # no kernel for this dtype, or over the cap
+            row["error"] = str(exc).splitlines()[0][:200]
+        if card.fp32_tflops and "measured_s" in row:
+            row["predicted_s"] = predict(spec, 10.0, gpu_rates(card), nfe=nfe, dtype=dtype, attn=attn,
+                                         vocoder="none").sampling_s
+        rows.append(row)
+    return rows
+
+
+def fp16_vs_fp32(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """fp16 seconds over fp32 seconds per (attention kernel, NFE, cap), measured and predicted: pure Python
+    on the timed rows (``_timed_rows``). A measured ratio near 1 on a Pascal card confirms the model's
+    fp32-rate fp16 there; 1/64 of the rate would show as a ratio far above 3."""
+    out = []
+    by = {(r["dtype"], r["attn"], r["nfe"], r["cap_4gib"]): r for r in rows}
+    for (dt, attn, nfe, cap), r32 in sorted(by.items(), key=lambda kv: str(kv[0])):
+        r16 = by.get(("fp16", attn, nfe, cap))
+        if dt != "fp32" or r16 is None:
+            continue
+        row: dict[str, Any] = {"attn": attn, "nfe": nfe, "cap_4gib": cap, "fp32_s": r32.get("measured_s"),
+                               "fp16_s": r16.get("measured_s")}
+        if row["fp32_s"] and row["fp16_s"]:
+            row["measured_ratio"] = row["fp16_s"] / row["fp32_s"]
+        if r32.get("predicted_s") and r16.get("predicted_s"):
+            row["predicted_ratio"] = r16["predicted_s"] / r32["predicted_s"]
+        out.append(row)
+    return out
+
+
+def speed_check(rows: list[dict[str, Any]], card: str) -> dict[str, Any] | None:
+    """The spread of predicted / measured seconds over the timed rows: ``speed.GPU_CHECK``'s shape."""
+    ratios = [r["predicted_s"] / r["measured_s"] for r in rows if r.get("predicted_s") and r.get("measured_s")]
+    if not ratios:
+        return None
+    return {"low": round(min(ratios), 3), "high": round(max(ratios), 3), "calls": len(ratios),
+            "against": f"{len(ratios)} real CFM.sample calls of full-scale F5TTS_Base on a {card} (10 s, NFE 16 "
+                       "and 32, fp32 and fp16; benchmarks/bench_gpu.py)"}
+
+
 def _one_dtype(path: Path, spec: Any, card: Any, dtype: str, total: int, doc: dict[str, Any]) -> None:
     """Everything for one dtype with only that model on the GPU (the cap must see one model's weights)."""
     import torch
@@ -90,6 +152,16 @@ def _one_dtype(path: Path, spec: Any, card: Any, dtype: str, total: int, doc: di
     finally:
         torch.cuda.set_per_process_memory_fraction(1.0, 0)
     doc["speed"] += _speed_rows(model, spec, card, dtype)
+    from f5lab.hardware.memory import resolve_attn
+
+    kernels = dict.fromkeys([resolve_attn("auto", card, "fp16"), "efficient"])  # PyTorch's pick; Pascal's fp16 one
+    for attn in kernels:
+        doc["timed"] += _timed_rows(model, spec, card, dtype, attn, cap=False)
+    torch.cuda.set_per_process_memory_fraction(min(1.0, CAP_BYTES / total), 0)
+    try:
+        doc["timed"] += _timed_rows(model, spec, card, dtype, "efficient", cap=True)
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0, 0)
     del model
     torch.cuda.empty_cache()
 
@@ -136,9 +208,11 @@ def main() -> int:
         spec = inspect_checkpoint(path).spec
         doc["verdict"] = judge(spec, card, build).text
         print(doc["verdict"])
-        doc.update(memory=[], memory_4gib_cap=[], speed=[])
+        doc.update(memory=[], memory_4gib_cap=[], speed=[], timed=[], pascal=card.fp16_pseudo)
         for dtype in ("fp32", "fp16"):
             _one_dtype(path, spec, card, dtype, props.total_memory, doc)
+        doc["fp16_vs_fp32"] = fp16_vs_fp32(doc["timed"])
+        doc["speed_check"] = speed_check(doc["speed"] + doc["timed"], card.name)
         doc["synth"] = _synth_once(path, folder / "synth")
         for part in ("memory", "memory_4gib_cap", "speed"):
             print(f"-- {part}")
@@ -147,10 +221,18 @@ def main() -> int:
                                        if k in ("dtype", "seconds", "nfe", "attn", "fits", "allocated_rel_error",
                                                 "estimated_allocated_bytes", "measured_max_allocated_bytes",
                                                 "gtx_1050_ti_predicts_fit", "predicted_s", "measured_s", "ratio")))
+        print("-- fp16 vs fp32 (seconds ratio; a Pascal card at 1/64 would show far above 3)"
+              + ("" if doc["pascal"] else f"; {card.name} is not a Pascal card: this checks the model here only"))
+        for row in doc["fp16_vs_fp32"]:
+            print("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        print(f"-- speed model check (predicted / measured): {doc['speed_check']}")
         print(f"-- synth --device cuda: rc {doc['synth']['rc']}, {doc['synth']['wall_s']:.1f} s")
         if args.json_out:
-            Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json_out).write_text(json.dumps(doc, indent=2, default=str) + "\n")
+            from f5lab.outputs import make_dirs, replace_text
+
+            if not Path(args.json_out).parent.is_dir():
+                make_dirs(Path(args.json_out).parent)
+            replace_text(Path(args.json_out), json.dumps(doc, indent=2, default=str) + "\n")
             print(f"wrote {args.json_out}")
         return 0 if doc["synth"]["rc"] == 0 else 1
     finally:

@@ -22,8 +22,8 @@ STAGE_RANK = {"": 0, "files": 1, "model": 2, "hardware": 3, "compat": 3, "speech
 ROOT_PACKAGES = {"outputs"}
 OUTPUTS_MODULES = {"outputs", "outputs.hidden", "outputs.running", "outputs.checks", "outputs.claims",
                    "outputs.folders", "outputs.sessions"}
-ROOT_MODULES = {"__init__", "__main__", "errors", "escaping", "facts", "figures", "units", "settings", "schemas",
-                "commandlines",
+ROOT_MODULES = {"__init__", "__main__", "errors", "facts", "figures", "units", "settings", "schemas", "commandlines",
+                "escaping", "evidence",
                 *OUTPUTS_MODULES}
 
 

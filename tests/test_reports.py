@@ -311,18 +311,22 @@ def test_summary_memory_numbers_equal_the_library_calls(runs, tiny):
     got = numbers(first.summary, "03_memory")
     spec = inspect_checkpoint(tiny).spec
     est = estimate(spec, 2.0, dtype="fp32", device="cpu", nfe=2, vocoder="none")
+    # the verdicts are for the user's call: the text's length beside the reference clip, at the report's NFE
+    call = dict(ref_seconds=got["call.ref_seconds"], nfe=got["call.nfe"], batch=got["call.batch"])
+    seconds = got["call.seconds"]
+    assert call["nfe"] == CHEAP["nfe"] and 0 < seconds < 3 and 4 < call["ref_seconds"] < 6
     assert got["estimate.total_bytes"] == est.total_bytes
     assert got["estimate.activation_bytes"] == est.activation_bytes
     assert got["measured.measured_weights_bytes"] == got["measured.estimated_weights_bytes"]
-    for v in verdicts(spec, seconds=10.0, dtype="auto"):
+    for v in verdicts(spec, seconds=seconds, dtype="auto", **call):
         assert got[f"gpus.{v.gpu.name}.total_bytes"] == v.total_bytes
         assert got[f"gpus.{v.gpu.name}.fits"] == v.fits
-    focus = verdicts(spec, seconds=10.0, dtype="fp32", gpus=["GTX 1050 Ti"])[0]
+    focus = verdicts(spec, seconds=seconds, dtype="fp32", gpus=["GTX 1050 Ti"], **call)[0]
     assert got["focus.fp32.max_seconds"] == focus.max_seconds
     assert sweep  # the figure's data: the card's own attention path and math, from the verdicts' settings
     from f5lab.hardware.memory import gpu_curve
 
-    curve = gpu_curve(spec, "GTX 1050 Ti", dtype="fp16")
+    curve = gpu_curve(spec, "GTX 1050 Ti", dtype="fp16", **call)
     assert got["curve.fp16.efficient.bytes"] == curve["bytes"]
     assert got["curve.fp32.efficient.max_seconds"] == got["focus.fp32.max_seconds"] == focus.max_seconds
     units = first.summary["notebooks"]["03_memory"]["numbers"]
@@ -376,15 +380,16 @@ def test_the_answer_comes_first_and_agrees_with_the_notebooks(runs, tiny):
 
     model = eval(answer["fix"].split("  #")[0], {"f5lab": f5lab})
     assert type(model).__name__ == "CFM" and not model.training
-    v = verdicts(inspect_checkpoint(tiny).spec, seconds=10.0, dtype="auto", gpus=["GTX 1050 Ti"])[0]
     run = answer["runs"]  # kernels AND memory: f5lab.hardware.runs.judge, memory kept under "fits"
-    assert run["fits"] == {"gpu": "GTX 1050 Ti", "dtype": "fp32", "attn": "efficient", "seconds": 10.0,
+    seconds, call = run["settings"]["seconds"], {k: run["settings"][k] for k in ("ref_seconds", "nfe", "batch")}
+    v = verdicts(inspect_checkpoint(tiny).spec, seconds=seconds, dtype="auto", gpus=["GTX 1050 Ti"], **call)[0]
+    assert run["fits"] == {"gpu": "GTX 1050 Ti", "dtype": "fp32", "attn": "efficient", "seconds": seconds,
                            "fits": True, "needs_bytes": v.total_bytes, "budget_bytes": v.budget_bytes,
                            "max_seconds": v.max_seconds, "limited_by": "f5-tts's 8192-frame cap"}
     from f5lab.hardware.runs import judge
     from f5lab.hardware.stack import installed_build
 
-    want = judge(inspect_checkpoint(tiny).spec, "GTX 1050 Ti", installed_build(), seconds=10.0)
+    want = judge(inspect_checkpoint(tiny).spec, "GTX 1050 Ti", installed_build(), seconds=seconds, **call)
     assert run["runs"] is want.runs and run["torch"] == installed_build().label and run["seconds_per_call"] > 0
     if installed_build().label == "2.11.0+cu130":  # this repository's install: no sm_61 kernels, and the fix
         assert run["runs"] is False and run["kernels"] is False

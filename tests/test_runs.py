@@ -165,7 +165,7 @@ def test_doctor_gtx_1050_ti_has_no_kernels_and_names_the_cu126_fix(installed):
     assert t["runs"] is False and t["kernels"]["ok"] is False and "no kernels for sm_61" in t["kernels"]["rule"]
     assert t["fix"]["build"] == "cu126" and t["fix"]["command"] == CU126
     assert out["stack"]["torch"]["label"] == "2.11.0+cu130" and out["stack"]["torchaudio_matches"] is True
-    assert t["fp16"] == "slow" and t["attention_kernels"] == ["efficient", "math"]
+    assert t["fp16"] == "fp32 speed" and t["attention_kernels"] == ["efficient", "math"]  # fp16 stored, fp32 compute
 
 
 def test_doctor_t4_runs(installed):
@@ -189,7 +189,8 @@ def test_doctor_terminal_lines(installed):
     assert res.exit_code == 1
     text = " ".join(res.output.split())
     assert "\u2717 GTX 1050 Ti: this torch (2.11.0+cu130) has no kernels for sm_61" in text
-    assert "\u2713 T4: runs" in text and "agrees with f5lab's table" in text
+    assert "\u2022 T4: runs" in text and "agrees with f5lab's table" in text  # predicted: no tick
+    assert "\u2713" not in text and "speed model error: unmeasured on a GPU" in text
 
 
 # -- the verdict ----------------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def test_the_verdict_gives_the_reason_and_fix_first_then_memory_and_speed(instal
     assert v.runs is False and v.reason == "this torch (2.11.0+cu130) has no kernels for sm_61"
     assert v.text.startswith(f"GTX 1050 Ti: this torch (2.11.0+cu130) has no kernels for sm_61; install `{CU126}` "
                              "(cu126); then fp32 with the efficient attention kernel fits 1.79 of 3.80 GiB")
-    assert v.line.startswith("\u2717 ") and "per call (RTF" in v.text
+    assert v.line.startswith("\u2717 ") and "predicted ~" in v.text and "per call (RTF" in v.text
     ok = runs.judge(BASE, "GTX 1050 Ti", named_build("2.11.0+cu126"))
     assert ok.runs is True and ok.text.startswith("GTX 1050 Ti: runs: fp32")
     tight = runs.judge(BASE, "GTX 1050 Ti", named_build("2.11.0+cu126"), seconds=60, attn="math")
@@ -217,14 +218,14 @@ def test_speed_is_linear_in_nfe_and_the_published_figure_sets_the_gpu_efficiency
         2 * 190.6e6 * 1876 + 4 * 1876 * 938 * 1024 * 22, rel=0.03)  # 2 x params per token + attention
 
 
-def test_knob_table_nfe_saves_time_not_memory_and_fp16_is_slow_on_pascal():
+def test_knob_table_nfe_saves_time_not_memory_and_fp16_on_pascal_saves_memory_at_about_fp32_speed():
     rows = {r["knob"]: r for r in knobs.knob_table(BASE, "GTX 1050 Ti", seconds=10)}
     base = rows["default"]
     assert rows["NFE"]["memory"].startswith("about \u00b10") and rows["NFE"]["time"] in ("-49%", "-50%")
     assert abs(rows["NFE"]["peak memory"] - base["peak memory"]) < 8 * 2**20  # the stored trajectory only
     fp16 = rows["dtype"]
-    assert fp16["setting"] == "fp16" and fp16["memory"].startswith("-0.6") and "no fast fp16 on GP107" in fp16["note"]
-    assert fp16["time per call"] > 20 * base["time per call"]
+    assert fp16["setting"] == "fp16" and fp16["memory"].startswith("-0.6") and "fp32 compute on GP107" in fp16["note"]
+    assert 1 / 3 < fp16["time per call"] / base["time per call"] < 3  # not the spec sheet's 1/64 (x58)
     assert rows["CFG"]["time"] in ("-49%", "-50%", "-51%") and rows["batch"]["time"].startswith("x2")
     assert rows["attention kernel"]["setting"] == "math" and rows["attention kernel"]["memory"].startswith("+")
 
@@ -319,6 +320,6 @@ def test_report_torch_reaches_the_memory_notebook(make_fixture, tmp_path):
     run = rep.summary["answer"]["runs"]
     assert run["torch"] == "2.6.0+cu124" and run["runs"] is True and run["kernels"] is True
     line = next(ln for ln in rep.summary["answer"]["lines"] if ln["label"] == "runs on the GPU?")
-    assert line["ok"] is True and line["text"].startswith("GTX 1050 Ti: runs: fp32")
+    assert line["ok"] is None and line["text"].startswith("GTX 1050 Ti: runs: fp32")  # predicted: no tick
     with pytest.raises(ConfigError, match="--torch"):
         run_report(tiny, out=tmp_path, run_id="bad", notebooks=["03_memory"], torch_build="2.x")

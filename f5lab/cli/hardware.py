@@ -97,6 +97,10 @@ def profile(path: str, gpus: tuple[str, ...], torch_spec: str | None, dtype: str
     the installed or --torch build, and memory), the longest audio per call that fits, predicted
     seconds per call and real-time factor, settings that would make it fit, caveats; then the
     first GPU's knob table (NFE, dtype, seconds per chunk, batch, CFG, attention kernel).
+    Every GPU figure is predicted; under the table each model's checked error is stated. For a
+    text, --seconds is its longest chunk and --ref-seconds the reference as f5-tts clips it (what
+    `f5lab text --ref-audio ... --json` prints, and what `f5lab report` judges with the same
+    --nfe, --dtype and --batch).
 
     \b
     Example: will a 4 GB Pascal card (GTX 1050 Ti) run it in fp16, 10 s per chunk?
@@ -128,7 +132,7 @@ def profile(path: str, gpus: tuple[str, ...], torch_spec: str | None, dtype: str
         if plot:
             click.echo(f"wrote {plot}")
     if prof.comparison:
-        show_measurement(prof.comparison)
+        show_measurement({**prof.comparison, "device": prof.measurement.device})
     if prof.speed_check:
         show_speed_check(prof.speed_check)
 
@@ -194,9 +198,20 @@ def show_verdicts(runs: list[Any]) -> None:
             hang(out, f"{r.gpu.name} fix: ", fix)
         for cav in r.memory.caveats:
             hang(out, f"{r.gpu.name}: ", cav)
-    out.print("s/call, RTF: predicted (docs/memory.md: the speed model and how far it lands from published figures)")
+    show_model_errors(out)
     if any(r.memory.limited_by != "memory" for r in runs):
         out.print("* longest call limited by f5-tts's 8192-frame cap (87.4 s less the reference), not by memory")
+
+
+def show_model_errors(out: Any) -> None:
+    """Where the verdicts' figures come from, once under a table: both models' checked errors on a GPU."""
+    from f5lab.hardware.memory_verdicts import memory_model_error
+    from f5lab.hardware.speed import speed_model_error
+
+    hang(out, "predicted: ", "needs / usable, longest, s/call and RTF come from f5lab's memory estimate and speed "
+                             "model (docs/memory.md), not from a run on the card")
+    hang(out, "speed model error: ", speed_model_error("cuda"))
+    hang(out, "memory estimate error: ", memory_model_error("cuda"))
 
 
 def show_knobs(rows: list[dict[str, Any]]) -> None:
@@ -205,7 +220,8 @@ def show_knobs(rows: list[dict[str, Any]]) -> None:
 
     out = console()
     shown = knob_rows_for_display(rows)
-    t = Table(title=f"what each knob costs ({rows[0]['note']}; one change at a time against the default)",
+    t = Table(title=f"what each knob costs ({rows[0]['note']}; one change at a time against the default; "
+                    "memory and time predicted)",
               title_justify="left")
     cols = [c for c in shown[0] if c != "note"]
     for col in cols:
@@ -221,8 +237,9 @@ def show_knobs(rows: list[dict[str, Any]]) -> None:
 def show_speed_check(row: dict[str, Any]) -> None:
     """``profile --measure cpu``: predicted against measured sampling seconds, with the ratio."""
     console().print(f"sampling time on this CPU ({row['seconds']:g} s, NFE {row['nfe']}): predicted "
-                    f"{row['predicted_s']:.3g} s, measured {row['measured_s']:.3g} s, predicted/measured "
-                    f"{row['ratio']:.2f} (calibrated right before and after the call)", highlight=False)
+                    f"{row['predicted_s']:.3g} s, measured {row['measured_s']:.3g} s (one real CFM.sample call "
+                    f"here), predicted/measured {row['ratio']:.2f} (calibrated right before and after the call)",
+                    highlight=False)
 
 
 def _torch_line(build: dict[str, Any]) -> str:
@@ -258,12 +275,16 @@ def show_doctor(report: dict[str, Any], runs: list[Any]) -> None:
         hang(out, "      kernels: ", r.kernels.rule)
         if r.driver.ok is not None or gpus:
             hang(out, "      driver: ", r.driver.rule)
-        fp16 = {"fast": "fast", "slow": "slow: 1/64 of fp32 (f5-tts picks fp32 here)",
+        fp16 = {"fast": "fast", "slow": "slow: no fast fp16 units (f5-tts picks fp32 here)",
+                "fp32 speed": "about fp32 speed: fp16 stored, fp32 compute (native fp16 units 1/64 of fp32); "
+                              "tensorflow#15585, 1080 Ti / Titan Xp reports; not measured on this card "
+                              "(f5-tts picks fp32 here)",
                 "NaN reports": "NaN / silent-audio reports (F5-TTS #204, #799)"}[r.fp16]
         hang(out, "      fp16: ", fp16)
         hang(out, "      attention kernels: ", ", ".join(r.gpu.attention_backends(r.memory.settings["dtype"])))
         if r.fix:
             hang(out, "      fix: ", f"`{r.fix.command}` ({r.fix.why})")
+    show_model_errors(out)
 
 
 def show_sweep(data: dict[str, Any]) -> None:
@@ -281,7 +302,9 @@ def show_sweep(data: dict[str, Any]) -> None:
 def show_measurement(row: dict[str, Any]) -> None:
     """Estimate and measurement side by side (``f5lab.hardware.memory.compare``)."""
     out = console()
-    t = Table(title="estimate vs measured", title_justify="left")
+    t = Table(title=f"estimate vs measured (the estimate predicted; measured: one real call on "
+                    f"{row.get('device', 'this machine')})",
+              title_justify="left")
     t.add_column("quantity")
     t.add_column("estimate", justify="right")
     t.add_column("measured", justify="right")

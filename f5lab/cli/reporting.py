@@ -32,8 +32,13 @@ from f5lab.cli.terminal import console, hang
               "the GPU torch sees, if any; the built-in demo keeps its GTX 1050 Ti; else no GPU verdict]")
 @click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help="Judge the GPU under this torch "
               "build instead of the installed one, e.g. 2.6.0+cu124 (from f5lab's table of PyTorch's builds).")
-@nfe_option("Flow-matching steps for synthesis. [default: 32, f5-tts's own; the demo uses 4 to stay quick on a "
-            "CPU]", default=None)
+@nfe_option("Flow-matching steps for synthesis and of the call the GPU verdict is for. [default: 32, f5-tts's own; "
+            "the demo synthesises at 2 and 4 to stay quick on a CPU and judges the GPU at 32]", default=None)
+@click.option("--dtype", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True,
+              help="dtype of the call the GPU verdict is for, as `f5lab profile --dtype` takes it; auto: what f5-tts "
+                   "picks on the card (fp16 from compute capability 7.0, else fp32).")
+@click.option("--batch", type=ranged("batch"), default=1, show_default=True,
+              help="Texts per call, for the GPU verdict (as `f5lab profile --batch`).")
 @vocab_option("vocab.txt of an extended-vocabulary fine-tune.")
 @configs_option(default="auto")
 @seed_option("Seed for synthesis and measurements.")
@@ -53,7 +58,7 @@ from f5lab.cli.terminal import console, hang
 @friendly_errors
 def report(path: str | None, config: str | None, ref_audio: str | None, ref_text: str | None,
            gen_text: str | None, text_file: str | None, lang: str, normalize: bool, gpu: str | None,
-           torch_spec: str | None, nfe: int | None,
+           torch_spec: str | None, nfe: int | None, dtype: str, batch: int,
            vocab: str | None, configs: str, seed: int, asr: str, asr_model_dir: str | None, asr_language: str | None,
            vocoder: str | None, device: str, out: str, run_id: str | None, notebooks: tuple[str, ...],
            bases: tuple[str, ...]) -> None:
@@ -80,6 +85,8 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
       f5lab report model_last.safetensors                  # which config loads it, and the rest
       f5lab report model_last.safetensors --config E2TTS_Base \\
           --ref-audio me.wav --ref-text "What I say in me.wav." --gpu "GTX 1050 Ti"
+      f5lab report model_last.safetensors --gpu "GTX 1050 Ti" --nfe 16 --dtype fp32 \\
+          --ref-audio eu.wav --ref-text "O que digo." --lang pt-BR   # the GPU verdict for that very call
       f5lab report model_last.safetensors --lang pt-BR --ref-audio eu.wav --ref-text "O que digo." \\
           --vocoder vocos-mel-24khz/ --asr faster-whisper --asr-model-dir whisper-small-ct2/
     """
@@ -90,7 +97,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
                         asr=None if asr == "none" else asr, device=device, notebooks=list(notebooks) or None,
                         lang=lang, normalize=normalize, vocoder=vocoder, asr_model_dir=asr_model_dir,
                         asr_language=asr_language, bases=list(bases) or None, torch_build=torch_spec,
-                        echo=click.echo)
+                        echo=click.echo, dtype=dtype, batch=batch)
     for r in result.results:
         click.echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
 
@@ -220,4 +227,7 @@ def show_answer(answer: dict[str, Any]) -> None:
             for code in line["text"].splitlines():
                 out.print(" " * len(head) + code, markup=False, highlight=False, soft_wrap=True)
         else:
-            hang(out, head, line["text"])
+            from f5lab.reporting.reports import evidence_note
+
+            note = evidence_note(line)
+            hang(out, head, line["text"] + (f" ({note})" if note else ""))

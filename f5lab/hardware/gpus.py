@@ -6,8 +6,9 @@ can ever see; ``f5lab.hardware.memory`` subtracts the CUDA context and a fragmen
 Throughput and bandwidth are spec-sheet peaks (dense, no sparsity): ``fp32_tflops`` is the
 CUDA-core rate, ``fp16_tflops`` the rate PyTorch's fp16 matmuls get there (tensor cores with fp32
 accumulation, which GeForce cards run at half their fp16-accumulate figure; 2x fp32 on a GTX 16xx;
-1/64 of fp32 on consumer Pascal), ``bandwidth_gbs`` the memory bandwidth. ``f5lab.hardware.speed``
-turns them into seconds per call with one efficiency factor taken from published measurements.
+on consumer Pascal the fp32 rate, not the spec sheet's 1/64: see ``PASCAL_FP16``), ``bandwidth_gbs``
+the memory bandwidth. ``f5lab.hardware.speed`` turns them into seconds per call with one efficiency
+factor taken from published measurements.
 """
 
 from __future__ import annotations
@@ -49,8 +50,15 @@ class GPU:
 
     @property
     def fp16_fast(self) -> bool:
-        """Whether fp16 arithmetic is at least as fast as fp32 (false on consumer Pascal)."""
+        """Whether the card has fast native fp16 arithmetic (false on consumer Pascal, whose fp16 units
+        run at 1/64 of fp32; PyTorch's fp16 there computes in fp32: ``fp16_pseudo``)."""
         return self.cc >= (7, 0) or self.cc == (6, 0)
+
+    @property
+    def fp16_pseudo(self) -> bool:
+        """Consumer Pascal (sm_6x but sm_60): fp16 is stored, but cuBLAS GEMMs and PyTorch's kernels
+        compute in fp32, so an fp16 call runs at about the fp32 rate (``PASCAL_FP16``), not at 1/64."""
+        return self.cc[0] == 6 and self.cc != (6, 0)
 
     @property
     def f5_tts_default_dtype(self) -> str:
@@ -80,11 +88,32 @@ def _g(name: str, mib: int, arch: str, cc: tuple[int, int], tflops: float, fp16_
     return GPU(name, mib, arch, cc, tflops, fp16, bf16, aliases, fp16_tflops=fp16_tflops, bandwidth_gbs=gbs)
 
 
-SLOW_FP16 = "1/64 of fp32 (no fast fp16)"
+# fp16 on consumer Pascal (cc 6.1/6.2): the spec sheet's native fp16 FMA rate is 1/64 of fp32, but PyTorch
+# stores fp16 and runs its GEMMs through cuBLAS with fp32 compute (pseudo-fp16) and its element-wise and
+# memory-efficient attention kernels in fp32 arithmetic; published runs put fp16 near fp32 speed. Not
+# measured on any card here: benchmarks/bench_gpu.py times fp16 against fp32 on the first GPU it runs on.
+PASCAL_FP16 = {
+    "rate": "about the fp32 rate (fp16 storage, fp32 compute), not the spec sheet's 1/64",
+    "sources": ("tensorflow/tensorflow#15585 (fp16 GEMMs on Pascal use an fp32 compute type: not much faster, "
+                "if faster at all)", "tensorflow/tensorflow#25405 (GTX 1080: fp16 inference 20-30% faster than "
+                "fp32)", "u39kun/deep-learning-benchmark#10 (GTX 1080 Ti: fp16 a marginal speed-up over fp32)",
+                "jcjohnson/neural-style#425 (Titan Xp: fp16 and fp32 at similar speed)",
+                "SeanNaren/deepspeech.pytorch#55 (Titan X Pascal, 2017 PyTorch: fp16 about 2x slower)"),
+    "measured": "not measured on this card",
+}
+
+
+def pascal_fp16_note() -> str:
+    """The one sentence every fp16-on-Pascal line says, with its sources."""
+    return (f"fp16 on consumer Pascal runs at {PASCAL_FP16['rate']}; published: "
+            + "; ".join(PASCAL_FP16["sources"]) + f"; {PASCAL_FP16['measured']}")
+
+
+SLOW_FP16 = "fp32 rate (fp16 stored, fp32 compute; native fp16 units 1/64 of fp32)"
 # name, nvidia-smi MiB, chip, cc, fp32 TFLOPS, fp16 matmul TFLOPS, GB/s, fp16 class, bf16 native, aliases
 GPUS: dict[str, GPU] = {g.name: g for g in (
-    _g("GTX 1050 Ti", 4096, "Pascal GP107", (6, 1), 2.1, 2.1 / 64, 112, SLOW_FP16, False, "1050ti", "1050 ti"),
-    _g("GTX 1060 6GB", 6144, "Pascal GP106", (6, 1), 4.4, 4.4 / 64, 192, SLOW_FP16, False, "1060"),
+    _g("GTX 1050 Ti", 4096, "Pascal GP107", (6, 1), 2.1, 2.1, 112, SLOW_FP16, False, "1050ti", "1050 ti"),
+    _g("GTX 1060 6GB", 6144, "Pascal GP106", (6, 1), 4.4, 4.4, 192, SLOW_FP16, False, "1060"),
     _g("GTX 1650", 4096, "Turing TU117", (7, 5), 3.0, 6.0, 128, "2x fp32, no tensor cores", False, "1650"),
     _g("RTX 2060", 6144, "Turing TU106", (7, 5), 6.5, 25.8, 336, "tensor cores", False, "2060"),
     _g("RTX 3060", 12288, "Ampere GA106", (8, 6), 12.7, 25.6, 360, "tensor cores", True, "3060"),

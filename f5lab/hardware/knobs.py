@@ -28,7 +28,9 @@ def _changes(gpu: GPU, kw: dict[str, Any], seconds: float) -> list[tuple[str, st
         out.append(("NFE", f"{kw['nfe'] // 2}", {"nfe": kw["nfe"] // 2},
                     "fewer ODE steps (f5-tts defaults to 32; the paper's speed figure used 16)"))
     other = "fp16" if kw["dtype"] == "fp32" else "fp32"
-    note = {"fp16": f"no fast fp16 on {gpu.arch.split()[-1]} (1/64 of fp32)" if not gpu.fp16_fast else
+    note = {"fp16": (f"fp16 stored, fp32 compute on {gpu.arch.split()[-1]}: about fp32 speed (tensorflow#15585; "
+                     "1080 Ti / Titan Xp reports; not measured on this card)") if gpu.fp16_pseudo else
+            f"no fast fp16 on {gpu.arch.split()[-1]}" if not gpu.fp16_fast else
             ("NaN / silent-audio reports on GTX 16xx (F5-TTS #204, #799)" if gpu.name.startswith("GTX 16") else
              "halves weights and activations"), "fp32": "f5-tts's pick below compute capability 7"}[other]
     out.append(("dtype", other,

@@ -21,6 +21,30 @@ from f5lab.model.arch import ArchSpec
 from f5lab.units import gib
 
 FRAGMENTATION_RESERVE = 0.05  # of the card: caching-allocator slack (reserved > allocated)
+# the estimate's activation peak against the torch profiler's on a CPU: benchmarks/bench_memory.py, full-scale
+# F5TTS_Base, fp32, CFG on, one ODE step at 5, 10, 20 s (math) and 10 s (flash); benchmarks/results/memory_cpu.json
+MEMORY_CPU_CHECK = {"low": 0.0019, "high": 0.0174,
+                    "against": "the torch profiler's activation peak of 4 real CFM.sample steps of full-scale "
+                               "F5TTS_Base on a CPU (5-20 s, fp32, math and flash attention; "
+                               "benchmarks/bench_memory.py)"}
+
+
+def memory_model_error(device: str) -> str:
+    """How far the memory estimate is known to land on ``device`` ("cpu", or "cuda" / a GPU)."""
+    c = MEMORY_CPU_CHECK
+    cpu = f"{100 * c['low']:+.1f}% to {100 * c['high']:+.1f}% against {c['against']}"
+    if device == "cpu":
+        return cpu
+    return ("unmeasured on a GPU until a GPU run checks it (benchmarks/bench_gpu.py: the CUDA context, the "
+            f"allocator's slack and the GPU attention kernels are modelled, not measured); on a CPU {cpu}")
+
+
+def memory_model_evidence(device: str) -> Any:
+    """The label of a predicted memory figure on ``device`` (``f5lab.evidence.Evidence``)."""
+    from f5lab.evidence import predicted
+
+    return predicted("f5lab's memory estimate (f5-tts's tensors, summed from the checkpoint's shapes)",
+                     memory_model_error(device))
 
 
 # -- verdicts: does it fit, how long, with which settings -----------------------------------------
@@ -148,7 +172,9 @@ def _fixes(spec: ArchSpec, gpu: GPU, seconds: float, kw: dict[str, Any], longest
                 continue
             path = kw["attn"] if forced else resolve_attn("auto", gpu, dt)
             if (s := fits_with(dtype=dt, attn=path)) >= seconds:
-                slow = "" if gpu.fp16_fast or dt != "fp16" else " (memory only: fp16 is slow on this card)"
+                slow = "" if gpu.fp16_fast or dt != "fp16" else (
+                    " (about fp32 speed here: fp32 compute; not measured on this card)" if gpu.fp16_pseudo
+                    else " (memory only: fp16 is slow on this card)")
                 out.append(f"dtype {dt}: fits up to {s:g} s{slow}")
                 break
     if kw["batch"] > 1 and (s := fits_with(batch=1)) >= seconds:
@@ -169,9 +195,11 @@ def _fixes(spec: ArchSpec, gpu: GPU, seconds: float, kw: dict[str, Any], longest
 
 def _caveats(gpu: GPU, dtype: str, path: str, asked: str) -> list[str]:
     out = []
-    if gpu.cc[0] == 6 and gpu.cc != (6, 0) and dtype == "fp16":
-        out.append(f"Pascal (cc {gpu.cc_str}) runs fp16 arithmetic at 1/64 of its fp32 rate: fp16 halves weight "
-                   "memory but is much slower; f5-tts itself loads fp32 on cc < 7")
+    if gpu.fp16_pseudo and dtype == "fp16":
+        out.append(f"Pascal (cc {gpu.cc_str}): its native fp16 units run at 1/64 of fp32 (spec sheet), but "
+                   "PyTorch stores fp16 and computes in fp32 here, so expect about fp32 speed and half the weight "
+                   "memory (tensorflow#15585; GTX 1080 / 1080 Ti / Titan Xp reports; not measured on this card); "
+                   "f5-tts itself loads fp32 on cc < 7")
     if gpu.name.startswith("GTX 16") and dtype == "fp16":
         out.append("GTX 16xx: f5-tts picks fp16 here by itself, and users report NaN / empty audio with it "
                    "(F5-TTS #204, #799); force fp32 if the output is silent")

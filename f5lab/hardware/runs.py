@@ -17,12 +17,13 @@ from typing import Any, Iterable, Sequence
 from f5lab.facts import DEFAULT_NFE
 from f5lab.hardware.gpus import GPU, GPUS, get_gpu
 from f5lab.hardware.memory import Verdict, verdicts
-from f5lab.hardware.speed import SpeedEstimate, describe, gpu_rates, predict
+from f5lab.hardware.speed import SpeedEstimate, describe, gpu_rates, predict, settings_text, speed_model_error
 from f5lab.hardware.stack import Fix, KernelCheck, TorchBuild, driver_check, fix_for, kernel_check
 from f5lab.model.arch import ArchSpec
 from f5lab.units import GIB, gib
 
 MARKS = {True: "\u2713", False: "\u2717", None: "?"}  # the terminal's and doctor's marks
+PREDICTED_MARK = "\u2022"  # runs, by prediction: no tick beside what did not run
 
 
 @dataclass
@@ -61,32 +62,57 @@ class RunVerdict:
 
     @property
     def text(self) -> str:
-        """The one line: reason and fix first when it does not run, then memory and speed."""
+        """The one line: reason and fix first when it does not run, then memory and speed, each
+        marked predicted (the speed with the call it is for: NFE, dtype, lengths, batch)."""
         head = f"{self.gpu.name}: "
         fix = f"; install `{self.fix.command}` ({self.fix.build})" if self.fix else ""
-        mem = memory_text(self.memory)
-        speed = f"; {describe(self.speed)}" if self.speed else ""
+        mem = memory_text(self.memory) + " (predicted)"
+        speed = f"; predicted {describe(self.speed)} at {settings_text(self.speed.settings)}" if self.speed else ""
         if self.kernels.ok is False or self.driver.ok is False:
             none = "" if self.fix or self.kernels.ok is not False else "; no PyTorch build from 2.4 to 2.11 has them"
             return head + f"{self.reason}{none}{fix}; then {mem}{speed}"
         if self.kernels.ok is None:
             return head + f"{self.reason}; {mem}{speed}"
-        mem = memory_text(self.memory, longest=True)
+        mem = memory_text(self.memory, longest=True) + " (predicted)"
         if not self.memory.fits:
             first = f"; fix: {self.memory.fixes[0]}" if self.memory.fixes else ""
             return head + f"does not fit: {mem}{first}"
-        note = {"slow": "; fp16 is slow on this card (1/64 of fp32)",
+        note = {"fp32 speed": "; fp16 here runs at about the fp32 rate (fp32-compute GEMMs on Pascal; "
+                              "tensorflow#15585, 1080 Ti / Titan Xp reports; not measured on this card)",
                 "NaN reports": "; fp16 here has NaN / silent-audio reports (F5-TTS #204, #799)"}.get(self.fp16, "")
         note = note if self.memory.settings["dtype"] == "fp16" else ""
         return head + f"runs: {mem}{speed}{note}"
 
     @property
+    def mark(self) -> bool | None:
+        """The verdict's mark: no tick, since memory and speed are predicted (nothing ran on the card);
+        a cross where kernels, driver or the estimate rule it out."""
+        return self.evidence.mark(self.runs)
+
+    @property
+    def evidence(self) -> Any:
+        """How the verdict is known: predicted (kernels from the build's arch list, then the memory
+        estimate and the speed model), with both models' checked errors on a GPU."""
+        from f5lab.evidence import predicted
+        from f5lab.hardware.memory_verdicts import memory_model_error
+
+        return predicted("the build's arch list (kernels), f5lab's memory estimate and speed model",
+                         f"speed: {speed_model_error('cuda')}; memory: {memory_model_error('cuda')}")
+
+    @property
+    def card_text(self) -> str:
+        """``text`` with the speed model's checked error on a GPU: the report's "runs on the GPU?" line."""
+        if not self.speed:
+            return self.text
+        return f"{self.text}; speed model error: {speed_model_error('cuda')}"
+
+    @property
     def line(self) -> str:
-        return f"{MARKS[self.runs]} {self.text}"
+        return f"{PREDICTED_MARK if self.runs is True else MARKS[self.runs]} {self.text}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"gpu": self.gpu.name, "cc": self.gpu.cc_str, "runs": self.runs, "reason": self.reason,
-                "text": self.text, "torch": self.build.label, "kernels": self.kernels.to_dict(),
+                "text": self.text, "evidence": self.evidence.to_dict(), "torch": self.build.label, "kernels": self.kernels.to_dict(),
                 "driver": self.driver.to_dict(), "fix": self.fix.to_dict() if self.fix else None, "fp16": self.fp16,
                 "attention_kernels": self.gpu.attention_backends(self.memory.settings["dtype"]),
                 "memory": self.memory.to_dict(),
@@ -109,10 +135,14 @@ def memory_text(v: Verdict, longest: bool = False) -> str:
 
 
 def fp16_class(gpu: GPU) -> str:
-    """fp16 on this card: "fast", "slow" (consumer Pascal: 1/64 of fp32), or "NaN reports" (GTX 16xx)."""
+    """fp16 on this card: "fast", "fp32 speed" (consumer Pascal: fp16 stored, fp32 compute; not
+    measured here, ``gpus.PASCAL_FP16``), "slow" (no fast fp16 and no fp32-compute path known), or
+    "NaN reports" (GTX 16xx)."""
     if gpu.name.startswith("GTX 16"):
         return "NaN reports"
-    return "fast" if gpu.fp16_fast else "slow"
+    if gpu.fp16_fast:
+        return "fast"
+    return "fp32 speed" if gpu.fp16_pseudo else "slow"
 
 
 def judge(spec: ArchSpec, gpu: str | GPU, build: TorchBuild, *, seconds: float = 10.0, dtype: str = "auto",
@@ -176,5 +206,8 @@ def auto_device(spec: ArchSpec, dtype: str | None = None, seconds: float = 10.0)
         why = f"{p.name}: {v.reason}"
     est = predict(spec, seconds, cpu_rates(calibrate_cpu(dim=spec.dim, budget_s=0.05)), dtype=dtype or "fp32",
                   attn="flash")
+    from f5lab.hardware.speed import CPU_CHECK
+
     return "cpu", (f"running on the CPU: {why}; predicted ~{fmt_seconds(est.seconds_per_call)} per "
-                   f"{seconds:g} s call here (RTF {est.rtf:.2g})")
+                   f"{seconds:g} s call here (RTF {est.rtf:.2g}; the speed model landed "
+                   f"{100 * (CPU_CHECK['low'] - 1):+.0f}% to {100 * (CPU_CHECK['high'] - 1):+.0f}% from real CPU calls)")

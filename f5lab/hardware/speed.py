@@ -18,6 +18,10 @@ The rates come from:
   F5-TTS paper: RTF 0.15 at NFE 16 for 10 s on an RTX 3090, F5-TTS #81) until one is measured here
   (``benchmarks/bench_gpu.py``). ``PUBLISHED`` keeps that figure and the one it is checked against.
 
+Every prediction says how far the model is known to land (``speed_model_evidence``), per device
+class: on a CPU, against the calls ``benchmarks/bench_speed.py`` measured (``CPU_CHECK``); on a GPU
+it is unmeasured until a GPU run checks it (``GPU_CHECK`` stays None until then).
+
 Pure Python on the shapes; only ``calibrate_cpu`` and ``measure_sampling`` import torch.
 """
 
@@ -46,6 +50,51 @@ PUBLISHED = (
 )
 
 
+# predicted / measured seconds of real CFM.sample calls on a CPU: benchmarks/bench_speed.py, full-scale
+# F5TTS_Base, fp32, CFG on; benchmarks/results/speed_cpu.json (1 thread) and speed_cpu_threads2.json (2 threads)
+CPU_CHECK = {"low": 0.818, "high": 1.078, "calls": 8,
+             "against": "8 real CFM.sample calls of full-scale F5TTS_Base (5 s and 15 s, NFE 2 and 4, fp32) on "
+                        "2 CPU cores, 1 and 2 threads (benchmarks/bench_speed.py)"}
+GPU_CHECK: dict[str, Any] | None = None  # no GPU run has checked the model yet (benchmarks/bench_gpu.py)
+MODEL_NAME = "f5lab's speed model (a roofline of f5-tts's ops)"
+
+
+def _pct(r: float) -> str:
+    return f"{100 * (r - 1):+.0f}%"
+
+
+def speed_model_error(device: str) -> str:
+    """How far the speed model is known to land on ``device`` ("cpu" or a GPU: "cuda" or a card name)."""
+    if device == "cpu":
+        c = CPU_CHECK
+        return f"{_pct(c['low'])} to {_pct(c['high'])} against {c['against']}"
+    if GPU_CHECK:
+        g = GPU_CHECK
+        return f"{_pct(g['low'])} to {_pct(g['high'])} against {g['against']}"
+    lo, hi = _published_spread()
+    return ("unmeasured on a GPU until a GPU run checks it (benchmarks/bench_gpu.py); its efficiency factor "
+            f"comes from one published RTX 3090 figure, and it lands at x{lo:.2f}-{hi:.2f} of the only other "
+            "published one (L20)")
+
+
+@functools.lru_cache(maxsize=1)
+def _published_spread() -> tuple[float, float]:
+    """The predicted / published ratios of the figures the efficiency was not taken from (no reference,
+    and a reference as long as the audio: the published prompts' lengths are unknown)."""
+    rows = [r for r in published_checks() if r["use"] == "check"]
+    ratios = [r["ratio"] for r in rows] + [r["predicted_rtf_with_equal_reference"] / r["rtf"] for r in rows]
+    return min(ratios), max(ratios)
+
+
+def speed_model_evidence(device: str) -> Any:
+    """The label of a predicted seconds-per-call figure on ``device`` (``f5lab.evidence.Evidence``)."""
+    from f5lab.evidence import predicted
+
+    source = MODEL_NAME + (" with this CPU's measured rates" if device == "cpu" else
+                           " with the card's spec-sheet rates x one published efficiency")
+    return predicted(source, speed_model_error(device))
+
+
 # -- rates ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Rates:
@@ -67,7 +116,8 @@ def gpu_rates(gpu: str | GPU, efficiency: float | None = None) -> Rates:
     """A card's spec-sheet rates times the efficiency from ``PUBLISHED`` (``gpu_efficiency``).
 
     fp16 matmuls and flash / memory-efficient attention run at ``fp16_tflops`` (tensor cores on
-    Turing and newer; 1/64 of fp32 on consumer Pascal); bf16 the same where it is native, else fp32;
+    Turing and newer; on consumer Pascal the fp32 rate: PyTorch stores fp16 there but its cuBLAS
+    GEMMs compute in fp32, see ``gpus.PASCAL_FP16``); bf16 the same where it is native, else fp32;
     fp32 at ``fp32_tflops`` (PyTorch keeps TF32 off for matmuls by default)."""
     g = get_gpu(gpu)
     if not g.fp32_tflops or not g.bandwidth_gbs:
@@ -393,6 +443,22 @@ def _sample_times(model: Any, seconds: float, *, nfe: int, cfg: bool, batch: int
 def describe(est: SpeedEstimate) -> str:
     """``~44 s per call (RTF 4.4)``: one line for a verdict."""
     return f"~{fmt_seconds(est.seconds_per_call)} per call (RTF {est.rtf:.2g})"
+
+
+def settings_text(settings: dict[str, Any]) -> str:
+    """``NFE 16, fp32, 12 s speech + 4.3 s reference, batch 1``: the call a prediction is for."""
+    s = settings
+    ref = s.get("ref_seconds") or 0.0
+    lengths = f"{s['seconds']:.3g} s speech" + (f" + {ref:.3g} s reference" if ref else ", no reference")
+    cfg = "" if s.get("cfg", True) else ", CFG off"
+    return f"NFE {s['nfe']}, {s['dtype']}, {lengths}, batch {s['batch']}{cfg}"
+
+
+def predicted_text(est: SpeedEstimate, device: str = "cuda") -> str:
+    """``predicted ~77 s per call (RTF 6.4) at NFE 16, fp32, ...; speed model error: ...``: a prediction
+    with the call it is for and the model's checked error on that device class."""
+    return (f"predicted {describe(est)} at {settings_text(est.settings)}; speed model error: "
+            f"{speed_model_error(device)}")
 
 
 def fmt_seconds(s: float) -> str:

@@ -417,21 +417,29 @@ def verification_table(c: SimpleNamespace) -> Table | None:
 
 # -- 03 memory -----------------------------------------------------------------------------------------
 def memory_result(side: Sidecar, spec: Any, gpu: str | None, seconds: float, dtypes: Sequence[str],
-                  torch_build: str | None = None) -> SimpleNamespace:
-    """The run verdicts (every card, f5-tts's own dtype pick; kernels of the installed torch or of
-    ``torch_build``, memory, speed: ``f5lab.hardware.runs.judge``), the focus card per dtype, its
-    curves and its knob table: recorded, with the answer facts, from the functions the figure and
-    the CLI use too. ``gpu`` None (none named): every card is still judged, but no card gets the
-    verdict, the curves or the knobs of a target, and the notebook says so once, here."""
+                  torch_build: str | None = None, *, ref_seconds: float = 0.0, nfe: int | None = None,
+                  dtype: str = "auto", batch: int = 1) -> SimpleNamespace:
+    """The run verdicts (every card, f5-tts's own dtype pick unless ``dtype``; kernels of the installed
+    torch or of ``torch_build``, memory, speed: ``f5lab.hardware.runs.judge``), the focus card per dtype,
+    its curves and its knob table: recorded, with the answer facts, from the functions the figure and
+    the CLI use too, all for the user's call (``seconds`` beside ``ref_seconds`` of reference, ``nfe``,
+    ``batch``: ``f5lab profile``'s settings). ``gpu`` None (none named): every card is still judged, but
+    no card gets the verdict, the curves or the knobs of a target, and the notebook says so once, here."""
+    from f5lab.facts import DEFAULT_NFE
     from f5lab.hardware.knobs import knob_table
     from f5lab.hardware.memory import gpu_curves
     from f5lab.hardware.runs import judge, judge_all
     from f5lab.hardware.stack import stack_for
 
+    nfe = DEFAULT_NFE if nfe is None else int(nfe)
+    call = dict(ref_seconds=ref_seconds or None, nfe=nfe, batch=batch)
     build = stack_for(torch_build).torch
     side.record("torch.build", build.label)
     side.record("torch.kind", build.kind)
-    runs = judge_all(spec, build, seconds=seconds, dtype="auto")
+    for key, value, unit in (("seconds", seconds, "s of audio"), ("ref_seconds", ref_seconds or 0.0, "s of audio"),
+                             ("nfe", nfe, "steps"), ("dtype", dtype, None), ("batch", batch, "texts")):
+        side.record(f"call.{key}", value, unit)
+    runs = judge_all(spec, build, seconds=seconds, dtype=dtype, **call)
     for r in runs:
         v, key = r.memory, f"gpus.{r.gpu.name}"
         side.record(f"{key}.memory_bytes", v.gpu.total_bytes, "bytes")
@@ -447,7 +455,7 @@ def memory_result(side: Sidecar, spec: Any, gpu: str | None, seconds: float, dty
         say("no GPU named (--gpu): every card of the catalogue is judged below; none is the target")
         return SimpleNamespace(runs=runs, cards=[r.memory for r in runs], focus=[], default=None, curves=[],
                                knobs=[], build=build)
-    focus = [judge(spec, gpu, build, seconds=seconds, dtype=dt) for dt in dtypes]
+    focus = [judge(spec, gpu, build, seconds=seconds, dtype=dt, **call) for dt in dtypes]
     for r in focus:
         v, key = r.memory, f"focus.{r.memory.settings['dtype']}"
         side.record(f"{key}.total_bytes", v.total_bytes, "bytes")
@@ -456,15 +464,15 @@ def memory_result(side: Sidecar, spec: Any, gpu: str | None, seconds: float, dty
         side.record(f"{key}.max_seconds", v.max_seconds, "s of audio")
         side.record(f"{key}.limited_by", v.limited_by)
         side.record(f"{key}.runs", r.runs)
-    default = judge(spec, gpu, build, seconds=seconds, dtype="auto")
+    default = judge(spec, gpu, build, seconds=seconds, dtype=dtype, **call)
     _record_answer(side, default, seconds)
-    curves = gpu_curves(spec, gpu, dtypes=dtypes)
+    curves = gpu_curves(spec, gpu, dtypes=dtypes, **call)
     for c in curves:
         key = f"curve.{c['settings']['dtype']}.{c['settings']['attn']}"
         side.record(f"{key}.max_seconds", c["max_seconds"], "s of audio")
         side.record(f"{key}.bytes", c["bytes"], "bytes")
         side.record(f"{key}.seconds", c["seconds"], "s of audio")
-    knobs = knob_table(spec, gpu, seconds=seconds)
+    knobs = knob_table(spec, gpu, seconds=seconds, dtype=dtype, **call)
     for row in knobs[1:]:
         side.record(f"knobs.{row['knob']}.memory", row["memory"])
         side.record(f"knobs.{row['knob']}.time", row["time"])
@@ -473,16 +481,30 @@ def memory_result(side: Sidecar, spec: Any, gpu: str | None, seconds: float, dty
 
 
 def _record_answer(side: Sidecar, r: Any, seconds: float) -> None:
-    """The answer card's GPU facts: runs (kernels AND driver AND memory), why not, the fix, speed, memory."""
+    """The answer card's GPU facts: runs (kernels AND driver AND memory), why not, the fix, speed, memory,
+    the call they are for (``settings``) and how each is known (``evidence``: predicted, with the
+    models' checked errors; a predicted verdict gets no tick, ``mark``)."""
+    from f5lab.hardware.memory_verdicts import memory_model_evidence
+    from f5lab.hardware.speed import speed_model_evidence
+
     v = r.memory
-    side.verdict("gpu", r.text, ok=r.runs)
+    side.verdict("gpu", r.card_text, ok=r.mark)
+    if r.speed:
+        side.record("call.seconds_per_call", round(r.speed.seconds_per_call, 3), "s (predicted)")
+        side.record("call.rtf", round(r.speed.rtf, 4), "real-time factor (predicted)")
     fits = dict(gpu=v.gpu.name, dtype=v.settings["dtype"], attn=v.settings["attn"], seconds=seconds, fits=v.fits,
                 needs_bytes=v.total_bytes, budget_bytes=v.budget_bytes, max_seconds=v.max_seconds,
                 limited_by=v.limited_by)
-    side.answer("runs", text=r.text, gpu=v.gpu.name, runs=r.runs, reason=r.reason, torch=r.build.label,
-                kernels=r.kernels.ok, kernel_rule=r.kernels.rule, fix=r.fix.command if r.fix else None,
+    settings = dict(seconds=seconds, ref_seconds=v.settings.get("ref_seconds") or 0.0, nfe=v.settings["nfe"],
+                    dtype=v.settings["dtype"], batch=v.settings["batch"], cfg=v.settings["cfg"],
+                    attn=v.settings["attn"])
+    side.answer("runs", text=r.text, card_text=r.card_text, mark=r.mark, gpu=v.gpu.name, runs=r.runs,
+                reason=r.reason, torch=r.build.label, kernels=r.kernels.ok, kernel_rule=r.kernels.rule,
+                fix=r.fix.command if r.fix else None,
                 seconds_per_call=round(r.speed.seconds_per_call, 3) if r.speed else None,
-                rtf=round(r.speed.rtf, 4) if r.speed else None, fits=fits)
+                rtf=round(r.speed.rtf, 4) if r.speed else None, fits=fits, settings=settings,
+                evidence={"runs": r.evidence.to_dict(), "memory": memory_model_evidence("cuda").to_dict(),
+                          "seconds_per_call": speed_model_evidence("cuda").to_dict()})
 
 
 def estimate_table(est: Any) -> Table:
@@ -509,15 +531,25 @@ def measured_result(side: Sidecar, est: Any, meas: Any) -> Table:
     err = row["activation_rel_error"]
     side.record("measured.activation_rel_error", round(err, 3), "fraction")
     agrees = decide.estimate_agrees(err)
-    side.verdict("estimate", f"memory estimate vs measured activations ({meas.device}): {100 * err:+.1f}% "
-                 f"({'within' if agrees else 'outside'} the \u00b1{100 * decide.ESTIMATE_TOLERANCE:.0f}% the "
-                 "verdicts rely on)", ok=agrees)
+    side.verdict("estimate", measured_call_text(est, meas, err, agrees), ok=agrees)
     return Table([
         {"quantity": "activation peak", "estimate": human_bytes(row["estimated_activation_bytes"]),
          "measured": human_bytes(row["measured_activation_bytes"]), "difference": f"{100 * err:+.1f}%"},
         {"quantity": "weights + buffers", "estimate": human_bytes(row["estimated_weights_bytes"]),
          "measured": human_bytes(row["measured_weights_bytes"]),
          "difference": "exact" if row["estimated_weights_bytes"] == row["measured_weights_bytes"] else "differs"}])
+
+
+def measured_call_text(est: Any, meas: Any, err: float, agrees: bool) -> str:
+    """The estimate's check, saying exactly what ran: the call's length, NFE, attention, dtype and
+    device, and that it is not the GPU call the verdict above is for."""
+    s = meas.settings
+    where = meas.device_name or meas.device
+    ran = (f"one real {s['seconds']:g} s call at NFE {s['nfe']}, {s['attn']} attention, {s['dtype']}, on "
+           f"{'the CPU' if meas.device == 'cpu' else where}")
+    return (f"memory estimate vs measured activations: {100 * err:+.1f}% ({'within' if agrees else 'outside'} "
+            f"the \u00b1{100 * decide.ESTIMATE_TOLERANCE:.0f}% the verdicts rely on), measured on {ran}; "
+            "this checks the estimate on that call only, not the GPU call judged above")
 
 
 def gpu_table(m: SimpleNamespace, gpu: str | None) -> Table:
@@ -540,11 +572,19 @@ def gpu_table(m: SimpleNamespace, gpu: str | None) -> Table:
 
 
 def focus_text(m: SimpleNamespace, seconds: float) -> None:
+    """The target's verdict per dtype (``--`` where it runs by prediction: nothing ran on the card), its
+    fixes and caveats, then where the figures come from: both models' checked errors on a GPU."""
+    from f5lab.hardware.memory_verdicts import memory_model_error
+    from f5lab.hardware.speed import speed_model_error
+
     say(f"torch judged: {m.build.describe()}")
     for r in m.focus:
-        say(f"{'ok' if r.runs else 'NO' if r.runs is False else '??'}  {r.text}")
+        say(f"{'--' if r.runs else 'NO' if r.runs is False else '??'}  {r.text}")
         say(*[f"    fix: {f}" for f in r.memory.fixes], *[f"    caveat: {c}" for c in r.memory.caveats],
             indent=" " * 12)
+    if m.focus:
+        say("predicted, not run on the card: memory by f5lab's estimate, time by its speed model",
+            f"speed model error: {speed_model_error('cuda')}", f"memory estimate error: {memory_model_error('cuda')}")
 
 
 def knob_table(m: SimpleNamespace) -> Table | None:

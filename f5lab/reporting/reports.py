@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from f5lab.errors import ConfigError
+from f5lab.reporting.labels import label_lines, label_numbers
 from f5lab.reporting.modelcard import write_model_card
 from f5lab.facts import DEFAULT_NFE  # for a real checkpoint: f5-tts's own default
 from f5lab.reporting.runner import (KERNEL_NAME, NotebookResult, ReportError, ensure_kernel, execute,
@@ -191,7 +192,8 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
                vocoder: str | os.PathLike | None = None, asr_model_dir: str | os.PathLike | None = None,
                asr_language: str | None = None, bases: Sequence[str | os.PathLike] | None = None,
                torch_build: str | None = None,
-               progress: bool = True, echo: Callable[[str], None] | None = None) -> Report:
+               progress: bool = True, echo: Callable[[str], None] | None = None,
+               dtype: str = "auto", batch: int = 1) -> Report:
     """Run the notebooks on ``checkpoint`` (None: the built-in full-scale demo) into ``out/<run-id>/``.
 
     ``config`` is the config the checkpoint is diagnosed against (the one a service tried; None:
@@ -204,6 +206,9 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     it (the default sentence follows ``lang``); ``vocoder``: a local vocos/BigVGAN folder
     (Griffin-Lim without); ``asr``: 'auto' (pocketsphinx for English, no WER otherwise),
     'pocketsphinx', 'faster-whisper' (``asr_model_dir``, ``asr_language``) or None.
+    ``dtype`` ('auto': f5-tts's pick on the card), ``batch`` and ``nfe`` are the run settings the GPU
+    verdict is for, with the lengths of the user's call (``call_settings``: the reference's seconds and
+    the text's longest chunk by f5-tts's duration rule), as ``f5lab profile`` takes them.
     Returns the ``Report``; ``Report.ok`` is False when any notebook failed.
     """
     echo = echo or (lambda _msg: None)
@@ -212,6 +217,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     from f5lab.speech.text import canonical, default_sentence
 
     check_settings(nfe=DEFAULT_NFE if nfe is None else nfe, seed=seed)  # before the demo build or any notebook
+    check_run_settings(dtype, batch)
     lang = canonical(lang)
     asr_choice = choose_asr(asr, lang, asr_model_dir, asr_language)  # a bad model dir: one line, now
     if vocoder is not None:
@@ -246,6 +252,9 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     from f5lab.speech.audio import check_signal, read_audio
 
     check_signal(*read_audio(ref_audio), str(ref_audio))  # undecodable or silent: one line, before any notebook
+    call = call_settings(ref_audio, ref_text, gen_text or default_sentence(lang), lang, normalize,
+                         str(vocab) if vocab else None, nfe=nfe if isinstance(nfe, int) else DEFAULT_NFE,
+                         dtype=dtype, batch=batch)
 
     from f5lab import outputs
 
@@ -264,6 +273,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
             "vocoder": str(Path(vocoder).resolve()) if vocoder else None, "device": device,
             "work_dir": str(run_dir), "bases": bases, "torch_build": torch_build,
             "demo": demo, **(DEMO_EXTRA if demo else {}),
+            **call,  # the call the GPU verdict is for (03_memory): seconds, ref_seconds, call_nfe, dtype, batch
         }
         params.update(config_params(described, params["config"], params["vocab"], run_dir))
         ensure_kernel()
@@ -286,6 +296,33 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         write_json(run_dir / "manifest.json", manifest)  # last: a run folder with its manifest is complete
     return Report(run_dir=run_dir, results=results, summary=summary, manifest=manifest,
                   failed=[r.name for r in results if r.status != "ok"])
+
+
+def check_run_settings(dtype: str, batch: int) -> None:
+    """The run settings' ranges, in one line each (``settings.RANGES``; dtype as ``profile`` takes it)."""
+    from f5lab import settings
+
+    if dtype not in ("auto", "fp32", "fp16", "bf16"):
+        raise ConfigError(f"--dtype {dtype!r}: use auto, fp32, fp16 or bf16")
+    settings.check("batch", batch)
+
+
+def call_settings(ref_audio: str | os.PathLike, ref_text: str, gen_text: str, lang: str = "en",
+                  normalize: bool = True, vocab: str | None = None, *, nfe: int = DEFAULT_NFE,
+                  dtype: str = "auto", batch: int = 1) -> dict[str, Any]:
+    """The one call the GPU verdict is for, in ``f5lab profile``'s terms: ``seconds`` of generated
+    audio (the text's longest chunk, timed by f5-tts's duration rule against the reference:
+    ``f5lab.speech.text.analysis.analyse``, what ``f5lab text`` and notebook 04 show), ``ref_seconds``
+    (the reference as f5-tts clips it), ``call_nfe``, ``dtype`` and ``batch``; ``calls``: how many
+    such calls the text takes. ``f5lab profile --seconds S --ref-seconds R --nfe N --dtype D --batch B``
+    predicts the same call."""
+    from f5lab.speech.text.analysis import analyse, reference_lang
+
+    r = analyse(gen_text, lang, vocab=vocab, normalize=normalize, ref_text=ref_text, ref_audio=ref_audio,
+                ref_lang=reference_lang(ref_audio, lang))
+    longest = max(r.chunks, key=lambda c: c.frames)
+    return {"seconds": max(longest.seconds, 0.1), "ref_seconds": round(float(r.reference["seconds"]), 3),
+            "call_nfe": int(nfe), "dtype": dtype, "batch": int(batch), "calls": len(r.chunks)}
 
 
 def report_gpu(gpu: str | None, demo: bool) -> str | None:
@@ -333,7 +370,8 @@ def build_summary(results: Sequence[NotebookResult], params: dict[str, Any] | No
     for r in results:
         side = read_sidecar(r.sidecar)
         notebooks[r.name] = {"ran": r.status == "ok", "status": r.status, "error": r.error,
-                             "numbers": side.get("numbers", {}), "verdicts": side.get("verdicts", [])}
+                             "numbers": label_numbers(r.name, side.get("numbers", {})),  # each with its evidence
+                             "verdicts": side.get("verdicts", [])}
         timings[r.name] = {"notebook": {"value": round(r.seconds, 3), "unit": "s"}, **side.get("timings", {})}
         facts.update(side.get("answer", {}))
     return {"schema": SUMMARY_SCHEMA, "answer": build_answer(facts, params or {}),
@@ -381,8 +419,10 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     run = facts.get("runs")  # f5lab.hardware.runs.judge: kernels AND driver AND memory, with the speed
     if run:
         out["runs"] = {k: run.get(k) for k in ("gpu", "runs", "reason", "torch", "kernels", "kernel_rule", "fix",
-                                               "seconds_per_call", "rtf", "fits")}
-        lines.append({"label": "runs on the GPU?", "text": run["text"], "ok": run["runs"]})
+                                               "seconds_per_call", "rtf", "fits", "settings", "evidence")}
+        # predicted: the line names the call (NFE, dtype, lengths, batch) and the models' errors; no tick
+        lines.append({"label": "runs on the GPU?", "text": run.get("card_text") or run["text"],
+                      "ok": run.get("mark", run["runs"]), "evidence": (run.get("evidence") or {}).get("runs")})
     lineage = facts.get("lineage")
     if lineage:  # before the probe: the weights' origin decides where the shapes cannot
         out["lineage"] = {k: lineage.get(k) for k in ("decided", "config", "base", "distance", "next_distance",
@@ -401,6 +441,7 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     from f5lab.reporting.decide import card_config
 
     out["base_config"] = card_config(out, bool(params.get("demo")))  # what MODEL_CARD.md names, and why
+    label_lines(lines)  # every line with a figure says where it comes from (f5lab.reporting.labels)
     return out
 
 
@@ -527,6 +568,8 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
             text = f"<pre><code>{text}</code></pre>" if "\n" in line["text"] else f"<code>{text}</code>"
         if line.get("href"):
             text = f'<a href="{html.escape(line["href"])}">{text}</a>'
+        if evidence_note(line):
+            text += f' <span class="small">({html.escape(evidence_note(line))})</span>'
         mark = "" if text.startswith("<pre>") else f"{mark} "  # a code block needs no bullet before it
         rows.append(f'<tr><td>{html.escape(line["label"])}</td><td class="{cls}">{mark}{text}</td></tr>')
     demo = ("<p class='small'><b>Built-in demo:</b> a full-scale F5TTS_Base checkpoint with <b>random weights</b>: "
@@ -534,6 +577,17 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
             "config.</p>" if manifest["demo"] else "")
     return (f'<style>{CARD_CSS}{CARD_NARROW}</style><div class="f5card"><h2>Answer</h2>{head}'
             f'<table>{"".join(rows)}</table>{demo}</div>')
+
+
+def evidence_note(line: dict[str, Any]) -> str | None:
+    """What a card line with a figure says of its evidence after its text: measured or published with the
+    source; nothing for a prediction, whose text already says "predicted" and gives the model's error."""
+    from f5lab.reporting.labels import HAS_FIGURE
+
+    ev = line.get("evidence") or {}
+    if not ev or ev.get("kind") == "predicted" or not HAS_FIGURE.search(str(line.get("text", ""))):
+        return None
+    return f"{ev['kind']}: {ev['source']}"
 
 
 def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any],
