@@ -45,8 +45,10 @@ class Doctor:
 
     @property
     def ok(self) -> bool:
-        """Every target runs and this environment's inference path does not fail."""
-        return self.targets_run and (self.inference is None or self.inference.ok is not False)
+        """Every target runs, this environment's inference path does not fail, and (judging the
+        installed torch) its torchaudio pairs with it."""
+        pair = self.torchaudio[0] if self.build.origin == "installed" else None
+        return self.targets_run and (self.inference is None or self.inference.ok is not False) and pair is not False
 
     @property
     def torchaudio(self) -> tuple[bool | None, str]:
