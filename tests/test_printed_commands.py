@@ -102,7 +102,7 @@ def test_every_printed_command_runs_as_printed(tmp_path, kind):
 def _vocos(folder: Path) -> str:
     from f5lab.speech.vocoders import write_random_vocos
 
-    return str(write_random_vocos(folder / "vocos"))
+    return str(write_random_vocos(folder / "vocos-mel-24khz"))  # also the folder a snippet names by default
 
 
 def _exec(code: str) -> torch.nn.Module:

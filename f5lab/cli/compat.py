@@ -256,16 +256,16 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
 # -- a fallback between models -------------------------------------------------------------------------
 @main.command("serve-check")
 @click.argument("candidates", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=str))
-@click.option("--config", "configs_for", multiple=True, metavar="NAME|YAML|decide",
+@click.option("--config", "config", multiple=True, metavar="NAME|YAML|decide",
               help="Each candidate's config, in the candidates' order (repeat once per candidate, or give one for "
                    "all); 'decide': let f5lab's config decision choose (the default).")
-@click.option("--vocab", "vocabs", multiple=True, metavar="VOCAB|default",
-              help="Each candidate's vocab.txt, in order (repeat once per candidate, or one for all); 'default': "
-                   "the config's tokenizer_path, else f5-tts's.")
+@click.option("--vocab", "vocab", multiple=True, type=VOCAB_FILE,
+              help="Each candidate's vocab.txt, in order (repeat once per candidate, or one for all; none: each "
+                   "config's tokenizer_path, else f5-tts's).")
 @configs_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: each rung and the one that serves.")
 @friendly_errors
-def serve_check(candidates: tuple[str, ...], configs_for: tuple[str, ...], vocabs: tuple[str, ...], configs: str,
+def serve_check(candidates: tuple[str, ...], config: tuple[str, ...], vocab: tuple[str, ...], configs: str,
                 as_json: bool) -> None:
     """Which of CANDIDATES a service would serve: the ladder of f5lab.load_model([...]), run here.
 
@@ -276,9 +276,9 @@ def serve_check(candidates: tuple[str, ...], configs_for: tuple[str, ...], vocab
 
     \b
     Example: a pt-BR fine-tune, else the base model
-      f5lab serve-check ft_ptbr.safetensors model_1200000.safetensors --config F5TTS_Base --vocab ptbr_vocab.txt --vocab default
+      f5lab serve-check ft_ptbr.safetensors model_1200000.safetensors --config F5TTS_Base \
+        --vocab ptbr_vocab.txt --vocab f5_tts/infer/examples/vocab.txt
     """
-    import os
     import warnings
 
     from f5lab.compat.candidates import CandidateSkipped, NoCandidateLoads, load_first
@@ -289,11 +289,8 @@ def serve_check(candidates: tuple[str, ...], configs_for: tuple[str, ...], vocab
                                    f"at all; got {len(values)}")
         return list(values) * len(candidates) if len(values) == 1 else list(values) or [None] * len(candidates)
 
-    names, vocab_files = per_candidate(configs_for, "--config"), per_candidate(vocabs, "--vocab")
-    for v in vocab_files:
-        if v not in (None, "default") and not os.path.isfile(v):
-            raise click.BadParameter(f"{v!r}: no such file", param_hint="--vocab")
-    ladder = [{"path": p, "config": None if c in (None, "decide") else c, "vocab": None if v in (None, "default") else v}
+    names, vocab_files = per_candidate(config, "--config"), per_candidate(vocab, "--vocab")
+    ladder = [{"path": p, "config": None if c in (None, "decide") else c, "vocab": v}
               for p, c, v in zip(candidates, names, vocab_files)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CandidateSkipped)

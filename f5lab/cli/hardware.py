@@ -27,9 +27,12 @@ TORCH_HELP = ("Judge this torch build instead of the installed one, e.g. 2.6.0+c
 @click.option("--gpu", "gpus", multiple=True, help="Target GPU (repeatable; default: the GPUs present, else the "
               "whole catalogue). E.g. --gpu 'GTX 1050 Ti' --gpu T4.")
 @click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help=TORCH_HELP)
+@click.option("--inference/--no-inference", default=True, show_default=True,
+              help="Also check what inference needs here beyond pip: torchcodec paired with torch and FFmpeg's "
+                   "shared libraries (--no-inference: judge the GPUs only, e.g. for another machine's --torch).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
-def doctor(gpus: tuple[str, ...], torch_spec: str | None, as_json: bool) -> None:
+def doctor(gpus: tuple[str, ...], torch_spec: str | None, inference: bool, as_json: bool) -> None:
     """Will F5-TTS run on these GPUs under this torch? Needs no GPU.
 
     Reports torch (version, CUDA / ROCm / CPU build, compiled SASS sm_XY and PTX compute_XY),
@@ -51,7 +54,7 @@ def doctor(gpus: tuple[str, ...], torch_spec: str | None, as_json: bool) -> None
     """
     from f5lab.hardware.doctor import doctor as run_doctor
 
-    result = run_doctor(gpus, torch_spec)
+    result = run_doctor(gpus, torch_spec, audio=inference)
     if as_json:
         print_json(result.to_dict())
     else:
