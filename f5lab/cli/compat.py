@@ -282,6 +282,7 @@ def serve_check(candidates: tuple[str, ...], config: tuple[str, ...], vocab: tup
     import warnings
 
     from f5lab.compat.candidates import CandidateSkipped, NoCandidateLoads, load_first
+    from f5lab.compat.loading import load_model
 
     def per_candidate(values: tuple[str, ...], option: str) -> list[str | None]:
         if len(values) not in (0, 1, len(candidates)):
@@ -295,7 +296,7 @@ def serve_check(candidates: tuple[str, ...], config: tuple[str, ...], vocab: tup
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CandidateSkipped)
         try:
-            model = load_first(ladder, catalogue=catalogue(configs, candidates[0]))
+            model = load_first(ladder, loader=load_model, catalogue=catalogue(configs, candidates[0]))
             served, refused = model.f5lab_candidate, list(model.f5lab_candidate.refused)
         except NoCandidateLoads as exc:
             served, refused = None, list(exc.refused)

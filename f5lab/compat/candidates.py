@@ -109,17 +109,16 @@ def _reason(exc: BaseException) -> str:
     return text[:400]
 
 
-def load_first(candidates: Sequence[Any], *, check: Callable[[Any, Candidate], str | None] | None = None,
-               loader: Callable[..., Any] | None = None, **common: Any) -> Any:
+def load_first(candidates: Sequence[Any], *, loader: Callable[..., Any],
+               check: Callable[[Any, Candidate], str | None] | None = None, **common: Any) -> Any:
     """The model of the first candidate that loads (and passes ``check``), with
     ``model.f5lab_candidate`` (a ``CandidateDecision``) and ``model.f5lab_decision`` attached.
-    ``common``: ``load_model``'s other arguments (device, dtype, probe, catalogue, use_ema)."""
-    from f5lab.compat.loading import load_model
-
+    ``loader``: ``f5lab.compat.loading.load_model`` (passed in: loading calls this module);
+    ``common``: its other arguments (device, dtype, probe, catalogue, use_ema)."""
     items = [as_candidate(c) for c in candidates]
     if not items:
         raise ConfigError("load_model: an empty candidate list; give at least one checkpoint")
-    load = loader or load_model
+    load = loader
     refused: list[Refusal] = []
     for i, cand in enumerate(items):
         config = None if cand.config in (None, DECIDE) else cand.config

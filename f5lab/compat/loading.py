@@ -133,8 +133,8 @@ def load_model(path: str | os.PathLike | list | tuple | None = None, config: str
         if config is not None or vocab is not None or fallbacks or bases is not None:
             raise ConfigError("load_model with candidates: give each candidate its own config, vocab, fallbacks "
                               "and bases ({'path': ..., 'config': ..., 'vocab': ...})")
-        return load_first(candidates if candidates is not None else path, check=check, device=device, dtype=dtype,
-                          probe=probe, use_ema=use_ema, catalogue=catalogue)
+        return load_first(candidates if candidates is not None else path, loader=load_model, check=check,
+                          device=device, dtype=dtype, probe=probe, use_ema=use_ema, catalogue=catalogue)
     if path is None:
         raise ConfigError("load_model: give a checkpoint path or a list of candidates")
     ckpt = open_checkpoint(path)
