@@ -113,3 +113,26 @@ def test_the_snippet_holds_user_strings_as_literals():
                       ref_text="it's \"quoted\"\nimport os", gen_text="a\nb", vocoder_dir="/v\nimport os")
     compile(sc.code, "<snippet>", "exec")
     assert not any(line.startswith("import os") for line in sc.code.splitlines())
+
+
+def test_with_a_base_at_hand_the_card_s_snippet_falls_back_to_it(tmp_path):
+    """The report's compatibility step (the card's "in f5-tts alone"): lineage names the base the fine-tune
+    descends from, so the target's snippet tries the fine-tune, then that base under its own config."""
+    from types import SimpleNamespace
+
+    from f5lab.compat.lineage import lineage
+    from f5lab.compat.workflow import compatibility
+    from f5lab.synthetic.finetunes import fine_tune, stand_in_bases, write_finetune
+
+    cat = tiny_catalogue()
+    bases = stand_in_bases(tmp_path / "bases")
+    ft = write_finetune(fine_tune(bases["F5TTS_Base"], updates=2), tmp_path / "ft.safetensors", "release_safetensors")
+    lin = lineage(ft, list(bases.values()), catalogue=cat)
+    assert lin.decided and lin.config == "F5TTS_Base"
+    c = compatibility(ft, catalogue=cat, lineage=SimpleNamespace(result=lin))
+    (row,) = [r for r in c.rows if r.config == c.target]
+    assert "CANDIDATES = [" in row.code and "def load_first(candidates)" in row.code
+    assert row.code.index(repr(str(Path(ft).resolve()))) < row.code.index(repr(str(Path(lin.verdict).resolve())))
+    compile(row.code, "<card snippet>", "exec")
+    others = [r for r in c.rows if r.code and r.config != c.target]
+    assert all("CANDIDATES" not in r.code for r in others)  # only the target's, the card's snippet
