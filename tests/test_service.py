@@ -68,7 +68,7 @@ def test_the_printed_snippet_runs_verbatim_offline_and_writes_the_wav(tmp_path):
     code = printed_snippet(ckpt)["code"]
     assert "import f5lab" not in code and "from f5lab" not in code  # f5-tts alone
     assert "torchaudio.load" not in code and "infer_process(" not in code  # no FFmpeg on the path it takes
-    assert "hf download charactr/vocos-mel-24khz --local-dir VOCODER_DIR" in code  # how to get the folder once
+    assert "snapshot_download('charactr/vocos-mel-24khz', local_dir=VOCODER_DIR)" in code  # how to get it once
     # the folder it names by default (beside the checkpoint), built from vocos's own classes
     vocos = ckpt.parent / "vocos-mel-24khz"
     assert f"VOCODER_DIR = {str(vocos.resolve())!r}" in code

@@ -131,11 +131,14 @@ def _settings(entry: ConfigEntry, vocoder_dir: str, ref_audio: str | None, ref_t
     mel = entry.mel_spec_type
     if mel == "bigvgan":
         folder = (f"# VOCODER_DIR: a local copy of {BIGVGAN_REPO} (its config.json and bigvgan_generator.pt); get it\n"
-                  f"# once on a connected machine: hf download {BIGVGAN_REPO} --local-dir VOCODER_DIR\n")
+                  "# once on a connected machine, in Python:\n"
+                  f"#   from huggingface_hub import snapshot_download; snapshot_download({BIGVGAN_REPO!r}, "
+                  "local_dir=VOCODER_DIR)\n")
     else:
         folder = (f"# VOCODER_DIR: a local copy of {VOCOS_REPO}, f5-tts's vocoder: the folder with its config.yaml\n"
-                  f"# and pytorch_model.bin; get it once on a connected machine:\n"
-                  f"#   hf download {VOCOS_REPO} --local-dir VOCODER_DIR\n")
+                  "# and pytorch_model.bin; get it once on a connected machine, in Python:\n"
+                  f"#   from huggingface_hub import snapshot_download; snapshot_download({VOCOS_REPO!r}, "
+                  "local_dir=VOCODER_DIR)\n")
     ref = (f"REF_AUDIO = {_path(ref_audio)}\n" if ref_audio else
            f"REF_AUDIO = str(files(\"f5_tts\").joinpath({EXAMPLE_REF!r}))  # f5-tts's example clip: use your own\n")
     return (folder + f"VOCODER_DIR = {_path(vocoder_dir)}\n"
