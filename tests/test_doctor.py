@@ -91,6 +91,7 @@ def test_doctor_judges_an_ngc_or_nightly_string_an_unknown_build_exit_1(text):
 def test_doctor_refuses_a_non_ascii_version_with_one_line_exit_2():
     res = CliRunner().invoke(main, ["doctor", "--torch", "2.1\u0661.0+cu126"])
     assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1 and "--torch" in res.output
+    assert "digits must be ASCII 0-9" in res.output
 
 
 # -- the done-when cases ---------------------------------------------------------------------------------------

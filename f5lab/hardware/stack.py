@@ -151,8 +151,9 @@ def parse_version(text: str, option: str = "--torch") -> tuple[str, str | None]:
         pre = _PRERELEASE.match(str(text).strip())
         if pre:
             return str(text).strip().split("+")[0], pre[7]
+        other = "; its digits must be ASCII 0-9" if any(c.isdigit() and not c.isascii() for c in str(text)) else ""
         raise ConfigError(f"{option} {text!r}: give VERSION+BUILD, e.g. 2.6.0+cu124 or 2.8.0+cu128 "
-                          "(a bare 2.11.0 means the build PyPI ships)")
+                          f"(a bare 2.11.0 means the build PyPI ships){other}")
     return f"{m[1]}.{m[2]}.{m[3]}", m[4]
 
 
