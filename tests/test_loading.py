@@ -138,3 +138,78 @@ def test_cli_matrix_and_verify_json(make_fixture, tmp_path):
     rows = json.loads(result.output)
     assert len(rows) == 6 and all(r["status"] == "cannot" and r["reason"] for r in rows)
     assert CliRunner().invoke(main, ["matrix", str(fx.path)]).exit_code == 0
+
+
+# -- a fallback between models: load_model([fine_tune, base]) -------------------------------------------
+def test_candidates_a_fine_tune_of_the_wrong_architecture_falls_back_to_the_base(make_fixture, catalogue):
+    from f5lab.compat.candidates import CandidateSkipped
+
+    ft = make_fixture("E2TTS_Base", "release_safetensors").path  # a UNetT file, named as the DiT it is not
+    base = make_fixture("F5TTS_Base", "release_safetensors").path
+    with pytest.warns(CandidateSkipped) as caught:
+        model = load_model([{"path": str(ft), "config": "F5TTS_Base"}, {"path": str(base), "config": "F5TTS_Base"}],
+                           catalogue=catalogue)
+    skipped = [w for w in caught if issubclass(w.category, CandidateSkipped)]
+    assert len(skipped) == 1
+    line = str(skipped[0].message)
+    assert "\n" not in line and line.startswith(f"candidate 1 ({ft}) refused: ") and "trying candidate 2" in line
+    assert "UNetT" in line or "cannot be fixed by remapping" in line  # the real reason, from the decision
+    chosen = model.f5lab_candidate
+    assert (chosen.index, chosen.path, chosen.config) == (1, str(base), "F5TTS_Base")
+    assert chosen.decision is model.f5lab_decision and chosen.decision.how == "named"
+    assert [r.path for r in chosen.refused] == [str(ft)] and chosen.refused[0].reason in line
+    assert type(model.transformer).__name__ == "DiT"
+    assert chosen.to_json()["refused"][0]["path"] == str(ft) and "refused before it" in chosen.text
+
+
+def test_candidates_both_loadable_gives_the_fine_tune_and_no_warning(make_fixture, catalogue, recwarn):
+    ft = make_fixture("F5TTS_Base", "extended_vocab_safetensors")
+    base = make_fixture("F5TTS_Base", "release_safetensors").path
+    model = load_model(candidates=[{"path": str(ft.path), "config": "F5TTS_Base", "vocab": str(ft.vocab_path)},
+                                   {"path": str(base), "config": "decide"}], catalogue=catalogue)
+    assert model.f5lab_candidate.index == 0 and model.f5lab_candidate.refused == ()
+    assert model.transformer.text_embed.text_embed.weight.shape[0] == 2586  # the fine-tune's own vocab rows
+    from f5lab.compat.candidates import CandidateSkipped
+
+    assert not [w for w in recwarn if issubclass(w.category, CandidateSkipped)]
+
+
+def test_candidates_none_loadable_is_one_error_naming_each(make_fixture, catalogue, tmp_path):
+    from f5lab.compat.candidates import NoCandidateLoads
+
+    e2 = make_fixture("E2TTS_Base", "release_safetensors").path
+    ambiguous = make_fixture("F5TTS_Base", "release_safetensors").path  # shapes fit v0 and v1: not guessed
+    missing = tmp_path / "nowhere.safetensors"
+    with pytest.warns(UserWarning):
+        with pytest.raises(NoCandidateLoads) as info:
+            load_model([{"path": str(e2), "config": "F5TTS_Base"}, str(ambiguous), str(missing)], catalogue=catalogue)
+    msg = str(info.value)
+    assert isinstance(info.value, ConfigError) and "\n" not in msg and msg.startswith("no candidate loads: 1. ")
+    assert f"1. {e2}: " in msg and f"2. {ambiguous}: " in msg and f"3. {missing}: " in msg
+    assert "equally" in msg  # the ambiguity, in the decision's own words
+    assert [r.path for r in info.value.refused] == [str(e2), str(ambiguous), str(missing)]
+
+
+def test_candidates_a_check_refuses_a_loadable_one(make_fixture, catalogue):
+    from f5lab.compat.candidates import CandidateSkipped
+
+    ft = make_fixture("F5TTS_Base", "trainer_pt").path
+    base = make_fixture("F5TTS_Base", "release_safetensors").path
+
+    def probe_says(model, cand):
+        return "the probe heard noise" if cand.path == str(ft) else None
+
+    with pytest.warns(CandidateSkipped, match="the probe heard noise"):
+        model = load_model([{"path": str(ft), "config": "F5TTS_Base"}, {"path": str(base), "config": "F5TTS_Base"}],
+                           check=probe_says, catalogue=catalogue)
+    assert model.f5lab_candidate.index == 1
+
+
+def test_single_path_api_is_unchanged_and_mixing_forms_is_refused(make_fixture, catalogue):
+    fx = make_fixture("F5TTS_Base", "release_safetensors")
+    model = load_model(fx.path, fallbacks=["F5TTS_Base"], catalogue=catalogue)
+    assert not hasattr(model, "f5lab_candidate") and model.f5lab_decision.how == "fallback"
+    with pytest.raises(ConfigError, match="each candidate its own config"):
+        load_model([str(fx.path)], config="F5TTS_Base", catalogue=catalogue)
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_model([{"path": str(fx.path), "cfg": "F5TTS_Base"}], catalogue=catalogue)

@@ -65,7 +65,8 @@ def base_argv(command: str, c: dict[str, str], out: Path) -> list[str]:
         "probe": [c["good"], "--ref-audio", c["ref"], "--ref-text", "Hello there.", *common["tiny"], "--samples", "1",
                   "--candidate", "F5TTS_Base"],
         "compare": [c["record"], c["record"]],
-        "doctor": ["--gpu", "T4"],
+        "doctor": ["--gpu", "T4", "--no-inference"],  # this machine may lack FFmpeg (exit 1): tests/test_doctor.py
+        "serve-check": [c["good"], c["base"], "--config", "F5TTS_Base", *common["tiny"]],
         "text": ["Custa R$ 5,00 às 14h."],
         "lineage": [c["good"], "--base", c["base"], "--configs", "tiny"],
     }

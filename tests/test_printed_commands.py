@@ -102,7 +102,7 @@ def test_every_printed_command_runs_as_printed(tmp_path, kind):
 def _vocos(folder: Path) -> str:
     from f5lab.speech.vocoders import write_random_vocos
 
-    return str(write_random_vocos(folder / "vocos"))
+    return str(write_random_vocos(folder / "vocos-mel-24khz"))  # also the folder a snippet names by default
 
 
 def _exec(code: str) -> torch.nn.Module:
@@ -126,7 +126,8 @@ def _loads_exactly(model: torch.nn.Module, path: Path) -> None:
 
 
 def test_the_api_snippet_for_a_shipped_config_loads_the_full_scale_file_offline(tmp_path):
-    """F5TTS(model="F5TTS_Base", ckpt_file=..., vocoder_local_path=DIR): the exact code diagnose prints."""
+    """load_model(DiT, dict(F5TTS_Base's arch), ...) and load_vocoder(local_path=DIR): the exact code diagnose
+    prints (its synthesis runs only as a script: tests/test_service.py)."""
     from f5lab.synthetic.layouts import write_shape_only_safetensors
 
     path = write_shape_only_safetensors(tmp_path / "full.safetensors", "F5TTS_Base")
@@ -134,7 +135,7 @@ def test_the_api_snippet_for_a_shipped_config_loads_the_full_scale_file_offline(
     snippets = {s["config"]: s for s in d.service}
     assert set(snippets) == {"F5TTS_Base", "F5TTS_v1_Base"} and not snippets["F5TTS_Base"]["needs_remap"]
     code = snippets["F5TTS_Base"]["code"]
-    assert "F5TTS(model='F5TTS_Base'" in code and "vocoder_local_path=" in code
+    assert "model = load_model(DiT, dict(dim=1024, depth=22" in code and "local_path=VOCODER_DIR" in code
     model = _exec(code)
     assert sum(p.numel() for p in model.parameters()) > 300e6
     assert all(not p.any() for p in list(model.parameters())[:5])  # the file's (all-zero) weights, not an init

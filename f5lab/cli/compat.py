@@ -253,6 +253,78 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
         sys.exit(1)
 
 
+# -- a fallback between models -------------------------------------------------------------------------
+@main.command("serve-check")
+@click.argument("candidates", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.option("--config", "config", multiple=True, metavar="NAME|YAML|decide",
+              help="Each candidate's config, in the candidates' order (repeat once per candidate, or give one for "
+                   "all); 'decide': let f5lab's config decision choose (the default).")
+@click.option("--vocab", "vocab", multiple=True, type=VOCAB_FILE,
+              help="Each candidate's vocab.txt, in order (repeat once per candidate, or one for all; none: each "
+                   "config's tokenizer_path, else f5-tts's).")
+@configs_option()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: each rung and the one that serves.")
+@friendly_errors
+def serve_check(candidates: tuple[str, ...], config: tuple[str, ...], vocab: tuple[str, ...], configs: str,
+                as_json: bool) -> None:
+    """Which of CANDIDATES a service would serve: the ladder of f5lab.load_model([...]), run here.
+
+    Each checkpoint is loaded in order (strictly, on the CPU, with its config and vocab, or the
+    config decision), and the first that loads serves; each one before it is shown with why it was
+    refused, as the service's warning line says it. Exit 0 when one serves, 1 when none loads, 2 bad
+    input.
+
+    \b
+    Example: a pt-BR fine-tune, else the base model
+      f5lab serve-check ft_ptbr.safetensors model_1200000.safetensors --config F5TTS_Base \
+        --vocab ptbr_vocab.txt --vocab f5_tts/infer/examples/vocab.txt
+    """
+    import warnings
+
+    from f5lab.compat.candidates import CandidateSkipped, NoCandidateLoads, load_first
+    from f5lab.compat.loading import load_model
+
+    def per_candidate(values: tuple[str, ...], option: str) -> list[str | None]:
+        if len(values) not in (0, 1, len(candidates)):
+            raise click.UsageError(f"{option}: give it once per candidate ({len(candidates)}), once for all, or not "
+                                   f"at all; got {len(values)}")
+        return list(values) * len(candidates) if len(values) == 1 else list(values) or [None] * len(candidates)
+
+    names, vocab_files = per_candidate(config, "--config"), per_candidate(vocab, "--vocab")
+    ladder = [{"path": p, "config": None if c in (None, "decide") else c, "vocab": v}
+              for p, c, v in zip(candidates, names, vocab_files)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CandidateSkipped)
+        try:
+            model = load_first(ladder, loader=load_model, catalogue=catalogue(configs, candidates[0]))
+            served, refused = model.f5lab_candidate, list(model.f5lab_candidate.refused)
+        except NoCandidateLoads as exc:
+            served, refused = None, list(exc.refused)
+    warned = [str(w.message) for w in caught if issubclass(w.category, CandidateSkipped)]
+    result = {"served": served.to_json() if served else None, "refused": [r.to_dict() for r in refused],
+              "warnings": warned, "candidates": list(candidates)}
+    if as_json:
+        print_json(result)
+    else:
+        show_ladder(candidates, served, refused)
+    if served is None:
+        sys.exit(1)
+
+
+def show_ladder(candidates: tuple[str, ...], served: Any, refused: list[Any]) -> None:
+    """One line per rung, in order: refused (why), serves (config, how decided), not tried."""
+    out = console()
+    for i, path in enumerate(candidates):
+        if i < len(refused) and (served is None or i < served.index):
+            hang(out, f"\u2717 {i + 1}. ", f"{path}: refused: {refused[i].reason}")
+        elif served is not None and i == served.index:
+            hang(out, f"\u2713 {i + 1}. ", f"{path}: serves as {served.config} ({served.decision.text})")
+        else:
+            hang(out, f"  {i + 1}. ", f"{path}: not tried (an earlier candidate serves)")
+    if served is None:
+        out.print("no candidate loads: the service would not start", highlight=False)
+
+
 # -- views ------------------------------------------------------------------------------------------
 # -- diagnose / remap / verify / matrix -------------------------------------------------------
 SEVERITY_STYLE = {"error": "[red]error[/red]", "warning": "[yellow]warning[/yellow]", "info": "[cyan]info[/cyan]"}

@@ -19,16 +19,20 @@ from f5lab.units import human_bytes
 
 # -- will it run: the stack, memory, speed (issue 17) ----------------------------------------------
 TORCH_HELP = ("Judge this torch build instead of the installed one, e.g. 2.6.0+cu124 or 2.8.0+cu128 (the user's "
-              "Docker image); from f5lab's table of PyTorch's published builds, 2.4 to 2.11.")
+              "Docker image); from f5lab's table of PyTorch's published builds, 2.4 to 2.15. A nightly or NGC version "
+              "string is judged an unknown build.")
 
 
 @main.command()
 @click.option("--gpu", "gpus", multiple=True, help="Target GPU (repeatable; default: the GPUs present, else the "
               "whole catalogue). E.g. --gpu 'GTX 1050 Ti' --gpu T4.")
 @click.option("--torch", "torch_spec", default=None, metavar="VERSION+BUILD", help=TORCH_HELP)
+@click.option("--inference/--no-inference", default=True, show_default=True,
+              help="Also check what inference needs here beyond pip: torchcodec paired with torch and FFmpeg's "
+                   "shared libraries (--no-inference: judge the GPUs only, e.g. for another machine's --torch).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
-def doctor(gpus: tuple[str, ...], torch_spec: str | None, as_json: bool) -> None:
+def doctor(gpus: tuple[str, ...], torch_spec: str | None, inference: bool, as_json: bool) -> None:
     """Will F5-TTS run on these GPUs under this torch? Needs no GPU.
 
     Reports torch (version, CUDA / ROCm / CPU build, compiled SASS sm_XY and PTX compute_XY),
@@ -36,17 +40,21 @@ def doctor(gpus: tuple[str, ...], torch_spec: str | None, as_json: bool) -> None
     (nvidia-smi, else torch.cuda). For each target: kernels yes/no with the rule that decides it
     (SASS sm_X.y runs on cc X.z with z >= y; PTX compute_X.y JIT-compiles on cc >= X.y), the driver
     minimum of the build's CUDA, fp16 (fast, slow, NaN reports), the attention kernels, memory and
-    speed for F5TTS_Base at 10 s per call, and the install line that fixes missing kernels.
-    Exit 0 when every target runs, 1 when one does not (or cannot be judged), 2 bad input.
+    speed for F5TTS_Base at 10 s per call, and the install line that fixes missing kernels, with the
+    driver it needs. Also what inference needs here beyond pip: torchcodec paired with torch and
+    FFmpeg's shared libraries (without them torchaudio.load, F5TTS.infer and f5-tts_infer-cli fail).
+    Exit 0 when every target runs and inference can read audio, 1 when not (or a target cannot be
+    judged), 2 bad input.
 
     \b
     Examples:
       f5lab doctor --gpu "GTX 1050 Ti"                   # PyPI's torch 2.11 (cu130) has no sm_61
+      f5lab doctor --torch 2.14.0+cu126 --gpu "GTX 1050 Ti"      # the last torch with sm_61 kernels
       f5lab doctor --torch 2.6.0+cu124 --gpu "GTX 1050 Ti" --json
     """
     from f5lab.hardware.doctor import doctor as run_doctor
 
-    result = run_doctor(gpus, torch_spec)
+    result = run_doctor(gpus, torch_spec, audio=inference)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -262,8 +270,11 @@ def show_doctor(report: dict[str, Any], runs: list[Any]) -> None:
     if report["judged"]["origin"] == "named":
         hang(out, "judged      ", f"{report['judged_line']} (--torch; arch list from f5lab's table: "
                                   f"{report['judged']['source'] or 'none'})")
-    match = {True: "matches torch", False: "does NOT match torch: install the same version and build", None: ""}
-    hang(out, "torchaudio  ", f"{st['torchaudio'] or 'not installed'} {match[st['torchaudio_matches']]}".rstrip())
+    mark = {True: "\u2713 ", False: "\u2717 ", None: ""}
+    hang(out, "torchaudio  ", mark[report["torchaudio"]["matches"]] + report["torchaudio"]["line"])
+    inf = report.get("inference")
+    if inf:
+        hang(out, "inference   ", mark[inf["ok"]] + inf["line"])
     hang(out, "f5-tts      ", st["f5_tts"] or "not installed")
     gpus = st["gpus"]
     hang(out, "GPUs        ", "; ".join(f"{g['name']} (cc {g['cc']}, {_gib(g['total_bytes'])}, driver "
@@ -283,7 +294,7 @@ def show_doctor(report: dict[str, Any], runs: list[Any]) -> None:
         hang(out, "      fp16: ", fp16)
         hang(out, "      attention kernels: ", ", ".join(r.gpu.attention_backends(r.memory.settings["dtype"])))
         if r.fix:
-            hang(out, "      fix: ", f"`{r.fix.command}` ({r.fix.why})")
+            hang(out, "      fix: ", f"`{r.fix.command}` ({r.fix.needs}; {r.fix.why})")
     show_model_errors(out)
 
 

@@ -95,11 +95,19 @@ def choose_config(ckpt: Checkpoint, config: str | ConfigEntry | None = None, fal
 
 
 # -- load ---------------------------------------------------------------------------------------------------
-def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None, vocab: str | None = None,
-               device: str = "cpu", dtype: str | None = None, fallbacks: list[str] | None = None,
-               probe: Probe | None = None, use_ema: bool = True,
-               catalogue: Mapping[str, ConfigEntry] | None = None, bases: Any = None) -> Any:
+def load_model(path: str | os.PathLike | list | tuple | None = None, config: str | ConfigEntry | None = None,
+               vocab: str | None = None, device: str = "cpu", dtype: str | None = None,
+               fallbacks: list[str] | None = None, probe: Probe | None = None, use_ema: bool = True,
+               catalogue: Mapping[str, ConfigEntry] | None = None, bases: Any = None,
+               candidates: list | tuple | None = None, check: Callable[..., str | None] | None = None) -> Any:
     """A ready ``CFM`` in eval mode for checkpoint ``path``, loaded with ``strict=True``.
+
+    A fallback between models: ``path`` a list (or ``candidates=[...]``) of checkpoints, each a path
+    or a mapping ``{"path", "config" (a name, a YAML, or "decide"), "vocab", "fallbacks", "bases"}``,
+    tried in order (``f5lab.compat.candidates.load_first``): the first that loads strictly (and
+    passes ``check(model, candidate)``, which returns a reason to refuse or None) is returned with
+    ``model.f5lab_candidate`` (which candidate, config, how decided, why earlier ones were refused);
+    one ``CandidateSkipped`` warning line per refusal; none loadable: ``NoCandidateLoads`` naming each.
 
     The config is named, taken from ``fallbacks`` (ordered), recorded in the file, inferred
     when the shapes fit exactly one, the config of the base the file descends from (``bases``:
@@ -117,6 +125,18 @@ def load_model(path: str | os.PathLike, config: str | ConfigEntry | None = None,
     from f5lab.compat.remap import apply_plan, plan_remap
     from f5lab.files.vocab import check_rows, read_vocab
 
+    if candidates is not None or isinstance(path, (list, tuple)):
+        from f5lab.compat.candidates import load_first
+
+        if candidates is not None and path is not None:
+            raise ConfigError("load_model: give either a path (or a list of candidates) or candidates=, not both")
+        if config is not None or vocab is not None or fallbacks or bases is not None:
+            raise ConfigError("load_model with candidates: give each candidate its own config, vocab, fallbacks "
+                              "and bases ({'path': ..., 'config': ..., 'vocab': ...})")
+        return load_first(candidates if candidates is not None else path, loader=load_model, check=check,
+                          device=device, dtype=dtype, probe=probe, use_ema=use_ema, catalogue=catalogue)
+    if path is None:
+        raise ConfigError("load_model: give a checkpoint path or a list of candidates")
     ckpt = open_checkpoint(path)
     lineage = None
     if bases is not None and not isinstance(bases, (str, os.PathLike, list, tuple)):

@@ -1,39 +1,48 @@
-"""The code a service needs: how to load a checkpoint in f5-tts itself, without f5lab.
+"""The code a service needs: load a checkpoint and synthesise with f5-tts alone, offline, as printed.
 
-For every config a checkpoint loads under, diagnose, ``matrix --json`` and the report give
-the exact Python: f5-tts's API (``F5TTS(model=NAME, ckpt_file=..., vocab_file=...)``) for a
-config shipped with f5-tts, its ``load_model(Backbone, arch, ckpt_path, ...)`` with the arch
-written out for any other (a YAML of one's own, a tiny test config, a config recorded by
-remap), and, when f5-tts's loader refuses the file as stored, the ``f5lab remap`` command to
-run once first (the code then loads the remapped file). Both paths load strictly
-(``load_state_dict`` with ``strict=True``), so code that runs is code that loaded every weight.
+For every config a checkpoint loads under, diagnose, ``matrix --json``, the report's card and
+MODEL_CARD.md give the exact Python, and it runs as printed in the venv the README builds, with the
+hub unreachable and no FFmpeg:
 
-``vocoder_local_path``: f5-tts's API downloads vocos (charactr/vocos-mel-24khz) from the Hugging
-Face hub on first use unless given a local copy. The snippet passes the folder when one is known
-and otherwise leaves the argument out, with a comment saying what to put there to stay offline,
-so it runs as printed either way.
+* the model through f5-tts's ``load_model(Backbone, arch, ckpt_path, ...)`` with the arch written
+  out (a shipped config, a YAML of one's own, a config recorded by remap), which loads strictly
+  (``load_state_dict`` with ``strict=True``): code that runs is code that loaded every weight; when
+  f5-tts's loader refuses the file as stored, the ``f5lab remap`` command to run once first;
+* the vocoder from a local folder (``load_vocoder(is_local=True, local_path=...)``): f5-tts's API
+  otherwise downloads charactr/vocos-mel-24khz from the hub; one comment says what the folder holds
+  and how to get it once on a connected machine;
+* the reference clip read with soundfile and handed to ``infer_batch_process`` as an ``(audio, sr)``
+  tensor: ``infer_process`` and ``F5TTS.infer`` read it with ``torchaudio.load``, which since
+  torchaudio 2.9 needs torchcodec and FFmpeg's shared libraries (``f5lab doctor`` checks them);
+* ``pick_device``: CUDA only where the torch build has kernels for the card (the SASS / PTX rule of
+  ``f5lab.hardware.stack``) and the call fits, else the CPU with one warning line (the rule of
+  ``f5lab.load_model(device="auto")``), instead of "no kernel image is available" on a GTX 1050 Ti.
 
-``pick_device``: f5-tts takes CUDA whenever torch sees a GPU, and a card the torch build has no
-kernels for (a GTX 1050 Ti under PyPI's CUDA 13 torch) then dies on "no kernel image is available".
-The snippet picks CUDA only where the build has kernels for the card (the SASS / PTX rule of
-``f5lab.hardware.stack``) and the call fits (f5lab's estimate for a 10 s call), else the CPU with
-one warning line: the rule of ``f5lab.load_model(device="auto")``, in f5-tts alone.
+With ``fallback`` (the base model the user has at hand) the snippet tries the candidates in order
+and serves the first that loads, with one warning line per candidate refused: the ladder of
+``f5lab.load_model([fine_tune, base])``, in f5-tts alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
+from f5lab import escaping
 from f5lab.model.configs import ConfigEntry
 
-VOCOS_REPO = "charactr/vocos-mel-24khz"  # what f5-tts downloads without vocoder_local_path
+VOCOS_REPO = "charactr/vocos-mel-24khz"  # what f5-tts downloads without a local vocoder folder
+BIGVGAN_REPO = "nvidia/bigvgan_v2_24khz_100band_256x"
+# f5-tts's own example clip (infer/examples/basic/basic.toml): in every f5-tts install, offline
+EXAMPLE_REF = "infer/examples/basic/basic_ref_en.wav"
+EXAMPLE_REF_TEXT = "Some call me nature, others call me mother nature."
+DEFAULT_GEN_TEXT = "Hello. This is a short test of the service."
 
 
 @dataclass
 class ServiceCode:
-    """How a service loads ``checkpoint`` under ``config`` with f5-tts alone."""
+    """How a service loads ``checkpoint`` under ``config`` and synthesises with f5-tts alone."""
 
     config: str
     needs_remap: bool
@@ -47,6 +56,15 @@ class ServiceCode:
         first = f"# once, first (f5-tts's loader refuses the file as stored):\n#   {self.remap_command}\n" \
             if self.needs_remap else ""
         return first + self.code
+
+
+@dataclass(frozen=True)
+class ServiceCandidate:
+    """One rung of the snippet's ladder: a checkpoint (as f5-tts will load it), its config and vocab."""
+
+    checkpoint: str | Path
+    entry: ConfigEntry
+    vocab: str | None = None
 
 
 def remapped_path(checkpoint: str | Path, config: str) -> Path:
@@ -69,61 +87,133 @@ def remap_command(checkpoint: str | Path, config: str, vocab_from: str | Path | 
 
 
 def service_code(checkpoint: str | Path, entry: ConfigEntry, *, needs_remap: bool, vocab: str | None = None,
-                 vocoder_dir: str | None = None, configs: str | None = None, needs_bytes: int | None = None) -> ServiceCode:
+                 vocoder_dir: str | None = None, configs: str | None = None, needs_bytes: int | None = None,
+                 fallback: ServiceCandidate | Sequence[ServiceCandidate] = (), ref_audio: str | None = None,
+                 ref_text: str | None = None, gen_text: str | None = None, nfe: int = 32,
+                 out_wav: str = "f5tts_service.wav") -> ServiceCode:
     """The snippet for one config. ``vocab``: the checkpoint's vocab.txt (default: the config's
-    tokenizer_path, else f5-tts's own); ``vocoder_dir``: a local vocos folder to name; ``needs_bytes``:
-    the GPU memory one call needs (f5lab's estimate), checked by the snippet's ``pick_device``."""
+    tokenizer_path, else f5-tts's own); ``vocoder_dir``: the local vocoder folder (default: a
+    ``vocos-mel-24khz`` folder beside the checkpoint); ``needs_bytes``: the GPU memory one call needs
+    (f5lab's estimate), checked by ``pick_device``; ``fallback``: candidates tried after this one
+    (the base model at hand); ``ref_audio``/``ref_text``: the reference clip (default: f5-tts's
+    example clip); ``gen_text``, ``nfe``, ``out_wav``: the call the snippet makes at its end."""
     vocab = vocab if vocab is not None else entry.tokenizer_path
     target = remapped_path(checkpoint, entry.name) if needs_remap else Path(checkpoint)
-    if entry.shipped:
-        code = _api_code(entry, target, vocab, vocoder_dir)
-    else:
-        code = _load_model_code(entry, target, vocab)
+    ladder = [ServiceCandidate(target, entry, vocab)]
+    ladder += [fallback] if isinstance(fallback, ServiceCandidate) else list(fallback)
+    if vocoder_dir is None:
+        vocoder_dir = str(Path(checkpoint).resolve().parent / VOCOS_REPO.split("/")[1])
+    code = (_imports(ladder) + _settings(entry, vocoder_dir, ref_audio, ref_text, gen_text, nfe, out_wav)
+            + pick_device_code(needs_bytes, imports=False) + _loading(ladder) + _synthesis())
     # the remap reads the config's tokenizer_path itself; another vocab must be named
     vocab_from = vocab if vocab and vocab != entry.tokenizer_path else None
-    code = pick_device_code(needs_bytes) + code
     return ServiceCode(config=entry.name, needs_remap=needs_remap,
                        remap_command=remap_command(checkpoint, entry.name, vocab_from, configs=configs)
                        if needs_remap else None, code=code)
 
 
-def _api_code(entry: ConfigEntry, ckpt: Path, vocab: str | None, vocoder_dir: str | None) -> str:
-    args = [f"model={entry.name!r}", f"ckpt_file={str(ckpt.resolve())!r}"]
-    if vocab:
-        args.append(f"vocab_file={str(Path(vocab).resolve())!r}")
-    note = ""
-    if vocoder_dir:
-        args.append(f"vocoder_local_path={str(Path(vocoder_dir).resolve())!r}")
+def _path(p: str | Path) -> str:
+    return repr(str(Path(p).resolve()))
+
+
+def _imports(ladder: list[ServiceCandidate]) -> str:
+    backbones = sorted({c.entry.backbone for c in ladder})
+    return ("import sys\n"
+            "from importlib.resources import files\n\n"
+            "import soundfile as sf\n"
+            "import torch\n"
+            "from f5_tts.infer.utils_infer import chunk_text, infer_batch_process, load_model, load_vocoder\n"
+            f"from f5_tts.model import {', '.join(backbones)}\n\n")
+
+
+def _settings(entry: ConfigEntry, vocoder_dir: str, ref_audio: str | None, ref_text: str | None,
+              gen_text: str | None, nfe: int, out_wav: str) -> str:
+    mel = entry.mel_spec_type
+    if mel == "bigvgan":
+        folder = (f"# VOCODER_DIR: a local copy of {BIGVGAN_REPO} (its config.json and bigvgan_generator.pt); get it\n"
+                  "# once on a connected machine, in Python:\n"
+                  f"#   from huggingface_hub import snapshot_download; snapshot_download({BIGVGAN_REPO!r}, "
+                  "local_dir=VOCODER_DIR)\n")
     else:
-        note = (f"# vocoder: as written, f5-tts downloads {VOCOS_REPO} from the Hugging Face hub on first use;\n"
-                f"# offline, add vocoder_local_path='<a local copy of {VOCOS_REPO}: the folder with its\n"
-                "# config.yaml and pytorch_model.bin>' to F5TTS(...)\n")
-    args.append("device=pick_device()")
-    return ("from f5_tts.api import F5TTS\n\n" + note
-            + f"tts = F5TTS({', '.join(args)})\n"
-            "model = tts.ema_model  # f5-tts loaded it with load_state_dict(strict=True)\n")
+        folder = (f"# VOCODER_DIR: a local copy of {VOCOS_REPO}, f5-tts's vocoder: the folder with its config.yaml\n"
+                  "# and pytorch_model.bin; get it once on a connected machine, in Python:\n"
+                  f"#   from huggingface_hub import snapshot_download; snapshot_download({VOCOS_REPO!r}, "
+                  "local_dir=VOCODER_DIR)\n")
+    ref = (f"REF_AUDIO = {_path(ref_audio)}\n" if ref_audio else
+           f"REF_AUDIO = str(files(\"f5_tts\").joinpath({EXAMPLE_REF!r}))  # f5-tts's example clip: use your own\n")
+    return (folder + f"VOCODER_DIR = {_path(vocoder_dir)}\n"
+            f"MEL_SPEC_TYPE = {mel!r}\n"
+            "# the reference clip and its transcript; soundfile reads wav/flac/ogg/mp3 without FFmpeg\n"
+            + ref
+            + f"REF_TEXT = {(ref_text if ref_text is not None else EXAMPLE_REF_TEXT)!r}\n"
+            f"GEN_TEXT = {(gen_text if gen_text is not None else DEFAULT_GEN_TEXT)!r}\n"
+            f"NFE_STEPS = {int(nfe)}  # f5-tts's default 32; fewer is faster and rougher\n"
+            f"OUT_WAV = {out_wav!r}\n\n\n")
 
 
-def _load_model_code(entry: ConfigEntry, ckpt: Path, vocab: str | None) -> str:
-    arch = ", ".join(f"{k}={v!r}" for k, v in entry.arch.items())
-    args = [entry.backbone, f"dict({arch})", repr(str(ckpt.resolve())),
-            f"mel_spec_type={entry.mel_spec_type!r}"]
-    if vocab:
-        args.append(f"vocab_file={str(Path(vocab).resolve())!r}")
-    args.append("device=pick_device()")
-    return (f"# config: {entry.describe()}\n"
-            "from f5_tts.infer.utils_infer import load_model\n"
-            f"from f5_tts.model import {entry.backbone}\n\n"
-            f"model = load_model({', '.join(args)})  # strict load_state_dict\n")
+def _candidate_args(c: ServiceCandidate) -> str:
+    e = c.entry
+    arch = ", ".join(f"{k}={v!r}" for k, v in e.arch.items())
+    vocab = _path(c.vocab) if c.vocab else "''"  # '': f5-tts's own vocab.txt
+    return f"{e.backbone}, dict({arch}), {_path(c.checkpoint)}, {vocab}"
 
 
-def pick_device_code(needs_bytes: int | None) -> str:
+def _loading(ladder: list[ServiceCandidate]) -> str:
+    vocoder = 'vocoder = load_vocoder(MEL_SPEC_TYPE, is_local=True, local_path=VOCODER_DIR, device=device)\n'
+    if len(ladder) == 1:
+        c = ladder[0]
+        e = c.entry
+        arch = ", ".join(f"{k}={v!r}" for k, v in e.arch.items())
+        vocab = f", vocab_file={_path(c.vocab)}" if c.vocab else ""
+        return ("device = pick_device()\n" + vocoder
+                + f"# config: {escaping.yaml_comment(e.describe())}\n"
+                f"model = load_model({e.backbone}, dict({arch}), {_path(c.checkpoint)}, mel_spec_type=MEL_SPEC_TYPE"
+                f"{vocab}, device=device)  # strict load_state_dict\n\n\n")
+    rows = "".join(f"    ({_candidate_args(c)}),  # config {escaping.yaml_comment(c.entry.name)}\n" for c in ladder)
+    return ("# tried in order (backbone, arch, checkpoint, vocab.txt): the first that f5-tts loads strictly serves\n"
+            "CANDIDATES = [\n" + rows + "]\n\n\n"
+            "def load_first(candidates):\n"
+            "    \"\"\"The first candidate f5-tts loads (strict load_state_dict); one warning line per refusal.\"\"\"\n"
+            "    refused = []\n"
+            "    for backbone, arch, ckpt, vocab in candidates:\n"
+            "        try:\n"
+            "            return ckpt, load_model(backbone, arch, ckpt, mel_spec_type=MEL_SPEC_TYPE, vocab_file=vocab,\n"
+            "                                    device=device)\n"
+            "        except Exception as exc:  # refused (wrong architecture, missing keys, no file): try the next\n"
+            "            why = \" \".join(str(exc).split())[:300]\n"
+            "            print(f\"warning: {ckpt} refused ({type(exc).__name__}: {why}); trying the next candidate\",\n"
+            "                  file=sys.stderr)\n"
+            "            refused.append(f\"{ckpt}: {type(exc).__name__}: {why}\")\n"
+            "    sys.exit(\"no candidate loads: \" + \"; \".join(refused))\n\n\n"
+            "device = pick_device()\n" + vocoder
+            + "served, model = load_first(CANDIDATES)\n"
+            "print(f\"serving {served}\", file=sys.stderr)\n\n\n")
+
+
+def _synthesis() -> str:
+    return ('def synthesize(gen_text, ref_audio=REF_AUDIO, ref_text=REF_TEXT, nfe_step=NFE_STEPS):\n'
+            '    """One call as f5-tts\'s infer_process makes it, the reference read by soundfile (no FFmpeg)."""\n'
+            '    data, sr = sf.read(ref_audio, dtype="float32", always_2d=True)\n'
+            '    audio = torch.from_numpy(data.T.copy())  # (channels, samples); f5-tts mixes to mono, resamples\n'
+            '    seconds = audio.shape[-1] / sr\n'
+            '    max_chars = int(len(ref_text.encode("utf-8")) / seconds * (22 - seconds))  # as infer_process\n'
+            '    wave, rate, _ = next(infer_batch_process((audio, sr), ref_text, chunk_text(gen_text, max_chars=max_chars),\n'
+            '                                             model, vocoder, mel_spec_type=MEL_SPEC_TYPE, nfe_step=nfe_step,\n'
+            '                                             device=device, progress=None))\n'
+            '    return wave, rate\n\n\n'
+            'if __name__ == "__main__":  # run as a script: one call, written to OUT_WAV (a service imports synthesize)\n'
+            '    wave, rate = synthesize(GEN_TEXT)\n'
+            '    sf.write(OUT_WAV, wave, rate)\n'
+            '    print(f"wrote {OUT_WAV}: {len(wave) / rate:.2f} s at {rate} Hz")\n')
+
+
+def pick_device_code(needs_bytes: int | None, imports: bool = True) -> str:
     """The snippet's ``pick_device()``: CUDA where this torch has kernels for GPU 0 (SASS of the same
     major and a minor <= the card's, or PTX <= the card's compute capability) and the call fits."""
     fits = (f"    fits = torch.cuda.get_device_properties(0).total_memory * 0.95 >= {needs_bytes}  "
             "# f5lab's estimate of a 10 s call\n" if needs_bytes else "    fits = True\n")
-    return ("import sys\n\nimport torch\n\n\n"
-            "def pick_device():\n"
+    return (("import sys\n\nimport torch\n\n\n" if imports else "")
+            + "def pick_device():\n"
             "    \"\"\"CUDA only where this torch has kernels for the GPU and the model fits; else the CPU.\"\"\"\n"
             "    if not torch.cuda.is_available():\n"
             "        return \"cpu\"\n"

@@ -64,9 +64,36 @@ def compatibility(checkpoint: str | os.PathLike, *, catalogue: Mapping[str, Any]
     out = Compatibility(rows=rows, diagnosis=diagnosis, config=getattr(config, "name", config), decision=decision,
                         target=choose_target(rows, decision), own=own.name if own is not None else None,
                         catalogue=catalogue, vocab=vocab, lineage=lineage)
+    if found is not None:  # the base at hand: the service snippet falls back to it
+        with_base_fallback(rows, out.target, described, found, catalogue, vocab)
     if remap_needed(rows, out.target):
         remap_and_verify(out, Path(checkpoint), own, work_dir, seed)
     return out
+
+
+def with_base_fallback(rows: Any, target: str, described: Any, lineage: Any, catalogue: Any, vocab: Any) -> None:
+    """The target row's service snippet in its two-candidate form (the checkpoint, else the base it
+    descends from, under the base's config) when lineage named a base file that is at hand."""
+    from f5lab.compat.service import ServiceCandidate, call_bytes, service_code
+    from f5lab.model.configs import catalogue_name
+
+    entries = dict(catalogue) if catalogue is not None else {}
+    if not entries:
+        from f5lab.model.configs import shipped_configs
+
+        entries = shipped_configs()
+    base = getattr(lineage, "verdict", None)
+    base_config = getattr(lineage, "config", None)
+    row = next((r for r in rows if r.config == target and r.code), None)
+    if row is None or not base or base_config not in entries or target not in entries or not Path(base).is_file():
+        return
+    entry = entries[target]
+    own = vocab if vocab is not None else entry.tokenizer_path
+    base_entry = entries[base_config]
+    snippet = service_code(described.ckpt.path, entry, needs_remap=bool(row.needs_remap), vocab=own,
+                           needs_bytes=call_bytes(described.spec), configs=catalogue_name(catalogue),
+                           fallback=ServiceCandidate(base, base_entry, base_entry.tokenizer_path))
+    row.remap_command, row.code = snippet.remap_command, snippet.code
 
 
 def remap_needed(rows: Any, config: str) -> bool:

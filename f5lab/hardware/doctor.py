@@ -6,6 +6,12 @@ imports torch for this; never f5-tts's models); the GPUs present come from ``nvi
 ``torch.cuda``. Each target is judged by ``f5lab.hardware.runs.judge`` for the workload every
 F5-TTS service runs: the shipped F5TTS_Base (337 M parameters) at 10 s per call, on the dtype and
 attention kernel f5-tts and PyTorch pick on that card.
+
+Two more checks concern this environment whatever ``--torch`` names: the torch/torchaudio pair (the
+judged build's torchaudio: same version up to 2.11, 2.11.x after it, same build suffix) and what
+inference needs beyond pip (``f5lab.hardware.codecs``: torchcodec and FFmpeg's shared libraries,
+without which ``torchaudio.load`` and so ``F5TTS.infer`` fail). Exit 1 when a target does not run
+or this environment's inference path would fail.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ from typing import Any, Sequence
 from f5lab.hardware.gpus import GPUS, find_gpu, get_gpu, gpu_from_device
 from f5lab.hardware.runs import RunVerdict, all_run, judge
 from f5lab.hardware.speed import F5TTS_BASE
+from f5lab.hardware.codecs import InferenceCheck, inference_check
 from f5lab.hardware.stack import (Stack, TorchBuild, builds_table, installed_stack, measured_archs, named_build,
-                                  present_gpus, with_measured)
+                                  present_gpus, torchaudio_pair, with_measured)
 
 WORKLOAD = "F5TTS_Base, 10 s per call, the dtype and attention kernel f5-tts and PyTorch pick on each card"
 
@@ -30,15 +37,31 @@ class Doctor:
     build: TorchBuild
     runs: list[RunVerdict]
     arch_check: str  # how the installed build's arch list was read, and whether torch agrees with the table
+    inference: InferenceCheck | None = None  # torchcodec + FFmpeg: can torchaudio.load read audio here
+
+    @property
+    def targets_run(self) -> bool:
+        return all_run(self.runs)
 
     @property
     def ok(self) -> bool:
-        return all_run(self.runs)
+        """Every target runs, this environment's inference path does not fail, and (judging the
+        installed torch) its torchaudio pairs with it."""
+        pair = self.torchaudio[0] if self.build.origin == "installed" else None
+        return self.targets_run and (self.inference is None or self.inference.ok is not False) and pair is not False
+
+    @property
+    def torchaudio(self) -> tuple[bool | None, str]:
+        """The installed torchaudio against the judged build (the installed one, or --torch's)."""
+        return torchaudio_pair(self.build, self.stack.torchaudio)
 
     def to_dict(self) -> dict[str, Any]:
+        ta_ok, ta_line = self.torchaudio
         return {"stack": self.stack.to_dict(), "arch_check": self.arch_check, "judged": self.build.to_dict(),
                 "judged_line": self.build.describe(), "workload": WORKLOAD, "targets": [r.to_dict() for r in self.runs],
-                "runs": self.ok}
+                "torchaudio": {"matches": ta_ok, "line": ta_line},
+                "inference": self.inference.to_dict() if self.inference else None,
+                "runs": self.targets_run, "ok": self.ok}
 
 
 def _installed() -> tuple[Stack, str]:
@@ -63,9 +86,10 @@ def _installed() -> tuple[Stack, str]:
     return stack, check
 
 
-def doctor(gpus: Sequence[str] = (), torch: str | None = None) -> Doctor:
+def doctor(gpus: Sequence[str] = (), torch: str | None = None, audio: bool = True) -> Doctor:
     """Judge ``gpus`` (catalogue names; default: the GPUs present, else the whole catalogue) under
-    the installed torch, or under ``torch`` ("VERSION+BUILD", e.g. 2.6.0+cu124, from the table)."""
+    the installed torch, or under ``torch`` ("VERSION+BUILD", e.g. 2.6.0+cu124, from the table);
+    ``audio``: also check what inference needs here (torchcodec, FFmpeg)."""
     named = named_build(torch) if torch else None  # a malformed --torch: one line before any probing
     cards = [get_gpu(g) for g in gpus]
     stack, check = _installed()
@@ -78,4 +102,5 @@ def doctor(gpus: Sequence[str] = (), torch: str | None = None) -> Doctor:
     else:
         targets = [(g, None) for g in GPUS.values()]
     return Doctor(stack=stack, build=build, arch_check=check,
-                  runs=[judge(F5TTS_BASE, g, build, seconds=10.0, driver=d) for g, d in targets])
+                  runs=[judge(F5TTS_BASE, g, build, seconds=10.0, driver=d) for g, d in targets],
+                  inference=inference_check() if audio else None)

@@ -18,7 +18,7 @@ from f5lab.facts import DEFAULT_NFE
 from f5lab.hardware.gpus import GPU, GPUS, get_gpu
 from f5lab.hardware.memory import Verdict, verdicts
 from f5lab.hardware.speed import SpeedEstimate, describe, gpu_rates, predict, settings_text, speed_model_error
-from f5lab.hardware.stack import Fix, KernelCheck, TorchBuild, driver_check, fix_for, kernel_check
+from f5lab.hardware.stack import Fix, KernelCheck, TorchBuild, driver_check, fix_for, kernel_check, table_span
 from f5lab.model.arch import ArchSpec
 from f5lab.units import GIB, gib
 
@@ -65,11 +65,11 @@ class RunVerdict:
         """The one line: reason and fix first when it does not run, then memory and speed, each
         marked predicted (the speed with the call it is for: NFE, dtype, lengths, batch)."""
         head = f"{self.gpu.name}: "
-        fix = f"; install `{self.fix.command}` ({self.fix.build})" if self.fix else ""
+        fix = f"; install `{self.fix.command}` ({self.fix.build}; {self.fix.needs})" if self.fix else ""
         mem = memory_text(self.memory) + " (predicted)"
         speed = f"; predicted {describe(self.speed)} at {settings_text(self.speed.settings)}" if self.speed else ""
         if self.kernels.ok is False or self.driver.ok is False:
-            none = "" if self.fix or self.kernels.ok is not False else "; no PyTorch build from 2.4 to 2.11 has them"
+            none = "" if self.fix or self.kernels.ok is not False else f"; no PyTorch build from {table_span()} has them"
             return head + f"{self.reason}{none}{fix}; then {mem}{speed}"
         if self.kernels.ok is None:
             return head + f"{self.reason}; {mem}{speed}"

@@ -12,10 +12,15 @@ never the question. Three rules decide it, all from NVIDIA's CUDA documentation:
   580.65.06 on Linux); R580 is also the last driver branch for Maxwell, Pascal and Volta.
 
 The arch list of a build comes from ``torch_builds.json`` (PyPI and download.pytorch.org builds,
-2.4 to 2.11, each row with its source), so the installed stack is read without importing torch:
+2.4 to 2.15, each row with its source), so the installed stack is read without importing torch:
 ``torch/version.py`` is parsed where ``importlib.util.find_spec`` finds it. ``f5lab doctor`` may
 also ask the imported torch (``measured_archs``) and says when the two disagree. A build the table
-does not list is an "unknown build", never a guess.
+does not list is an "unknown build", never a guess: that includes a nightly
+(``2.8.0.dev20250601+cu128``), a source build (``2.12.0a0+git1234abc``) and NVIDIA's NGC containers
+(``2.6.0a0+ecf3bae40a.nv25.01``), whose arch lists only the torch inside can tell.
+
+torchaudio is versioned with torch up to 2.11 and frozen at 2.11 after it; its build suffix must be
+torch's (a +cu130 torchaudio beside a +cu126 torch is the wrong pair): ``torchaudio_pair``.
 """
 
 from __future__ import annotations
@@ -40,7 +45,11 @@ BUILDS_FILE = Path(__file__).with_name("torch_builds.json")
 # Version Compatibility" (Linux x86_64): any toolkit of that major runs on at least this driver
 DRIVER_MIN = {11: "450.80.02", 12: "525.60.13", 13: "580.65.06"}
 TEGRA = {(5, 3), (6, 2), (7, 2), (8, 7)}  # integrated Jetson chips: only their own SASS runs there
-_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:\+([A-Za-z0-9_.]+))?$")
+# ASCII digits only: a version typed with other scripts' digits is malformed, not a release
+_VERSION = re.compile(r"^([0-9]+)\.([0-9]+)\.([0-9]+)(?:\+([A-Za-z0-9_.]+))?$")
+# PEP 440 pre-, post- and dev-releases: nightlies, source and NGC builds. Well-formed, never in the table
+_PRERELEASE = re.compile(r"^([0-9]+)\.([0-9]+)\.([0-9]+)((?:a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?"
+                         r"(?:\+([A-Za-z0-9_.]+))?$")
 
 
 # -- the table of published builds ------------------------------------------------------------------
@@ -56,6 +65,26 @@ def _row(release: str, build: str) -> dict[str, Any] | None:
 
 def index_url(build: str) -> str:
     return builds_table()["index_url"].format(build=build)
+
+
+def table_span() -> str:
+    """``2.4 to 2.15``: the releases the table covers."""
+    releases = list(builds_table()["releases"])
+    return f"{releases[0]} to {releases[-1]}"
+
+
+def driver_minimum(cuda_major: int | None) -> str | None:
+    """The oldest Linux driver that runs any toolkit of this CUDA major (None: not known)."""
+    return DRIVER_MIN.get(cuda_major) if cuda_major is not None else None
+
+
+def torchaudio_for(version: str) -> str:
+    """The torchaudio release that pairs with torch ``version``: the same version up to 2.11, then
+    2.11.x (frozen); "" for a release the table does not list."""
+    info = builds_table()["releases"].get(".".join(version.split(".")[:2]))
+    if info is None:
+        return ""
+    return version if info.get("torchaudio", "same") == "same" else info["torchaudio"]
 
 
 def _cuda_key(build: str) -> int:
@@ -115,11 +144,16 @@ class TorchBuild:
 
 
 def parse_version(text: str, option: str = "--torch") -> tuple[str, str | None]:
-    """``"2.6.0+cu124"`` -> ("2.6.0", "cu124"); a malformed string is a ConfigError naming ``option``."""
+    """``"2.6.0+cu124"`` -> ("2.6.0", "cu124"); a malformed string is a ConfigError naming ``option``
+    (a pre-release, nightly or NGC string is well-formed: ``named_build`` judges it an unknown build)."""
     m = _VERSION.match(str(text).strip())
     if not m:
+        pre = _PRERELEASE.match(str(text).strip())
+        if pre:
+            return str(text).strip().split("+")[0], pre[7]
+        other = "; its digits must be ASCII 0-9" if any(c.isdigit() and not c.isascii() for c in str(text)) else ""
         raise ConfigError(f"{option} {text!r}: give VERSION+BUILD, e.g. 2.6.0+cu124 or 2.8.0+cu128 "
-                          "(a bare 2.11.0 means the build PyPI ships)")
+                          f"(a bare 2.11.0 means the build PyPI ships){other}")
     return f"{m[1]}.{m[2]}.{m[3]}", m[4]
 
 
@@ -136,7 +170,15 @@ def build_from(version: str, local: str | None, *, origin: str = "named", cuda: 
         return TorchBuild(**base, kind="rocm", known=True)
     if local == "cpu" or (origin == "installed" and local is None and cuda is None):
         return TorchBuild(**base, kind="cpu", known=True)
-    span = f"{next(iter(builds_table()['releases']))} to {list(builds_table()['releases'])[-1]}"
+    span = table_span()
+    if not _VERSION.match(version):  # a nightly, source or NGC build: its arch list is the vendor's
+        vendor = ("an NVIDIA NGC container build; its arch list is in NVIDIA's container release notes"
+                  if re.search(r"(^|\.)nv[0-9]", local or "") else
+                  "a nightly build" if ".dev" in version else
+                  "a source build" if (local or "").startswith("git") else "a pre-release build")
+        return TorchBuild(**base, kind="unknown", cuda=cuda,
+                          note=f"{version}{'+' + local if local else ''} is {vendor}; f5lab's table lists PyTorch's "
+                               f"releases {span} only (run f5lab doctor under that torch to read its arch list)")
     if info is None:
         return TorchBuild(**base, kind="unknown", cuda=cuda,
                           note=f"torch {release} is not in f5lab's table of PyTorch builds ({span})")
@@ -147,7 +189,8 @@ def build_from(version: str, local: str | None, *, origin: str = "named", cuda: 
     if row is None:
         published = [r["build"] for r in builds_table()["builds"] if r["torch"] == release]
         if strict:
-            raise ConfigError(f"--torch {version}+{local}: PyTorch {release} was published as "
+            how = "is planned as" if info.get("status") == "planned" else "was published as"
+            raise ConfigError(f"--torch {version}+{local}: no such build: PyTorch {release} {how} "
                               f"{', '.join(published)} (and cpu), not {local}")
         return TorchBuild(**base, kind="unknown", cuda=cuda,
                           note=f"{local} is not a published {release} build ({', '.join(published)})")
@@ -156,7 +199,9 @@ def build_from(version: str, local: str | None, *, origin: str = "named", cuda: 
 
 
 def named_build(text: str, option: str = "--torch") -> TorchBuild:
-    """The build a user names (``--torch 2.6.0+cu124``): judged from the table only."""
+    """The build a user names (``--torch 2.6.0+cu124``): judged from the table only. A variant a
+    release was never published in (``2.15.0+cu126``) is refused; a nightly or NGC version string
+    is an unknown build."""
     version, local = parse_version(text, option)
     return build_from(version, local, strict=True)
 
@@ -298,7 +343,7 @@ def driver_check(build: TorchBuild, driver: str | None) -> KernelCheck:
 
 
 def _vtuple(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", text))
+    return tuple(int(p) for p in re.findall(r"[0-9]+", text))
 
 
 # -- the fix -----------------------------------------------------------------------------------------
@@ -310,13 +355,34 @@ class Fix:
     build: str
     command: str
     why: str
+    driver_min: str | None = None  # the oldest driver that runs this build's CUDA (Linux)
+    cuda: str | None = None
+
+    @property
+    def needs(self) -> str:
+        """``CUDA 12.6: driver >= 525.60.13``: printed with the install line."""
+        return f"CUDA {self.cuda}: driver >= {self.driver_min}" if self.driver_min else f"CUDA {self.cuda}"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["needs"] = self.needs
+        return d
 
 
 def _pip(version: str, build: str) -> str:
-    return f"pip install torch=={version} torchaudio=={version} --index-url {index_url(build)}"
+    """torch and its torchaudio from the same index (torchaudio 2.11.x for torch 2.12 and later)."""
+    audio = torchaudio_for(version)
+    audio = f"'torchaudio=={audio}'" if "*" in audio else f"torchaudio=={audio}"  # quoted: no shell glob
+    return f"pip install torch=={version} {audio} --index-url {index_url(build)}"
+
+
+def last_release_for(cc: tuple[int, int]) -> tuple[str, str] | None:
+    """(release, build) of the newest release in the table with kernels for ``cc``; None if none has."""
+    for release in reversed(list(builds_table()["releases"])):
+        rows = _rows_that_run(release, cc, None)
+        if rows:
+            return release, rows[0]["build"]
+    return None
 
 
 def _rows_that_run(release: str, cc: tuple[int, int], driver: str | None) -> list[dict[str, Any]]:
@@ -334,19 +400,28 @@ def _rows_that_run(release: str, cc: tuple[int, int], driver: str | None) -> lis
 def fix_for(build: TorchBuild, cc: tuple[int, int], driver: str | None = None) -> Fix | None:
     """Same torch version from the variant that has kernels for ``cc`` (and suits the driver), the
     newest CUDA first; else the newest release in the table that still has them; None if none does."""
-    releases = list(builds_table()["releases"])
-    own = build.release if build.release in releases else None
-    order = ([own] if own else []) + [r for r in reversed(releases) if r != own]
+    table = builds_table()["releases"]
+    releases = list(table)
+    own = build.release if build.release in releases and _VERSION.match(build.version or "") else None
+    published = [r for r in reversed(releases) if r != own and table[r].get("status") != "planned"]
+    order = ([own] if own else []) + published
+    sm = f"sm_{cc[0]}{cc[1]}"
     for release in order:
         rows = _rows_that_run(release, cc, driver)
         if not rows:
             continue
-        version = build.version if release == own else builds_table()["releases"][release]["patches"][-1]
+        version = build.version if release == own else table[release]["patches"][-1]
         row = rows[0]
-        sm = f"sm_{cc[0]}{cc[1]}"
         why = (f"the {row['build']} build of {version} has kernels for {sm}" if release == own else
                f"no {own or build.label} build has kernels for {sm}; {version} ({row['build']}) is the newest that does")
-        return Fix(torch=version, build=row["build"], command=_pip(version, row["build"]), why=why)
+        last = last_release_for(cc)
+        if last and last[0] != releases[-1]:
+            later = releases[releases.index(last[0]) + 1]
+            why += (f"; the last torch with {sm} kernels is {last[0]}.x {last[1]} ({later}"
+                    f"{', planned,' if table[later].get('status') == 'planned' else ''} has none)")
+        major = int(row["cuda"].split(".")[0])
+        return Fix(torch=version, build=row["build"], command=_pip(version, row["build"]), why=why,
+                   driver_min=driver_minimum(major), cuda=row["cuda"])
     return None
 
 
@@ -430,16 +505,39 @@ class Stack:
 
     @property
     def torchaudio_matches(self) -> bool | None:
-        """torchaudio 2.x is versioned with torch: the same version and build suffix."""
-        if self.torchaudio is None or self.torch.version is None:
-            return None
-        return self.torchaudio.split("+")[0] == self.torch.version and (
-            "+" not in self.torchaudio or self.torchaudio.split("+", 1)[1] == self.torch.local)
+        """torchaudio pairs with torch (``torchaudio_pair``): version and build suffix."""
+        return torchaudio_pair(self.torch, self.torchaudio)[0]
 
     def to_dict(self) -> dict[str, Any]:
         return {"torch": self.torch.to_dict(), "torchaudio": self.torchaudio,
                 "torchaudio_matches": self.torchaudio_matches, "f5_tts": self.f5_tts,
                 "gpus": [g.to_dict() for g in self.gpus]}
+
+
+def torchaudio_pair(build: TorchBuild, torchaudio: str | None) -> tuple[bool | None, str]:
+    """Whether ``torchaudio`` (a version string, e.g. 2.11.0+cu130) pairs with torch ``build``, and
+    the line that says so or what to install instead. torchaudio is versioned with torch up to 2.11
+    and frozen at 2.11 after it; its build suffix must be torch's (its kernels link the same CUDA)."""
+    if build.version is None or build.kind == "unknown" or not _VERSION.match(build.version):
+        return None, (f"{torchaudio or 'not installed'}: cannot be paired with an unknown torch build"
+                      if build.version else (torchaudio or "not installed"))
+    want = torchaudio_for(build.version)
+    if not want:
+        return None, f"{torchaudio or 'not installed'}: torch {build.label} is not in f5lab's table"
+    local = build.local or ("cpu" if build.kind == "cpu" else None)
+    spec = f"'torchaudio=={want}'" if "*" in want else f"torchaudio=={want}"
+    install = (f"pip install {spec} --index-url {index_url(local)}" if local and build.kind != "rocm"
+               else f"pip install {spec}")
+    need = f"torchaudio {want}{'+' + local if local else ''}"
+    if torchaudio is None:
+        return None, f"not installed; torch {build.label} pairs with {need}: `{install}`"
+    version, _, suffix = torchaudio.partition("+")
+    ok_version = (version == want) if "*" not in want else version.startswith(want.rstrip("*"))
+    ok_suffix = not suffix or not local or suffix == local
+    if ok_version and ok_suffix:
+        return True, f"{torchaudio} matches torch {build.label}"
+    why = (f"torch {build.label} pairs with {need}" + (" (torchaudio is frozen at 2.11)" if "*" in want else ""))
+    return False, f"{torchaudio} does NOT match: {why}: `{install}`"
 
 
 def installed_stack(gpus: bool = True, use_torch: bool = False) -> Stack:
