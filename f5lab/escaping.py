@@ -12,6 +12,8 @@ escaped for their destination at the one place they are rendered, so a name hold
   line start that could open a block (heading, list, quote) escaped too. Ordinary names stay as
   they are: an underscore inside a word (``F5TTS_Base``) is no emphasis, so it is left alone.
 - ``markdown_code``: inline code with a fence longer than any backtick run inside.
+- ``url``: a relative link to a file (an ``href``, a ``src``, a Markdown link's destination):
+  percent-encoded, so no file name (``javascript:alert(1).wav``) reads as a scheme.
 - ``yaml_comment``: one line, so nothing after ``#`` becomes a key (YAML also breaks lines at
   U+0085, U+2028 and U+2029: shown as escapes).
 """
@@ -94,6 +96,17 @@ def markdown_code(text: object) -> str:
     fence = "`" * (longest + 1)
     pad = " " if line.startswith("`") or line.endswith("`") or (line.startswith(" ") and line.endswith(" ")) else ""
     return f"{fence}{pad}{line}{pad}{fence}"
+
+
+def url(path: object) -> str:
+    """A relative URL to the file ``path`` (relative to the page): every byte but letters, digits,
+    ``/`` and ``_.-~`` percent-encoded (the exact bytes of a name that is not UTF-8), so a colon is
+    ``%3A`` and no name reads as a scheme; one that starts with ``/`` is led by ``.`` (never another
+    host or the site's root). Safe in a quoted attribute and as a Markdown link's destination."""
+    from urllib.parse import quote
+
+    text = quote(str(path).replace("\\", "/").encode("utf-8", "surrogateescape"), safe="/")
+    return "." + text if text.startswith("/") else text
 
 
 def yaml_comment(text: object) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from f5lab.escaping import terminal
 from f5lab.reporting.sidecar import Sidecar, catalogue_for, setup_notebook, tiny_checkpoint
 
 
@@ -40,8 +41,8 @@ def sweep_setup(sidecar: str | os.PathLike | None, sweep_dir: str | os.PathLike 
     side = Sidecar(sidecar, "05_sweep")
     status = pd.Series([p["status"] for p in summary["points"].values()]).value_counts()
     side.record_many("points", status.to_dict(), "points")
-    print(f"{len(summary['points'])} points; " + ", ".join(f"{n} {s}" for s, n in status.items())
-          + "; varying: " + (", ".join(f"{k} ({len(v)})" for k, v in summary["axes"].items()) or "nothing"))
+    print(terminal(f"{len(summary['points'])} points; " + ", ".join(f"{n} {s}" for s, n in status.items())
+                   + "; varying: " + (", ".join(f"{k} ({len(v)})" for k, v in summary["axes"].items()) or "nothing")))
     return SweepContext(side=side, summary=summary, sweep_dir=Path(sweep_dir))
 
 
@@ -82,7 +83,7 @@ def best(sw: SweepContext) -> Any:
         sw.side.record(f"best.{key}.value", b["value"], b["unit"])
     for key, t in sw.summary.get("tied", {}).items():
         sw.side.record(f"best.{key}.point", None)
-        print(f"{t['label']}: no best point, {tie_text(key, t)}")
+        print(terminal(f"{t['label']}: no best point, {tie_text(key, t)}"))
     if "val_loss" in sw.summary["best"]:
         b = sw.summary["best"]["val_loss"]
         sw.side.verdict("best_checkpoint", f"best checkpoint by {b['label']}: {b['checkpoint']} (step {b['step']}), "
@@ -107,7 +108,7 @@ def failed_text(sw: SweepContext) -> None:
     """Each point that did not finish, with its error's last line."""
     bad = {pid: p for pid, p in sw.summary["points"].items() if p["status"] != "ok"}
     for pid, p in bad.items():
-        print(f"{pid}: {p['status'].upper()}" + (f" - {p['error']}" if p["error"] else ""))
+        print(terminal(f"{pid}: {p['status'].upper()}" + (f" - {p['error']}" if p["error"] else "")))
     print("none" if not bad else f"{len(bad)} point(s) not ok")
 
 
@@ -153,7 +154,7 @@ def point_result(pt: PointContext) -> Any:
     from f5lab.speech.evaluation import as_table
 
     for note in pt.evaluation.notes:
-        print("note:", note)
+        print("note:", terminal(note))
     return pd.DataFrame(as_table(pt.evaluation)).set_index("what")
 
 
