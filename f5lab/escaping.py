@@ -24,9 +24,10 @@ import re
 
 # format characters that reorder what a reader sees (a "Trojan Source" name): shown as escapes too
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-# C0 and C1 controls and DEL, except tab and newline (which callers choose to keep or not)
-_CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BIDI}]")
-# one line: every control, and the Unicode line and paragraph separators (YAML and JavaScript break there)
+# C0 and C1 controls and DEL, except tab and newline (which callers choose to keep or not); the Unicode
+# line and paragraph separators (YAML and JavaScript break lines there, a reader sees nothing)
+_CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}]")
+# one line: the same, and the newline and the tab
 _CONTROL_ALL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}]")
 # Markdown syntax anywhere in a line: code, emphasis, links and images, tables, strikethrough, math,
 # headings' closing #, escapes themselves

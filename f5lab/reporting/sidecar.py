@@ -215,7 +215,7 @@ class Table:
         import textwrap
 
         grid = [[cell(r.get(c)) for c in self.columns] for r in self.rows]
-        rows = [list(self.columns)] + grid
+        rows = [[escaping.terminal(c) for c in self.columns]] + grid
         widths = [max(len(row[i]) for row in rows) for i in range(len(self.columns))]
         floor = [max(len(w) for row in rows for w in row[i].split() or [""]) for i in range(len(self.columns))]
         while sum(widths) + 2 * (len(widths) - 1) > WIDTH:  # narrow the widest column that can wrap

@@ -18,6 +18,18 @@ from f5lab.escaping import terminal
 from f5lab.reporting.sidecar import Sidecar, catalogue_for, setup_notebook, tiny_checkpoint
 
 
+def shown(frame: Any) -> Any:
+    """A table as a notebook shows it: pandas escapes HTML, not control characters, so every string
+    (a checkpoint's or a config's name, a text) in its cells, index and header shows them as escapes."""
+    def text(v: Any) -> Any:
+        return terminal(v) if isinstance(v, str) else v
+
+    out = frame.map(text) if hasattr(frame, "map") else frame.applymap(text)
+    out.index = out.index.map(text)
+    out.columns = out.columns.map(text)
+    return out
+
+
 @dataclass
 class SweepContext:
     """What ``05_sweep``'s set-up call returns: the sweep's summary and the notebook's sidecar."""
@@ -70,7 +82,7 @@ def points(sw: SweepContext) -> Any:
         for key, entry in p["numbers"].items():
             if key in sw.summary["units"]:
                 sw.side.record(f"points.{pid}.{key}", entry["value"], entry["unit"])
-    return points_table(sw.summary)
+    return shown(points_table(sw.summary))
 
 
 def best(sw: SweepContext) -> Any:
@@ -88,7 +100,7 @@ def best(sw: SweepContext) -> Any:
         b = sw.summary["best"]["val_loss"]
         sw.side.verdict("best_checkpoint", f"best checkpoint by {b['label']}: {b['checkpoint']} (step {b['step']}), "
                         f"loss {b['value']:.4g}", ok=True)
-    return best_table(sw.summary)
+    return shown(best_table(sw.summary))
 
 
 def against_figures(sw: SweepContext, axes: tuple[str, ...] = ("step", "nfe", "dtype")) -> None:
@@ -116,7 +128,7 @@ def timings(sw: SweepContext) -> Any:
     """Wall-clock per point and RTF, rounded (they vary run to run)."""
     from f5lab.reporting.comparison import timings_table
 
-    return timings_table(sw.summary).round(3)
+    return shown(timings_table(sw.summary).round(3))
 
 
 @dataclass
@@ -155,7 +167,7 @@ def point_result(pt: PointContext) -> Any:
 
     for note in pt.evaluation.notes:
         print("note:", terminal(note))
-    return pd.DataFrame(as_table(pt.evaluation)).set_index("what")
+    return shown(pd.DataFrame(as_table(pt.evaluation)).set_index("what"))
 
 
 def point_media(pt: PointContext, ref_audio: Any = None) -> Any:
