@@ -386,7 +386,8 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     lineage = facts.get("lineage")
     if lineage:  # before the probe: the weights' origin decides where the shapes cannot
         out["lineage"] = {k: lineage.get(k) for k in ("decided", "config", "base", "distance", "next_distance",
-                                                      "margin", "bases_apart", "identical", "text", "stand_in")}
+                                                      "margin", "bases_apart", "identical", "text", "stand_in",
+                                                      "tensor_match", "base_model")}  # the model card's base_model
         lines.append({"label": "which config (lineage)", "text": lineage["text"], "ok": lineage["ok"]})
     probe = facts.get("probe")
     if probe:
