@@ -205,7 +205,9 @@ def body(answer: dict[str, Any], manifest: dict[str, Any], vocab: dict[str, Any]
     out += ["## Model description", ""]
     if answer.get("is"):
         out.append(f"- **architecture**: {md(relative(answer['is'], known))}")
-    out.append(f"- **base config**: {_shown_config(config, known)} ({md(relative(base.get('evidence') or '-', known))})")
+    evidence = md(relative(base.get("evidence") or "-", known))
+    out.append(f"- **base config**: {_shown_config(config, known)} ({evidence})" if config or not
+               str(base.get("evidence") or "").startswith("undecided") else f"- **base config**: {evidence}")
     if base.get("how") == "own config":
         out.append(f"- **own config**: no config shipped with f5-tts builds it; {_shown_config(config, known)} "
                    "(published beside this card) is the config f5lab wrote from its shapes")
