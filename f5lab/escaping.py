@@ -64,12 +64,17 @@ def html(text: object) -> str:
     return _html.escape(terminal(text), quote=True)
 
 
-def markdown(text: object) -> str:
+def markdown(text: object, code_spans: bool = False) -> str:
     """Text for a Markdown cell or file, inline: one line, no live markup.
 
     Markdown renderers (nbconvert, GitHub, Hugging Face) pass raw HTML through, so ``<`` and ``&``
     become entities; Markdown's own syntax characters get a backslash; a newline would start a new
-    block (a heading, a list), so it is shown as ``\\n``."""
+    block (a heading, a list), so it is shown as ``\\n``. ``code_spans``: a span between two
+    backticks (a verdict's command) is shown as inline code (``markdown_code``: literal, inert)."""
+    if code_spans:
+        parts = re.split(r"(`[^`]+`)", one_line(text))
+        return "".join(markdown_code(p[1:-1]) if len(p) > 1 and p[0] == p[-1] == "`" else markdown(p) if p else ""
+                       for p in parts)
     line = one_line(text).replace("&", "&amp;").replace("<", "&lt;")
     line = _MARKDOWN_SPECIAL.sub(r"\\\1", line)
     line = _UNDERSCORES.sub(lambda m: "\\_" * len(m.group(0)), line)

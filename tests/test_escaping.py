@@ -44,7 +44,7 @@ HOSTILE = [
     "- list",
     "# heading",
     "1. ordered",
-    "_em_ *strong* ~~del~~ $x$ | cell |",
+    "_em_ *strong* ~~del~~ ~1~ $x$ | cell |",
     "&lt;img src=x onerror=alert(1)&gt;",
     "\" onmouseover=\"alert(1)",
     "' onfocus='alert(1)",
@@ -192,6 +192,14 @@ def test_each_escaping_function_leaves_no_live_markup(name, text):
     out = _public_functions()[name](text)
     assert isinstance(out, str)
     assert CHECKS[name](out) == [], (name, text, out)
+
+
+@pytest.mark.parametrize("text", HOSTILE + ["run `f5lab remap a b` then " + IMG, "a `" + IMG + "` b ` c"],
+                         ids=range(len(HOSTILE) + 2))
+def test_markdown_with_code_spans_leaves_no_live_markup(text):
+    """A verdict's command between backticks is shown as code; whatever a user put between backticks
+    is code too, so it stays inert."""
+    assert _inline_markdown(escaping.markdown(text, code_spans=True)) == []
 
 
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))

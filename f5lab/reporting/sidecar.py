@@ -87,11 +87,12 @@ class Sidecar:
 
     def summary(self) -> Any:
         """The notebook's verdicts so far as a short Markdown list: the result at its top. A verdict
-        is text (it names the user's files): escaped for Markdown, never markup."""
+        is text (it names the user's files): escaped for Markdown, never markup; a command between
+        backticks shows as inline code."""
         from IPython.display import Markdown
 
         marks = {True: "\u2713", False: "\u2717", None: "\u2022"}
-        lines = [f"- {marks.get(v['ok'], marks[None])} {escaping.markdown(v['text'])}" for v in self.data["verdicts"]]
+        lines = [f"- {marks.get(v['ok'], marks[None])} {escaping.markdown(v['text'], code_spans=True)}" for v in self.data["verdicts"]]
         return Markdown("\n".join(lines) or "- (no verdict)")
 
     def timing(self, key: str, seconds: float) -> float:
