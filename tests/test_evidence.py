@@ -77,7 +77,9 @@ def test_the_cards_seconds_per_call_equal_profiles_for_the_same_call(report, ref
     assert "predicted ~" in line["text"] and "speed model error: unmeasured on a GPU" in line["text"]
     assert f"at NFE 16, fp16, {seconds:.3g} s speech + {ref_seconds:.3g} s reference, batch 2" in line["text"]
     assert line["ok"] is not True and line["evidence"]["kind"] == "predicted"
-    assert line["text"] in (run / "MODEL_CARD.md").read_text()
+    # the model card speaks of the same call (without the reporting machine's torch verdict)
+    card = (run / "MODEL_CARD.md").read_text().replace("\\~", "~")  # Markdown escapes the tilde
+    assert line["text"][line["text"].index("predicted ~"):] in card
     numbers = summary["notebooks"]["03_memory"]["numbers"]
     assert numbers["call.seconds_per_call"]["value"] == row["seconds_per_call"]
     assert numbers["call.seconds_per_call"]["evidence"]["kind"] == "predicted"

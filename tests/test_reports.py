@@ -436,13 +436,16 @@ def test_model_card_is_the_answer_in_the_hugging_face_format(runs, tiny):
     assert head["base_config_evidence"].startswith("undecided between F5TTS_Base and F5TTS_v1_Base")
     assert "under its 5% bar" in head["base_config_evidence"] and "/" not in head["base_config_evidence"]
     assert "license:  # fill in" in text  # left for the user, saying what goes there
-    assert f"```python\n{answer['service'].rstrip()}\n```" in text  # the card's snippet, verbatim
-    runs_line = next(line["text"] for line in answer["lines"] if line["label"] == "runs on the GPU?")
-    assert "## Does it run on GTX 1050 Ti?\n\n" + runs_line in text
+    assert "```python\n" in text and "load_model(" in text  # the card's snippet, naming files, not paths
+    assert str(tiny.parent) not in text and f"'{tiny.name}'" in text
+    assert "- **memory on GTX 1050 Ti**:" in text  # predicted, and said so; not the reporting machine's torch
     import re
 
-    (link,) = re.findall(r"\]\((04_synthesis_audio/[^)]+\.wav)\)", text)
-    assert (first.run_dir / link).is_file() and not Path(link).is_absolute()
+    if (answer.get("weights") or {}).get("can_speak", True):
+        (link,) = re.findall(r"\]\((04_synthesis_audio/[^)]+\.wav)\)", text)
+        assert (first.run_dir / link).is_file() and not Path(link).is_absolute()
+    else:  # random weights cannot speak: no sample, and the card says why
+        assert "No sample: these weights cannot speak" in text and ".wav)" not in text
     assert front_matter((second / "MODEL_CARD.md").read_text()) == head  # the CLI's run, other CPU kernels: the same
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from f5lab.cli.main import friendly_errors, main, old_spelling, print_json
 from f5lab.cli.options import catalogue, configs_option, seed_option
 from f5lab.cli.params import OutFile
-from f5lab.cli.terminal import console, hang
+from f5lab.cli.terminal import console, hang, echo
 from f5lab.units import human_bytes
 
 VOCAB_FILE = click.Path(exists=True, dir_okay=False, path_type=str)
@@ -129,7 +129,7 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
     out = execute_plan(plan, dst, force=force, progress=not as_json)
     report: dict[str, Any] = {"plan": plan.to_dict(), "dst": str(out)}
     if not as_json:
-        click.echo(f"wrote {out}")
+        echo(f"wrote {out}")
     if not no_verify:
         from f5lab.compat.verify import verify as run_verify
 

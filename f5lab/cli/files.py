@@ -12,7 +12,7 @@ from rich.table import Table
 from f5lab.cli.main import friendly_errors, main, print_json
 from f5lab.cli.options import catalogue, configs_option, seed_option
 from f5lab.cli.params import OutFile
-from f5lab.cli.terminal import console, human_count
+from f5lab.cli.terminal import console, human_count, echo
 from f5lab.units import human_bytes
 
 
@@ -55,11 +55,11 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
         if as_json:
             print_json({"config": str(written), "check": unsure})
             return
-        click.echo(f"wrote {written}: f5-tts's own loader builds {path} with it; check the values shapes cannot "
+        echo(f"wrote {written}: f5-tts's own loader builds {path} with it; check the values shapes cannot "
                    "decide:")
         for line in unsure:
-            click.echo(f"  {line}")
-        click.echo(f"use it: --config {written} (diagnose, remap, verify, matrix, profile, synth, probe, report)")
+            echo(f"  {line}")
+        echo(f"use it: --config {written} (diagnose, remap, verify, matrix, profile, synth, probe, report)")
         return
     result = inspect_checkpoint(path, sha256=sha256, catalogue=catalogue(configs, path), config=config, vocab=vocab)
     if as_json:
@@ -91,7 +91,7 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
 
     if list_layouts:
         for name, what in LAYOUTS.items():
-            click.echo(f"{name:28s} {what}")
+            echo(f"{name:28s} {what}")
         return
     if not out:
         raise ConfigError("give the output path, e.g. f5lab demo-checkpoint demo.safetensors")
@@ -99,9 +99,9 @@ def demo_checkpoint(out: str | None, config: str, layout: str, scale: str, seed:
         check_suffix(Path(out), layout)  # safetensors bytes under a .pt name would read as a bad pickle
     # OUT was claimed before this body ran (f5lab.cli.params): written aside, put in place whole
     fixture = build_checkpoint(out, config=config, layout=layout, scale=scale, seed=seed, force=force)
-    click.echo(f"wrote {fixture.path} ({fixture.config}, {fixture.layout}, {fixture.scale})")
+    echo(f"wrote {fixture.path} ({fixture.config}, {fixture.layout}, {fixture.scale})")
     if fixture.vocab_path:
-        click.echo(f"wrote {fixture.vocab_path} (its vocabulary)")
+        echo(f"wrote {fixture.vocab_path} (its vocabulary)")
 
 
 @main.command()

@@ -13,7 +13,7 @@ from rich.table import Table
 from f5lab.cli.main import friendly_errors, main, print_json
 from f5lab.cli.options import nfe_option
 from f5lab.cli.params import OutFile, Real, ranged
-from f5lab.cli.terminal import console, hang
+from f5lab.cli.terminal import console, hang, echo
 from f5lab.units import human_bytes
 
 
@@ -138,7 +138,7 @@ def profile(path: str, gpus: tuple[str, ...], torch_spec: str | None, dtype: str
     if prof.sweep:
         show_sweep(prof.sweep)
         if plot:
-            click.echo(f"wrote {plot}")
+            echo(f"wrote {plot}")
     if prof.comparison:
         show_measurement({**prof.comparison, "device": prof.measurement.device})
     if prof.speed_check:

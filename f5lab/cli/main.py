@@ -56,7 +56,9 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _one_line(exc: BaseException, limit: int = 2000) -> str:
     """One printable line: whitespace folded, undecodable bytes (lone surrogates) escaped, cut short."""
-    text = " ".join(str(exc).split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    from f5lab.escaping import one_line
+
+    text = one_line(" ".join(str(exc).split()))  # a path's ESC, BEL or lone surrogate: shown as an escape
     text = text if len(text) <= limit else text[:limit] + " ..."
     return text or type(exc).__name__
 

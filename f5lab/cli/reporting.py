@@ -13,7 +13,7 @@ from f5lab.cli.main import friendly_errors, main
 from f5lab.cli.options import (ASR_HELP, VOCODER_HELP, asr_options, configs_option, device_option, lang_options,
                                nfe_option, seed_option, spoken_text, text_options, vocab_option)
 from f5lab.cli.params import OutDir, Text, ranged
-from f5lab.cli.terminal import console, hang
+from f5lab.cli.terminal import console, hang, echo
 
 
 # -- report ----------------------------------------------------------------------------
@@ -97,14 +97,14 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
                         asr=None if asr == "none" else asr, device=device, notebooks=list(notebooks) or None,
                         lang=lang, normalize=normalize, vocoder=vocoder, asr_model_dir=asr_model_dir,
                         asr_language=asr_language, bases=list(bases) or None, torch_build=torch_spec,
-                        echo=click.echo, dtype=dtype, batch=batch)
+                        echo=echo, dtype=dtype, batch=batch)
     for r in result.results:
-        click.echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
+        echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
 
     show_answer(result.summary["answer"])
-    click.echo(f"report: {result.index}")
+    echo(f"report: {result.index}")
     if not result.ok:
-        click.echo(f"f5lab: {len(result.failed)} notebook(s) failed: {', '.join(result.failed)}", err=True)
+        echo(f"f5lab: {len(result.failed)} notebook(s) failed: {', '.join(result.failed)}", err=True)
         sys.exit(1)
 
 
@@ -188,25 +188,25 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
                              asr=asr, seed=seed, lang=lang, normalize=normalize, vocoder=vocoder,
                              asr_model_dir=asr_model_dir, asr_language=asr_language, bases=list(bases) or None)
     result = run_sweep(spec, out=out, sweep_id=sweep_id, workers=workers, scheduler=scheduler,
-                       notebooks=list(notebooks) or None, compare=not no_compare, echo=click.echo)
+                       notebooks=list(notebooks) or None, compare=not no_compare, echo=echo)
     from f5lab.reporting.comparison import tie_text
 
     for b in result.summary["best"].values():
         value = f"{b['value'] / 2**20:.1f} MiB" if b["unit"] == "bytes" else f"{b['value']:.4g} {b['unit']}"
-        click.echo(f"  best {b['label']:26s} {b['point']}  ({value})")
+        echo(f"  best {b['label']:26s} {b['point']}  ({value})")
     for key, t in result.summary.get("tied", {}).items():
-        click.echo(f"  no best {t['label']}: {tie_text(key, t)}")
-    click.echo(f"sweep: {result.index}")
+        echo(f"  no best {t['label']}: {tie_text(key, t)}")
+    echo(f"sweep: {result.index}")
     if result.interrupted:
         import signal
 
         name = signal.Signals(result.interrupted).name
-        click.echo(f"f5lab: interrupted by {name}; finished points are kept, re-run the same command to resume",
+        echo(f"f5lab: interrupted by {name}; finished points are kept, re-run the same command to resume",
                    err=True)
         sys.exit(128 + result.interrupted)
     if not result.ok:
         s = result.summary
-        click.echo(f"f5lab: failed: {', '.join(s['failed']) or 'none'}; missing: {', '.join(s['missing']) or 'none'}",
+        echo(f"f5lab: failed: {', '.join(s['failed']) or 'none'}; missing: {', '.join(s['missing']) or 'none'}",
                    err=True)
         sys.exit(1)
 

@@ -17,7 +17,7 @@ from f5lab.cli.options import (TEXT_FILE, VOCODER_HELP, asr_options, catalogue, 
                                lang_options, nfe_option, seed_option, spoken_text, text_file_option, text_options,
                                vocab_option)
 from f5lab.cli.params import OutDir, Text, ranged
-from f5lab.cli.terminal import console, hang, human_count
+from f5lab.cli.terminal import console, hang, human_count, echo
 
 
 # -- text: what f5-tts will see ------------------------------------------------------------
@@ -151,10 +151,10 @@ def synth(path: str, ref_audio: str, ref_text: str | None, gen_text: str | None,
                             asr_model_dir=asr_model_dir)
     if not ref_text:  # the library transcribed the reference
         text = result.record["text"]
-        click.echo(f"reference transcript ({text['ref_text_asr']}): {text['ref_text_raw']}", err=True)
+        echo(f"reference transcript ({text['ref_text_asr']}): {text['ref_text_raw']}", err=True)
     for w in caught:
         if issubclass(w.category, UnknownCharWarning):
-            click.echo(f"f5lab: warning: {w.message}", err=True)
+            echo(f"f5lab: warning: {w.message}", err=True)
     if as_json:
         print_json(result.record)
     else:

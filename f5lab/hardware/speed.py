@@ -442,7 +442,12 @@ def _sample_times(model: Any, seconds: float, *, nfe: int, cfg: bool, batch: int
 
 def describe(est: SpeedEstimate) -> str:
     """``~44 s per call (RTF 4.4)``: one line for a verdict."""
-    return f"~{fmt_seconds(est.seconds_per_call)} per call (RTF {est.rtf:.2g})"
+    return describe_seconds(est.seconds_per_call, est.rtf)
+
+
+def describe_seconds(seconds_per_call: float, rtf: float | None) -> str:
+    """``describe`` from recorded numbers (a summary's), so a page and the card word them alike."""
+    return f"~{fmt_seconds(seconds_per_call)} per call" + (f" (RTF {rtf:.2g})" if rtf is not None else "")
 
 
 def settings_text(settings: dict[str, Any]) -> str:

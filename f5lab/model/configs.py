@@ -508,7 +508,9 @@ def dump_config(entry: ConfigEntry, base: ConfigEntry, comments: Mapping[str, st
     import yaml
 
     raw = yaml.safe_load(Path(base.path).read_text()) if base.path else {}
-    lines = [WRITTEN_MARK + f" from {source}",
+    from f5lab.escaping import yaml_comment
+
+    lines = [WRITTEN_MARK + f" from {yaml_comment(source)}",  # a newline in a file name makes no key
              "# Shape facts (backbone, dim, depth, ff_mult, text_dim, conv_layers, heads x dim_head, mel bins)",
              f"# come from the checkpoint's tensors; everything else from {base.name}, the closest shipped config.",
              "# A value with a comment is one the shapes cannot decide: check it against the training run.", ""]
@@ -533,7 +535,9 @@ def dump_config(entry: ConfigEntry, base: ConfigEntry, comments: Mapping[str, st
 
 
 def _line(indent: int, key: str, value: Any, comment: str | None) -> str:
-    return " " * indent + f"{key}: {_scalar(value)}" + (f"  # {comment}" if comment else "")
+    from f5lab.escaping import yaml_comment
+
+    return " " * indent + f"{key}: {_scalar(value)}" + (f"  # {yaml_comment(comment)}" if comment else "")
 
 
 def _scalar(value: Any) -> str:

@@ -13,7 +13,7 @@ point's media, relative to the sweep folder. The index page is ``f5lab.reporting
 
 from __future__ import annotations
 
-import html
+from f5lab import escaping
 import json
 import math
 from pathlib import Path
@@ -386,8 +386,8 @@ def _fmt(key: str, value: Any, unit: str | None = None) -> str:
     if value is None:
         return "-"
     if key not in COLUMNS:
-        return html.escape(str(value))
+        return escaping.html(str(value))
     text = f"{_shown(key, value):.{COLUMNS[key][1]}g}"
     if key == "peak_memory_bytes":
         return f"{text} MiB"
-    return f"{text} {html.escape(unit)}" if unit else text
+    return f"{text} {escaping.html(unit)}" if unit else text

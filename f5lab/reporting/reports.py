@@ -15,7 +15,7 @@ Hugging Face model-card format, for a user who uploads the checkpoint.
 from __future__ import annotations
 
 import datetime as _dt
-import html
+from f5lab import escaping
 import json
 import os
 import platform
@@ -353,7 +353,7 @@ def check_bases(bases: Sequence[str | os.PathLike] | None) -> list[str] | None:
 
 def page_title(name: str, checkpoint: str | os.PathLike) -> str:
     """An HTML page's title: the notebook, what it answers, and the checkpoint."""
-    return f"{name}: {TITLES.get(name, name)} · {Path(checkpoint).name}"
+    return escaping.one_line(f"{name}: {TITLES.get(name, name)} · {Path(checkpoint).name}")  # nbconvert escapes HTML
 
 
 # -- gathering -----------------------------------------------------------------------------------
@@ -426,7 +426,8 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     lineage = facts.get("lineage")
     if lineage:  # before the probe: the weights' origin decides where the shapes cannot
         out["lineage"] = {k: lineage.get(k) for k in ("decided", "config", "base", "distance", "next_distance",
-                                                      "margin", "bases_apart", "identical", "text", "stand_in")}
+                                                      "margin", "bases_apart", "identical", "text", "stand_in",
+                                                      "tensor_match", "base_model")}  # the model card's base_model
         lines.append({"label": "which config (lineage)", "text": lineage["text"], "ok": lineage["ok"]})
     probe = facts.get("probe")
     if probe:
@@ -545,33 +546,33 @@ MARKS = {True: ("ok", "&#10003;"), False: ("bad", "&#10007;"), None: ("neutral",
 
 def _verdict_html(v: dict[str, Any]) -> str:
     cls, mark = MARKS.get(v.get("ok"), MARKS[None])
-    return f'<li class="{cls}">{mark} {html.escape(str(v.get("text", "")))}</li>'
+    return f'<li class="{cls}">{mark} {escaping.html(str(v.get("text", "")))}</li>'
 
 
 def asked_html(asked: str | None) -> str:
-    return f"<code>{html.escape(asked)}</code>" if asked else "none named (the card says which loads it)"
+    return f"<code>{escaping.html(asked)}</code>" if asked else "none named (the card says which loads it)"
 
 
 def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str) -> str:
     """The answer card: the header facts (checkpoint, config tried, target GPU, notebooks run),
     then one row per answer line."""
     ck = manifest["checkpoint"]
-    head = (f"<p><b>{html.escape(Path(ck['path']).name)}</b> ({human_bytes(ck['size_bytes'])}) &middot; config tried: "
+    head = (f"<p><b>{escaping.html(Path(ck['path']).name)}</b> ({human_bytes(ck['size_bytes'])}) &middot; config tried: "
             f"{asked_html(answer.get('config_asked'))} &middot; target GPU: "
-            + (f"<b>{html.escape(str(answer['gpu']))}</b>" if answer.get("gpu") else "none named (--gpu)")
+            + (f"<b>{escaping.html(str(answer['gpu']))}</b>" if answer.get("gpu") else "none named (--gpu)")
             + f" &middot; {ran}</p>")
     rows = []
     for line in answer["lines"]:
         cls, mark = MARKS.get(line.get("ok"), MARKS[None])
-        text = html.escape(line["text"])
+        text = escaping.html(line["text"])
         if line.get("code"):  # several lines of Python keep their lines
             text = f"<pre><code>{text}</code></pre>" if "\n" in line["text"] else f"<code>{text}</code>"
         if line.get("href"):
-            text = f'<a href="{html.escape(line["href"])}">{text}</a>'
+            text = f'<a href="{escaping.html(escaping.url(line["href"]))}">{text}</a>'
         if evidence_note(line):
-            text += f' <span class="small">({html.escape(evidence_note(line))})</span>'
+            text += f' <span class="small">({escaping.html(evidence_note(line))})</span>'
         mark = "" if text.startswith("<pre>") else f"{mark} "  # a code block needs no bullet before it
-        rows.append(f'<tr><td>{html.escape(line["label"])}</td><td class="{cls}">{mark}{text}</td></tr>')
+        rows.append(f'<tr><td>{escaping.html(line["label"])}</td><td class="{cls}">{mark}{text}</td></tr>')
     demo = ("<p class='small'><b>Built-in demo:</b> a full-scale F5TTS_Base checkpoint with <b>random weights</b>: "
             "it loads and runs like a real one, but its audio is noise and the probe cannot find a trained "
             "config.</p>" if manifest["demo"] else "")
@@ -599,7 +600,7 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
         entry = summary["notebooks"][r.name]
         ran = (f'<span class="ok">&#10003; ran</span><br><span class="small">{r.seconds:.0f} s</span>'
                if r.status == "ok" else
-               f'<span class="bad">&#10007; FAILED</span><br><code>{html.escape(r.error or "")}</code>')
+               f'<span class="bad">&#10007; FAILED</span><br><code>{escaping.html(r.error or "")}</code>')
         links = [f'<a href="{r.ipynb.name}">notebook</a>']
         if r.html:
             links.insert(0, f'<a href="{r.html.name}">page</a>')
@@ -607,19 +608,19 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
             links.append(f'<a href="{r.sidecar.name}">numbers</a>')
             for png in read_sidecar(r.sidecar).get("figures", []):
                 label = png[len(r.name) + 1:-4].replace("_", " ")
-                links.append(f'<a href="{html.escape(png)}">{html.escape(label)} (figure)</a>')
+                links.append(f'<a href="{escaping.html(png)}">{escaping.html(label)} (figure)</a>')
         verdicts = "".join(_verdict_html(v) for v in entry["verdicts"]) or "<li class='neutral'>-</li>"
-        rows.append(f"<tr><td><b>{html.escape(r.name)}</b><br>{html.escape(TITLES.get(r.name, ''))}</td>"
+        rows.append(f"<tr><td><b>{escaping.html(r.name)}</b><br>{escaping.html(TITLES.get(r.name, ''))}</td>"
                     f"<td>{ran}</td><td><ul>{verdicts}</ul></td><td>{' &middot; '.join(links)}</td></tr>")
     failed = summary["failed"]
-    ran = (f'<span class="bad">{len(failed)} of {len(results)} notebooks failed: {html.escape(", ".join(failed))}'
+    ran = (f'<span class="bad">{len(failed)} of {len(results)} notebooks failed: {escaping.html(", ".join(failed))}'
            "</span>" if failed else f"all {len(results)} notebooks ran")
     v = manifest["versions"]
     page = f"""<!doctype html>
-<html><head><meta charset="utf-8">{VIEWPORT}<title>f5lab report: {html.escape(Path(manifest['checkpoint']['path']).name)}
-({html.escape(manifest['run_id'])})</title>
+<html><head><meta charset="utf-8">{VIEWPORT}<title>f5lab report: {escaping.html(Path(manifest['checkpoint']['path']).name)}
+({escaping.html(manifest['run_id'])})</title>
 <style>{CSS}</style></head><body>
-<h1>f5lab report <code>{html.escape(manifest['run_id'])}</code></h1>
+<h1>f5lab report <code>{escaping.html(manifest['run_id'])}</code></h1>
 {answer_card_html(summary['answer'], manifest, ran)}
 <p><a href="report.html"><b>report.html</b></a>: everything below in one self-contained file (figures and audio
 embedded), to attach to an issue or an e-mail.</p>
@@ -628,8 +629,8 @@ embedded), to attach to an issue or an e-mail.</p>
 </table>
 <p><a href="summary.json">summary.json</a> (the answer and every number shown, with units) &middot;
 <a href="manifest.json">manifest.json</a> (versions, device, seeds, checkpoint hash)</p>
-<p class="small">sha256 <code>{html.escape(manifest['checkpoint']['sha256'])}</code>; f5lab {v.get('f5lab')},
-f5-tts {v.get('f5-tts')}, torch {v.get('torch')}, device {html.escape(str(manifest['device'].get('device')))},
+<p class="small">sha256 <code>{escaping.html(manifest['checkpoint']['sha256'])}</code>; f5lab {v.get('f5lab')},
+f5-tts {v.get('f5-tts')}, torch {v.get('torch')}, device {escaping.html(str(manifest['device'].get('device')))},
 seed {manifest['seeds']['seed']}</p>
 </body></html>
 """
@@ -661,7 +662,8 @@ def write_report_html(run_dir: Path, summary: dict[str, Any], manifest: dict[str
                 c.id = f"{r.name[:2]}-{len(merged.cells)}"  # ids stay unique in the merged notebook
                 merged.cells.append(c)
     try:
-        body = notebook_html(merged, f"f5lab report: {Path(manifest['checkpoint']['path']).name}", exclude_input=True)
+        body = notebook_html(merged, escaping.one_line(f"f5lab report: {Path(manifest['checkpoint']['path']).name}"),
+                             exclude_input=True)
     except Exception:  # the index still links every part
         return None
     body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + "\n" + card, body, count=1)

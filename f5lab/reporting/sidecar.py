@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from f5lab import escaping
 from f5lab.outputs import make_dirs, replace_text, write_bytes
 
 SCHEMA = 1
@@ -85,11 +86,13 @@ class Sidecar:
         return facts
 
     def summary(self) -> Any:
-        """The notebook's verdicts so far as a short Markdown list: the result at its top."""
+        """The notebook's verdicts so far as a short Markdown list: the result at its top. A verdict
+        is text (it names the user's files): escaped for Markdown, never markup; a command between
+        backticks shows as inline code."""
         from IPython.display import Markdown
 
         marks = {True: "\u2713", False: "\u2717", None: "\u2022"}
-        lines = [f"- {marks.get(v['ok'], marks[None])} {v['text']}" for v in self.data["verdicts"]]
+        lines = [f"- {marks.get(v['ok'], marks[None])} {escaping.markdown(v['text'], code_spans=True)}" for v in self.data["verdicts"]]
         return Markdown("\n".join(lines) or "- (no verdict)")
 
     def timing(self, key: str, seconds: float) -> float:
@@ -162,9 +165,10 @@ def wrap(text: str, indent: str = "    ", width: int = WIDTH) -> str:
 
 
 def say(*lines: str, indent: str = "    ") -> None:
-    """Print each line wrapped within ``WIDTH`` with a hanging indent (no mid-word breaks)."""
+    """Print each line wrapped within ``WIDTH`` with a hanging indent (no mid-word breaks); control
+    characters (a name's escape sequences) shown as escapes."""
     for line in lines:
-        print(wrap(line, indent))
+        print(wrap(escaping.terminal(line), indent))
 
 
 def cell(value: Any) -> str:
@@ -175,7 +179,7 @@ def cell(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:g}"
-    return str(value)
+    return escaping.terminal(value)
 
 
 class Table:
@@ -193,10 +197,9 @@ class Table:
         self.style = style
 
     def _repr_html_(self) -> str:
-        import html
-
+        html = escaping.html
         pad = "text-align:left;vertical-align:top;padding:2px 10px 2px 4px;"
-        head = "".join(f'<th style="{pad}border-bottom:1px solid #999">{html.escape(c)}</th>' for c in self.columns)
+        head = "".join(f'<th style="{pad}border-bottom:1px solid #999">{html(c)}</th>' for c in self.columns)
         body = []
         for r in self.rows:
             tds = []
@@ -204,7 +207,7 @@ class Table:
                 extra = (self.style(r, c, r.get(c)) if self.style else None) or ""
                 text = cell(r.get(c))
                 keep = "white-space:nowrap;" if len(text) <= 24 else ""  # short values never break
-                tds.append(f'<td style="{pad}{keep}{extra}">{html.escape(text)}</td>')
+                tds.append(f'<td style="{pad}{keep}{extra}">{html(text)}</td>')
             body.append("<tr>" + "".join(tds) + "</tr>")
         return (f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(body)}</tbody></table>')
@@ -213,7 +216,7 @@ class Table:
         import textwrap
 
         grid = [[cell(r.get(c)) for c in self.columns] for r in self.rows]
-        rows = [list(self.columns)] + grid
+        rows = [[escaping.terminal(c) for c in self.columns]] + grid
         widths = [max(len(row[i]) for row in rows) for i in range(len(self.columns))]
         floor = [max(len(w) for row in rows for w in row[i].split() or [""]) for i in range(len(self.columns))]
         while sum(widths) + 2 * (len(widths) - 1) > WIDTH:  # narrow the widest column that can wrap

@@ -14,7 +14,7 @@ Presentation only: every number and pair comes from ``summary.json`` (``comparis
 
 from __future__ import annotations
 
-import html
+from f5lab import escaping
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 
 
 def e(text: Any) -> str:
-    return html.escape(str(text))
+    return escaping.html(str(text))
 
 
 def write_sweep_index(sweep_dir: str | Path, summary: dict[str, Any]) -> Path:
@@ -142,7 +142,7 @@ def points_html(summary: dict[str, Any]) -> str:
             cells.append(f"<td data-label='{e(header(summary, k))}' data-v=\"{'' if v is None else repr(v)}\">"
                          f"{_fmt(k, v)}</td>")
         listen = f'<a href="#listen-{e(pid)}">listen</a>' if p.get("media", {}).get("audio") else "-"
-        links = " ".join(f'<a href="{e(pid)}/{e(h)}">{e(n)}</a>' for n, h in p["notebooks"].items()) or "-"
+        links = " ".join(f'<a href="{e(escaping.url(f"{pid}/{h}"))}">{e(n)}</a>' for n, h in p["notebooks"].items()) or "-"
         cells.append(f"<td data-label='listen'>{listen}</td><td data-label='parts'>{links}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f'<table class="sortable"><thead><tr>{thead}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
@@ -157,9 +157,10 @@ def media_html(media: dict[str, str], caption: str, alt: str) -> str:
     """A player and a mel picture (linked to itself at full size), with a caption."""
     if not media.get("audio"):
         return "<span class='neutral'>-</span>"
-    img = (f'<a href="{e(media["mel"])}"><img src="{e(media["mel"])}" width="{SHOWN_WIDTH}" alt="{e(alt)}" '
+    mel, audio = e(escaping.url(media["mel"])) if media.get("mel") else "", e(escaping.url(media["audio"]))
+    img = (f'<a href="{mel}"><img src="{mel}" width="{SHOWN_WIDTH}" alt="{e(alt)}" '
            f'loading="lazy"></a>' if media.get("mel") else "")
-    return (f'<figure><audio controls preload="none" src="{e(media["audio"])}"></audio>{img}'
+    return (f'<figure><audio controls preload="none" src="{audio}"></audio>{img}'
             f"<figcaption>{e(caption)}</figcaption></figure>")
 
 

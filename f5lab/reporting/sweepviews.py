@@ -14,7 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from f5lab.escaping import terminal
 from f5lab.reporting.sidecar import Sidecar, catalogue_for, setup_notebook, tiny_checkpoint
+
+
+def shown(frame: Any) -> Any:
+    """A table as a notebook shows it: pandas escapes HTML, not control characters, so every string
+    (a checkpoint's or a config's name, a text) in its cells, index and header shows them as escapes."""
+    def text(v: Any) -> Any:
+        return terminal(v) if isinstance(v, str) else v
+
+    out = frame.map(text) if hasattr(frame, "map") else frame.applymap(text)
+    out.index = out.index.map(text)
+    out.columns = out.columns.map(text)
+    return out
 
 
 @dataclass
@@ -40,8 +53,8 @@ def sweep_setup(sidecar: str | os.PathLike | None, sweep_dir: str | os.PathLike 
     side = Sidecar(sidecar, "05_sweep")
     status = pd.Series([p["status"] for p in summary["points"].values()]).value_counts()
     side.record_many("points", status.to_dict(), "points")
-    print(f"{len(summary['points'])} points; " + ", ".join(f"{n} {s}" for s, n in status.items())
-          + "; varying: " + (", ".join(f"{k} ({len(v)})" for k, v in summary["axes"].items()) or "nothing"))
+    print(terminal(f"{len(summary['points'])} points; " + ", ".join(f"{n} {s}" for s, n in status.items())
+                   + "; varying: " + (", ".join(f"{k} ({len(v)})" for k, v in summary["axes"].items()) or "nothing")))
     return SweepContext(side=side, summary=summary, sweep_dir=Path(sweep_dir))
 
 
@@ -69,7 +82,7 @@ def points(sw: SweepContext) -> Any:
         for key, entry in p["numbers"].items():
             if key in sw.summary["units"]:
                 sw.side.record(f"points.{pid}.{key}", entry["value"], entry["unit"])
-    return points_table(sw.summary)
+    return shown(points_table(sw.summary))
 
 
 def best(sw: SweepContext) -> Any:
@@ -82,12 +95,12 @@ def best(sw: SweepContext) -> Any:
         sw.side.record(f"best.{key}.value", b["value"], b["unit"])
     for key, t in sw.summary.get("tied", {}).items():
         sw.side.record(f"best.{key}.point", None)
-        print(f"{t['label']}: no best point, {tie_text(key, t)}")
+        print(terminal(f"{t['label']}: no best point, {tie_text(key, t)}"))
     if "val_loss" in sw.summary["best"]:
         b = sw.summary["best"]["val_loss"]
         sw.side.verdict("best_checkpoint", f"best checkpoint by {b['label']}: {b['checkpoint']} (step {b['step']}), "
                         f"loss {b['value']:.4g}", ok=True)
-    return best_table(sw.summary)
+    return shown(best_table(sw.summary))
 
 
 def against_figures(sw: SweepContext, axes: tuple[str, ...] = ("step", "nfe", "dtype")) -> None:
@@ -107,7 +120,7 @@ def failed_text(sw: SweepContext) -> None:
     """Each point that did not finish, with its error's last line."""
     bad = {pid: p for pid, p in sw.summary["points"].items() if p["status"] != "ok"}
     for pid, p in bad.items():
-        print(f"{pid}: {p['status'].upper()}" + (f" - {p['error']}" if p["error"] else ""))
+        print(terminal(f"{pid}: {p['status'].upper()}" + (f" - {p['error']}" if p["error"] else "")))
     print("none" if not bad else f"{len(bad)} point(s) not ok")
 
 
@@ -115,7 +128,7 @@ def timings(sw: SweepContext) -> Any:
     """Wall-clock per point and RTF, rounded (they vary run to run)."""
     from f5lab.reporting.comparison import timings_table
 
-    return timings_table(sw.summary).round(3)
+    return shown(timings_table(sw.summary).round(3))
 
 
 @dataclass
@@ -153,8 +166,8 @@ def point_result(pt: PointContext) -> Any:
     from f5lab.speech.evaluation import as_table
 
     for note in pt.evaluation.notes:
-        print("note:", note)
-    return pd.DataFrame(as_table(pt.evaluation)).set_index("what")
+        print("note:", terminal(note))
+    return shown(pd.DataFrame(as_table(pt.evaluation)).set_index("what"))
 
 
 def point_media(pt: PointContext, ref_audio: Any = None) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from f5lab import escaping
 from f5lab.reporting import decide
 from f5lab.reporting.sidecar import NotebookContext, Sidecar, Table, say
 
@@ -89,8 +90,8 @@ def reference_player(ref_audio: Any, ref_text: str) -> None:
 
     ref = prepare_reference(ref_audio)
     clipped = f"; clipped from {ref.source_seconds:.2f} s ({'; '.join(ref.notes)})" if ref.clipped else ""
-    display(Markdown(f"reference `{Path(str(ref.source)).name}` · {ref.seconds:.2f} s{clipped} · "
-                     f"transcript: *{ref_text}*"))
+    display(Markdown(f"reference {escaping.markdown_code(Path(str(ref.source)).name)} · {ref.seconds:.2f} s"
+                     f"{escaping.markdown(clipped)} · transcript: *{escaping.markdown(ref_text)}*"))
     display(Audio(ref.wav, rate=ref.sample_rate, normalize=True))
 
 
@@ -111,7 +112,8 @@ def players(results: dict, random_weights: bool) -> None:
         display(Markdown("**These weights are random (a demo / test checkpoint): the audio below is noise, "
                          "by construction. A trained checkpoint speaks here.**"))
     for (config, dtype, steps), r in results.items():
-        display(Markdown(f"`{config}` · {dtype} · NFE {steps} · {r.seconds:.2f} s"))
+        display(Markdown(f"{escaping.markdown_code(config)} · {escaping.markdown(dtype)} · NFE {steps} · "
+                         f"{r.seconds:.2f} s"))
         display(Audio(r.wav, rate=r.sample_rate, normalize=True))
 
 
