@@ -189,7 +189,8 @@ def test_an_undecided_config_is_refused_in_one_line_before_anything_is_written(t
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("f5lab: error: model_10.pt and 1 more of the same shapes: "), lines
     assert "the shapes fit F5TTS_Base and F5TTS_v1_Base" in lines[0] and "no base checkpoint at hand" in lines[0]
-    assert "probe on model_20.pt: undecided, margin under the bar" in lines[0] and "(bar 5%)" in lines[0]
+    assert "probe on model_20.pt: tie between F5TTS_" in lines[0] and "(bar 5%)" in lines[0]
+    assert "best" not in lines[0] and "leans" not in lines[0]
     assert lines[0].endswith("name it with --config F5TTS_Base (or --config F5TTS_Base --config F5TTS_v1_Base "
                              "to compare both)")
     assert not (tmp_path / "out").exists()

@@ -175,7 +175,7 @@ def probe_result(side: Sidecar, pr: Any, random_weights: bool) -> Table:
     side.timing("probe", pr.seconds)
     side.record_many("probe.loss_mean", {c.config: round(c.loss_mean, 3) for c in pr.ranking}, "flow-matching loss")
     side.record_many("probe.loss_std", {c.config: round(c.loss_std, 3) for c in pr.ranking}, "flow-matching loss")
-    side.record("probe.best", pr.best)
+    side.record("probe.best", None if pr.tie else pr.best)  # a tie names no best
     side.record("probe.wins", pr.wins, f"of {pr.n_samples} paired samples")
     margin = None if pr.relative_margin is None else round(100 * pr.relative_margin, 1)
     side.record("probe.relative_margin", margin, "% of the best loss")
