@@ -237,8 +237,9 @@ def test_quality_rows_and_verdict_on_real_signals():
     assert rows[1]["mel L1 vs top NFE"] is None and rows[1]["mel L1 vs fp32"] is None
     assert rows[0]["silence %"] == 0.0 and "WER %" not in rows[0]
     v = decide.synthesis_verdict(rows, random_weights=True)
-    assert v["ok"] is True and v["text"] == ("synthesis: 2/2 renderings finite and not silent "
+    assert v["ok"] is None and v["text"] == ("synthesis: 2/2 renderings finite and not silent "
                                              "(random weights: noise by construction)")
+    assert decide.synthesis_verdict(rows)["ok"] is True  # trained weights: finite and audible is a tick
 
 
 # -- 02: a remap only when it changes something ------------------------------------------------------

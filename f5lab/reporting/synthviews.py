@@ -108,8 +108,9 @@ def players(results: dict, random_weights: bool) -> None:
     from IPython.display import Audio, Markdown, display
 
     if random_weights:
-        display(Markdown("**These weights are random (a demo / test checkpoint): the audio below is noise, "
-                         "by construction. A trained checkpoint speaks here.**"))
+        display(Markdown("**These weights cannot speak (random or untrained: a demo / test checkpoint, or "
+                         "what `f5lab.model.readiness` found): the audio below is noise, by construction. A trained "
+                         "checkpoint speaks here.**"))
     for (config, dtype, steps), r in results.items():
         display(Markdown(f"`{config}` · {dtype} · NFE {steps} · {r.seconds:.2f} s"))
         display(Audio(r.wav, rate=r.sample_rate, normalize=True))
@@ -168,6 +169,20 @@ def timings_table(results: dict) -> Table:
     return Table([{"config": c, "dtype": d, "NFE": n, "sampling": f"{r.record['timings']['sample_s']:.2f} s",
                    "vocoder": f"{r.record['timings']['vocoder_s']:.2f} s",
                    "real-time factor": f"{r.record['timings']['rtf']:.2f}"} for (c, d, n), r in results.items()])
+
+
+def identical_result(side: Sidecar, results: dict) -> list:
+    """Renderings of different settings that are bit-identical (``readiness.identical_renderings``):
+    the model did nothing to the initial noise. Flagged as a verdict; nothing recorded when none."""
+    from f5lab.model.readiness import identical_renderings
+
+    groups = identical_renderings({k: r.wav for k, r in results.items()})
+    if groups:
+        names = "; ".join(" = ".join(f"{c} {d} NFE {n}" for c, d, n in g) for g in groups)
+        side.verdict("identical", f"bit-identical renderings across settings ({names}): the model did not move the "
+                     "initial noise", ok=False)
+        side.answer("identical", groups=[[list(k) for k in g] for g in groups])
+    return groups
 
 
 def probe_result(side: Sidecar, pr: Any, random_weights: bool) -> Table:
