@@ -72,7 +72,8 @@ def lineage_verdict(lin: Any, searched: Sequence[str] = (), stand_in: bool = Fal
         where = ", ".join(searched) or "nowhere"
         return {"text": f"lineage: no base checkpoint at hand (looked in {where}); give --base with the base it "
                         "was fine-tuned from (f5-tts's F5TTS_Base/model_1200000, F5TTS_v1_Base/model_1250000)",
-                "ok": None, "decided": False, "config": None, "base": None, "margin": None, "stand_in": stand_in}
+                "ok": None, "decided": False, "config": None, "base": None, "margin": None, "stand_in": stand_in,
+                "base_match": None}
     near, apart = lin.nearest, lin.apart
     text = f"lineage: {lin.text}" + (f"; the two nearest bases sit {apart:.2g} apart" if apart is not None else "")
     if stand_in:
@@ -83,6 +84,8 @@ def lineage_verdict(lin: Any, searched: Sequence[str] = (), stand_in: bool = Fal
             "next_distance": significant(lin.bases[1].distance) if len(lin.bases) > 1 else None,
             "margin": significant(lin.margin), "bases_apart": significant(apart),
             "identical": bool(lin.flags.get("identical")), "stand_in": stand_in,
+            # "tensor": the base was matched by its weights (never by a name); None: no match, or a stand-in base
+            "base_match": None if stand_in else lin.base_match,
             "said": f"descends from {near.name}, {lin.reason}" if lin.decided and near else lin.text}
 
 
