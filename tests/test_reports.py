@@ -396,6 +396,9 @@ def test_the_answer_comes_first_and_agrees_with_the_notebooks(runs, tiny):
 
     assert answer["weights"]["can_speak"] is False and answer["weights"]["why"].startswith(NOISE)
     assert set(answer["weights"]) == {"can_speak", "why"}
+    _, _, output = runs  # the CLI says it before any notebook runs
+    said = output.index("weights: " + NOISE)
+    assert said < output.index("04_synthesis")
     verdicts_04 = first.summary["notebooks"]["04_synthesis"]["verdicts"]
     assert [v["ok"] for v in verdicts_04 if v["key"] in ("synthesis", "probe")] == [None, None]  # no tick on noise
     assert any("vocoder" in u for u in answer["undecided"])

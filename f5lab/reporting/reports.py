@@ -250,7 +250,9 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
 
     weights = speech_readiness(described.ckpt)  # from the tensors, before any synthesis
     if not weights.can_speak:
-        echo(f"weights: {weights.why}")
+        from f5lab import escaping
+
+        echo(escaping.terminal(f"weights: {weights.why}"))
 
     from f5lab import outputs
 
