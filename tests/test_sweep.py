@@ -428,7 +428,7 @@ def test_peak_memory_ranks_settings_never_checkpoints_of_one_architecture():
               "a4": _point("a.pt", 4, peak_memory_bytes=501 * mib)}
     best, tied = best_points(points)
     assert "peak_memory_bytes" not in best  # one architecture, one dtype: equal by construction, noise otherwise
-    assert tie_text("peak_memory_bytes", tied["peak_memory_bytes"]).startswith("the same architecture and settings")
+    assert tie_text("peak_memory_bytes", tied["peak_memory_bytes"]).startswith("one architecture at the same dtype")
     half = {**points, "a2h": {**_point("a.pt", 2, peak_memory_bytes=260 * mib),
                               "settings": {**_point("a.pt", 2)["settings"], "dtype": "fp16"}}}
     best, _ = best_points(half)

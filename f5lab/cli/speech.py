@@ -231,7 +231,9 @@ def show_synth(rec: dict[str, Any]) -> None:
               f"{human_count(m['parameters'])} params, {m['dtype']} on {m['device']})")
     if m.get("probe"):
         p = m["probe"]
-        out.print(f"config chosen by probe: {p['best']} (margin {p['margin']}, wins {p['wins']}/{p['n_samples']})")
+        tie = " (a tie under the bar: --probe takes the lower loss at its word)" if p.get("verdict") == "tie" else ""
+        out.print(f"config chosen by probe: {p.get('lowest') or p['best']} (margin {p['margin']}, wins {p['wins']}/"
+                  f"{p['n_samples']}){tie}")
     out.print(f"settings: nfe {s['nfe']}, cfg {s['cfg_strength']}, sway {s['sway']}, speed {s['speed']}, "
               f"seed {s['seed']}" + (f", duration {s['duration']} s" if s.get("duration") else ""))
     txt = rec["text"]

@@ -272,8 +272,9 @@ def best_points(points: dict[str, Any], units: dict[str, Any] | None = None) -> 
                 per.setdefault(tuple(points[pid]["settings"][k] for k in BY_SETTING[key]), (v, pid))
             if len(per) < 2:
                 tied[key] = {"label": meta["label"], "unit": meta["unit"], "candidates": len(scored),
-                             "values": values, "reason": "the same architecture and settings at every point: equal "
-                                                         "by construction, whichever checkpoint"}
+                             "values": values, "reason": "one architecture at the same dtype, device and lengths "
+                                                         "throughout: equal by construction whichever checkpoint (NFE "
+                                                         "moves it by a few MB at most)"}
                 continue
             scored = list(per.values())
         pid = decide.crown(scored, meta["goal"], decide.TOTAL_FAILURE.get(key))
