@@ -230,16 +230,14 @@ def f5tts_run_folder(folder: str | Path, base: str | Path, updates: tuple[int, .
     moved from the base: a run shorter than ema_pytorch's ``update_every``), ``"f5tts"`` (f5-tts's defaults from a
     release base's step), or another ``EMA_KINDS``. Each save is the same seeded run stopped at its update, so
     ``model_2.pt`` is ``model_4.pt``'s past. Returns {"pretrained", "model_<u>"..., "model_last"}."""
-    import shutil
-
     from f5lab import outputs
 
     folder, base = Path(folder), Path(base)
     outputs.make_dirs(folder)
     name = base.name if base.name.startswith("pretrained_") else f"pretrained_{base.name}"
     out = {"pretrained": folder / name}
-    with outputs.file(out["pretrained"], force=True) as tmp:
-        shutil.copy2(base, tmp)
+    with outputs.file(out["pretrained"], force=True) as tmp:  # finetune_cli's shutil.copy2: the same bytes
+        tmp.write_bytes(base.read_bytes())
     for i, n in enumerate(sorted(updates)):
         ft = fine_tune(base, updates=n, ema=ema, config=config)
         out[f"model_{n}"] = write_finetune(ft, folder / f"model_{n}.pt", "trainer_pt")
