@@ -103,3 +103,39 @@ def test_identical_renderings_are_grouped():
                                    ("F5TTS_Base", "fp32", 4): a * 0.5})
     assert groups == [[("F5TTS_Base", "fp32", 2), ("F5TTS_v1_Base", "fp32", 2)]]
     assert identical_renderings({"x": a, "y": a + 1e-7}) == []
+
+
+def test_f5tts_initialisation_renders_the_same_noise_under_every_config_and_it_is_flagged(f5tts_init, catalogue,
+                                                                                           tmp_path):
+    """The zero velocity field, heard: F5TTS_Base and F5TTS_v1_Base render bit-identical audio from f5-tts's own
+    initialisation, and notebook 04's view flags it (a verdict with a cross, and the answer's groups)."""
+    from f5lab.model.arch import f5_tts_root
+    from f5lab.reporting.sidecar import Sidecar
+    from f5lab.reporting.synthviews import identical_result
+    from f5lab.speech.grid import plan_grid, render_grid
+
+    ref = f5_tts_root() / "infer" / "examples" / "basic" / "basic_ref_en.wav"
+    plan = plan_grid(_save(f5tts_init, tmp_path / "init.safetensors"), catalogue, ref_audio=str(ref),
+                     ref_text="Some call me nature, others call me mother nature.", gen_text="Hi.", nfe=2)
+    results = render_grid(plan, seed=0)
+    assert [k[0] for k in results] == ["F5TTS_Base", "F5TTS_v1_Base"]
+    side = Sidecar(None, "04_synthesis")
+    groups = identical_result(side, results)
+    assert groups == [[("F5TTS_Base", "fp32", 2), ("F5TTS_v1_Base", "fp32", 2)]]
+    (verdict,) = side.data["verdicts"]
+    assert verdict["ok"] is False and verdict["text"].startswith("bit-identical renderings across settings")
+    assert side.data["answer"]["identical"]["groups"] == [[["F5TTS_Base", "fp32", 2], ["F5TTS_v1_Base", "fp32", 2]]]
+
+
+def test_the_card_names_weights_that_cannot_speak_and_identical_renderings():
+    from f5lab.reporting.reports import build_answer
+
+    why = NOISE + ": the output projection (proj_out) is all zero"
+    a = build_answer({"identical": {"groups": [[["A", "fp32", 2], ["B", "fp32", 2]]]}},
+                     {"checkpoint": "m.safetensors", "weights": {"can_speak": False, "why": why}})
+    assert a["weights"] == {"can_speak": False, "why": why}
+    lines = {line["label"]: line for line in a["lines"]}
+    assert lines["can it speak?"] == {"label": "can it speak?", "text": why, "ok": False}
+    assert lines["renderings"]["ok"] is False and a["identical_renderings"] == [[["A", "fp32", 2], ["B", "fp32", 2]]]
+    ok = build_answer({}, {"checkpoint": "m.safetensors", "weights": {"can_speak": True, "why": "no sign"}})
+    assert ok["weights"]["can_speak"] is True and "can it speak?" not in {line["label"] for line in ok["lines"]}

@@ -138,7 +138,8 @@ UNITS = {"seconds": "s", "peak": "full scale", "RMS dBFS": "dBFS", "silence %": 
 
 def quality_result(side: Sidecar, results: dict, gen_text: str, asr: str | None, random_weights: bool,
                    lang: str = "en", asr_model_dir: Any = None, asr_language: str | None = None) -> Table:
-    """Quality rows (``decide.quality_rows``), recorded, with the synthesis verdict; the table.
+    """Quality rows (``decide.quality_rows``), recorded, with the synthesis verdict (and a flag for
+    bit-identical renderings, ``identical_result``); the table.
 
     ``asr``: 'auto' (the offline ASR for ``lang``: pocketsphinx for English; none for pt, and the
     verdict says "no WER: no ASR for pt offline"), 'pocketsphinx', 'faster-whisper' (with
@@ -161,6 +162,7 @@ def quality_result(side: Sidecar, results: dict, gen_text: str, asr: str | None,
     v = decide.synthesis_verdict(rows, random_weights, choice.note)
     side.verdict("synthesis", v["text"], ok=v["ok"])
     side.answer("synthesis", **v)
+    identical_result(side, results)  # bit-identical renderings across settings: flagged
     cols = [c for c in rows[0] if not all(r[c] is None for r in rows)] if rows else []
     return Table(rows, columns=cols)
 
