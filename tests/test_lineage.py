@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 from f5lab.cli.commands import main
 from f5lab.compat.drift import flag_lines, plot_drift
-from f5lab.compat.lineage import EQUALS_BASE, MAX_DISTANCE, MIN_MARGIN, NoBaseError, UNRELATED, block_of, find_bases, lineage
+from f5lab.compat.lineage import (EQUALS_BASE, MAX_DISTANCE, MIN_MARGIN, NoBaseError, UNRELATED, block_of, find_bases,
+                                  lineage)
 from f5lab.synthetic.finetunes import (FINETUNE_LAYOUTS, extend_vocabulary, fine_tune, hub_cache,
                                            random_checkpoint, stand_in_bases, write_finetune)
 
@@ -174,8 +175,8 @@ def test_frozen_tensors_are_named(files, tmp_path):
     assert lin.flags["frozen"] == sorted(k[len("ema_model."):] for k in frozen)
     block = next(b for b in lin.bases[0].blocks if b["block"] == "transformer_blocks.1")
     assert block["distance"] == 0 and block["unchanged"] == block["tensors"] == 14
-    assert any("14 of 83 tensors did not move at all in the weights (frozen): transformer.transformer_blocks.* (14 keys)"
-               in line
+    assert any("14 of 83 tensors did not move at all in the weights (frozen): "
+               "transformer.transformer_blocks.* (14 keys)" in line
                for line in flag_lines(lin))
 
 

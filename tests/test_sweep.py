@@ -424,7 +424,8 @@ def test_peak_memory_ranks_settings_never_checkpoints_of_one_architecture():
     from f5lab.reporting.comparison import best_points, tie_text
 
     mib = 1 << 20
-    points = {"a2": _point("a.pt", 2, peak_memory_bytes=500 * mib), "b2": _point("b.pt", 2, peak_memory_bytes=499 * mib),
+    points = {"a2": _point("a.pt", 2, peak_memory_bytes=500 * mib),
+              "b2": _point("b.pt", 2, peak_memory_bytes=499 * mib),
               "a4": _point("a.pt", 4, peak_memory_bytes=501 * mib)}
     best, tied = best_points(points)
     assert "peak_memory_bytes" not in best  # one architecture, one dtype: equal by construction, noise otherwise

@@ -271,8 +271,9 @@ def show_probe(r: Any) -> None:
         out.print(f"use it: --config {r.best} (synth, report, sweep); in Python "
                   f"f5lab.load_model(path, config={r.best!r})", markup=False, highlight=False)
     elif len(r.ranking) > 1:  # under the bar (a margin of zero included): a tie, never a best nor a lean
+        bar = 100 * CONFIDENT_MARGIN
         out.print(f"tie: {', '.join(c.config for c in r.ranking)}; margin {r.margin:.4f} "
-                  f"({100 * (r.relative_margin or 0):.1f}% of the lower loss, under the {100 * CONFIDENT_MARGIN:g}% bar), "
+                  f"({100 * (r.relative_margin or 0):.1f}% of the lower loss, under the {bar:g}% bar), "
                   f"lower on {r.wins}/{r.n_samples} paired samples (an untrained or random checkpoint ties)",
                   markup=False, highlight=False)
         out.print(f"no verdict to use: {commandlines.lineage(r.path)} decides it from the weights "

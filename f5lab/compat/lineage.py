@@ -46,8 +46,8 @@ MAX_DISTANCE = 0.7  # half of sqrt(2), the distance between unrelated weights of
 MIN_MARGIN = 0.5  # the next base at least twice as far as the nearest
 # "this file is the base": the nearest base within this relative distance (or every tensor equal to it). An EMA
 # export of a real f5-tts fine-tune was reported at 7e-20 from its base; one value one fp32 ulp off in a tiny model
-# gives 3e-12; a single AdamW step at lr 1e-5 moves every weight by about 1e-5, some 5e-4 of a typical weight. An fp16 copy
-# (rounding ~2e-4) is caught as equal in the lower precision of the two instead
+# gives 3e-12; a single AdamW step at lr 1e-5 moves every weight by about 1e-5, some 5e-4 of a typical weight.
+# An fp16 copy (rounding ~2e-4) is caught as equal in the lower precision of the two instead
 EQUALS_BASE = 1e-9
 UNRELATED = math.sqrt(2.0)
 TEXT_EMBED = "transformer.text_embed.text_embed.weight"
