@@ -194,8 +194,9 @@ def test_probe_verdict_states_its_margin_against_the_bar():
     two = [Loss("F5TTS_Base"), Loss("F5TTS_v1_Base")]
     close = decide.probe_verdict(Probe(two, 0.0112, 2, 2, False))
     assert close["ok"] is None and close["decided"] is False
-    assert close["text"] == ("probe: undecided, margin under the bar (F5TTS_Base 1.1% lower loss than "
-                             "F5TTS_v1_Base (bar 5%), lower on 2/2 paired samples)")
+    assert close["text"] == ("probe: tie between F5TTS_Base and F5TTS_v1_Base: loss margin 1.1% (bar 5%), "
+                             "F5TTS_Base lower on 2/2 paired samples")
+    assert close["best"] is None and close["tie"] is True and close["lowest"] == "F5TTS_Base"
     clear = decide.probe_verdict(Probe(two, 0.31, 4, 4, True))
     assert clear["ok"] is True and clear["text"].startswith("probe: trained as F5TTS_Base (F5TTS_Base 31.0%")
     random = decide.probe_verdict(Probe(two, 0.31, 4, 4, True), random_weights=True)
@@ -236,8 +237,9 @@ def test_quality_rows_and_verdict_on_real_signals():
     assert rows[1]["mel L1 vs top NFE"] is None and rows[1]["mel L1 vs fp32"] is None
     assert rows[0]["silence %"] == 0.0 and "WER %" not in rows[0]
     v = decide.synthesis_verdict(rows, random_weights=True)
-    assert v["ok"] is True and v["text"] == ("synthesis: 2/2 renderings finite and not silent "
+    assert v["ok"] is None and v["text"] == ("synthesis: 2/2 renderings finite and not silent "
                                              "(random weights: noise by construction)")
+    assert decide.synthesis_verdict(rows)["ok"] is True  # trained weights: finite and audible is a tick
 
 
 # -- 02: a remap only when it changes something ------------------------------------------------------

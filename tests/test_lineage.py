@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 from f5lab.cli.commands import main
 from f5lab.compat.drift import flag_lines, plot_drift
-from f5lab.compat.lineage import MAX_DISTANCE, MIN_MARGIN, NoBaseError, UNRELATED, block_of, find_bases, lineage
+from f5lab.compat.lineage import (EQUALS_BASE, MAX_DISTANCE, MIN_MARGIN, NoBaseError, UNRELATED, block_of, find_bases,
+                                  lineage)
 from f5lab.synthetic.finetunes import (FINETUNE_LAYOUTS, extend_vocabulary, fine_tune, hub_cache,
                                            random_checkpoint, stand_in_bases, write_finetune)
 
@@ -116,7 +117,9 @@ def test_a_copy_of_a_base_is_flagged_identical(files):
     assert lin.config == "F5TTS_Base" and lin.flags["identical"] is True
     assert lin.bases[0].distance == 0 and lin.bases[0].cosine == 1.0 and lin.margin == 1.0
     assert lin.bases[0].unchanged == lin.bases[0].tensors
-    assert any(line.startswith("identical to F5TTS_Base model_1200000: nothing was fine-tuned")
+    assert lin.flags["is_base"] is True
+    assert any(line.startswith("this file is the base: identical to F5TTS_Base model_1200000 (every tensor equal): "
+                               "nothing was fine-tuned")
                for line in flag_lines(lin))
 
 
@@ -172,7 +175,8 @@ def test_frozen_tensors_are_named(files, tmp_path):
     assert lin.flags["frozen"] == sorted(k[len("ema_model."):] for k in frozen)
     block = next(b for b in lin.bases[0].blocks if b["block"] == "transformer_blocks.1")
     assert block["distance"] == 0 and block["unchanged"] == block["tensors"] == 14
-    assert any("14 of 83 tensors did not move at all (frozen): transformer.transformer_blocks.* (14 keys)" in line
+    assert any("14 of 83 tensors did not move at all in the weights (frozen): "
+               "transformer.transformer_blocks.* (14 keys)" in line
                for line in flag_lines(lin))
 
 
@@ -187,12 +191,91 @@ def test_ema_flags_of_trainer_files(files, kind, raw_equal, init_equal):
     assert 0.005 < raw_d < 0.2  # the raw weights moved in every case
     if kind == "never":
         assert lin.bases[0].distance == 0 and lin.flags["ema_progress"] == 0
-        assert any("the EMA never updated" in line for line in flag_lines(lin))
-        assert not lin.flags["identical"]  # the raw weights moved: a fine-tune, not a copy
+        assert lin.flags["ema_equals_base"] is True and lin.flags["frozen"] == []  # every raw tensor moved
+        assert any("the EMA still equals the base" in line and "export the raw weights or train past f5-tts's EMA "
+                   "warm-up" in line for line in flag_lines(lin))
+        assert not any("frozen" in line for line in flag_lines(lin))
+        assert not lin.flags["identical"] and not lin.flags["is_base"]  # the raw weights moved: not the base
     elif kind == "copy":
         assert lin.flags["ema_raw_distance"] == 0 and lin.flags["ema_progress"] == pytest.approx(1.0)
     else:
         assert 0 < lin.flags["ema_progress"] < 1  # the EMA lags the raw weights
+
+
+# -- an f5-tts fine-tune's own run folder ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def run_folder(files):
+    """f5-tts's finetune_cli layout: pretrained_model_1200000.safetensors (the base, copied), model_2.pt,
+    model_4.pt, model_last.pt; the EMA has not moved from the base (fewer updates than ema_pytorch's update_every)."""
+    from f5lab.synthetic.finetunes import f5tts_run_folder
+
+    return f5tts_run_folder(files["root"] / "run", files["st"]["F5TTS_Base"], updates=(2, 4), ema="never")
+
+
+def test_an_ema_that_has_not_moved_is_named_and_nothing_is_called_frozen(files, run_folder):
+    """f5-tts's EMA had not moved yet: the EMA is the base, every raw tensor moved. Not 'frozen'."""
+    lin = lineage(run_folder["model_last"], bases_of(files, "st"))
+    near = lin.bases[0]
+    assert near.distance == 0 and near.unchanged == near.tensors  # the EMA: the base, tensor for tensor
+    assert near.raw["unchanged"] == 0 and near.raw["distance"] > 0.005  # every raw tensor moved
+    assert lin.flags["frozen"] == [] and near.frozen == []
+    assert lin.flags["ema_equals_base"] is True and not lin.flags["is_base"]
+    lines = flag_lines(lin)
+    assert any(line.startswith("the EMA still equals the base (F5TTS_Base model_1200000; relative distance 0)")
+               and line.endswith("export the raw weights or train past f5-tts's EMA warm-up") for line in lines)
+    assert not any("frozen" in line for line in lines)
+
+
+def test_frozen_is_read_in_the_raw_weights(files, tmp_path):
+    """A trainer file whose raw block 1 never moved (frozen in training) while its EMA lagged elsewhere."""
+    import torch
+
+    from safetensors.torch import load_file
+
+    base = {k[len("ema_model."):]: v for k, v in load_file(str(files["st"]["F5TTS_Base"])).items()}
+    ft = files["ft"]
+    frozen = sorted(k for k in ft.raw if ".transformer_blocks.1." in k)
+    raw = {k: (base[k].clone() if k in frozen else v) for k, v in ft.raw.items()}
+    path = tmp_path / "model_6.pt"
+    torch.save({"model_state_dict": raw, "ema_model_state_dict": ft.ema, "update": 6}, str(path))
+    lin = lineage(path, bases_of(files, "st"))
+    assert lin.flags["frozen"] == frozen and not lin.flags["ema_equals_base"]
+    assert any(f"{len(frozen)} of 83 tensors did not move at all in the raw weights (frozen)" in line
+               for line in flag_lines(lin))
+
+
+def test_an_ema_export_equal_to_the_base_within_rounding_is_the_base(files, run_folder, tmp_path):
+    """An EMA export of the run above is the base; so is one a last-digit away (an EMA lerp's rounding)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    ckpt = torch.load(str(run_folder["model_last"]), weights_only=True)
+    ema = {k: v for k, v in ckpt["ema_model_state_dict"].items() if k.startswith("ema_model.")}
+    export = tmp_path / "exported.safetensors"
+    save_file(ema, str(export))
+    lin = lineage(export, bases_of(files, "st"))
+    assert lin.flags["is_base"] is True and lin.flags["identical"] is True and lin.config == "F5TTS_Base"
+    assert any(line.startswith("this file is the base") for line in flag_lines(lin))
+    near = {k: v.clone() for k, v in load_file(str(files["st"]["F5TTS_Base"])).items()}
+    key = "ema_model.transformer.transformer_blocks.0.attn.to_q.bias"
+    near[key][0] = torch.nextafter(near[key][0], torch.tensor(1.0))  # one value one ulp off
+    ulp = tmp_path / "one_ulp.safetensors"
+    save_file(near, str(ulp))
+    lin = lineage(ulp, bases_of(files, "st"))
+    b = lin.bases[0]
+    assert 0 < b.distance < EQUALS_BASE and b.unchanged == b.tensors - 1
+    assert lin.flags["is_base"] is True and b.frozen == []
+    assert any(line.startswith("this file is the base: identical to F5TTS_Base model_1200000 (relative distance ")
+               and "rounding, not training" in line for line in flag_lines(lin))
+
+
+def test_f5tts_own_ema_from_a_release_base_barely_moves(files, tmp_path):
+    """f5-tts's defaults (beta 0.9999, every 10 updates) from a release base's step: the EMA moved, by little."""
+    ft = fine_tune(files["st"]["F5TTS_Base"], updates=3, ema="f5tts")
+    lin = lineage(write_finetune(ft, tmp_path / "model_3.pt", "trainer_pt"), bases_of(files, "st"))
+    assert 0 < lin.bases[0].distance < 1e-3 and lin.flags["ema_progress"] < 0.01
+    assert not lin.flags["ema_equals_base"] and lin.flags["frozen"] == []
+    assert any("inference (EMA) runs mostly the base" in line for line in flag_lines(lin))
 
 
 def test_the_raw_weights_compare_on_a_file_without_ema(files):
@@ -393,8 +476,11 @@ def test_the_card_says_lineage_before_the_probe_and_drops_v0_v1_from_undecided(f
     assert labels == ["what it is", "which config (lineage)", "which config (probe)", "still undecided"]
     assert answer["undecided"] == ["vocoder (vocos or BigVGAN)"]  # no longer v0 / v1
     assert answer["lineage"]["config"] == "F5TTS_Base" and answer["lineage"]["base"] == "F5TTS_Base model_1200000"
+    assert answer["lineage"]["base_match"] == "tensor" and fact["base_match"] == lin.base_match == "tensor"
+    assert decide.lineage_verdict(lin, stand_in=True)["base_match"] is None  # a stand-in base names no base_model
     # no base at hand: the line says where it looked, and v0 / v1 stay undecided
     none = card(decide.lineage_verdict(None, ["/x/hub/models--SWivid--F5-TTS/snapshots"]))
+    assert none["lineage"]["base_match"] is None
     assert "looked in /x/hub/models--SWivid--F5-TTS/snapshots" in none["lines"][1]["text"]
     assert none["undecided"] == UNDETERMINED and none["lines"][1]["ok"] is None
     # both ran and disagree: both shown, the disagreement said

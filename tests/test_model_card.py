@@ -74,7 +74,8 @@ def test_the_card_has_the_hugging_face_sections_and_one_number_format(card):
     assert "vocos" in text and "BigVGAN" in text
     assert "Predicted, not measured:" in text and "Not measured:" in text
     assert not re.search(r"\d\.0%|\d\.\d*0%", text)  # 0%, 1.5%: never 0.0% or 1.50%
-    assert "No sample: the synthesis notebook did not run" in text  # 04 did not run
+    # random weights: readiness (from the tensors) speaks before "04 did not run" would
+    assert "No sample: these weights cannot speak" in text
 
 
 def _card(answer: dict, *, demo: bool = False, sample: dict | None = None) -> str:
@@ -102,12 +103,12 @@ def test_a_sample_only_when_the_weights_can_speak():
 def test_base_model_only_from_a_tensor_match():
     lineage = {"decided": True, "base": "F5TTS_Base model_1200000", "stand_in": False, "distance": 0.01}
     assert modelcard.base_model({"lineage": lineage}) is None  # a folder name is no evidence
-    assert modelcard.base_model({"lineage": {**lineage, "tensor_match": True}}) == "SWivid/F5-TTS"
-    assert modelcard.base_model({"lineage": {**lineage, "tensor_match": True, "base_model": "me/my-base"}}) == "me/my-base"
-    assert modelcard.base_model({"lineage": {**lineage, "tensor_match": True, "stand_in": True}}) is None
-    evidence = {"decision": {"evidence": {"lineage": {**lineage, "tensor_match": True}}}}
+    assert modelcard.base_model({"lineage": {**lineage, "base_match": "tensor"}}) == "SWivid/F5-TTS"
+    assert modelcard.base_model({"lineage": {**lineage, "base_match": "tensor", "base_model": "me/my-base"}}) == "me/my-base"
+    assert modelcard.base_model({"lineage": {**lineage, "base_match": "tensor", "stand_in": True}}) is None
+    evidence = {"decision": {"evidence": {"lineage": {**lineage, "base_match": "tensor"}}}}
     assert modelcard.base_model(evidence) == "SWivid/F5-TTS"  # the decision's lineage verdict counts too
-    head = front_matter(modelcard.front_matter({"lineage": {**lineage, "tensor_match": True}}, {}, {}) + "\n")
+    head = front_matter(modelcard.front_matter({"lineage": {**lineage, "base_match": "tensor"}}, {}, {}) + "\n")
     assert head["base_model"] == "SWivid/F5-TTS"
 
 

@@ -262,7 +262,7 @@ def test_probe_and_the_report_card_print_what_runs(tmp_path):
                          "--samples", "1")
     assert result.exit_code == 0, output
     check_options_named("probe", output)
-    assert "not conclusive" in output and "use it:" not in output  # random weights: a lean, not an answer
+    assert "tie: " in output and "use it:" not in output and "best:" not in output  # random weights: a tie
     assert f"no verdict to use: f5lab lineage {path} --base BASE decides it" in output.replace("\n", " ")
     result, output = cli("report", path, "--notebook", "02_compatibility", "--out", tmp_path / "r", "--run-id", "card")
     assert result.exit_code == 0, output

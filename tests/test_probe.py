@@ -149,3 +149,34 @@ def test_probe_normalises_its_transcript_as_synthesize_does(trained, catalogue, 
     same = probe(trained["F5TTS_Base"], clip, "são duas horas.", lang="pt-BR", **kw)
     assert [c.losses for c in spoken.ranking] == [c.losses for c in same.ranking]
     assert same.text["ref_text"] == same.text["ref_text_raw"] == "são duas horas."
+
+
+def test_a_zero_margin_is_a_tie_never_a_best(catalogue, clip, tmp_path):
+    """f5-tts's own initialisation (zero proj_out): the velocity is zero under every config, so the
+    losses are identical to the last digit: a tie, in the result, its verdict and the CLI."""
+    import json
+
+    from click.testing import CliRunner
+    from safetensors.torch import save_file
+
+    from f5lab.cli.commands import main
+    from f5lab.compat.decision import probe_verdict
+    from f5lab.model.build import build_model
+
+    torch.manual_seed(0)
+    path = tmp_path / "init.safetensors"
+    save_file({"ema_model." + k: v.contiguous() for k, v in build_model(catalogue["F5TTS_Base"], 2545)
+               .state_dict().items()}, str(path))
+    r = probe(path, clip, CLIP_TEXT, seed=0, n_samples=3, catalogue=catalogue)
+    assert r.margin == 0 and r.ranking[0].losses == r.ranking[1].losses and r.wins == 0
+    assert r.tie and r.verdict == "tie" and not r.confident
+    d = r.to_dict()
+    assert d["best"] is None and d["verdict"] == "tie" and d["lowest"] in ("F5TTS_Base", "F5TTS_v1_Base")
+    v = probe_verdict(r)
+    assert v["decided"] is False and v["best"] is None and v["text"].startswith("probe: tie between ")
+    args = ["probe", str(path), "--ref-audio", str(REF_WAV), "--ref-text", CLIP_TEXT, "--configs", "tiny",
+            "--samples", "2"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "tie: " in res.output and "best:" not in res.output and "leans" not in res.output
+    assert json.loads(CliRunner().invoke(main, args + ["--json"]).output)["verdict"] == "tie"

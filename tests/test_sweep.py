@@ -189,7 +189,8 @@ def test_an_undecided_config_is_refused_in_one_line_before_anything_is_written(t
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("f5lab: error: model_10.pt and 1 more of the same shapes: "), lines
     assert "the shapes fit F5TTS_Base and F5TTS_v1_Base" in lines[0] and "no base checkpoint at hand" in lines[0]
-    assert "probe on model_20.pt: undecided, margin under the bar" in lines[0] and "(bar 5%)" in lines[0]
+    assert "probe on model_20.pt: tie between F5TTS_" in lines[0] and "(bar 5%)" in lines[0]
+    assert "best" not in lines[0] and "leans" not in lines[0]
     assert lines[0].endswith("name it with --config F5TTS_Base (or --config F5TTS_Base --config F5TTS_v1_Base "
                              "to compare both)")
     assert not (tmp_path / "out").exists()
@@ -404,7 +405,9 @@ def test_best_points_rank_the_loss_per_checkpoint_and_crown_no_tie_or_total_fail
     assert best["val_loss"]["point"] == "b2" and best["val_loss"]["checkpoint"] == "b.pt"
     assert "val_loss" not in tied  # two checkpoints, two losses: not a tie (the NFE points share theirs)
     assert "wer" not in best and tied["wer"] == {"label": "WER", "unit": "%", "candidates": 4, "values": [100.0]}
-    assert best["mel_l1_vs_best"]["point"] == "a2"
+    # a closeness to the checkpoint's own top-NFE rendering ranks nothing: named so, never crowned
+    assert "mel_l1_vs_best" not in best and "ranks nothing" in tied["mel_l1_vs_best"]["reason"]
+    assert tied["mel_l1_vs_best"]["label"] == "mel L1 to its own top-NFE rendering"
     one = {"a2": points["a2"], "a4": points["a4"]}  # one checkpoint, two NFEs: one loss, nothing to rank
     assert best_points(one)[0]["val_loss"]["point"] == "a2" and "val_loss" not in best_points(one)[1]
     assert loss_label(points) == "loss on the reference clip"
@@ -414,7 +417,57 @@ def test_best_points_rank_the_loss_per_checkpoint_and_crown_no_tie_or_total_fail
     summary = {"points": points, "axes": {"checkpoint": ["a.pt", "b.pt"]},
                "units": {"val_loss": {"label": loss_label(points)}}}
     table = points_table(summary)
-    assert table.loc["a2", "mel L1 vs best"] == 0.00122 and "loss on the reference clip" in table.columns
+    assert table.loc["a2", "mel L1 to own top NFE"] == 0.00122 and "loss on the reference clip" in table.columns
+
+
+def test_peak_memory_ranks_settings_never_checkpoints_of_one_architecture():
+    from f5lab.reporting.comparison import best_points, tie_text
+
+    mib = 1 << 20
+    points = {"a2": _point("a.pt", 2, peak_memory_bytes=500 * mib),
+              "b2": _point("b.pt", 2, peak_memory_bytes=499 * mib),
+              "a4": _point("a.pt", 4, peak_memory_bytes=501 * mib)}
+    best, tied = best_points(points)
+    assert "peak_memory_bytes" not in best  # one architecture, one dtype: equal by construction, noise otherwise
+    assert tie_text("peak_memory_bytes", tied["peak_memory_bytes"]).startswith("one architecture at the same dtype")
+    half = {**points, "a2h": {**_point("a.pt", 2, peak_memory_bytes=260 * mib),
+                              "settings": {**_point("a.pt", 2)["settings"], "dtype": "fp16"}}}
+    best, _ = best_points(half)
+    assert best["peak_memory_bytes"]["point"] == "a2h"  # fp16 against fp32: a setting that changes it
+
+
+def test_f5tts_pretrained_copy_is_the_runs_start_not_a_step(tmp_path, make_fixture):
+    """f5-tts's finetune_cli copies the base in as pretrained_model_1200000.*: first in training order, no step,
+    never model_last's 'previous', never crowned, listed as the run's start."""
+    from f5lab.reporting.comparison import _settings, ab_pairs, best_points
+    from f5lab.reporting.sweepspec import find_checkpoints, is_pretrained_copy
+    from f5lab.synthetic.finetunes import f5tts_run_folder
+
+    base = tmp_path / "hub" / "F5TTS_Base" / "model_1200000.safetensors"
+    base.parent.mkdir(parents=True)
+    base.write_bytes(make_fixture("F5TTS_Base").path.read_bytes())
+    run = f5tts_run_folder(tmp_path / "ckpts" / "my_run", base, updates=(2,))
+    assert run["pretrained"].name == "pretrained_model_1200000.safetensors" and is_pretrained_copy(run["pretrained"])
+    found = find_checkpoints([tmp_path / "ckpts" / "my_run"])
+    assert [p.name for p in found] == ["pretrained_model_1200000.safetensors", "model_2.pt", "model_last.pt"]
+    point = {"checkpoint": str(run["pretrained"]), "config": "F5TTS_Base", "nfe": 2, "dtype": "fp32",
+             "device": "cpu", "ref": ["r.wav", "Hi."], "gen_text": "Hi."}
+    s = _settings(point, {"step": {"value": 1200000}}, {})
+    assert s["step"] is None and s["pretrained"] is True  # the base's update does not stretch the run's step axis
+    assert _settings({**point, "checkpoint": str(run["model_2"])}, {"step": {"value": 2}}, {})["step"] == 2
+
+    def done(ck: str, loss: float, **extra):
+        p = _point(ck, 2, val_loss=loss)
+        p["settings"].update(extra)
+        return {**p, "media": {"audio": "x.wav"}}
+
+    points = {"pretrained_model_1200000": done("pretrained_model_1200000.safetensors", 0.5, pretrained=True),
+              "model_2": done("model_2.pt", 0.9), "model_last": done("model_last.pt", 0.8)}
+    best, _ = best_points(points)
+    assert best["val_loss"]["point"] == "model_last"  # the base's lower loss is a reference, not the run's best
+    ab = ab_pairs(points, best)
+    assert ab["model_last"] == {"previous": "model_2", "best": None, "start": "pretrained_model_1200000"}
+    assert ab["model_2"]["previous"] is None and ab["pretrained_model_1200000"]["previous"] is None
 
 
 def test_demo_checkpoint_records_the_update_its_name_says(tmp_path):

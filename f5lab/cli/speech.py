@@ -243,7 +243,9 @@ def show_synth(rec: dict[str, Any]) -> None:
               f"{human_count(m['parameters'])} params, {m['dtype']} on {m['device']})")
     if m.get("probe"):
         p = m["probe"]
-        out.print(f"config chosen by probe: {p['best']} (margin {p['margin']}, wins {p['wins']}/{p['n_samples']})")
+        tie = " (a tie under the bar: --probe takes the lower loss at its word)" if p.get("verdict") == "tie" else ""
+        out.print(f"config chosen by probe: {p.get('lowest') or p['best']} (margin {p['margin']}, wins {p['wins']}/"
+                  f"{p['n_samples']}){tie}")
     out.print(f"settings: nfe {s['nfe']}, cfg {s['cfg_strength']}, sway {s['sway']}, speed {s['speed']}, "
               f"seed {s['seed']}" + (f", duration {s['duration']} s" if s.get("duration") else ""))
     txt = rec["text"]
@@ -267,24 +269,28 @@ def show_synth(rec: dict[str, Any]) -> None:
 
 
 def show_probe(r: Any) -> None:
-    """The human form of ``f5lab probe``: candidates by loss, and how clearly the best wins."""
+    """The human form of ``f5lab probe``: candidates by loss, and how clearly the best wins (or "tie")."""
+    from f5lab.compat.decision import CONFIDENT_MARGIN
+
     out = console()
     table = Table("config", "flow-matching loss", "std", title=f"{r.path} on {r.ref_seconds:.1f} s of reference")
     for i, c in enumerate(r.ranking):
         table.add_row(("[bold]" if i == 0 else "") + c.config, f"{c.loss_mean:.4f}", f"{c.loss_std:.4f}")
     out.print(table)
-    if len(r.ranking) > 1:
-        verdict = ("[green]confident[/green]" if r.confident else "[yellow]not conclusive[/yellow] (a margin "
-                   "under 5% is what an untrained or random checkpoint shows)")
+    if len(r.ranking) > 1 and r.confident:
         out.print(f"best: [bold]{r.best}[/bold]; margin {r.margin:.4f} ({100 * (r.relative_margin or 0):.1f}% of "
-                  f"its loss), lower on {r.wins}/{r.n_samples} paired samples: {verdict}")
-        if r.confident:
-            out.print(f"use it: --config {r.best} (synth, report, sweep); in Python "
-                      f"f5lab.load_model(path, config={r.best!r})", markup=False, highlight=False)
-        else:  # a lean under the bar is not an answer: say where one comes from
-            out.print(f"no verdict to use: {commandlines.lineage(r.path)} decides it from the weights "
-                      f"(BASE: the checkpoint you fine-tuned from); else name --config yourself "
-                      f"(the loss leans to {r.best}, under the bar)", markup=False, highlight=False)
+                  f"its loss), lower on {r.wins}/{r.n_samples} paired samples: [green]confident[/green]")
+        out.print(f"use it: --config {r.best} (synth, report, sweep); in Python "
+                  f"f5lab.load_model(path, config={r.best!r})", markup=False, highlight=False)
+    elif len(r.ranking) > 1:  # under the bar (a margin of zero included): a tie, never a best nor a lean
+        bar = 100 * CONFIDENT_MARGIN
+        out.print(f"tie: {', '.join(c.config for c in r.ranking)}; margin {r.margin:.4f} "
+                  f"({100 * (r.relative_margin or 0):.1f}% of the lower loss, under the {bar:g}% bar), "
+                  f"lower on {r.wins}/{r.n_samples} paired samples (an untrained or random checkpoint ties)",
+                  markup=False, highlight=False)
+        out.print(f"no verdict to use: {commandlines.lineage(r.path)} decides it from the weights "
+                  "(BASE: the checkpoint you fine-tuned from); else name --config yourself",
+                  markup=False, highlight=False)
     else:
         out.print(f"only {r.best} was probed: nothing to compare it with", markup=False, highlight=False)
 

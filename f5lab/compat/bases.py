@@ -2,7 +2,10 @@
 
 Owns finding f5-tts's checkpoints in the local Hugging Face cache (``hub_dirs``, ``find_bases``:
 never downloaded), naming f5-tts's release files (``OFFICIAL``, ``base_name``), the config a
-base implies (``implied_config``) and ``NoBaseError`` when there is none. Apart from
+base implies (``implied_config``) and ``NoBaseError`` when there is none. A name here only says which
+config a base *implies*; that a checkpoint descends from a base (and so a model card's ``base_model``)
+is claimed only from a tensor match (``Lineage.base_match == "tensor"``), never from a folder or file
+name. Apart from
 ``f5lab.compat.lineage`` because it reads no tensor: it works on folders, file names and
 headers, where lineage streams weights and decides.
 """

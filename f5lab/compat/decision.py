@@ -72,7 +72,8 @@ def lineage_verdict(lin: Any, searched: Sequence[str] = (), stand_in: bool = Fal
         where = ", ".join(searched) or "nowhere"
         return {"text": f"lineage: no base checkpoint at hand (looked in {where}); give --base with the base it "
                         "was fine-tuned from (f5-tts's F5TTS_Base/model_1200000, F5TTS_v1_Base/model_1250000)",
-                "ok": None, "decided": False, "config": None, "base": None, "margin": None, "stand_in": stand_in}
+                "ok": None, "decided": False, "config": None, "base": None, "margin": None, "stand_in": stand_in,
+                "base_match": None}
     near, apart = lin.nearest, lin.apart
     text = f"lineage: {lin.text}" + (f"; the two nearest bases sit {apart:.2g} apart" if apart is not None else "")
     if stand_in:
@@ -83,6 +84,8 @@ def lineage_verdict(lin: Any, searched: Sequence[str] = (), stand_in: bool = Fal
             "next_distance": significant(lin.bases[1].distance) if len(lin.bases) > 1 else None,
             "margin": significant(lin.margin), "bases_apart": significant(apart),
             "identical": bool(lin.flags.get("identical")), "stand_in": stand_in,
+            # "tensor": the base was matched by its weights (never by a name); None: no match, or a stand-in base
+            "base_match": None if stand_in else lin.base_match,
             "said": f"descends from {near.name}, {lin.reason}" if lin.decided and near else lin.text}
 
 
@@ -102,16 +105,21 @@ def probe_verdict(pr: Any, random_weights: bool = False) -> dict[str, Any]:
                 "decided": True, "best": pr.best, "margin_pct": None, "bar_pct": bar}
     margin = 100 * (pr.relative_margin or 0.0)
     runner = pr.ranking[1].config
-    detail = (f"{pr.best} {margin:.1f}% lower loss than {runner} (bar {bar:g}%), "
+    # a margin of zero, or under the bar, is a tie: never a "best" nor a lean (ranking[0] is only the lowest loss)
+    tie = not pr.confident
+    detail = (f"tie between {pr.best} and {runner}: loss margin {margin:.1f}% (bar {bar:g}%), "
+              f"{pr.best} lower on {pr.wins}/{pr.n_samples} paired samples" if tie else
+              f"{pr.best} {margin:.1f}% lower loss than {runner} (bar {bar:g}%), "
               f"lower on {pr.wins}/{pr.n_samples} paired samples")
     if random_weights:
         text, ok, decided = f"probe: no verdict on random weights ({detail})", None, False
-    elif pr.confident:
+    elif not tie:
         text, ok, decided = f"probe: trained as {pr.best} ({detail})", True, True
     else:
-        text, ok, decided = f"probe: undecided, margin under the bar ({detail})", None, False
-    return {"text": text, "ok": ok, "decided": decided, "best": pr.best, "runner_up": runner,
-            "margin_pct": round(margin, 1), "bar_pct": bar, "wins": pr.wins, "samples": pr.n_samples}
+        text, ok, decided = f"probe: {detail}", None, False
+    return {"text": text, "ok": ok, "decided": decided, "best": None if tie or random_weights else pr.best,
+            "lowest": pr.best, "tie": tie, "runner_up": runner, "margin_pct": round(margin, 1), "bar_pct": bar,
+            "wins": pr.wins, "samples": pr.n_samples}
 
 
 # -- the rungs ------------------------------------------------------------------------------------------

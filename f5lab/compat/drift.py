@@ -40,16 +40,19 @@ def flag_lines(lin: Lineage) -> list[str]:
         return []
     out = []
     if f.get("identical"):
-        out.append(f"identical to {near.name}: nothing was fine-tuned (every tensor equals the base's)")
+        how = ("every tensor equal" if near.unchanged == near.tensors
+               else f"relative distance {near.distance:.1g}, rounding, not training")
+        out.append(f"this file is the base: identical to {near.name} ({how}): nothing was fine-tuned")
     elif near.frozen:
         from f5lab.files.keys import group_keys
 
-        out.append(f"{len(near.frozen)} of {near.tensors} tensors did not move at all (frozen): "
+        where = "in the raw weights" if near.raw is not None else "in the weights"
+        out.append(f"{len(near.frozen)} of {near.tensors} tensors did not move at all {where} (frozen): "
                    + ", ".join(group_keys(near.frozen)[:4]))
-    if f.get("ema_equals_init"):
-        out.append(f"the EMA weights are {near.name}'s unchanged while the raw weights moved (distance "
-                   f"{_g(near.raw['distance'] if near.raw else None)}): the EMA never updated, and inference "
-                   "(EMA) runs the base")
+    if f.get("ema_equals_base") or f.get("ema_equals_init"):
+        out.append(f"the EMA still equals the base ({near.name}; relative distance {_g(near.distance)}) while the raw "
+                   f"weights moved (distance {_g(near.raw['distance'] if near.raw else None)}): inference (EMA) runs "
+                   "the base: export the raw weights or train past f5-tts's EMA warm-up")
     elif f.get("ema_equals_raw"):
         out.append("the EMA weights equal the raw weights: the EMA was still copying them (f5-tts's EMA copies "
                    "until its update 100) or was never kept apart")

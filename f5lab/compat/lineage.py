@@ -44,6 +44,11 @@ from f5lab.files.dtypes import FLOAT_DTYPES
 
 MAX_DISTANCE = 0.7  # half of sqrt(2), the distance between unrelated weights of the same scale
 MIN_MARGIN = 0.5  # the next base at least twice as far as the nearest
+# "this file is the base": the nearest base within this relative distance (or every tensor equal to it). An EMA
+# export of a real f5-tts fine-tune was reported at 7e-20 from its base; one value one fp32 ulp off in a tiny model
+# gives 3e-12; a single AdamW step at lr 1e-5 moves every weight by about 1e-5, some 5e-4 of a typical weight.
+# An fp16 copy (rounding ~2e-4) is caught as equal in the lower precision of the two instead
+EQUALS_BASE = 1e-9
 UNRELATED = math.sqrt(2.0)
 TEXT_EMBED = "transformer.text_embed.text_embed.weight"
 # buffers f5-tts computes at construction (the same in every model): never evidence of lineage
@@ -210,7 +215,7 @@ class BaseResult:
     tensors: int
     params: int
     unchanged: int
-    frozen: list[str] = field(default_factory=list)  # tensors equal to the base's while others moved
+    frozen: list[str] = field(default_factory=list)  # tensors that did not move in the RAW weights while others did
     blocks: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] | None = None  # the raw (non-EMA) weights of a trainer file against this base
     rows: RowReport | None = None
@@ -218,11 +223,19 @@ class BaseResult:
     extra: list[str] = field(default_factory=list)  # the checkpoint's keys the base lacks
 
     @property
-    def identical(self) -> bool:
-        """Every compared tensor equals the base's, and no new embedding row was trained."""
+    def ema_at_base(self) -> bool:
+        """The compared (EMA) weights equal the base's: every tensor, or within EQUALS_BASE."""
         rows_ok = self.rows is None or not (self.rows.new_trained or self.rows.new_unknown)
-        raw_ok = self.raw is None or self.raw["unchanged"] == self.raw["tensors"]
-        return self.tensors > 0 and self.unchanged == self.tensors and rows_ok and raw_ok
+        same = self.unchanged == self.tensors or (self.distance is not None and self.distance <= EQUALS_BASE)
+        return self.tensors > 0 and same and rows_ok
+
+    @property
+    def identical(self) -> bool:
+        """This file is the base: its weights equal the base's (within EQUALS_BASE), the raw weights
+        too in a trainer file, and no new embedding row was trained."""
+        raw_ok = self.raw is None or self.raw["unchanged"] == self.raw["tensors"] or (
+            self.raw["distance"] is not None and self.raw["distance"] <= EQUALS_BASE)
+        return self.ema_at_base and raw_ok
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -259,6 +272,12 @@ class Lineage:
         return self.verdict is not None
 
     @property
+    def base_match(self) -> str | None:
+        """"tensor" when the verdict's base was matched by its weights (the only way lineage names a base:
+        a folder or file name never does); None without a verdict."""
+        return "tensor" if self.decided else None
+
+    @property
     def apart(self) -> float | None:
         """How far the nearest base sits from the next one: what the margin is read against."""
         if len(self.bases) < 2:
@@ -269,6 +288,7 @@ class Lineage:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["bases"] = [b.to_dict() for b in self.bases]
+        d["base_match"] = self.base_match
         d["threshold"] = {"max_distance": self.max_distance, "min_margin": self.min_margin,
                           "unrelated_distance": UNRELATED}
         return _finite(d)
@@ -528,9 +548,12 @@ def results_of(state: ModelState, cands: list[Candidate], p: Pass) -> list[BaseR
                          unchanged=t.unchanged, blocks=acc.block_rows(), rows=p.rows.get(i),
                          missing=sorted(set(c.state.tensors) - set(state.tensors)),
                          extra=sorted(set(state.tensors) - set(c.state.tensors)))
-        res.frozen = sorted(acc.unchanged) if 0 < t.unchanged < t.tensors else []
-        if p.raw is not None:
+        if p.raw is not None:  # a trainer file: frozen is read in the raw weights, never in an EMA that lags them
             res.raw = p.raw[i].total.summary()
+            r = p.raw[i].total
+            res.frozen = sorted(p.raw[i].unchanged) if 0 < r.unchanged < r.tensors else []
+        elif not res.ema_at_base:  # an export: tensors equal to the base's while the others moved
+            res.frozen = sorted(acc.unchanged) if 0 < t.unchanged < t.tensors else []
         out.append(res)
     return out
 
@@ -580,15 +603,18 @@ def sentence(verdict: BaseResult | None, why: str) -> str:
 def flags_of(near: BaseResult | None, p: Pass) -> dict[str, Any]:
     """What the comparison with the nearest base says about the fine-tuning itself."""
     flags: dict[str, Any] = {"identical": bool(near and near.identical), "frozen": list(near.frozen) if near else [],
-                             "ema_equals_raw": None, "ema_equals_init": None, "ema_progress": None,
-                             "ema_raw_distance": None}
+                             "is_base": bool(near and near.identical and (near.distance or 0.0) <= MAX_DISTANCE),
+                             "ema_equals_raw": None, "ema_equals_init": None, "ema_equals_base": None,
+                             "ema_progress": None, "ema_raw_distance": None}
     if p.ema_raw is not None:
         t = p.ema_raw.total
         flags["ema_equals_raw"] = t.tensors > 0 and t.unchanged == t.tensors
         flags["ema_raw_distance"] = t.distance
     if near is not None and near.raw is not None:
-        raw_moved = near.raw["unchanged"] < near.raw["tensors"]
+        raw_moved = near.raw["unchanged"] < near.raw["tensors"] and not near.identical
         flags["ema_equals_init"] = near.unchanged == near.tensors and raw_moved
+        # the EMA has not moved from its start (the base, within EQUALS_BASE) while the raw weights trained
+        flags["ema_equals_base"] = near.ema_at_base and raw_moved
         if near.raw["distance"]:
             flags["ema_progress"] = (near.distance or 0.0) / near.raw["distance"]
     return flags

@@ -2,8 +2,8 @@
 
 Reads what the sweep left in its folder (``sweep.json``, each unit's ``done.json`` and the
 point's ``mel.npy``) and computes only what needs several points at once: the mel distance
-of each rendering to the best setting of the same checkpoint (highest NFE, fp32 when swept),
-the best point per metric, and the listening pairs (``ab_pairs``: each point against the
+of each rendering to the reference setting of the same checkpoint (highest NFE, fp32 when
+swept: a closeness, never crowned), the best point per metric where it ranks something, and the listening pairs (``ab_pairs``: each point against the
 previous checkpoint and the best one at the same settings). ``summary.json`` follows the
 report's rules: every number with its unit, timings apart, nothing run-specific (two runs give
 equal summaries except ``timings``); missing and failed points are marked, never dropped. It
@@ -26,8 +26,14 @@ POINT_NOTEBOOK = "sweep_point"  # the notebook each sweep point runs (f5lab.repo
 REFERENCE_DIR = "_reference"  # the sweep's reference clips as players and mels: _reference/ref<i>.wav, ref<i>_mel.png
 
 SCHEMA = 1
-DISTANCES = {"mel_l1_vs_best": ("log-mel L1", "min", "mel L1 vs best setting"),
-             "mcd_db_vs_best": ("dB", "min", "MCD vs best setting")}
+# closeness to the checkpoint's own reference rendering (its highest NFE, fp32 when swept): how far a setting strays
+# from that rendering, not how good it is (the reference's own NFE is closest by construction): named so, never crowned
+DISTANCES = {"mel_l1_vs_best": ("log-mel L1", "min", "mel L1 to its own top-NFE rendering"),
+             "mcd_db_vs_best": ("dB", "min", "MCD to its own top-NFE rendering")}
+CLOSENESS = tuple(DISTANCES)
+# a measure set by the settings, not by the weights: equal across checkpoints of one architecture by construction,
+# so ranked once per setting that changes it (config = architecture, dtype, device, the lengths), never per checkpoint
+BY_SETTING = {"peak_memory_bytes": ("config", "dtype", "device", "ref", "gen_text")}
 SETTINGS = ("checkpoint", "step", "config", "nfe", "dtype", "device", "ref", "gen_text")
 
 
@@ -94,6 +100,7 @@ def build_sweep_summary(sweep_dir: str | Path) -> dict[str, Any]:
     return {"schema": SCHEMA, "ok": not failed and not missing, "config": config_entry(plan), "points": points,
             "shared": shared, "axes": axes(points), "best": best, "tied": tied, "failed": failed, "missing": missing,
             "units": units, "references": reference_media(sweep_dir, plan), "ab": ab_pairs(points, best),
+            "pretrained": [pid for pid, p in points.items() if p["settings"].get("pretrained")],
             "timings": timings, "best_timings": best_timings(points, timings)}
 
 
@@ -153,9 +160,15 @@ def ab_pairs(points: dict[str, Any], best: dict[str, Any]) -> dict[str, dict[str
     out: dict[str, dict[str, str | None]] = {}
     for members in groups.values():
         done = [pid for pid in members if points[pid]["status"] == "ok" and points[pid]["media"].get("audio")]
-        for i, pid in enumerate(done):
+        # f5-tts's pretrained_* copy is the run's starting point: a reference, never a step's "previous"
+        run = [pid for pid in done if not points[pid]["settings"].get("pretrained")]
+        start = next((pid for pid in done if points[pid]["settings"].get("pretrained")), None)
+        for pid in done:
             top = next((q for q in done if points[q]["settings"]["checkpoint"] == best_ck), None)
-            out[pid] = {"previous": done[i - 1] if i else None, "best": top if top != pid else None}
+            i = run.index(pid) if pid in run else None
+            out[pid] = {"previous": run[i - 1] if i else None, "best": top if top != pid else None}
+            if start is not None:
+                out[pid]["start"] = start if start != pid else None
     return out
 
 
@@ -171,9 +184,13 @@ def _last_line(text: str | None) -> str | None:
 
 
 def _settings(point: dict[str, Any], numbers: dict[str, Any], hashes: dict[str, str]) -> dict[str, Any]:
+    from f5lab.reporting.sweepspec import is_pretrained_copy
+
     ck = Path(point["checkpoint"])
     sha = next((v for k, v in hashes.items() if k.split("|")[0] == str(ck)), None)
-    return {"checkpoint": ck.name, "checkpoint_sha256": sha, "step": numbers.get("step", {}).get("value"),
+    start = is_pretrained_copy(ck)  # the base f5-tts copied in: its recorded update is the base's, not the run's
+    return {"checkpoint": ck.name, "checkpoint_sha256": sha,
+            "step": None if start else numbers.get("step", {}).get("value"), **({"pretrained": True} if start else {}),
             "config": point["config"] or numbers.get("config", {}).get("value"), "nfe": point["nfe"],
             "dtype": point["dtype"], "device": point["device"], "ref": Path(point["ref"][0]).name,
             "gen_text": point["gen_text"]}
@@ -223,22 +240,43 @@ PER_CHECKPOINT = ("val_loss",)  # computed on the fp32 model before synthesis: o
 def best_points(points: dict[str, Any], units: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Per headline metric: the point with the best value (ties: the first in sweep order), by
     ``decide.crown``; a metric where every candidate ties, or whose best is a total failure, is
-    crowned nowhere and listed in the second dict instead. The loss is ranked per checkpoint
-    (its first point), not per NFE or dtype, which it does not depend on."""
+    crowned nowhere and listed in the second dict instead, and so is one that ranks nothing: a
+    closeness to the checkpoint's own reference rendering (``CLOSENESS``), or a measure the
+    settings fix (``BY_SETTING``: peak memory) with a single setting. The loss is ranked per
+    checkpoint (its first point), not per NFE or dtype, which it does not depend on; peak memory
+    per setting, not per checkpoint. f5-tts's ``pretrained_*`` copy (the run's start) is never crowned."""
     from f5lab.reporting import decide
 
     units = units or {k: {"unit": u, "goal": g, "label": lab} for k, (u, g, lab) in {**METRICS, **DISTANCES}.items()}
     out, tied = {}, {}
     for key, meta in units.items():
-        scored = [(v, pid) for pid, p in points.items() if p["status"] == "ok" and (v := _value(p, key)) is not None]
+        scored = [(v, pid) for pid, p in points.items() if p["status"] == "ok" and (v := _value(p, key)) is not None
+                  and not p["settings"].get("pretrained")]
+        if not scored:
+            continue
+        values = sorted({v for v, _ in scored})
+        if key in CLOSENESS:
+            tied[key] = {"label": meta["label"], "unit": meta["unit"], "candidates": len(scored), "values": values,
+                         "reason": "a closeness to each checkpoint's own top-NFE rendering, not a quality: ranks "
+                                   "nothing"}
+            continue
         if key in PER_CHECKPOINT:
             first: dict[tuple, tuple[float, str]] = {}
             for v, pid in scored:
                 s = points[pid]["settings"]
                 first.setdefault((s["checkpoint"], s["config"], s["device"]), (v, pid))
             scored = list(first.values())
-        if not scored:
-            continue
+        if key in BY_SETTING:
+            per: dict[tuple, tuple[float, str]] = {}
+            for v, pid in scored:
+                per.setdefault(tuple(points[pid]["settings"][k] for k in BY_SETTING[key]), (v, pid))
+            if len(per) < 2:
+                tied[key] = {"label": meta["label"], "unit": meta["unit"], "candidates": len(scored),
+                             "values": values, "reason": "one architecture at the same dtype, device and lengths "
+                                                         "throughout: equal by construction whichever checkpoint (NFE "
+                                                         "moves it by a few MB at most)"}
+                continue
+            scored = list(per.values())
         pid = decide.crown(scored, meta["goal"], decide.TOTAL_FAILURE.get(key))
         if pid is None:
             values = sorted({v for v, _ in scored})
@@ -277,7 +315,8 @@ def axes(points: dict[str, Any]) -> dict[str, list[Any]]:
 # -- presentation: the tables and figures the comparison notebook and the index show ---------------------------
 COLUMNS = {  # summary key -> (column header with unit, significant digits: 0.00122 stays 0.00122, not "0.00")
     "val_loss": ("loss", 4), "speaker_similarity": ("speaker sim. (cosine)", 2),
-    "wer": ("WER %", 3), "mel_l1_vs_best": ("mel L1 vs best", 3), "mcd_db_vs_best": ("MCD vs best (dB)", 3),
+    "wer": ("WER %", 3), "mel_l1_vs_best": ("mel L1 to own top NFE", 3),
+    "mcd_db_vs_best": ("MCD to own top NFE (dB)", 3),
     "peak_memory_bytes": ("peak memory (MiB)", 4),
 }
 
@@ -374,7 +413,10 @@ def plot_against(summary: dict[str, Any], axis: str, metrics: tuple[str, ...] = 
 
 
 def tie_text(key: str, t: dict[str, Any]) -> str:
-    """Why a metric has no best point: every candidate ties, or the best is a total failure."""
+    """Why a metric has no best point: it ranks nothing (``reason``), every candidate ties, or the best
+    is a total failure."""
+    if t.get("reason"):
+        return t["reason"]
     shown = ", ".join(_fmt(key, v, t["unit"]) for v in t["values"][:3])
     if len(t["values"]) == 1:
         return f"all {t['candidates']} tie at {shown}"

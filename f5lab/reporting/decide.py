@@ -144,8 +144,8 @@ def synthesis_verdict(rows: Sequence[Mapping[str, Any]], random_weights: bool = 
     why it was not, said instead of a number).
 
     ``ok``: False when a rendering is silent or not finite, or a trained model's WER passes
-    ``WER_FAIL_PCT``; None when a WER was measured on random weights (noise by construction: no
-    tick beside "word error rate 100%"); True otherwise."""
+    ``WER_FAIL_PCT``; None on random or untrained weights (noise by construction: no tick beside
+    "finite and not silent" nor "word error rate 100%"); True otherwise."""
     audible = sum(r["non-finite"] == 0 and (r["silence %"] or 0) < 100 for r in rows)
     text = f"synthesis: {audible}/{len(rows)} renderings finite and not silent"
     ok: bool | None = audible == len(rows)
@@ -157,8 +157,9 @@ def synthesis_verdict(rows: Sequence[Mapping[str, Any]], random_weights: bool = 
             ok = None if random_weights else max(wers) <= WER_FAIL_PCT
     elif no_wer:
         text += f"; {no_wer}"
-    if random_weights:
+    if random_weights:  # nothing was checked that speech needs: no tick (a silent or NaN rendering stays a fault)
         text += " (random weights: noise by construction)"
+        ok = None if ok else ok
     return {"text": text, "ok": ok, "audible": audible, "renderings": len(rows),
             "max_wer_pct": max(wers) if wers else None, "no_wer": None if wers else no_wer}
 

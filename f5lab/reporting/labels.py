@@ -98,6 +98,8 @@ LINE_RULES: dict[str, Callable[[], Evidence]] = {
                                                 "at hand (with none at hand, nothing was compared)"),
     "which config (probe)": lambda: measured("the behavioural probe's flow-matching losses, run here (CPU)"),
     "still undecided": lambda: measured("what the checkpoint's shapes, read here, cannot tell"),
+    "can it speak?": lambda: measured("the checkpoint's tensors read here (output projection, adaLN, "
+                                      "NaN/Inf, initialisation statistics), before any synthesis"),
 }
 
 

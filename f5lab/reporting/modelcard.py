@@ -121,10 +121,10 @@ def base_model(answer: Mapping[str, Any]) -> str | None:
     """The Hub repo of the release lineage matched the weights to by their tensors; else None.
 
     A base's folder or file name proves nothing (a random stand-in in the official folder has it), so
-    only a lineage verdict that says the tensors matched (``tensor_match``) names one: its
+    only a lineage verdict that says the tensors matched (``base_match == "tensor"``) names one: its
     ``base_model`` when lineage gives the repo, else the repo of the release folder it matched."""
     lin = lineage_facts(answer)
-    if not lin.get("tensor_match") or lin.get("stand_in") or not lin.get("decided"):
+    if lin.get("base_match") != "tensor" or lin.get("stand_in") or not lin.get("decided"):
         return None
     if lin.get("base_model"):
         return str(lin["base_model"])

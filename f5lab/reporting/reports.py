@@ -255,6 +255,13 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     call = call_settings(ref_audio, ref_text, gen_text or default_sentence(lang), lang, normalize,
                          str(vocab) if vocab else None, nfe=nfe if isinstance(nfe, int) else DEFAULT_NFE,
                          dtype=dtype, batch=batch)
+    from f5lab.model.readiness import speech_readiness
+
+    weights = speech_readiness(described.ckpt)  # from the tensors, before any synthesis
+    if not weights.can_speak:
+        from f5lab import escaping
+
+        echo(escaping.terminal(f"weights: {weights.why}"))
 
     from f5lab import outputs
 
@@ -274,6 +281,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
             "work_dir": str(run_dir), "bases": bases, "torch_build": torch_build,
             "demo": demo, **(DEMO_EXTRA if demo else {}),
             **call,  # the call the GPU verdict is for (03_memory): seconds, ref_seconds, call_nfe, dtype, batch
+            "weights": weights.answer(),  # 04 renders one clip, labelled noise, when they cannot speak
         }
         params.update(config_params(described, params["config"], params["vocab"], run_dir))
         ensure_kernel()
@@ -401,6 +409,15 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
         out["own_config"] = {"path": params["own_config"], "assumed": params.get("own_assumed", [])}
         lines.append({"label": "config used", "text": own_config_text(params), "ok": None,
                       "href": Path(params["own_config"]).name})
+    weights = params.get("weights")  # f5lab.model.readiness, from the tensors, before any synthesis
+    if weights:
+        out["weights"] = {"can_speak": bool(weights["can_speak"]), "why": weights["why"]}
+        if not weights["can_speak"]:
+            lines.append({"label": "can it speak?", "text": weights["why"], "ok": False})
+    if facts.get("identical"):
+        out["identical_renderings"] = facts["identical"]["groups"]
+        lines.append({"label": "renderings", "text": "bit-identical across settings: the model did not move the "
+                      "initial noise", "ok": False})
     load = facts.get("loading")
     if load:
         out["loads"] = {k: load.get(k) for k in ("asked", "ok", "loads_as_asked", "loads", "after_remap", "cannot",
@@ -427,7 +444,7 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     if lineage:  # before the probe: the weights' origin decides where the shapes cannot
         out["lineage"] = {k: lineage.get(k) for k in ("decided", "config", "base", "distance", "next_distance",
                                                       "margin", "bases_apart", "identical", "text", "stand_in",
-                                                      "tensor_match", "base_model")}  # the model card's base_model
+                                                      "base_match", "base_model")}  # the card's base_model
         lines.append({"label": "which config (lineage)", "text": lineage["text"], "ok": lineage["ok"]})
     probe = facts.get("probe")
     if probe:

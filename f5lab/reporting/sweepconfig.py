@@ -197,10 +197,17 @@ def apply(points: list[dict[str, Any]], decided: dict[str, Any]) -> dict[str, st
     return reasons
 
 
+# f5-tts's finetune_cli copies the base into the run folder as pretrained_<its name> (trainer.py skips it in rotation)
+PRETRAINED_PREFIX = "pretrained_"
+
+
 def training_order(path: Path) -> tuple[int, str]:
-    """model_100.pt < model_200.pt < model_last.pt, then by name."""
+    """pretrained_*.pt (f5-tts's copy of the base: the run's start) < model_100.pt < model_200.pt <
+    model_last.pt, then by name."""
     import re
 
+    if Path(path).name.startswith(PRETRAINED_PREFIX):
+        return -1, path.name  # its number is the base's update, not a step of this run
     m = re.search(r"_(\d+)$", path.stem)
     if m:
         return int(m.group(1)), path.name

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from f5lab.errors import ConfigError, F5LabError
 from f5lab.facts import DEFAULT_NFE
-from f5lab.reporting.sweepconfig import training_order
+from f5lab.reporting.sweepconfig import PRETRAINED_PREFIX, training_order
 
 CHECKPOINT_SUFFIXES = (".pt", ".safetensors", ".ckpt", ".pth")
 AXES = ("config", "nfe", "dtype", "device", "ref", "gen_text")  # grid axes, in point-id order
@@ -55,6 +55,12 @@ class SweepSpec:
     bases: list[str] | None = None  # lineage's base checkpoints for the config decision; None: the Hugging Face cache
 
 # -- points ------------------------------------------------------------------------------------------------
+def is_pretrained_copy(path: str | os.PathLike) -> bool:
+    """f5-tts's ``pretrained_*`` copy of the base in a fine-tune's run folder (``finetune_cli``): the run's
+    starting point, a reference, not a step of the run (its recorded update is the base's)."""
+    return Path(path).name.startswith(PRETRAINED_PREFIX)
+
+
 def find_checkpoints(sources: Sequence[str | os.PathLike]) -> list[Path]:
     """Files, folders (every checkpoint inside, by training update) and globs, each once."""
     found: list[Path] = []

@@ -86,9 +86,15 @@ def points(sw: SweepContext) -> Any:
 
 
 def best(sw: SweepContext) -> Any:
-    """The best point per metric, recorded (and the metrics nothing wins: every point ties, or the best
-    is a total failure); the best checkpoint by its loss as the verdict."""
+    """The best point per metric, recorded (and the metrics nothing wins: every point ties, the best
+    is a total failure, or the measure ranks nothing: a closeness to the checkpoint's own top-NFE
+    rendering, peak memory at one architecture and setting); the best checkpoint by its loss as the
+    verdict. f5-tts's ``pretrained_*`` copy is said to be the run's start, never crowned."""
     from f5lab.reporting.comparison import best_table, tie_text
+
+    for pid in sw.summary.get("pretrained", []):
+        print(f"{pid}: f5-tts's copy of the base (pretrained_*), the run's starting point: shown for reference, "
+              "not a step of the run, never ranked")
 
     for key, b in sw.summary["best"].items():
         sw.side.record(f"best.{key}.point", b["point"])

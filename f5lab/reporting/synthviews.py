@@ -109,8 +109,9 @@ def players(results: dict, random_weights: bool) -> None:
     from IPython.display import Audio, Markdown, display
 
     if random_weights:
-        display(Markdown("**These weights are random (a demo / test checkpoint): the audio below is noise, "
-                         "by construction. A trained checkpoint speaks here.**"))
+        display(Markdown("**These weights cannot speak (random or untrained: a demo / test checkpoint, or "
+                         "what `f5lab.model.readiness` found): the audio below is noise, by construction. A trained "
+                         "checkpoint speaks here.**"))
     for (config, dtype, steps), r in results.items():
         display(Markdown(f"{escaping.markdown_code(config)} · {escaping.markdown(dtype)} · NFE {steps} · "
                          f"{r.seconds:.2f} s"))
@@ -139,7 +140,8 @@ UNITS = {"seconds": "s", "peak": "full scale", "RMS dBFS": "dBFS", "silence %": 
 
 def quality_result(side: Sidecar, results: dict, gen_text: str, asr: str | None, random_weights: bool,
                    lang: str = "en", asr_model_dir: Any = None, asr_language: str | None = None) -> Table:
-    """Quality rows (``decide.quality_rows``), recorded, with the synthesis verdict; the table.
+    """Quality rows (``decide.quality_rows``), recorded, with the synthesis verdict (and a flag for
+    bit-identical renderings, ``identical_result``); the table.
 
     ``asr``: 'auto' (the offline ASR for ``lang``: pocketsphinx for English; none for pt, and the
     verdict says "no WER: no ASR for pt offline"), 'pocketsphinx', 'faster-whisper' (with
@@ -162,6 +164,7 @@ def quality_result(side: Sidecar, results: dict, gen_text: str, asr: str | None,
     v = decide.synthesis_verdict(rows, random_weights, choice.note)
     side.verdict("synthesis", v["text"], ok=v["ok"])
     side.answer("synthesis", **v)
+    identical_result(side, results)  # bit-identical renderings across settings: flagged
     cols = [c for c in rows[0] if not all(r[c] is None for r in rows)] if rows else []
     return Table(rows, columns=cols)
 
@@ -172,12 +175,26 @@ def timings_table(results: dict) -> Table:
                    "real-time factor": f"{r.record['timings']['rtf']:.2f}"} for (c, d, n), r in results.items()])
 
 
+def identical_result(side: Sidecar, results: dict) -> list:
+    """Renderings of different settings that are bit-identical (``readiness.identical_renderings``):
+    the model did nothing to the initial noise. Flagged as a verdict; nothing recorded when none."""
+    from f5lab.model.readiness import identical_renderings
+
+    groups = identical_renderings({k: r.wav for k, r in results.items()})
+    if groups:
+        names = "; ".join(" = ".join(f"{c} {d} NFE {n}" for c, d, n in g) for g in groups)
+        side.verdict("identical", f"bit-identical renderings across settings ({names}): the model did not move the "
+                     "initial noise", ok=False)
+        side.answer("identical", groups=[[list(k) for k in g] for g in groups])
+    return groups
+
+
 def probe_result(side: Sidecar, pr: Any, random_weights: bool) -> Table:
     """The probe's losses, recorded, with its verdict (``decide.probe_verdict``); the table."""
     side.timing("probe", pr.seconds)
     side.record_many("probe.loss_mean", {c.config: round(c.loss_mean, 3) for c in pr.ranking}, "flow-matching loss")
     side.record_many("probe.loss_std", {c.config: round(c.loss_std, 3) for c in pr.ranking}, "flow-matching loss")
-    side.record("probe.best", pr.best)
+    side.record("probe.best", None if pr.tie else pr.best)  # a tie names no best
     side.record("probe.wins", pr.wins, f"of {pr.n_samples} paired samples")
     margin = None if pr.relative_margin is None else round(100 * pr.relative_margin, 1)
     side.record("probe.relative_margin", margin, "% of the best loss")

@@ -62,9 +62,21 @@ class ProbeResult:
             return True
         return self.wins >= math.ceil(0.75 * self.n_samples) and (self.relative_margin or 0) >= CONFIDENT_MARGIN
 
+    @property
+    def tie(self) -> bool:
+        """Two or more candidates and no winner above the bar (a margin of zero included): a tie,
+        never a "best" nor a lean; ``ranking[0]`` is only the lowest loss."""
+        return len(self.ranking) > 1 and not self.confident
+
+    @property
+    def verdict(self) -> str:
+        """"best" (a winner above the bar), "tie", or "only" (one candidate: nothing compared)."""
+        return "only" if len(self.ranking) < 2 else ("tie" if self.tie else "best")
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d.update(best=self.best, confident=self.confident)
+        d.update(best=None if self.tie else self.best, lowest=self.best, verdict=self.verdict,
+                 confident=self.confident)
         return d
 
 

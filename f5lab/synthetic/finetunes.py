@@ -31,7 +31,11 @@ TEXT_EMBED = "transformer.text_embed.text_embed.weight"
 LIVE_EMA = {"beta": 0.9, "update_after_step": 0, "update_every": 1}
 EMA_KINDS = {"live": LIVE_EMA,
              "copy": {"update_after_step": 100, "update_every": 1},  # before update 100: the EMA copies the weights
-             "never": {"update_every": 1000}}  # fewer updates than update_every: the EMA is never touched
+             "never": {"update_every": 1000},  # fewer updates than update_every: the EMA is never touched
+             "f5tts": {}}  # f5-tts's Trainer's own (ema_kwargs={}): ema_pytorch's defaults, beta 0.9999, every 10
+# f5-tts's fine-tune loads the base's EMA state (``initted``, ``step``): a release base's step, so the EMA starts past
+# ema_pytorch's warm-up and moves 1e-4 of the way to the raw weights every 10 updates
+RELEASE_STEP = 1_200_000
 
 
 def stand_in_bases(folder: str | Path, layout: str = "release_safetensors", seeds: tuple[int, int] = (0, 1)) -> dict[
@@ -113,7 +117,8 @@ def fine_tune(base: str | Path, updates: int = 6, lr: float = 1e-3, seed: int = 
         model.train()
         averaged = EMA(model, include_online_model=False, **EMA_KINDS[ema])
         averaged.initted.data.copy_(torch.tensor(True))  # f5-tts's Trainer loads the base's EMA state: the
-        averaged.step.data.copy_(torch.tensor(1))  # EMA starts from the base's weights, already initialised
+        # EMA starts from the base's weights, already initialised (a release base: at its step)
+        averaged.step.data.copy_(torch.tensor(RELEASE_STEP if ema == "f5tts" else 1))
         opt = torch.optim.AdamW(model.parameters(), lr=lr)
         seen_symbols = tokens[-extra_tokens:][: extra_tokens // 2] if extra_tokens else []
         losses = _train(model, averaged, opt, updates, seen_symbols)
@@ -215,3 +220,27 @@ def notebook_stand_ins(checkpoint: str | Path, folder: str | Path, updates: int 
     v1 = build_checkpoint(Path(folder) / sub / f"{stem}.safetensors", config="F5TTS_v1_Base", scale="tiny",
                           seed=101).path
     return {"F5TTS_Base": v0, "F5TTS_v1_Base": v1}
+
+
+def f5tts_run_folder(folder: str | Path, base: str | Path, updates: tuple[int, ...] = (2, 4), ema: str = "never",
+                     config: str = "F5TTS_Base") -> dict[str, Path]:
+    """A fine-tune's run folder as f5-tts's ``finetune_cli`` and ``Trainer`` leave it: the base copied in as
+    ``pretrained_<its name>`` (``shutil.copy2``, the starting point, not a step of the run), a trainer
+    ``model_<update>.pt`` per save and ``model_last.pt`` (the last update). ``ema``: ``"never"`` (the EMA has not
+    moved from the base: a run shorter than ema_pytorch's ``update_every``), ``"f5tts"`` (f5-tts's defaults from a
+    release base's step), or another ``EMA_KINDS``. Each save is the same seeded run stopped at its update, so
+    ``model_2.pt`` is ``model_4.pt``'s past. Returns {"pretrained", "model_<u>"..., "model_last"}."""
+    from f5lab import outputs
+
+    folder, base = Path(folder), Path(base)
+    outputs.make_dirs(folder)
+    name = base.name if base.name.startswith("pretrained_") else f"pretrained_{base.name}"
+    out = {"pretrained": folder / name}
+    with outputs.file(out["pretrained"], force=True) as tmp:  # finetune_cli's shutil.copy2: the same bytes
+        tmp.write_bytes(base.read_bytes())
+    for i, n in enumerate(sorted(updates)):
+        ft = fine_tune(base, updates=n, ema=ema, config=config)
+        out[f"model_{n}"] = write_finetune(ft, folder / f"model_{n}.pt", "trainer_pt")
+        if i == len(updates) - 1:
+            out["model_last"] = write_finetune(ft, folder / "model_last.pt", "trainer_pt")
+    return out
