@@ -190,7 +190,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
                notebooks: Sequence[str] | None = None, lang: str = "en", normalize: bool = True,
                vocoder: str | os.PathLike | None = None, asr_model_dir: str | os.PathLike | None = None,
                asr_language: str | None = None, bases: Sequence[str | os.PathLike] | None = None,
-               torch_build: str | None = None,
+               torch_build: str | None = None, budget: float | None = None, full_grid: bool = False,
                progress: bool = True, echo: Callable[[str], None] | None = None) -> Report:
     """Run the notebooks on ``checkpoint`` (None: the built-in full-scale demo) into ``out/<run-id>/``.
 
@@ -204,6 +204,9 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     it (the default sentence follows ``lang``); ``vocoder``: a local vocos/BigVGAN folder
     (Griffin-Lim without); ``asr``: 'auto' (pocketsphinx for English, no WER otherwise),
     'pocketsphinx', 'faster-whisper' (``asr_model_dir``, ``asr_language``) or None.
+    ``budget`` (minutes) and ``full_grid``: what notebook 04 renders (``f5lab.reporting.plan``: by
+    default on a CPU the decided config only, at the largest NFE whose predicted time fits the
+    budget); the plan, with its predicted time per notebook, is echoed before the work.
     Returns the ``Report``; ``Report.ok`` is False when any notebook failed.
     """
     echo = echo or (lambda _msg: None)
@@ -238,6 +241,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     demo = checkpoint is None
     if demo:
         echo("locating the demo checkpoint (full-scale F5TTS_Base, random weights; built once, cached)...")
+    ref_audio_given = ref_audio is not None
     checkpoint, ref_audio, ref_text = resolve_inputs(checkpoint, ref_audio, ref_text)
     from f5lab.model.described import describe
 
@@ -266,6 +270,10 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
             "demo": demo, **(DEMO_EXTRA if demo else {}),
         }
         params.update(config_params(described, params["config"], params["vocab"], run_dir))
+        plan = make_plan(described, params, names, device, budget, full_grid, nfe is not None,
+                         checkpoint=None if demo else checkpoint, ref_given=ref_audio_given)
+        for line in plan.lines():
+            echo(line)
         ensure_kernel()
         os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels; our own bars pass disable=False
         os.environ["MPLBACKEND"] = "Agg"
@@ -274,10 +282,12 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         for i, name in enumerate(names, 1):
             echo(f"[{i}/{len(names)}] {name}")
             results.append(execute(folder / f"{name}.ipynb", run_dir, params, progress=progress,
-                                   desc=f"[{i}/{len(names)}] {name}", title=page_title(name, checkpoint)))
+                                   desc=f"[{i}/{len(names)}] {name}", title=page_title(name, checkpoint),
+                                   predicted_s=plan.predicted(name)))
             if results[-1].status != "ok":
                 echo(f"    FAILED: {results[-1].error}")
         summary = build_summary(results, params)
+        add_plan(summary, plan, results)
         manifest = build_manifest(run_dir, checkpoint, params, results, started, demo)
         write_json(run_dir / "summary.json", summary)
         write_index(run_dir, summary, manifest, results)
@@ -286,6 +296,39 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         write_json(run_dir / "manifest.json", manifest)  # last: a run folder with its manifest is complete
     return Report(run_dir=run_dir, results=results, summary=summary, manifest=manifest,
                   failed=[r.name for r in results if r.status != "ok"])
+
+
+def make_plan(described: Any, params: dict[str, Any], names: Sequence[str], device: str, budget: float | None,
+              full_grid: bool, nfe_given: bool, checkpoint: Path | None, ref_given: bool) -> Any:
+    """The run's plan (``f5lab.reporting.plan``), which also settles what 04 renders (in ``params``),
+    with the command that renders the full grid."""
+    from f5lab import commandlines
+    from f5lab.reporting.plan import plan_report
+
+    command = commandlines.report(
+        checkpoint, config=params.get("config") if checkpoint is not None else None,
+        configs=params.get("configs"), vocab=params.get("vocab"), lang=params.get("lang"),
+        ref_audio=params["ref_audio"] if ref_given else None, ref_text=params["ref_text"] if ref_given else None,
+        nfe=None, full_grid=True)
+    return plan_report(described, params, names, device=device, budget_min=budget, full_grid=full_grid,
+                       nfe_given=nfe_given, command=command)
+
+
+def add_plan(summary: dict[str, Any], plan: Any, results: Sequence[NotebookResult]) -> None:
+    """The plan beside the measured times in ``summary.json``; what the default cut on the card."""
+    from f5lab.reporting.plan import measured_beside
+
+    summary["plan"] = plan.to_dict()
+    summary["timings_vs_plan"] = measured_beside(summary["plan"], {r.name: r.seconds for r in results})
+    if plan.cut and any(r.name == "04_synthesis" for r in results):
+        lines = summary["answer"]["lines"]
+        at = next((i for i, ln in enumerate(lines) if ln["label"] == "still undecided"), len(lines))
+        lines.insert(at, {"label": "synthesis", "text": f"{plan.grid_text()}; {plan.cut_text().split('; the full grid')[0]}",
+                          "ok": None})
+        if plan.full_grid:
+            lines.insert(at + 1, {"label": "full grid", "ok": None, "code": True, "text": plan.full_grid})
+        summary["answer"]["synthesis_cut"] = {"cut": plan.cut, "full_grid": plan.full_grid,
+                                              "full_grid_s": plan.full_grid_s}
 
 
 def report_gpu(gpu: str | None, demo: bool) -> str | None:
