@@ -299,13 +299,32 @@ def diagnosis_verdict(d: Any) -> str:
 def show_service(snippets: list[dict[str, Any]]) -> None:
     """The f5-tts code that loads the checkpoint without f5lab, per config it loads under."""
     out = console()
-    for s in snippets:
+    for s, same in merge_snippets(snippets):
         first = " (after a remap)" if s["needs_remap"] else ""
-        out.print(f"[bold]load it in f5-tts without f5lab[/bold] under {s['config']}{first}:", highlight=False)
+        out.print(f"[bold]load it in f5-tts without f5lab[/bold] under {escape(str(s['config']))}{first}:",
+                  highlight=False)
         if s["needs_remap"]:
             out.print(f"  once, first: {s['remap_command']}", markup=False, highlight=False)
         for line in s["code"].rstrip().splitlines():
             out.print(f"  {line}", markup=False, highlight=False)
+        for other in same:  # the same code but for the config's name: said in one line, not printed twice
+            out.print(f"  under {other['config']}: the same code with {s['config']!r} replaced by {other['config']!r}",
+                      markup=False, highlight=False)
+
+
+def merge_snippets(snippets: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Snippets grouped where they differ only by the config's name (and need the same remap):
+    each group's first snippet and the others, which a view names in one line each."""
+    groups: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    for s in snippets:
+        for head, same in groups:
+            if (head["needs_remap"] == s["needs_remap"] and not s["needs_remap"]
+                    and head["code"].replace(str(head["config"]), "\0") == s["code"].replace(str(s["config"]), "\0")):
+                same.append(s)
+                break
+        else:
+            groups.append((s, []))
+    return groups
 
 
 def show_plan(plan: Any, dry_run: bool = False) -> None:
@@ -361,10 +380,15 @@ def show_matrix(rows: list[Any], path: str) -> None:
     table.add_column("plan / reason")
     style = {"loads": "[green]loads[/green]", "loads after remap": "[yellow]loads after remap[/yellow]",
              "cannot": "[red]cannot[/red]"}
-    for r in rows:
-        detail = "; ".join(r.plan) if r.status == "loads after remap" else r.reason or "-"
-        table.add_row(r.config, style.get(r.status, r.status), detail)
+    details = ["; ".join(r.plan) if r.status == "loads after remap" else r.reason or "-" for r in rows]
+    repeated = [d for d in dict.fromkeys(details) if details.count(d) > 1 and len(d) > 30]  # said once, below
+    for r, detail in zip(rows, details):
+        if detail in repeated:
+            detail = f"[{repeated.index(detail) + 1}] (below)"
+        table.add_row(escape(str(r.config)), style.get(r.status, r.status), escape(detail))
     out.print(table)
+    for i, detail in enumerate(repeated, 1):
+        hang(out, f"[{i}] ({details.count(detail)} configs) ", detail)
     notes = sorted({r.note for r in rows if r.note})
     for note in notes:
         out.print(f"[yellow]note:[/yellow] {note}")

@@ -151,10 +151,10 @@ def show_estimate(est: Any) -> None:
     t = Table(title=f"memory of one call: {s['seconds']:g} s + {s['ref_seconds']:g} s reference = {est.frames} frames, "
                     f"batch {s['batch']}, CFG {'on' if s['cfg'] else 'off'}, {s['dtype']}, {s['attn']} attention, "
                     f"NFE {s['nfe']}, {s['device']}", title_justify="left")
-    t.add_column("group")
-    t.add_column("term")
-    t.add_column("MiB", justify="right")
-    t.add_column("formula")
+    t.add_column("group", overflow="fold")
+    t.add_column("term", overflow="fold")
+    t.add_column("MiB", justify="right", overflow="fold")
+    t.add_column("formula", overflow="fold")
     for term in est.terms:
         t.add_row(term.group, term.name, f"{term.bytes / 2**20:.1f}", term.formula)
     out.print(t)
@@ -177,7 +177,7 @@ def show_verdicts(runs: list[Any]) -> None:
                     f"{runs[0].build.label}", title_justify="left")
     for col, just in (("GPU", "left"), ("runs", "left"), ("kernels", "left"), ("dtype, attention", "left"),
                       ("needs / usable", "right"), ("longest (s)", "right"), ("s/call", "right"), ("RTF", "right")):
-        t.add_column(col, justify=just)
+        t.add_column(col, justify=just, overflow="fold")
     colour = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "[yellow]?[/yellow]"}
     for r in runs:
         v = r.memory
@@ -209,7 +209,7 @@ def show_knobs(rows: list[dict[str, Any]]) -> None:
               title_justify="left")
     cols = [c for c in shown[0] if c != "note"]
     for col in cols:
-        t.add_column(col, justify="right" if col in ("peak memory", "time per call") else "left")
+        t.add_column(col, justify="right" if col in ("peak memory", "time per call") else "left", overflow="fold")
     for row in shown:
         t.add_row(*(escape(str(row[c])) for c in cols))
     out.print(t)
@@ -270,9 +270,9 @@ def show_sweep(data: dict[str, Any]) -> None:
     """Peak memory (GiB) per dtype against seconds, as a table."""
     out = console()
     t = Table(title=f"estimated peak vs audio seconds ({data['settings']['attn']} attention)", title_justify="left")
-    t.add_column("seconds", justify="right")
+    t.add_column("seconds", justify="right", overflow="fold")
     for dt in data["series"]:
-        t.add_column(f"{dt} GiB", justify="right")
+        t.add_column(f"{dt} GiB", justify="right", overflow="fold")
     for i, sec in enumerate(data["seconds"]):
         t.add_row(f"{sec:g}", *(f"{ys[i] / 2**30:.2f}" for ys in data["series"].values()))
     out.print(t)
@@ -282,10 +282,10 @@ def show_measurement(row: dict[str, Any]) -> None:
     """Estimate and measurement side by side (``f5lab.hardware.memory.compare``)."""
     out = console()
     t = Table(title="estimate vs measured", title_justify="left")
-    t.add_column("quantity")
-    t.add_column("estimate", justify="right")
-    t.add_column("measured", justify="right")
-    t.add_column("error", justify="right")
+    t.add_column("quantity", overflow="fold")
+    t.add_column("estimate", justify="right", overflow="fold")
+    t.add_column("measured", justify="right", overflow="fold")
+    t.add_column("error", justify="right", overflow="fold")
     t.add_row("activation peak", human_bytes(row["estimated_activation_bytes"]),
               human_bytes(row["measured_activation_bytes"]), f"{100 * row['activation_rel_error']:+.1f}%")
     t.add_row("weights + buffers", human_bytes(row["estimated_weights_bytes"]), human_bytes(row["measured_weights_bytes"]),

@@ -31,7 +31,7 @@ from f5lab.reporting.modelcard import write_model_card
 from f5lab.facts import DEFAULT_NFE  # for a real checkpoint: f5-tts's own default
 from f5lab.reporting.runner import (KERNEL_NAME, NotebookResult, ReportError, ensure_kernel, execute,
                                     notebook_html, notebooks_dir, read_sidecar, select_notebooks, write_json)
-from f5lab.units import human_bytes
+from f5lab.units import duration, gib
 
 SUMMARY_SCHEMA = 1
 
@@ -418,7 +418,7 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
             out["service"] = load["service"]
             lines.append({"label": "in f5-tts alone", "text": load["service"], "ok": None, "code": True})
         if load.get("remapped"):
-            lines.append({"label": "remapped file", "text": f"{load['remapped']} ({human_bytes(load['remapped_bytes'])}), "
+            lines.append({"label": "remapped file", "text": f"{load['remapped']} ({gib(load['remapped_bytes'])}), "
                           + ("verified: same weights, same outputs" if load.get("verified") else "NOT verified"),
                           "ok": bool(load.get("verified")), "href": load["remapped"]})
     run = facts.get("runs")  # f5lab.hardware.runs.judge: kernels AND driver AND memory, with the speed
@@ -522,7 +522,8 @@ CSS = """body{font-family:system-ui,sans-serif;max-width:62em;margin:2em auto;pa
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.4em .6em;text-align:left;
 vertical-align:top}.ok{color:#176a2c}.bad{color:#b00020;font-weight:bold}.neutral{color:#555}
 code{background:#f3f3f3;padding:0 .2em}.small{font-size:.9em;color:#555}ul{margin:0;padding-left:0;list-style:none}
-td,code{overflow-wrap:anywhere}
+td,code{overflow-wrap:break-word}.num{white-space:nowrap}.id{overflow-wrap:normal;word-break:normal}
+pre{white-space:pre-wrap;overflow-wrap:break-word}details summary{cursor:pointer}
 @media (max-width:40em){body{margin:.5em auto;padding:0 .5em}table,tbody,tr,td{display:block;width:auto}
 tr:first-child:has(th){display:none}tr{border-bottom:2px solid #999;margin-bottom:.5em}td{border:0;padding:.2em .3em}}
 """
@@ -539,8 +540,10 @@ margin:1em auto;max-width:62em;color:#222}.f5card table{border-collapse:collapse
 .f5card td:first-child{white-space:nowrap;font-weight:bold;width:11em}.f5card .ok{color:#176a2c}
 .f5card .bad{color:#b00020}.f5card .neutral{color:#444}.f5card code{background:#f3f3f3;padding:0 .2em}
 .f5card .small{font-size:.9em;color:#555}.f5card h2{margin:.2em 0}
-.f5card code{overflow-wrap:anywhere}.f5card pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;
-background:#f3f3f3;padding:.3em .5em}.f5card pre code{padding:0}"""
+.f5card code{overflow-wrap:break-word}.f5card pre{white-space:pre;overflow-x:auto;margin:0;
+background:#f3f3f3;padding:.3em .5em}.f5card table{table-layout:fixed}.f5card pre code{padding:0}.f5card .num{white-space:nowrap}
+.f5card details summary{cursor:pointer;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.f5card details[open] summary{white-space:normal}"""
 
 MARKS = {True: ("ok", "&#10003;"), False: ("bad", "&#10007;"), None: ("neutral", "&#8226;")}
 
@@ -558,7 +561,8 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
     """The answer card: the header facts (checkpoint, config tried, target GPU, notebooks run),
     then one row per answer line."""
     ck = manifest["checkpoint"]
-    head = (f"<p><b>{html.escape(Path(ck['path']).name)}</b> ({human_bytes(ck['size_bytes'])}) &middot; config tried: "
+    head = (f"<p><b class='id'>{ident_html(Path(ck['path']).name)}</b> (<span class='num'>{gib(ck['size_bytes'])}</span>)"
+            " &middot; config tried: "
             f"{asked_html(answer.get('config_asked'))} &middot; target GPU: "
             + (f"<b>{html.escape(str(answer['gpu']))}</b>" if answer.get("gpu") else "none named (--gpu)")
             + f" &middot; {ran}</p>")
@@ -566,17 +570,45 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
     for line in answer["lines"]:
         cls, mark = MARKS.get(line.get("ok"), MARKS[None])
         text = html.escape(line["text"])
-        if line.get("code"):  # several lines of Python keep their lines
-            text = f"<pre><code>{text}</code></pre>" if "\n" in line["text"] else f"<code>{text}</code>"
+        if line.get("code") and "\n" in line["text"]:  # a service's code: one line shown, the rest on demand
+            first = html.escape(line["text"].strip().splitlines()[0])
+            n = len(line["text"].strip().splitlines())
+            text = (f"<details><summary><code>{first}</code> <span class='small'>({n} lines: show)</span></summary>"
+                    f"<pre><code>{text}</code></pre></details>")
+        elif line.get("code"):
+            text = f"<code>{text}</code>"
         if line.get("href"):
             text = f'<a href="{html.escape(line["href"])}">{text}</a>'
-        mark = "" if text.startswith("<pre>") else f"{mark} "  # a code block needs no bullet before it
+        mark = "" if text.startswith(("<pre>", "<details>")) or line.get("ok") is None else f"{mark} "
         rows.append(f'<tr><td>{html.escape(line["label"])}</td><td class="{cls}">{mark}{text}</td></tr>')
     demo = ("<p class='small'><b>Built-in demo:</b> a full-scale F5TTS_Base checkpoint with <b>random weights</b>: "
             "it loads and runs like a real one, but its audio is noise and the probe cannot find a trained "
             "config.</p>" if manifest["demo"] else "")
     return (f'<style>{CARD_CSS}{CARD_NARROW}</style><div class="f5card"><h2>Answer</h2>{head}'
             f'<table>{"".join(rows)}</table>{demo}</div>')
+
+
+def ident_html(text: str) -> str:
+    """A file name or id for a page: escaped, and breakable only after its separators (``_``, ``-``,
+    ``.``, ``/``), never inside a word: "02_compatibility" wraps as "02_ / compatibility" at most."""
+    import re
+
+    return "<wbr>".join(html.escape(part) for part in re.split(r"(?<=[_\-./])", str(text)))
+
+
+def plan_html(summary: dict[str, Any], results: Sequence[NotebookResult]) -> str:
+    """The run's time: measured against the plan's prediction, and what 04 rendered."""
+    plan = summary.get("plan")
+    if not plan:
+        return ""
+    took = sum(r.seconds for r in results)
+    grid = ""
+    if "04_synthesis" in plan.get("predicted_s", {}):
+        n = plan["renderings"]
+        grid = (f"; synthesis: {n} rendering{'s' if n != 1 else ''} ({html.escape(', '.join(plan['configs']))}, "
+                f"NFE <span class='num'>{html.escape(', '.join(str(x) for x in plan['nfe']))}</span>)")
+    return (f"<p>Ran in <b class='num'>{duration(took)}</b>, predicted <span class='num'>~{duration(plan['total_s'])}"
+            f"</span> before the work ({html.escape(plan['basis'])}){grid}.</p>")
 
 
 def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any],
@@ -586,9 +618,11 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
     rows = []
     for r in results:
         entry = summary["notebooks"][r.name]
-        ran = (f'<span class="ok">&#10003; ran</span><br><span class="small">{r.seconds:.0f} s</span>'
-               if r.status == "ok" else
-               f'<span class="bad">&#10007; FAILED</span><br><code>{html.escape(r.error or "")}</code>')
+        pred = ((summary.get("plan") or {}).get("predicted_s") or {}).get(r.name)
+        took = (f'<br><span class="small num">{duration(r.seconds)}</span>'
+                + (f'<br><span class="small num">predicted ~{duration(pred)}</span>' if pred is not None else ""))
+        ran = (f'<span class="ok num">&#10003; ran</span>{took}' if r.status == "ok" else
+               f'<span class="bad num">&#10007; FAILED</span>{took}<br><code>{html.escape(r.error or "")}</code>')
         links = [f'<a href="{r.ipynb.name}">notebook</a>']
         if r.html:
             links.insert(0, f'<a href="{r.html.name}">page</a>')
@@ -598,7 +632,7 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
                 label = png[len(r.name) + 1:-4].replace("_", " ")
                 links.append(f'<a href="{html.escape(png)}">{html.escape(label)} (figure)</a>')
         verdicts = "".join(_verdict_html(v) for v in entry["verdicts"]) or "<li class='neutral'>-</li>"
-        rows.append(f"<tr><td><b>{html.escape(r.name)}</b><br>{html.escape(TITLES.get(r.name, ''))}</td>"
+        rows.append(f"<tr><td><b class='id'>{ident_html(r.name)}</b><br>{html.escape(TITLES.get(r.name, ''))}</td>"
                     f"<td>{ran}</td><td><ul>{verdicts}</ul></td><td>{' &middot; '.join(links)}</td></tr>")
     failed = summary["failed"]
     ran = (f'<span class="bad">{len(failed)} of {len(results)} notebooks failed: {html.escape(", ".join(failed))}'
@@ -610,6 +644,7 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
 <style>{CSS}</style></head><body>
 <h1>f5lab report <code>{html.escape(manifest['run_id'])}</code></h1>
 {answer_card_html(summary['answer'], manifest, ran)}
+{plan_html(summary, results)}
 <p><a href="report.html"><b>report.html</b></a>: everything below in one self-contained file (figures and audio
 embedded), to attach to an issue or an e-mail.</p>
 <table><tr><th>notebook</th><th>ran</th><th>checkpoint verdicts</th><th>parts</th></tr>

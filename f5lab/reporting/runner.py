@@ -170,7 +170,7 @@ class Follower:
             text = self.text(state)
             self.stream.write("\r" + text.ljust(self.width))
             self.width = len(text)
-        elif state is not None and state != self.last_state:  # piped: a line per step, none per tick
+        elif state is not None and _moved(state, self.last_state):  # piped: a line per step, none per tick
             self.stream.write(self.text(state) + "\n")
         else:
             return
@@ -190,6 +190,12 @@ class Follower:
         text = f"{terminal(self.desc, keep_newlines=False)} · {'ok' if error is None else 'FAILED'} · {took}{plan}"
         self.stream.write(("\r" + text.ljust(self.width) if self.tty else text) + "\n")
         self.stream.flush()
+
+
+def _moved(state: dict[str, Any], last: dict[str, Any] | None) -> bool:
+    """A new step or rendering (not only time passing)."""
+    keys = ("rendering", "step", "steps")
+    return last is None or any(state.get(k) != last.get(k) for k in keys)
 
 
 def use_readable_parameters() -> None:
@@ -212,9 +218,13 @@ def use_readable_parameters() -> None:
 
 # JupyterLab's CSS breaks printed text anywhere (word-break: break-all): "pro|venance". Words
 # stay whole here; the notebooks wrap their own lines at 100 columns.
+# A wide table scrolls inside its own box (the page never scrolls sideways at phone width), pictures
+# shrink to the column, and numbers never split (their cells are white-space: nowrap).
 TEXT_CSS = ("<style>.jp-RenderedText pre, .jp-OutputArea-output pre {word-break: normal; "
-            "overflow-wrap: anywhere;} .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th "
-            "{text-align: left;}</style>")
+            "overflow-wrap: break-word; white-space: pre-wrap;} .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th "
+            "{text-align: left;} .jp-RenderedHTMLCommon table {display: block; max-width: 100%; overflow-x: auto;} "
+            ".jp-RenderedImage img, .jp-RenderedHTMLCommon img {max-width: 100%; height: auto;} "
+            ".jp-OutputArea-output audio {max-width: 100%;} .jp-Cell, .jp-OutputArea-output {min-width: 0;}</style>")
 
 
 def export_html(ipynb: Path, title: str | None = None) -> Path | None:

@@ -88,8 +88,8 @@ class Sidecar:
         """The notebook's verdicts so far as a short Markdown list: the result at its top."""
         from IPython.display import Markdown
 
-        marks = {True: "\u2713", False: "\u2717", None: "\u2022"}
-        lines = [f"- {marks.get(v['ok'], marks[None])} {v['text']}" for v in self.data["verdicts"]]
+        marks = {True: "\u2713 ", False: "\u2717 ", None: ""}  # a neutral line: the list's own bullet only
+        lines = [f"- {marks.get(v['ok'], marks[None])}{v['text']}" for v in self.data["verdicts"]]
         return Markdown("\n".join(lines) or "- (no verdict)")
 
     def timing(self, key: str, seconds: float) -> float:
