@@ -70,3 +70,11 @@ def rtf(value: float | None) -> str:
     if abs(v) >= 1:
         return f"{v:.1f}"
     return f"{v:.2g}" if v else "0"
+
+
+def binary_bytes(n: float | None) -> str:
+    """Memory in the binary family only: ``3.80 GiB`` from a GiB up, ``512.0 MiB`` below (so a page
+    of GiB figures never shows an "MB" beside them)."""
+    if n is None:
+        return "-"
+    return gib(n) if abs(n) >= GIB else mib(n)

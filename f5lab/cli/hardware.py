@@ -157,12 +157,30 @@ def show_estimate(est: Any) -> None:
     t.add_column("formula", overflow="fold")
     for term in est.terms:
         t.add_row(term.group, term.name, f"{term.bytes / 2**20:.1f}", term.formula)
-    out.print(t)
+    print_table(out, t)
     phases = ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in est.phases.items())
     out.print(f"step phases: {phases} (peak: {est.peak_phase}); vocoder decode {est.vocoder_activation_bytes / 2**20:.1f} MiB")
     out.print(f"[bold]total {_gib(est.total_bytes)}[/bold] = resident {_gib(est.resident_bytes)} + sample state "
               f"{_gib(est.sample_state_bytes)} + max(step {_gib(est.step_peak_bytes)}, vocoder "
               f"{_gib(est.vocoder_activation_bytes)})")
+
+
+def print_table(out: Any, table: Any) -> None:
+    """A table at its natural width when the output is piped or redirected (a file or a pager has
+    no edge to fit: no word is cut or folded); on a terminal, at the terminal's width, wrapping at
+    spaces and folding only a word longer than its column."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    from rich.measure import Measurement
+
+    natural = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    width = out.width
+    out.width = max(width, natural)
+    try:
+        out.print(table)
+    finally:
+        out.width = width
 
 
 def show_verdicts(runs: list[Any]) -> None:
@@ -186,7 +204,7 @@ def show_verdicts(runs: list[Any]) -> None:
                   f"{v.total_bytes / 2**30:.2f} / {v.budget_bytes / 2**30:.2f} GiB" + ("" if v.fits else " [red]no[/red]"),
                   f"{v.max_seconds:g}" + ("*" if v.limited_by != "memory" else ""),
                   _plain(r.speed.seconds_per_call) if r.speed else "-", _plain(r.speed.rtf) if r.speed else "-")
-    out.print(t)
+    print_table(out, t)
     for r in runs:
         if r.runs is not True:
             hang(out, f"{r.line.split(' ', 1)[0]} ", r.text)
@@ -212,7 +230,7 @@ def show_knobs(rows: list[dict[str, Any]]) -> None:
         t.add_column(col, justify="right" if col in ("peak memory", "time per call") else "left", overflow="fold")
     for row in shown:
         t.add_row(*(escape(str(row[c])) for c in cols))
-    out.print(t)
+    print_table(out, t)
     hang(out, "default: ", rows[0]["setting"])
     for row in shown[1:]:
         hang(out, f"{row['knob']}: ", row["note"])
@@ -275,7 +293,7 @@ def show_sweep(data: dict[str, Any]) -> None:
         t.add_column(f"{dt} GiB", justify="right", overflow="fold")
     for i, sec in enumerate(data["seconds"]):
         t.add_row(f"{sec:g}", *(f"{ys[i] / 2**30:.2f}" for ys in data["series"].values()))
-    out.print(t)
+    print_table(out, t)
 
 
 def show_measurement(row: dict[str, Any]) -> None:
@@ -296,4 +314,4 @@ def show_measurement(row: dict[str, Any]) -> None:
         t.add_row("CUDA max reserved", "", human_bytes(row["measured_max_reserved_bytes"]), "")
     if "rss_peak_delta_bytes" in row:
         t.add_row("peak RSS growth", "", human_bytes(row["rss_peak_delta_bytes"]), "")
-    out.print(t)
+    print_table(out, t)

@@ -392,7 +392,9 @@ def _sample_times(model: Any, seconds: float, *, nfe: int, cfg: bool, batch: int
 
 def describe(est: SpeedEstimate) -> str:
     """``~44 s per call (RTF 4.4)``: one line for a verdict."""
-    return f"~{fmt_seconds(est.seconds_per_call)} per call (RTF {est.rtf:.2g})"
+    from f5lab.units import rtf
+
+    return f"~{fmt_seconds(est.seconds_per_call)} per call (RTF {rtf(est.rtf)})"
 
 
 def fmt_seconds(s: float) -> str:

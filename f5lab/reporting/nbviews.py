@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from f5lab.reporting import decide
 from f5lab.reporting.sidecar import NotebookContext, Sidecar, Table, say
-from f5lab.units import gib, human_bytes, human_count
+from f5lab.units import binary_bytes, gib, human_bytes, human_count, rtf
 
 COLOURS = {"loads": "background-color:#c8e6c9", "loads after remap": "background-color:#fff3c4",
            "cannot": "background-color:#ffcdd2"}
@@ -486,7 +486,7 @@ def _record_answer(side: Sidecar, r: Any, seconds: float) -> None:
 
 
 def estimate_table(est: Any) -> Table:
-    return Table([{"term": t.name, "phase": t.group, "size": human_bytes(t.bytes), "formula": t.formula}
+    return Table([{"term": t.name, "phase": t.group, "size": binary_bytes(t.bytes), "formula": t.formula}
                   for t in est.terms])
 
 
@@ -513,10 +513,10 @@ def measured_result(side: Sidecar, est: Any, meas: Any) -> Table:
                  f"({'within' if agrees else 'outside'} the \u00b1{100 * decide.ESTIMATE_TOLERANCE:.0f}% the "
                  "verdicts rely on)", ok=agrees)
     return Table([
-        {"quantity": "activation peak", "estimate": human_bytes(row["estimated_activation_bytes"]),
-         "measured": human_bytes(row["measured_activation_bytes"]), "difference": f"{100 * err:+.1f}%"},
-        {"quantity": "weights + buffers", "estimate": human_bytes(row["estimated_weights_bytes"]),
-         "measured": human_bytes(row["measured_weights_bytes"]),
+        {"quantity": "activation peak", "estimate": binary_bytes(row["estimated_activation_bytes"]),
+         "measured": binary_bytes(row["measured_activation_bytes"]), "difference": f"{100 * err:+.1f}%"},
+        {"quantity": "weights + buffers", "estimate": binary_bytes(row["estimated_weights_bytes"]),
+         "measured": binary_bytes(row["measured_weights_bytes"]),
          "difference": "exact" if row["estimated_weights_bytes"] == row["measured_weights_bytes"] else "differs"}])
 
 
@@ -527,8 +527,8 @@ def gpu_table(m: SimpleNamespace, gpu: str | None) -> Table:
              "attention": r.memory.settings["attn"], "needs": gib(r.memory.total_bytes),
              "usable": gib(r.memory.budget_bytes),
              "longest call": f"{r.memory.max_seconds:g} s" + ("" if r.memory.limited_by == "memory" else " (cap)"),
-             "s per call (predicted)": f"{r.speed.seconds_per_call:.3g}" if r.speed else "-",
-             "RTF": f"{r.speed.rtf:.2g}" if r.speed else "-"} for r in m.runs]
+             "s per call (predicted)": rtf(r.speed.seconds_per_call) if r.speed else "-",  # no exponents
+             "RTF": rtf(r.speed.rtf) if r.speed else "-"} for r in m.runs]
 
     def style(row: dict, col: str, value: Any) -> str | None:
         css = "font-weight:bold;background-color:#fff3c4;" if row["GPU"] == gpu else ""

@@ -588,6 +588,38 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
             f'<table>{"".join(rows)}</table>{demo}</div>')
 
 
+def _shows_something(cell: Any) -> bool:
+    """A code cell with an output a reader sees (an empty display, such as a cleared progress line,
+    is nothing)."""
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream" and "".join(o.get("text", "")).strip():
+            return True
+        data = o.get("data", {})
+        if o.get("output_type") == "error" or any(k != "text/plain" for k in data) or \
+                "".join(data.get("text/plain", "")).strip():
+            return True
+    return False
+
+
+def without_empty_sections(cells: Sequence[Any]) -> list[Any]:
+    """A notebook's cells less each section (a Markdown heading up to the next heading) whose code
+    cells all show nothing, e.g. lineage when no base was compared: report.html omits a heading
+    with nothing under it. A section of prose only is kept."""
+    sections: list[list[Any]] = [[]]
+    for c in cells:
+        if c.cell_type == "markdown" and "".join(c.source).lstrip().startswith("#"):
+            sections.append([])
+        sections[-1].append(c)
+    kept = []
+    for sec in sections:
+        code = [c for c in sec if c.cell_type == "code" and not {"parameters", "injected-parameters", "setup"}
+                & set(c.metadata.get("tags", []))]
+        if code and not any(_shows_something(c) for c in code):
+            continue
+        kept.extend(sec)
+    return kept
+
+
 def ident_html(text: str) -> str:
     """A file name or id for a page: escaped, and breakable only after its separators (``_``, ``-``,
     ``.``, ``/``), never inside a word: "02_compatibility" wraps as "02_ / compatibility" at most."""
@@ -680,7 +712,7 @@ def write_report_html(run_dir: Path, summary: dict[str, Any], manifest: dict[str
         nb = nbformat.read(r.ipynb, as_version=4)
         merged.metadata = merged.metadata or nb.metadata
         merged.cells.append(nbformat.v4.new_markdown_cell("---"))
-        for c in nb.cells:
+        for c in without_empty_sections(nb.cells):
             if not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", [])):
                 c.id = f"{r.name[:2]}-{len(merged.cells)}"  # ids stay unique in the merged notebook
                 merged.cells.append(c)
