@@ -96,6 +96,8 @@ class Plan:
             out.append("  " + terminal(self.grid_text()))
             if self.cut:
                 out.append("  " + terminal(self.cut_text()))
+            if self.cut and self.full_grid:
+                out.append(f"  the full grid (~{duration(self.full_grid_s)} for synthesis): {terminal(self.full_grid)}")
         return out
 
     def grid_text(self) -> str:
@@ -107,13 +109,12 @@ class Plan:
                                                                else "") + step)
 
     def cut_text(self) -> str:
-        """What the default left out, and how to get it."""
+        """What the default left out (the command that renders it is ``full_grid``)."""
         if not self.cut:
             return ""
         budget = f" to fit {duration(self.budget_s)} for synthesis" if self.budget_s else ""
-        full = (f"; the full grid (~{duration(self.full_grid_s)} for synthesis): {self.full_grid}"
-                if self.full_grid else "")
-        return f"cut{budget}: {'; '.join(self.cut)}{full}"
+        full = f" (the full grid: ~{duration(self.full_grid_s)})" if self.full_grid_s else ""
+        return f"cut{budget}{full}: {'; '.join(self.cut)}"
 
 
 # -- the prediction ---------------------------------------------------------------------------------
@@ -129,6 +130,7 @@ class StepModel:
     text_s: float
     probe_sample_s: float
     basis: str
+    measure_step_s: float = 0.0  # 03's measured call: 2 s of audio, no reference
 
 
 def step_model(spec: Any, gen_seconds: float, ref_seconds: float, device: str, gpu: str | None = None) -> StepModel | None:
@@ -148,9 +150,11 @@ def step_model(spec: Any, gen_seconds: float, ref_seconds: float, device: str, g
         est = speed.predict(spec, max(gen_seconds, 0.1), rates, nfe=1, ref_seconds=ref_seconds, attn="flash",
                             vocoder="none")
         probe = speed.predict(spec, max(ref_seconds, 0.1), rates, nfe=1, cfg=False, attn="flash", vocoder="none")
+        measure = speed.predict(spec, 2.0, rates, nfe=1, attn="flash", vocoder="none")
     except Exception:  # a spec the speed model cannot cost (or an unknown card): no prediction, said so
         return None
-    return StepModel(step_s=est.step_s, text_s=est.text_s, probe_sample_s=probe.step_s, basis=basis)
+    return StepModel(step_s=est.step_s, text_s=est.text_s, probe_sample_s=probe.step_s, basis=basis,
+                     measure_step_s=measure.step_s)
 
 
 def synthesis_seconds(sm: StepModel, size: int, *, configs: int, loads: int, nfe: Sequence[int], chunks: int,
@@ -172,7 +176,7 @@ def other_seconds(name: str, size: int, sm: StepModel | None, params: dict[str, 
         return KERNEL_S + load_s(size), "diagnose, lineage, load as the card says"
     if name == "03_memory":
         nfe = int(params.get("measure_nfe") or 2)
-        step = (sm.step_s * 0.5 if sm else 0.0)  # 2 s of audio measured, no reference
+        step = sm.measure_step_s if sm else 0.0  # 2 s of audio measured, no reference
         return KERNEL_S + load_s(size) + nfe * step, "estimate for every card, one call measured"
     return KERNEL_S, ""
 

@@ -323,8 +323,7 @@ def add_plan(summary: dict[str, Any], plan: Any, results: Sequence[NotebookResul
     if plan.cut and any(r.name == "04_synthesis" for r in results):
         lines = summary["answer"]["lines"]
         at = next((i for i, ln in enumerate(lines) if ln["label"] == "still undecided"), len(lines))
-        lines.insert(at, {"label": "synthesis", "text": f"{plan.grid_text()}; {plan.cut_text().split('; the full grid')[0]}",
-                          "ok": None})
+        lines.insert(at, {"label": "synthesis", "text": f"{plan.grid_text()}; {plan.cut_text()}", "ok": None})
         if plan.full_grid:
             lines.insert(at + 1, {"label": "full grid", "ok": None, "code": True, "text": plan.full_grid})
         summary["answer"]["synthesis_cut"] = {"cut": plan.cut, "full_grid": plan.full_grid,
