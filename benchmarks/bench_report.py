@@ -99,18 +99,21 @@ def plan_runs(tmp: Path, scale: str) -> dict[str, object]:
         print("\n".join(line for line in proc.stdout.splitlines() if line.startswith(("plan:", "  "))))
         summary = json.loads((tmp / "plan" / name / "summary.json").read_text(encoding="utf-8"))
         plan = summary["plan"]
-        predicted = float(plan["total_s"])
+        predicted = float(summary["timings"]["plan"]["predicted_total"]["value"])
         ratio = wall / predicted if predicted else float("nan")
         row = {"options": options, "exit": proc.returncode, "wall_s": round(wall, 1), "predicted_s": predicted,
                "wall_over_predicted": round(ratio, 2), "within_35pct": abs(ratio - 1) <= PLAN_TOLERANCE,
                "within_6_min": wall <= PLAN_BUDGET_S, "renderings": plan["renderings"], "nfe": plan["nfe"],
-               "configs": plan["configs"], "per_notebook": summary["timings_vs_plan"]}
+               "configs": plan["configs"],
+               "per_notebook": {n: {"measured_s": summary["timings"][n]["notebook"]["value"],
+                                    "predicted_s": summary["timings"][n]["predicted"]["value"]}
+                                for n in plan["notebooks"]}}
         out[name] = row
         print(f"{name}: wall {wall:6.1f} s, predicted {predicted:6.1f} s, wall/predicted {ratio:.2f} "
               f"({'within' if row['within_35pct'] else 'OUTSIDE'} +-35%; "
               f"{'within' if row['within_6_min'] else 'OVER'} 6 min); exit {proc.returncode}")
-        for n in summary["timings_vs_plan"]:
-            print(f"    {n['notebook']:18s} measured {n['measured_s']:6.1f} s, predicted {n['predicted_s']:6.1f} s")
+        for n, t in row["per_notebook"].items():
+            print(f"    {n:18s} measured {t['measured_s']:6.1f} s, predicted {t['predicted_s']:6.1f} s")
     return out
 
 

@@ -76,10 +76,20 @@ def test_an_nfe_given_is_kept_whatever_the_budget(described):
 
 
 def test_the_plan_is_recorded_for_summary_json(described):
-    plan = plan_report(described, params(), NAMES, device="cpu")
+    """What it decided in ``plan`` (the same run to run); its seconds under ``timings``, per notebook
+    beside the measured ``notebook`` seconds."""
+    plan = plan_report(described, params(), NAMES, device="cpu", command="f5lab report X --full-grid")
     d = plan.to_dict()
-    assert set(d["predicted_s"]) == set(NAMES) and d["renderings"] == 1 and d["total_s"] > 0
+    assert d["notebooks"] == NAMES and d["renderings"] == 1 and d["full_grid"] == "f5lab report X --full-grid"
+    assert not any(isinstance(v, float) and k != "budget_s" for k, v in d.items())  # no seconds here
+    t = plan.timings()
+    assert set(t) == set(NAMES) | {"plan"} and all(t[n]["predicted"]["unit"] == "s" for n in NAMES)
+    assert t["plan"]["predicted_total"]["value"] == pytest.approx(plan.total_s, abs=0.1)
     assert isinstance(plan, Plan)
+    from f5lab.reporting.plan import predicted_seconds, predicted_total
+
+    summary = {"timings": {n: {"notebook": {"value": 1.0, "unit": "s"}, **t[n]} for n in NAMES} | {"plan": t["plan"]}}
+    assert set(predicted_seconds(summary)) == set(NAMES) and predicted_total(summary) == t["plan"]["predicted_total"]["value"]
 
 
 def test_the_full_grid_command_parses_as_the_cli_spells_it():

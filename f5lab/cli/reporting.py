@@ -214,17 +214,19 @@ def show_times(result: Any) -> None:
     from f5lab.escaping import terminal
     from f5lab.units import duration
 
-    plan = result.summary.get("plan") or {}
-    predicted = plan.get("predicted_s") or {}
+    from f5lab.reporting.plan import predicted_seconds, predicted_total
+
+    predicted = predicted_seconds(result.summary)
+    total_pred = predicted_total(result.summary)
     width = max([len(r.name) for r in result.results] + [8])
     for r in result.results:
         pred = predicted.get(r.name)
         click.echo(f"  {r.name:<{width}}  {r.status:6s}  {duration(r.seconds):>11}"
                    + (f"  (predicted ~{duration(pred)})" if pred is not None else "")
                    + (f"  {terminal(r.error)}" if r.error else ""))
-    if result.results and plan:
+    if result.results and total_pred is not None:
         total = sum(r.seconds for r in result.results)
-        click.echo(f"  {'total':<{width}}  {'':6s}  {duration(total):>11}  (predicted ~{duration(plan.get('total_s'))})")
+        click.echo(f"  {'total':<{width}}  {'':6s}  {duration(total):>11}  (predicted ~{duration(total_pred)})")
 
 
 def show_answer(answer: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ run's page; the answer card says what was cut and the command that renders the f
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -78,10 +78,23 @@ class Plan:
         return next((n.predicted_s for n in self.notebooks if n.name == name), None)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.update(renderings=self.renderings, total_s=round(self.total_s, 1),
-                 predicted_s={n.name: round(n.predicted_s, 1) for n in self.notebooks})
-        return d
+        """What the plan decided (the same run to run, like every number of ``summary.json`` but its
+        ``timings``); its seconds are in ``timings()``."""
+        return {"device": self.device, "notebooks": [n.name for n in self.notebooks], "configs": self.configs,
+                "texts": self.texts, "nfe": self.nfe, "dtypes": self.dtypes, "renderings": self.renderings,
+                "budget_s": self.budget_s, "basis": self.basis, "cut": self.cut, "full_grid": self.full_grid}
+
+    def timings(self) -> dict[str, Any]:
+        """The predicted seconds, for ``summary.json``'s ``timings`` (where what varies run to run lives):
+        per notebook beside its measured ``notebook`` seconds, and the plan's own."""
+        s = {"unit": "s"}
+        out: dict[str, Any] = {n.name: {"predicted": {"value": round(n.predicted_s, 1), **s}} for n in self.notebooks}
+        out["plan"] = {"predicted_total": {"value": round(self.total_s, 1), **s}}
+        if self.step_s is not None:
+            out["plan"]["predicted_step"] = {"value": round(self.step_s, 4), **s}
+        if self.full_grid_s is not None:
+            out["plan"]["predicted_full_grid_synthesis"] = {"value": round(self.full_grid_s, 1), **s}
+        return out
 
     def lines(self) -> list[str]:
         """The plan as printed before the work."""
@@ -100,20 +113,21 @@ class Plan:
                 out.append(f"  the full grid (~{duration(self.full_grid_s)} for synthesis): {terminal(self.full_grid)}")
         return out
 
-    def grid_text(self) -> str:
+    def grid_text(self, with_times: bool = True) -> str:
         """``1 rendering: F5TTS_Base x 1 text x NFE 16 (~5.0 s per step)``."""
         n = self.renderings
-        step = f" (~{duration(self.step_s)} per step)" if self.step_s else ""
+        step = f" (~{duration(self.step_s)} per step)" if self.step_s and with_times else ""
         return (f"{n} rendering{'s' if n != 1 else ''}: {', '.join(self.configs)} x {self.texts} text x NFE "
                 f"{', '.join(str(x) for x in self.nfe)}" + (f" x {', '.join(self.dtypes)}" if self.dtypes != ["fp32"]
                                                                else "") + step)
 
-    def cut_text(self) -> str:
-        """What the default left out (the command that renders it is ``full_grid``)."""
+    def cut_text(self, with_times: bool = True) -> str:
+        """What the default left out (the command that renders it is ``full_grid``); ``with_times``
+        off for the answer card, whose facts are the same run to run."""
         if not self.cut:
             return ""
         budget = f" to fit {duration(self.budget_s)} for synthesis" if self.budget_s else ""
-        full = f" (the full grid: ~{duration(self.full_grid_s)})" if self.full_grid_s else ""
+        full = f" (the full grid: ~{duration(self.full_grid_s)})" if self.full_grid_s and with_times else ""
         return f"cut{budget}{full}: {'; '.join(self.cut)}"
 
 
@@ -218,7 +232,7 @@ def plan_report(described: Any, params: dict[str, Any], names: Sequence[str], *,
         if chosen != nfe[0]:
             cut.append(f"NFE {nfe[0]} (rendered at NFE {chosen})")
         if not fits:
-            cut.append(f"even NFE {chosen} is predicted at {duration(cost([chosen]))}, over the budget")
+            cut.append(f"even NFE {chosen} is predicted over the budget")
         nfe = [chosen]
         params["nfe"] = chosen
     if probe_pick:
@@ -280,7 +294,81 @@ def _text_lengths(params: dict[str, Any]) -> tuple[int, float, float]:
         return 1, 3.0, 5.0
 
 
-def measured_beside(plan: dict[str, Any], seconds: dict[str, float]) -> list[dict[str, Any]]:
-    """Per notebook: predicted and measured seconds, for summary.json and the run's page."""
-    pred = plan.get("predicted_s", {})
-    return [{"notebook": name, "predicted_s": pred.get(name), "measured_s": round(s, 1)} for name, s in seconds.items()]
+def predicted_seconds(summary: dict[str, Any]) -> dict[str, float]:
+    """Per notebook, the plan's predicted seconds, as ``summary.json`` keeps them (``timings``)."""
+    return {name: t["predicted"]["value"] for name, t in (summary.get("timings") or {}).items()
+            if isinstance(t, dict) and "predicted" in t}
+
+
+def predicted_total(summary: dict[str, Any]) -> float | None:
+    return (((summary.get("timings") or {}).get("plan") or {}).get("predicted_total") or {}).get("value")
+
+
+# -- a sweep's plan ---------------------------------------------------------------------------------
+@dataclass
+class SweepPlan:
+    """Predicted seconds per unit of a sweep (a point's notebooks) and in all, on ``workers``."""
+
+    units: dict[str, float]
+    workers: int
+    basis: str
+    nfe: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def total_s(self) -> float:
+        """Work shared by the workers (each a process of one thread: CPU-bound work adds up the same)."""
+        return sum(self.units.values()) / max(1, min(self.workers, len(self.units) or 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"predicted_s": {k: round(v, 1) for k, v in self.units.items()}, "workers": self.workers,
+                "total_s": round(self.total_s, 1), "basis": self.basis}
+
+    def lines(self, shown: int = 8) -> list[str]:
+        from f5lab.escaping import terminal
+
+        out = [f"plan: {len(self.units)} unit(s) to run on {self.workers} worker(s), predicted ~{duration(self.total_s)} "
+               f"({self.basis})"]
+        width = max([len(k) for k in self.units] + [0])
+        for uid, s in list(self.units.items())[:shown]:
+            nfe = ", ".join(str(n) for n in self.nfe.get(uid, []))
+            out.append(f"  {terminal(uid, keep_newlines=False):<{width}}  ~{duration(s):>11}"
+                       + (f"  NFE {nfe}" if nfe else ""))
+        if len(self.units) > shown:
+            out.append(f"  ... and {len(self.units) - shown} more")
+        return out
+
+
+def plan_sweep(units: Sequence[Any], workers: int, in_process: bool = False) -> SweepPlan:
+    """Each unit's predicted seconds: a kernel per notebook (none in this process), a load, the
+    held-out loss samples, and a rendering at its NFE (the speed model at its text's length)."""
+    from f5lab.model.described import describe
+
+    steps: dict[tuple, StepModel | None] = {}
+    sizes: dict[str, int] = {}
+    out: dict[str, float] = {}
+    nfes: dict[str, list[int]] = {}
+    basis = "no speed model for this device: fixed costs only"
+    for u in units:
+        p = u.params
+        ck = str(p["checkpoint"])
+        if ck not in sizes:
+            sizes[ck] = Path(ck).stat().st_size
+        key = (ck, p.get("gen_text"), p.get("ref_audio"), p.get("device"))
+        if key not in steps:
+            try:
+                d = describe(ck, p.get("configs") or "auto")
+                chunks, gen_s, ref_s = _text_lengths({**p, "gen_text": p.get("gen_text") or "Hello from f5lab."})
+                steps[key] = step_model(d.spec, gen_s / max(chunks, 1), ref_s, str(p.get("device") or "cpu"))
+            except Exception:  # the point notebook says what is wrong; the plan only guesses
+                steps[key] = None
+        sm = steps[key]
+        if sm is not None:
+            basis = sm.basis
+        nfe = int(p.get("nfe") or 32)
+        samples = int(p.get("loss_samples") or 4) * max(1, len(p.get("val_audio") or []) or 1)
+        seconds = (0.0 if in_process else KERNEL_S * len(u.notebooks)) + load_s(sizes[ck]) + RENDER_FIXED_S
+        if sm is not None:
+            seconds += samples * sm.probe_sample_s + nfe * sm.step_s + sm.text_s
+        out[u.id] = seconds
+        nfes[u.id] = [nfe]
+    return SweepPlan(units=out, workers=workers, basis=basis, nfe=nfes)

@@ -31,6 +31,7 @@ from f5lab.reporting.modelcard import write_model_card
 from f5lab.facts import DEFAULT_NFE  # for a real checkpoint: f5-tts's own default
 from f5lab.reporting.runner import (KERNEL_NAME, NotebookResult, ReportError, ensure_kernel, execute,
                                     notebook_html, notebooks_dir, read_sidecar, select_notebooks, write_json)
+from f5lab.reporting.plan import predicted_seconds, predicted_total
 from f5lab.units import duration, gib
 
 SUMMARY_SCHEMA = 1
@@ -316,18 +317,17 @@ def make_plan(described: Any, params: dict[str, Any], names: Sequence[str], devi
 
 def add_plan(summary: dict[str, Any], plan: Any, results: Sequence[NotebookResult]) -> None:
     """The plan beside the measured times in ``summary.json``; what the default cut on the card."""
-    from f5lab.reporting.plan import measured_beside
-
     summary["plan"] = plan.to_dict()
-    summary["timings_vs_plan"] = measured_beside(summary["plan"], {r.name: r.seconds for r in results})
+    for name, entry in plan.timings().items():  # predicted beside measured; what varies stays in timings
+        summary["timings"].setdefault(name, {}).update(entry)
     if plan.cut and any(r.name == "04_synthesis" for r in results):
         lines = summary["answer"]["lines"]
         at = next((i for i, ln in enumerate(lines) if ln["label"] == "still undecided"), len(lines))
-        lines.insert(at, {"label": "synthesis", "text": f"{plan.grid_text()}; {plan.cut_text()}", "ok": None})
+        lines.insert(at, {"label": "synthesis", "ok": None,
+                          "text": f"{plan.grid_text(with_times=False)}; {plan.cut_text(with_times=False)}"})
         if plan.full_grid:
             lines.insert(at + 1, {"label": "full grid", "ok": None, "code": True, "text": plan.full_grid})
-        summary["answer"]["synthesis_cut"] = {"cut": plan.cut, "full_grid": plan.full_grid,
-                                              "full_grid_s": plan.full_grid_s}
+        summary["answer"]["synthesis_cut"] = {"cut": plan.cut, "full_grid": plan.full_grid}
 
 
 def report_gpu(gpu: str | None, demo: bool) -> str | None:
@@ -630,15 +630,16 @@ def ident_html(text: str) -> str:
 def plan_html(summary: dict[str, Any], results: Sequence[NotebookResult]) -> str:
     """The run's time: measured against the plan's prediction, and what 04 rendered."""
     plan = summary.get("plan")
-    if not plan:
+    total = predicted_total(summary)
+    if not plan or total is None:
         return ""
     took = sum(r.seconds for r in results)
     grid = ""
-    if "04_synthesis" in plan.get("predicted_s", {}):
+    if "04_synthesis" in plan.get("notebooks", []):
         n = plan["renderings"]
         grid = (f"; synthesis: {n} rendering{'s' if n != 1 else ''} ({html.escape(', '.join(plan['configs']))}, "
                 f"NFE <span class='num'>{html.escape(', '.join(str(x) for x in plan['nfe']))}</span>)")
-    return (f"<p>Ran in <b class='num'>{duration(took)}</b>, predicted <span class='num'>~{duration(plan['total_s'])}"
+    return (f"<p>Ran in <b class='num'>{duration(took)}</b>, predicted <span class='num'>~{duration(total)}"
             f"</span> before the work ({html.escape(plan['basis'])}){grid}.</p>")
 
 
@@ -649,7 +650,7 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
     rows = []
     for r in results:
         entry = summary["notebooks"][r.name]
-        pred = ((summary.get("plan") or {}).get("predicted_s") or {}).get(r.name)
+        pred = predicted_seconds(summary).get(r.name)
         took = (f'<br><span class="small num">{duration(r.seconds)}</span>'
                 + (f'<br><span class="small num">predicted ~{duration(pred)}</span>' if pred is not None else ""))
         ran = (f'<span class="ok num">&#10003; ran</span>{took}' if r.status == "ok" else
