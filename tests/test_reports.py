@@ -396,7 +396,7 @@ def test_the_answer_comes_first_and_agrees_with_the_notebooks(runs, tiny):
     assert any("vocoder" in u for u in answer["undecided"])
     labels = [line["label"] for line in answer["lines"]]
     assert labels == ["what it is", "loads?", "fix", "in f5-tts alone", "runs on the GPU?", "which config (lineage)",
-                      "which config (probe)", "still undecided"]
+                      "which config (probe)", "synthesis", "full grid", "still undecided"]  # what the plan cut
     assert answer["lineage"]["decided"] is False  # no base of this tiny architecture at hand: the probe decides
     assert any("F5TTS_v1_Base" in u for u in answer["undecided"])
     index = (first.run_dir / "index.html").read_text()
