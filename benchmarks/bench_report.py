@@ -96,7 +96,10 @@ def plan_runs(tmp: Path, scale: str) -> dict[str, object]:
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, text=True, capture_output=True)
         wall = time.perf_counter() - t0
-        print("\n".join(line for line in proc.stdout.splitlines() if line.startswith(("plan:", "  "))))
+        lines = proc.stdout.splitlines()
+        start = next((i for i, line in enumerate(lines) if line.startswith("plan:")), len(lines))
+        end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("  ")), len(lines))
+        print("\n".join(lines[start:end]))  # the plan as the user saw it
         summary = json.loads((tmp / "plan" / name / "summary.json").read_text(encoding="utf-8"))
         plan = summary["plan"]
         predicted = float(summary["timings"]["plan"]["predicted_total"]["value"])

@@ -36,7 +36,8 @@ def test_default_renders_one_config_picked_by_the_probe_when_the_shapes_cannot_t
     assert plan.cut and plan.full_grid == "f5lab report X --full-grid"
     assert [n.name for n in plan.notebooks] == NAMES
     assert all(n.predicted_s > 0 for n in plan.notebooks)
-    assert plan.total_s == pytest.approx(sum(n.predicted_s for n in plan.notebooks))
+    assert plan.total_s == pytest.approx(sum(n.predicted_s for n in plan.notebooks) + plan.overhead_s)
+    assert plan.overhead_s > 0  # the pages and the manifest's hash
     text = "\n".join(plan.lines())
     assert "04_synthesis" in text and "1 rendering" in text and "--full-grid" in text
 

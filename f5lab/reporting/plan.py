@@ -33,13 +33,17 @@ DEFAULT_BUDGET_MIN = 3.0  # notebook 04 on a CPU, by default
 NFE_LADDER = (32, 16, 8)  # what the budget chooses from (f5-tts's default first)
 
 # fixed costs measured on the 2-core development machine (benchmarks/results/report_cpu.json)
-KERNEL_S = 9.0  # a notebook kernel's start, torch and f5-tts imported
+KERNEL_S = 6.0  # a notebook kernel's start, torch and f5-tts imported
 INSPECT_S = 2.5  # 01_inspect: a kernel without torch, the header read
 LOAD_BYTES_PER_S = 170e6  # load_model on a full checkpoint: read, build, strict load
 LOAD_FIXED_S = 1.0
 RENDER_FIXED_S = 1.5  # per rendering: Griffin-Lim, files, mel picture, signal metrics
 ASR_S = 2.0  # per rendering with ASR on (pocketsphinx on a few seconds)
 FIGURES_S = 2.0  # 04's mel figure and tables
+MEMORY_FIXED_S = 6.0  # 03: every card's estimate, its figures
+RUN_FIXED_S = 6.0  # the command's own: imports, the header read, the calibration, the pages, the manifest
+EXPORT_S = 1.5  # per notebook: signing and its HTML
+SHA256_BYTES_PER_S = 400e6  # the manifest's checkpoint hash
 
 
 @dataclass
@@ -62,6 +66,7 @@ class Plan:
     step_s: float | None  # one flow step of one rendering, predicted
     budget_s: float | None
     basis: str
+    overhead_s: float = 0.0  # the run's own work around the notebooks (pages, manifest hash)
     cut: list[str] = field(default_factory=list)  # what the default left out
     full_grid: str | None = None  # the command that renders what was cut
     full_grid_s: float | None = None  # its predicted 04
@@ -72,7 +77,8 @@ class Plan:
 
     @property
     def total_s(self) -> float:
-        return sum(n.predicted_s for n in self.notebooks)
+        """The command's wall time: the notebooks and the run's own work around them."""
+        return sum(n.predicted_s for n in self.notebooks) + self.overhead_s
 
     def predicted(self, name: str) -> float | None:
         return next((n.predicted_s for n in self.notebooks if n.name == name), None)
@@ -101,7 +107,8 @@ class Plan:
         from f5lab.escaping import terminal
 
         out = [f"plan: {len(self.notebooks)} notebook(s), predicted {duration(self.total_s)} on this "
-               f"{'GPU' if self.device.startswith('cuda') else 'CPU'} ({self.basis})"]
+               f"{'GPU' if self.device.startswith('cuda') else 'CPU'} ({self.basis}; "
+               f"~{duration(self.overhead_s)} of it the pages and the manifest)"]
         width = max(len(n.name) for n in self.notebooks) if self.notebooks else 0
         for n in self.notebooks:
             out.append(f"  {n.name:<{width}}  ~{duration(n.predicted_s):>11}" + (f"  {terminal(n.what)}" if n.what else ""))
@@ -114,12 +121,12 @@ class Plan:
         return out
 
     def grid_text(self, with_times: bool = True) -> str:
-        """``1 rendering: F5TTS_Base x 1 text x NFE 16 (~5.0 s per step)``."""
+        """``1 rendering (F5TTS_Base; 1 text; NFE 16) (~5.0 s per step)``."""
         n = self.renderings
         step = f" (~{duration(self.step_s)} per step)" if self.step_s and with_times else ""
-        return (f"{n} rendering{'s' if n != 1 else ''}: {', '.join(self.configs)} x {self.texts} text x NFE "
-                f"{', '.join(str(x) for x in self.nfe)}" + (f" x {', '.join(self.dtypes)}" if self.dtypes != ["fp32"]
-                                                               else "") + step)
+        return (f"{n} rendering{'s' if n != 1 else ''} ({', '.join(self.configs)}; {self.texts} text; NFE "
+                f"{', '.join(str(x) for x in self.nfe)}" + (f"; {', '.join(self.dtypes)}" if self.dtypes != ["fp32"]
+                                                              else "") + f"){step}")
 
     def cut_text(self, with_times: bool = True) -> str:
         """What the default left out (the command that renders it is ``full_grid``); ``with_times``
@@ -191,7 +198,7 @@ def other_seconds(name: str, size: int, sm: StepModel | None, params: dict[str, 
     if name == "03_memory":
         nfe = int(params.get("measure_nfe") or 2)
         step = sm.measure_step_s if sm else 0.0  # 2 s of audio measured, no reference
-        return KERNEL_S + load_s(size) + nfe * step, "estimate for every card, one call measured"
+        return KERNEL_S + MEMORY_FIXED_S + load_s(size) + nfe * step, "estimate for every card, one call measured"
     return KERNEL_S, ""
 
 
@@ -249,7 +256,8 @@ def plan_report(described: Any, params: dict[str, Any], names: Sequence[str], *,
             s, what = other_seconds(name, size, sm, params)
             notebooks.append(NotebookPlan(name, s, what))
     basis = sm.basis if sm else "no speed model for this device: fixed costs only"
-    return Plan(device=device, notebooks=notebooks, configs=configs, texts=1, nfe=list(nfe),
+    overhead = RUN_FIXED_S + EXPORT_S * len(names) + size / SHA256_BYTES_PER_S
+    return Plan(device=device, notebooks=notebooks, configs=configs, texts=1, nfe=list(nfe), overhead_s=overhead,
                 dtypes=list(params.get("dtypes") or ["fp32"]), step_s=sm.step_s if sm else None,
                 budget_s=budget_s, basis=basis, cut=cut, full_grid=full_cmd, full_grid_s=full_s)
 

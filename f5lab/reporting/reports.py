@@ -32,7 +32,7 @@ from f5lab.facts import DEFAULT_NFE  # for a real checkpoint: f5-tts's own defau
 from f5lab.reporting.runner import (KERNEL_NAME, NotebookResult, ReportError, ensure_kernel, execute,
                                     notebook_html, notebooks_dir, read_sidecar, select_notebooks, write_json)
 from f5lab.reporting.plan import predicted_seconds, predicted_total
-from f5lab.units import duration, gib
+from f5lab.units import binary_bytes, duration
 
 SUMMARY_SCHEMA = 1
 
@@ -417,7 +417,7 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
             out["service"] = load["service"]
             lines.append({"label": "in f5-tts alone", "text": load["service"], "ok": None, "code": True})
         if load.get("remapped"):
-            lines.append({"label": "remapped file", "text": f"{load['remapped']} ({gib(load['remapped_bytes'])}), "
+            lines.append({"label": "remapped file", "text": f"{load['remapped']} ({binary_bytes(load['remapped_bytes'])}), "
                           + ("verified: same weights, same outputs" if load.get("verified") else "NOT verified"),
                           "ok": bool(load.get("verified")), "href": load["remapped"]})
     run = facts.get("runs")  # f5lab.hardware.runs.judge: kernels AND driver AND memory, with the speed
@@ -560,7 +560,7 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
     """The answer card: the header facts (checkpoint, config tried, target GPU, notebooks run),
     then one row per answer line."""
     ck = manifest["checkpoint"]
-    head = (f"<p><b class='id'>{ident_html(Path(ck['path']).name)}</b> (<span class='num'>{gib(ck['size_bytes'])}</span>)"
+    head = (f"<p><b class='id'>{ident_html(Path(ck['path']).name)}</b> (<span class='num'>{binary_bytes(ck['size_bytes'])}</span>)"
             " &middot; config tried: "
             f"{asked_html(answer.get('config_asked'))} &middot; target GPU: "
             + (f"<b>{html.escape(str(answer['gpu']))}</b>" if answer.get("gpu") else "none named (--gpu)")
@@ -664,7 +664,7 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
                 label = png[len(r.name) + 1:-4].replace("_", " ")
                 links.append(f'<a href="{html.escape(png)}">{html.escape(label)} (figure)</a>')
         verdicts = "".join(_verdict_html(v) for v in entry["verdicts"]) or "<li class='neutral'>-</li>"
-        rows.append(f"<tr><td><b class='id'>{ident_html(r.name)}</b><br>{html.escape(TITLES.get(r.name, ''))}</td>"
+        rows.append(f"<tr><td><b class='num'>{html.escape(r.name)}</b><br>{html.escape(TITLES.get(r.name, ''))}</td>"
                     f"<td>{ran}</td><td><ul>{verdicts}</ul></td><td>{' &middot; '.join(links)}</td></tr>")
     failed = summary["failed"]
     ran = (f'<span class="bad">{len(failed)} of {len(results)} notebooks failed: {html.escape(", ".join(failed))}'
