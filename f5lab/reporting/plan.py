@@ -216,7 +216,7 @@ def plan_report(described: Any, params: dict[str, Any], names: Sequence[str], *,
     chunks, gen_s, ref_s = _text_lengths(params)
     sm = step_model(described.spec, gen_s / max(chunks, 1), ref_s, device, params.get("gpu"))
     configs, probe_pick, cut = _rendered_configs(described, params, full_grid, demo)
-    probe_candidates = max(1, len(described.fits)) if not demo else max(1, len(described.fits))
+    probe_candidates = max(1, len(described.fits))  # the probe compares every fit, whatever is rendered
     nfe = params["nfe"] if isinstance(params["nfe"], list) else [params["nfe"]]
     budget_s = None
     on_cpu = not device.startswith("cuda")

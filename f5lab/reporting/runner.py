@@ -251,6 +251,7 @@ def notebook_html(nb: Any, title: str, exclude_input: bool = False) -> str:
 
     from traitlets.config import Config
 
+    nb = reflowed(nb)
     hide_setup = Config({"TagRemovePreprocessor": {"enabled": True, "remove_input_tags": ["setup"]}})
     exporter = HTMLExporter(template_name="lab", exclude_input=exclude_input,
                             exclude_output_prompt=exclude_input, exclude_input_prompt=exclude_input, config=hide_setup)
@@ -258,6 +259,21 @@ def notebook_html(nb: Any, title: str, exclude_input: bool = False) -> str:
     body = re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
     body = re.sub(r'<link[^>]*\bhref="https?://[^"]*"[^>]*>', "", body)
     return body.replace("</head>", TEXT_CSS + "\n</head>", 1)
+
+
+def reflowed(nb: Any) -> Any:
+    """A copy of ``nb`` whose printed text is unwrapped for a page: the notebooks wrap their lines at
+    100 columns with a 4-space hanging indent (``sidecar.say``), which a phone would wrap again
+    into ragged halves; joined, the page wraps each paragraph at its own width."""
+    import copy
+    import re
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and isinstance(out.get("text"), str):
+                out["text"] = re.sub(r"\n {4}(?=\S)", " ", out["text"])
+    return nb
 
 
 def ensure_kernel() -> str:
