@@ -129,6 +129,16 @@ def assert_readable(measured: dict[str, dict]) -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_executed_parameters_cell_keeps_accents(report_pages):
+    """The parameters papermill stored in the report's executed notebook read as typed."""
+    import nbformat
+
+    nb = nbformat.read(report_pages[0].with_name("04_synthesis.ipynb"), as_version=4)
+    (cell,) = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "Olá, São Paulo" in cell.source
+    assert not re.search(r"\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}", cell.source), cell.source
+
+
 def test_report_pages_fit_desktop_and_phone(browser, report_pages, tmp_path):
     measured = measure(browser, report_pages, tmp_path)
     assert set(measured) == {f"{p.name}@{w}" for p in report_pages for w in WIDTHS}

@@ -76,3 +76,31 @@ def test_terminal_line_rewrites_in_place_on_a_terminal_and_adds_lines_when_piped
         p.close()
     assert "\n" not in tty.getvalue() and tty.getvalue().count("\r") >= 3
     assert pipe.getvalue().count("\n") == 3 and "\r" not in pipe.getvalue()
+
+
+def test_the_runner_follows_the_kernels_side_file_a_line_per_step_when_piped(tmp_path):
+    """The report's runner reads the state the kernel writes ($F5LAB_PROGRESS_FILE) and shows a line
+    per new step (not per tick of its clock), with the notebook's predicted time."""
+    import json
+
+    from f5lab.reporting.runner import Follower
+    from f5lab.speech.progress import ENV_FILE
+
+    pipe = io.StringIO()
+    follow = Follower("[4/4] 04_synthesis", 180.0, True, stream=pipe)
+    with follow:
+        path = Path(os.environ[ENV_FILE])  # set for the kernel papermill starts
+        follow._stop.set()  # drive it by hand: no background ticks in this test
+        p = Progress([("F5TTS_Base fp32 NFE 3", 3)])
+        for step in range(4):
+            state = {**p.state(), "step": step, "step_s": 5.0 if step else None,
+                     "eta_s": 5.0 * (3 - step) if step else None}
+            path.write_text(json.dumps(state), encoding="utf-8")
+            follow.show(follow.read())
+            follow.show(follow.read())  # the same step again: nothing new to say
+        follow.finish(None)
+    assert ENV_FILE not in os.environ
+    lines = pipe.getvalue().splitlines()
+    assert [re.search(r"step (\d)/3", x).group(1) for x in lines[:-1]] == ["0", "1", "2", "3"]
+    assert "of ~3 min predicted" in lines[0] and "ETA 10 s" in lines[1]
+    assert lines[-1].startswith("[4/4] 04_synthesis · ok · ") and lines[-1].endswith("(predicted ~3 min)")
