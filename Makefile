@@ -16,7 +16,7 @@ TORCH_PINS = $(shell sed -n 's/^ *"\(torch==[^"]*\)",*/\1/p; s/^ *"\(torchaudio=
 TORCH_STAMP = $(VENV)/.f5lab-torch-$(shell printf '%s' '$(TORCH_INDEX)' | cksum | cut -d' ' -f1)
 PIP := $(PY) -m pip install --disable-pip-version-check -q
 
-.PHONY: install trust demo test notebooks bench
+.PHONY: install trust demo test notebooks bench browser
 
 # one virtual environment with the pinned torch/torchaudio/f5-tts and the project (editable)
 $(STAMP): pyproject.toml
@@ -46,8 +46,14 @@ trust: $(STAMP)
 demo: $(STAMP) trust
 	$(VENV)/bin/f5lab report
 
+# the browser test's headless Chromium (Debian's package): installed when missing and make runs as
+# root; otherwise tests/test_browser.py skips and says why
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get install -y -q chromium >/dev/null 2>&1; } || echo "no chromium: tests/test_browser.py will skip"
+
 # unit tests + nbval (native kernels, then under each other CPU capability), as two streams at once
-test: $(STAMP) trust
+test: $(STAMP) trust browser
 	$(TESTENV) CPU_CAPABILITIES="$(CPU_CAPABILITIES)" sh tools/run-tests.sh $(PY)
 
 # after changing a notebook or a message it shows: execute and store them again on their tiny

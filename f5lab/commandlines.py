@@ -55,3 +55,17 @@ def remap(src: PathLike, dst: PathLike, config: PathLike, *, configs: str | None
 def lineage(checkpoint: PathLike, base: str = "BASE") -> str:
     """``f5lab lineage CKPT --base BASE`` (BASE: the checkpoint it was fine-tuned from, when unknown)."""
     return f"f5lab lineage {quote(checkpoint)} --base {quote(base)}"
+
+
+def report(checkpoint: PathLike | None, *, config: PathLike | None = None, configs: str | None = None,
+           vocab: PathLike | None = None, lang: str | None = None, ref_audio: PathLike | None = None,
+           ref_text: str | None = None, gen_text: str | None = None, nfe: int | None = None,
+           full_grid: bool = False, budget: float | None = None) -> str:
+    """``f5lab report [CKPT] [--config C] ... [--full-grid]``: the report again, e.g. rendering the
+    grid its default cut to fit the time budget."""
+    ck = f" {quote(checkpoint)}" if checkpoint is not None else ""
+    lang_opt = option("--lang", lang) if lang and lang != "en" else ""
+    return (f"f5lab report{ck}{option('--config', config)}{configs_option(configs)}{option('--vocab', vocab)}"
+            f"{lang_opt}{option('--ref-audio', ref_audio)}{option('--ref-text', ref_text)}"
+            f"{option('--text', gen_text)}{option('--nfe', nfe)}"
+            f"{option('--budget', None if budget is None else f'{budget:g}')}{' --full-grid' if full_grid else ''}")

@@ -35,6 +35,7 @@ RANGES: dict[str, Range] = {
     "samples": Range(1, 10_000, integer=True, why="paired flow-matching loss samples of the probe"),
     "workers": Range(1, 256, integer=True, why="Dask workers of a sweep"),
     "batch": Range(1, 1024, integer=True, why="texts per call (profile)"),
+    "budget": Range(0.0, 10_000.0, low_open=True, why="minutes the report's synthesis notebook may take"),
 }
 
 

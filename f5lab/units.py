@@ -37,3 +37,44 @@ def gib(n: float, signed: bool = False) -> str:
 def mib(n: float, signed: bool = False) -> str:
     """``512.0 MiB`` (``-3.2 MiB`` when ``signed``): memory below a GiB's scale, one decimal."""
     return f"{n / MIB:{'+' if signed else ''}.1f} MiB"
+
+
+def duration(seconds: float | None) -> str:
+    """A wall time as a person reads it: ``0.42 s``, ``4.2 s``, ``54 s``, ``19 min 54 s``,
+    ``1 h 02 min``; ``-`` for None. Whole seconds from ten seconds up: "1194 s" is for machines."""
+    if seconds is None:
+        return "-"
+    s = max(0.0, float(seconds))
+    if s < 1:
+        return f"{s:.2f} s"
+    if s < 10:
+        return f"{s:.1f} s"
+    whole = int(round(s))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min" + (f" {whole % 60} s" if whole % 60 else "")
+    minutes = int(round(s / 60))
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def rtf(value: float | None) -> str:
+    """A real-time factor without exponents: ``0.15``, ``4.9``, ``84``, ``490``; ``-`` for None."""
+    if value is None:
+        return "-"
+    v = float(value)
+    if v != v:  # NaN
+        return "-"
+    if abs(v) >= 10:
+        return f"{v:.0f}"
+    if abs(v) >= 1:
+        return f"{v:.1f}"
+    return f"{v:.2g}" if v else "0"
+
+
+def binary_bytes(n: float | None) -> str:
+    """Memory in the binary family only: ``3.80 GiB`` from a GiB up, ``512.0 MiB`` below (so a page
+    of GiB figures never shows an "MB" beside them)."""
+    if n is None:
+        return "-"
+    return gib(n) if abs(n) >= GIB else mib(n)

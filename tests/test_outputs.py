@@ -55,7 +55,7 @@ import f5lab.reporting.reports as _R, f5lab.reporting.runner as _N
 import f5lab.reporting.sweepdask as _D, f5lab.reporting.sweepunits as _U
 from f5lab import outputs as _o
 
-def _fake_execute(notebook, run_dir, params, progress=True, desc=None, title=None):
+def _fake_execute(notebook, run_dir, params, progress=True, desc=None, title=None, predicted_s=None):
     name = notebook.stem
     nb, side = run_dir / f"{name}.ipynb", run_dir / f"{name}.json"
     _o.write_text(nb, json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}), force=True)

@@ -342,7 +342,8 @@ def test_summary_synthesis_numbers_equal_the_library_calls(runs, tiny):
     first, _, _ = runs
     got = numbers(first.summary, "04_synthesis")
     cat = tiny_catalogue()
-    # random weights cannot speak (f5lab.model.readiness, before any synthesis): one clip, labelled noise
+    # random weights cannot speak (f5lab.model.readiness, before any synthesis): one clip, labelled noise;
+    # the report renders one config (f5lab.reporting.plan); `--full-grid` renders both
     assert got["grid.candidates"] == ["F5TTS_Base"] and got["grid.size"] == 1
     ref = f5tts_example_audio()
     model = load_model(tiny, config="F5TTS_Base", dtype="fp32", catalogue=cat)
@@ -408,8 +409,9 @@ def test_the_answer_comes_first_and_agrees_with_the_notebooks(runs, tiny):
     assert [v["ok"] for v in verdicts_04 if v["key"] in ("synthesis", "probe")] == [None, None]  # no tick on noise
     assert any("vocoder" in u for u in answer["undecided"])
     labels = [line["label"] for line in answer["lines"]]
-    assert labels == ["what it is", "can it speak?", "loads?", "fix", "in f5-tts alone", "runs on the GPU?", "which config (lineage)",
-                      "which config (probe)", "still undecided"]
+    assert labels == ["what it is", "can it speak?", "loads?", "fix", "in f5-tts alone", "runs on the GPU?",
+                      "which config (lineage)", "which config (probe)", "synthesis", "full grid",
+                      "still undecided"]  # what the plan cut
     assert answer["lineage"]["decided"] is False  # no base of this tiny architecture at hand: the probe decides
     assert any("F5TTS_v1_Base" in u for u in answer["undecided"])
     index = (first.run_dir / "index.html").read_text()

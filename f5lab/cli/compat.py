@@ -369,15 +369,45 @@ def diagnosis_verdict(d: Any) -> str:
 
 
 def show_service(snippets: list[dict[str, Any]]) -> None:
-    """The f5-tts code that loads the checkpoint without f5lab, per config it loads under."""
+    """The f5-tts code that loads the checkpoint without f5lab, per config it loads under; a config
+    whose code differs from one already shown in a few lines only gets those lines, not the whole
+    snippet again (F5TTS_Base and F5TTS_v1_Base differ by a word or two)."""
     out = console()
-    for s in snippets:
+    for s, same in merge_snippets(snippets):
         first = " (after a remap)" if s["needs_remap"] else ""
-        out.print(f"[bold]load it in f5-tts without f5lab[/bold] under {s['config']}{first}:", highlight=False)
+        out.print(f"[bold]load it in f5-tts without f5lab[/bold] under {escape(str(s['config']))}{first}:",
+                  highlight=False)
         if s["needs_remap"]:
             out.print(f"  once, first: {s['remap_command']}", markup=False, highlight=False)
         for line in s["code"].rstrip().splitlines():
             out.print(f"  {line}", markup=False, highlight=False)
+        for other, lines in same:
+            out.print(f"[bold]under {escape(str(other['config']))}[/bold]: the same code with "
+                      + ("this line" if len(lines) == 1 else f"these {len(lines)} lines") + " instead:", highlight=False)
+            for line in lines:
+                out.print(f"  {line}", markup=False, highlight=False)
+
+
+MERGE_LINES = 3  # snippets differing in at most this many lines are shown once
+
+
+def merge_snippets(snippets: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[tuple[dict[str, Any], list[str]]]]]:
+    """Snippets grouped where they differ in at most ``MERGE_LINES`` lines (same length, same remap
+    need): each group's first snippet, and per other snippet the lines of its own that differ."""
+    groups: list[tuple[dict[str, Any], list[tuple[dict[str, Any], list[str]]]]] = []
+    for s in snippets:
+        mine = s["code"].rstrip().splitlines()
+        for head, same in groups:
+            theirs = head["code"].rstrip().splitlines()
+            if head["needs_remap"] or s["needs_remap"] or len(theirs) != len(mine):
+                continue
+            differ = [b for a, b in zip(theirs, mine) if a != b]
+            if len(differ) <= MERGE_LINES:
+                same.append((s, differ))
+                break
+        else:
+            groups.append((s, []))
+    return groups
 
 
 def show_plan(plan: Any, dry_run: bool = False) -> None:
@@ -424,6 +454,18 @@ def _relative_error(v: Any) -> str:
     return "relative error undefined: an output is not finite"
 
 
+def clauses_of(text: str) -> list[str]:
+    """``text`` split at "; " outside parentheses: the reason's clauses (a fix is usually the last)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and text.startswith("; ", i):
+            out.append(text[start:i])
+            start = i + 2
+    out.append(text[start:])
+    return [c for c in out if c]
+
+
 def show_matrix(rows: list[Any], path: str) -> None:
     """Every installed config x one checkpoint."""
     out = console()
@@ -433,10 +475,20 @@ def show_matrix(rows: list[Any], path: str) -> None:
     table.add_column("plan / reason")
     style = {"loads": "[green]loads[/green]", "loads after remap": "[yellow]loads after remap[/yellow]",
              "cannot": "[red]cannot[/red]"}
-    for r in rows:
-        detail = "; ".join(r.plan) if r.status == "loads after remap" else r.reason or "-"
-        table.add_row(r.config, style.get(r.status, r.status), detail)
+    details = ["; ".join(r.plan) if r.status == "loads after remap" else r.reason or "-" for r in rows]
+    clauses = [clauses_of(d) for d in details]
+    counts: dict[str, int] = {}
+    for cs in clauses:
+        for c in dict.fromkeys(cs):
+            counts[c] = counts.get(c, 0) + 1
+    repeated = [c for c in counts if counts[c] > 1 and len(c) > 30]  # a fix repeated row after row: said once
+    for r, cs in zip(rows, clauses):
+        refs = [f"[{repeated.index(c) + 1}]" for c in cs if c in repeated]
+        detail = "; ".join([c for c in cs if c not in repeated] + ([f"see {' and '.join(refs)} below"] if refs else []))
+        table.add_row(escape(str(r.config)), style.get(r.status, r.status), escape(detail))
     out.print(table)
+    for i, clause in enumerate(repeated, 1):
+        hang(out, f"[{i}] ({counts[clause]} configs) ", clause)
     notes = sorted({r.note for r in rows if r.note})
     for note in notes:
         out.print(f"[yellow]note:[/yellow] {note}")

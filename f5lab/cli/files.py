@@ -116,10 +116,6 @@ def demo() -> None:
 
 
 # -- views ------------------------------------------------------------------------------------------
-def human_count(n: float) -> str:
-    return f"{n / 1e6:.1f} M" if n >= 1e5 else f"{n / 1e3:.1f} K" if n >= 1e3 else str(int(n))
-
-
 def show_inspection(r: Any) -> None:
     """The human form of ``f5lab inspect``."""
     out = console()

@@ -163,18 +163,36 @@ def show_estimate(est: Any) -> None:
     t = Table(title=f"memory of one call: {s['seconds']:g} s + {s['ref_seconds']:g} s reference = {est.frames} frames, "
                     f"batch {s['batch']}, CFG {'on' if s['cfg'] else 'off'}, {s['dtype']}, {s['attn']} attention, "
                     f"NFE {s['nfe']}, {s['device']}", title_justify="left")
-    t.add_column("group")
-    t.add_column("term")
-    t.add_column("MiB", justify="right")
-    t.add_column("formula")
+    t.add_column("group", overflow="fold")
+    t.add_column("term", overflow="fold")
+    t.add_column("MiB", justify="right", overflow="fold")
+    t.add_column("formula", overflow="fold")
     for term in est.terms:
         t.add_row(term.group, term.name, f"{term.bytes / 2**20:.1f}", term.formula)
-    out.print(t)
+    print_table(out, t)
     phases = ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in est.phases.items())
     out.print(f"step phases: {phases} (peak: {est.peak_phase}); vocoder decode {est.vocoder_activation_bytes / 2**20:.1f} MiB")
     out.print(f"[bold]total {_gib(est.total_bytes)}[/bold] = resident {_gib(est.resident_bytes)} + sample state "
               f"{_gib(est.sample_state_bytes)} + max(step {_gib(est.step_peak_bytes)}, vocoder "
               f"{_gib(est.vocoder_activation_bytes)})")
+
+
+def print_table(out: Any, table: Any) -> None:
+    """A table at its natural width when the output is piped or redirected (a file or a pager has
+    no edge to fit: no word is cut or folded); on a terminal, at the terminal's width, wrapping at
+    spaces and folding only a word longer than its column."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    from rich.measure import Measurement
+
+    natural = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    width = out.width
+    out.width = max(width, natural)
+    try:
+        out.print(table)
+    finally:
+        out.width = width
 
 
 def show_verdicts(runs: list[Any]) -> None:
@@ -189,7 +207,7 @@ def show_verdicts(runs: list[Any]) -> None:
                     f"{runs[0].build.label}", title_justify="left")
     for col, just in (("GPU", "left"), ("runs", "left"), ("kernels", "left"), ("dtype, attention", "left"),
                       ("needs / usable", "right"), ("longest (s)", "right"), ("s/call", "right"), ("RTF", "right")):
-        t.add_column(col, justify=just)
+        t.add_column(col, justify=just, overflow="fold")
     colour = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "[yellow]?[/yellow]"}
     for r in runs:
         v = r.memory
@@ -198,7 +216,7 @@ def show_verdicts(runs: list[Any]) -> None:
                   f"{v.total_bytes / 2**30:.2f} / {v.budget_bytes / 2**30:.2f} GiB" + ("" if v.fits else " [red]no[/red]"),
                   f"{v.max_seconds:g}" + ("*" if v.limited_by != "memory" else ""),
                   _plain(r.speed.seconds_per_call) if r.speed else "-", _plain(r.speed.rtf) if r.speed else "-")
-    out.print(t)
+    print_table(out, t)
     for r in runs:
         if r.runs is not True:
             hang(out, f"{r.line.split(' ', 1)[0]} ", r.text)
@@ -233,10 +251,10 @@ def show_knobs(rows: list[dict[str, Any]]) -> None:
               title_justify="left")
     cols = [c for c in shown[0] if c != "note"]
     for col in cols:
-        t.add_column(col, justify="right" if col in ("peak memory", "time per call") else "left")
+        t.add_column(col, justify="right" if col in ("peak memory", "time per call") else "left", overflow="fold")
     for row in shown:
         t.add_row(*(escape(str(row[c])) for c in cols))
-    out.print(t)
+    print_table(out, t)
     hang(out, "default: ", rows[0]["setting"])
     for row in shown[1:]:
         hang(out, f"{row['knob']}: ", row["note"])
@@ -302,12 +320,12 @@ def show_sweep(data: dict[str, Any]) -> None:
     """Peak memory (GiB) per dtype against seconds, as a table."""
     out = console()
     t = Table(title=f"estimated peak vs audio seconds ({data['settings']['attn']} attention)", title_justify="left")
-    t.add_column("seconds", justify="right")
+    t.add_column("seconds", justify="right", overflow="fold")
     for dt in data["series"]:
-        t.add_column(f"{dt} GiB", justify="right")
+        t.add_column(f"{dt} GiB", justify="right", overflow="fold")
     for i, sec in enumerate(data["seconds"]):
         t.add_row(f"{sec:g}", *(f"{ys[i] / 2**30:.2f}" for ys in data["series"].values()))
-    out.print(t)
+    print_table(out, t)
 
 
 def show_measurement(row: dict[str, Any]) -> None:
@@ -316,10 +334,10 @@ def show_measurement(row: dict[str, Any]) -> None:
     t = Table(title=f"estimate vs measured (the estimate predicted; measured: one real call on "
                     f"{row.get('device', 'this machine')})",
               title_justify="left")
-    t.add_column("quantity")
-    t.add_column("estimate", justify="right")
-    t.add_column("measured", justify="right")
-    t.add_column("error", justify="right")
+    t.add_column("quantity", overflow="fold")
+    t.add_column("estimate", justify="right", overflow="fold")
+    t.add_column("measured", justify="right", overflow="fold")
+    t.add_column("error", justify="right", overflow="fold")
     t.add_row("activation peak", human_bytes(row["estimated_activation_bytes"]),
               human_bytes(row["measured_activation_bytes"]), f"{100 * row['activation_rel_error']:+.1f}%")
     t.add_row("weights + buffers", human_bytes(row["estimated_weights_bytes"]), human_bytes(row["measured_weights_bytes"]),
@@ -330,4 +348,4 @@ def show_measurement(row: dict[str, Any]) -> None:
         t.add_row("CUDA max reserved", "", human_bytes(row["measured_max_reserved_bytes"]), "")
     if "rss_peak_delta_bytes" in row:
         t.add_row("peak RSS growth", "", human_bytes(row["rss_peak_delta_bytes"]), "")
-    out.print(t)
+    print_table(out, t)

@@ -55,13 +55,18 @@ from f5lab.cli.terminal import console, hang, echo
 @click.option("--base", "bases", multiple=True, type=click.Path(dir_okay=False, path_type=str),
               help="A base checkpoint PATH may descend from, for lineage (repeatable). [default: f5-tts's "
                    "checkpoints in the local Hugging Face cache]")
+@click.option("--budget", type=ranged("budget"), default=None, metavar="MINUTES",
+              help="Minutes the synthesis notebook may take: without --nfe the report picks the largest NFE (32, "
+                   "16, 8) whose predicted time fits. [default: 3 on a CPU; no limit on a GPU]")
+@click.option("--full-grid", is_flag=True, help="Render every config the shapes fit at --nfe (default 32), with no "
+              "budget: what the default cuts on a CPU (the card says what was cut).")
 @friendly_errors
 def report(path: str | None, config: str | None, ref_audio: str | None, ref_text: str | None,
            gen_text: str | None, text_file: str | None, lang: str, normalize: bool, gpu: str | None,
            torch_spec: str | None, nfe: int | None, dtype: str, batch: int,
            vocab: str | None, configs: str, seed: int, asr: str, asr_model_dir: str | None, asr_language: str | None,
            vocoder: str | None, device: str, out: str, run_id: str | None, notebooks: tuple[str, ...],
-           bases: tuple[str, ...]) -> None:
+           bases: tuple[str, ...], budget: float | None = None, full_grid: bool = False) -> None:
     """Run the report notebooks on checkpoint PATH into OUT/<run-id>/ (exit 1 if one fails).
 
     Executes notebooks/01_inspect, 02_compatibility, 03_memory and 04_synthesis with
@@ -97,9 +102,8 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
                         asr=None if asr == "none" else asr, device=device, notebooks=list(notebooks) or None,
                         lang=lang, normalize=normalize, vocoder=vocoder, asr_model_dir=asr_model_dir,
                         asr_language=asr_language, bases=list(bases) or None, torch_build=torch_spec,
-                        echo=echo, dtype=dtype, batch=batch)
-    for r in result.results:
-        echo(f"  {r.name:18s} {r.status:6s} {r.seconds:7.1f} s" + (f"  {r.error}" if r.error else ""))
+                        budget=budget, full_grid=full_grid, echo=echo, dtype=dtype, batch=batch)
+    show_times(result)
 
     show_answer(result.summary["answer"])
     echo(f"report: {result.index}")
@@ -212,6 +216,26 @@ def sweep(sources: tuple[str, ...], ref_audio: str | None, ref_text: str | None,
 
 
 # -- views ------------------------------------------------------------------------------------------
+def show_times(result: Any) -> None:
+    """Each notebook's status and wall time beside the plan's prediction, then the totals."""
+    from f5lab.escaping import terminal
+    from f5lab.units import duration
+
+    from f5lab.reporting.plan import predicted_seconds, predicted_total
+
+    predicted = predicted_seconds(result.summary)
+    total_pred = predicted_total(result.summary)
+    width = max([len(r.name) for r in result.results] + [8])
+    for r in result.results:
+        pred = predicted.get(r.name)
+        click.echo(f"  {r.name:<{width}}  {r.status:6s}  {duration(r.seconds):>11}"
+                   + (f"  (predicted ~{duration(pred)})" if pred is not None else "")
+                   + (f"  {terminal(r.error)}" if r.error else ""))
+    if result.results and total_pred is not None:
+        total = sum(r.seconds for r in result.results)
+        click.echo(f"  {'total':<{width}}  {'':6s}  {duration(total):>11}  (predicted ~{duration(total_pred)})")
+
+
 def show_answer(answer: dict[str, Any]) -> None:
     """The report's answer card in the terminal: one wrapped line per fact."""
     out = console()

@@ -257,7 +257,7 @@ def show_synth(rec: dict[str, Any]) -> None:
     table.add_row("prepare (reference, text, vocoder)", f"{t['prepare_s']:.2f} s")
     table.add_row(f"sampling ({t['steps']} steps)", f"{t['sample_s']:.2f} s")
     if t.get("step_mean_s") is not None:
-        table.add_row("per step (mean)", f"{t['step_mean_s'] * 1000:.1f} ms")
+        table.add_row("per step (mean)", f"{t['step_mean_s']:.3g} s")  # seconds, like every row here
     table.add_row("vocoder", f"{t['vocoder_s']:.2f} s")
     table.add_row("synthesis total", f"{t['synth_s']:.2f} s")
     table.add_row("real-time factor", f"{t['rtf']:.3f}" if t.get("rtf") is not None else "-")

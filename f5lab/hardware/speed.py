@@ -447,7 +447,9 @@ def describe(est: SpeedEstimate) -> str:
 
 def describe_seconds(seconds_per_call: float, rtf: float | None) -> str:
     """``describe`` from recorded numbers (a summary's), so a page and the card word them alike."""
-    return f"~{fmt_seconds(seconds_per_call)} per call" + (f" (RTF {rtf:.2g})" if rtf is not None else "")
+    from f5lab.units import rtf as rtf_text
+
+    return f"~{fmt_seconds(seconds_per_call)} per call" + (f" (RTF {rtf_text(rtf)})" if rtf is not None else "")
 
 
 def settings_text(settings: dict[str, Any]) -> str:

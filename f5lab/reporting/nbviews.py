@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from f5lab.reporting import decide
 from f5lab.reporting.sidecar import NotebookContext, Sidecar, Table, say
-from f5lab.units import gib, human_bytes, human_count
+from f5lab.units import binary_bytes, gib, human_count, rtf
 
 COLOURS = {"loads": "background-color:#c8e6c9", "loads after remap": "background-color:#fff3c4",
            "cannot": "background-color:#ffcdd2"}
@@ -62,14 +62,14 @@ def layout_table(r: Any) -> Table:
     lay = r.layout
     root = "the file's top level (no nested state dict)"
     step = lay.get("step")
-    facts = [("format", r.format), ("file size", f"{human_bytes(r.size_bytes)} ({r.size_bytes:,} bytes)"),
+    facts = [("format", r.format), ("file size", f"{binary_bytes(r.size_bytes)} ({r.size_bytes:,} bytes)"),
              ("state dicts", ", ".join(root if s == "<root>" else s for s in lay["state_dicts"])),
              ("weights read from", root if r.source == "<root>" else r.source),
              ("stripped prefixes", ", ".join(r.prefixes) or "none"), ("dropped keys", ", ".join(r.dropped) or "none"),
              ("training step", "not recorded" if step is None else f"{step:,} ({lay.get('step_key')})"),
              ("optimizer state", "yes" if lay["optimizer"] else "no"),
              ("scheduler state", "yes" if lay["scheduler"] else "no"),
-             ("weights by dtype", ", ".join(f"{d} {human_bytes(b)}" for d, b in r.bytes_by_dtype.items()))]
+             ("weights by dtype", ", ".join(f"{d} {binary_bytes(b)}" for d, b in r.bytes_by_dtype.items()))]
     return Table([{"fact": k, "value": v} for k, v in facts])
 
 
@@ -171,7 +171,7 @@ def compatibility_result(side: Sidecar, nb: NotebookContext, c: Any) -> Any:
         v = c.verification
         remapped, remapped_bytes, verified = c.remapped.name, c.remapped.stat().st_size, v.ok
         _record_remap(side, c)
-        side.verdict("remap", f"remapped for {c.target} ({remapped}, {human_bytes(remapped_bytes)}): "
+        side.verdict("remap", f"remapped for {c.target} ({remapped}, {binary_bytes(remapped_bytes)}): "
                      + (f"verified, {v.tensors_equal}/{v.tensors_checked} tensors equal" if v.ok
                         else "FAILED verification"), ok=v.ok)
     d = c.decision
@@ -395,9 +395,9 @@ def remap_text(c: SimpleNamespace) -> None:
                                         if status_of(c, c.target) == "loads" else "cannot load it after any remap"))
         return
     p = c.plan
-    say(f"remap {Path(p.src).name} for {p.config}: {len(p.steps)} tensors, {human_bytes(p.output_bytes)}",
+    say(f"remap {Path(p.src).name} for {p.config}: {len(p.steps)} tensors, {binary_bytes(p.output_bytes)}",
         *[f"- {ch}" for ch in p.changes or ["no change beyond rewriting as a release .safetensors"]],
-        *[f"note: {n}" for n in p.notes], f"wrote {c.remapped.name} ({human_bytes(c.remapped.stat().st_size)}; "
+        *[f"note: {n}" for n in p.notes], f"wrote {c.remapped.name} ({binary_bytes(c.remapped.stat().st_size)}; "
                                           "provenance in its metadata)")
 
 
@@ -508,7 +508,7 @@ def _record_answer(side: Sidecar, r: Any, seconds: float) -> None:
 
 
 def estimate_table(est: Any) -> Table:
-    return Table([{"term": t.name, "phase": t.group, "size": human_bytes(t.bytes), "formula": t.formula}
+    return Table([{"term": t.name, "phase": t.group, "size": binary_bytes(t.bytes), "formula": t.formula}
                   for t in est.terms])
 
 
@@ -533,10 +533,10 @@ def measured_result(side: Sidecar, est: Any, meas: Any) -> Table:
     agrees = decide.estimate_agrees(err)
     side.verdict("estimate", measured_call_text(est, meas, err, agrees), ok=agrees)
     return Table([
-        {"quantity": "activation peak", "estimate": human_bytes(row["estimated_activation_bytes"]),
-         "measured": human_bytes(row["measured_activation_bytes"]), "difference": f"{100 * err:+.1f}%"},
-        {"quantity": "weights + buffers", "estimate": human_bytes(row["estimated_weights_bytes"]),
-         "measured": human_bytes(row["measured_weights_bytes"]),
+        {"quantity": "activation peak", "estimate": binary_bytes(row["estimated_activation_bytes"]),
+         "measured": binary_bytes(row["measured_activation_bytes"]), "difference": f"{100 * err:+.1f}%"},
+        {"quantity": "weights + buffers", "estimate": binary_bytes(row["estimated_weights_bytes"]),
+         "measured": binary_bytes(row["measured_weights_bytes"]),
          "difference": "exact" if row["estimated_weights_bytes"] == row["measured_weights_bytes"] else "differs"}])
 
 
@@ -559,8 +559,8 @@ def gpu_table(m: SimpleNamespace, gpu: str | None) -> Table:
              "attention": r.memory.settings["attn"], "needs": gib(r.memory.total_bytes),
              "usable": gib(r.memory.budget_bytes),
              "longest call": f"{r.memory.max_seconds:g} s" + ("" if r.memory.limited_by == "memory" else " (cap)"),
-             "s per call (predicted)": f"{r.speed.seconds_per_call:.3g}" if r.speed else "-",
-             "RTF": f"{r.speed.rtf:.2g}" if r.speed else "-"} for r in m.runs]
+             "s per call (predicted)": rtf(r.speed.seconds_per_call) if r.speed else "-",  # no exponents
+             "RTF": rtf(r.speed.rtf) if r.speed else "-"} for r in m.runs]
 
     def style(row: dict, col: str, value: Any) -> str | None:
         css = "font-weight:bold;background-color:#fff3c4;" if row["GPU"] == gpu else ""

@@ -32,7 +32,8 @@ from f5lab.reporting.modelcard import write_model_card
 from f5lab.facts import DEFAULT_NFE  # for a real checkpoint: f5-tts's own default
 from f5lab.reporting.runner import (KERNEL_NAME, NotebookResult, ReportError, ensure_kernel, execute,
                                     notebook_html, notebooks_dir, read_sidecar, select_notebooks, write_json)
-from f5lab.units import human_bytes
+from f5lab.reporting.plan import predicted_seconds, predicted_total
+from f5lab.units import binary_bytes, duration
 
 SUMMARY_SCHEMA = 1
 
@@ -191,7 +192,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
                notebooks: Sequence[str] | None = None, lang: str = "en", normalize: bool = True,
                vocoder: str | os.PathLike | None = None, asr_model_dir: str | os.PathLike | None = None,
                asr_language: str | None = None, bases: Sequence[str | os.PathLike] | None = None,
-               torch_build: str | None = None,
+               torch_build: str | None = None, budget: float | None = None, full_grid: bool = False,
                progress: bool = True, echo: Callable[[str], None] | None = None,
                dtype: str = "auto", batch: int = 1) -> Report:
     """Run the notebooks on ``checkpoint`` (None: the built-in full-scale demo) into ``out/<run-id>/``.
@@ -209,6 +210,9 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     ``dtype`` ('auto': f5-tts's pick on the card), ``batch`` and ``nfe`` are the run settings the GPU
     verdict is for, with the lengths of the user's call (``call_settings``: the reference's seconds and
     the text's longest chunk by f5-tts's duration rule), as ``f5lab profile`` takes them.
+    ``budget`` (minutes) and ``full_grid``: what notebook 04 renders (``f5lab.reporting.plan``: by
+    default on a CPU the decided config only, at the largest NFE whose predicted time fits the
+    budget); the plan, with its predicted time per notebook, is echoed before the work.
     Returns the ``Report``; ``Report.ok`` is False when any notebook failed.
     """
     echo = echo or (lambda _msg: None)
@@ -244,6 +248,7 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
     demo = checkpoint is None
     if demo:
         echo("locating the demo checkpoint (full-scale F5TTS_Base, random weights; built once, cached)...")
+    ref_audio_given = ref_audio is not None
     checkpoint, ref_audio, ref_text = resolve_inputs(checkpoint, ref_audio, ref_text)
     from f5lab.model.described import describe
 
@@ -284,6 +289,10 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
             "weights": weights.answer(),  # 04 renders one clip, labelled noise, when they cannot speak
         }
         params.update(config_params(described, params["config"], params["vocab"], run_dir))
+        plan = make_plan(described, params, names, device, budget, full_grid, nfe is not None,
+                         checkpoint=None if demo else checkpoint, ref_given=ref_audio_given)
+        for line in plan.lines():
+            echo(line)
         ensure_kernel()
         os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels; our own bars pass disable=False
         os.environ["MPLBACKEND"] = "Agg"
@@ -292,10 +301,12 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         for i, name in enumerate(names, 1):
             echo(f"[{i}/{len(names)}] {name}")
             results.append(execute(folder / f"{name}.ipynb", run_dir, params, progress=progress,
-                                   desc=f"[{i}/{len(names)}] {name}", title=page_title(name, checkpoint)))
+                                   desc=f"[{i}/{len(names)}] {name}", title=page_title(name, checkpoint),
+                                   predicted_s=plan.predicted(name)))
             if results[-1].status != "ok":
                 echo(f"    FAILED: {results[-1].error}")
         summary = build_summary(results, params)
+        add_plan(summary, plan, results)
         manifest = build_manifest(run_dir, checkpoint, params, results, started, demo)
         write_json(run_dir / "summary.json", summary)
         write_index(run_dir, summary, manifest, results)
@@ -331,6 +342,37 @@ def call_settings(ref_audio: str | os.PathLike, ref_text: str, gen_text: str, la
     longest = max(r.chunks, key=lambda c: c.frames)
     return {"seconds": max(longest.seconds, 0.1), "ref_seconds": round(float(r.reference["seconds"]), 3),
             "call_nfe": int(nfe), "dtype": dtype, "batch": int(batch), "calls": len(r.chunks)}
+
+
+def make_plan(described: Any, params: dict[str, Any], names: Sequence[str], device: str, budget: float | None,
+              full_grid: bool, nfe_given: bool, checkpoint: Path | None, ref_given: bool) -> Any:
+    """The run's plan (``f5lab.reporting.plan``), which also settles what 04 renders (in ``params``),
+    with the command that renders the full grid."""
+    from f5lab import commandlines
+    from f5lab.reporting.plan import plan_report
+
+    command = commandlines.report(
+        checkpoint, config=params.get("config") if checkpoint is not None else None,
+        configs=params.get("configs"), vocab=params.get("vocab"), lang=params.get("lang"),
+        ref_audio=params["ref_audio"] if ref_given else None, ref_text=params["ref_text"] if ref_given else None,
+        nfe=None, full_grid=True)
+    return plan_report(described, params, names, device=device, budget_min=budget, full_grid=full_grid,
+                       nfe_given=nfe_given, command=command)
+
+
+def add_plan(summary: dict[str, Any], plan: Any, results: Sequence[NotebookResult]) -> None:
+    """The plan beside the measured times in ``summary.json``; what the default cut on the card."""
+    summary["plan"] = plan.to_dict()
+    for name, entry in plan.timings().items():  # predicted beside measured; what varies stays in timings
+        summary["timings"].setdefault(name, {}).update(entry)
+    if plan.cut and any(r.name == "04_synthesis" for r in results):
+        lines = summary["answer"]["lines"]
+        at = next((i for i, ln in enumerate(lines) if ln["label"] == "still undecided"), len(lines))
+        lines.insert(at, {"label": "synthesis", "ok": None,
+                          "text": f"{plan.grid_text(with_times=False)}; {plan.cut_text(with_times=False)}"})
+        if plan.full_grid:
+            lines.insert(at + 1, {"label": "full grid", "ok": None, "code": True, "text": plan.full_grid})
+        summary["answer"]["synthesis_cut"] = {"cut": plan.cut, "full_grid": plan.full_grid}
 
 
 def report_gpu(gpu: str | None, demo: bool) -> str | None:
@@ -430,7 +472,7 @@ def build_answer(facts: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
             out["service"] = load["service"]
             lines.append({"label": "in f5-tts alone", "text": load["service"], "ok": None, "code": True})
         if load.get("remapped"):
-            lines.append({"label": "remapped file", "text": f"{load['remapped']} ({human_bytes(load['remapped_bytes'])}), "
+            lines.append({"label": "remapped file", "text": f"{load['remapped']} ({binary_bytes(load['remapped_bytes'])}), "
                           + ("verified: same weights, same outputs" if load.get("verified") else "NOT verified"),
                           "ok": bool(load.get("verified")), "href": load["remapped"]})
     run = facts.get("runs")  # f5lab.hardware.runs.judge: kernels AND driver AND memory, with the speed
@@ -538,7 +580,8 @@ CSS = """body{font-family:system-ui,sans-serif;max-width:62em;margin:2em auto;pa
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.4em .6em;text-align:left;
 vertical-align:top}.ok{color:#176a2c}.bad{color:#b00020;font-weight:bold}.neutral{color:#555}
 code{background:#f3f3f3;padding:0 .2em}.small{font-size:.9em;color:#555}ul{margin:0;padding-left:0;list-style:none}
-td,code{overflow-wrap:anywhere}
+td,code{overflow-wrap:break-word}.num{white-space:nowrap}.id{overflow-wrap:normal;word-break:normal}
+pre{white-space:pre-wrap;overflow-wrap:break-word}details summary{cursor:pointer}
 @media (max-width:40em){body{margin:.5em auto;padding:0 .5em}table,tbody,tr,td{display:block;width:auto}
 tr:first-child:has(th){display:none}tr{border-bottom:2px solid #999;margin-bottom:.5em}td{border:0;padding:.2em .3em}}
 """
@@ -555,8 +598,10 @@ margin:1em auto;max-width:62em;color:#222}.f5card table{border-collapse:collapse
 .f5card td:first-child{white-space:nowrap;font-weight:bold;width:11em}.f5card .ok{color:#176a2c}
 .f5card .bad{color:#b00020}.f5card .neutral{color:#444}.f5card code{background:#f3f3f3;padding:0 .2em}
 .f5card .small{font-size:.9em;color:#555}.f5card h2{margin:.2em 0}
-.f5card code{overflow-wrap:anywhere}.f5card pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;
-background:#f3f3f3;padding:.3em .5em}.f5card pre code{padding:0}"""
+.f5card code{overflow-wrap:break-word}.f5card pre{white-space:pre;overflow-x:auto;margin:0;
+background:#f3f3f3;padding:.3em .5em}.f5card table{table-layout:fixed}.f5card pre code{padding:0}.f5card .num{white-space:nowrap}
+.f5card details summary{cursor:pointer;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.f5card details[open] summary{white-space:normal}"""
 
 MARKS = {True: ("ok", "&#10003;"), False: ("bad", "&#10007;"), None: ("neutral", "&#8226;")}
 
@@ -574,7 +619,8 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
     """The answer card: the header facts (checkpoint, config tried, target GPU, notebooks run),
     then one row per answer line."""
     ck = manifest["checkpoint"]
-    head = (f"<p><b>{escaping.html(Path(ck['path']).name)}</b> ({human_bytes(ck['size_bytes'])}) &middot; config tried: "
+    head = (f"<p><b class='id'>{ident_html(Path(ck['path']).name)}</b> (<span class='num'>{binary_bytes(ck['size_bytes'])}</span>)"
+            " &middot; config tried: "
             f"{asked_html(answer.get('config_asked'))} &middot; target GPU: "
             + (f"<b>{escaping.html(str(answer['gpu']))}</b>" if answer.get("gpu") else "none named (--gpu)")
             + f" &middot; {ran}</p>")
@@ -582,13 +628,18 @@ def answer_card_html(answer: dict[str, Any], manifest: dict[str, Any], ran: str)
     for line in answer["lines"]:
         cls, mark = MARKS.get(line.get("ok"), MARKS[None])
         text = escaping.html(line["text"])
-        if line.get("code"):  # several lines of Python keep their lines
-            text = f"<pre><code>{text}</code></pre>" if "\n" in line["text"] else f"<code>{text}</code>"
+        if line.get("code") and "\n" in line["text"]:  # a service's code: one line shown, the rest on demand
+            first = escaping.html(line["text"].strip().splitlines()[0])
+            n = len(line["text"].strip().splitlines())
+            text = (f"<details><summary><code>{first}</code> <span class='small'>({n} lines: show)</span></summary>"
+                    f"<pre><code>{text}</code></pre></details>")
+        elif line.get("code"):
+            text = f"<code>{text}</code>"
         if line.get("href"):
             text = f'<a href="{escaping.html(escaping.url(line["href"]))}">{text}</a>'
         if evidence_note(line):
             text += f' <span class="small">({escaping.html(evidence_note(line))})</span>'
-        mark = "" if text.startswith("<pre>") else f"{mark} "  # a code block needs no bullet before it
+        mark = "" if text.startswith(("<pre>", "<details>")) or line.get("ok") is None else f"{mark} "
         rows.append(f'<tr><td>{escaping.html(line["label"])}</td><td class="{cls}">{mark}{text}</td></tr>')
     demo = ("<p class='small'><b>Built-in demo:</b> a full-scale F5TTS_Base checkpoint with <b>random weights</b>: "
             "it loads and runs like a real one, but its audio is noise and the probe cannot find a trained "
@@ -608,6 +659,62 @@ def evidence_note(line: dict[str, Any]) -> str | None:
     return f"{ev['kind']}: {ev['source']}"
 
 
+def _shows_something(cell: Any) -> bool:
+    """A code cell with an output a reader sees (an empty display, such as a cleared progress line,
+    is nothing)."""
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream" and "".join(o.get("text", "")).strip():
+            return True
+        data = o.get("data", {})
+        if o.get("output_type") == "error" or any(k != "text/plain" for k in data) or \
+                "".join(data.get("text/plain", "")).strip():
+            return True
+    return False
+
+
+def without_empty_sections(cells: Sequence[Any]) -> list[Any]:
+    """A notebook's cells less each section (a Markdown heading up to the next heading) whose code
+    cells all show nothing, e.g. lineage when no base was compared: report.html omits a heading
+    with nothing under it. A section of prose only is kept."""
+    sections: list[list[Any]] = [[]]
+    for c in cells:
+        if c.cell_type == "markdown" and "".join(c.source).lstrip().startswith("#"):
+            sections.append([])
+        sections[-1].append(c)
+    kept = []
+    for sec in sections:
+        code = [c for c in sec if c.cell_type == "code" and not {"parameters", "injected-parameters", "setup"}
+                & set(c.metadata.get("tags", []))]
+        if code and not any(_shows_something(c) for c in code):
+            continue
+        kept.extend(sec)
+    return kept
+
+
+def ident_html(text: str) -> str:
+    """A file name or id for a page: escaped, and breakable only after its separators (``_``, ``-``,
+    ``.``, ``/``), never inside a word: "02_compatibility" wraps as "02_ / compatibility" at most."""
+    import re
+
+    return "<wbr>".join(escaping.html(part) for part in re.split(r"(?<=[_\-./])", str(text)))
+
+
+def plan_html(summary: dict[str, Any], results: Sequence[NotebookResult]) -> str:
+    """The run's time: measured against the plan's prediction, and what 04 rendered."""
+    plan = summary.get("plan")
+    total = predicted_total(summary)
+    if not plan or total is None:
+        return ""
+    took = sum(r.seconds for r in results)
+    grid = ""
+    if "04_synthesis" in plan.get("notebooks", []):
+        n = plan["renderings"]
+        grid = (f"; synthesis: {n} rendering{'s' if n != 1 else ''} ({escaping.html(', '.join(plan['configs']))}, "
+                f"NFE <span class='num'>{escaping.html(', '.join(str(x) for x in plan['nfe']))}</span>)")
+    return (f"<p>Ran in <b class='num'>{duration(took)}</b>, predicted <span class='num'>~{duration(total)}"
+            f"</span> before the work ({escaping.html(plan['basis'])}){grid}.</p>")
+
+
 def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any],
                 results: Sequence[NotebookResult]) -> Path:
     """One static page: the answer card first, then per notebook whether it ran (separately
@@ -615,9 +722,11 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
     rows = []
     for r in results:
         entry = summary["notebooks"][r.name]
-        ran = (f'<span class="ok">&#10003; ran</span><br><span class="small">{r.seconds:.0f} s</span>'
-               if r.status == "ok" else
-               f'<span class="bad">&#10007; FAILED</span><br><code>{escaping.html(r.error or "")}</code>')
+        pred = predicted_seconds(summary).get(r.name)
+        took = (f'<br><span class="small num">{duration(r.seconds)}</span>'
+                + (f'<br><span class="small num">predicted ~{duration(pred)}</span>' if pred is not None else ""))
+        ran = (f'<span class="ok num">&#10003; ran</span>{took}' if r.status == "ok" else
+               f'<span class="bad num">&#10007; FAILED</span>{took}<br><code>{escaping.html(r.error or "")}</code>')
         links = [f'<a href="{r.ipynb.name}">notebook</a>']
         if r.html:
             links.insert(0, f'<a href="{r.html.name}">page</a>')
@@ -627,7 +736,7 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
                 label = png[len(r.name) + 1:-4].replace("_", " ")
                 links.append(f'<a href="{escaping.html(png)}">{escaping.html(label)} (figure)</a>')
         verdicts = "".join(_verdict_html(v) for v in entry["verdicts"]) or "<li class='neutral'>-</li>"
-        rows.append(f"<tr><td><b>{escaping.html(r.name)}</b><br>{escaping.html(TITLES.get(r.name, ''))}</td>"
+        rows.append(f"<tr><td><b class='num'>{escaping.html(r.name)}</b><br>{escaping.html(TITLES.get(r.name, ''))}</td>"
                     f"<td>{ran}</td><td><ul>{verdicts}</ul></td><td>{' &middot; '.join(links)}</td></tr>")
     failed = summary["failed"]
     ran = (f'<span class="bad">{len(failed)} of {len(results)} notebooks failed: {escaping.html(", ".join(failed))}'
@@ -639,6 +748,7 @@ def write_index(run_dir: Path, summary: dict[str, Any], manifest: dict[str, Any]
 <style>{CSS}</style></head><body>
 <h1>f5lab report <code>{escaping.html(manifest['run_id'])}</code></h1>
 {answer_card_html(summary['answer'], manifest, ran)}
+{plan_html(summary, results)}
 <p><a href="report.html"><b>report.html</b></a>: everything below in one self-contained file (figures and audio
 embedded), to attach to an issue or an e-mail.</p>
 <table><tr><th>notebook</th><th>ran</th><th>checkpoint verdicts</th><th>parts</th></tr>
@@ -674,7 +784,7 @@ def write_report_html(run_dir: Path, summary: dict[str, Any], manifest: dict[str
         nb = nbformat.read(r.ipynb, as_version=4)
         merged.metadata = merged.metadata or nb.metadata
         merged.cells.append(nbformat.v4.new_markdown_cell("---"))
-        for c in nb.cells:
+        for c in without_empty_sections(nb.cells):
             if not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", [])):
                 c.id = f"{r.name[:2]}-{len(merged.cells)}"  # ids stay unique in the merged notebook
                 merged.cells.append(c)

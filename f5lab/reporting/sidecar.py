@@ -91,8 +91,9 @@ class Sidecar:
         backticks shows as inline code."""
         from IPython.display import Markdown
 
-        marks = {True: "\u2713", False: "\u2717", None: "\u2022"}
-        lines = [f"- {marks.get(v['ok'], marks[None])} {escaping.markdown(v['text'], code_spans=True)}" for v in self.data["verdicts"]]
+        marks = {True: "\u2713 ", False: "\u2717 ", None: ""}  # a neutral line: the list's own bullet only
+        lines = [f"- {marks.get(v['ok'], marks[None])}{escaping.markdown(v['text'], code_spans=True)}"
+                 for v in self.data["verdicts"]]
         return Markdown("\n".join(lines) or "- (no verdict)")
 
     def timing(self, key: str, seconds: float) -> float:

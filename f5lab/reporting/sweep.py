@@ -95,6 +95,11 @@ def run_sweep(spec: SweepSpec, *, out: str | os.PathLike = "reports", sweep_id: 
         skipped = [u.id for u in units if u not in todo]
         echo(f"sweep {sweep_dir.name}: {len(points)} point(s), {len(units)} unit(s); "
              f"{len(skipped)} already done, {len(todo)} to run")
+        if todo:  # what it will cost, said before the work (f5lab.reporting.plan)
+            from f5lab.reporting.plan import plan_sweep
+
+            for line in plan_sweep(todo, workers, in_process).lines():
+                echo(line)
         run = run_here if in_process else lambda units: submit_all(units, workers, scheduler, progress)
         interrupted = run(todo) if todo else 0
         write_reference_media(sweep_dir, spec)

@@ -23,11 +23,14 @@ from f5lab.reporting.comparison import COLUMNS, SETTINGS, _fmt, _value, header, 
 SHOWN_WIDTH = 320  # CSS px of a mel picture in the listening table (its PNG has 1000 px: sharp on any screen)
 LABELS = {"checkpoint": "checkpoint", "step": "step", "config": "config", "nfe": "NFE", "dtype": "dtype",
           "device": "device", "ref": "reference", "gen_text": "text"}
-PAGE_CSS = """body{max-width:80em}th.sort{cursor:pointer;white-space:nowrap}th.sort::after{content:" \\2195";
+PAGE_CSS = """body{max-width:80em}th.sort{cursor:pointer}th.sort::after{content:" \\2195";
 color:#999}th[aria-sort=ascending]::after{content:" \\25B2";color:#222}th[aria-sort=descending]::after{
 content:" \\25BC";color:#222}figure{margin:0}figure img{max-width:100%;height:auto;display:block}
 audio{width:100%;min-width:10em;max-width:26em}figcaption{font-size:.85em;color:#555}
-@media (max-width:40em){body{max-width:none}td[data-label]::before{content:attr(data-label) ": ";font-weight:bold}}
+td[data-v]{white-space:nowrap}td b{overflow-wrap:normal}.f5sortby{display:none}
+table.sortable{font-size:.9em}table.sortable td,table.sortable th{padding:.3em .4em}
+@media (max-width:40em){body{max-width:none}td[data-label]::before{content:attr(data-label) ": ";font-weight:bold}
+td[data-v]{white-space:normal}.f5sortby{display:block;margin:.3em 0}}
 """
 # click a header: rows sorted by its cells' data-v (numbers as numbers), again: the other way; blanks last
 SORT_JS = """<script>
@@ -42,7 +45,15 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
   table.querySelectorAll("th.sort").forEach(function (th) { th.addEventListener("click", function () {
     var asc = th.getAttribute("aria-sort") !== "ascending";
     table.querySelectorAll("th.sort").forEach(function (h) { h.removeAttribute("aria-sort"); });
-    th.setAttribute("aria-sort", asc ? "ascending" : "descending"); f5sort(table, th.cellIndex, asc); }); }); });
+    th.setAttribute("aria-sort", asc ? "ascending" : "descending"); f5sort(table, th.cellIndex, asc); }); });
+  var pick = document.createElement("select"), label = document.createElement("label");
+  label.className = "f5sortby"; label.textContent = "sort by ";
+  table.querySelectorAll("th.sort").forEach(function (th) { [true, false].forEach(function (asc) {
+    var o = document.createElement("option"); o.value = th.cellIndex + (asc ? "+" : "-");
+    o.textContent = th.textContent + (asc ? " (lowest first)" : " (highest first)"); pick.appendChild(o); }); });
+  pick.addEventListener("change", function () { var v = pick.value;
+    f5sort(table, parseInt(v, 10), v.slice(-1) === "+"); });
+  label.appendChild(pick); table.parentNode.insertBefore(label, table); });
 </script>"""
 
 

@@ -82,7 +82,7 @@ def points(sw: SweepContext) -> Any:
         for key, entry in p["numbers"].items():
             if key in sw.summary["units"]:
                 sw.side.record(f"points.{pid}.{key}", entry["value"], entry["unit"])
-    return shown(points_table(sw.summary))
+    return frame_table(shown(points_table(sw.summary)))
 
 
 def best(sw: SweepContext) -> Any:
@@ -106,7 +106,7 @@ def best(sw: SweepContext) -> Any:
         b = sw.summary["best"]["val_loss"]
         sw.side.verdict("best_checkpoint", f"best checkpoint by {b['label']}: {b['checkpoint']} (step {b['step']}), "
                         f"loss {b['value']:.4g}", ok=True)
-    return shown(best_table(sw.summary))
+    return frame_table(shown(best_table(sw.summary)))
 
 
 def against_figures(sw: SweepContext, axes: tuple[str, ...] = ("step", "nfe", "dtype")) -> None:
@@ -134,7 +134,24 @@ def timings(sw: SweepContext) -> Any:
     """Wall-clock per point and RTF, rounded (they vary run to run)."""
     from f5lab.reporting.comparison import timings_table
 
-    return shown(timings_table(sw.summary).round(3))
+    return frame_table(shown(timings_table(sw.summary)))
+
+
+def frame_table(df: Any, digits: int = 4) -> Any:
+    """A pandas frame as the notebooks show tables (``sidecar.Table``): its index as the first
+    column (no unnamed index column), NaN as "-", floats to ``digits`` significant digits ("2.929",
+    not "2.929000")."""
+    from f5lab.reporting.sidecar import Table
+
+    def cell(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and v != v):
+            return None
+        return float(f"{v:.{digits}g}") if isinstance(v, float) else v
+
+    first = [df.index.name] if df.index.name else []
+    rows = [{**({df.index.name: idx} if first else {}), **{c: cell(v) for c, v in r.items()}}
+            for idx, r in df.iterrows()]
+    return Table(rows, columns=first + [str(c) for c in df.columns])
 
 
 @dataclass

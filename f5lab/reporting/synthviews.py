@@ -33,6 +33,28 @@ def synthesis_plan(nb: NotebookContext, ref_audio: Any, ref_text: str | None, ge
                      out_dir=Path(work_dir) / AUDIO_DIR if work_dir else None)
 
 
+def rendered(side: Sidecar, plan: Any, result: Any, pick: bool) -> Any:
+    """The grid 04 renders: the whole ``plan``, or with ``pick`` (what ``f5lab report`` sets where the
+    shapes cannot tell the configs apart) only the config the probe ``result`` picks, else the first
+    (``f5lab.speech.grid.probe_pick``), said and recorded."""
+    if not pick:
+        return plan
+    from f5lab.speech.grid import probe_pick
+
+    narrowed, line = probe_pick(plan, result)
+    side.record("synthesis.rendered", line)
+    say(line)
+    return narrowed
+
+
+def muted(plan: Any, mute: bool) -> Any:
+    """Weights that cannot speak (``f5lab.model.readiness``, named from the tensors before any
+    synthesis) render one clip, labelled noise, and nothing is graded: the grid's first setting only."""
+    from dataclasses import replace
+
+    return replace(plan, grid=plan.grid[:1]) if mute else plan
+
+
 def grid_table(grid: Sequence[tuple[str, str, int]]) -> Table:
     return Table([{"config": c, "dtype": d, "NFE": n} for c, d, n in grid])
 

@@ -55,26 +55,38 @@ def named(config: str, fits: Sequence[str] = ()) -> ConfigDecision:
 
 def render_grid(plan: GridPlan, *, vocab: Any = None, vocoder: Any = None, device: str = "cpu", seed: int = 0,
                 lang: str = "en", normalize: bool = True,
-                decisions: Mapping[str, ConfigDecision] | None = None) -> dict[Setting, Any]:
+                decisions: Mapping[str, ConfigDecision] | None = None, progress: bool = False) -> dict[Setting, Any]:
     """Every rendering of ``plan.grid`` (``SynthResult`` by setting), texts normalised for ``lang``
     unless ``normalize`` is off. ``decisions``: config -> the decision it was loaded under (default:
-    ``named`` for each candidate)."""
+    ``named`` for each candidate). Each flow step moves one progress line for the whole grid (ETA
+    over every rendering still to come): in the notebook, in the file the report's runner follows,
+    and on stderr with ``progress``."""
     from f5lab.compat.loading import load_model
+    from f5lab.speech.progress import tracking
     from f5lab.speech.synth import synthesize
 
     results: dict[Setting, Any] = {}
-    for config, dtype in dict.fromkeys((c, d) for c, d, _ in plan.grid):
-        decision = (decisions or {}).get(config) or named(config, plan.candidates)
-        model = load_model(plan.checkpoint, config=config, vocab=vocab, dtype=dtype, catalogue=plan.catalogue,
-                           device=device)
-        for _, _, steps in [k for k in plan.grid if k[:2] == (config, dtype)]:
-            folder = plan.out_dir / f"{folder_label(config)}_{dtype}_nfe{steps}" if plan.out_dir else None
-            results[(config, dtype, steps)] = synthesize(
-                model, plan.ref_audio, plan.ref_text, plan.gen_text, nfe=steps, seed=seed, vocoder=vocoder,
-                device=device, out_dir=folder, lang=lang, normalize=normalize, checkpoint=plan.checkpoint,
-                decision=decision)
-        del model
+    order = [k for pair in dict.fromkeys((c, d) for c, d, _ in plan.grid) for k in plan.grid if k[:2] == pair]
+    with tracking([(rendering_label(k), k[2]) for k in order], terminal=progress) as moving:
+        for config, dtype in dict.fromkeys((c, d) for c, d, _ in plan.grid):
+            decision = (decisions or {}).get(config) or named(config, plan.candidates)
+            model = load_model(plan.checkpoint, config=config, vocab=vocab, dtype=dtype, catalogue=plan.catalogue,
+                               device=device)
+            for _, _, steps in [k for k in plan.grid if k[:2] == (config, dtype)]:
+                moving.begin(order.index((config, dtype, steps)))
+                folder = plan.out_dir / f"{folder_label(config)}_{dtype}_nfe{steps}" if plan.out_dir else None
+                results[(config, dtype, steps)] = synthesize(
+                    model, plan.ref_audio, plan.ref_text, plan.gen_text, nfe=steps, seed=seed, vocoder=vocoder,
+                    device=device, out_dir=folder, lang=lang, normalize=normalize, checkpoint=plan.checkpoint,
+                    decision=decision)
+            del model
     return results
+
+
+def rendering_label(setting: Setting) -> str:
+    """``F5TTS_Base fp32 NFE 16``: a rendering as a progress line names it."""
+    config, dtype, steps = setting
+    return f"{folder_label(config)} {dtype} NFE {steps}"
 
 
 def folder_label(config: Any) -> str:
@@ -85,3 +97,20 @@ def folder_label(config: Any) -> str:
     name = str(getattr(config, "name", config))
     label = Path(name).stem if looks_like_path(name) else name
     return re.sub(r"[^\w.+-]", "_", label) or "config"
+
+
+def probe_pick(plan: GridPlan, result: Any) -> tuple[GridPlan, str]:
+    """The grid narrowed to the one config the behavioural probe picks (``result``: a
+    ``ProbeResult``), or to the first candidate when it cannot tell them apart; and a line saying
+    which and why. What the report renders by default between configs the shapes cannot separate."""
+    from dataclasses import replace
+
+    confident = bool(getattr(result, "confident", False))
+    best = result.best if result is not None else None
+    keep = best if confident and best in plan.candidates else plan.candidates[0]
+    why = (f"the probe picks {best}" if confident and best in plan.candidates
+           else "the probe cannot tell the candidates apart, so the first")
+    left = [c for c in plan.candidates if c != keep]
+    line = (f"rendered under {folder_label(keep)} only ({why})"
+            + (f"; not rendered: {', '.join(folder_label(c) for c in left)}" if left else ""))
+    return replace(plan, grid=[s for s in plan.grid if s[0] == keep]), line

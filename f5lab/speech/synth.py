@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import threading
 import time
@@ -209,6 +210,11 @@ class _StepTimer:
 
     def _post(self, *_: Any) -> None:
         self.steps.append(time.perf_counter() - self._t0)
+        from f5lab.speech.progress import active
+
+        progress = active()
+        if progress is not None:  # the line that moves once per flow step (f5lab.speech.progress)
+            progress.on_step(self.steps[-1])
 
     def remove(self) -> None:
         for h in self.handles:
@@ -475,18 +481,27 @@ def run_f5tts(cfm: Any, ref_wav: np.ndarray, sr: int, ref_text: str, chunks: lis
     import torch
     from f5_tts.infer.utils_infer import infer_batch_process
 
+    from contextlib import nullcontext
+
+    from f5lab.speech import progress as moving
+
     sampler = _SeededSampler(cfm, seed, ref_text, chunks)
     timed = _TimedVocoder(vocoder)
     steps = _StepTimer(cfm.transformer)
-    prog = None
-    if progress:
-        import tqdm as prog
+    # one line per flow step: the grid's progress when one is open, else this rendering's own (on
+    # stderr when ``progress``); f5-tts's tqdm gets a module that prints nothing
+    own = moving.active() is None and (progress or os.environ.get(moving.ENV_FILE))
+    tracked = moving.tracking([(f"NFE {nfe}", nfe)], terminal=bool(progress)) if own else nullcontext()
     try:
-        audio = torch.from_numpy(np.ascontiguousarray(ref_wav, dtype=np.float32))[None]
-        wav, out_sr, mel = next(infer_batch_process(
-            (audio, sr), ref_text, chunks, sampler, timed, mel_spec_type=vocoder.mel_spec_type, progress=prog,
-            target_rms=TARGET_RMS, cross_fade_duration=cross_fade, nfe_step=nfe, cfg_strength=cfg_strength,
-            sway_sampling_coef=sway, speed=speed, fix_duration=duration, device=device))
+        with tracked:
+            if moving.active() is not None:
+                moving.active().expect(len(chunks))
+            audio = torch.from_numpy(np.ascontiguousarray(ref_wav, dtype=np.float32))[None]
+            wav, out_sr, mel = next(infer_batch_process(
+                (audio, sr), ref_text, chunks, sampler, timed, mel_spec_type=vocoder.mel_spec_type,
+                progress=moving.Silent, target_rms=TARGET_RMS, cross_fade_duration=cross_fade, nfe_step=nfe,
+                cfg_strength=cfg_strength, sway_sampling_coef=sway, speed=speed, fix_duration=duration,
+                device=device))
     finally:
         steps.remove()
     if wav is None:
