@@ -12,7 +12,7 @@ from rich.table import Table
 
 from f5lab.cli.main import friendly_errors, main, print_json
 from f5lab.cli.options import nfe_option
-from f5lab.cli.params import OutFile, Real, ranged
+from f5lab.cli.params import ConfigRef, OutFile, Real, ranged
 from f5lab.cli.terminal import console, hang
 from f5lab.units import human_bytes
 
@@ -82,7 +82,7 @@ def doctor(gpus: tuple[str, ...], torch_spec: str | None, as_json: bool) -> None
 @click.option("--measure", type=click.Choice(["cpu", "cuda"]), help="Also run one real call (loads the weights; "
               "CPU uses the profiler) and compare its memory; on the CPU also its sampling time against the "
               "prediction. Use --nfe 1 to keep it short: the step peak is the same.")
-@click.option("--config", help="Config for --measure when several match: a name or a YAML path.")
+@click.option("--config", type=ConfigRef(), help="Config for --measure when several match: a name or a YAML path.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--force", is_flag=True, help="With --plot: replace an existing file (once the new one is complete).")
 @friendly_errors

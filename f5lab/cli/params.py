@@ -92,6 +92,78 @@ def text_problem(value: Any, max_bytes: int = MAX_TEXT_BYTES) -> str | None:
     return None
 
 
+class FolderName(Text):
+    """The name of a folder f5lab makes inside ``--out`` (``--run-id``, ``--sweep-id``): one path
+    component, never a path (``../x`` or ``/abs`` would put the result outside ``--out``)."""
+
+    name = "name"
+
+    def __init__(self, max_bytes: int = 120) -> None:
+        super().__init__(max_bytes=max_bytes, allow_empty=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        value = super().convert(value, param, ctx)
+        problem = folder_name_problem(str(value))
+        if problem:
+            self.fail(problem, param, ctx)
+        return value
+
+
+def folder_name_problem(value: str) -> str | None:
+    """Why ``value`` cannot name a folder inside --out, or None."""
+    if "/" in value or "\\" in value or os.sep in value or (os.altsep and os.altsep in value):
+        return f"{value!r} is a path; give a folder name (it is made inside --out)"
+    if value.strip() in (".", "..") or value != value.strip():
+        return f"{value!r} is not a folder name (no '.', '..' or surrounding spaces)"
+    if value.startswith("-"):
+        return f"{value!r} starts with '-'; give a folder name"
+    if any(ord(ch) < 32 or ord(ch) == 0x7f for ch in value):
+        return f"{value!r} holds a control character; give a folder name"
+    return None
+
+
+class ReadsConfig:
+    """Marks a parameter whose file another library turns into objects (``f5lab_reads``): checked by
+    ``f5lab.files.trusted`` when the command's options are parsed; ``tests/test_safety_configs.py``
+    feeds every such parameter a config that names code to run."""
+
+    f5lab_reads = "config"
+
+
+class VocoderDir(ReadsConfig, click.Path):
+    """A local vocos/BigVGAN folder: its config's class paths and arguments checked at once (the
+    weights when the vocoder is built)."""
+
+    f5lab_reads = "vocoder"
+
+    def __init__(self) -> None:
+        click.Path.__init__(self, path_type=str)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from f5lab.errors import F5LabError
+        from f5lab.speech.vocoders import check_config
+
+        value = super().convert(value, param, ctx)
+        try:
+            check_config(value)
+        except F5LabError as exc:
+            self.fail(str(exc), param, ctx)
+        return value
+
+
+class ConfigRef(ReadsConfig, click.ParamType):
+    """``--config``: a config name, or the path of a YAML in f5-tts's format (checked by the one
+    resolver, ``f5lab.model.configs.resolve_config``, when the command resolves it)."""
+
+    name = "config"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        problem = text_problem(value)
+        if problem:
+            self.fail(problem, param, ctx)
+        return value
+
+
 def check_values(ctx: click.Context) -> None:
     """Every parameter's value against the rules that hold for all of them (finite numbers, ints
     within 64 bits, decodable text), whatever the type it was declared with."""

@@ -64,20 +64,13 @@ def check_settings(*, nfe: int = DEFAULT_NFE, cfg_strength: float = DEFAULT_CFG,
 
 
 def read_text_file(path: str | Path) -> str:
-    """The text to speak from a file: UTF-8 (a BOM is dropped), one line naming the file otherwise."""
-    p = Path(path)
-    if p.is_dir():
-        raise TextError(f"{p}: is a directory, not a text file")
-    if not p.is_file():
-        raise TextError(f"{p}: text file not found")
-    raw = p.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise TextError(f"{p}: not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); save it as "
-                        "UTF-8") from None
+    """The text to speak from a file: UTF-8 (a BOM is dropped), at most 1 MB (as --text), not binary;
+    one line naming the file otherwise (``f5lab.files.readers``)."""
+    from f5lab.files.readers import read_text
+
+    text = read_text(path, "text", error=TextError)
     if not text.strip():
-        raise TextError(f"{p}: the text file is empty; nothing to speak")
+        raise TextError(f"{path}: the text file is empty; nothing to speak")
     return text
 
 
