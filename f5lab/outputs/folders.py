@@ -62,7 +62,8 @@ class FolderClaim:
                     n += 1
                     path = base.with_name(f"{base.name}-{n}")
                     continue
-                raise OutputError(errno.EEXIST, f"{path}: exists (a finished {what}); choose another name") from None
+                raise OutputError(errno.EEXIST, f"{path}: exists ({_looks_like(path)}); a {what} writes only into a "
+                                                f"folder it makes: choose another name") from None
             except OSError as exc:
                 raise OutputError(exc.errno or errno.EACCES, f"{path}: cannot be created ({exc.strerror}); "
                                                              "choose another folder") from None
@@ -131,3 +132,12 @@ def make_parents(path: Path) -> list[Path]:
             raise OutputError(exc.errno or errno.EACCES, f"{path}: cannot be created ({exc.strerror} at "
                                                          f"{p}); choose another folder") from None
     return made
+
+
+def _looks_like(path: Path) -> str:
+    """What an existing folder holds, for a refusal: whose it is, as far as its files tell."""
+    if (path / "sweep.json").is_file():
+        return "a sweep's folder"
+    if (path / "manifest.json").is_file():
+        return "a finished report"
+    return "not made by this command"
