@@ -172,3 +172,31 @@ def remove_tree(path: str | os.PathLike) -> None:
     if not ((p / INCOMPLETE).exists() or (p / "done.json").exists()):
         raise UndeclaredOutput(f"{p}: not a folder f5lab made; refusing to remove it")
     _remove(p)
+
+
+_SCRATCH: list[Path] = []
+
+
+def scratch_folder(tag: str) -> Path:
+    """A private temporary folder (mode 0700) for this process's own state that other programs keep
+    under HOME (Jupyter's kernel connection files) when HOME cannot be written; removed at exit."""
+    import atexit
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=f"f5lab-{tag}-"))
+    if not _SCRATCH:
+        atexit.register(lambda: [_remove(p) for p in _SCRATCH])
+    _SCRATCH.append(folder)
+    return folder
+
+
+def usable_folder(path: str | os.PathLike) -> bool:
+    """Whether a program could create ``path`` (or write in it): it, or its nearest existing
+    ancestor, is a folder this process can write (a read-only HOME, one on a read-only mount, or
+    HOME pointing at a file: not usable)."""
+    p = Path(path)
+    while not (p.exists() or p.is_symlink()):
+        if p.parent == p:
+            return False
+        p = p.parent
+    return p.is_dir() and os.access(p, os.W_OK | os.X_OK)

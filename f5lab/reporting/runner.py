@@ -57,6 +57,31 @@ def select_notebooks(folder: Path, wanted: Sequence[str] | None) -> list[str]:
     return names
 
 
+# where Jupyter, IPython and matplotlib keep their state under HOME; when HOME cannot be written (read-only,
+# a file, a full disk), each gets a private folder for this run, so kernels still start
+HOME_STATE = {"JUPYTER_RUNTIME_DIR": "runtime", "IPYTHONDIR": "ipython", "MPLCONFIGDIR": "matplotlib"}
+
+
+def jupyter_dirs() -> dict[str, str]:
+    """Point Jupyter's runtime folder (kernel connection files), IPython's and matplotlib's at a private
+    temporary folder when the ones under HOME cannot be written; returns what it set."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    from f5lab import outputs
+
+    wanted = {"JUPYTER_RUNTIME_DIR": jupyter_runtime_dir(),
+              "IPYTHONDIR": os.environ.get("IPYTHONDIR") or os.path.join(os.path.expanduser("~"), ".ipython"),
+              "MPLCONFIGDIR": os.environ.get("MPLCONFIGDIR") or os.path.join(os.path.expanduser("~"), ".config",
+                                                                             "matplotlib")}
+    bad = [k for k, path in wanted.items() if not outputs.usable_folder(path)]
+    if not bad:
+        return {}
+    scratch = outputs.scratch_folder("home")
+    set_now = {k: str(scratch / HOME_STATE[k]) for k in bad}
+    os.environ.update(set_now)  # the kernels papermill starts inherit them
+    return set_now
+
+
 def execute(notebook: Path, run_dir: Path, params: dict[str, Any], progress: bool = True,
             desc: str | None = None, title: str | None = None) -> NotebookResult:
     """Run one notebook with papermill (only the parameters it declares) in a quiet kernel
@@ -66,6 +91,7 @@ def execute(notebook: Path, run_dir: Path, params: dict[str, Any], progress: boo
 
     from f5lab.reporting.kernel import QuietKernelManager, trust
 
+    jupyter_dirs()
     name = notebook.stem
     out_nb = run_dir / f"{name}.ipynb"
     sidecar = run_dir / f"{name}.json"
