@@ -75,7 +75,7 @@ def doctor(gpus: tuple[str, ...], torch_spec: str | None, as_json: bool) -> None
 @click.option("--terms", is_flag=True, help="Also print every term of the estimate (first GPU's settings).")
 @click.option("--sweep", is_flag=True, help="Print peak memory vs seconds (5-60 s) for fp32 and fp16 "
               "(math attention unless --attn names another: the worst case).")
-@click.option("--plot", type=OutFile(),
+@click.option("--plot", type=OutFile(suffixes=(".png",)),
               help="Save the first GPU's figure as PNG (implies --sweep): peak vs seconds on the attention "
               "path that card uses (math dashed where it would be forced), its usable budget and f5-tts's "
               "frame cap: the report's figure, computed by the function the verdict uses.")

@@ -151,6 +151,21 @@ class VocoderDir(ReadsConfig, click.Path):
         return value
 
 
+class ModelDir(click.Path):
+    """A local model folder an option names (``--asr-model-dir``): it exists and holds ``marker``
+    (faster-whisper's ``model.bin``), checked when the options are parsed, never ignored."""
+
+    def __init__(self, marker: str, what: str) -> None:
+        super().__init__(exists=True, file_okay=False, path_type=str)
+        self.marker, self.what = marker, what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        value = super().convert(value, param, ctx)
+        if not (Path(value) / self.marker).is_file():
+            self.fail(f"{value}: not a {self.what} folder (no {self.marker}); f5lab never downloads one", param, ctx)
+        return value
+
+
 class ConfigRef(ReadsConfig, click.ParamType):
     """``--config``: a config name, or the path of a YAML in f5-tts's format (checked by the one
     resolver, ``f5lab.model.configs.resolve_config``, when the command resolves it)."""
@@ -195,9 +210,17 @@ class OutFile(click.Path):
 
     f5lab_output = "file"
 
-    def __init__(self, force: str | None = "force", skip: str | None = None, companions: tuple[str, ...] = ()) -> None:
+    def __init__(self, force: str | None = "force", skip: str | None = None, companions: tuple[str, ...] = (),
+                 suffixes: tuple[str, ...] = ()) -> None:
         super().__init__(dir_okay=False, path_type=str)
-        self.force, self.skip, self.companions = force, skip, companions
+        self.force, self.skip, self.companions, self.suffixes = force, skip, companions, suffixes
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        value = super().convert(value, param, ctx)
+        if self.suffixes and Path(str(value)).suffix.lower() not in self.suffixes:
+            self.fail(f"{value!r}: the file is written as {' or '.join(s.lstrip('.').upper() for s in self.suffixes)}; "
+                      f"give a name ending in {' or '.join(self.suffixes)}", param, ctx)
+        return value
 
 
 class OutDir(click.Path):
