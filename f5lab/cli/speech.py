@@ -185,6 +185,8 @@ def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...],
     result = run_probe(path, ref_audio, ref_text, list(candidates) or None, seed=seed, n_samples=samples,
                        vocab=vocab, catalogue=catalogue(configs, path), device=resolve_device(device),
                        progress=True, lang=lang, normalize=normalize)
+    if result.text.get("warning"):
+        click.echo(f"f5lab: warning: {result.text['warning']}", err=True)
     if as_json:
         print_json(result.to_dict())
     else:

@@ -231,6 +231,10 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         from f5lab.files.vocab import read_vocab
 
         read_vocab(vocab)
+    if gen_text:  # a text with no character the vocab knows: one line now, not a failed notebook
+        from f5lab.speech.synth import check_speakable
+
+        check_speakable(gen_text, lang, normalize, vocab)
     bases = check_bases(bases)
     device = resolve_device(device)
     folder = notebooks_dir()

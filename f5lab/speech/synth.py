@@ -442,12 +442,9 @@ def text_report(cfm: Any, ref_text: str, gen_text: str, strict: bool) -> list[Un
 
     tokens = effective(tokens)  # a BOM'd token 0 still stands for what follows the BOM
     unknown = check_text(ref_text, tokens, "ref_text") + check_text(gen_text, tokens, "gen_text")
-    missing = {u.char for u in unknown if u.where == "gen_text"}
-    spoken = {c for c in gen_text if not c.isspace()}
-    if spoken and spoken <= missing:
-        raise TextError("no character of the text to speak (--text) is in the vocabulary (f5-tts would read it all as "
-                        f"spaces): {''.join(sorted(spoken))[:40]!r}; pass the checkpoint's vocab.txt (--vocab) "
-                        "or write the text in its script")
+    unheard = unspeakable(gen_text, tokens)
+    if unheard:
+        raise TextError(unheard)
     if unknown:
         msg = ("characters not in the vocabulary (f5-tts reads each as a space): "
                + "; ".join(str(u) for u in unknown))
@@ -455,6 +452,37 @@ def text_report(cfm: Any, ref_text: str, gen_text: str, strict: bool) -> list[Un
             raise TextError(msg)
         warnings.warn(msg, UnknownCharWarning, stacklevel=3)
     return unknown
+
+
+def unspeakable(text: str, tokens: Any, what: str = "the text to speak (--text)") -> str | None:
+    """Why ``text`` would be all silence (no character of it in the vocabulary ``tokens``: f5-tts
+    reads each as a space), or None."""
+    from f5lab.speech.text.f5tts import known
+
+    vocab = tokens if isinstance(tokens, (set, frozenset)) else set(tokens)
+    spoken = {c for c in text if not c.isspace()}
+    if not spoken or any(known(c, vocab) for c in spoken):
+        return None
+    return (f"no character of {what} is in the vocabulary (f5-tts would read it all as spaces): "
+            f"{''.join(sorted(spoken))[:40]!r}; pass the checkpoint's vocab.txt (--vocab) or write the text in its "
+            "script")
+
+
+def check_speakable(texts: Any, lang: str = "en", normalize: bool = True, vocab: Any = None,
+                    what: str = "the text to speak (--text)") -> None:
+    """Before any model or notebook: each text as the model will get it (normalised for ``lang``)
+    has at least one character ``vocab`` (a vocab.txt; None: f5-tts's) knows; else TextError."""
+    from f5lab.files.vocab import effective
+    from f5lab.speech.text import prepare
+    from f5lab.speech.text.analysis import vocab_tokens
+
+    tokens = frozenset(effective(list(vocab_tokens(vocab)[0])))
+    for text in texts if isinstance(texts, (list, tuple)) else (texts,):
+        if not text:
+            continue
+        unheard = unspeakable(prepare(text, lang, normalize, tokens).text, tokens, what)
+        if unheard:
+            raise TextError(unheard)
 
 
 class UnknownCharWarning(UserWarning):
