@@ -12,6 +12,7 @@ state dicts and wrapper prefixes; it knows nothing about architectures.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -125,7 +126,7 @@ class Checkpoint:
         if self.format == "safetensors":
             from safetensors import safe_open
 
-            with safe_open(str(self.path), framework="pt") as handle:
+            with utf8_path(self.path) as path, safe_open(path, framework="pt") as handle:
                 for name in names:
                     yield name, handle.get_tensor(state.raw_keys[name])
         else:
@@ -144,6 +145,28 @@ class Checkpoint:
             return next(reader)[1]
         finally:
             reader.close()
+
+
+@contextlib.contextmanager
+def utf8_path(path: str | os.PathLike) -> Iterator[str]:
+    """A path to ``path`` that safetensors (which takes UTF-8 paths only) opens: itself, or for a name
+    with undecodable bytes the open file through ``/proc/self/fd`` (Linux); else one line."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        yield text
+        return
+    if not os.path.isdir("/proc/self/fd"):
+        raise CheckpointError(f"{os.fsencode(text).decode('utf-8', 'backslashreplace')}: the file name is not UTF-8, "
+                              "which safetensors cannot open here; rename the file")
+    fd = os.open(text, os.O_RDONLY)
+    try:
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
 
 
 def detect_prefixes(keys: list[str]) -> list[str]:

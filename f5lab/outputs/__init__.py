@@ -142,7 +142,20 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = False, in
 def write_text(path: str | os.PathLike, text: str, *, force: bool = False, inputs: Iterable[Any] = (),
                replace_if: Callable[[Path], bool] | None = None) -> Path:
     """UTF-8 ``text`` to ``path``, whole or not at all (a reader never sees half a JSON file)."""
-    return write_bytes(path, text.encode("utf-8"), force=force, inputs=inputs, replace_if=replace_if)
+    return write_bytes(path, utf8_bytes(text), force=force, inputs=inputs, replace_if=replace_if)
+
+
+def utf8_bytes(text: str) -> bytes:
+    """``text`` as UTF-8, always: a file name's undecodable bytes (held by Python as lone surrogates,
+    which UTF-8 cannot carry) written as ``\\xNN``, so a page or record about such a file is written
+    and every reader opens it."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace").encode("utf-8")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace")
 
 
 def replace_text(path: str | os.PathLike, text: str) -> Path:

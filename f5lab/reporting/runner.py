@@ -57,6 +57,25 @@ def select_notebooks(folder: Path, wanted: Sequence[str] | None) -> list[str]:
     return names
 
 
+def check_notebook_values(**named: Any) -> None:
+    """Every path or text a notebook will receive can be written into it: a notebook is JSON in
+    UTF-8, and a file name with undecodable bytes (Python holds them as lone surrogates) cannot be
+    stored there. Refused in one line naming the option, before any notebook runs."""
+    for option, value in named.items():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if item is None:
+                continue
+            text = os.fspath(item) if isinstance(item, (str, os.PathLike)) else str(item)
+            if isinstance(text, bytes):
+                text = os.fsdecode(text)
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                raise ReportError(f"{shown}: {option} is not UTF-8 text (a file name with undecodable bytes); the "
+                                  "report's notebooks cannot carry it: rename it (or link it under a UTF-8 name)") from None
+
+
 # where Jupyter, IPython and matplotlib keep their state under HOME; when HOME cannot be written (read-only,
 # a file, a full disk), each gets a private folder for this run, so kernels still start
 HOME_STATE = {"JUPYTER_RUNTIME_DIR": "runtime", "IPYTHONDIR": "ipython", "MPLCONFIGDIR": "matplotlib"}

@@ -81,6 +81,10 @@ def run_sweep(spec: SweepSpec, *, out: str | os.PathLike = "reports", sweep_id: 
     names = point_notebooks(folder, notebooks, in_process)
     if scheduler is None and workers < 1:
         raise ConfigError(f"--workers must be at least 1 (got {workers})")
+    from f5lab.reporting.runner import check_notebook_values
+
+    check_notebook_values(**{"a checkpoint": spec.checkpoints, "--out": out, "--vocoder": spec.vocoder,
+                             "--base": spec.bases, "a reference clip": [a for a, _t in spec.grid["ref"]]})
     points = make_points(spec)
     sweep_dir = Path(out).resolve() / (sweep_id or sweep_id_for(spec, points))
     check_owned(sweep_dir)  # another command's folder (a report's run folder, one's own): refused, untouched
