@@ -176,6 +176,14 @@ class ConfigRef(ReadsConfig, click.ParamType):
         problem = text_problem(value)
         if problem:
             self.fail(problem, param, ctx)
+        if _exists(str(value)) and os.path.isfile(str(value)):  # a YAML given: the one rule, now, used or not
+            from f5lab.errors import F5LabError
+            from f5lab.model.configs import load_config_file
+
+            try:
+                load_config_file(value)
+            except F5LabError as exc:
+                self.fail(str(exc), param, ctx)
         return value
 
 
