@@ -313,14 +313,14 @@ def _model_section(p: Path) -> Any:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    from f5lab.files import trusted
+    from f5lab.files.trusted import refuse_class_paths, refuse_resolvers
 
     raw = load_yaml(p)
     if not isinstance(raw, dict):
         raise ConfigError(f"{p}: the YAML is {type(raw).__name__ if raw is not None else 'empty'}, not a mapping "
                           "with a 'model' key")
-    trusted.refuse_class_paths(raw, p)  # f5lab builds nothing a YAML names: no class path anywhere
-    trusted.refuse_resolvers(raw, p)
+    refuse_class_paths(raw, p)  # f5lab builds nothing a YAML names: no class path anywhere
+    refuse_resolvers(raw, p)
     if "model" not in raw:
         return None
     if not OmegaConf.has_resolver("now"):  # hydra's; its configs use it outside model

@@ -195,7 +195,7 @@ def spoken_text(ref_text: str, lang: str, normalize: bool, vocab: str | None) ->
     lang = canonical(lang)
     model_text = prepare(ref_text, lang, normalize, tokens).text
     out = {"lang": lang, "normalized": normalize, "ref_text_raw": ref_text, "ref_text": model_text}
-    from f5lab.speech.synth import unspeakable
+    from f5lab.speech.text.f5tts import unspeakable
     from f5lab.speech.text.analysis import vocab_tokens
 
     unheard = unspeakable(model_text, vocab_tokens(vocab)[0], "the transcript (--ref-text)")

@@ -442,6 +442,8 @@ def text_report(cfm: Any, ref_text: str, gen_text: str, strict: bool) -> list[Un
 
     tokens = effective(tokens)  # a BOM'd token 0 still stands for what follows the BOM
     unknown = check_text(ref_text, tokens, "ref_text") + check_text(gen_text, tokens, "gen_text")
+    from f5lab.speech.text.f5tts import unspeakable
+
     unheard = unspeakable(gen_text, tokens)
     if unheard:
         raise TextError(unheard)
@@ -454,20 +456,6 @@ def text_report(cfm: Any, ref_text: str, gen_text: str, strict: bool) -> list[Un
     return unknown
 
 
-def unspeakable(text: str, tokens: Any, what: str = "the text to speak (--text)") -> str | None:
-    """Why ``text`` would be all silence (no character of it in the vocabulary ``tokens``: f5-tts
-    reads each as a space), or None."""
-    from f5lab.speech.text.f5tts import known
-
-    vocab = tokens if isinstance(tokens, (set, frozenset)) else set(tokens)
-    spoken = {c for c in text if not c.isspace()}
-    if not spoken or any(known(c, vocab) for c in spoken):
-        return None
-    return (f"no character of {what} is in the vocabulary (f5-tts would read it all as spaces): "
-            f"{''.join(sorted(spoken))[:40]!r}; pass the checkpoint's vocab.txt (--vocab) or write the text in its "
-            "script")
-
-
 def check_speakable(texts: Any, lang: str = "en", normalize: bool = True, vocab: Any = None,
                     what: str = "the text to speak (--text)") -> None:
     """Before any model or notebook: each text as the model will get it (normalised for ``lang``)
@@ -475,6 +463,7 @@ def check_speakable(texts: Any, lang: str = "en", normalize: bool = True, vocab:
     from f5lab.files.vocab import effective
     from f5lab.speech.text import prepare
     from f5lab.speech.text.analysis import vocab_tokens
+    from f5lab.speech.text.f5tts import unspeakable
 
     tokens = frozenset(effective(list(vocab_tokens(vocab)[0])))
     for text in texts if isinstance(texts, (list, tuple)) else (texts,):
