@@ -343,14 +343,9 @@ def _utf8(text: Any) -> Any:
     Python holds as lone surrogates, and JSON cannot carry) written as ``\\xNN``."""
     if not isinstance(text, str):
         return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        try:
-            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        except UnicodeEncodeError:
-            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    from f5lab.outputs import shown_bytes
+
+    return shown_bytes(text)
 
 
 def provenance(plan: RemapPlan, source_sha256: str) -> dict[str, str]:

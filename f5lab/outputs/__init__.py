@@ -47,7 +47,7 @@ from f5lab.outputs.claims import _UMASK, FileClaim, Unit, _link_new, _set_mode, 
 from f5lab.outputs.folders import FolderClaim, folder_state, incomplete, make_parents  # noqa: F401
 from f5lab.outputs.hidden import (INCOMPLETE, LOCK_TAG, NAME_MAX, PARTIAL_TAG, YOUNG_LOCK_S, Partial,  # noqa: F401
                                   _alive, _owner_alive, _read_pid, _remove, _young, hidden_name, lock_of,
-                                  name_limit, partial_of, remove_stale_partials)
+                                  name_limit, partial_of, remove_stale_partials, shown_bytes)
 from f5lab.outputs.running import (_CURRENT, _DEFER, _PENDING, ENDING_SIGNALS, Interrupted,  # noqa: F401
                                    _signals_held, current, signals_raise)
 from f5lab.outputs.sessions import (Declared, Session, _ambient, _own_folder, cache_dir, cache_root,  # noqa: F401
@@ -152,10 +152,7 @@ def utf8_bytes(text: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        try:
-            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace").encode("utf-8")
-        except UnicodeEncodeError:
-            return text.encode("utf-8", "backslashreplace")
+        return shown_bytes(text).encode("utf-8")
 
 
 def replace_text(path: str | os.PathLike, text: str) -> Path:

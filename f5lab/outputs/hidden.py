@@ -220,3 +220,10 @@ def remove_stale_partials(final: Path) -> list[Path]:
         _remove(Path(entry.path))
         removed.append(Path(entry.path))
     return removed
+
+
+def shown_bytes(text: str) -> str:
+    """``text`` with every lone surrogate written out: an undecodable byte of a file name (U+DC80..U+DCFF,
+    Python's surrogateescape) as ``\\xNN``, any other as ``\\uNNNN``; the rest unchanged."""
+    return "".join(c if not 0xD800 <= ord(c) <= 0xDFFF else
+                   (f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}") for c in text)

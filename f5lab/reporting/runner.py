@@ -71,7 +71,9 @@ def check_notebook_values(**named: Any) -> None:
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:
-                shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                from f5lab.outputs import shown_bytes
+
+                shown = shown_bytes(text)
                 raise ReportError(f"{shown}: {option} is not UTF-8 text (a file name with undecodable bytes); the "
                                   "report's notebooks cannot carry it: rename it (or link it under a UTF-8 name)") from None
 
