@@ -115,11 +115,12 @@ def test_lineage_against_itself_says_so(corpus, tmp_path):
 UNSPEAKABLE = ["☃☃☃", "😀 😀", "∰∰", "\u2603\u200b\u2603"]
 
 
+@pytest.mark.parametrize("command", ["report", "sweep"])
 @pytest.mark.parametrize("text", UNSPEAKABLE)
-def test_report_refuses_a_text_the_vocab_cannot_speak(corpus, cheap_runs, tmp_path, text):
-    argv = ["report", *base_argv("report", corpus, tmp_path), "--text", text]
+def test_a_text_the_vocab_cannot_speak_is_refused_before_any_notebook(corpus, cheap_runs, tmp_path, command, text):
+    argv = [command, *base_argv(command, corpus, tmp_path), "--text", text]
     one_line(run(argv), "vocabulary")
-    assert not (tmp_path / "rep").exists()
+    assert not any(tmp_path.iterdir())
 
 
 def test_probe_warns_on_a_transcript_the_vocab_cannot_read(corpus):
@@ -328,3 +329,24 @@ def test_a_report_runs_its_notebooks_with_a_home_that_cannot_be_written(corpus, 
                            "--notebook", "01_inspect", "--asr", "none", "--configs", "tiny"], env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and "failed" not in proc.stdout, (proc.stdout[-1500:], proc.stderr[-1500:])
+
+
+def test_bigvgan_config_is_held_to_the_same_rule(tmp_path):
+    """BigVGAN's code is not in f5-tts's wheel; its config.json is checked all the same."""
+    from f5lab.files.trusted import UntrustedConfig, bigvgan_config
+
+    good = {"resblock": "1", "upsample_rates": [4, 4, 2, 2, 2, 2], "upsample_kernel_sizes": [8, 8, 4, 4, 4, 4],
+            "upsample_initial_channel": 1536, "resblock_kernel_sizes": [3, 7, 11],
+            "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5], [1, 3, 5]], "num_mels": 100, "activation": "snakebeta"}
+    f = tmp_path / "config.json"
+    f.write_text(json.dumps(good))
+    assert bigvgan_config(f)["num_mels"] == 100
+    for bad, needle in (({**good, "_target_": "os.system"}, "_target_"), ({**good, "activation": "exec"}, "activation"),
+                        ({**good, "num_mels": 10**9}, "num_mels"), ({k: v for k, v in good.items() if k != "resblock"},
+                                                                    "resblock")):
+        f.write_text(json.dumps(bad))
+        with pytest.raises(UntrustedConfig, match=needle):
+            bigvgan_config(f)
+    f.write_text('{"num_mels": 100, "num_mels": 80}')
+    with pytest.raises(UntrustedConfig, match="twice"):
+        bigvgan_config(f)
