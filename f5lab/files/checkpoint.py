@@ -166,11 +166,8 @@ def utf8_path(path: str | os.PathLike) -> Iterator[str]:
     if not os.path.isdir("/proc/self/fd"):
         raise CheckpointError(f"{os.fsencode(text).decode('utf-8', 'backslashreplace')}: the file name is not UTF-8, "
                               "which safetensors cannot open here; rename the file")
-    fd = os.open(text, os.O_RDONLY)
-    try:
-        yield f"/proc/self/fd/{fd}"
-    finally:
-        os.close(fd)
+    with open(text, "rb") as fh:
+        yield f"/proc/self/fd/{fh.fileno()}"
 
 
 def detect_prefixes(keys: list[str]) -> list[str]:

@@ -36,6 +36,7 @@ writing API below is what library code calls.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -210,3 +211,15 @@ def usable_folder(path: str | os.PathLike) -> bool:
             return False
         p = p.parent
     return p.is_dir() and os.access(p, os.W_OK | os.X_OK)
+
+
+def resume_folder(path: str | os.PathLike) -> None:
+    """A folder result a killed run left marked incomplete, whose content its command resumes (a
+    sweep that wrote its plan): the stale marker is removed; a live writer's folder is refused."""
+    p = Path(path)
+    state = folder_state(p)
+    if state.startswith("busy"):
+        raise OutputError(errno.EBUSY, f"{p}: being written by another f5lab run ({state.split(':', 1)[1]}); wait "
+                                       f"for it (if no such run is going on, delete {p / INCOMPLETE})")
+    if state.startswith("stale"):
+        _remove(p / INCOMPLETE)

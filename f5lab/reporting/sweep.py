@@ -194,8 +194,7 @@ def _new_folder(sweep_dir: Path) -> Any:
     from f5lab import outputs
 
     if is_sweep_folder(sweep_dir):
-        if outputs.folder_state(sweep_dir).startswith("stale"):  # killed after its plan was written: resumable
-            (sweep_dir / outputs.INCOMPLETE).unlink(missing_ok=True)
+        outputs.resume_folder(sweep_dir)  # killed after its plan was written: resumable, its stale marker goes
         yield
         return
     with outputs.folder(sweep_dir, what="sweep"):
