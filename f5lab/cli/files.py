@@ -70,7 +70,7 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
 
 @main.command("demo-checkpoint")
 @click.argument("out", required=False, type=OutFile(skip="list_layouts", companions=("{stem}_vocab.txt",)))
-@click.option("--config", default="F5TTS_Base", show_default=True, help="Shipped f5-tts config to build.")
+@click.option("--config", type=ConfigRef(), default="F5TTS_Base", show_default=True, help="Shipped f5-tts config to build.")
 @click.option("--layout", default="release_safetensors", show_default=True,
               help="Container layout; see --list-layouts.")
 @click.option("--scale", type=click.Choice(["tiny", "full"]), default="tiny", show_default=True,
