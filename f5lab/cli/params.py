@@ -223,12 +223,13 @@ class OutFile(click.Path):
         super().__init__(dir_okay=False, path_type=str)
         self.force, self.skip, self.companions, self.suffixes = force, skip, companions, suffixes
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        value = super().convert(value, param, ctx)
+    def suffix_problem(self, value: str) -> str | None:
+        """Why ``value`` does not name a file of the format written (``suffixes``), or None; checked
+        by ``guarded`` once the output is claimed (an input given as the output is refused as such)."""
         if self.suffixes and Path(str(value)).suffix.lower() not in self.suffixes:
-            self.fail(f"{value!r}: the file is written as {' or '.join(s.lstrip('.').upper() for s in self.suffixes)}; "
-                      f"give a name ending in {' or '.join(self.suffixes)}", param, ctx)
-        return value
+            return (f"{value!r}: the file is written as {' or '.join(s.lstrip('.').upper() for s in self.suffixes)}; "
+                    f"give a name ending in {' or '.join(self.suffixes)}")
+        return None
 
 
 class OutDir(click.Path):
@@ -295,13 +296,16 @@ def guarded(ctx: click.Context | None) -> Iterator[Any]:
         force = force or _flag(ctx, kind.force)
         if kind.f5lab_output == "file":
             declared.files += [Path(value), *companion_paths(value, kind.companions)]
-            files.append((Path(value), _flag(ctx, kind.force)))
+            files.append((Path(value), _flag(ctx, kind.force), param))
         else:
             declared.folders.append(Path(value))
             dirs.append((Path(value), _flag(ctx, kind.force), kind.files))
     with outputs.session(_inputs(ctx), force=False, declared=declared) as s:
-        for path, forced in files:  # before any work: refused now, or ours until the end
+        for path, forced, param in files:  # before any work: refused now, or ours until the end
             s.claim_file(path, force=forced)
+            problem = param.type.suffix_problem(str(path))
+            if problem:
+                raise click.BadParameter(problem, ctx=ctx, param=param)
         for path, forced, names in dirs:
             outputs.check_output_dir(path)
             if names:  # a fixed set of files: the folder is made now (removed again if left empty)
