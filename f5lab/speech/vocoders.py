@@ -135,6 +135,7 @@ def check_config(directory: str | Path) -> str:
     if found == "vocos":
         trusted.vocos_config(Path(directory) / "config.yaml", facts.N_MELS)
     else:
+        _require_bigvgan()
         trusted.bigvgan_config(Path(directory) / "config.json")
     return found
 
@@ -147,8 +148,8 @@ def build(directory: str | Path, found: str, device: str = "cpu") -> Any:
     d = Path(directory)
     if found == "vocos":
         return trusted.build_vocos(d, facts.N_MELS).to(device)
+    _require_bigvgan()  # without its code nothing is built: say that first
     h = trusted.bigvgan_config(d / "config.json")
-    _require_bigvgan()
     BigVGAN = _bigvgan_class()  # noqa: N806
     from f5lab.files.trusted import UntrustedConfig
 
