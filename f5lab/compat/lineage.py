@@ -611,10 +611,10 @@ def lineage(path: str | os.PathLike, bases: Sequence[str | os.PathLike] | None =
     searched: list[str] = []
     if bases:
         paths = [Path(b) for b in bases]
-        for b in paths:  # a base given is a user's mistake when it is the checkpoint itself: nothing to compare
-            if b.exists() and ckpt.path.exists() and os.path.samefile(b, ckpt.path):
-                raise NoBaseError(f"{b}: --base is the checkpoint itself ({ckpt.path}); give the base it was "
-                                  "fine-tuned from (e.g. F5TTS_Base's model_1200000.safetensors)")
+        itself = [b for b in paths if b.exists() and ckpt.path.exists() and os.path.samefile(b, ckpt.path)]
+        if itself and len(itself) == len(paths):  # nothing left to compare with (among others it is skipped)
+            raise NoBaseError(f"{itself[0]}: --base is the checkpoint itself ({ckpt.path}); give the base it was "
+                              "fine-tuned from (e.g. F5TTS_Base's model_1200000.safetensors)")
     else:
         paths, searched = find_bases(env)
         if not paths:
