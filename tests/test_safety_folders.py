@@ -235,3 +235,15 @@ def test_folder_name_type_rule():
         with pytest.raises(click.BadParameter):
             t.convert(bad, None, None)
     assert t.convert("run-1.a_b", None, None) == "run-1.a_b"
+
+
+def test_a_sweep_killed_after_writing_its_plan_resumes(corpus, cheap_runs, tmp_path):
+    """Its folder holds sweep.json and the marker of a process gone since (its pid reused): the sweep
+    is its own, resumed; the stale marker goes."""
+    sweep = [m for m in MAKERS if m[0] == "sweep"][0]
+    out = tmp_path / "reports"
+    assert run(_argv(*sweep, corpus, out, "s")).exit_code == 0
+    (out / "s" / INCOMPLETE).write_text(fabricated("other start time"))
+    again = run(_argv(*sweep, corpus, out, "s"))
+    assert again.exit_code == 0 and "already done" in again.output, again.output[-1500:]
+    assert not (out / "s" / INCOMPLETE).exists()
