@@ -182,7 +182,8 @@ def test_the_config_resolver_sits_at_the_bottom_of_model():
     """configs is imported by arch and imports nothing above files/ itself (commandlines: root, no imports)."""
     graph = import_graph()
     assert "model.configs" in graph["model.arch"]
-    assert graph["model.configs"] <= {"errors", "facts", "outputs", "schemas", "commandlines", "escaping", "files.vocab"}
+    assert graph["model.configs"] <= {"errors", "facts", "outputs", "schemas", "commandlines", "escaping", "files.vocab",
+                                      "files.readers", "files.trusted"}
     assert all(graph[m] - OUTPUTS_MODULES <= {"errors"} for m in OUTPUTS_MODULES)  # the write path, at the bottom
     assert graph["schemas"] <= {"errors"} and graph["facts"] == set()
     assert graph["commandlines"] == set()  # every stage prints commands through it: it imports no f5lab module

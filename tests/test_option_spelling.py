@@ -30,7 +30,7 @@ SPELLING = {
     "seed": ("--seed", ("IntRange", 0, MAX_SEED, False, False)),
     "nfe": ("--nfe", ("IntRange", 1, 1000, False, False)),
     "vocab": ("--vocab", ("Path", True, False)),
-    "config": ("--config", ("StringParamType",)),
+    "config": ("--config", ("ConfigRef",)),  # a name or a YAML path, the YAML checked by f5lab.files.trusted
 }
 # spellings a concept had before: never a visible option again
 RETIRED = {"--gen-text", "--language", "--file", "--vocab-src", "--vocab-dst"}

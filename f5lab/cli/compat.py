@@ -12,7 +12,7 @@ from rich.table import Table
 
 from f5lab.cli.main import friendly_errors, main, old_spelling, print_json
 from f5lab.cli.options import catalogue, configs_option, seed_option
-from f5lab.cli.params import OutFile
+from f5lab.cli.params import ConfigRef, OutFile
 from f5lab.cli.terminal import console, hang, echo
 from f5lab.units import human_bytes
 
@@ -22,7 +22,7 @@ VOCAB_FILE = click.Path(exists=True, dir_okay=False, path_type=str)
 # -- diagnose / remap / verify / matrix --------------------------------------------------
 @main.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
-@click.option("--config", default=None, help="Also compare with this config (the one your loader used): a name "
+@click.option("--config", type=ConfigRef(), default=None, help="Also compare with this config (the one your loader used): a name "
               "or the path of a YAML in f5-tts's format.")
 @click.option("--error-file", type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="Explain the text of a failed load_state_dict instead (no checkpoint needed).")
@@ -82,7 +82,7 @@ def diagnose(path: str | None, config: str | None, error_file: str | None, vocab
 @main.command()
 @click.argument("src", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("dst", type=OutFile(skip="dry_run"))
-@click.option("--config", required=True, help="The f5-tts config the output must load under: a name (e.g. "
+@click.option("--config", type=ConfigRef(), required=True, help="The f5-tts config the output must load under: a name (e.g. "
               "F5TTS_Base) or the path of a YAML in f5-tts's format (recorded in DST).")
 @click.option("--vocab-from", type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="vocab.txt SRC was trained with (default: the config's tokenizer_path, else f5-tts's).")
@@ -148,7 +148,7 @@ def remap(src: str, dst: str, config: str, vocab_from: str | None, vocab_to: str
 @main.command()
 @click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.argument("dst", type=click.Path(exists=True, dir_okay=False, path_type=str))
-@click.option("--config", default=None, help="Config of both: a name or a YAML path (default: recorded in DST, "
+@click.option("--config", type=ConfigRef(), default=None, help="Config of both: a name or a YAML path (default: recorded in DST, "
               "or inferred).")
 @click.option("--vocab-from", type=VOCAB_FILE, help="SRC's vocab.txt (remap's --vocab-from).")
 @click.option("--vocab-to", type=VOCAB_FILE, help="DST's vocab.txt (remap's --vocab-to).")
@@ -189,7 +189,7 @@ def verify(src: str, dst: str, config: str | None, vocab_from: str | None, vocab
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.option("--vocab", type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="The vocab.txt the checkpoint was trained with.")
-@click.option("--config", default=None, help="Also a row for this config: a name or the path of a YAML in "
+@click.option("--config", type=ConfigRef(), default=None, help="Also a row for this config: a name or the path of a YAML in "
               "f5-tts's format.")
 @configs_option()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list (with each loadable row's f5-tts code).")

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from f5lab.cli.main import friendly_errors, main, print_json
 from f5lab.cli.options import catalogue, configs_option, seed_option
-from f5lab.cli.params import OutFile
+from f5lab.cli.params import ConfigRef, OutFile
 from f5lab.cli.terminal import console, human_count, echo
 from f5lab.units import human_bytes
 
@@ -21,7 +21,7 @@ from f5lab.units import human_bytes
 @click.argument("path", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--sha256", is_flag=True, help="Also hash the file (reads all of it: ~3 s per GB).")
-@click.option("--config", default=None, help="Also rank this config (a name or the path of a YAML in f5-tts's "
+@click.option("--config", type=ConfigRef(), default=None, help="Also rank this config (a name or the path of a YAML in f5-tts's "
               "format) beside the installed ones.")
 @configs_option()
 @click.option("--write-config", "write_config", type=OutFile(), default=None,
@@ -70,7 +70,7 @@ def inspect(path: str, as_json: bool, sha256: bool, config: str | None, configs:
 
 @main.command("demo-checkpoint")
 @click.argument("out", required=False, type=OutFile(skip="list_layouts", companions=("{stem}_vocab.txt",)))
-@click.option("--config", default="F5TTS_Base", show_default=True, help="Shipped f5-tts config to build.")
+@click.option("--config", type=ConfigRef(), default="F5TTS_Base", show_default=True, help="Shipped f5-tts config to build.")
 @click.option("--layout", default="release_safetensors", show_default=True,
               help="Container layout; see --list-layouts.")
 @click.option("--scale", type=click.Choice(["tiny", "full"]), default="tiny", show_default=True,

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from f5lab.cli.main import friendly_errors, main, print_json
 from f5lab.cli.options import nfe_option
-from f5lab.cli.params import OutFile, Real, ranged
+from f5lab.cli.params import ConfigRef, OutFile, Real, ranged
 from f5lab.cli.terminal import console, hang, echo
 from f5lab.units import human_bytes
 
@@ -83,14 +83,14 @@ def doctor(gpus: tuple[str, ...], torch_spec: str | None, inference: bool, as_js
 @click.option("--terms", is_flag=True, help="Also print every term of the estimate (first GPU's settings).")
 @click.option("--sweep", is_flag=True, help="Print peak memory vs seconds (5-60 s) for fp32 and fp16 "
               "(math attention unless --attn names another: the worst case).")
-@click.option("--plot", type=OutFile(),
+@click.option("--plot", type=OutFile(suffixes=(".png",)),
               help="Save the first GPU's figure as PNG (implies --sweep): peak vs seconds on the attention "
               "path that card uses (math dashed where it would be forced), its usable budget and f5-tts's "
               "frame cap: the report's figure, computed by the function the verdict uses.")
 @click.option("--measure", type=click.Choice(["cpu", "cuda"]), help="Also run one real call (loads the weights; "
               "CPU uses the profiler) and compare its memory; on the CPU also its sampling time against the "
               "prediction. Use --nfe 1 to keep it short: the step peak is the same.")
-@click.option("--config", help="Config for --measure when several match: a name or a YAML path.")
+@click.option("--config", type=ConfigRef(), help="Config for --measure when several match: a name or a YAML path.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--force", is_flag=True, help="With --plot: replace an existing file (once the new one is complete).")
 @friendly_errors

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from f5lab.cli.main import old_spelling
-from f5lab.cli.params import Text, ranged
+from f5lab.cli.params import ModelDir, Text, ranged
 
 Decorator = Callable[[Any], Any]
 
@@ -72,7 +72,7 @@ def asr_options(default: str | None = "auto", help: str = ASR_HELP, retired: boo
     language, now always that of ``--lang``), kept hidden for one release as ``asr_language``."""
     options = [click.option("--asr", type=click.Choice(ASR_CHOICES), default=default,
                             show_default=default is not None, help=help),
-               click.option("--asr-model-dir", type=click.Path(file_okay=False, path_type=str), default=None,
+               click.option("--asr-model-dir", type=ModelDir("model.bin", "faster-whisper model"), default=None,
                             help=ASR_DIR_HELP)]
     if retired:
         options.append(old_spelling("--language", None, "the ASR listens in the language of --lang",

@@ -92,6 +92,101 @@ def text_problem(value: Any, max_bytes: int = MAX_TEXT_BYTES) -> str | None:
     return None
 
 
+class FolderName(Text):
+    """The name of a folder f5lab makes inside ``--out`` (``--run-id``, ``--sweep-id``): one path
+    component, never a path (``../x`` or ``/abs`` would put the result outside ``--out``)."""
+
+    name = "name"
+
+    def __init__(self, max_bytes: int = 120) -> None:
+        super().__init__(max_bytes=max_bytes, allow_empty=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        value = super().convert(value, param, ctx)
+        problem = folder_name_problem(str(value))
+        if problem:
+            self.fail(problem, param, ctx)
+        return value
+
+
+def folder_name_problem(value: str) -> str | None:
+    """Why ``value`` cannot name a folder inside --out, or None."""
+    if "/" in value or "\\" in value or os.sep in value or (os.altsep and os.altsep in value):
+        return f"{value!r} is a path; give a folder name (it is made inside --out)"
+    if value.strip() in (".", "..") or value != value.strip():
+        return f"{value!r} is not a folder name (no '.', '..' or surrounding spaces)"
+    if value.startswith("-"):
+        return f"{value!r} starts with '-'; give a folder name"
+    if any(ord(ch) < 32 or ord(ch) == 0x7f for ch in value):
+        return f"{value!r} holds a control character; give a folder name"
+    return None
+
+
+class ReadsConfig:
+    """Marks a parameter whose file another library turns into objects (``f5lab_reads``): checked by
+    ``f5lab.files.trusted`` when the command's options are parsed; ``tests/test_safety_configs.py``
+    feeds every such parameter a config that names code to run."""
+
+    f5lab_reads = "config"
+
+
+class VocoderDir(ReadsConfig, click.Path):
+    """A local vocos/BigVGAN folder: its config's class paths and arguments checked at once (the
+    weights when the vocoder is built)."""
+
+    f5lab_reads = "vocoder"
+
+    def __init__(self) -> None:
+        click.Path.__init__(self, path_type=str)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from f5lab.errors import F5LabError
+        from f5lab.speech.vocoders import check_config
+
+        value = super().convert(value, param, ctx)
+        try:
+            check_config(value)
+        except F5LabError as exc:
+            self.fail(str(exc), param, ctx)
+        return value
+
+
+class ModelDir(click.Path):
+    """A local model folder an option names (``--asr-model-dir``): it exists and holds ``marker``
+    (faster-whisper's ``model.bin``), checked when the options are parsed, never ignored."""
+
+    def __init__(self, marker: str, what: str) -> None:
+        super().__init__(exists=True, file_okay=False, path_type=str)
+        self.marker, self.what = marker, what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        value = super().convert(value, param, ctx)
+        if not (Path(value) / self.marker).is_file():
+            self.fail(f"{value}: not a {self.what} folder (no {self.marker}); f5lab never downloads one", param, ctx)
+        return value
+
+
+class ConfigRef(ReadsConfig, click.ParamType):
+    """``--config``: a config name, or the path of a YAML in f5-tts's format (checked by the one
+    resolver, ``f5lab.model.configs.resolve_config``, when the command resolves it)."""
+
+    name = "config"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        problem = text_problem(value)
+        if problem:
+            self.fail(problem, param, ctx)
+        if _exists(str(value)) and os.path.isfile(str(value)):  # a YAML given: the one rule, now, used or not
+            from f5lab.errors import F5LabError
+            from f5lab.model.configs import load_config_file
+
+            try:
+                load_config_file(value)
+            except F5LabError as exc:
+                self.fail(str(exc), param, ctx)
+        return value
+
+
 def check_values(ctx: click.Context) -> None:
     """Every parameter's value against the rules that hold for all of them (finite numbers, ints
     within 64 bits, decodable text), whatever the type it was declared with."""
@@ -123,9 +218,18 @@ class OutFile(click.Path):
 
     f5lab_output = "file"
 
-    def __init__(self, force: str | None = "force", skip: str | None = None, companions: tuple[str, ...] = ()) -> None:
+    def __init__(self, force: str | None = "force", skip: str | None = None, companions: tuple[str, ...] = (),
+                 suffixes: tuple[str, ...] = ()) -> None:
         super().__init__(dir_okay=False, path_type=str)
-        self.force, self.skip, self.companions = force, skip, companions
+        self.force, self.skip, self.companions, self.suffixes = force, skip, companions, suffixes
+
+    def suffix_problem(self, value: str) -> str | None:
+        """Why ``value`` does not name a file of the format written (``suffixes``), or None; checked
+        by ``guarded`` once the output is claimed (an input given as the output is refused as such)."""
+        if self.suffixes and Path(str(value)).suffix.lower() not in self.suffixes:
+            return (f"{value!r}: the file is written as {' or '.join(s.lstrip('.').upper() for s in self.suffixes)}; "
+                    f"give a name ending in {' or '.join(self.suffixes)}")
+        return None
 
 
 class OutDir(click.Path):
@@ -192,13 +296,16 @@ def guarded(ctx: click.Context | None) -> Iterator[Any]:
         force = force or _flag(ctx, kind.force)
         if kind.f5lab_output == "file":
             declared.files += [Path(value), *companion_paths(value, kind.companions)]
-            files.append((Path(value), _flag(ctx, kind.force)))
+            files.append((Path(value), _flag(ctx, kind.force), param))
         else:
             declared.folders.append(Path(value))
             dirs.append((Path(value), _flag(ctx, kind.force), kind.files))
     with outputs.session(_inputs(ctx), force=False, declared=declared) as s:
-        for path, forced in files:  # before any work: refused now, or ours until the end
+        for path, forced, param in files:  # before any work: refused now, or ours until the end
             s.claim_file(path, force=forced)
+            problem = param.type.suffix_problem(str(path))
+            if problem:
+                raise click.BadParameter(problem, ctx=ctx, param=param)
         for path, forced, names in dirs:
             outputs.check_output_dir(path)
             if names:  # a fixed set of files: the folder is made now (removed again if left empty)

@@ -12,14 +12,14 @@ from rich.markup import escape
 from f5lab.cli.main import friendly_errors, main
 from f5lab.cli.options import (ASR_HELP, VOCODER_HELP, asr_options, configs_option, device_option, lang_options,
                                nfe_option, seed_option, spoken_text, text_options, vocab_option)
-from f5lab.cli.params import OutDir, Text, ranged
+from f5lab.cli.params import ConfigRef, FolderName, OutDir, Text, VocoderDir, ranged
 from f5lab.cli.terminal import console, hang, echo
 
 
 # -- report ----------------------------------------------------------------------------
 @main.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
-@click.option("--config", default=None, help="Config to diagnose PATH against, e.g. the one your service "
+@click.option("--config", type=ConfigRef(), default=None, help="Config to diagnose PATH against, e.g. the one your service "
               "used: a name or the path of a YAML in f5-tts's format. [default: none; the report says which "
               "config loads PATH; the built-in demo names E2TTS_Base]")
 @click.option("--ref-audio", type=click.Path(dir_okay=False, path_type=str),
@@ -43,12 +43,12 @@ from f5lab.cli.terminal import console, hang, echo
 @configs_option(default="auto")
 @seed_option("Seed for synthesis and measurements.")
 @asr_options()
-@click.option("--vocoder", type=click.Path(path_type=str), default=None, help=VOCODER_HELP)
+@click.option("--vocoder", type=VocoderDir(), default=None, help=VOCODER_HELP)
 @device_option("Where synthesis, the probe and the measurement run (cpu, as in every f5lab command; auto: the GPU "
                "if torch sees one). See docs/synthesis.md#devices.")
 @click.option("--out", default="reports", show_default=True, type=OutDir(),
               help="Folder that receives <run-id>/.")
-@click.option("--run-id", type=Text(max_bytes=120, allow_empty=False), default=None,
+@click.option("--run-id", type=FolderName(), default=None,
               help="Name of the run folder (refused if taken). [default: UTC date-time, -2, -3... if taken]")
 @click.option("--notebook", "notebooks", multiple=True, help="Run only this notebook (repeatable), "
               "e.g. --notebook 01_inspect.")
@@ -123,7 +123,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
 @click.option("--val-audio", multiple=True, type=click.Path(dir_okay=False, path_type=str),
               help="Held-out clip for the validation loss (repeatable). [default: the reference clip]")
 @click.option("--val-text", multiple=True, type=Text(allow_empty=False), help="Transcript of each --val-audio, in order.")
-@click.option("--config", multiple=True, help="Config the checkpoints were trained under (repeatable: an axis). "
+@click.option("--config", type=ConfigRef(), multiple=True, help="Config the checkpoints were trained under (repeatable: an axis). "
               "[default: one config for every point, decided once: the shapes, else lineage (--base), else the "
               "behavioural probe when it clears its 5% bar; else the sweep asks for --config]")
 @nfe_option("Flow-matching steps (repeatable: an axis). [default: 32]", default=None, multiple=True)
@@ -136,7 +136,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
               help="Paired noise/time samples per held-out clip. [default: 4]")
 @asr_options(default=None, help=ASR_HELP + " [default: auto]")
 @lang_options(default=None)
-@click.option("--vocoder", type=click.Path(path_type=str), default=None, help=VOCODER_HELP)
+@click.option("--vocoder", type=VocoderDir(), default=None, help=VOCODER_HELP)
 @seed_option("Seed of noise, times and synthesis. [default: 0]", default=None)
 @click.option("--workers", type=ranged("workers"), default=2, show_default=True,
               help="Local Dask worker processes (1 thread each).")
@@ -146,7 +146,7 @@ def report(path: str | None, config: str | None, ref_audio: str | None, ref_text
               "[default: sweep_point; 01_inspect / 03_memory run once per architecture]")
 @click.option("--out", default="reports", show_default=True, type=OutDir(),
               help="Folder that receives <sweep-id>/.")
-@click.option("--sweep-id", type=Text(max_bytes=120, allow_empty=False), default=None, help="Name of the sweep folder. [default: <name>-<hash of the "
+@click.option("--sweep-id", type=FolderName(), default=None, help="Name of the sweep folder. [default: <name>-<hash of the "
               "points>, so re-running the same sweep resumes it]")
 @click.option("--no-compare", is_flag=True, help="Skip the 05_sweep comparison notebook.")
 @click.option("--base", "bases", multiple=True, type=click.Path(dir_okay=False, path_type=str),

@@ -16,7 +16,7 @@ from f5lab.cli.main import friendly_errors, main, old_spelling, print_json
 from f5lab.cli.options import (TEXT_FILE, VOCODER_HELP, asr_options, catalogue, configs_option, device_option,
                                lang_options, nfe_option, seed_option, spoken_text, text_file_option, text_options,
                                vocab_option)
-from f5lab.cli.params import OutDir, Text, ranged
+from f5lab.cli.params import ConfigRef, OutDir, Text, VocoderDir, ranged
 from f5lab.cli.terminal import console, hang, human_count, echo
 
 
@@ -86,7 +86,7 @@ def text_command(text: str | None, text_file: str | None, lang: str, normalize: 
               help="Folder for synth.wav, synth_mel.npy, synth_mel.png and synth.json.")
 @click.option("--force", is_flag=True, help="Replace a previous synthesis in --out (once the new one is complete; "
               "never the reference clip or another input).")
-@click.option("--config", default=None, help="Config to build (default: the one the shapes fit; see --probe).")
+@click.option("--config", type=ConfigRef(), default=None, help="Config to build (default: the one the shapes fit; see --probe).")
 @click.option("--probe", "use_probe", is_flag=True,
               help="If the shapes fit several configs (F5TTS_Base vs F5TTS_v1_Base), decide by the behavioural "
                    "probe on --ref-audio and record its margin.")
@@ -104,7 +104,7 @@ def text_command(text: str | None, text_file: str | None, lang: str, normalize: 
 @click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]), default=None, help="Weights dtype.")
 @device_option("Where it runs: cpu (as in every f5lab command: see docs/synthesis.md#devices), cuda, or auto "
                "(the GPU if torch sees one).")
-@click.option("--vocoder", "vocoder_dir", type=click.Path(path_type=str), default=None, help=VOCODER_HELP)
+@click.option("--vocoder", "vocoder_dir", type=VocoderDir(), default=None, help=VOCODER_HELP)
 @click.option("--strict-text", is_flag=True, help="Fail (instead of warn) on characters the vocabulary lacks.")
 @asr_options(default=None, help="Transcribe --ref-audio when --ref-text is not given: auto = pocketsphinx for "
              "English (none offline for other languages); faster-whisper needs --asr-model-dir.", retired=False)
@@ -197,6 +197,8 @@ def probe(path: str, ref_audio: str, ref_text: str, candidates: tuple[str, ...],
     result = run_probe(path, ref_audio, ref_text, list(candidates) or None, seed=seed, n_samples=samples,
                        vocab=vocab, catalogue=catalogue(configs, path), device=resolve_device(device),
                        progress=True, lang=lang, normalize=normalize)
+    if result.text.get("warning"):
+        click.echo(f"f5lab: warning: {result.text['warning']}", err=True)
     if as_json:
         print_json(result.to_dict())
     else:

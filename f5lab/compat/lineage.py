@@ -637,6 +637,10 @@ def lineage(path: str | os.PathLike, bases: Sequence[str | os.PathLike] | None =
     searched: list[str] = []
     if bases:
         paths = [Path(b) for b in bases]
+        itself = [b for b in paths if b.exists() and ckpt.path.exists() and os.path.samefile(b, ckpt.path)]
+        if itself and len(itself) == len(paths):  # nothing left to compare with (among others it is skipped)
+            raise NoBaseError(f"{itself[0]}: --base is the checkpoint itself ({ckpt.path}); give the base it was "
+                              "fine-tuned from (e.g. F5TTS_Base's model_1200000.safetensors)")
     else:
         paths, searched = find_bases(env)
         if not paths:

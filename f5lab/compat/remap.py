@@ -322,7 +322,7 @@ def build_header(steps: list[TensorStep], metadata: dict[str, str]) -> bytes:
     """8-byte little-endian length + JSON header padded with spaces (to a multiple of 8) so that the
     most tensor bytes lie 64-byte aligned in the file, as in memory: a model built on the
     memory-mapped file (f5lab verify) then uses them in place instead of copying them."""
-    header: dict[str, Any] = {"__metadata__": metadata}
+    header: dict[str, Any] = {"__metadata__": {k: _utf8(v) for k, v in metadata.items()}}
     offset = 0
     aligned = dict.fromkeys(range(0, 64, 8), 0)  # where the data section starts, mod 64 -> aligned bytes
     for s in steps:
@@ -336,6 +336,16 @@ def build_header(steps: list[TensorStep], metadata: dict[str, str]) -> bytes:
     if len(raw) % 256 == 0x80:  # a first byte 0x80 reads as a pickle to f5lab.files.checkpoint's sniffer
         raw += b" " * 64
     return struct.pack("<Q", len(raw)) + raw
+
+
+def _utf8(text: Any) -> Any:
+    """A metadata string every safetensors reader parses: a file name's undecodable bytes (which
+    Python holds as lone surrogates, and JSON cannot carry) written as ``\\xNN``."""
+    if not isinstance(text, str):
+        return text
+    from f5lab.outputs import shown_bytes
+
+    return shown_bytes(text)
 
 
 def provenance(plan: RemapPlan, source_sha256: str) -> dict[str, str]:

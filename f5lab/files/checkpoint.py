@@ -12,6 +12,7 @@ state dicts and wrapper prefixes; it knows nothing about architectures.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -43,6 +44,7 @@ DROPPED_BUFFERS = ("mel_spec.mel_stft.mel_scale.fb", "mel_spec.mel_stft.spectrog
 # Names of state dicts in trainer / release .pt files, by preference for inference.
 EMA_DICT = "ema_model_state_dict"
 RAW_DICT = "model_state_dict"
+MODEL_CONTAINERS = ("model", "module", "ema", "model_ema", "ema_model", "generator", "net")  # besides *state_dict
 ROOT = "<root>"  # the flat dict of a .safetensors file, or a .pt that is itself a state dict
 
 
@@ -111,11 +113,14 @@ class Checkpoint:
     def model_state(self, prefer: str = "ema") -> ModelState:
         """The state dict inference should use (EMA unless ``prefer='raw'``), canonicalised."""
         order = [EMA_DICT, RAW_DICT] if prefer == "ema" else [RAW_DICT, EMA_DICT]
-        candidates = [n for n in order if n in self.state_dicts] + (
-            [ROOT] if ROOT in self.state_dicts else [])
+        named = [n for n in order if n in self.state_dicts]
+        others = [n for n in self.state_dicts if n not in (EMA_DICT, RAW_DICT, ROOT)]  # Lightning's "state_dict", ...
+        others.sort(key=lambda n: ("ema" not in n.lower()) if prefer == "ema" else ("ema" in n.lower()))
+        candidates = named + others + ([ROOT] if ROOT in self.state_dicts else [])
         if not candidates:
-            raise CheckpointError(f"{self.path}: no state dict found (top-level keys: "
-                                  f"{', '.join(self.other_containers) or 'none'})")
+            keys = [*self.state_dicts, *self.extras, *self.other_containers]
+            raise CheckpointError(f"{self.path}: no state dict of tensors found (top-level keys: "
+                                  f"{', '.join(dict.fromkeys(str(k) for k in keys)) or 'none'})")
         return canonicalise(candidates[0], self.state_dicts[candidates[0]])
 
     # -- read tensor data (only remap/loading call these) ------------------------------
@@ -125,7 +130,7 @@ class Checkpoint:
         if self.format == "safetensors":
             from safetensors import safe_open
 
-            with safe_open(str(self.path), framework="pt") as handle:
+            with utf8_path(self.path) as path, safe_open(path, framework="pt") as handle:
                 for name in names:
                     yield name, handle.get_tensor(state.raw_keys[name])
         else:
@@ -146,15 +151,37 @@ class Checkpoint:
             reader.close()
 
 
+@contextlib.contextmanager
+def utf8_path(path: str | os.PathLike) -> Iterator[str]:
+    """A path to ``path`` that safetensors (which takes UTF-8 paths only) opens: itself, or for a name
+    with undecodable bytes the open file through ``/proc/self/fd`` (Linux); else one line."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        yield text
+        return
+    if not os.path.isdir("/proc/self/fd"):
+        raise CheckpointError(f"{os.fsencode(text).decode('utf-8', 'backslashreplace')}: the file name is not UTF-8, "
+                              "which safetensors cannot open here; rename the file")
+    with open(text, "rb") as fh:
+        yield f"/proc/self/fd/{fh.fileno()}"
+
+
 def detect_prefixes(keys: list[str]) -> list[str]:
     """Wrapper prefixes shared by (almost) every key, outermost first."""
     prefixes: list[str] = []
     keys = [k for k in keys if k not in EMA_BOOKKEEPING]
     while keys:
         for prefix in WRAPPER_PREFIXES:
-            if all(k.startswith(prefix) for k in keys):  # CFM's own keys never start so
+            under = [k for k in keys if k.startswith(prefix)]  # CFM's own keys never start so
+            # every key, or all but a few strays (a LoRA tensor added beside a release file's keys):
+            # the strays stay as they are, and the diagnosis names them as unexpected keys
+            if under and (len(under) == len(keys) or (len(under) >= 8 and len(keys) - len(under) <= len(under) // 20)):
                 prefixes.append(prefix)
-                keys = [k[len(prefix):] for k in keys]
+                keys = [k[len(prefix):] for k in under]
                 break
         else:
             break
@@ -173,7 +200,15 @@ def canonicalise(source: str, tensors: dict[str, TensorInfo]) -> ModelState:
             continue
         name = key
         for prefix in prefixes:
+            if not name.startswith(prefix):  # a stray key beside the wrapped ones (a LoRA tensor): kept as is
+                name = key
+                break
             name = name[len(prefix):]
+        if name != key and name in out:  # a stray that shadows a wrapped key: the wrapped one wins
+            continue
+        if name == key and name in raw and raw[name] != key:
+            dropped.append(key)
+            continue
         if name in DROPPED_BUFFERS:
             dropped.append(key)
             continue
@@ -488,8 +523,9 @@ def _describe_pt_object(path: Path, size: int, obj: Any, tensor_type: type, info
     else:
         for key, value in dict.items(obj):
             key = str(key)
-            if isinstance(value, dict) and key.endswith("state_dict") and "optimizer" not in key \
-                    and "scheduler" not in key and any(isinstance(v, tensor_type) for v in dict.values(value)):
+            if isinstance(value, dict) and (key.endswith("state_dict") or key in MODEL_CONTAINERS) \
+                    and "optimizer" not in key and "scheduler" not in key \
+                    and any(isinstance(v, tensor_type) for v in dict.values(value)):
                 state_dicts[key] = infos(value, key)
             elif isinstance(value, (int, float, str, bool)) or value is None:
                 extras[key] = value

@@ -99,12 +99,13 @@ def infer_spec(tensors: Mapping[str, TensorInfo], source: Any = None) -> ArchSpe
 
 def _infer_spec(tensors: Mapping[str, TensorInfo]) -> ArchSpec:
     t = {k[len("transformer."):]: v.shape for k, v in tensors.items() if k.startswith("transformer.")}
-    if "text_embed.text_embed.weight" not in t or "proj_out.weight" not in t:
+    out_shape = t.get("proj_out.weight") or _proj_out_shape(t)  # one missing tensor: a diagnosis names it
+    if "text_embed.text_embed.weight" not in t or out_shape is None:
         tops = sorted({k.split(".")[0] for k in tensors})
         raise ArchError("not an F5-TTS / E2-TTS checkpoint: no transformer.text_embed / proj_out weights "
                         f"(top-level names: {', '.join(tops[:8]) or 'none'})")
     rows, text_dim = t["text_embed.text_embed.weight"]
-    mel_dim, dim = t["proj_out.weight"]
+    mel_dim, dim = out_shape
     conv_layers = _count_blocks(t, "text_embed.text_blocks")
     dim_head = 2 * t["rotary_embed.inv_freq"][0] if "rotary_embed.inv_freq" in t else None
     if any(k.startswith("transformer_blocks.") for k in t) and "audio_embed.linear.weight" in t:
@@ -133,6 +134,27 @@ def _infer_spec(tensors: Mapping[str, TensorInfo]) -> ArchSpec:
                     text_dim=text_dim, conv_layers=conv_layers, mel_dim=mel_dim, text_embed_rows=rows,
                     long_skip="long_skip_connection.weight" in t, qk_norm="rms_norm" if qk else None,
                     heads=heads, dim_head=dim_head, attn_inner_dim=inner, skip_connect=skip)
+
+
+def _proj_out_shape(t: Mapping[str, Any]) -> tuple[int, int] | None:
+    """[mel_dim, dim] of ``proj_out.weight`` when the file lacks that one tensor, from the tensors
+    that fix both: its bias (mel bins) or the input projection (2 x mel + text_dim in, dim out; MMDiT:
+    the audio embedding, 2 x mel in), and the time embedding's width (dim)."""
+    if "text_embed.text_embed.weight" not in t:
+        return None
+    text_dim = t["text_embed.text_embed.weight"][1]
+    dim = mel = None
+    if "input_embed.proj.weight" in t:
+        dim, fan_in = t["input_embed.proj.weight"]
+        mel = (fan_in - text_dim) // 2 if fan_in > text_dim and (fan_in - text_dim) % 2 == 0 else None
+    elif "audio_embed.linear.weight" in t:
+        dim, fan_in = t["audio_embed.linear.weight"]
+        mel = fan_in // 2 if fan_in % 2 == 0 else None
+    if "proj_out.bias" in t:
+        mel = t["proj_out.bias"][0]
+    if "time_embed.time_mlp.0.weight" in t:
+        dim = dim or t["time_embed.time_mlp.0.weight"][0]
+    return (int(mel), int(dim)) if mel and dim else None
 
 
 def _count_blocks(shapes: Mapping[str, Any], prefix: str) -> int:

@@ -313,10 +313,14 @@ def _model_section(p: Path) -> Any:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from f5lab.files.trusted import refuse_class_paths, refuse_resolvers
+
     raw = load_yaml(p)
     if not isinstance(raw, dict):
         raise ConfigError(f"{p}: the YAML is {type(raw).__name__ if raw is not None else 'empty'}, not a mapping "
                           "with a 'model' key")
+    refuse_class_paths(raw, p)  # f5lab builds nothing a YAML names: no class path anywhere
+    refuse_resolvers(raw, p)
     if "model" not in raw:
         return None
     if not OmegaConf.has_resolver("now"):  # hydra's; its configs use it outside model
@@ -336,122 +340,9 @@ def _now(pattern: str = "%Y-%m-%d") -> str:
     return datetime.datetime.now().strftime(pattern)
 
 
-# -- reading YAML with a budget ----------------------------------------------------------------------------
-MAX_YAML_BYTES = 256 * 1024  # a config or sweep file is kilobytes (f5-tts's: 2 KB)
-MAX_YAML_NODES = 20_000  # nodes written (f5-tts's configs: ~100); PyYAML spends ~0.5 KB on each
-MAX_YAML_DEPTH = 64  # f5-tts's configs nest 4 deep
-YAML_NODE_BUDGET = 10_000  # nodes after alias expansion: this many, plus ...
-YAML_NODES_PER_NODE = 64  # ... this many per node written: anchors reused, never a billion laughs
-
-
-def load_yaml(path: str | os.PathLike, what: str = "YAML") -> Any:
-    """A YAML file, safely and at bounded cost: UTF-8 text, at most MAX_YAML_BYTES, nested at most
-    MAX_YAML_DEPTH deep, and its aliases expanding to at most YAML_NODE_BUDGET + YAML_NODES_PER_NODE
-    x the nodes written (a 470-byte alias bomb expands to hundreds of millions). Refused in one line
-    naming the file, before anything walks the expanded tree (omegaconf, pydantic, json)."""
-    import yaml
-
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_YAML_BYTES:
-            raise ConfigError(f"{p}: {size} bytes is not a {what} file f5lab reads (at most {MAX_YAML_BYTES})")
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: not a text file (a {what} file must be UTF-8)") from None
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    loader = _BoundedLoader(text)
-    loader.source = str(p)
-    try:
-        return loader.get_single_data()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{p}: not valid YAML{where}: {problem}") from None
-    finally:
-        loader.dispose()
-
-
-def _bounded_loader() -> type:
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        source = "YAML"
-        depth = 0
-        nodes = 0
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            self.depth += 1
-            self.nodes += 1
-            if self.nodes > MAX_YAML_NODES:
-                raise ConfigError(f"{self.source}: more than {MAX_YAML_NODES:,} YAML values; not a file f5lab reads")
-            if self.depth > MAX_YAML_DEPTH:
-                mark = self.peek_event().start_mark
-                raise ConfigError(f"{self.source}: YAML nested deeper than {MAX_YAML_DEPTH} levels (line "
-                                  f"{mark.line + 1}); not a file f5lab reads")
-            try:
-                return super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
-
-        def compose_document(self) -> Any:
-            node = super().compose_document()
-            _check_expansion(node, self.source)
-            return node
-
-    return Loader
-
-
-def _check_expansion(root: Any, source: str) -> None:
-    """Nodes the document expands to (an alias counts its anchor's whole subtree each time), computed
-    once per distinct node, so the count costs the nodes written, not the expansion."""
-    import yaml
-
-    def children(node: Any) -> list[Any]:
-        if isinstance(node, yaml.SequenceNode):
-            return list(node.value)
-        if isinstance(node, yaml.MappingNode):
-            return [x for pair in node.value for x in pair]
-        return []
-
-    def recursive(node: Any) -> ConfigError:
-        return ConfigError(f"{source}: a YAML alias refers to itself (line {node.start_mark.line + 1}); not a "
-                           "file f5lab reads")
-
-    sizes: dict[int, int] = {}
-    open_: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    while stack:
-        node, ready = stack.pop()
-        if id(node) in sizes:
-            continue
-        kids = children(node)
-        if ready or not kids:
-            open_.discard(id(node))
-            sizes[id(node)] = 1 + sum(sizes[id(k)] for k in kids)
-            continue
-        open_.add(id(node))
-        stack.append((node, True))
-        for k in kids:
-            if id(k) in open_:
-                raise recursive(k)
-            if id(k) not in sizes:
-                stack.append((k, False))
-    budget = YAML_NODE_BUDGET + YAML_NODES_PER_NODE * len(sizes)
-    if sizes[id(root)] > budget:
-        raise ConfigError(f"{source}: YAML aliases expand {len(sizes)} nodes to {sizes[id(root)]:,}, over the "
-                          f"{budget:,} f5lab reads (an alias bomb?); write the values out")
-
-
-@lru_cache(maxsize=1)
-def _bounded_loader_class() -> type:
-    return _bounded_loader()
-
-
-def _BoundedLoader(text: str) -> Any:  # noqa: N802  (a loader instance, as yaml.SafeLoader(text) is)
-    return _bounded_loader_class()(text)
+# -- reading YAML with a budget: f5lab.files.readers (re-exported: sweep files and configs read the same way)
+from f5lab.files.readers import (  # noqa: E402,F401
+    MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, YAML_NODE_BUDGET, YAML_NODES_PER_NODE, load_yaml)
 
 
 def _str_or_none(name: str, model: dict[str, Any], key: str) -> str | None:

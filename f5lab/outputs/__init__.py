@@ -36,6 +36,7 @@ writing API below is what library code calls.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -47,7 +48,7 @@ from f5lab.outputs.claims import _UMASK, FileClaim, Unit, _link_new, _set_mode, 
 from f5lab.outputs.folders import FolderClaim, folder_state, incomplete, make_parents  # noqa: F401
 from f5lab.outputs.hidden import (INCOMPLETE, LOCK_TAG, NAME_MAX, PARTIAL_TAG, YOUNG_LOCK_S, Partial,  # noqa: F401
                                   _alive, _owner_alive, _read_pid, _remove, _young, hidden_name, lock_of,
-                                  name_limit, partial_of, remove_stale_partials)
+                                  name_limit, partial_of, remove_stale_partials, shown_bytes)
 from f5lab.outputs.running import (_CURRENT, _DEFER, _PENDING, ENDING_SIGNALS, Interrupted,  # noqa: F401
                                    _signals_held, current, signals_raise)
 from f5lab.outputs.sessions import (Declared, Session, _ambient, _own_folder, cache_dir, cache_root,  # noqa: F401
@@ -142,7 +143,17 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = False, in
 def write_text(path: str | os.PathLike, text: str, *, force: bool = False, inputs: Iterable[Any] = (),
                replace_if: Callable[[Path], bool] | None = None) -> Path:
     """UTF-8 ``text`` to ``path``, whole or not at all (a reader never sees half a JSON file)."""
-    return write_bytes(path, text.encode("utf-8"), force=force, inputs=inputs, replace_if=replace_if)
+    return write_bytes(path, utf8_bytes(text), force=force, inputs=inputs, replace_if=replace_if)
+
+
+def utf8_bytes(text: str) -> bytes:
+    """``text`` as UTF-8, always: a file name's undecodable bytes (held by Python as lone surrogates,
+    which UTF-8 cannot carry) written as ``\\xNN``, so a page or record about such a file is written
+    and every reader opens it."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return shown_bytes(text).encode("utf-8")
 
 
 def replace_text(path: str | os.PathLike, text: str) -> Path:
@@ -172,3 +183,43 @@ def remove_tree(path: str | os.PathLike) -> None:
     if not ((p / INCOMPLETE).exists() or (p / "done.json").exists()):
         raise UndeclaredOutput(f"{p}: not a folder f5lab made; refusing to remove it")
     _remove(p)
+
+
+_SCRATCH: list[Path] = []
+
+
+def scratch_folder(tag: str) -> Path:
+    """A private temporary folder (mode 0700) for this process's own state that other programs keep
+    under HOME (Jupyter's kernel connection files) when HOME cannot be written; removed at exit."""
+    import atexit
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=f"f5lab-{tag}-"))
+    if not _SCRATCH:
+        atexit.register(lambda: [_remove(p) for p in _SCRATCH])
+    _SCRATCH.append(folder)
+    return folder
+
+
+def usable_folder(path: str | os.PathLike) -> bool:
+    """Whether a program could create ``path`` (or write in it): it, or its nearest existing
+    ancestor, is a folder this process can write (a read-only HOME, one on a read-only mount, or
+    HOME pointing at a file: not usable)."""
+    p = Path(path)
+    while not (p.exists() or p.is_symlink()):
+        if p.parent == p:
+            return False
+        p = p.parent
+    return p.is_dir() and os.access(p, os.W_OK | os.X_OK)
+
+
+def resume_folder(path: str | os.PathLike) -> None:
+    """A folder result a killed run left marked incomplete, whose content its command resumes (a
+    sweep that wrote its plan): the stale marker is removed; a live writer's folder is refused."""
+    p = Path(path)
+    state = folder_state(p)
+    if state.startswith("busy"):
+        raise OutputError(errno.EBUSY, f"{p}: being written by another f5lab run ({state.split(':', 1)[1]}); wait "
+                                       f"for it (if no such run is going on, delete {p / INCOMPLETE})")
+    if state.startswith("stale"):
+        _remove(p / INCOMPLETE)

@@ -1,6 +1,6 @@
 """One output file claimed, written aside and put in place; several put in place together.
 
-``FileClaim`` checks the path, takes its lock (``O_EXCL``, the writer's pid inside), hands out the
+``FileClaim`` checks the path, takes its lock (``O_EXCL``, the writer's pid, start time, boot and command inside), hands out the
 partial the bytes go to, and puts the complete partial in place: ``os.replace`` over an old file
 (with ``force``), ``os.link`` for a new one so a file that appeared meanwhile is never replaced.
 ``Unit`` puts the files of one result in place together, signals held off between the renames.
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from f5lab.outputs.checks import Inputs, OutputError, UndeclaredOutput, check_output_file, writing
-from f5lab.outputs.hidden import _owner_alive, _remove, lock_of, partial_of, remove_stale_partials
+from f5lab.outputs.hidden import _owner_alive, _remove, lock_of, owner_record, owner_text, partial_of, remove_stale_partials
 from f5lab.outputs.running import _signals_held, current
 
 _UMASK = os.umask(0o022)
@@ -101,13 +101,13 @@ def _take_lock(final: Path) -> Path:
             fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             pid, alive = _owner_alive(lock)
-            if pid == os.getpid():
+            if pid == os.getpid() and alive:
                 raise UndeclaredOutput(f"{final}: claimed twice by this process") from None
             if alive:
-                raise OutputError(errno.EBUSY, f"{final}: being written by another f5lab run"
-                                               f"{f' (pid {pid})' if pid else ''}; wait for it to finish or "
-                                               "choose another path") from None
-            lock.unlink(missing_ok=True)  # its owner is gone
+                raise OutputError(errno.EBUSY, f"{final}: being written by another f5lab run ({owner_text(lock)}); "
+                                               f"wait for it to finish or choose another path (if no such run is "
+                                               f"going on, delete {lock})") from None
+            lock.unlink(missing_ok=True)  # its owner is gone (or its pid is another process's now)
             continue
         except OSError as exc:
             parent = final.parent if str(final.parent) else Path(".")
@@ -117,11 +117,11 @@ def _take_lock(final: Path) -> Path:
         if s is not None:  # registered at once: a signal right after still finds it to remove
             s.locks.append(lock)
         try:
-            os.write(fd, f"{os.getpid()}\n".encode())
+            os.write(fd, owner_record())
         finally:
             os.close(fd)
         return lock
-    raise OutputError(errno.EBUSY, f"{final}: its lock {lock.name} keeps coming back; another run is starting")
+    raise OutputError(errno.EBUSY, f"{final}: its lock {lock} keeps coming back; another run is starting")
 
 
 class Unit:

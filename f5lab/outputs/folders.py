@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from f5lab.outputs.checks import Inputs, OutputError, _refuse_input, writing
-from f5lab.outputs.hidden import INCOMPLETE, _owner_alive, _remove
+from f5lab.outputs.hidden import INCOMPLETE, _owner_alive, _remove, owner_record, owner_text
 from f5lab.outputs.running import current
 
 
@@ -44,8 +44,8 @@ class FolderClaim:
                     continue
                 if state.startswith("busy"):
                     raise OutputError(errno.EBUSY, f"{path}: being written by another f5lab run "
-                                                   f"({state.split(':', 1)[1]}); wait for it or choose another "
-                                                   "name") from None
+                                                   f"({owner_text(path / INCOMPLETE)}); wait for it or choose another "
+                                                   f"name (if no such run is going on, delete {path / INCOMPLETE})") from None
                 if state.startswith("stale"):
                     self.note = f"{path}: left incomplete by an interrupted run ({state.split(':', 1)[1]}); " \
                                 "its partial folder was removed and the run starts again"
@@ -62,7 +62,8 @@ class FolderClaim:
                     n += 1
                     path = base.with_name(f"{base.name}-{n}")
                     continue
-                raise OutputError(errno.EEXIST, f"{path}: exists (a finished {what}); choose another name") from None
+                raise OutputError(errno.EEXIST, f"{path}: exists ({_looks_like(path)}); a {what} writes only into a "
+                                                f"folder it makes: choose another name") from None
             except OSError as exc:
                 raise OutputError(exc.errno or errno.EACCES, f"{path}: cannot be created ({exc.strerror}); "
                                                              "choose another folder") from None
@@ -73,7 +74,7 @@ class FolderClaim:
         with writing(self.marker):
             fd = os.open(self.marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                os.write(fd, f"{os.getpid()}\n".encode())
+                os.write(fd, owner_record())
             finally:
                 os.close(fd)
         self.state = "claimed"
@@ -111,7 +112,7 @@ def incomplete(path: str | os.PathLike, levels: int = 4) -> str | None:
         state = folder_state(folder)
         if state.startswith(("busy", "stale")):
             what = "still being written" if state.startswith("busy") else "left incomplete by an interrupted run"
-            return f"{folder} is {what} ({state.split(':', 1)[1]})"
+            return f"{folder} is {what} ({state.split(':', 1)[1]}; its marker: {folder / INCOMPLETE})"
     return None
 
 
@@ -131,3 +132,12 @@ def make_parents(path: Path) -> list[Path]:
             raise OutputError(exc.errno or errno.EACCES, f"{path}: cannot be created ({exc.strerror} at "
                                                          f"{p}); choose another folder") from None
     return made
+
+
+def _looks_like(path: Path) -> str:
+    """What an existing folder holds, for a refusal: whose it is, as far as its files tell."""
+    if (path / "sweep.json").is_file():
+        return "a sweep's folder"
+    if (path / "manifest.json").is_file():
+        return "a finished report"
+    return "not made by this command"

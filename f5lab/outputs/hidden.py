@@ -62,15 +62,79 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    except (OverflowError, OSError):
+        return False
     return True
 
 
-def _read_pid(path: Path) -> int | None:
+# -- owners: a pid is not enough (the OOM killer's victim's pid is soon another process's) -----------------
+def _boot_id() -> str | None:
     try:
-        text = path.read_text(encoding="ascii", errors="replace").split()
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            return fh.read().strip() or None
     except OSError:
         return None
-    return int(text[0]) if text and text[0].isdigit() else None
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or None
+    where there is no /proc (macOS) or no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+        return int(stat[stat.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _started_at(pid: int) -> float | None:
+    """Process ``pid``'s start as a Unix time (boot time + its start ticks), or None."""
+    ticks = _start_ticks(pid)
+    if ticks is None:
+        return None
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            btime = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
+        return btime + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, StopIteration):
+        return None
+
+
+def _cmdline() -> str:
+    import sys
+
+    words = ["f5lab" if i == 0 else w for i, w in enumerate(sys.argv)]
+    line = " ".join(words).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+    return "".join(ch if ch.isprintable() else "?" for ch in line)[:300]
+
+
+def owner_record() -> bytes:
+    """What a lock or marker holds: the pid first (older f5lab read only that), then what tells this
+    process from a later one given the same pid: its start time, the boot, and its command line."""
+    pid = os.getpid()
+    lines = [str(pid), f"start {_start_ticks(pid)}", f"boot {_boot_id()}", f"cmd {_cmdline()}"]
+    return ("\n".join(lines) + "\n").encode("ascii", "replace")
+
+
+def _read_owner(path: Path) -> dict[str, str] | None:
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read(4096).decode("ascii", "replace")
+    except OSError:
+        return None
+    lines = text.splitlines()
+    if not lines or not lines[0].strip().isdigit():
+        return None
+    owner = {"pid": lines[0].strip()}
+    for line in lines[1:]:
+        key, _, value = line.partition(" ")
+        owner[key] = value
+    return owner
+
+
+def _read_pid(path: Path) -> int | None:
+    owner = _read_owner(path)
+    return int(owner["pid"]) if owner else None
 
 
 def _young(path: Path) -> bool:
@@ -80,13 +144,44 @@ def _young(path: Path) -> bool:
         return False
 
 
+def _same_process(owner: dict[str, str], pid: int, written: float | None) -> bool:
+    """Whether the running process ``pid`` is the one that wrote ``owner`` (at ``written``): the same
+    boot and start time when recorded; else (an older record) started before the file was written."""
+    boot = owner.get("boot")
+    if boot not in (None, "None") and _boot_id() not in (None, boot):
+        return False  # written before a reboot: every pid since is another process
+    start = owner.get("start")
+    if start not in (None, "None") and start.isdigit():
+        now = _start_ticks(pid)
+        return now is None or now == int(start)
+    started = _started_at(pid)
+    return started is None or written is None or started <= written + 1.0
+
+
 def _owner_alive(marker: Path) -> tuple[int | None, bool]:
-    """The pid a lock or marker names and whether that process still runs (an unreadable one
-    counts as alive while young: its owner may be writing it)."""
-    pid = _read_pid(marker)
-    if pid is None:
+    """The pid a lock or marker names and whether the process that wrote it still runs: the pid
+    alive and, where the record says, the same process (start time, boot), so a pid the system has
+    given to another process since counts as gone. An unreadable one counts as alive while young:
+    its owner may be writing it."""
+    owner = _read_owner(marker)
+    if owner is None:
         return None, _young(marker)
-    return pid, pid == os.getpid() or _alive(pid)
+    pid = int(owner["pid"])
+    try:
+        written = marker.stat().st_mtime
+    except OSError:
+        written = None
+    if pid == os.getpid():  # this process's, unless an earlier process had this pid
+        return pid, _same_process(owner, pid, written)
+    return pid, _alive(pid) and _same_process(owner, pid, written)
+
+
+def owner_text(marker: Path) -> str:
+    """``pid N`` and, when recorded, the command that holds ``marker``: for refusal lines."""
+    owner = _read_owner(marker) or {}
+    pid = owner.get("pid", "?")
+    cmd = owner.get("cmd")
+    return f"pid {pid}" + (f": {cmd[:120]}" if cmd else "")
 
 
 # -- removing ----------------------------------------------------------------------------------------
@@ -115,8 +210,20 @@ def remove_stale_partials(final: Path) -> list[Path]:
         pid_text = entry.name[len(PARTIAL_TAG):].split("-", 1)[0]
         if not pid_text.isdigit() or entry.name != partial_of(final, int(pid_text)).name:
             continue
-        if _alive(int(pid_text)):
+        pid = int(pid_text)
+        try:
+            written = entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            written = None
+        if _alive(pid) and _same_process({}, pid, written):  # a live pid that started after it is another process
             continue
         _remove(Path(entry.path))
         removed.append(Path(entry.path))
     return removed
+
+
+def shown_bytes(text: str) -> str:
+    """``text`` with every lone surrogate written out: an undecodable byte of a file name (U+DC80..U+DCFF,
+    Python's surrogateescape) as ``\\xNN``, any other as ``\\uNNNN``; the rest unchanged."""
+    return "".join(c if not 0xD800 <= ord(c) <= 0xDFFF else
+                   (f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}") for c in text)

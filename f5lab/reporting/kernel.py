@@ -59,6 +59,17 @@ class QuietKernelManager(AsyncKernelManager):
             self.ip = base
         self._stopping = False
 
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        # the kernel's own log lines (not the notebook's output, which comes over zmq) stay off the
+        # terminal: when f5lab is interrupted it closes the kernel's sockets mid-message, and the
+        # kernel logged a zmq traceback beside f5lab's one line
+        import subprocess
+
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    _launch_kernel = _async_launch_kernel  # type: ignore[assignment]
+
     async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         self._stopping = True
         try:

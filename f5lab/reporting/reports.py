@@ -222,6 +222,11 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
 
     check_settings(nfe=DEFAULT_NFE if nfe is None else nfe, seed=seed)  # before the demo build or any notebook
     check_run_settings(dtype, batch)
+    from f5lab.reporting.runner import check_notebook_values
+
+    check_notebook_values(**{"PATH": checkpoint, "--config": config, "--ref-audio": ref_audio, "--ref-text": ref_text,
+                          "--text": gen_text, "--out": out, "--vocab": vocab, "--vocoder": vocoder, "--base": bases,
+                          "--asr-model-dir": asr_model_dir})
     lang = canonical(lang)
     asr_choice = choose_asr(asr, lang, asr_model_dir, asr_language)  # a bad model dir: one line, now
     if vocoder is not None:
@@ -241,6 +246,10 @@ def run_report(checkpoint: str | os.PathLike | None = None, *, config: str | Non
         from f5lab.files.vocab import read_vocab
 
         read_vocab(vocab)
+    if gen_text:  # a text with no character the vocab knows: one line now, not a failed notebook
+        from f5lab.speech.synth import check_speakable
+
+        check_speakable(gen_text, lang, normalize, vocab)
     bases = check_bases(bases)
     device = resolve_device(device)
     folder = notebooks_dir()

@@ -57,6 +57,52 @@ def select_notebooks(folder: Path, wanted: Sequence[str] | None) -> list[str]:
     return names
 
 
+def check_notebook_values(**named: Any) -> None:
+    """Every path or text a notebook will receive can be written into it: a notebook is JSON in
+    UTF-8, and a file name with undecodable bytes (Python holds them as lone surrogates) cannot be
+    stored there. Refused in one line naming the option, before any notebook runs."""
+    for option, value in named.items():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if item is None:
+                continue
+            text = os.fspath(item) if isinstance(item, (str, os.PathLike)) else str(item)
+            if isinstance(text, bytes):
+                text = os.fsdecode(text)
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                from f5lab.outputs import shown_bytes
+
+                shown = shown_bytes(text)
+                raise ReportError(f"{shown}: {option} is not UTF-8 text (a file name with undecodable bytes); the "
+                                  "report's notebooks cannot carry it: rename it (or link it under a UTF-8 name)") from None
+
+
+# where Jupyter, IPython and matplotlib keep their state under HOME; when HOME cannot be written (read-only,
+# a file, a full disk), each gets a private folder for this run, so kernels still start
+HOME_STATE = {"JUPYTER_RUNTIME_DIR": "runtime", "IPYTHONDIR": "ipython", "MPLCONFIGDIR": "matplotlib"}
+
+
+def jupyter_dirs() -> dict[str, str]:
+    """Point Jupyter's runtime folder (kernel connection files), IPython's and matplotlib's at a private
+    temporary folder when the ones under HOME cannot be written; returns what it set."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    from f5lab import outputs
+
+    wanted = {"JUPYTER_RUNTIME_DIR": jupyter_runtime_dir(),
+              "IPYTHONDIR": os.environ.get("IPYTHONDIR") or os.path.join(os.path.expanduser("~"), ".ipython"),
+              "MPLCONFIGDIR": os.environ.get("MPLCONFIGDIR") or os.path.join(os.path.expanduser("~"), ".config",
+                                                                             "matplotlib")}
+    bad = [k for k, path in wanted.items() if not outputs.usable_folder(path)]
+    if not bad:
+        return {}
+    scratch = outputs.scratch_folder("home")
+    set_now = {k: str(scratch / HOME_STATE[k]) for k in bad}
+    os.environ.update(set_now)  # the kernels papermill starts inherit them
+    return set_now
+
+
 def execute(notebook: Path, run_dir: Path, params: dict[str, Any], progress: bool = True,
             desc: str | None = None, title: str | None = None, predicted_s: float | None = None) -> NotebookResult:
     """Run one notebook with papermill (only the parameters it declares) in a quiet kernel
@@ -67,6 +113,7 @@ def execute(notebook: Path, run_dir: Path, params: dict[str, Any], progress: boo
 
     from f5lab.reporting.kernel import QuietKernelManager, trust
 
+    jupyter_dirs()
     name = notebook.stem
     out_nb = run_dir / f"{name}.ipynb"
     sidecar = run_dir / f"{name}.json"

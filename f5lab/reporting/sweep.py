@@ -81,12 +81,18 @@ def run_sweep(spec: SweepSpec, *, out: str | os.PathLike = "reports", sweep_id: 
     names = point_notebooks(folder, notebooks, in_process)
     if scheduler is None and workers < 1:
         raise ConfigError(f"--workers must be at least 1 (got {workers})")
+    from f5lab.reporting.runner import check_notebook_values
+
+    check_notebook_values(**{"a checkpoint": spec.checkpoints, "--out": out, "--vocoder": spec.vocoder,
+                             "--base": spec.bases, "a reference clip": [a for a, _t in spec.grid["ref"]]})
     points = make_points(spec)
     sweep_dir = Path(out).resolve() / (sweep_id or sweep_id_for(spec, points))
+    check_owned(sweep_dir)  # another command's folder (a report's run folder, one's own): refused, untouched
     decided, reasons = decide_configs(spec, points, sweep_dir, echo)  # before any point runs; refused: nothing written
     from f5lab import outputs
 
     with outputs.exclusive(sweep_dir, what="sweep"):  # the same sweep started twice: the second is refused
+        check_owned(sweep_dir)  # again, under the lock: nothing replaced it meanwhile
         with _new_folder(sweep_dir):  # bad input leaves no empty sweep folder behind
             units = plan_units(points, spec, names, sweep_dir, folder, Hasher(sweep_dir / "hashes.json"), reasons)
             write_json(sweep_dir / "sweep.json", {"spec": _spec_dict(spec), "points": points, "notebooks": names,
@@ -146,13 +152,54 @@ def write_reference_media(sweep_dir: Path, spec: SweepSpec) -> None:
         save_reference_media(audio, sweep_dir / REFERENCE_DIR, f"ref{i}")
 
 
+def check_owned(sweep_dir: Path) -> None:
+    """A folder belongs to the command that made it: ``sweep`` resumes only a folder holding its own
+    plan (``sweep.json``, a sweep's); it may also take a missing or empty folder, or one marked
+    incomplete (``f5lab.outputs`` refuses it while its writer runs, replaces it once that is gone).
+    Anything else (a report's run folder, a folder of one's own) is refused in one line naming it."""
+    from f5lab.outputs import INCOMPLETE
+
+    if not (sweep_dir.exists() or sweep_dir.is_symlink()):
+        return
+    if sweep_dir.is_symlink() or not sweep_dir.is_dir():
+        raise ConfigError(f"{sweep_dir}: exists and is not a folder; choose another --sweep-id or --out")
+    if is_sweep_folder(sweep_dir) or (sweep_dir / INCOMPLETE).exists():
+        return
+    try:
+        if not any(sweep_dir.iterdir()):
+            return
+    except OSError as exc:
+        raise ConfigError(f"{sweep_dir}: cannot be read ({exc.strerror}); choose another --sweep-id or --out") from None
+    whose = "a report's run folder" if (sweep_dir / "manifest.json").is_file() else "a folder f5lab sweep did not make"
+    raise ConfigError(f"{sweep_dir}: exists and is {whose} (no sweep.json); a sweep resumes only its own folder and "
+                      "touches nothing else: choose another --sweep-id or --out")
+
+
+def is_sweep_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a sweep's plan: a ``sweep.json`` with the keys ``run_sweep`` writes."""
+    from f5lab.errors import F5LabError
+    from f5lab.files.readers import read_json
+
+    plan = folder / "sweep.json"
+    if not plan.is_file() or plan.is_symlink():
+        return False
+    try:
+        data = read_json(plan, "sweep plan")
+    except F5LabError:
+        return False
+    return isinstance(data, dict) and {"spec", "points", "units"} <= set(data)
+
+
 @contextlib.contextmanager
 def _new_folder(sweep_dir: Path) -> Any:
     """A sweep folder made by this run is claimed (marked incomplete) until its plan is written, so a
-    refusal or a signal before then removes it; a resumed sweep's folder is never touched."""
+    refusal or a signal before then removes it; a resumed sweep's folder is never touched. An empty
+    folder or one left incomplete is claimed the same way (``f5lab.outputs`` refuses it while its
+    writer still runs)."""
     from f5lab import outputs
 
-    if sweep_dir.is_dir():
+    if is_sweep_folder(sweep_dir):
+        outputs.resume_folder(sweep_dir)  # killed after its plan was written: resumable, its stale marker goes
         yield
         return
     with outputs.folder(sweep_dir, what="sweep"):

@@ -158,6 +158,9 @@ def check_spec(spec: SweepSpec) -> None:
     from f5lab.speech.quality import choose_asr
 
     choose_asr(spec.asr, spec.lang, spec.asr_model_dir, spec.asr_language)  # a bad model dir or package: now
+    from f5lab.speech.synth import check_speakable
+
+    check_speakable([t for t in spec.grid["gen_text"] if t], spec.lang, spec.normalize)  # all silence: not a point
     if spec.vocoder:
         from f5lab.speech.vocoders import check_vocoder
 

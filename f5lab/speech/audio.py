@@ -55,8 +55,19 @@ class Reference:
         return d
 
 
-def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
-    """Decode ``path`` to float32 mono and its sample rate; clear errors for bad files."""
+READ_SECONDS = 30.0  # of a longer clip only this much is decoded: f5-tts keeps at most 12 s (+ 1 s of silence
+# kept around each piece), all from the clip's start, so the clip it keeps lies in the first 30 s
+
+
+def read_audio(path: str | Path, max_seconds: float | None = READ_SECONDS) -> tuple[np.ndarray, int]:
+    """Decode ``path`` to float32 mono and its sample rate; clear errors for bad files. Only the
+    first ``max_seconds`` are decoded (a 30-minute clip costs what 30 s cost); None: all of it."""
+    wav, sr, _total = read_audio_head(path, max_seconds)
+    return wav, sr
+
+
+def read_audio_head(path: str | Path, max_seconds: float | None = READ_SECONDS) -> tuple[np.ndarray, int, float]:
+    """``read_audio`` plus the clip's whole length in seconds (from its header, not decoded)."""
     import soundfile as sf
 
     p = Path(path)
@@ -67,13 +78,26 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     if p.stat().st_size == 0:
         raise AudioError(f"{p}: reference audio is empty (0 bytes)")
     try:
-        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(p)) as fh:
+            sr, total = int(fh.samplerate), int(fh.frames)
+            frames = -1 if max_seconds is None or sr <= 0 else int(math.ceil(max_seconds * sr))
+            data = fh.read(frames=frames, dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError / TypeError by version
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise AudioError(f"{p}: cannot decode audio ({reason}); use wav, flac, ogg or mp3") from None
     if data.size == 0:
         raise AudioError(f"{p}: reference audio has no samples")
-    return to_mono(data), int(sr)
+    seconds = max(total, len(data)) / sr if sr > 0 else 0.0
+    return to_mono(data), sr, seconds
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file, read in 1 MiB blocks (a long clip is never held whole)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def to_mono(data: np.ndarray) -> np.ndarray:
@@ -161,16 +185,17 @@ def _trim_edges(aseg: Any, threshold: float = -42) -> Any:
 def prepare_reference(ref: str | Path | tuple[np.ndarray, int], clip: bool = True) -> Reference:
     """Read (a path) or take ``(array, sample_rate)``, check, clip like f5-tts, resample to 24 kHz."""
     if isinstance(ref, (str, Path)):
-        wav, sr = read_audio(ref)
+        wav, sr, source_seconds = read_audio_head(ref, READ_SECONDS if clip else None)
         source = str(ref)
-        digest = hashlib.sha256(Path(ref).read_bytes()).hexdigest()
+        digest = file_sha256(ref)
     else:
         arr, sr = ref
         wav, sr = to_mono(np.asarray(arr)), int(sr)
         source = "array"
         digest = hashlib.sha256(np.ascontiguousarray(wav).tobytes()).hexdigest()
+        source_seconds = len(wav) / sr if sr > 0 else 0.0
     check_signal(wav, sr, source)
-    source_sr, source_seconds = sr, len(wav) / sr
+    source_sr = sr
     notes: list[str] = []
     if clip:
         wav, sr, notes = clip_like_f5tts(wav, sr)
@@ -187,14 +212,14 @@ def reference_length(path: str | Path) -> dict[str, Any]:
     the same checks and clipping, then the 24 kHz sample count torchaudio's resampler returns."""
     from f5lab.speech.text.f5tts import resampled_length
 
-    wav, sr = read_audio(path)
+    wav, sr, total = read_audio_head(path)
     check_signal(wav, sr, str(path))
     clipped, clip_sr, notes = clip_like_f5tts(wav, sr)
     if len(clipped) / clip_sr < MIN_REFERENCE_SECONDS + 0.05:
         raise AudioError(f"{path}: after trimming silence only {len(clipped) / clip_sr:.2f} s of speech is left; "
                          f"give at least {MIN_REFERENCE_SECONDS} s")
     samples = resampled_length(len(clipped), clip_sr)
-    return {"source": str(path), "source_seconds": round(len(wav) / sr, 4), "samples": samples,
+    return {"source": str(path), "source_seconds": round(total, 4), "samples": samples,
             "seconds": samples / SAMPLE_RATE, "clipped": bool(notes), "notes": notes}
 
 

@@ -205,8 +205,15 @@ def spoken_text(ref_text: str, lang: str, normalize: bool, vocab: str | None) ->
 
         tokens = read_vocab(vocab)
     lang = canonical(lang)
-    return {"lang": lang, "normalized": normalize, "ref_text_raw": ref_text,
-            "ref_text": prepare(ref_text, lang, normalize, tokens).text}
+    model_text = prepare(ref_text, lang, normalize, tokens).text
+    out = {"lang": lang, "normalized": normalize, "ref_text_raw": ref_text, "ref_text": model_text}
+    from f5lab.speech.text.f5tts import unspeakable
+    from f5lab.speech.text.analysis import vocab_tokens
+
+    unheard = unspeakable(model_text, vocab_tokens(vocab)[0], "the transcript (--ref-text)")
+    if unheard:  # the loss is then on a transcript of spaces: the ranking says nothing about the config
+        out["warning"] = unheard.split(";")[0] + "; the probe's losses are on silence, its verdict means nothing"
+    return out
 
 
 def check_probe_settings(n_samples: int, seed: int, device: str) -> None:

@@ -65,20 +65,13 @@ def check_settings(*, nfe: int = DEFAULT_NFE, cfg_strength: float = DEFAULT_CFG,
 
 
 def read_text_file(path: str | Path) -> str:
-    """The text to speak from a file: UTF-8 (a BOM is dropped), one line naming the file otherwise."""
-    p = Path(path)
-    if p.is_dir():
-        raise TextError(f"{p}: is a directory, not a text file")
-    if not p.is_file():
-        raise TextError(f"{p}: text file not found")
-    raw = p.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise TextError(f"{p}: not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); save it as "
-                        "UTF-8") from None
+    """The text to speak from a file: UTF-8 (a BOM is dropped), at most 1 MB (as --text), not binary;
+    one line naming the file otherwise (``f5lab.files.readers``)."""
+    from f5lab.files.readers import read_text
+
+    text = read_text(path, "text", error=TextError)
     if not text.strip():
-        raise TextError(f"{p}: the text file is empty; nothing to speak")
+        raise TextError(f"{path}: the text file is empty; nothing to speak")
     return text
 
 
@@ -455,12 +448,11 @@ def text_report(cfm: Any, ref_text: str, gen_text: str, strict: bool) -> list[Un
 
     tokens = effective(tokens)  # a BOM'd token 0 still stands for what follows the BOM
     unknown = check_text(ref_text, tokens, "ref_text") + check_text(gen_text, tokens, "gen_text")
-    missing = {u.char for u in unknown if u.where == "gen_text"}
-    spoken = {c for c in gen_text if not c.isspace()}
-    if spoken and spoken <= missing:
-        raise TextError("no character of the text to speak (--text) is in the vocabulary (f5-tts would read it all as "
-                        f"spaces): {''.join(sorted(spoken))[:40]!r}; pass the checkpoint's vocab.txt (--vocab) "
-                        "or write the text in its script")
+    from f5lab.speech.text.f5tts import unspeakable
+
+    unheard = unspeakable(gen_text, tokens)
+    if unheard:
+        raise TextError(unheard)
     if unknown:
         msg = ("characters not in the vocabulary (f5-tts reads each as a space): "
                + "; ".join(str(u) for u in unknown))
@@ -468,6 +460,24 @@ def text_report(cfm: Any, ref_text: str, gen_text: str, strict: bool) -> list[Un
             raise TextError(msg)
         warnings.warn(msg, UnknownCharWarning, stacklevel=3)
     return unknown
+
+
+def check_speakable(texts: Any, lang: str = "en", normalize: bool = True, vocab: Any = None,
+                    what: str = "the text to speak (--text)") -> None:
+    """Before any model or notebook: each text as the model will get it (normalised for ``lang``)
+    has at least one character ``vocab`` (a vocab.txt; None: f5-tts's) knows; else TextError."""
+    from f5lab.files.vocab import effective
+    from f5lab.speech.text import prepare
+    from f5lab.speech.text.analysis import vocab_tokens
+    from f5lab.speech.text.f5tts import unspeakable
+
+    tokens = frozenset(effective(list(vocab_tokens(vocab)[0])))
+    for text in texts if isinstance(texts, (list, tuple)) else (texts,):
+        if not text:
+            continue
+        unheard = unspeakable(prepare(text, lang, normalize, tokens).text, tokens, what)
+        if unheard:
+            raise TextError(unheard)
 
 
 class UnknownCharWarning(UserWarning):

@@ -9,8 +9,6 @@ path is tested without any weights from the hub.
 
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,16 +119,68 @@ def detect_kind(directory: str | Path) -> str:
 
 def check_vocoder(directory: str | Path) -> str:
     """The kind of the vocoder in ``directory``, checked before any work (``--vocoder`` of report
-    and sweep): a missing folder, missing files or BigVGAN without its code is one line now."""
+    and sweep): a missing folder, missing files, BigVGAN without its code, a config naming a class
+    f5lab does not build (``f5lab.files.trusted``) or weights that do not fit it is one line now."""
     found = detect_kind(directory)
-    if found == "bigvgan":
-        _require_bigvgan()
+    build(directory, found)  # the whole check: config, then weights (weights_only, strict); then dropped
     return found
+
+
+def check_config(directory: str | Path) -> str:
+    """The cheap half of ``check_vocoder``: the kind and its config checked (no weights read),
+    when a command's options are parsed (``f5lab.cli.params.VocoderDir``)."""
+    from f5lab.files import trusted
+
+    found = detect_kind(directory)
+    if found == "vocos":
+        trusted.vocos_config(Path(directory) / "config.yaml", facts.N_MELS)
+    else:
+        _require_bigvgan()
+        trusted.bigvgan_config(Path(directory) / "config.json")
+    return found
+
+
+def build(directory: str | Path, found: str, device: str = "cpu") -> Any:
+    """The vocoder module in ``directory`` built from its checked config and its weights (the rule
+    of ``f5lab.files.trusted``: allowlisted classes, plain arguments, weights_only, strict fit)."""
+    from f5lab.files import trusted
+
+    d = Path(directory)
+    if found == "vocos":
+        return trusted.build_vocos(d, facts.N_MELS).to(device)
+    _require_bigvgan()  # without its code nothing is built: say that first
+    h = trusted.bigvgan_config(d / "config.json")
+    BigVGAN = _bigvgan_class()  # noqa: N806
+    from f5lab.files.trusted import UntrustedConfig
+
+    class AttrDict(dict):  # what BigVGAN's own from_pretrained hands its constructor
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.__dict__ = self
+
+    try:
+        model = BigVGAN(AttrDict(h), use_cuda_kernel=False)
+    except (TypeError, ValueError, KeyError, AttributeError, AssertionError, RuntimeError) as exc:
+        raise UntrustedConfig(f"{d / 'config.json'}: BigVGAN cannot be built from it ({exc})") from None
+    state = trusted.load_weights(d / "bigvgan_generator.pt", "BigVGAN weights")
+    state = state.get("generator", state) if isinstance(state, dict) else state
+    trusted.fit_weights(model, state, d / "bigvgan_generator.pt", d / "config.json")
+    model.remove_weight_norm()
+    return model.eval().to(device)
+
+
+def _bigvgan_class() -> Any:
+    try:
+        from third_party.BigVGAN import bigvgan  # f5-tts's submodule layout
+    except ImportError:
+        import bigvgan  # type: ignore[no-redef]
+    return bigvgan.BigVGAN
 
 
 def load_vocoder(directory: str | Path | None = None, kind: str | None = None, device: str = "cpu",
                  mel_spec_type: str = "vocos") -> Vocoder:
-    """vocos / BigVGAN from a local ``directory`` through f5-tts's own loader; Griffin-Lim without one."""
+    """vocos / BigVGAN from a local ``directory`` (checked config, weights_only, strict: ``build``),
+    as f5-tts's ``load_vocoder(is_local=True)`` would build it; Griffin-Lim without one."""
     if directory is None:
         if kind not in (None, "griffin-lim"):
             raise VocoderError(f"a {kind} vocoder needs its local directory (f5lab never downloads one)")
@@ -138,12 +188,7 @@ def load_vocoder(directory: str | Path | None = None, kind: str | None = None, d
     found = detect_kind(directory)
     if kind is not None and kind != found:
         raise VocoderError(f"{directory}: holds a {found} vocoder, not {kind}")
-    if found == "bigvgan":
-        _require_bigvgan()
-    from f5_tts.infer.utils_infer import load_vocoder as f5_load_vocoder
-
-    with contextlib.redirect_stdout(io.StringIO()):  # f5-tts prints "Load vocos from local path ..."
-        module = f5_load_vocoder(vocoder_name=found, is_local=True, local_path=str(directory), device=device)
+    module = build(directory, found, device)
     label = f"{found} from {directory}"
     return Vocoder(kind=found, module=module, mel_spec_type=found, label=label, source=str(directory))
 

@@ -151,6 +151,18 @@ class UnknownChar:
         return f"{self.char!r} (U+{ord(self.char[0]):04X} {self.name}) in {self.where} at {shown}"
 
 
+def unspeakable(text: str, tokens: Any, what: str = "the text to speak (--text)") -> str | None:
+    """Why ``text`` would be all silence (no character of it in the vocabulary ``tokens``: f5-tts
+    reads each as a space), or None."""
+    vocab = tokens if isinstance(tokens, (set, frozenset)) else set(tokens)
+    spoken = {c for c in text if not c.isspace()}
+    if not spoken or any(known(c, vocab) for c in spoken):
+        return None
+    return (f"no character of {what} is in the vocabulary (f5-tts would read it all as spaces): "
+            f"{''.join(sorted(spoken))[:40]!r}; pass the checkpoint's vocab.txt (--vocab) or write the text in its "
+            "script")
+
+
 def check_text(text: str, vocab_tokens: Iterable[str], where: str = "gen_text") -> list[UnknownChar]:
     """Characters of ``text`` that f5-tts would map to index 0 (a space), with their positions.
 
