@@ -165,7 +165,7 @@ def test_text_file_over_the_cap_is_one_line_and_exit_2(tmp_path):
     res = CliRunner().invoke(main, ["text", "--lang", "pt-BR", "--text-file", str(big)])
     assert res.exit_code == 2, res.output
     lines = [line for line in res.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and f"{MAX_TEXT_BYTES}-byte cap" in lines[0] and "big.txt" in lines[0]
+    assert len(lines) == 1 and f"at most {MAX_TEXT_BYTES}" in lines[0] and "big.txt" in lines[0]
 
 
 def test_a_vocab_extended_with_capitals_keeps_them_and_the_lowercase_check_agrees():

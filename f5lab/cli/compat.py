@@ -256,7 +256,7 @@ def lineage(path: str, bases: tuple[str, ...], vocab: str | None, base_vocab: st
 # -- a fallback between models -------------------------------------------------------------------------
 @main.command("serve-check")
 @click.argument("candidates", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=str))
-@click.option("--config", "config", multiple=True, metavar="NAME|YAML|decide",
+@click.option("--config", "config", multiple=True, type=ConfigRef(), metavar="NAME|YAML|decide",
               help="Each candidate's config, in the candidates' order (repeat once per candidate, or give one for "
                    "all); 'decide': let f5lab's config decision choose (the default).")
 @click.option("--vocab", "vocab", multiple=True, type=VOCAB_FILE,

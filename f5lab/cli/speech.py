@@ -4,7 +4,6 @@ terminal views."""
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import click
@@ -51,18 +50,7 @@ def text_command(text: str | None, text_file: str | None, lang: str, normalize: 
 
     if text_file and text is not None:
         raise ConfigError("give TEXT or --text-file, not both")
-    if text_file:  # sized before it is read: the cap --text has
-        from f5lab.cli.params import MAX_TEXT_BYTES
-        from f5lab.escaping import terminal
-
-        try:
-            size = os.stat(text_file).st_size
-        except OSError:
-            size = 0  # the reader says why it cannot read it
-        if size > MAX_TEXT_BYTES:
-            raise ConfigError(f"{terminal(text_file)}: {size} bytes, over the {MAX_TEXT_BYTES}-byte cap on the text "
-                              "f5lab text reads; split it")
-    text = spoken_text(text, text_file)
+    text = spoken_text(text, text_file)  # a file: sized before it is read, the cap --text has (files.readers)
     if text is None:
         raise ConfigError("give the TEXT to check, or --text-file FILE")
     from f5lab.speech.text.analysis import analyse
