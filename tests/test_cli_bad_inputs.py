@@ -296,6 +296,11 @@ CASES += [
     ("doctor-torch-unpublished", ["doctor", "--torch", "2.11.0+cu124"], 2, ["--torch", "cu124"]),
     ("doctor-gpu-unknown", ["doctor", "--gpu", "Voodoo 5"], 2, ["Voodoo 5"]),
     ("doctor-torch-unknown-release", ["doctor", "--torch", "2.3.0+cu121", "--gpu", "T4"], 1, []),  # a verdict
+    # serve-check: the candidates a service would try
+    ("serve-check-missing", ["serve-check", "{missing}"], 2, ["{missing}"]),
+    ("serve-check-random", ["serve-check", "{random}"], 1, []),  # a verdict: that rung is refused, none serves
+    ("serve-check-config-mismatch", ["serve-check", "{good}", "{good}", "--config", "F5TTS_Base", "--config",
+                                     "F5TTS_Base", "--config", "F5TTS_Base"], 2, ["--config"]),
     # demo-checkpoint
     ("demo-readonly", ["demo-checkpoint", "{readonly}/demo.safetensors"], 2, ["demo.safetensors"]),
     ("demo-out-is-dir", ["demo-checkpoint", "{dir}"], 2, ["{dir}"]),

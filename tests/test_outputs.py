@@ -223,8 +223,12 @@ def invoke(argv: list) -> click.testing.Result:
     return result
 
 
+PROGRESS = re.compile(r"^rendering \d+/\d+ NFE \d+ \u00b7 step ")  # synth's per-step line (speech/progress.py)
+
+
 def one_line(stderr: str, *needles: str) -> str:
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    """The one error line; synth's progress lines before it (one per flow step when piped) aside."""
+    lines = [ln for ln in stderr.splitlines() if ln.strip() and not PROGRESS.match(ln)]
     assert len(lines) == 1 and lines[0].startswith("f5lab: "), stderr[-2000:]
     assert "Traceback" not in stderr
     for n in needles:

@@ -68,7 +68,7 @@ def test_report_on_a_checkpoint_no_shipped_config_builds_runs_every_notebook(tmp
     card = (run_dir / "MODEL_CARD.md").read_text()  # the model card names the config of its own, and says why
     head = yaml.safe_load(card[4:card.index("\n---\n", 4)])
     assert head["base_config"] == own.name and head["base_config_evidence"].startswith("own config: no shipped config")
-    assert "assumed" in head["base_config_evidence"] and f"`{own.name}` (in this folder)" in card
+    assert "assumed" in head["base_config_evidence"] and f"`{own.name}` (published beside this card)" in card
 
     # every file inside the run folder; a quiet terminal; trusted notebooks
     assert outside(run_dir) == []

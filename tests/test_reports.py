@@ -655,4 +655,4 @@ def test_a_report_given_no_gpu_passes_none_through_to_the_memory_notebook(tiny, 
     executed = (report.run_dir / "03_memory.ipynb").read_text()
     assert executed.count("no GPU named (--gpu)") == 1
     assert "target GPU: none named (--gpu)" in (report.run_dir / "index.html").read_text()
-    assert "not judged: no GPU named (--gpu)." in (report.run_dir / "MODEL_CARD.md").read_text()
+    assert "Predicted, not measured:\n\n- nothing (no GPU named)" in (report.run_dir / "MODEL_CARD.md").read_text()

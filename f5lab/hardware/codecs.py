@@ -148,8 +148,10 @@ def _wav_bytes() -> Any:
     import numpy as np
     import soundfile as sf
 
+    from f5lab.facts import SAMPLE_RATE
+
     buf = io.BytesIO()
-    sf.write(buf, np.zeros(2400, dtype="float32"), 24000, format="WAV", subtype="PCM_16")
+    sf.write(buf, np.zeros(SAMPLE_RATE // 10, dtype="float32"), SAMPLE_RATE, format="WAV", subtype="PCM_16")
     buf.seek(0)
     return buf
 

@@ -29,6 +29,13 @@ def _speed_model() -> Evidence:
     return speed_model_evidence("cuda")
 
 
+def _speed_model_cpu() -> Evidence:
+    """What 04 rendered: settled before the work by the plan, from the speed model's time on this CPU."""
+    from f5lab.hardware.speed import speed_model_evidence
+
+    return speed_model_evidence("cpu")
+
+
 def _catalogue() -> Evidence:
     return published("f5lab's GPU catalogue: NVIDIA spec sheets and nvidia-smi totals (f5lab/hardware/gpus.py)")
 
@@ -99,7 +106,8 @@ LINE_RULES: dict[str, Callable[[], Evidence]] = {
     "which config (probe)": lambda: measured("the behavioural probe's flow-matching losses, run here (CPU)"),
     "still undecided": lambda: measured("what the checkpoint's shapes, read here, cannot tell"),
     "can it speak?": lambda: measured("the checkpoint's tensors read here (output projection, adaLN, "
-                                      "NaN/Inf, initialisation statistics), before any synthesis"),
+                                      "non-finite values, initialisation statistics), before any synthesis"),
+    "synthesis": lambda: _speed_model_cpu(),
 }
 
 

@@ -216,6 +216,11 @@ def plan_report(described: Any, params: dict[str, Any], names: Sequence[str], *,
     chunks, gen_s, ref_s = _text_lengths(params)
     sm = step_model(described.spec, gen_s / max(chunks, 1), ref_s, device, params.get("gpu"))
     configs, probe_pick, cut = _rendered_configs(described, params, full_grid, demo)
+    if not (params.get("weights") or {}).get("can_speak", True):  # 04 renders one clip, labelled noise
+        if len(configs) > 1 or (isinstance(params["nfe"], list) and len(params["nfe"]) > 1):
+            cut.append("every rendering but one (the weights cannot speak: one clip, labelled noise)")
+        configs = configs[:1]
+        params["nfe"] = params["nfe"][:1] if isinstance(params["nfe"], list) else params["nfe"]
     probe_candidates = max(1, len(described.fits))  # the probe compares every fit, whatever is rendered
     nfe = params["nfe"] if isinstance(params["nfe"], list) else [params["nfe"]]
     budget_s = None

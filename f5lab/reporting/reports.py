@@ -382,6 +382,9 @@ def add_plan(summary: dict[str, Any], plan: Any, results: Sequence[NotebookResul
         if plan.full_grid:
             lines.insert(at + 1, {"label": "full grid", "ok": None, "code": True, "text": plan.full_grid})
         summary["answer"]["synthesis_cut"] = {"cut": plan.cut, "full_grid": plan.full_grid}
+        from f5lab.reporting.labels import label_lines
+
+        label_lines(lines)  # the lines just added say where their figures come from, as the others do
 
 
 def report_gpu(gpu: str | None, demo: bool) -> str | None:
