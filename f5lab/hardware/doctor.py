@@ -79,8 +79,9 @@ def _installed() -> tuple[Stack, str]:
     elif not archs:
         check = "torch reports no CUDA arch list"
     elif stack.torch.source == table.source and table.known:
-        check = (f"torch._C._cuda_getArchFlags() agrees with f5lab's table ({table.source}: "
-                 f"{builds_table()['sources'][table.source]['evidence']})")
+        src = builds_table()["sources"][table.source]
+        where = f": {src['url']}" if src.get("url") else " here"
+        check = f"torch._C._cuda_getArchFlags() agrees with f5lab's table (its row's source: {src['evidence']}{where})"
     else:
         check = stack.torch.note
     return stack, check
