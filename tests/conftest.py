@@ -47,6 +47,18 @@ def make_fixture(tmp_path_factory):
 ALL_LAYOUTS = list(LAYOUTS)
 
 
+@pytest.fixture(scope="session")
+def pinned_torch():
+    """The torch this repository pins (PyPI's 2.11.0, a CUDA 13.0 build): the doctor's and the run verdicts'
+    done-when cases assume it."""
+    from f5lab.hardware import stack
+
+    build = stack.installed_build()
+    if build.label != "2.11.0+cu130":
+        pytest.skip(f"needs this repository's install (torch 2.11.0+cu130), found {build.label}")
+    return build
+
+
 def _snapshot(root: Path) -> dict[Path, tuple[int, int]]:
     return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
 

@@ -31,12 +31,8 @@ def cuda_build(sass=(), ptx=(), cuda="12.6") -> TorchBuild:
 
 
 @pytest.fixture(scope="module")
-def installed():
-    """The torch this repository pins (PyPI's 2.11.0, a CUDA 13.0 build): the done-when cases assume it."""
-    build = stack.installed_build()
-    if build.label != "2.11.0+cu130":
-        pytest.skip(f"needs this repository's install (torch 2.11.0+cu130), found {build.label}")
-    return build
+def installed(pinned_torch):
+    return pinned_torch
 
 
 # -- the kernel rules -------------------------------------------------------------------------------
