@@ -3,13 +3,13 @@
 # capability in $CPU_CAPABILITIES), as two streams at once. Each stream keeps about one core busy
 # (a test or a notebook kernel is mostly one Python thread), so on a 2-core machine the two finish
 # in about the time of the longer one instead of their sum. The second stream also runs the test
-# files in $SECOND_STREAM (the sweep's, about 2 of the unit tests' 9 minutes), so the two streams
-# take about as long. The unit tests print as they run; the second stream's output is printed
+# files in $SECOND_STREAM (the sweep's and the browser's, about 5 of the unit tests' 15 minutes),
+# so the two streams take about as long. The unit tests print as they run; the second stream's output is printed
 # whole when it is done. Exit status: 0 only if both passed.
 # usage: tools/run-tests.sh PYTHON
 set -u
 py=$1
-second=${SECOND_STREAM:-tests/test_sweep.py}
+second=${SECOND_STREAM:-tests/test_sweep.py tests/test_browser.py}
 ignore=""
 for f in $second; do ignore="$ignore --ignore=$f"; done
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/f5lab-nbval.XXXXXX")
