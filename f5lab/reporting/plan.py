@@ -33,7 +33,9 @@ DEFAULT_BUDGET_MIN = 3.0  # notebook 04 on a CPU, by default
 NFE_LADDER = (32, 16, 8)  # what the budget chooses from (f5-tts's default first)
 
 # fixed costs measured on the 2-core development machine (benchmarks/results/report_cpu.json)
-KERNEL_S = 6.0  # a notebook kernel's start, torch and f5-tts imported
+# a notebook kernel's start, torch and f5-tts imported, with the files in the page cache: 02 on a
+# 1.35 GB checkpoint (a kernel, the imports and a load) measured 1.4-1.8 s on the quiet machine
+KERNEL_S = 2.0
 INSPECT_S = 2.5  # 01_inspect: a kernel without torch, the header read
 # load_model on a full checkpoint (read, build, strict load) from the page cache, where the run's own
 # sha256 has just put it: 1.86 s for 1.35 GB measured here (170 MB/s, a cold read, overstated a
